@@ -1,0 +1,97 @@
+"""Celery settings, built from SPARK's Settings (see ARCHITECTURE.md and reference notes)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kombu.entity import Exchange
+from kombu.entity import Queue as KombuQueue
+
+from spark.config import Settings
+from spark.domain.jobs import KIND_SPECS, LONGEST_HARD_LIMIT_S, Queue, task_name
+
+#: a message stays unacknowledged while its task runs (acks_late): the broker must not hand
+#: it to another worker before the longest task could have finished
+VISIBILITY_TIMEOUT_S = LONGEST_HARD_LIMIT_S + 600
+
+MAINTENANCE_TASKS = {
+    "spark.maintenance.relay": Queue.MAINTENANCE.value,
+    "spark.maintenance.reap": Queue.MAINTENANCE.value,
+}
+
+
+def _queue(name: str) -> KombuQueue:
+    # A direct exchange per queue, named like it, as Flower and `celery inspect` expect.
+    return KombuQueue(name, Exchange(name, type="direct"), routing_key=name)  # type: ignore[no-untyped-call]
+
+
+def transport_options(settings: Settings) -> dict[str, Any]:
+    """Broker transport options for the configured broker."""
+    if settings.uses_file_broker:
+        folder = settings.broker_dir
+        return {
+            "data_folder_in": str(folder / "queue"),
+            "data_folder_out": str(folder / "queue"),
+            "control_folder": str(folder / "control"),
+            "processed_folder": str(folder / "processed"),
+            "store_processed": False,
+            "polling_interval": 0.05,
+        }
+    return {
+        "visibility_timeout": VISIBILITY_TIMEOUT_S,
+        # Redis keeps one list per priority step; 0 is served first.
+        "queue_order_strategy": "priority",
+        "priority_steps": list(range(10)),
+        "sep": ":",
+    }
+
+
+def build(settings: Settings) -> dict[str, Any]:
+    """The Celery configuration mapping for these settings."""
+    options = transport_options(settings)
+    routes: dict[str, dict[str, str]] = {
+        task_name(kind): {"queue": spec.queue.value} for kind, spec in KIND_SPECS.items()
+    }
+    routes.update({name: {"queue": queue} for name, queue in MAINTENANCE_TASKS.items()})
+    return {
+        "broker_url": settings.resolved_broker_url,
+        "broker_transport_options": options,
+        "result_backend_transport_options": {"visibility_timeout": VISIBILITY_TIMEOUT_S},
+        "broker_connection_retry_on_startup": True,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "result_serializer": "json",
+        # The job row is the result; Celery's result backend would only grow.
+        "task_ignore_result": True,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "task_acks_on_failure_or_timeout": True,
+        "task_queues": [_queue(q.value) for q in Queue],
+        "task_default_queue": Queue.GENERATION.value,
+        "task_routes": routes,
+        "task_send_sent_event": True,
+        "worker_send_task_events": True,
+        "worker_prefetch_multiplier": 4,
+        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        "worker_soft_shutdown_timeout": 30.0,
+        "worker_hijack_root_logger": False,
+        "task_publish_retry": True,
+        "task_publish_retry_policy": {
+            "max_retries": 3,
+            "interval_start": 0,
+            "interval_step": 0.2,
+            "interval_max": 1,
+        },
+        "beat_schedule": {
+            "relay-outbox": {
+                "task": "spark.maintenance.relay",
+                "schedule": settings.relay_interval_s,
+                "options": {"expires": settings.relay_interval_s * 5},
+            },
+            "reap-abandoned-jobs": {
+                "task": "spark.maintenance.reap",
+                "schedule": settings.reaper_interval_s,
+                "options": {"expires": settings.reaper_interval_s * 5},
+            },
+        },
+    }

@@ -1,0 +1,3 @@
+"""SPARK: a job service for AI-assisted indie game development on Unity."""
+
+__version__ = "0.1.0"

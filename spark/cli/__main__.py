@@ -1,0 +1,5 @@
+"""`python -m spark.cli`."""
+
+from spark.cli import main
+
+main()

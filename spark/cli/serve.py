@@ -1,0 +1,212 @@
+"""`spark up|api|worker|beat|migrate`: running SPARK's processes."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+
+from spark.cli.output import console, emit_json, err_console
+from spark.config import Settings, load_settings
+from spark.db import migrate as migrations
+from spark.db.engine import Database
+from spark.domain.jobs import Queue
+from spark.domain.principals import Permission, Tier
+from spark.security.apikeys import create_key
+
+DEFAULT_QUEUES = ",".join(
+    q.value for q in (Queue.GENERATION, Queue.PATCHES, Queue.PREVIEWS, Queue.MAINTENANCE)
+)
+EXAMPLE_PROMPT = "a player controller that runs and jumps"
+
+
+def _migrate(settings: Settings) -> None:
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    migrations.upgrade(settings.database_url)
+
+
+def _spawn(args: list[str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "spark.cli", *args])
+
+
+def _wait_healthy(url: str, procs: list[subprocess.Popen[bytes]], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(p.poll() is not None for p in procs):
+            raise RuntimeError("a SPARK process exited during start-up")
+        try:
+            if httpx.get(f"{url}/v1/health", timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"the API at {url} did not become healthy in {timeout:.0f}s")
+
+
+def _print_example(url: str, token: str) -> None:
+    body = (
+        '{"kind": "generate_script", "params": {"prompt": "'
+        + EXAMPLE_PROMPT
+        + '", "class_name": "PlayerController"}}'
+    )
+    spark_bin = Path(sys.executable).parent / "spark"
+    env = f"SPARK_API_KEY={token}" + (
+        "" if url == "http://127.0.0.1:8000" else f" SPARK_API_URL={url}"
+    )
+    console.print(f"\n[bold green]SPARK is up[/bold green] at {url}  (docs: {url}/docs)")
+    console.print(f"API key: [bold]{token}[/bold]\n")
+    console.print("Submit a job with curl:", highlight=False)
+    console.print(
+        f"curl -s -X POST {url}/v1/jobs -H 'Authorization: Bearer {token}' "
+        f"-H 'Content-Type: application/json' -d {shlex.quote(body)}",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
+    console.print("\nor with the CLI, following its progress:", highlight=False)
+    prompt = shlex.quote("prompt=" + EXAMPLE_PROMPT)
+    console.print(
+        f"{env} {spark_bin} submit generate_script --param {prompt}"
+        " --param class_name=PlayerController --wait",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
+
+
+def _supervise(procs: list[subprocess.Popen[bytes]]) -> None:
+    def stop(*_: object) -> None:
+        for p in procs:
+            if p.poll() is None:
+                p.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while all(p.poll() is None for p in procs):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop()
+        for p in procs:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def register(app: typer.Typer) -> None:
+    """Add the process commands to app."""
+
+    @app.command("up")
+    def up(
+        host: Annotated[str, typer.Option(help="API bind address.")] = "127.0.0.1",
+        port: Annotated[int, typer.Option(help="API port.")] = 8000,
+        concurrency: Annotated[int, typer.Option(help="Worker processes.")] = 2,
+        new_key: Annotated[bool, typer.Option(help="Create and print a fresh API key.")] = True,
+    ) -> None:
+        """Migrate, then run API + worker + scheduler together (Ctrl-C stops all)."""
+        settings = load_settings()
+        _migrate(settings)
+        url = f"http://{host}:{port}"
+        procs = [
+            _spawn(["api", "--host", host, "--port", str(port)]),
+            _spawn(["worker", "--concurrency", str(concurrency)]),
+            _spawn(["beat"]),
+        ]
+        try:
+            _wait_healthy(url, procs)
+        except RuntimeError as exc:
+            err_console.print(f"[red]{exc}[/red]")
+            _supervise_stop(procs)
+            raise typer.Exit(1) from None
+        if new_key:
+            perms = [Permission.READ, Permission.GENERATE, Permission.BUILD]
+            minted = create_key(Database(settings.database_url), "local", Tier.PRO, perms)
+            _print_example(url, minted.token)
+        _supervise(procs)
+
+    @app.command("api")
+    def api(
+        host: Annotated[str, typer.Option(help="Bind address.")] = "127.0.0.1",
+        port: Annotated[int, typer.Option(help="Port.")] = 8000,
+        workers: Annotated[int, typer.Option(help="Server processes.")] = 1,
+        access_log: Annotated[bool, typer.Option(help="Log every request.")] = True,
+    ) -> None:
+        """Serve the HTTP API."""
+        import uvicorn
+
+        uvicorn.run(
+            "spark.web.app:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            access_log=access_log,
+            log_level="info",
+        )
+
+    @app.command("worker")
+    def worker(
+        queues: Annotated[str, typer.Option(help="Comma-separated queues.")] = DEFAULT_QUEUES,
+        concurrency: Annotated[int, typer.Option(help="Processes.")] = 2,
+        pool: Annotated[str, typer.Option(help="prefork, solo or threads.")] = "prefork",
+        loglevel: Annotated[str, typer.Option()] = "INFO",
+    ) -> None:
+        """Run a Celery worker on the given queues (builds: prefetch 1)."""
+        from spark.worker.app import app as celery_app
+
+        argv = [
+            "worker",
+            "-Q",
+            queues,
+            "-c",
+            str(concurrency),
+            "-P",
+            pool,
+            "-l",
+            loglevel,
+            "-n",
+            f"spark{os.getpid()}@%h",
+            "-E",
+        ]
+        if Queue.BUILDS.value in queues.split(","):
+            # Builds run for minutes to hours: never hold a second one behind a running one.
+            argv += ["--prefetch-multiplier", "1"]
+        celery_app.worker_main(argv)
+
+    @app.command("beat")
+    def beat(loglevel: Annotated[str, typer.Option()] = "INFO") -> None:
+        """Run the scheduler: outbox relay and reaper."""
+        from spark.worker.app import app as celery_app
+
+        settings = load_settings()
+        settings.var_dir.mkdir(parents=True, exist_ok=True)
+        schedule = settings.var_dir / "celerybeat-schedule"
+        celery_app.start(["beat", "-l", loglevel, "-s", str(schedule)])
+
+    @app.command("migrate")
+    def migrate(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+        """Bring the database schema up to date."""
+        settings = load_settings()
+        _migrate(settings)
+        if as_json:
+            emit_json({"migrated": True, "database": settings.database_url.split("@")[-1]})
+        else:
+            console.print("database is up to date")
+
+
+def _supervise_stop(procs: list[subprocess.Popen[bytes]]) -> None:
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+    for p in procs:
+        p.wait(timeout=30)

@@ -1,0 +1,84 @@
+"""A small HTTP client for SPARK's API, used by the CLI."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import httpx
+
+
+class ApiError(Exception):
+    """The API answered with an error body."""
+
+    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+
+
+TERMINAL = {"succeeded", "failed", "canceled", "timed_out"}
+
+
+class SparkClient:
+    """Talks to one SPARK API with one key."""
+
+    def __init__(self, base_url: str, api_key: str | None, timeout: float = 10.0) -> None:
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._http = httpx.Client(base_url=base_url, headers=headers, timeout=timeout)
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def _call(self, method: str, path: str, **kw: Any) -> Any:
+        try:
+            resp = self._http.request(method, path, **kw)
+        except httpx.HTTPError as exc:
+            raise ApiError(0, "unreachable", f"cannot reach {self._http.base_url}: {exc}") from exc
+        if resp.status_code >= 400:
+            try:
+                err = resp.json()["error"]
+            except (ValueError, KeyError, TypeError):
+                raise ApiError(resp.status_code, "http_error", resp.text[:200]) from None
+            raise ApiError(resp.status_code, err["code"], err["message"], err.get("details"))
+        return resp.json()
+
+    def submit(self, body: Mapping[str, Any], idempotency_key: str | None = None) -> Any:
+        """POST /v1/jobs."""
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        return self._call("POST", "/v1/jobs", json=dict(body), headers=headers)
+
+    def job(self, job_id: str) -> Any:
+        """GET /v1/jobs/{id}."""
+        return self._call("GET", f"/v1/jobs/{job_id}")
+
+    def jobs(self, **filters: Any) -> Any:
+        """GET /v1/jobs with filters."""
+        params = {k: v for k, v in filters.items() if v is not None}
+        return self._call("GET", "/v1/jobs", params=params)
+
+    def cancel(self, job_id: str) -> Any:
+        """POST /v1/jobs/{id}/cancel."""
+        return self._call("POST", f"/v1/jobs/{job_id}/cancel")
+
+    def wait(
+        self,
+        job_id: str,
+        on_update: Callable[[Any], None] | None = None,
+        timeout: float = 600.0,
+        interval: float = 0.1,
+    ) -> Any:
+        """Poll until the job ends (or timeout); returns the last job seen."""
+        deadline = time.monotonic() + timeout
+        while True:
+            job = self.job(job_id)
+            if on_update is not None:
+                on_update(job)
+            if job["state"] in TERMINAL or time.monotonic() > deadline:
+                return job
+            time.sleep(interval)
+            interval = min(interval * 1.5, 1.0)

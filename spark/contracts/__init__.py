@@ -1,0 +1,1 @@
+"""Pydantic models at the edges: request bodies, per-kind params, responses."""

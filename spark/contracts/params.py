@@ -1,0 +1,52 @@
+"""Per-kind job params, validated at the API; a bad field is a 422 naming it."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from spark.contracts.paths import check_project_path
+
+ClassName = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Za-z0-9_]*$", max_length=128)]
+Namespace = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$", max_length=256),
+]
+BaseClass = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$", max_length=256
+    ),
+]
+
+
+class Params(BaseModel):
+    """Base for every kind's params: unknown fields are rejected, so typos surface."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class GenerateScriptParams(Params):
+    """`generate_script`: write a Unity C# script from a prompt."""
+
+    prompt: str = Field(min_length=10, max_length=10_000)
+    class_name: ClassName | None = None
+    namespace: Namespace | None = None
+    base_class: BaseClass = "MonoBehaviour"
+    path: str | None = None
+    reasoning: Literal["creative", "deterministic"] = "deterministic"
+    include_comments: bool = True
+    write_to_project: bool = False
+
+    @model_validator(mode="after")
+    def _check_path(self) -> GenerateScriptParams:
+        if self.path is not None:
+            check_project_path(self.path, suffix=".cs")
+        return self
+
+
+#: kinds this server accepts, and their params; the others arrive with later capabilities
+PARAMS_BY_KIND: dict[str, type[Params]] = {
+    "generate_script": GenerateScriptParams,
+}

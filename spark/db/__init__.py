@@ -1,0 +1,1 @@
+"""The data layer: models, engines and every SQL statement SPARK runs."""

@@ -1,0 +1,122 @@
+"""Engines and sessions for the primary and the optional read replica."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from spark.errors import ServiceUnavailable
+
+log = logging.getLogger(__name__)
+
+
+class UniqueViolation(Exception):
+    """A unique constraint refused a row; constraint names the constraint."""
+
+    def __init__(self, constraint: str | None) -> None:
+        super().__init__(constraint)
+        self.constraint = constraint
+
+
+def _make_engine(url: str, *, pool_size: int) -> Engine:
+    """An engine tuned for the dialect: WAL and a busy timeout on SQLite, a pool on Postgres."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size * 2,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+    )
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # Several processes (API, workers, scheduler) share the file: WAL lets readers run
+    # beside the writer, and the busy timeout makes writers wait instead of failing.
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+class Database:
+    """The primary and replica engines, and sessions that translate driver errors."""
+
+    def __init__(self, url: str, replica_url: str | None = None, *, pool_size: int = 10) -> None:
+        self.url = url
+        self.engine = _make_engine(url, pool_size=pool_size)
+        self.replica = _make_engine(replica_url, pool_size=pool_size) if replica_url else None
+        self._primary = sessionmaker(self.engine, expire_on_commit=False)
+        self._reader = sessionmaker(self.replica, expire_on_commit=False) if self.replica else None
+
+    @property
+    def dialect(self) -> str:
+        """The primary's dialect name (postgresql or sqlite)."""
+        return self.engine.dialect.name
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A transaction on the primary: committed on exit, rolled back on error."""
+        with _translated(), self._primary.begin() as session:
+            yield session
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A read-only transaction on the replica if there is one, else the primary."""
+        factory = self._reader or self._primary
+        with _translated(), factory.begin() as session:
+            yield session
+
+    def ping(self) -> None:
+        """Run a trivial query; raises ServiceUnavailable if the database is away."""
+        with self.session() as s:
+            s.execute(text("SELECT 1"))
+
+    def dispose(self) -> None:
+        """Drop pooled connections (after fork, or at shutdown)."""
+        self.engine.dispose()
+        if self.replica is not None:
+            self.replica.dispose()
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    """Turn driver errors into SPARK's errors; the original stays on __cause__."""
+    try:
+        yield
+    except OperationalError as exc:
+        log.warning("database unavailable: %s", exc.orig)
+        raise ServiceUnavailable("the database is unavailable") from exc
+    except DBAPIError as exc:
+        constraint = _unique_constraint(exc)
+        if constraint is not None:
+            raise UniqueViolation(constraint or None) from exc
+        raise
+
+
+def _unique_constraint(exc: DBAPIError) -> str | None:
+    """The violated unique constraint's name ('' if unnamed), or None if not a unique violation."""
+    orig = exc.orig
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate == "23505":
+        diag = getattr(orig, "diag", None)
+        return str(getattr(diag, "constraint_name", "") or "")
+    if type(orig).__name__ == "IntegrityError" and "UNIQUE constraint failed" in str(orig):
+        return ""
+    return None

@@ -1,0 +1,317 @@
+"""Named queries for jobs and their dispatch outbox; rows leave here as domain Jobs."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from spark.db.models import JobRow, OutboxRow
+from spark.domain.jobs import Job, JobError, JobKind, JobState, Progress
+
+_TERMINAL = [s.value for s in JobState if s.terminal]
+
+
+@dataclass(frozen=True)
+class JobFilters:
+    """Optional filters for listing a user's jobs."""
+
+    kind: JobKind | None = None
+    state: JobState | None = None
+    session_id: str | None = None
+    project_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page of the newest-first listing ends."""
+
+    created_at: datetime
+    id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class Dispatch:
+    """An outbox row due to be sent to the broker."""
+
+    job_id: uuid.UUID
+    kind: JobKind
+    priority: int
+
+
+def to_job(row: JobRow) -> Job:
+    """Build the domain Job from its row."""
+    error = row.error
+    return Job(
+        id=row.id,
+        owner=row.owner,
+        kind=JobKind(row.kind),
+        state=JobState(row.state),
+        params=row.params,
+        created_at=row.created_at,
+        progress=Progress(row.progress_percent, row.progress_message),
+        result=row.result,
+        error=JobError(error["code"], error["message"], error.get("details")) if error else None,
+        attempts=row.attempts,
+        session_id=row.session_id,
+        project_id=row.project_id,
+        priority=row.priority,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        heartbeat_at=row.heartbeat_at,
+        worker=row.worker,
+        cancel_requested=row.cancel_requested,
+    )
+
+
+def insert_job(s: Session, job: Job, idempotency_key: str | None, request_hash: str) -> None:
+    """Insert a queued job and its outbox row in the caller's transaction."""
+    s.execute(
+        insert(JobRow).values(
+            id=job.id,
+            owner=job.owner,
+            kind=job.kind.value,
+            state=job.state.value,
+            params=dict(job.params),
+            progress_percent=0,
+            progress_message="",
+            attempts=0,
+            session_id=job.session_id,
+            project_id=job.project_id,
+            priority=job.priority,
+            idempotency_key=idempotency_key,
+            request_hash=request_hash,
+            cancel_requested=False,
+            created_at=job.created_at,
+        )
+    )
+    s.execute(
+        insert(OutboxRow).values(
+            job_id=job.id,
+            kind=job.kind.value,
+            priority=job.priority,
+            created_at=job.created_at,
+            sends=0,
+        )
+    )
+
+
+def find_by_idempotency_key(s: Session, owner: str, key: str) -> tuple[Job, str | None] | None:
+    """The owner's job submitted under key, with the hash of the request that made it."""
+    row = s.scalars(
+        select(JobRow).where(JobRow.owner == owner, JobRow.idempotency_key == key)
+    ).one_or_none()
+    return (to_job(row), row.request_hash) if row else None
+
+
+def get_job(s: Session, job_id: uuid.UUID, owner: str | None = None) -> Job | None:
+    """One job; with owner, only if that user owns it."""
+    query = select(JobRow).where(JobRow.id == job_id)
+    if owner is not None:
+        query = query.where(JobRow.owner == owner)
+    row = s.scalars(query).one_or_none()
+    return to_job(row) if row else None
+
+
+def list_jobs(
+    s: Session, owner: str, filters: JobFilters, limit: int, after: Cursor | None
+) -> list[Job]:
+    """A page of the owner's jobs, newest first, starting after the cursor."""
+    query = select(JobRow).where(JobRow.owner == owner)
+    if filters.kind is not None:
+        query = query.where(JobRow.kind == filters.kind.value)
+    if filters.state is not None:
+        query = query.where(JobRow.state == filters.state.value)
+    if filters.session_id is not None:
+        query = query.where(JobRow.session_id == filters.session_id)
+    if filters.project_id is not None:
+        query = query.where(JobRow.project_id == filters.project_id)
+    if after is not None:
+        query = query.where(
+            or_(
+                JobRow.created_at < after.created_at,
+                and_(JobRow.created_at == after.created_at, JobRow.id < after.id),
+            )
+        )
+    query = query.order_by(JobRow.created_at.desc(), JobRow.id.desc()).limit(limit)
+    return [to_job(row) for row in s.scalars(query)]
+
+
+def _returning_job(s: Session, stmt: Any) -> Job | None:
+    row = s.scalars(stmt.returning(JobRow), execution_options={"synchronize_session": False})
+    found = row.one_or_none()
+    return to_job(found) if found else None
+
+
+def claim_queued(s: Session, job_id: uuid.UUID, worker: str, now: datetime) -> Job | None:
+    """queued→running for this worker; None if the job was not queued (already taken)."""
+    job = _returning_job(
+        s,
+        update(JobRow)
+        .where(JobRow.id == job_id, JobRow.state == JobState.QUEUED.value)
+        .values(
+            state=JobState.RUNNING.value,
+            attempts=JobRow.attempts + 1,
+            worker=worker,
+            started_at=now,
+            heartbeat_at=now,
+        ),
+    )
+    if job is not None:
+        s.execute(delete(OutboxRow).where(OutboxRow.job_id == job_id))
+    return job
+
+
+def take_over(s: Session, job: Job, worker: str, now: datetime) -> Job | None:
+    """running→running for a new worker, if nobody else moved the job since it was read."""
+    return _returning_job(
+        s,
+        update(JobRow)
+        .where(
+            JobRow.id == job.id,
+            JobRow.state == JobState.RUNNING.value,
+            JobRow.attempts == job.attempts,
+        )
+        .values(attempts=JobRow.attempts + 1, worker=worker, heartbeat_at=now),
+    )
+
+
+def record_progress(
+    s: Session, job_id: uuid.UUID, attempt: int, progress: Progress, now: datetime
+) -> bool | None:
+    """Store progress; returns whether cancel was requested, or None if the attempt lost the job."""
+    flag = s.scalars(
+        update(JobRow)
+        .where(
+            JobRow.id == job_id,
+            JobRow.state == JobState.RUNNING.value,
+            JobRow.attempts == attempt,
+        )
+        .values(
+            progress_percent=progress.percent,
+            progress_message=progress.message,
+            heartbeat_at=now,
+        )
+        .returning(JobRow.cancel_requested),
+        execution_options={"synchronize_session": False},
+    ).one_or_none()
+    return flag
+
+
+def touch_heartbeats(s: Session, running: Sequence[tuple[uuid.UUID, int]], now: datetime) -> None:
+    """Refresh the heartbeat of each (job, attempt) this process is running."""
+    for job_id, attempt in running:
+        s.execute(
+            update(JobRow)
+            .where(
+                JobRow.id == job_id,
+                JobRow.state == JobState.RUNNING.value,
+                JobRow.attempts == attempt,
+            )
+            .values(heartbeat_at=now)
+        )
+
+
+def finish_job(
+    s: Session,
+    job_id: uuid.UUID,
+    attempt: int,
+    state: JobState,
+    now: datetime,
+    result: Mapping[str, Any] | None = None,
+    error: JobError | None = None,
+) -> Job | None:
+    """running→terminal for the attempt that holds the job; None if it no longer does."""
+    values: dict[str, Any] = {"state": state.value, "finished_at": now}
+    if state is JobState.SUCCEEDED:
+        values.update(progress_percent=100)
+    if result is not None:
+        values["result"] = dict(result)
+    if error is not None:
+        values["error"] = {"code": error.code, "message": error.message, "details": error.details}
+    return _returning_job(
+        s,
+        update(JobRow)
+        .where(
+            JobRow.id == job_id,
+            JobRow.state == JobState.RUNNING.value,
+            JobRow.attempts == attempt,
+        )
+        .values(**values),
+    )
+
+
+def cancel_queued(s: Session, job_id: uuid.UUID, owner: str, now: datetime) -> Job | None:
+    """queued→canceled; the outbox row goes too, so the relay never sends it."""
+    job = _returning_job(
+        s,
+        update(JobRow)
+        .where(JobRow.id == job_id, JobRow.owner == owner, JobRow.state == JobState.QUEUED.value)
+        .values(state=JobState.CANCELED.value, finished_at=now, cancel_requested=True),
+    )
+    if job is not None:
+        s.execute(delete(OutboxRow).where(OutboxRow.job_id == job_id))
+    return job
+
+
+def request_cancel(s: Session, job_id: uuid.UUID, owner: str) -> Job | None:
+    """Flag a running job; its worker stops at the next progress checkpoint."""
+    return _returning_job(
+        s,
+        update(JobRow)
+        .where(JobRow.id == job_id, JobRow.owner == owner, JobRow.state == JobState.RUNNING.value)
+        .values(cancel_requested=True),
+    )
+
+
+def mark_sent(s: Session, job_ids: Sequence[uuid.UUID], now: datetime) -> None:
+    """Record that these jobs' messages reached the broker."""
+    if job_ids:
+        s.execute(
+            update(OutboxRow)
+            .where(OutboxRow.job_id.in_(job_ids))
+            .values(sent_at=now, sends=OutboxRow.sends + 1)
+        )
+
+
+def due_dispatches(
+    s: Session,
+    now: datetime,
+    min_age: timedelta,
+    resend_after: Mapping[JobKind, timedelta],
+    limit: int,
+) -> list[Dispatch]:
+    """Outbox rows to send: never sent and older than min_age, or sent but unclaimed too long."""
+    conditions = [and_(OutboxRow.sent_at.is_(None), OutboxRow.created_at < now - min_age)]
+    for kind, after in resend_after.items():
+        conditions.append(and_(OutboxRow.kind == kind.value, OutboxRow.sent_at < now - after))
+    query = (
+        select(OutboxRow.job_id, OutboxRow.kind, OutboxRow.priority)
+        .where(or_(*conditions))
+        .order_by(OutboxRow.created_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return [Dispatch(r.job_id, JobKind(r.kind), r.priority) for r in s.execute(query)]
+
+
+def stale_running(s: Session, heartbeat_before: datetime, limit: int) -> list[Job]:
+    """Running jobs whose worker has not been heard from since heartbeat_before."""
+    query = (
+        select(JobRow)
+        .where(JobRow.state == JobState.RUNNING.value, JobRow.heartbeat_at < heartbeat_before)
+        .order_by(JobRow.heartbeat_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return [to_job(row) for row in s.scalars(query)]
+
+
+def terminal_states() -> list[str]:
+    """The stored names of terminal states."""
+    return list(_TERMINAL)

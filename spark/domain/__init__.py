@@ -1,0 +1,1 @@
+"""Frozen domain values: jobs, kinds, states, principals."""

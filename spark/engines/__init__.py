@@ -1,0 +1,1 @@
+"""Game-engine integrations."""

@@ -1,0 +1,1 @@
+"""Unity integration: C# checks and helpers."""

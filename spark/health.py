@@ -1,0 +1,96 @@
+"""Dependency checks behind GET /v1/health."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import urlparse
+
+import redis
+
+from spark.config import Settings
+from spark.db.engine import Database
+
+log = logging.getLogger(__name__)
+
+Check = Literal["ok", "down", "disabled", "offline"]
+#: a failing required dependency makes the service unhealthy; an optional one, degraded
+REQUIRED = ("database", "broker")
+
+
+@dataclass(frozen=True)
+class Health:
+    """The overall status and each dependency's."""
+
+    status: Literal["healthy", "degraded", "unhealthy"]
+    checks: dict[str, Check]
+
+
+def _probe(name: str, fn: Callable[[], None]) -> Check:
+    try:
+        fn()
+    except Exception as exc:
+        log.warning("health check %s failed: %s", name, exc)
+        return "down"
+    return "ok"
+
+
+def _tcp(url: str, default_port: int) -> Callable[[], None]:
+    parsed = urlparse(url)
+
+    def connect() -> None:
+        with socket.create_connection(
+            (parsed.hostname or "127.0.0.1", parsed.port or default_port), 1.0
+        ):
+            pass
+
+    return connect
+
+
+def _broker(settings: Settings, celery: Any) -> Callable[[], None]:
+    def check() -> None:
+        if settings.uses_file_broker:
+            if not (settings.broker_dir / "queue").is_dir():
+                raise RuntimeError("the file broker's folder is missing")
+            return
+        with celery.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=1.0)
+
+    return check
+
+
+def _redis(url: str) -> Callable[[], None]:
+    def check() -> None:
+        client = redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+        try:
+            client.ping()
+        finally:
+            client.close()
+
+    return check
+
+
+def check_health(settings: Settings, db: Database, celery: Any) -> Health:
+    """Probe every dependency once (blocking; call from a thread)."""
+    checks: dict[str, Check] = {
+        "database": _probe("database", db.ping),
+        "broker": _probe("broker", _broker(settings, celery)),
+        "redis": _probe("redis", _redis(settings.redis_url)) if settings.redis_url else "disabled",
+        "nats": _probe("nats", _tcp(settings.nats_url, 4222)) if settings.nats_url else "disabled",
+        "llm": "ok" if settings.llm_base_url else "offline",
+        "unity_mcp": (
+            _probe("unity_mcp", _tcp(settings.unity_mcp_url, 8080))
+            if settings.unity_mcp_url
+            else "disabled"
+        ),
+    }
+    if any(checks[name] == "down" for name in REQUIRED):
+        status: Literal["healthy", "degraded", "unhealthy"] = "unhealthy"
+    elif "down" in checks.values():
+        status = "degraded"
+    else:
+        status = "healthy"
+    return Health(status, checks)

@@ -1,0 +1,1 @@
+"""The job lifecycle: submit, claim, progress, finish, cancel, relay, reap."""

@@ -1,0 +1,85 @@
+"""Running one job: claim it, call its handler with progress checkpoints, record the outcome."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from typing import Any
+
+from spark.db.engine import Database
+from spark.domain.jobs import Claim, Job, JobError, JobState
+from spark.errors import JobFailure
+from spark.jobs import lifecycle
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """What a handler gets: the job, and a checkpoint that reports progress."""
+
+    job: Job
+    attempt: int
+    #: report(percent, message); raises JobCanceled or JobLost to stop the handler
+    report: Callable[[int, str], None]
+
+
+Handler = Callable[[JobContext], Mapping[str, Any]]
+Tracker = Callable[[uuid.UUID, int], AbstractContextManager[None]]
+
+
+@dataclass(frozen=True)
+class RunPolicy:
+    """How claims behave and which exceptions mean the time limit was hit."""
+
+    worker: str
+    lease_s: float
+    max_attempts: int
+    timeout_errors: tuple[type[BaseException], ...] = ()
+    track: Tracker | None = None
+
+
+def run_job(db: Database, job_id: uuid.UUID, handler: Handler, policy: RunPolicy) -> Job | None:
+    """Run the job if this message may; returns the finished job, or None if it did nothing."""
+    held = lifecycle.claim(
+        db, job_id, policy.worker, lease_s=policy.lease_s, max_attempts=policy.max_attempts
+    )
+    if held is None:
+        log.info("job %s: not claimable (duplicate or finished); skipping", job_id)
+        return None
+    if held.job.cancel_requested:
+        return lifecycle.finish(db, held, JobState.CANCELED, error=_canceled())
+    tracking = policy.track(job_id, held.attempt) if policy.track else nullcontext()
+    with tracking:
+        return _execute(db, held, handler, policy)
+
+
+def _execute(db: Database, held: Claim, handler: Handler, policy: RunPolicy) -> Job | None:
+    ctx = JobContext(
+        held.job, held.attempt, lambda pct, msg: lifecycle.report_progress(db, held, pct, msg)
+    )
+    try:
+        result = handler(ctx)
+    except lifecycle.JobCanceled:
+        return lifecycle.finish(db, held, JobState.CANCELED, error=_canceled())
+    except lifecycle.JobLost:
+        log.warning("job %s attempt %d lost its claim; stopping", held.job.id, held.attempt)
+        return None
+    except JobFailure as exc:
+        error = JobError(exc.failure_code, exc.message, exc.details)
+        return lifecycle.finish(db, held, JobState.FAILED, error=error)
+    except policy.timeout_errors:
+        error = JobError("time_limit_exceeded", "the job ran past its time limit")
+        return lifecycle.finish(db, held, JobState.TIMED_OUT, error=error)
+    except Exception as exc:
+        log.exception("job %s failed unexpectedly", held.job.id)
+        error = JobError("internal_error", f"the job failed unexpectedly ({type(exc).__name__})")
+        return lifecycle.finish(db, held, JobState.FAILED, error=error)
+    return lifecycle.finish(db, held, JobState.SUCCEEDED, result=result)
+
+
+def _canceled() -> JobError:
+    return JobError("canceled", "the job was canceled")

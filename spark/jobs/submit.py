@@ -1,0 +1,102 @@
+"""Submitting a job: row and outbox in one transaction, then the message after commit."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from spark.db import jobs as job_queries
+from spark.db.engine import Database, UniqueViolation
+from spark.db.types import utcnow
+from spark.domain.jobs import Job, JobKind, JobState
+from spark.errors import IdempotencyConflict
+from spark.jobs.dispatch import Dispatcher
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class NewJob:
+    """A validated request to run a job."""
+
+    owner: str
+    kind: JobKind
+    params: Mapping[str, Any]
+    session_id: str = "default"
+    project_id: uuid.UUID | None = None
+    priority: int = 5
+    idempotency_key: str | None = None
+    #: hash of the request as the caller sent it, to tell a retry from a different request
+    request_hash: str = ""
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """The job, and whether this call created it (False: an idempotent replay)."""
+
+    job: Job
+    created: bool
+
+
+def request_hash(body: Mapping[str, Any]) -> str:
+    """A stable hash of a request body, independent of key order and whitespace."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def submit(db: Database, dispatcher: Dispatcher, new: NewJob) -> Submitted:
+    """Store the job and its outbox row, then send its message; the relay covers a failed send."""
+    replay = _replay(db, new)
+    if replay is not None:
+        return replay
+    job = Job(
+        id=uuid.uuid4(),
+        owner=new.owner,
+        kind=new.kind,
+        state=JobState.QUEUED,
+        params=new.params,
+        created_at=utcnow(),
+        session_id=new.session_id,
+        project_id=new.project_id,
+        priority=new.priority,
+    )
+    try:
+        with db.session() as s:
+            job_queries.insert_job(s, job, new.idempotency_key, new.request_hash)
+    except UniqueViolation:
+        # Another request with the same Idempotency-Key committed first.
+        replay = _replay(db, new)
+        if replay is None:
+            raise
+        return replay
+    _send(db, dispatcher, job)
+    return Submitted(job, created=True)
+
+
+def _replay(db: Database, new: NewJob) -> Submitted | None:
+    if new.idempotency_key is None:
+        return None
+    with db.session() as s:
+        found = job_queries.find_by_idempotency_key(s, new.owner, new.idempotency_key)
+    if found is None:
+        return None
+    job, stored_hash = found
+    if stored_hash != new.request_hash:
+        raise IdempotencyConflict()
+    return Submitted(job, created=False)
+
+
+def _send(db: Database, dispatcher: Dispatcher, job: Job) -> None:
+    try:
+        dispatcher.send(job.id, job.kind, job.priority)
+    except Exception:
+        # The job is accepted and its outbox row is committed: the relay will send it.
+        log.warning("dispatch of job %s failed; the relay will retry", job.id, exc_info=True)
+        return
+    with db.session() as s:
+        job_queries.mark_sent(s, [job.id], utcnow())

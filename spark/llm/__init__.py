@@ -1,0 +1,1 @@
+"""Script generators: the provider port and its adapters."""

@@ -1,0 +1,48 @@
+"""The port every script generator implements (offline now, OpenAI-compatible later)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+#: (fraction 0.0-1.0 of the generation done, a short human message)
+GenerationProgress = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class ScriptRequest:
+    """What to write: a Unity C# class for a prompt."""
+
+    prompt: str
+    class_name: str
+    base_class: str = "MonoBehaviour"
+    namespace: str | None = None
+    include_comments: bool = True
+    reasoning: Literal["creative", "deterministic"] = "deterministic"
+
+
+@dataclass(frozen=True)
+class TokenUsage:
+    """Tokens spent on a generation."""
+
+    prompt: int
+    completion: int
+
+
+@dataclass(frozen=True)
+class Generation:
+    """A generated script and who wrote it."""
+
+    code: str
+    provider: str
+    model: str
+    tokens: TokenUsage
+
+
+class ScriptGenerator(Protocol):
+    """Writes a C# script for a request, reporting progress as it goes."""
+
+    def generate(self, request: ScriptRequest, on_progress: GenerationProgress) -> Generation:
+        """Write the script; on_progress may raise to stop the generation early."""
+        ...

@@ -1,0 +1,18 @@
+"""The Celery app factory, shared by producers (API, relay) and workers."""
+
+from __future__ import annotations
+
+from celery import Celery
+
+import celeryconfig
+from spark.config import Settings
+
+
+def create_celery(settings: Settings, name: str = "spark") -> Celery:
+    """A Celery app configured for these settings (the worker adds tasks and signals)."""
+    if settings.uses_file_broker:
+        for sub in ("queue", "control", "processed"):
+            (settings.broker_dir / sub).mkdir(parents=True, exist_ok=True)
+    app = Celery(name)
+    app.conf.update(celeryconfig.build(settings))
+    return app

@@ -1,0 +1,53 @@
+"""The Starlette app factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse
+from starlette.routing import Route
+
+from spark.config import Settings, load_settings
+from spark.web import errors
+from spark.web.openapi import DOCS_HTML, openapi_document
+from spark.web.routes import health, jobs
+from spark.web.services import Services, build_services
+
+
+async def _openapi(_: Request) -> JSONResponse:
+    return JSONResponse(openapi_document())
+
+
+async def _docs(_: Request) -> HTMLResponse:
+    return HTMLResponse(DOCS_HTML)
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> Starlette:
+    """The API for settings (or the environment), with its services wired."""
+    svc = services or build_services(settings or load_settings())
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        yield
+        svc.db.dispose()
+
+    app = Starlette(
+        routes=[
+            *jobs.routes,
+            *health.routes,
+            Route("/openapi.json", _openapi, methods=["GET"]),
+            Route("/docs", _docs, methods=["GET"]),
+        ],
+        exception_handlers=dict(errors.HANDLERS),
+        lifespan=lifespan,
+    )
+    app.state.services = svc
+    return app
+
+
+def app_from_env() -> Starlette:
+    """Factory for `uvicorn --factory spark.web.app:app_from_env`."""
+    return create_app()

@@ -1,0 +1,51 @@
+"""The one place errors become HTTP responses: {"error": {code, message, details?}}."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from spark.errors import AppError, MethodNotAllowed, NotFound
+
+log = logging.getLogger(__name__)
+
+_HTTP_CODES: dict[int, type[AppError]] = {404: NotFound, 405: MethodNotAllowed}
+
+
+def error_response(exc: AppError) -> JSONResponse:
+    """The JSON body and headers for an AppError."""
+    body: dict[str, Any] = {"code": exc.code, "message": exc.message}
+    if exc.details:
+        body["details"] = exc.details
+    return JSONResponse({"error": body}, status_code=exc.status, headers=exc.headers or None)
+
+
+async def app_error(_: Request, exc: Exception) -> Response:
+    """AppError and every subclass (Starlette looks handlers up along the MRO)."""
+    assert isinstance(exc, AppError)
+    return error_response(exc)
+
+
+async def http_error(_: Request, exc: Exception) -> Response:
+    """Starlette's own 404/405 (unmatched route, non-UUID id, wrong method) in our format."""
+    assert isinstance(exc, HTTPException)
+    cls = _HTTP_CODES.get(exc.status_code)
+    if cls is not None:
+        return error_response(cls())
+    return JSONResponse(
+        {"error": {"code": "http_error", "message": str(exc.detail)}},
+        status_code=exc.status_code,
+    )
+
+
+async def unexpected_error(_: Request, exc: Exception) -> Response:
+    """Anything else: logged with its trace, answered without one."""
+    log.exception("unhandled error", exc_info=exc)
+    return error_response(AppError("an unexpected error occurred; it has been logged"))
+
+
+HANDLERS = {AppError: app_error, HTTPException: http_error, Exception: unexpected_error}

@@ -1,0 +1,144 @@
+"""The OpenAPI document, assembled from the same pydantic models the routes validate with."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from spark import __version__
+from spark.contracts.jobs import ErrorBody, JobOut, JobPage, JobSubmission
+from spark.contracts.params import GenerateScriptParams
+
+_MODELS: list[type[BaseModel]] = [JobSubmission, JobOut, JobPage, ErrorBody, GenerateScriptParams]
+_REF = "#/components/schemas/{model}"
+
+
+def _schemas() -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for model in _MODELS:
+        schema = model.model_json_schema(ref_template=_REF)
+        out.update(schema.pop("$defs", {}))
+        out[model.__name__] = schema
+    return out
+
+
+def _ref(name: str) -> dict[str, Any]:
+    return {"$ref": _REF.format(model=name)}
+
+
+def _json(name: str, description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _ref(name)}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    return {str(c): _json("ErrorBody", "error") for c in codes}
+
+
+_JOB_ID = {
+    "name": "job_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "format": "uuid"},
+}
+_LIST_PARAMS = [
+    {"name": n, "in": "query", "required": False, "schema": {"type": t}}
+    for n, t in [
+        ("kind", "string"),
+        ("state", "string"),
+        ("session_id", "string"),
+        ("project_id", "string"),
+        ("limit", "integer"),
+        ("cursor", "string"),
+    ]
+]
+
+
+def _paths() -> dict[str, Any]:
+    return {
+        "/v1/jobs": {
+            "post": {
+                "summary": "Submit a job",
+                "parameters": [
+                    {
+                        "name": "Idempotency-Key",
+                        "in": "header",
+                        "required": False,
+                        "schema": {"type": "string", "maxLength": 255},
+                    }
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("JobSubmission")}},
+                },
+                "responses": {
+                    "202": _json("JobOut", "accepted"),
+                    **_errors(400, 401, 403, 409, 413, 415, 422, 429, 503),
+                },
+            },
+            "get": {
+                "summary": "List your jobs",
+                "parameters": _LIST_PARAMS,
+                "responses": {"200": _json("JobPage", "a page"), **_errors(401, 422)},
+            },
+        },
+        "/v1/jobs/{job_id}": {
+            "get": {
+                "summary": "A job",
+                "parameters": [_JOB_ID],
+                "responses": {"200": _json("JobOut", "the job"), **_errors(401, 404)},
+            },
+        },
+        "/v1/jobs/{job_id}/cancel": {
+            "post": {
+                "summary": "Cancel a job",
+                "parameters": [_JOB_ID],
+                "responses": {
+                    "200": _json("JobOut", "canceled"),
+                    "202": _json("JobOut", "cancel requested"),
+                    **_errors(401, 404, 409),
+                },
+            },
+        },
+        "/v1/health": {
+            "get": {
+                "summary": "Service health",
+                "security": [],
+                "responses": {
+                    "200": {"description": "healthy or degraded"},
+                    "503": {"description": "unhealthy"},
+                },
+            }
+        },
+    }
+
+
+def openapi_document() -> dict[str, Any]:
+    """The whole OpenAPI 3.1 document."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "SPARK",
+            "version": __version__,
+            "description": "Jobs for AI-assisted Unity development.",
+        },
+        "paths": _paths(),
+        "components": {
+            "schemas": _schemas(),
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+            },
+        },
+        "security": [{"bearer": []}, {"apiKey": []}],
+    }
+
+
+DOCS_HTML = """<!doctype html>
+<html><head><title>SPARK API</title><meta charset="utf-8"/>
+<link rel="stylesheet" href="https://unpkg.com/swagger-ui-dist@5/swagger-ui.css"/></head>
+<body><div id="ui"></div>
+<script src="https://unpkg.com/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
+<script>SwaggerUIBundle({url: "/openapi.json", dom_id: "#ui"});</script>
+<noscript>The API description is at <a href="/openapi.json">/openapi.json</a>.</noscript>
+</body></html>"""

@@ -1,0 +1,175 @@
+"""/v1/jobs: submit, read, list, cancel."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from spark.contracts.jobs import JobOut, JobPage, JobSubmission, SessionId
+from spark.contracts.params import PARAMS_BY_KIND
+from spark.db import jobs as job_queries
+from spark.domain.jobs import Job, JobKind, JobState
+from spark.domain.principals import Permission
+from spark.errors import NotFound, ValidationFailed
+from spark.jobs import lifecycle
+from spark.jobs.submit import NewJob, request_hash, submit
+from spark.web.bodies import parse, read_json
+from spark.web.services import authenticate, services
+
+
+def _job_response(
+    job: Job, status: int = 200, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(JobOut.from_job(job).model_dump(mode="json"), status, headers)
+
+
+def _check_params(submission: JobSubmission) -> dict[str, Any]:
+    model = PARAMS_BY_KIND.get(submission.kind.value)
+    if model is None:
+        raise ValidationFailed(
+            f"kind: '{submission.kind.value}' jobs are not available on this server yet",
+            details={"field": "kind"},
+        )
+    params = parse(model, submission.params, prefix="params")
+    if getattr(params, "write_to_project", False):
+        raise ValidationFailed(
+            "params.write_to_project: writing into a project needs a registered project_id",
+            details={"field": "params.write_to_project"},
+        )
+    return params.model_dump(mode="json")
+
+
+def _idempotency_key(request: Request) -> str | None:
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not 1 <= len(key) <= 255 or not key.isprintable():
+        raise ValidationFailed(
+            "Idempotency-Key: must be 1 to 255 printable characters",
+            details={"field": "Idempotency-Key"},
+        )
+    return key
+
+
+async def submit_job(request: Request) -> JSONResponse:
+    """POST /v1/jobs: accept a job and answer 202 with where to poll it."""
+    principal = await authenticate(request, Permission.GENERATE)
+    svc = services(request)
+    body = await read_json(request, svc.settings.max_body_bytes)
+    submission = parse(JobSubmission, body)
+    new = NewJob(
+        owner=principal.user,
+        kind=submission.kind,
+        params=_check_params(submission),
+        session_id=submission.session_id,
+        project_id=submission.project_id,
+        priority=submission.priority,
+        idempotency_key=_idempotency_key(request),
+        request_hash=request_hash(body),
+    )
+    done = await run_in_threadpool(submit, svc.db, svc.dispatcher, new)
+    headers = {"Location": f"/v1/jobs/{done.job.id}"}
+    if not done.created:
+        headers["Idempotent-Replayed"] = "true"
+    return _job_response(done.job, 202, headers)
+
+
+async def get_job(request: Request) -> JSONResponse:
+    """GET /v1/jobs/{id}: the caller's job, or 404."""
+    principal = await authenticate(request, Permission.READ)
+    job_id: uuid.UUID = request.path_params["job_id"]
+    db = services(request).db
+
+    def read() -> Job | None:
+        with db.read_session() as s:
+            found = job_queries.get_job(s, job_id, principal.user)
+        if found is None and db.replica is not None:
+            # The replica may lag a fresh submission: fall back to the primary.
+            with db.session() as s:
+                found = job_queries.get_job(s, job_id, principal.user)
+        return found
+
+    job = await run_in_threadpool(read)
+    if job is None:
+        raise NotFound("no such job")
+    return _job_response(job)
+
+
+def _blank_to_none(value: Any) -> Any:
+    return None if value == "" else value
+
+
+class ListQuery(BaseModel):
+    """Query parameters of GET /v1/jobs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Annotated[JobKind | None, BeforeValidator(_blank_to_none)] = None
+    state: Annotated[JobState | None, BeforeValidator(_blank_to_none)] = None
+    session_id: Annotated[SessionId | None, BeforeValidator(_blank_to_none)] = None
+    project_id: Annotated[uuid.UUID | None, BeforeValidator(_blank_to_none)] = None
+    limit: int = Field(default=20, ge=1, le=100)
+    cursor: Annotated[str | None, BeforeValidator(_blank_to_none)] = None
+
+
+def encode_cursor(job: Job) -> str:
+    """An opaque cursor pointing just past job."""
+    raw = json.dumps([job.created_at.isoformat(), job.id.hex]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> job_queries.Cursor:
+    """The position a cursor points at; 422 if it is not one of ours."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        stamp, hex_id = json.loads(raw)
+        return job_queries.Cursor(datetime.fromisoformat(stamp), uuid.UUID(hex=hex_id))
+    except (ValueError, TypeError, binascii.Error):
+        raise ValidationFailed("cursor: not a valid cursor", details={"field": "cursor"}) from None
+
+
+async def list_jobs(request: Request) -> JSONResponse:
+    """GET /v1/jobs: the caller's jobs, newest first, filtered, one page at a time."""
+    principal = await authenticate(request, Permission.READ)
+    query = parse(ListQuery, dict(request.query_params))
+    after = decode_cursor(query.cursor) if query.cursor else None
+    filters = job_queries.JobFilters(query.kind, query.state, query.session_id, query.project_id)
+    db = services(request).db
+
+    def read() -> list[Job]:
+        with db.read_session() as s:
+            return job_queries.list_jobs(s, principal.user, filters, query.limit + 1, after)
+
+    jobs = await run_in_threadpool(read)
+    page, more = jobs[: query.limit], len(jobs) > query.limit
+    body = JobPage(
+        items=[JobOut.from_job(j) for j in page],
+        next_cursor=encode_cursor(page[-1]) if more else None,
+    )
+    return JSONResponse(body.model_dump(mode="json"))
+
+
+async def cancel_job(request: Request) -> JSONResponse:
+    """POST /v1/jobs/{id}/cancel: 200 once canceled, 202 while a running job winds down."""
+    principal = await authenticate(request, Permission.GENERATE)
+    job_id: uuid.UUID = request.path_params["job_id"]
+    job = await run_in_threadpool(lifecycle.cancel, services(request).db, principal.user, job_id)
+    return _job_response(job, 200 if job.state.terminal else 202)
+
+
+routes = [
+    Route("/v1/jobs", submit_job, methods=["POST"]),
+    Route("/v1/jobs", list_jobs, methods=["GET"]),
+    Route("/v1/jobs/{job_id:uuid}", get_job, methods=["GET"]),
+    Route("/v1/jobs/{job_id:uuid}/cancel", cancel_job, methods=["POST"]),
+]

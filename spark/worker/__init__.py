@@ -1,0 +1,1 @@
+"""The Celery side: app, tasks (thin), signals."""

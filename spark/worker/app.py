@@ -1,0 +1,31 @@
+"""The worker's Celery app: `celery -A spark.worker.app worker` (or `spark worker`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+from celery.signals import worker_process_init
+
+from spark.config import load_settings
+from spark.taskqueue import create_celery
+from spark.worker.state import resources
+from spark.worker.tasks import register_tasks
+
+
+def create_worker_app() -> Celery:
+    """The Celery app with SPARK's tasks registered."""
+    app = create_celery(load_settings())
+    register_tasks(app)
+    return app
+
+
+def _init_process(**_: Any) -> None:
+    # Each prefork child opens its own database pool and heartbeat thread.
+    resources()
+
+
+worker_process_init.connect(_init_process, weak=False)
+
+
+app = create_worker_app()

@@ -1,0 +1,48 @@
+"""Per-process worker resources, made after fork so no connection crosses a fork."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from spark.config import Settings, load_settings
+from spark.db.engine import Database
+from spark.jobs.heartbeat import Heartbeats
+from spark.llm.base import ScriptGenerator
+from spark.llm.offline import OfflineGenerator
+
+
+@dataclass(frozen=True)
+class WorkerResources:
+    """What tasks in this process use."""
+
+    settings: Settings
+    db: Database
+    heartbeats: Heartbeats
+    generator: ScriptGenerator
+
+
+_resources: dict[int, WorkerResources] = {}
+
+
+def resources() -> WorkerResources:
+    """This process's resources, created on first use in each process."""
+    pid = os.getpid()
+    found = _resources.get(pid)
+    if found is None:
+        _resources.clear()
+        found = _create(load_settings())
+        _resources[pid] = found
+    return found
+
+
+def _create(settings: Settings) -> WorkerResources:
+    db = Database(settings.database_url, settings.database_replica_url, pool_size=2)
+    heartbeats = Heartbeats(db, settings.heartbeat_interval_s)
+    heartbeats.start()
+    return WorkerResources(
+        settings=settings,
+        db=db,
+        heartbeats=heartbeats,
+        generator=OfflineGenerator(latency_s=settings.offline_latency_s),
+    )

@@ -1,0 +1,78 @@
+"""Celery tasks: thin — parse the job id, pick the handler, let the runner do the rest."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from celery import Celery
+from celery.exceptions import SoftTimeLimitExceeded
+
+from spark.contracts.params import GenerateScriptParams
+from spark.domain.jobs import KIND_SPECS, JobKind, task_name
+from spark.engines.unity import scripts
+from spark.jobs import maintenance
+from spark.jobs.dispatch import CeleryDispatcher
+from spark.jobs.lifecycle import worker_identity
+from spark.jobs.runner import Handler, JobContext, RunPolicy, run_job
+from spark.worker.state import resources
+
+log = logging.getLogger(__name__)
+
+
+def _generate_script(ctx: JobContext) -> Mapping[str, Any]:
+    params = GenerateScriptParams.model_validate(ctx.job.params)
+    return scripts.generate_script(params, ctx.report, resources().generator)
+
+
+#: the kinds this worker can run, and how
+HANDLERS: dict[JobKind, Handler] = {
+    JobKind.GENERATE_SCRIPT: _generate_script,
+}
+
+
+def _execute(kind: JobKind, job_id: str) -> None:
+    try:
+        parsed = uuid.UUID(job_id)
+    except ValueError:
+        log.error("task for %s carried a malformed job id %r; dropping it", kind, job_id)
+        return
+    res = resources()
+    policy = RunPolicy(
+        worker=worker_identity(),
+        lease_s=res.settings.lease_s,
+        max_attempts=res.settings.max_attempts,
+        timeout_errors=(SoftTimeLimitExceeded,),
+        track=res.heartbeats.tracking,
+    )
+    run_job(res.db, parsed, HANDLERS[kind], policy)
+
+
+def register_tasks(app: Celery) -> None:
+    """Add a task per runnable kind, and the maintenance tasks, to app."""
+    for kind in HANDLERS:
+        spec = KIND_SPECS[kind]
+
+        def task(job_id: str, _kind: JobKind = kind) -> None:
+            _execute(_kind, job_id)
+
+        app.task(
+            name=task_name(kind),
+            soft_time_limit=spec.soft_time_limit_s,
+            time_limit=spec.hard_time_limit_s,
+            acks_late=True,
+            reject_on_worker_lost=True,
+        )(task)
+
+    def relay() -> int:
+        res = resources()
+        return maintenance.relay(res.db, CeleryDispatcher(app), res.settings.relay_min_age_s)
+
+    def reap() -> int:
+        res = resources()
+        return maintenance.reap(res.db, maintenance.ReapPolicy(lease_s=res.settings.lease_s))
+
+    app.task(name="spark.maintenance.relay", ignore_result=True)(relay)
+    app.task(name="spark.maintenance.reap", ignore_result=True)(reap)

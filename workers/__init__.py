@@ -1,0 +1,1 @@
+"""Process entry points for build-farm workers and the event consumer."""

@@ -1,0 +1,19 @@
+"""Build-farm entry point: a worker that consumes only the `builds` queue, one build at a time.
+
+Run it on machines with Unity (`python -m workers.build`, or `spark worker --queues builds`).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from spark.cli import app
+
+
+def main() -> None:
+    """Start a builds-only worker with one build process."""
+    app(["worker", "--queues", "builds", "--concurrency", "1", *sys.argv[1:]])
+
+
+if __name__ == "__main__":
+    main()
