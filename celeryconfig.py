@@ -74,7 +74,6 @@ def build(settings: Settings) -> dict[str, Any]:
         "worker_prefetch_multiplier": 4,
         "worker_cancel_long_running_tasks_on_connection_loss": True,
         "worker_soft_shutdown_timeout": 30.0,
-        "worker_hijack_root_logger": False,
         "task_publish_retry": True,
         "task_publish_retry_policy": {
             "max_retries": 3,

@@ -1,0 +1,112 @@
+"""Real SPARK processes (Celery worker, beat) started by the tests, as operators start them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from spark.config import Settings
+
+
+def spark_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment a SPARK process needs to run on settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SPARK_")}
+    env.update(
+        {
+            "SPARK_DATABASE_URL": settings.database_url,
+            "SPARK_BROKER_URL": settings.resolved_broker_url,
+            "SPARK_VAR_DIR": str(settings.var_dir),
+            "SPARK_HEARTBEAT_INTERVAL_S": str(settings.heartbeat_interval_s),
+            "SPARK_LEASE_S": str(settings.lease_s),
+            "SPARK_RELAY_MIN_AGE_S": str(settings.relay_min_age_s),
+            "SPARK_RELAY_INTERVAL_S": str(settings.relay_interval_s),
+            "SPARK_REAPER_INTERVAL_S": str(settings.reaper_interval_s),
+            "SPARK_OFFLINE_LATENCY_S": str(settings.offline_latency_s),
+        }
+    )
+    env.update(extra)
+    return env
+
+
+class SparkProcess:
+    """A `spark <command>` child process with its log in a file."""
+
+    ready_marker = ""
+
+    def __init__(self, settings: Settings, workdir: Path, args: list[str], **env: str) -> None:
+        self.workdir = workdir
+        self.log_path = workdir / f"{args[0]}-{id(self)}.log"
+        self.args = args
+        self.env = spark_env(settings, **env)
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 40.0) -> None:
+        """Start and wait until the process says it is ready."""
+        with self.log_path.open("wb") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "spark.cli", *self.args],
+                cwd=self.workdir,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        while self.ready_marker not in self.log():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"spark {self.args[0]} did not start:\n{self.log()[-3000:]}")
+            time.sleep(0.1)
+
+    def log(self) -> str:
+        """Everything the process printed so far."""
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def kill(self) -> None:
+        """SIGKILL the process and every child it forked."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        """Stop gracefully (SIGTERM), killing after a grace period."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+
+class WorkerProcess(SparkProcess):
+    """`spark worker` on the job queues and the maintenance queue."""
+
+    ready_marker = "ready."
+
+    def __init__(
+        self,
+        settings: Settings,
+        workdir: Path,
+        queues: str = "generation,maintenance",
+        concurrency: int = 2,
+        **env: str,
+    ) -> None:
+        super().__init__(
+            settings,
+            workdir,
+            ["worker", "--queues", queues, "--concurrency", str(concurrency)],
+            **env,
+        )
+
+
+class BeatProcess(SparkProcess):
+    """`spark beat`: schedules the relay and the reaper."""
+
+    ready_marker = "beat: Starting"
+
+    def __init__(self, settings: Settings, workdir: Path, **env: str) -> None:
+        super().__init__(settings, workdir, ["beat"], **env)
