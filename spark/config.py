@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cached_property
 from pathlib import Path
 
 from pydantic import Field, SecretStr
@@ -53,7 +52,7 @@ class Settings(BaseSettings):
     # cancellation and the CLI's progress bar have something to show in demos.
     offline_latency_s: float = Field(default=0.0, ge=0, le=600)
 
-    @cached_property
+    @property
     def resolved_broker_url(self) -> str:
         """The Celery broker: the configured one, or the file broker under var_dir."""
         return self.broker_url or "filesystem://"

@@ -97,9 +97,9 @@ def read_only_key(db: Database) -> str:
     return create_key(db, "alice", Tier.FREE, {Permission.READ}).token
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def worker(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkerProcess]:
-    """A real Celery worker (prefork, two processes) shared by the session."""
+    """A real Celery worker (prefork, two processes) shared by a test module."""
     proc = WorkerProcess(settings, Path(tmp_path_factory.mktemp("worker")))
     proc.start()
     yield proc

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from spark.contracts.paths import check_project_path
 
@@ -39,11 +39,10 @@ class GenerateScriptParams(Params):
     include_comments: bool = True
     write_to_project: bool = False
 
-    @model_validator(mode="after")
-    def _check_path(self) -> GenerateScriptParams:
-        if self.path is not None:
-            check_project_path(self.path, suffix=".cs")
-        return self
+    @field_validator("path")
+    @classmethod
+    def _check_path(cls, value: str | None) -> str | None:
+        return None if value is None else check_project_path(value, suffix=".cs")
 
 
 #: kinds this server accepts, and their params; the others arrive with later capabilities

@@ -1,0 +1,114 @@
+"""`make run`'s service on the embedded default: the printed examples work as pasted."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from spark.engines.unity.csharp import check_syntax
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Up:
+    """A running `spark up` and what it printed."""
+
+    def __init__(self, proc: subprocess.Popen[str], lines: list[str], url: str) -> None:
+        self.proc, self.lines, self.url = proc, lines, url
+
+    def line_after(self, marker: str) -> str:
+        index = next(i for i, line in enumerate(self.lines) if marker in line)
+        return self.lines[index + 1].strip()
+
+
+@pytest.fixture(scope="module")
+def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
+    """`spark up` in an empty directory with no SPARK_* configuration at all."""
+    workdir = tmp_path_factory.mktemp("embedded")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SPARK_")}
+    spark = Path(sys.executable).parent / "spark"
+    proc = subprocess.Popen(
+        [str(spark), "up", "--port", str(port)],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
+    assert proc.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        lines.append(line)
+        if "--wait" in line or proc.poll() is not None:
+            break
+    # Keep reading, so the services' own output never fills the pipe and blocks them.
+    drain = threading.Thread(target=proc.stdout.read, daemon=True)
+    drain.start()
+    try:
+        yield Up(proc, lines, f"http://127.0.0.1:{port}")
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+        drain.join(10)
+        proc.stdout.close()
+
+
+def test_up_prints_url_key_and_examples(up: Up) -> None:
+    """The output names the API's URL and a fresh spk_ key, used by both examples."""
+    text = "".join(up.lines)
+    assert up.url in text
+    key = re.search(r"API key: (spk_[a-f0-9]{16}_\S+)", text)
+    assert key is not None
+    assert key.group(1) in up.line_after("with curl") and key.group(1) in up.line_after("CLI")
+
+
+def test_the_printed_curl_completes_a_job_within_two_seconds(up: Up) -> None:
+    """Pasting the curl line submits a generate_script job that succeeds within 2 s with valid C#."""
+    curl = up.line_after("with curl")
+    started = time.monotonic()
+    out = subprocess.run(curl, shell=True, capture_output=True, text=True, check=True).stdout
+    job = json.loads(out)
+    key = re.search(r"Bearer (spk_\S+?)'", curl)
+    assert key is not None
+    headers = {"Authorization": f"Bearer {key.group(1)}"}
+    while job["state"] not in {"succeeded", "failed", "canceled", "timed_out"}:
+        assert time.monotonic() - started < 2.0, job
+        time.sleep(0.02)
+        job = httpx.get(f"{up.url}/v1/jobs/{job['id']}", headers=headers).json()
+    assert time.monotonic() - started < 2.0
+    assert job["state"] == "succeeded", job
+    assert job["result"]["class_name"] == "PlayerController"
+    assert check_syntax(job["result"]["code"]) == ()
+
+
+def test_the_printed_cli_line_waits_for_the_script(up: Up) -> None:
+    """Pasting the `spark submit … --wait` line exits 0 and prints the generated class."""
+    cli = up.line_after("CLI")
+    done = subprocess.run(cli, shell=True, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "succeeded" in done.stdout
+    assert "public class PlayerController : MonoBehaviour" in done.stdout

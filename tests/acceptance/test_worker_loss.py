@@ -1,0 +1,108 @@
+"""Jobs hit mid-run: canceled, or their worker killed, end in a terminal state, never stuck."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from spark.config import Settings
+from spark.db import jobs as job_queries
+from spark.db.engine import Database
+from spark.domain.jobs import Job
+from tests.support.workers import BeatProcess, WorkerProcess
+
+BODY = {
+    "kind": "generate_script",
+    "params": {"prompt": "a turret that rotates and fires bullets", "class_name": "Turret"},
+}
+TERMINAL = {"succeeded", "failed", "canceled", "timed_out"}
+
+
+def auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def stored(db: Database, job_id: str) -> Job:
+    with db.session() as s:
+        job = job_queries.get_job(s, uuid.UUID(job_id))
+    assert job is not None
+    return job
+
+
+def wait_state(db: Database, job_id: str, states: set[str], timeout: float = 20.0) -> Job:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = stored(db, job_id)
+        if job.state.value in states:
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} never reached {states}: {stored(db, job_id)}")
+
+
+@pytest.fixture
+def slow_worker(settings: Settings, tmp_path: Path) -> Iterator[WorkerProcess]:
+    """A worker whose offline generator takes about 4 s per script, so jobs can be hit mid-run."""
+    proc = WorkerProcess(settings, tmp_path, SPARK_OFFLINE_LATENCY_S="4")
+    proc.start()
+    yield proc
+    proc.kill()
+
+
+def test_a_running_job_stops_at_its_next_checkpoint_when_canceled(
+    client: TestClient, api_key: str, db: Database, slow_worker: WorkerProcess
+) -> None:
+    """Cancel while running → 202, then the worker ends it canceled before it completes."""
+    job = client.post("/v1/jobs", json=BODY, headers=auth(api_key)).json()
+    wait_state(db, job["id"], {"running"})
+    time.sleep(0.5)
+    resp = client.post(f"/v1/jobs/{job['id']}/cancel", headers=auth(api_key))
+    assert resp.status_code == 202 and resp.json()["state"] == "running"
+    final = wait_state(db, job["id"], TERMINAL, timeout=5)
+    assert final.state.value == "canceled" and final.result is None
+    assert final.progress.percent < 100
+
+
+def test_a_killed_pool_process_means_redelivery_and_success(
+    client: TestClient, api_key: str, db: Database, slow_worker: WorkerProcess
+) -> None:
+    """SIGKILL the process running a job: the message comes back and another attempt finishes it."""
+    job = client.post("/v1/jobs", json=BODY, headers=auth(api_key)).json()
+    running = wait_state(db, job["id"], {"running"})
+    time.sleep(0.5)
+    assert running.worker is not None
+    os.kill(int(running.worker.rpartition(":")[2]), signal.SIGKILL)
+    final = wait_state(db, job["id"], TERMINAL, timeout=30)
+    assert final.state.value == "succeeded", final
+    assert final.attempts == 2 and final.worker != running.worker
+
+
+def test_a_killed_worker_machine_is_reaped_as_worker_lost(
+    client: TestClient,
+    api_key: str,
+    db: Database,
+    settings: Settings,
+    tmp_path: Path,
+    slow_worker: WorkerProcess,
+) -> None:
+    """SIGKILL the whole worker: its message cannot come back soon, so the reaper fails the job."""
+    job = client.post("/v1/jobs", json=BODY, headers=auth(api_key)).json()
+    wait_state(db, job["id"], {"running"})
+    slow_worker.kill()
+    helper = WorkerProcess(settings, tmp_path, queues="maintenance")
+    beat = BeatProcess(settings, tmp_path)
+    helper.start()
+    beat.start()
+    try:
+        final = wait_state(db, job["id"], TERMINAL, timeout=20)
+    finally:
+        beat.stop()
+        helper.stop()
+    assert final.state.value == "failed" and final.error is not None
+    assert final.error.code == "worker_lost"

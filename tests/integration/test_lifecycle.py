@@ -1,0 +1,159 @@
+"""Claim, progress, finish, cancel and reap against real Postgres."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+import uuid
+
+import pytest
+
+from spark.db import jobs as job_queries
+from spark.db.engine import Database
+from spark.domain.jobs import Job, JobKind, JobState
+from spark.errors import JobNotCancelable, NotFound
+from spark.jobs import lifecycle, maintenance
+from spark.jobs.dispatch import CeleryDispatcher
+from spark.jobs.runner import JobContext, RunPolicy, run_job
+from spark.jobs.submit import NewJob, submit
+
+HOST = socket.gethostname()
+
+
+def queued(db: Database, dispatcher: CeleryDispatcher, owner: str = "alice") -> Job:
+    params = {"prompt": "a platform that moves up and down", "class_name": "MovingPlatform"}
+    new = NewJob(owner=owner, kind=JobKind.GENERATE_SCRIPT, params=params, request_hash="x")
+    return submit(db, dispatcher, new).job
+
+
+def reload(db: Database, job_id: uuid.UUID) -> Job:
+    with db.session() as s:
+        job = job_queries.get_job(s, job_id)
+    assert job is not None
+    return job
+
+
+def dead_pid() -> int:
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
+def test_a_job_is_claimed_once_however_often_its_message_arrives(
+    db: Database, dispatcher: CeleryDispatcher
+) -> None:
+    """The second claim of a running job by a live holder does nothing."""
+    job = queued(db, dispatcher)
+    first = lifecycle.claim(db, job.id, f"{HOST}:1", lease_s=30, max_attempts=3)
+    assert first is not None and first.attempt == 1
+    me = lifecycle.worker_identity()
+    held = lifecycle.claim(db, job.id, me, lease_s=30, max_attempts=3)
+    assert held is None
+    assert reload(db, job.id).attempts == 1
+
+
+def test_run_job_runs_the_handler_once_for_a_duplicate_message(
+    db: Database, dispatcher: CeleryDispatcher
+) -> None:
+    """Running the same job id twice calls the handler once; the second run finds it finished."""
+    job = queued(db, dispatcher)
+    calls: list[uuid.UUID] = []
+
+    def handler(ctx: JobContext) -> dict[str, str]:
+        calls.append(ctx.job.id)
+        ctx.report(50, "halfway")
+        return {"ok": "yes"}
+
+    policy = RunPolicy(worker=lifecycle.worker_identity(), lease_s=30, max_attempts=3)
+    assert run_job(db, job.id, handler, policy) is not None
+    assert run_job(db, job.id, handler, policy) is None
+    final = reload(db, job.id)
+    assert calls == [job.id] and final.state is JobState.SUCCEEDED and final.attempts == 1
+    assert final.result == {"ok": "yes"} and final.progress.percent == 100
+
+
+def test_a_job_held_by_a_dead_process_is_taken_over(
+    db: Database, dispatcher: CeleryDispatcher
+) -> None:
+    """A redelivered message whose holder died on this host takes the job as attempt 2."""
+    job = queued(db, dispatcher)
+    assert lifecycle.claim(db, job.id, f"{HOST}:{dead_pid()}", lease_s=30, max_attempts=3)
+    again = lifecycle.claim(db, job.id, lifecycle.worker_identity(), lease_s=30, max_attempts=3)
+    assert again is not None and again.attempt == 2
+
+
+def test_a_job_out_of_attempts_fails_worker_lost(
+    db: Database, dispatcher: CeleryDispatcher
+) -> None:
+    """When the last attempt's worker died too, the job fails instead of looping."""
+    job = queued(db, dispatcher)
+    assert lifecycle.claim(db, job.id, f"{HOST}:{dead_pid()}", lease_s=30, max_attempts=1)
+    assert lifecycle.claim(db, job.id, "x:1", lease_s=30, max_attempts=1) is None
+    final = reload(db, job.id)
+    assert final.state is JobState.FAILED and final.error is not None
+    assert final.error.code == "worker_lost"
+
+
+def test_progress_checkpoint_stops_a_canceled_job(
+    db: Database, dispatcher: CeleryDispatcher
+) -> None:
+    """Canceling a running job makes its next progress report raise JobCanceled."""
+    job = queued(db, dispatcher)
+    held = lifecycle.claim(db, job.id, "w:1", lease_s=30, max_attempts=3)
+    assert held is not None
+    lifecycle.report_progress(db, held, 10, "working")
+    assert lifecycle.cancel(db, "alice", job.id).state is JobState.RUNNING
+    with pytest.raises(lifecycle.JobCanceled):
+        lifecycle.report_progress(db, held, 20, "still working")
+
+
+def test_a_superseded_attempt_cannot_finish_the_job(
+    db: Database, dispatcher: CeleryDispatcher
+) -> None:
+    """After a takeover, the old attempt's progress and finish are refused."""
+    job = queued(db, dispatcher)
+    old = lifecycle.claim(db, job.id, f"{HOST}:{dead_pid()}", lease_s=30, max_attempts=3)
+    assert old is not None
+    assert lifecycle.claim(db, job.id, "new:1", lease_s=30, max_attempts=3) is not None
+    with pytest.raises(lifecycle.JobLost):
+        lifecycle.report_progress(db, old, 50, "late")
+    assert lifecycle.finish(db, old, JobState.SUCCEEDED, result={}) is None
+    assert reload(db, job.id).state is JobState.RUNNING
+
+
+def test_cancel_of_a_queued_job_is_immediate_and_final(
+    db: Database, dispatcher: CeleryDispatcher
+) -> None:
+    """A canceled queued job is never claimed, and canceling it again is a conflict."""
+    job = queued(db, dispatcher)
+    assert lifecycle.cancel(db, "alice", job.id).state is JobState.CANCELED
+    assert lifecycle.claim(db, job.id, "w:1", lease_s=30, max_attempts=3) is None
+    assert reload(db, job.id).attempts == 0
+    with pytest.raises(JobNotCancelable):
+        lifecycle.cancel(db, "alice", job.id)
+
+
+def test_cancel_of_another_users_job_is_not_found(
+    db: Database, dispatcher: CeleryDispatcher
+) -> None:
+    """Nobody can cancel, or learn of, a job they do not own."""
+    job = queued(db, dispatcher)
+    with pytest.raises(NotFound):
+        lifecycle.cancel(db, "mallory", job.id)
+    assert reload(db, job.id).state is JobState.QUEUED
+
+
+def test_reaper_fails_jobs_whose_worker_stopped_beating(
+    db: Database, dispatcher: CeleryDispatcher
+) -> None:
+    """A running job with no heartbeat for a lease ends failed with worker_lost; a fresh one stays."""
+    stale, fresh = queued(db, dispatcher), queued(db, dispatcher)
+    assert lifecycle.claim(db, stale.id, "gone:1", lease_s=30, max_attempts=3)
+    time.sleep(0.3)
+    assert lifecycle.claim(db, fresh.id, "alive:1", lease_s=30, max_attempts=3)
+    assert maintenance.reap(db, maintenance.ReapPolicy(lease_s=0.2)) == 1
+    reaped = reload(db, stale.id)
+    assert reaped.state is JobState.FAILED and reaped.error is not None
+    assert reaped.error.code == "worker_lost" and reaped.finished_at is not None
+    assert reload(db, fresh.id).state is JobState.RUNNING
