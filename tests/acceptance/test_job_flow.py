@@ -61,3 +61,30 @@ def test_submitted_job_is_polled_to_success_with_a_parsing_script(
     assert row.started_at is not None and row.finished_at is not None
     assert row.created_at <= row.started_at <= row.finished_at
     assert row.result is not None and row.result["code"] == final["result"]["code"]
+
+
+def test_a_message_delivered_twice_runs_the_handler_once(
+    client: TestClient, api_key: str, worker: WorkerProcess, db: Database, settings: object
+) -> None:
+    """Two more copies of a job's message reach the worker; the job still ran exactly once."""
+    import uuid
+
+    from spark.config import Settings
+    from spark.domain.jobs import JobKind
+    from spark.jobs.dispatch import CeleryDispatcher
+    from spark.taskqueue import create_celery
+
+    assert isinstance(settings, Settings)
+    resp = client.post(
+        "/v1/jobs", json={"kind": "generate_script", "params": PROMPT}, headers=auth(api_key)
+    )
+    job_id = uuid.UUID(resp.json()["id"])
+    dispatcher = CeleryDispatcher(create_celery(settings))
+    dispatcher.send(job_id, JobKind.GENERATE_SCRIPT, 5)
+    dispatcher.send(job_id, JobKind.GENERATE_SCRIPT, 5)
+    assert wait_for(client, api_key, str(job_id))[-1]["state"] == "succeeded"
+    time.sleep(1.0)  # let the duplicates arrive and be turned away
+    with db.session() as s:
+        row = job_queries.get_job(s, job_id)
+    assert row is not None and row.attempts == 1
+    assert worker.log().count(f"job {job_id}: not claimable") == 2

@@ -112,3 +112,81 @@ def test_the_printed_cli_line_waits_for_the_script(up: Up) -> None:
     assert done.returncode == 0, done.stderr
     assert "succeeded" in done.stdout
     assert "public class PlayerController : MonoBehaviour" in done.stdout
+
+
+def run_cli(up: Up, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run `spark …` as a user would, against the running service with its printed key."""
+    key = re.search(r"API key: (spk_\S+)", "".join(up.lines))
+    assert key is not None
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SPARK_")}
+    env.update(SPARK_API_URL=up.url, SPARK_API_KEY=key.group(1))
+    spark = Path(sys.executable).parent / "spark"
+    return subprocess.run([str(spark), *args], env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_cli_lists_shows_waits_and_refuses_to_cancel_a_finished_job(up: Up) -> None:
+    """`spark jobs list|show|wait|cancel --json` print JSON; cancelling a finished job exits 2 with 409."""
+    submitted = run_cli(
+        up, "submit", "generate_script", "--param", "prompt=a lamp that flickers at night", "--json"
+    )
+    assert submitted.returncode == 0, submitted.stderr
+    job_id = json.loads(submitted.stdout)["id"]
+    waited = run_cli(up, "jobs", "wait", job_id, "--json")
+    assert waited.returncode == 0 and json.loads(waited.stdout)["state"] == "succeeded"
+    shown = json.loads(run_cli(up, "jobs", "show", job_id, "--json").stdout)
+    assert shown["id"] == job_id and shown["result"]["class_name"]
+    listed = json.loads(run_cli(up, "jobs", "list", "--json", "--limit", "100").stdout)
+    assert job_id in [j["id"] for j in listed["items"]]
+    cancel = run_cli(up, "jobs", "cancel", job_id, "--json")
+    assert cancel.returncode == 2
+    assert json.loads(cancel.stdout)["error"]["code"] == "job_not_cancelable"
+
+
+def test_cli_reports_a_bad_param_as_the_api_does(up: Up) -> None:
+    """A 422 from the API reaches the user with the field it names, and exit code 2."""
+    bad = run_cli(up, "submit", "generate_script", "--param", "prompt=short", "--json")
+    assert bad.returncode == 2
+    error = json.loads(bad.stdout)["error"]
+    assert error["status"] == 422 and error["details"]["field"] == "params.prompt"
+
+
+def test_keys_create_prints_the_contract_json(tmp_path: Path) -> None:
+    """`spark keys create --json` prints key, user, tier and permissions; list shows it, revoke ends it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SPARK_")}
+    env["SPARK_DATABASE_URL"] = f"sqlite:///{tmp_path / 'keys.db'}"
+    spark = str(Path(sys.executable).parent / "spark")
+    subprocess.run([spark, "migrate"], env=env, check=True, capture_output=True)
+    out = subprocess.run(
+        [
+            spark,
+            "keys",
+            "create",
+            "--user",
+            "ci-bot",
+            "--tier",
+            "enterprise",
+            "--permissions",
+            "spark:read,spark:build",
+            "--json",
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    made = json.loads(out)
+    assert made["key"].startswith("spk_") and made["user"] == "ci-bot"
+    assert made["tier"] == "enterprise" and made["permissions"] == ["spark:build", "spark:read"]
+    listed = json.loads(
+        subprocess.run(
+            [spark, "keys", "list", "--json"], env=env, check=True, capture_output=True, text=True
+        ).stdout
+    )
+    assert [k["user"] for k in listed] == ["ci-bot"] and made["key"] not in json.dumps(listed)
+    revoked = subprocess.run(
+        [spark, "keys", "revoke", listed[0]["key_id"], "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert revoked.returncode == 0 and json.loads(revoked.stdout)["revoked"] is True
