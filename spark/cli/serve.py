@@ -83,130 +83,136 @@ def _print_example(url: str, token: str) -> None:
 
 
 def _supervise(procs: list[subprocess.Popen[bytes]]) -> None:
-    def stop(*_: object) -> None:
-        for p in procs:
-            if p.poll() is None:
-                p.terminate()
-
-    signal.signal(signal.SIGTERM, stop)
+    """Wait until a process exits, Ctrl-C or SIGTERM; then stop them all."""
+    signal.signal(signal.SIGTERM, lambda *_: _terminate(procs))
     try:
         while all(p.poll() is None for p in procs):
             time.sleep(0.5)
     except KeyboardInterrupt:
         pass
     finally:
-        stop()
-        for p in procs:
-            try:
-                p.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        _stop_all(procs)
+
+
+def _terminate(procs: list[subprocess.Popen[bytes]]) -> None:
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+
+
+def _stop_all(procs: list[subprocess.Popen[bytes]]) -> None:
+    _terminate(procs)
+    for p in procs:
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+def up(
+    host: Annotated[str, typer.Option(help="API bind address.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="API port.")] = 8000,
+    concurrency: Annotated[int, typer.Option(help="Worker processes.")] = 2,
+    new_key: Annotated[bool, typer.Option(help="Create and print a fresh API key.")] = True,
+) -> None:
+    """Migrate, then run API + worker + scheduler together (Ctrl-C stops all)."""
+    settings = load_settings()
+    _migrate(settings)
+    url = f"http://{host}:{port}"
+    procs = [
+        _spawn(["api", "--host", host, "--port", str(port)]),
+        _spawn(["worker", "--concurrency", str(concurrency)]),
+        _spawn(["beat"]),
+    ]
+    try:
+        _wait_healthy(url, procs)
+    except RuntimeError as exc:
+        err_console.print(f"[red]{exc}[/red]")
+        _stop_all(procs)
+        raise typer.Exit(1) from None
+    if new_key:
+        perms = [Permission.READ, Permission.GENERATE, Permission.BUILD]
+        minted = create_key(Database(settings.database_url), "local", Tier.PRO, perms)
+        _print_example(url, minted.token)
+    _supervise(procs)
+
+
+def api(
+    host: Annotated[str, typer.Option(help="Bind address.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Server processes.")] = 1,
+    access_log: Annotated[bool, typer.Option(help="Log every request.")] = True,
+) -> None:
+    """Serve the HTTP API."""
+    import uvicorn
+
+    uvicorn.run(
+        "spark.web.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=access_log,
+        log_level="info",
+    )
+
+
+def worker(
+    queues: Annotated[str, typer.Option(help="Comma-separated queues.")] = DEFAULT_QUEUES,
+    concurrency: Annotated[int, typer.Option(help="Processes.")] = 2,
+    pool: Annotated[str, typer.Option(help="prefork, solo or threads.")] = "prefork",
+    loglevel: Annotated[str, typer.Option()] = "INFO",
+) -> None:
+    """Run a Celery worker on the given queues (builds: prefetch 1)."""
+    from spark.worker.app import app as celery_app
+
+    argv = [
+        "worker",
+        "-Q",
+        queues,
+        "-c",
+        str(concurrency),
+        "-P",
+        pool,
+        "-l",
+        loglevel,
+        "-n",
+        f"spark{os.getpid()}@%h",
+        "-E",
+    ]
+    if Queue.BUILDS.value in queues.split(","):
+        # Builds run for minutes to hours: never hold a second one behind a running one.
+        argv += ["--prefetch-multiplier", "1"]
+    celery_app.worker_main(argv)
+
+
+def beat(loglevel: Annotated[str, typer.Option()] = "INFO") -> None:
+    """Run the scheduler: outbox relay and reaper."""
+    from spark.worker.app import app as celery_app
+
+    settings = load_settings()
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    schedule = settings.var_dir / "celerybeat-schedule"
+    celery_app.start(["beat", "-l", loglevel, "-s", str(schedule)])
+
+
+def migrate(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Bring the database schema up to date."""
+    settings = load_settings()
+    _migrate(settings)
+    if as_json:
+        emit_json({"migrated": True, "database": settings.database_url.split("@")[-1]})
+    else:
+        console.print("database is up to date")
 
 
 def register(app: typer.Typer) -> None:
     """Add the process commands to app."""
-
-    @app.command("up")
-    def up(
-        host: Annotated[str, typer.Option(help="API bind address.")] = "127.0.0.1",
-        port: Annotated[int, typer.Option(help="API port.")] = 8000,
-        concurrency: Annotated[int, typer.Option(help="Worker processes.")] = 2,
-        new_key: Annotated[bool, typer.Option(help="Create and print a fresh API key.")] = True,
-    ) -> None:
-        """Migrate, then run API + worker + scheduler together (Ctrl-C stops all)."""
-        settings = load_settings()
-        _migrate(settings)
-        url = f"http://{host}:{port}"
-        procs = [
-            _spawn(["api", "--host", host, "--port", str(port)]),
-            _spawn(["worker", "--concurrency", str(concurrency)]),
-            _spawn(["beat"]),
-        ]
-        try:
-            _wait_healthy(url, procs)
-        except RuntimeError as exc:
-            err_console.print(f"[red]{exc}[/red]")
-            _supervise_stop(procs)
-            raise typer.Exit(1) from None
-        if new_key:
-            perms = [Permission.READ, Permission.GENERATE, Permission.BUILD]
-            minted = create_key(Database(settings.database_url), "local", Tier.PRO, perms)
-            _print_example(url, minted.token)
-        _supervise(procs)
-
-    @app.command("api")
-    def api(
-        host: Annotated[str, typer.Option(help="Bind address.")] = "127.0.0.1",
-        port: Annotated[int, typer.Option(help="Port.")] = 8000,
-        workers: Annotated[int, typer.Option(help="Server processes.")] = 1,
-        access_log: Annotated[bool, typer.Option(help="Log every request.")] = True,
-    ) -> None:
-        """Serve the HTTP API."""
-        import uvicorn
-
-        uvicorn.run(
-            "spark.web.app:app_from_env",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            access_log=access_log,
-            log_level="info",
-        )
-
-    @app.command("worker")
-    def worker(
-        queues: Annotated[str, typer.Option(help="Comma-separated queues.")] = DEFAULT_QUEUES,
-        concurrency: Annotated[int, typer.Option(help="Processes.")] = 2,
-        pool: Annotated[str, typer.Option(help="prefork, solo or threads.")] = "prefork",
-        loglevel: Annotated[str, typer.Option()] = "INFO",
-    ) -> None:
-        """Run a Celery worker on the given queues (builds: prefetch 1)."""
-        from spark.worker.app import app as celery_app
-
-        argv = [
-            "worker",
-            "-Q",
-            queues,
-            "-c",
-            str(concurrency),
-            "-P",
-            pool,
-            "-l",
-            loglevel,
-            "-n",
-            f"spark{os.getpid()}@%h",
-            "-E",
-        ]
-        if Queue.BUILDS.value in queues.split(","):
-            # Builds run for minutes to hours: never hold a second one behind a running one.
-            argv += ["--prefetch-multiplier", "1"]
-        celery_app.worker_main(argv)
-
-    @app.command("beat")
-    def beat(loglevel: Annotated[str, typer.Option()] = "INFO") -> None:
-        """Run the scheduler: outbox relay and reaper."""
-        from spark.worker.app import app as celery_app
-
-        settings = load_settings()
-        settings.var_dir.mkdir(parents=True, exist_ok=True)
-        schedule = settings.var_dir / "celerybeat-schedule"
-        celery_app.start(["beat", "-l", loglevel, "-s", str(schedule)])
-
-    @app.command("migrate")
-    def migrate(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-        """Bring the database schema up to date."""
-        settings = load_settings()
-        _migrate(settings)
-        if as_json:
-            emit_json({"migrated": True, "database": settings.database_url.split("@")[-1]})
-        else:
-            console.print("database is up to date")
-
-
-def _supervise_stop(procs: list[subprocess.Popen[bytes]]) -> None:
-    for p in procs:
-        if p.poll() is None:
-            p.terminate()
-    for p in procs:
-        p.wait(timeout=30)
+    for name, command in (
+        ("up", up),
+        ("api", api),
+        ("worker", worker),
+        ("beat", beat),
+        ("migrate", migrate),
+    ):
+        app.command(name)(command)

@@ -54,62 +54,61 @@ _LIST_PARAMS = [
 ]
 
 
-def _paths() -> dict[str, Any]:
+def _submit_op() -> dict[str, Any]:
     return {
-        "/v1/jobs": {
-            "post": {
-                "summary": "Submit a job",
-                "parameters": [
-                    {
-                        "name": "Idempotency-Key",
-                        "in": "header",
-                        "required": False,
-                        "schema": {"type": "string", "maxLength": 255},
-                    }
-                ],
-                "requestBody": {
-                    "required": True,
-                    "content": {"application/json": {"schema": _ref("JobSubmission")}},
-                },
-                "responses": {
-                    "202": _json("JobOut", "accepted"),
-                    **_errors(400, 401, 403, 409, 413, 415, 422, 429, 503),
-                },
+        "summary": "Submit a job",
+        "parameters": [
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "schema": {"type": "string", "maxLength": 255},
             },
-            "get": {
-                "summary": "List your jobs",
-                "parameters": _LIST_PARAMS,
-                "responses": {"200": _json("JobPage", "a page"), **_errors(401, 422)},
-            },
+        ],
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": _ref("JobSubmission")}},
         },
-        "/v1/jobs/{job_id}": {
-            "get": {
-                "summary": "A job",
-                "parameters": [_JOB_ID],
-                "responses": {"200": _json("JobOut", "the job"), **_errors(401, 404)},
-            },
+        "responses": {
+            "202": _json("JobOut", "accepted"),
+            **_errors(400, 401, 403, 409, 413, 415, 422, 429, 503),
         },
-        "/v1/jobs/{job_id}/cancel": {
-            "post": {
-                "summary": "Cancel a job",
-                "parameters": [_JOB_ID],
-                "responses": {
-                    "200": _json("JobOut", "canceled"),
-                    "202": _json("JobOut", "cancel requested"),
-                    **_errors(401, 404, 409),
-                },
-            },
+    }
+
+
+def _paths() -> dict[str, Any]:
+    list_op = {
+        "summary": "List your jobs",
+        "parameters": _LIST_PARAMS,
+        "responses": {"200": _json("JobPage", "a page"), **_errors(401, 422)},
+    }
+    get_op = {
+        "summary": "A job",
+        "parameters": [_JOB_ID],
+        "responses": {"200": _json("JobOut", "the job"), **_errors(401, 404)},
+    }
+    cancel_op = {
+        "summary": "Cancel a job",
+        "parameters": [_JOB_ID],
+        "responses": {
+            "200": _json("JobOut", "canceled"),
+            "202": _json("JobOut", "cancel requested"),
+            **_errors(401, 404, 409),
         },
-        "/v1/health": {
-            "get": {
-                "summary": "Service health",
-                "security": [],
-                "responses": {
-                    "200": {"description": "healthy or degraded"},
-                    "503": {"description": "unhealthy"},
-                },
-            }
+    }
+    health_op = {
+        "summary": "Service health",
+        "security": [],
+        "responses": {
+            "200": {"description": "healthy or degraded"},
+            "503": {"description": "unhealthy"},
         },
+    }
+    return {
+        "/v1/jobs": {"post": _submit_op(), "get": list_op},
+        "/v1/jobs/{job_id}": {"get": get_op},
+        "/v1/jobs/{job_id}/cancel": {"post": cancel_op},
+        "/v1/health": {"get": health_op},
     }
 
 
