@@ -11,12 +11,9 @@ from starlette.testclient import TestClient
 
 from spark.db.engine import Database
 from spark.db.models import JobRow
+from tests.support.jobs import auth
 
 GOOD = {"prompt": "a door that opens when the player comes near", "class_name": "Door"}
-
-
-def auth(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
 
 
 def job_count(db: Database) -> int:

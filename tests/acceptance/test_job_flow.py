@@ -10,13 +10,10 @@ from starlette.testclient import TestClient
 from spark.db import jobs as job_queries
 from spark.db.engine import Database
 from spark.engines.unity.csharp import check_syntax
+from tests.support.jobs import auth
 from tests.support.workers import WorkerProcess
 
 PROMPT = {"prompt": "an enemy that patrols, takes damage and dies", "class_name": "EnemyPatrol"}
-
-
-def auth(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
 
 
 def wait_for(

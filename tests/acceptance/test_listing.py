@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from starlette.testclient import TestClient
 
+from tests.support.jobs import auth
+
 PARAMS = {"prompt": "a health pickup that heals the player", "class_name": "HealthPickup"}
-
-
-def auth(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
 
 
 def submit(client: TestClient, key: str, **extra: object) -> str:

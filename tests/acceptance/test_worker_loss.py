@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,37 +12,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from spark.config import Settings
-from spark.db import jobs as job_queries
 from spark.db.engine import Database
-from spark.domain.jobs import Job
+from tests.support.jobs import TERMINAL, auth, wait_state
+from tests.support.jobs import TURRET as BODY
 from tests.support.workers import BeatProcess, WorkerProcess
-
-BODY = {
-    "kind": "generate_script",
-    "params": {"prompt": "a turret that rotates and fires bullets", "class_name": "Turret"},
-}
-TERMINAL = {"succeeded", "failed", "canceled", "timed_out"}
-
-
-def auth(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
-
-
-def stored(db: Database, job_id: str) -> Job:
-    with db.session() as s:
-        job = job_queries.get_job(s, uuid.UUID(job_id))
-    assert job is not None
-    return job
-
-
-def wait_state(db: Database, job_id: str, states: set[str], timeout: float = 20.0) -> Job:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = stored(db, job_id)
-        if job.state.value in states:
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} never reached {states}: {stored(db, job_id)}")
 
 
 @pytest.fixture

@@ -1,0 +1,40 @@
+"""Helpers the acceptance tests share: credentials and waiting on stored jobs."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from spark.db import jobs as job_queries
+from spark.db.engine import Database
+from spark.domain.jobs import Job
+
+TERMINAL = {"succeeded", "failed", "canceled", "timed_out"}
+TURRET = {
+    "kind": "generate_script",
+    "params": {"prompt": "a turret that rotates and fires bullets", "class_name": "Turret"},
+}
+
+
+def auth(key: str) -> dict[str, str]:
+    """The Authorization header for an API key."""
+    return {"Authorization": f"Bearer {key}"}
+
+
+def stored(db: Database, job_id: str | uuid.UUID) -> Job:
+    """The job as stored (owner-blind), which must exist."""
+    with db.session() as s:
+        job = job_queries.get_job(s, uuid.UUID(str(job_id)))
+    assert job is not None
+    return job
+
+
+def wait_state(db: Database, job_id: str, states: set[str], timeout: float = 20.0) -> Job:
+    """Poll the database until the job is in one of states."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = stored(db, job_id)
+        if job.state.value in states:
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} never reached {states}: {stored(db, job_id)}")
