@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     heartbeat_interval_s: float = Field(default=5.0, gt=0)
     lease_s: float = Field(default=30.0, gt=0)
     max_attempts: int = Field(default=3, ge=1)
+    progress_interval_s: float = Field(default=0.25, ge=0)
     relay_interval_s: float = Field(default=2.0, gt=0)
     relay_min_age_s: float = Field(default=3.0, ge=0)
     reaper_interval_s: float = Field(default=10.0, gt=0)

@@ -35,13 +35,9 @@ def _make_engine(url: str, *, pool_size: int) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(
-        url,
-        pool_size=pool_size,
-        max_overflow=pool_size * 2,
-        pool_pre_ping=True,
-        pool_recycle=1800,
-    )
+    # No pre-ping: it costs a round trip per transaction. A connection broken by a database
+    # restart fails its one statement (503, or a task retry) and the pool is then refreshed.
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2, pool_recycle=1800)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

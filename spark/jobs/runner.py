@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
@@ -38,6 +39,8 @@ class RunPolicy:
     worker: str
     lease_s: float
     max_attempts: int
+    #: progress is written at most this often; cancel is noticed at those writes
+    progress_interval_s: float = 0.25
     timeout_errors: tuple[type[BaseException], ...] = ()
     track: Tracker | None = None
 
@@ -57,10 +60,27 @@ def run_job(db: Database, job_id: uuid.UUID, handler: Handler, policy: RunPolicy
         return _execute(db, held, handler, policy)
 
 
+class _Checkpoint:
+    """A handler's progress reports, written at most once per interval.
+
+    A fast job reports a dozen times in a few milliseconds; writing each would cost more
+    than the job. Skipped reports are superseded by the next one that is written.
+    """
+
+    def __init__(self, db: Database, held: Claim, interval_s: float) -> None:
+        self._db, self._held, self._interval = db, held, interval_s
+        self._last = time.monotonic()
+
+    def __call__(self, percent: int, message: str) -> None:
+        now = time.monotonic()
+        if now - self._last < self._interval:
+            return
+        self._last = now
+        lifecycle.report_progress(self._db, self._held, percent, message)
+
+
 def _execute(db: Database, held: Claim, handler: Handler, policy: RunPolicy) -> Job | None:
-    ctx = JobContext(
-        held.job, held.attempt, lambda pct, msg: lifecycle.report_progress(db, held, pct, msg)
-    )
+    ctx = JobContext(held.job, held.attempt, _Checkpoint(db, held, policy.progress_interval_s))
     try:
         result = handler(ctx)
     except lifecycle.JobCanceled:

@@ -16,6 +16,7 @@ from spark.db.types import utcnow
 from spark.domain.jobs import Job, JobKind, JobState
 from spark.errors import IdempotencyConflict
 from spark.jobs.dispatch import Dispatcher
+from spark.jobs.outbox import SentMarks
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +50,13 @@ def request_hash(body: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def submit(db: Database, dispatcher: Dispatcher, new: NewJob) -> Submitted:
-    """Store the job and its outbox row, then send its message; the relay covers a failed send."""
+def submit(
+    db: Database, dispatcher: Dispatcher, new: NewJob, marks: SentMarks | None = None
+) -> Submitted:
+    """Store the job and its outbox row, then send its message; the relay covers a failed send.
+
+    With marks, the outbox row is marked sent in a later batch instead of a second transaction.
+    """
     replay = _replay(db, new)
     if replay is not None:
         return replay
@@ -74,7 +80,7 @@ def submit(db: Database, dispatcher: Dispatcher, new: NewJob) -> Submitted:
         if replay is None:
             raise
         return replay
-    _send(db, dispatcher, job)
+    _send(db, dispatcher, job, marks)
     return Submitted(job, created=True)
 
 
@@ -91,12 +97,15 @@ def _replay(db: Database, new: NewJob) -> Submitted | None:
     return Submitted(job, created=False)
 
 
-def _send(db: Database, dispatcher: Dispatcher, job: Job) -> None:
+def _send(db: Database, dispatcher: Dispatcher, job: Job, marks: SentMarks | None) -> None:
     try:
         dispatcher.send(job.id, job.kind, job.priority)
     except Exception:
         # The job is accepted and its outbox row is committed: the relay will send it.
         log.warning("dispatch of job %s failed; the relay will retry", job.id, exc_info=True)
+        return
+    if marks is not None:
+        marks.add(job.id)
         return
     with db.session() as s:
         job_queries.mark_sent(s, [job.id], utcnow())

@@ -32,6 +32,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         yield
+        svc.marks.close()
         svc.db.dispose()
 
     app = Starlette(

@@ -13,6 +13,7 @@ from spark.db.engine import Database
 from spark.domain.principals import Permission, Principal
 from spark.errors import Forbidden, Unauthenticated
 from spark.jobs.dispatch import CeleryDispatcher, Dispatcher
+from spark.jobs.outbox import SentMarks
 from spark.security.apikeys import KeyVerifier
 from spark.taskqueue import create_celery
 
@@ -26,6 +27,7 @@ class Services:
     dispatcher: Dispatcher
     verifier: KeyVerifier
     celery: Any
+    marks: SentMarks
 
 
 def build_services(settings: Settings) -> Services:
@@ -38,6 +40,7 @@ def build_services(settings: Settings) -> Services:
         dispatcher=CeleryDispatcher(celery),
         verifier=KeyVerifier(db),
         celery=celery,
+        marks=SentMarks(db),
     )
 
 

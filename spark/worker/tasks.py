@@ -13,6 +13,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from spark.contracts.params import GenerateScriptParams
 from spark.domain.jobs import KIND_SPECS, JobKind, task_name
 from spark.engines.unity import scripts
+from spark.errors import ServiceUnavailable
 from spark.jobs import maintenance
 from spark.jobs.dispatch import CeleryDispatcher
 from spark.jobs.lifecycle import worker_identity
@@ -44,6 +45,7 @@ def _execute(kind: JobKind, job_id: str) -> None:
         worker=worker_identity(),
         lease_s=res.settings.lease_s,
         max_attempts=res.settings.max_attempts,
+        progress_interval_s=res.settings.progress_interval_s,
         timeout_errors=(SoftTimeLimitExceeded,),
         track=res.heartbeats.tracking,
     )
@@ -64,6 +66,11 @@ def register_tasks(app: Celery) -> None:
             time_limit=spec.hard_time_limit_s,
             acks_late=True,
             reject_on_worker_lost=True,
+            # The database away: try the message again later rather than drop it.
+            autoretry_for=(ServiceUnavailable,),
+            retry_backoff=True,
+            retry_backoff_max=60,
+            max_retries=None,
         )(task)
 
     def relay() -> int:

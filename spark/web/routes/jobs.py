@@ -77,7 +77,7 @@ async def submit_job(request: Request) -> JSONResponse:
         idempotency_key=_idempotency_key(request),
         request_hash=request_hash(body),
     )
-    done = await run_in_threadpool(submit, svc.db, svc.dispatcher, new)
+    done = await run_in_threadpool(submit, svc.db, svc.dispatcher, new, svc.marks)
     headers = {"Location": f"/v1/jobs/{done.job.id}"}
     if not done.created:
         headers["Idempotent-Replayed"] = "true"
