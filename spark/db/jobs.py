@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, delete, insert, or_, select, update
+from sqlalchemy import Table, and_, delete, exists, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
+from spark.db.engine import Database
 from spark.db.models import JobRow, OutboxRow
 from spark.domain.jobs import Job, JobError, JobKind, JobState, Progress
 
@@ -72,36 +73,42 @@ def to_job(row: Any) -> Job:
     )
 
 
-def insert_job(s: Session, job: Job, idempotency_key: str | None, request_hash: str) -> None:
-    """Insert a queued job and its outbox row in the caller's transaction."""
-    s.execute(
-        insert(JOBS).values(
-            id=job.id,
-            owner=job.owner,
-            kind=job.kind.value,
-            state=job.state.value,
-            params=dict(job.params),
-            progress_percent=0,
-            progress_message="",
-            attempts=0,
-            session_id=job.session_id,
-            project_id=job.project_id,
-            priority=job.priority,
-            idempotency_key=idempotency_key,
-            request_hash=request_hash,
-            cancel_requested=False,
-            created_at=job.created_at,
-        )
-    )
-    s.execute(
-        insert(OUTBOX).values(
-            job_id=job.id,
-            kind=job.kind.value,
-            priority=job.priority,
-            created_at=job.created_at,
-            sends=0,
-        )
-    )
+def insert_job(db: Database, job: Job, idempotency_key: str | None, request_hash: str) -> None:
+    """Insert a queued job and its outbox row atomically (one statement on Postgres)."""
+    values = {
+        "id": job.id,
+        "owner": job.owner,
+        "kind": job.kind.value,
+        "state": job.state.value,
+        "params": dict(job.params),
+        "progress_percent": 0,
+        "progress_message": "",
+        "attempts": 0,
+        "session_id": job.session_id,
+        "project_id": job.project_id,
+        "priority": job.priority,
+        "idempotency_key": idempotency_key,
+        "request_hash": request_hash,
+        "cancel_requested": False,
+        "created_at": job.created_at,
+    }
+    outbox = {
+        "kind": job.kind.value,
+        "priority": job.priority,
+        "created_at": job.created_at,
+        "sends": 0,
+    }
+    if db.dialect == "postgresql":
+        # One round trip: the outbox row is inserted from the job insert's RETURNING.
+        inserted = insert(JOBS).values(values).returning(JOBS.c.id).cte("inserted")
+        columns = ["job_id", *outbox]
+        source = select(inserted.c.id, *(literal(v, OUTBOX.c[k].type) for k, v in outbox.items()))
+        with db.statement() as s:
+            s.execute(insert(OUTBOX).from_select(columns, source))
+        return
+    with db.session() as s:
+        s.execute(insert(JOBS).values(values))
+        s.execute(insert(OUTBOX).values(job_id=job.id, **outbox))
 
 
 def find_by_idempotency_key(s: Session, owner: str, key: str) -> tuple[Job, str | None] | None:
@@ -151,7 +158,10 @@ def _returning_job(s: Session, stmt: Any) -> Job | None:
 
 
 def claim_queued(s: Session, job_id: uuid.UUID, worker: str, now: datetime) -> Job | None:
-    """queued→running for this worker; None if the job was not queued (already taken)."""
+    """queued→running for this worker; None if the job was not queued (already taken).
+
+    The job's outbox row stays; the relay prunes rows of jobs that are no longer queued.
+    """
     job = _returning_job(
         s,
         update(JOBS)
@@ -164,8 +174,6 @@ def claim_queued(s: Session, job_id: uuid.UUID, worker: str, now: datetime) -> J
             heartbeat_at=now,
         ),
     )
-    if job is not None:
-        s.execute(delete(OUTBOX).where(OutboxRow.job_id == job_id))
     return job
 
 
@@ -291,14 +299,24 @@ def due_dispatches(
     conditions = [and_(OutboxRow.sent_at.is_(None), OutboxRow.created_at < now - min_age)]
     for kind, after in resend_after.items():
         conditions.append(and_(OutboxRow.kind == kind.value, OutboxRow.sent_at < now - after))
+    still_queued = exists().where(
+        JOBS.c.id == OUTBOX.c.job_id, JOBS.c.state == JobState.QUEUED.value
+    )
     query = (
         select(OutboxRow.job_id, OutboxRow.kind, OutboxRow.priority)
-        .where(or_(*conditions))
+        .where(or_(*conditions), still_queued)
         .order_by(OutboxRow.created_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
     return [Dispatch(r.job_id, JobKind(r.kind), r.priority) for r in s.execute(query)]
+
+
+def prune_outbox(s: Session) -> int:
+    """Delete outbox rows whose job is no longer queued; returns how many went."""
+    done_with = exists().where(JOBS.c.id == OUTBOX.c.job_id, JOBS.c.state != JobState.QUEUED.value)
+    result = s.execute(delete(OUTBOX).where(done_with))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def stale_running(s: Session, heartbeat_before: datetime, limit: int) -> list[Job]:

@@ -52,29 +52,29 @@ def claim(
     db: Database, job_id: uuid.UUID, worker: str, *, lease_s: float, max_attempts: int
 ) -> Claim | None:
     """Take the job for this worker; None if it is not ours to run (duplicate message)."""
+    with db.statement() as s:
+        job = job_queries.claim_queued(s, job_id, worker, utcnow())
+    if job is not None:
+        return Claim(job, job.attempts, worker)
+    return _take_over(db, job_id, worker, lease_s=lease_s, max_attempts=max_attempts)
+
+
+def _take_over(
+    db: Database, job_id: uuid.UUID, worker: str, *, lease_s: float, max_attempts: int
+) -> Claim | None:
+    """A redelivered message for a running job: take it over only if its holder is gone."""
     now = utcnow()
     with db.session() as s:
-        job = job_queries.claim_queued(s, job_id, worker, now)
-        if job is not None:
-            return Claim(job, job.attempts, worker)
         current = job_queries.get_job(s, job_id)
         if current is None or current.state is not JobState.RUNNING:
             return None
-        # A redelivered message for a running job: take over only if its holder is gone.
-        stale = current.heartbeat_at is None or current.heartbeat_at < now - timedelta(
-            seconds=lease_s
-        )
+        beat = current.heartbeat_at
+        stale = beat is None or beat < now - timedelta(seconds=lease_s)
         if not (stale or _claimant_is_dead(current.worker)):
             return None
         if current.attempts >= max_attempts:
-            job_queries.finish_job(
-                s,
-                job_id,
-                current.attempts,
-                JobState.FAILED,
-                now,
-                error=worker_lost_error(current.attempts),
-            )
+            lost = worker_lost_error(current.attempts)
+            job_queries.finish_job(s, job_id, current.attempts, JobState.FAILED, now, error=lost)
             return None
         taken = job_queries.take_over(s, current, worker, now)
     if taken is None:
@@ -95,7 +95,7 @@ def worker_lost_error(attempts: int) -> JobError:
 def report_progress(db: Database, held: Claim, percent: int, message: str) -> None:
     """Store progress; raises JobCanceled if the owner canceled, JobLost if we lost the job."""
     progress = Progress(max(0, min(100, percent)), message[:500])
-    with db.session() as s:
+    with db.statement() as s:
         flag = job_queries.record_progress(s, held.job.id, held.attempt, progress, utcnow())
     if flag is None:
         raise JobLost(str(held.job.id))
@@ -114,7 +114,7 @@ def finish(
     """Move the held job to a terminal state; None if this attempt no longer held it."""
     if not state.terminal:
         raise ValueError(f"{state} is not terminal")
-    with db.session() as s:
+    with db.statement() as s:
         return job_queries.finish_job(
             s, held.job.id, held.attempt, state, utcnow(), result=result, error=error
         )

@@ -31,6 +31,7 @@ def relay(db: Database, dispatcher: Dispatcher, min_age_s: float, batch: int = 2
     """Send outbox rows left unsent (or sent but never claimed); returns how many were sent."""
     now = utcnow()
     with db.session() as s:
+        job_queries.prune_outbox(s)
         due = job_queries.due_dispatches(s, now, timedelta(seconds=min_age_s), _RESEND_AFTER, batch)
         sent = []
         for item in due:

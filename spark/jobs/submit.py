@@ -72,8 +72,7 @@ def submit(
         priority=new.priority,
     )
     try:
-        with db.session() as s:
-            job_queries.insert_job(s, job, new.idempotency_key, new.request_hash)
+        job_queries.insert_job(db, job, new.idempotency_key, new.request_hash)
     except UniqueViolation:
         # Another request with the same Idempotency-Key committed first.
         replay = _replay(db, new)
@@ -87,7 +86,7 @@ def submit(
 def _replay(db: Database, new: NewJob) -> Submitted | None:
     if new.idempotency_key is None:
         return None
-    with db.session() as s:
+    with db.statement() as s:
         found = job_queries.find_by_idempotency_key(s, new.owner, new.idempotency_key)
     if found is None:
         return None

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import threading
 import time
 import uuid
 
 import pytest
+from sqlalchemy import event
 
 from spark.db import jobs as job_queries
 from spark.db.engine import Database
@@ -157,3 +159,35 @@ def test_reaper_fails_jobs_whose_worker_stopped_beating(
     assert reaped.state is JobState.FAILED and reaped.error is not None
     assert reaped.error.code == "worker_lost" and reaped.finished_at is not None
     assert reload(db, fresh.id).state is JobState.RUNNING
+
+
+def test_progress_is_written_at_most_once_per_interval_yet_cancel_is_noticed(
+    db: Database, dispatcher: CeleryDispatcher
+) -> None:
+    """A handler reporting in a tight loop costs few writes, and still stops soon after a cancel."""
+    job = queued(db, dispatcher)
+    writes: list[str] = []
+
+    def count(_conn: object, _cur: object, statement: str, *_: object) -> None:
+        if statement.startswith("UPDATE jobs SET progress_percent"):
+            writes.append(statement)
+
+    def handler(ctx: JobContext) -> dict[str, str]:
+        for i in range(100_000):
+            ctx.report(i % 100, "busy")
+            time.sleep(0.0005)
+        return {}
+
+    threading.Timer(0.6, lambda: lifecycle.cancel(db, "alice", job.id)).start()
+    policy = RunPolicy(
+        worker=lifecycle.worker_identity(), lease_s=30, max_attempts=3, progress_interval_s=0.2
+    )
+    event.listen(db.engine, "after_cursor_execute", count)
+    try:
+        started = time.monotonic()
+        final = run_job(db, job.id, handler, policy)
+    finally:
+        event.remove(db.engine, "after_cursor_execute", count)
+    assert final is not None and final.state is JobState.CANCELED
+    assert time.monotonic() - started < 1.5
+    assert 2 <= len(writes) <= 8
