@@ -8,7 +8,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, delete, exists, insert, literal, or_, select, update
+from sqlalchemy import (
+    Boolean,
+    Table,
+    and_,
+    bindparam,
+    case,
+    delete,
+    exists,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from spark.db.engine import Database
@@ -73,42 +86,78 @@ def to_job(row: Any) -> Job:
     )
 
 
+# Hot statements are built once with bind parameters: building a statement per call costs
+# more CPU than executing it.
+_JOB_INSERT_COLUMNS = (
+    "id",
+    "owner",
+    "kind",
+    "state",
+    "params",
+    "progress_percent",
+    "progress_message",
+    "attempts",
+    "session_id",
+    "project_id",
+    "priority",
+    "idempotency_key",
+    "request_hash",
+    "cancel_requested",
+    "created_at",
+)
+_INSERT_JOB = insert(JOBS).values(
+    {c: bindparam(f"p_{c}", type_=JOBS.c[c].type) for c in _JOB_INSERT_COLUMNS}
+)
+_INSERT_OUTBOX = insert(OUTBOX)
+
+
+def _insert_job_with_outbox() -> Any:
+    """INSERT job … RETURNING feeding INSERT outbox: both rows in one statement (Postgres)."""
+    inserted = _INSERT_JOB.returning(
+        JOBS.c.id, JOBS.c.kind, JOBS.c.priority, JOBS.c.created_at
+    ).cte("inserted")
+    source = select(
+        inserted.c.id, inserted.c.kind, inserted.c.priority, inserted.c.created_at, literal(0)
+    )
+    return insert(OUTBOX).from_select(["job_id", "kind", "priority", "created_at", "sends"], source)
+
+
+_INSERT_JOB_WITH_OUTBOX = _insert_job_with_outbox()
+
+
 def insert_job(db: Database, job: Job, idempotency_key: str | None, request_hash: str) -> None:
     """Insert a queued job and its outbox row atomically (one statement on Postgres)."""
     values = {
-        "id": job.id,
-        "owner": job.owner,
-        "kind": job.kind.value,
-        "state": job.state.value,
-        "params": dict(job.params),
-        "progress_percent": 0,
-        "progress_message": "",
-        "attempts": 0,
-        "session_id": job.session_id,
-        "project_id": job.project_id,
-        "priority": job.priority,
-        "idempotency_key": idempotency_key,
-        "request_hash": request_hash,
-        "cancel_requested": False,
-        "created_at": job.created_at,
+        "p_id": job.id,
+        "p_owner": job.owner,
+        "p_kind": job.kind.value,
+        "p_state": job.state.value,
+        "p_params": dict(job.params),
+        "p_progress_percent": 0,
+        "p_progress_message": "",
+        "p_attempts": 0,
+        "p_session_id": job.session_id,
+        "p_project_id": job.project_id,
+        "p_priority": job.priority,
+        "p_idempotency_key": idempotency_key,
+        "p_request_hash": request_hash,
+        "p_cancel_requested": False,
+        "p_created_at": job.created_at,
     }
+    if db.dialect == "postgresql":
+        with db.statement() as s:
+            s.execute(_INSERT_JOB_WITH_OUTBOX, values)
+        return
     outbox = {
+        "job_id": job.id,
         "kind": job.kind.value,
         "priority": job.priority,
         "created_at": job.created_at,
         "sends": 0,
     }
-    if db.dialect == "postgresql":
-        # One round trip: the outbox row is inserted from the job insert's RETURNING.
-        inserted = insert(JOBS).values(values).returning(JOBS.c.id).cte("inserted")
-        columns = ["job_id", *outbox]
-        source = select(inserted.c.id, *(literal(v, OUTBOX.c[k].type) for k, v in outbox.items()))
-        with db.statement() as s:
-            s.execute(insert(OUTBOX).from_select(columns, source))
-        return
     with db.session() as s:
-        s.execute(insert(JOBS).values(values))
-        s.execute(insert(OUTBOX).values(job_id=job.id, **outbox))
+        s.execute(_INSERT_JOB, values)
+        s.execute(_INSERT_OUTBOX, outbox)
 
 
 def find_by_idempotency_key(s: Session, owner: str, key: str) -> tuple[Job, str | None] | None:
@@ -157,24 +206,27 @@ def _returning_job(s: Session, stmt: Any) -> Job | None:
     return to_job(found) if found else None
 
 
+_CLAIM = (
+    update(JOBS)
+    .where(JOBS.c.id == bindparam("p_id"), JOBS.c.state == JobState.QUEUED.value)
+    .values(
+        state=JobState.RUNNING.value,
+        attempts=JOBS.c.attempts + 1,
+        worker=bindparam("p_worker"),
+        started_at=bindparam("p_now"),
+        heartbeat_at=bindparam("p_now"),
+    )
+    .returning(*JOBS.c)
+)
+
+
 def claim_queued(s: Session, job_id: uuid.UUID, worker: str, now: datetime) -> Job | None:
     """queued→running for this worker; None if the job was not queued (already taken).
 
     The job's outbox row stays; the relay prunes rows of jobs that are no longer queued.
     """
-    job = _returning_job(
-        s,
-        update(JOBS)
-        .where(JobRow.id == job_id, JobRow.state == JobState.QUEUED.value)
-        .values(
-            state=JobState.RUNNING.value,
-            attempts=JobRow.attempts + 1,
-            worker=worker,
-            started_at=now,
-            heartbeat_at=now,
-        ),
-    )
-    return job
+    found = s.execute(_CLAIM, {"p_id": job_id, "p_worker": worker, "p_now": now}).one_or_none()
+    return to_job(found) if found else None
 
 
 def take_over(s: Session, job: Job, worker: str, now: datetime) -> Job | None:
@@ -191,24 +243,34 @@ def take_over(s: Session, job: Job, worker: str, now: datetime) -> Job | None:
     )
 
 
+_PROGRESS = (
+    update(JOBS)
+    .where(
+        JOBS.c.id == bindparam("p_id"),
+        JOBS.c.state == JobState.RUNNING.value,
+        JOBS.c.attempts == bindparam("p_attempt"),
+    )
+    .values(
+        progress_percent=bindparam("p_percent"),
+        progress_message=bindparam("p_message"),
+        heartbeat_at=bindparam("p_now"),
+    )
+    .returning(JOBS.c.cancel_requested)
+)
+
+
 def record_progress(
     s: Session, job_id: uuid.UUID, attempt: int, progress: Progress, now: datetime
 ) -> bool | None:
     """Store progress; returns whether cancel was requested, or None if the attempt lost the job."""
-    flag = s.scalars(
-        update(JOBS)
-        .where(
-            JobRow.id == job_id,
-            JobRow.state == JobState.RUNNING.value,
-            JobRow.attempts == attempt,
-        )
-        .values(
-            progress_percent=progress.percent,
-            progress_message=progress.message,
-            heartbeat_at=now,
-        )
-        .returning(JOBS.c.cancel_requested),
-    ).one_or_none()
+    params = {
+        "p_id": job_id,
+        "p_attempt": attempt,
+        "p_percent": progress.percent,
+        "p_message": progress.message,
+        "p_now": now,
+    }
+    flag: bool | None = s.execute(_PROGRESS, params).scalar_one_or_none()
     return flag
 
 
@@ -226,6 +288,28 @@ def touch_heartbeats(s: Session, running: Sequence[tuple[uuid.UUID, int]], now: 
         )
 
 
+_HELD = (
+    JOBS.c.id == bindparam("p_id"),
+    JOBS.c.state == JobState.RUNNING.value,
+    JOBS.c.attempts == bindparam("p_attempt"),
+)
+_FINISH = (
+    update(JOBS)
+    .where(*_HELD)
+    .values(
+        state=bindparam("p_state"),
+        finished_at=bindparam("p_now"),
+        result=bindparam("p_result", type_=JOBS.c.result.type),
+        error=bindparam("p_error", type_=JOBS.c.error.type),
+        # a success is 100% done; anything else keeps the progress it reached
+        progress_percent=case(
+            (bindparam("p_done", type_=Boolean), 100), else_=JOBS.c.progress_percent
+        ),
+    )
+    .returning(*JOBS.c)
+)
+
+
 def finish_job(
     s: Session,
     job_id: uuid.UUID,
@@ -236,23 +320,19 @@ def finish_job(
     error: JobError | None = None,
 ) -> Job | None:
     """running→terminal for the attempt that holds the job; None if it no longer does."""
-    values: dict[str, Any] = {"state": state.value, "finished_at": now}
-    if state is JobState.SUCCEEDED:
-        values.update(progress_percent=100)
-    if result is not None:
-        values["result"] = dict(result)
-    if error is not None:
-        values["error"] = {"code": error.code, "message": error.message, "details": error.details}
-    return _returning_job(
-        s,
-        update(JOBS)
-        .where(
-            JobRow.id == job_id,
-            JobRow.state == JobState.RUNNING.value,
-            JobRow.attempts == attempt,
-        )
-        .values(**values),
-    )
+    params = {
+        "p_id": job_id,
+        "p_attempt": attempt,
+        "p_state": state.value,
+        "p_now": now,
+        "p_result": dict(result) if result is not None else None,
+        "p_error": {"code": error.code, "message": error.message, "details": error.details}
+        if error is not None
+        else None,
+        "p_done": state is JobState.SUCCEEDED,
+    }
+    found = s.execute(_FINISH, params).one_or_none()
+    return to_job(found) if found else None
 
 
 def cancel_queued(s: Session, job_id: uuid.UUID, owner: str, now: datetime) -> Job | None:

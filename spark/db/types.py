@@ -10,8 +10,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-#: JSON everywhere, JSONB on Postgres
-JsonDoc = JSON().with_variant(JSONB(), "postgresql")
+#: JSON everywhere, JSONB on Postgres; Python None is SQL NULL, not a JSON null
+JsonDoc = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 
 
 class UTCDateTime(TypeDecorator[datetime]):

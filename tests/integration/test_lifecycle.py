@@ -191,3 +191,18 @@ def test_progress_is_written_at_most_once_per_interval_yet_cancel_is_noticed(
     assert final is not None and final.state is JobState.CANCELED
     assert time.monotonic() - started < 1.5
     assert 2 <= len(writes) <= 8
+
+
+def test_an_unfinished_outcome_is_sql_null(db: Database, dispatcher: CeleryDispatcher) -> None:
+    """A succeeded job has a result and a NULL error (not a JSON null), so SQL filters work."""
+    from sqlalchemy import text
+
+    job = queued(db, dispatcher)
+    held = lifecycle.claim(db, job.id, "w:1", lease_s=30, max_attempts=3)
+    assert held is not None
+    lifecycle.finish(db, held, JobState.SUCCEEDED, result={"ok": True})
+    with db.session() as s:
+        nulls = s.execute(
+            text("SELECT error IS NULL, result IS NULL FROM jobs WHERE id = :id"), {"id": job.id}
+        ).one()
+    assert tuple(nulls) == (True, False)
