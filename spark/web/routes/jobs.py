@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
 from spark.contracts.jobs import JobOut, JobPage, JobSubmission, SessionId
@@ -27,10 +27,10 @@ from spark.web.bodies import parse, read_json
 from spark.web.services import authenticate, services
 
 
-def _job_response(
-    job: Job, status: int = 200, headers: dict[str, str] | None = None
-) -> JSONResponse:
-    return JSONResponse(JobOut.from_job(job).model_dump(mode="json"), status, headers)
+def _job_response(job: Job, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    # pydantic's own serializer writes the JSON in one step, faster than dump + json.dumps
+    body = JobOut.from_job(job).model_dump_json()
+    return Response(body, status, headers, media_type="application/json")
 
 
 def _check_params(submission: JobSubmission) -> dict[str, Any]:
@@ -61,7 +61,7 @@ def _idempotency_key(request: Request) -> str | None:
     return key
 
 
-async def submit_job(request: Request) -> JSONResponse:
+async def submit_job(request: Request) -> Response:
     """POST /v1/jobs: accept a job and answer 202 with where to poll it."""
     principal = await authenticate(request, Permission.GENERATE)
     svc = services(request)
@@ -84,7 +84,7 @@ async def submit_job(request: Request) -> JSONResponse:
     return _job_response(done.job, 202, headers)
 
 
-async def get_job(request: Request) -> JSONResponse:
+async def get_job(request: Request) -> Response:
     """GET /v1/jobs/{id}: the caller's job, or 404."""
     principal = await authenticate(request, Permission.READ)
     job_id: uuid.UUID = request.path_params["job_id"]
@@ -138,7 +138,7 @@ def decode_cursor(cursor: str) -> job_queries.Cursor:
         raise ValidationFailed("cursor: not a valid cursor", details={"field": "cursor"}) from None
 
 
-async def list_jobs(request: Request) -> JSONResponse:
+async def list_jobs(request: Request) -> Response:
     """GET /v1/jobs: the caller's jobs, newest first, filtered, one page at a time."""
     principal = await authenticate(request, Permission.READ)
     query = parse(ListQuery, dict(request.query_params))
@@ -156,10 +156,10 @@ async def list_jobs(request: Request) -> JSONResponse:
         items=[JobOut.from_job(j) for j in page],
         next_cursor=encode_cursor(page[-1]) if more else None,
     )
-    return JSONResponse(body.model_dump(mode="json"))
+    return Response(body.model_dump_json(), media_type="application/json")
 
 
-async def cancel_job(request: Request) -> JSONResponse:
+async def cancel_job(request: Request) -> Response:
     """POST /v1/jobs/{id}/cancel: 200 once canceled, 202 while a running job winds down."""
     principal = await authenticate(request, Permission.GENERATE)
     job_id: uuid.UUID = request.path_params["job_id"]
