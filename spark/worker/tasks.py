@@ -11,7 +11,7 @@ from celery import Celery
 from celery.exceptions import SoftTimeLimitExceeded
 
 from spark.contracts.params import GenerateScriptParams
-from spark.domain.jobs import KIND_SPECS, JobKind, task_name
+from spark.domain.jobs import KIND_SPECS, Job, JobKind, task_name
 from spark.engines.unity import scripts
 from spark.errors import ServiceUnavailable
 from spark.jobs import maintenance
@@ -34,12 +34,14 @@ HANDLERS: dict[JobKind, Handler] = {
 }
 
 
-def _execute(kind: JobKind, job_id: str) -> None:
+def _execute(kind: JobKind, job_id: str) -> Job | None:
+    """Run the job; the finished job (or None if this message did nothing) is the task's
+    return value, which the signal handlers read (results themselves are ignored)."""
     try:
         parsed = uuid.UUID(job_id)
     except ValueError:
         log.error("task for %s carried a malformed job id %r; dropping it", kind, job_id)
-        return
+        return None
     res = resources()
     policy = RunPolicy(
         worker=worker_identity(),
@@ -49,7 +51,7 @@ def _execute(kind: JobKind, job_id: str) -> None:
         timeout_errors=(SoftTimeLimitExceeded,),
         track=res.heartbeats.tracking,
     )
-    run_job(res.db, parsed, HANDLERS[kind], policy)
+    return run_job(res.db, parsed, HANDLERS[kind], policy)
 
 
 def register_tasks(app: Celery) -> None:
@@ -57,8 +59,8 @@ def register_tasks(app: Celery) -> None:
     for kind in HANDLERS:
         spec = KIND_SPECS[kind]
 
-        def task(job_id: str, _kind: JobKind = kind) -> None:
-            _execute(_kind, job_id)
+        def task(job_id: str, _kind: JobKind = kind) -> Job | None:
+            return _execute(_kind, job_id)
 
         app.task(
             name=task_name(kind),
