@@ -17,6 +17,7 @@ VISIBILITY_TIMEOUT_S = LONGEST_HARD_LIMIT_S + 600
 MAINTENANCE_TASKS = {
     "spark.maintenance.relay": Queue.MAINTENANCE.value,
     "spark.maintenance.reap": Queue.MAINTENANCE.value,
+    "spark.maintenance.relay_events": Queue.MAINTENANCE.value,
 }
 
 
@@ -84,6 +85,11 @@ def build(settings: Settings) -> dict[str, Any]:
         "beat_schedule": {
             "relay-outbox": {
                 "task": "spark.maintenance.relay",
+                "schedule": settings.relay_interval_s,
+                "options": {"expires": settings.relay_interval_s * 5},
+            },
+            "relay-events": {
+                "task": "spark.maintenance.relay_events",
                 "schedule": settings.relay_interval_s,
                 "options": {"expires": settings.relay_interval_s * 5},
             },

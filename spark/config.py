@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     # cancellation and the CLI's progress bar have something to show in demos.
     offline_latency_s: float = Field(default=0.0, ge=0, le=600)
 
+    # The event consumer: processes sharing a durable name share the stream.
+    consumer_durable: str = "spark-events-store"
+    consumer_batch: int = Field(default=500, ge=1, le=10_000)
+    consumer_ack_wait_s: float = Field(default=30.0, gt=0)
+
     @property
     def resolved_broker_url(self) -> str:
         """The Celery broker: the configured one, or the file broker under var_dir."""

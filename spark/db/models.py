@@ -97,3 +97,46 @@ class ApiKeyRow(Base):
     secret_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class EventRow(Base):
+    """A stored event; on Postgres the table is range-partitioned by month on ts.
+
+    The primary key includes ts because a partitioned table's unique keys must; an event's
+    ts never changes, so (id, ts) is as unique as id and ON CONFLICT still dedupes.
+    """
+
+    __tablename__ = "spark_events"
+    __table_args__ = (Index("ix_spark_events_job", "job_id", "ts"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    ts: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    type: Mapped[str] = mapped_column(String(16))
+    job_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    job_kind: Mapped[str] = mapped_column(String(32))
+    session_id: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(255))
+    data: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+
+
+class EventOutboxRow(Base):
+    """An event NATS could not take yet; the relay publishes and deletes it."""
+
+    __tablename__ = "event_outbox"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    subject: Mapped[str] = mapped_column(String(255))
+    envelope: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class DeadLetterRow(Base):
+    """A message that could be neither delivered nor stored as an event, kept for operators."""
+
+    __tablename__ = "event_dead_letters"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subject: Mapped[str] = mapped_column(String(255))
+    payload: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -15,6 +15,8 @@ from spark.db.engine import Database
 from spark.db.types import utcnow
 from spark.domain.jobs import Claim, Job, JobError, JobState, Progress
 from spark.errors import JobNotCancelable, NotFound
+from spark.events.envelope import outcome_event
+from spark.events.sink import EventSink
 
 log = logging.getLogger(__name__)
 
@@ -49,18 +51,29 @@ def _claimant_is_dead(worker: str | None) -> bool:
 
 
 def claim(
-    db: Database, job_id: uuid.UUID, worker: str, *, lease_s: float, max_attempts: int
+    db: Database,
+    job_id: uuid.UUID,
+    worker: str,
+    *,
+    lease_s: float,
+    max_attempts: int,
+    events: EventSink | None = None,
 ) -> Claim | None:
     """Take the job for this worker; None if it is not ours to run (duplicate message)."""
     with db.statement() as s:
         job = job_queries.claim_queued(s, job_id, worker, utcnow())
     if job is not None:
         return Claim(job, job.attempts, worker)
-    return _take_over(db, job_id, worker, lease_s=lease_s, max_attempts=max_attempts)
+    return _take_over(db, job_id, worker, lease_s, max_attempts, events)
 
 
 def _take_over(
-    db: Database, job_id: uuid.UUID, worker: str, *, lease_s: float, max_attempts: int
+    db: Database,
+    job_id: uuid.UUID,
+    worker: str,
+    lease_s: float,
+    max_attempts: int,
+    events: EventSink | None,
 ) -> Claim | None:
     """A redelivered message for a running job: take it over only if its holder is gone."""
     now = utcnow()
@@ -74,7 +87,11 @@ def _take_over(
             return None
         if current.attempts >= max_attempts:
             lost = worker_lost_error(current.attempts)
-            job_queries.finish_job(s, job_id, current.attempts, JobState.FAILED, now, error=lost)
+            ended = job_queries.finish_job(
+                s, job_id, current.attempts, JobState.FAILED, now, error=lost
+            )
+            if ended is not None and events is not None:
+                events.publish(outcome_event(ended))
             return None
         taken = job_queries.take_over(s, current, worker, now)
     if taken is None:
@@ -120,7 +137,7 @@ def finish(
         )
 
 
-def cancel(db: Database, owner: str, job_id: uuid.UUID) -> Job:
+def cancel(db: Database, owner: str, job_id: uuid.UUID, events: EventSink | None = None) -> Job:
     """Cancel a queued job at once, or ask a running one to stop at its next checkpoint."""
     for _ in range(3):
         with db.session() as s:
@@ -131,6 +148,8 @@ def cancel(db: Database, owner: str, job_id: uuid.UUID) -> Job:
         if current is None:
             raise NotFound("no such job")
         if done is not None:
+            if done.state.terminal and events is not None:
+                events.publish(outcome_event(done))
             return done
         if current.state.terminal:
             raise JobNotCancelable(f"the job already ended {current.state.value}")

@@ -9,7 +9,9 @@ from datetime import timedelta
 from spark.db import jobs as job_queries
 from spark.db.engine import Database
 from spark.db.types import utcnow
-from spark.domain.jobs import KIND_SPECS, JobError, JobState
+from spark.domain.jobs import KIND_SPECS, Job, JobError, JobState
+from spark.events.envelope import outcome_event
+from spark.events.sink import EventSink
 from spark.jobs.dispatch import Dispatcher
 from spark.jobs.lifecycle import worker_lost_error
 
@@ -47,10 +49,12 @@ def relay(db: Database, dispatcher: Dispatcher, min_age_s: float, batch: int = 2
     return len(sent)
 
 
-def reap(db: Database, policy: ReapPolicy, batch: int = 200) -> int:
+def reap(
+    db: Database, policy: ReapPolicy, batch: int = 200, events: EventSink | None = None
+) -> int:
     """Fail running jobs whose worker stopped beating; returns how many were ended."""
     now = utcnow()
-    ended = 0
+    ended: list[Job] = []
     with db.session() as s:
         for job in job_queries.stale_running(s, now - timedelta(seconds=policy.lease_s), batch):
             limit = timedelta(seconds=KIND_SPECS[job.kind].hard_time_limit_s)
@@ -59,7 +63,11 @@ def reap(db: Database, policy: ReapPolicy, batch: int = 200) -> int:
                 error = JobError("time_limit_exceeded", "the job ran past its time limit")
             else:
                 state, error = JobState.FAILED, worker_lost_error(job.attempts)
-            if job_queries.finish_job(s, job.id, job.attempts, state, now, error=error):
-                ended += 1
+            done = job_queries.finish_job(s, job.id, job.attempts, state, now, error=error)
+            if done is not None:
+                ended.append(done)
                 log.warning("reaped job %s (%s): %s", job.id, job.worker, error.code)
-    return ended
+    for job in ended:
+        if events is not None:
+            events.publish(outcome_event(job))
+    return len(ended)

@@ -13,6 +13,8 @@ from typing import Any
 from spark.db.engine import Database
 from spark.domain.jobs import Claim, Job, JobError, JobState
 from spark.errors import JobFailure
+from spark.events.envelope import EventType, job_event
+from spark.events.sink import EventSink
 from spark.jobs import lifecycle
 
 log = logging.getLogger(__name__)
@@ -43,18 +45,27 @@ class RunPolicy:
     progress_interval_s: float = 0.25
     timeout_errors: tuple[type[BaseException], ...] = ()
     track: Tracker | None = None
+    #: where started and progress events go; the terminal event is the task signals' to send
+    events: EventSink | None = None
 
 
 def run_job(db: Database, job_id: uuid.UUID, handler: Handler, policy: RunPolicy) -> Job | None:
     """Run the job if this message may; returns the finished job, or None if it did nothing."""
     held = lifecycle.claim(
-        db, job_id, policy.worker, lease_s=policy.lease_s, max_attempts=policy.max_attempts
+        db,
+        job_id,
+        policy.worker,
+        lease_s=policy.lease_s,
+        max_attempts=policy.max_attempts,
+        events=policy.events,
     )
     if held is None:
         log.info("job %s: not claimable (duplicate or finished); skipping", job_id)
         return None
     if held.job.cancel_requested:
         return lifecycle.finish(db, held, JobState.CANCELED, error=_canceled())
+    if policy.events is not None:
+        policy.events.publish(job_event(held.job, EventType.STARTED, {"attempt": held.attempt}))
     tracking = policy.track(job_id, held.attempt) if policy.track else nullcontext()
     with tracking:
         return _execute(db, held, handler, policy)
@@ -67,8 +78,10 @@ class _Checkpoint:
     than the job. Skipped reports are superseded by the next one that is written.
     """
 
-    def __init__(self, db: Database, held: Claim, interval_s: float) -> None:
-        self._db, self._held, self._interval = db, held, interval_s
+    def __init__(
+        self, db: Database, held: Claim, interval_s: float, events: EventSink | None
+    ) -> None:
+        self._db, self._held, self._interval, self._events = db, held, interval_s, events
         self._last = time.monotonic()
 
     def __call__(self, percent: int, message: str) -> None:
@@ -77,10 +90,15 @@ class _Checkpoint:
             return
         self._last = now
         lifecycle.report_progress(self._db, self._held, percent, message)
+        if self._events is not None:
+            data = {"percent": percent, "message": message}
+            self._events.publish(job_event(self._held.job, EventType.PROGRESS, data))
 
 
 def _execute(db: Database, held: Claim, handler: Handler, policy: RunPolicy) -> Job | None:
-    ctx = JobContext(held.job, held.attempt, _Checkpoint(db, held, policy.progress_interval_s))
+    ctx = JobContext(
+        held.job, held.attempt, _Checkpoint(db, held, policy.progress_interval_s, policy.events)
+    )
     try:
         result = handler(ctx)
     except lifecycle.JobCanceled:

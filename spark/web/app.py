@@ -6,14 +6,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 
 from spark.config import Settings, load_settings
 from spark.web import errors
+from spark.web.metrics import MetricsMiddleware, metrics_endpoint
 from spark.web.openapi import DOCS_HTML, openapi_document
-from spark.web.routes import health, jobs
+from spark.web.routes import events, health, jobs
 from spark.web.services import Services, build_services
 
 
@@ -33,15 +35,19 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         yield
         svc.marks.close()
+        svc.events.close()
         svc.db.dispose()
 
     app = Starlette(
         routes=[
             *jobs.routes,
+            *events.routes,
             *health.routes,
             Route("/openapi.json", _openapi, methods=["GET"]),
             Route("/docs", _docs, methods=["GET"]),
+            Route("/metrics", metrics_endpoint, methods=["GET"]),
         ],
+        middleware=[Middleware(MetricsMiddleware)],
         exception_handlers=dict(errors.HANDLERS),
         lifespan=lifespan,
     )

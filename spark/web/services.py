@@ -12,6 +12,8 @@ from spark.config import Settings
 from spark.db.engine import Database
 from spark.domain.principals import Permission, Principal
 from spark.errors import Forbidden, Unauthenticated
+from spark.events.factory import make_sink
+from spark.events.sink import EventSink
 from spark.jobs.dispatch import CeleryDispatcher, Dispatcher
 from spark.jobs.outbox import SentMarks
 from spark.security.apikeys import KeyVerifier
@@ -28,6 +30,7 @@ class Services:
     verifier: KeyVerifier
     celery: Any
     marks: SentMarks
+    events: EventSink
 
 
 def build_services(settings: Settings) -> Services:
@@ -41,6 +44,7 @@ def build_services(settings: Settings) -> Services:
         verifier=KeyVerifier(db),
         celery=celery,
         marks=SentMarks(db),
+        events=make_sink(settings, db),
     )
 
 

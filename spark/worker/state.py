@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from spark.config import Settings, load_settings
 from spark.db.engine import Database
+from spark.events.factory import make_sink
+from spark.events.sink import EventSink
 from spark.jobs.heartbeat import Heartbeats
 from spark.llm.base import ScriptGenerator
 from spark.llm.offline import OfflineGenerator
@@ -20,6 +22,7 @@ class WorkerResources:
     db: Database
     heartbeats: Heartbeats
     generator: ScriptGenerator
+    events: EventSink
 
 
 _resources: dict[int, WorkerResources] = {}
@@ -45,4 +48,5 @@ def _create(settings: Settings) -> WorkerResources:
         db=db,
         heartbeats=heartbeats,
         generator=OfflineGenerator(latency_s=settings.offline_latency_s),
+        events=make_sink(settings, db),
     )

@@ -14,6 +14,7 @@ from spark.contracts.params import GenerateScriptParams
 from spark.domain.jobs import KIND_SPECS, Job, JobKind, task_name
 from spark.engines.unity import scripts
 from spark.errors import ServiceUnavailable
+from spark.events import relay as events_relay
 from spark.jobs import maintenance
 from spark.jobs.dispatch import CeleryDispatcher
 from spark.jobs.lifecycle import worker_identity
@@ -50,6 +51,7 @@ def _execute(kind: JobKind, job_id: str) -> Job | None:
         progress_interval_s=res.settings.progress_interval_s,
         timeout_errors=(SoftTimeLimitExceeded,),
         track=res.heartbeats.tracking,
+        events=res.events,
     )
     return run_job(res.db, parsed, HANDLERS[kind], policy)
 
@@ -81,7 +83,17 @@ def register_tasks(app: Celery) -> None:
 
     def reap() -> int:
         res = resources()
-        return maintenance.reap(res.db, maintenance.ReapPolicy(lease_s=res.settings.lease_s))
+        policy = maintenance.ReapPolicy(lease_s=res.settings.lease_s)
+        ended = maintenance.reap(res.db, policy, events=res.events)
+        res.events.flush()
+        return ended
+
+    def relay_events() -> int:
+        res = resources()
+        if not res.settings.nats_url:
+            return 0
+        return events_relay.relay_events(res.db, res.settings.nats_url)
 
     app.task(name="spark.maintenance.relay", ignore_result=True)(relay)
     app.task(name="spark.maintenance.reap", ignore_result=True)(reap)
+    app.task(name="spark.maintenance.relay_events", ignore_result=True)(relay_events)

@@ -110,3 +110,22 @@ class BeatProcess(SparkProcess):
 
     def __init__(self, settings: Settings, workdir: Path, **env: str) -> None:
         super().__init__(settings, workdir, ["beat"], **env)
+
+
+class FlowerProcess(SparkProcess):
+    """`spark flower` on a given port, protected by basic auth (user:password)."""
+
+    # Logged once the HTTP server is listening, before the event consumer connects.
+    ready_marker = "Visit me at"
+
+    def __init__(
+        self, settings: Settings, workdir: Path, port: int, basic_auth: str, **env: str
+    ) -> None:
+        super().__init__(
+            settings,
+            workdir,
+            ["flower", "--port", str(port)],
+            SPARK_FLOWER_BASIC_AUTH=basic_auth,
+            **env,
+        )
+        self.url = f"http://127.0.0.1:{port}"

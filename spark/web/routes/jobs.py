@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from spark import metrics
 from spark.contracts.jobs import JobOut, JobPage, JobSubmission, SessionId
 from spark.contracts.params import PARAMS_BY_KIND
 from spark.db import jobs as job_queries
@@ -78,6 +79,8 @@ async def submit_job(request: Request) -> Response:
         request_hash=request_hash(body),
     )
     done = await run_in_threadpool(submit, svc.db, svc.dispatcher, new, svc.marks)
+    if done.created:
+        metrics.job_submitted(new.kind.value)
     headers = {"Location": f"/v1/jobs/{done.job.id}"}
     if not done.created:
         headers["Idempotent-Replayed"] = "true"
@@ -163,7 +166,8 @@ async def cancel_job(request: Request) -> Response:
     """POST /v1/jobs/{id}/cancel: 200 once canceled, 202 while a running job winds down."""
     principal = await authenticate(request, Permission.GENERATE)
     job_id: uuid.UUID = request.path_params["job_id"]
-    job = await run_in_threadpool(lifecycle.cancel, services(request).db, principal.user, job_id)
+    svc = services(request)
+    job = await run_in_threadpool(lifecycle.cancel, svc.db, principal.user, job_id, svc.events)
     return _job_response(job, 200 if job.state.terminal else 202)
 
 

@@ -1,0 +1,133 @@
+"""Named queries for stored events, the event outbox and dead letters."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, and_, delete, func, insert, or_, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from spark.db.engine import Database
+from spark.db.models import DeadLetterRow, EventOutboxRow, EventRow
+from spark.db.types import utcnow
+from spark.domain.jobs import JobKind
+from spark.events.envelope import Event, EventType
+
+EVENTS = cast(Table, EventRow.__table__)
+OUTBOX = cast(Table, EventOutboxRow.__table__)
+
+_known_partitions: set[date] = set()
+_partition_lock = threading.Lock()
+
+
+def month_start(ts: datetime) -> date:
+    """The first day of ts's month, which names its partition."""
+    return date(ts.year, ts.month, 1)
+
+
+def _next_month(d: date) -> date:
+    return date(d.year + (d.month == 12), d.month % 12 + 1, 1)
+
+
+def ensure_partitions(s: Session, months: Iterable[date]) -> None:
+    """Create the monthly partitions of spark_events for months (Postgres; no-op elsewhere)."""
+    if s.get_bind().dialect.name != "postgresql":
+        return
+    for month in sorted(set(months) - _known_partitions):
+        name = f"spark_events_{month:%Y_%m}"
+        s.execute(
+            text(
+                f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF spark_events "
+                f"FOR VALUES FROM ('{month.isoformat()}') TO ('{_next_month(month).isoformat()}')"
+            )
+        )
+        with _partition_lock:
+            _known_partitions.add(month)
+
+
+def _row(event: Event) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "ts": event.ts,
+        "type": event.type.value,
+        "job_id": event.job_id,
+        "job_kind": event.job_kind.value,
+        "session_id": event.session_id,
+        "subject": event.subject,
+        "data": dict(event.data),
+    }
+
+
+def store_events(db: Database, events: Sequence[Event]) -> int:
+    """Insert events once each (a duplicate id is ignored); returns how many were new."""
+    if not events:
+        return 0
+    dialect = postgresql if db.dialect == "postgresql" else sqlite
+    stmt = dialect.insert(EVENTS).on_conflict_do_nothing(index_elements=["id", "ts"])
+    with db.session() as s:
+        ensure_partitions(s, {month_start(e.ts) for e in events})
+        result = s.execute(stmt, [_row(e) for e in events])
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def events_after(
+    s: Session, job_id: uuid.UUID, after: tuple[datetime, uuid.UUID] | None, limit: int
+) -> list[Event]:
+    """A job's stored events in order, starting after (ts, id)."""
+    query = select(EVENTS).where(EVENTS.c.job_id == job_id)
+    if after is not None:
+        ts, event_id = after
+        query = query.where(or_(EVENTS.c.ts > ts, and_(EVENTS.c.ts == ts, EVENTS.c.id > event_id)))
+    query = query.order_by(EVENTS.c.ts, EVENTS.c.id).limit(limit)
+    return [
+        Event(EventType(r.type), r.job_id, JobKind(r.job_kind), r.session_id, r.data, r.id, r.ts)
+        for r in s.execute(query)
+    ]
+
+
+def outbox_add(db: Database, events: Sequence[Event]) -> None:
+    """Keep events for the relay (NATS is away)."""
+    rows = [
+        {"id": e.id, "subject": e.subject, "envelope": e.envelope(), "created_at": utcnow()}
+        for e in events
+    ]
+    if rows:
+        with db.session() as s:
+            s.execute(insert(OUTBOX), rows)
+
+
+def outbox_take(s: Session, limit: int) -> list[tuple[uuid.UUID, str, dict[str, Any]]]:
+    """The oldest waiting events, locked for this relay run."""
+    query = (
+        select(OUTBOX.c.id, OUTBOX.c.subject, OUTBOX.c.envelope)
+        .order_by(OUTBOX.c.created_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return [(r.id, r.subject, r.envelope) for r in s.execute(query)]
+
+
+def outbox_remove(s: Session, ids: Sequence[uuid.UUID]) -> None:
+    """Forget events NATS has acknowledged."""
+    if ids:
+        s.execute(delete(OUTBOX).where(OUTBOX.c.id.in_(ids)))
+
+
+def outbox_depth(s: Session) -> int:
+    """How many events wait in the outbox."""
+    return int(s.scalar(select(func.count()).select_from(OUTBOX)) or 0)
+
+
+def add_dead_letter(db: Database, subject: str, payload: str, reason: str) -> None:
+    """Keep a message that could be neither delivered nor stored as an event."""
+    with db.session() as s:
+        s.execute(
+            insert(cast(Table, DeadLetterRow.__table__)).values(
+                subject=subject[:255], payload=payload, reason=reason[:2000], created_at=utcnow()
+            )
+        )

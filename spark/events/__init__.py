@@ -1,0 +1,1 @@
+"""Job events: envelope, subjects, publishers (NATS + outbox, or the database), consumer."""

@@ -1,0 +1,101 @@
+"""The event consumer: a durable JetStream consumer storing every event in spark_events once."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import nats
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from spark import metrics
+from spark.contracts.events import InvalidEvent, decode_event
+from spark.db import events as event_queries
+from spark.db.engine import Database
+from spark.events.envelope import DLQ_SUBJECT, STREAM, Event
+from spark.events.stream import ensure_stream
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ConsumerOptions:
+    """How the consumer reads: processes sharing a durable name share the work."""
+
+    durable: str = "spark-events-store"
+    batch: int = 500
+    #: unacknowledged messages (a consumer killed mid-batch) come back after this long
+    ack_wait_s: float = 30.0
+    fetch_timeout_s: float = 1.0
+
+
+async def consume(db: Database, url: str, options: ConsumerOptions, stop: asyncio.Event) -> None:
+    """Store events until stop is set; acknowledges a batch only after its rows are committed."""
+    nc = await nats.connect(
+        url, allow_reconnect=True, max_reconnect_attempts=-1, reconnect_time_wait=0.5
+    )
+    try:
+        js = nc.jetstream()
+        await ensure_stream(js)
+        config = ConsumerConfig(
+            durable_name=options.durable,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=options.ack_wait_s,
+            max_ack_pending=options.batch * 4,
+        )
+        sub = await js.pull_subscribe(
+            "spark.>", durable=options.durable, stream=STREAM, config=config
+        )
+        log.info("event consumer %s ready", options.durable)
+        while not stop.is_set():
+            await _fetch_and_store(db, nc, sub, options)
+    finally:
+        await nc.drain()
+
+
+async def _fetch_and_store(db: Database, nc: Any, sub: Any, options: ConsumerOptions) -> None:
+    try:
+        msgs = await sub.fetch(options.batch, timeout=options.fetch_timeout_s)
+    except NatsTimeout:
+        return
+    try:
+        await store_batch(db, nc, msgs)
+    except Exception:
+        # Nothing is acknowledged: the batch comes back after ack_wait and is stored then.
+        log.warning(
+            "could not store a batch of %d events; it will be redelivered", len(msgs), exc_info=True
+        )
+        await asyncio.sleep(1.0)
+
+
+async def store_batch(db: Database, nc: Any, msgs: list[Any]) -> int:
+    """Insert the batch's valid events, dead-letter the invalid ones, then ack them all."""
+    events: list[Event] = []
+    invalid: list[tuple[Any, str]] = []
+    for msg in msgs:
+        if msg.subject == DLQ_SUBJECT:
+            continue  # dead letters share the stream; they are kept in their own table
+        try:
+            events.append(decode_event(msg.data, msg.subject))
+        except InvalidEvent as exc:
+            invalid.append((msg, str(exc)))
+    stored = await asyncio.to_thread(event_queries.store_events, db, events)
+    for msg, reason in invalid:
+        await _dead_letter(db, nc, msg, reason)
+    for msg in msgs:
+        await msg.ack()
+    return stored
+
+
+async def _dead_letter(db: Database, nc: Any, msg: Any, reason: str) -> None:
+    metrics.events_dead_lettered()
+    log.error("invalid event on %s dead-lettered: %s", msg.subject, reason)
+    await nc.publish(
+        DLQ_SUBJECT, msg.data, headers={"Spark-Reason": reason[:500], "Spark-Subject": msg.subject}
+    )
+    payload = msg.data.decode("utf-8", errors="replace")
+    await asyncio.to_thread(event_queries.add_dead_letter, db, msg.subject, payload, reason)

@@ -1,0 +1,188 @@
+"""Publishing events to JetStream from sync code, with the Postgres outbox as the fallback."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections import deque
+from typing import Any
+
+import nats
+
+from spark import metrics
+from spark.db import events as event_queries
+from spark.db.engine import Database
+from spark.events.envelope import DLQ_SUBJECT, Event
+from spark.events.sink import dead_letter
+from spark.events.stream import ensure_stream
+
+log = logging.getLogger(__name__)
+
+
+class NatsPublisher:
+    """An EventSink over JetStream: batched, bounded, and never dropping an event silently.
+
+    Events are queued in memory and published by a thread running its own asyncio loop (one
+    connection per process, made after fork). Each message carries the event id as
+    Nats-Msg-Id, so a retry is deduplicated by the stream. When NATS is away or does not
+    acknowledge in time, the events go to the Postgres outbox for the relay; when even that
+    fails they are dead-lettered (spark.dlq, the dead-letter table, a log line, a metric).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        db: Database,
+        *,
+        ack_timeout_s: float = 2.0,
+        max_pending: int = 10_000,
+        batch: int = 256,
+    ) -> None:
+        self._url, self._db = url, db
+        self._ack_timeout, self._max_pending, self._batch = ack_timeout_s, max_pending, batch
+        self._pending: deque[Event] = deque()
+        self._inflight = 0
+        self._cond = threading.Condition()
+        self._loop = asyncio.new_event_loop()
+        self._wake: asyncio.Event | None = None
+        self._nc: Any = None
+        self._js: Any = None
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="spark-events", daemon=True
+        )
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(timeout=5)
+
+    def publish(self, event: Event) -> None:
+        """Queue the event; if the queue is full, store it in the outbox right away."""
+        with self._cond:
+            full = len(self._pending) + self._inflight >= self._max_pending
+            if not full:
+                self._pending.append(event)
+        if full:
+            # Backpressure without blocking the job: this event skips NATS for the outbox.
+            self._spill_sync([event], "publisher queue full")
+            return
+        assert self._wake is not None
+        self._loop.call_soon_threadsafe(self._wake.set)
+
+    def flush(self, timeout_s: float = 2.0) -> bool:
+        """Wait until every queued event is acknowledged or in the outbox."""
+        deadline = time.monotonic() + timeout_s
+        with self._cond:
+            while self._pending or self._inflight:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._cond.wait(remaining)
+        return True
+
+    def close(self) -> None:
+        """Flush, then close the connection and stop the loop."""
+        self.flush()
+        asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(timeout=5)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+
+    @property
+    def connected(self) -> bool:
+        """Whether the connection to NATS is up right now."""
+        return bool(self._nc is not None and self._nc.is_connected)
+
+    async def _start(self) -> None:
+        self._wake = asyncio.Event()
+        self._loop.create_task(self._connect())
+        self._loop.create_task(self._drain_forever())
+
+    async def _stop(self) -> None:
+        if self._nc is not None:
+            await self._nc.close()
+
+    async def _connect(self) -> None:
+        while True:
+            try:
+                nc = await nats.connect(
+                    self._url,
+                    connect_timeout=1,
+                    allow_reconnect=True,
+                    max_reconnect_attempts=-1,
+                    reconnect_time_wait=0.5,
+                    ping_interval=5,
+                    max_outstanding_pings=2,
+                )
+                js = nc.jetstream(timeout=self._ack_timeout)
+                await ensure_stream(js)
+            except Exception as exc:
+                log.warning("NATS at %s unavailable (%s); events go to the outbox", self._url, exc)
+                await asyncio.sleep(1.0)
+                continue
+            self._nc, self._js = nc, js
+            return
+
+    def _take(self) -> list[Event]:
+        with self._cond:
+            batch = [self._pending.popleft() for _ in range(min(self._batch, len(self._pending)))]
+            self._inflight += len(batch)
+            return batch
+
+    def _done(self, count: int) -> None:
+        with self._cond:
+            self._inflight -= count
+            self._cond.notify_all()
+
+    async def _drain_forever(self) -> None:
+        assert self._wake is not None
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while batch := self._take():
+                try:
+                    await self._send(batch)
+                finally:
+                    self._done(len(batch))
+
+    async def _send(self, batch: list[Event]) -> None:
+        if not self.connected:
+            await self._spill(batch, "NATS unavailable")
+            return
+        results = await asyncio.gather(
+            *(
+                self._js.publish(
+                    e.subject,
+                    e.encode(),
+                    headers={"Nats-Msg-Id": str(e.id)},
+                    timeout=self._ack_timeout,
+                )
+                for e in batch
+            ),
+            return_exceptions=True,
+        )
+        failed = [e for e, r in zip(batch, results, strict=True) if isinstance(r, BaseException)]
+        metrics.events_published(len(batch) - len(failed))
+        if failed:
+            metrics.events_failed(len(failed))
+            reason = next(repr(r) for r in results if isinstance(r, BaseException))
+            await self._spill(failed, f"not acknowledged: {reason}")
+
+    async def _spill(self, events: list[Event], reason: str) -> None:
+        try:
+            await asyncio.to_thread(event_queries.outbox_add, self._db, events)
+            log.info("%d event(s) kept in the outbox: %s", len(events), reason)
+            return
+        except Exception as exc:
+            reason = f"{reason}; outbox unavailable: {exc}"
+        for event in events:
+            if self.connected:
+                await self._nc.publish(
+                    DLQ_SUBJECT, event.encode(), headers={"Spark-Reason": reason}
+                )
+            await asyncio.to_thread(dead_letter, self._db, event, reason)
+
+    def _spill_sync(self, events: list[Event], reason: str) -> None:
+        try:
+            event_queries.outbox_add(self._db, events)
+        except Exception as exc:
+            for event in events:
+                dead_letter(self._db, event, f"{reason}; outbox unavailable: {exc}")

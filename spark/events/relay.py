@@ -1,0 +1,72 @@
+"""The event relay: events that waited in the outbox while NATS was away are published."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+import nats
+
+from spark import metrics
+from spark.db import events as event_queries
+from spark.db.engine import Database
+from spark.events.stream import ensure_stream
+
+log = logging.getLogger(__name__)
+
+
+def relay_events(db: Database, url: str, batch: int = 1000) -> int:
+    """Publish waiting outbox events (same Nats-Msg-Id, so nothing doubles); returns how many."""
+    return asyncio.run(_relay(db, url, batch))
+
+
+async def _relay(db: Database, url: str, batch: int) -> int:
+    try:
+        nc = await nats.connect(url, connect_timeout=1, allow_reconnect=False)
+    except Exception as exc:
+        log.info("event relay: NATS unavailable (%s)", exc)
+        _report_depth(db)
+        return 0
+    try:
+        js = nc.jetstream(timeout=2.0)
+        await ensure_stream(js)
+        return await _publish_waiting(db, js, batch)
+    finally:
+        await nc.close()
+        _report_depth(db)
+
+
+async def _publish_waiting(db: Database, js: Any, batch: int) -> int:
+    with db.session() as s:
+        rows = event_queries.outbox_take(s, batch)
+        results = await asyncio.gather(
+            *(
+                js.publish(subject, _encode(envelope), headers={"Nats-Msg-Id": str(event_id)})
+                for event_id, subject, envelope in rows
+            ),
+            return_exceptions=True,
+        )
+        sent = [
+            row[0] for row, r in zip(rows, results, strict=True) if not isinstance(r, BaseException)
+        ]
+        event_queries.outbox_remove(s, sent)
+    metrics.events_published(len(sent))
+    if len(sent) < len(rows):
+        metrics.events_failed(len(rows) - len(sent))
+    if sent:
+        log.info("event relay published %d event(s)", len(sent))
+    return len(sent)
+
+
+def _encode(envelope: dict[str, Any]) -> bytes:
+    return json.dumps(envelope, separators=(",", ":")).encode()
+
+
+def _report_depth(db: Database) -> None:
+    try:
+        with db.session() as s:
+            metrics.set_event_outbox_depth(event_queries.outbox_depth(s))
+    except Exception:
+        log.warning("could not read the event outbox depth", exc_info=True)

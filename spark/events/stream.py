@@ -1,0 +1,35 @@
+"""The SPARK JetStream stream, created or updated idempotently at start."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nats.js.api import StorageType, StreamConfig
+from nats.js.errors import BadRequestError
+
+from spark.events.envelope import STREAM, STREAM_SUBJECTS
+
+#: publishes retried within this window (by the publisher or the outbox relay) are deduplicated
+#: by Nats-Msg-Id; longer than any NATS outage the relay is expected to bridge
+DUPLICATE_WINDOW_S = 3600.0
+
+
+def stream_config() -> StreamConfig:
+    """The stream's configuration: every spark.> subject, on disk, a week of history."""
+    return StreamConfig(
+        name=STREAM,
+        subjects=list(STREAM_SUBJECTS),
+        storage=StorageType.FILE,
+        duplicate_window=DUPLICATE_WINDOW_S,
+        max_age=7 * 86400.0,
+    )
+
+
+async def ensure_stream(js: Any) -> None:
+    """Create the stream, or bring an existing one to this configuration."""
+    config = stream_config()
+    try:
+        await js.add_stream(config)
+    except BadRequestError:
+        # It exists with another configuration (an older release): update it in place.
+        await js.update_stream(config)

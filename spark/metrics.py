@@ -1,0 +1,174 @@
+"""Prometheus metrics: every metric SPARK exports, defined once, and typed functions to record them.
+
+prometheus_client is imported inside functions, never at the top of this module: it decides
+between in-memory values and multiprocess files when it is first imported, and `spark worker`
+must set PROMETHEUS_MULTIPROC_DIR before that happens. Importing this module is always safe.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Literal
+
+from spark.domain.jobs import Job
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+#: set by prepare_multiprocess_dir in the worker (or by the operator for a multi-process API)
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+JOB_DURATION_BUCKETS = (0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0)
+QUEUE_WAIT_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0)
+
+TaskOutcome = Literal["succeeded", "failed", "retried", "revoked"]
+
+
+@dataclass(frozen=True)
+class _Metrics:
+    """The metric objects of this process."""
+
+    jobs_submitted: Counter
+    jobs_finished: Counter
+    job_duration: Histogram
+    job_queue_wait: Histogram
+    events_published: Counter
+    events_failed: Counter
+    events_dead_lettered: Counter
+    event_outbox_depth: Gauge
+    http_requests: Counter
+    http_request_duration: Histogram
+    celery_tasks: Counter
+
+
+@functools.cache
+def _metrics() -> _Metrics:
+    """The metric objects, created (and registered) on first use."""
+    from prometheus_client import Counter, Gauge, Histogram
+
+    return _Metrics(
+        jobs_submitted=Counter("spark_jobs_submitted", "Jobs accepted by the API.", ["kind"]),
+        jobs_finished=Counter(
+            "spark_jobs_finished", "Jobs a worker brought to a terminal state.", ["kind", "state"]
+        ),
+        job_duration=Histogram(
+            "spark_job_duration_seconds",
+            "Time from a job's start to its end.",
+            ["kind"],
+            buckets=JOB_DURATION_BUCKETS,
+        ),
+        job_queue_wait=Histogram(
+            "spark_job_queue_wait_seconds",
+            "Time from a job's submission to its start.",
+            ["kind"],
+            buckets=QUEUE_WAIT_BUCKETS,
+        ),
+        events_published=Counter("spark_events_published", "Events accepted by the bus."),
+        events_failed=Counter("spark_events_failed", "Event publishes that failed."),
+        events_dead_lettered=Counter("spark_events_dead_lettered", "Events sent to the DLQ."),
+        # livemax: the relay's latest reading, forgetting processes that have exited.
+        event_outbox_depth=Gauge(
+            "spark_event_outbox_depth", "Events waiting in the outbox.", multiprocess_mode="livemax"
+        ),
+        http_requests=Counter(
+            "spark_http_requests", "HTTP requests served.", ["route", "method", "status"]
+        ),
+        http_request_duration=Histogram(
+            "spark_http_request_duration_seconds", "HTTP request latency.", ["route", "method"]
+        ),
+        celery_tasks=Counter("spark_celery_tasks", "Celery task outcomes.", ["task", "outcome"]),
+    )
+
+
+def job_submitted(kind: str) -> None:
+    """Count a job the API accepted (not an idempotent replay)."""
+    _metrics().jobs_submitted.labels(kind).inc()
+
+
+def job_finished(job: Job) -> None:
+    """Count a terminal job and observe its run time and queue wait, where known."""
+    m, kind = _metrics(), job.kind.value
+    m.jobs_finished.labels(kind, job.state.value).inc()
+    if job.started_at is not None and job.finished_at is not None:
+        m.job_duration.labels(kind).observe(_seconds(job.started_at, job.finished_at))
+    if job.started_at is not None:
+        m.job_queue_wait.labels(kind).observe(_seconds(job.created_at, job.started_at))
+
+
+def _seconds(start: datetime, end: datetime) -> float:
+    # Clock skew between API and worker hosts must not produce negative observations.
+    return max((end - start).total_seconds(), 0.0)
+
+
+def events_published(n: int = 1) -> None:
+    """Count events the bus accepted."""
+    _metrics().events_published.inc(n)
+
+
+def events_failed(n: int = 1) -> None:
+    """Count event publishes that failed (they wait in the outbox)."""
+    _metrics().events_failed.inc(n)
+
+
+def events_dead_lettered(n: int = 1) -> None:
+    """Count events sent to the dead-letter queue."""
+    _metrics().events_dead_lettered.inc(n)
+
+
+def set_event_outbox_depth(n: int) -> None:
+    """Record how many events wait in the outbox."""
+    _metrics().event_outbox_depth.set(n)
+
+
+def http_request(route: str, method: str, status: int, seconds: float) -> None:
+    """Count one HTTP request and observe its latency."""
+    m = _metrics()
+    m.http_requests.labels(route, method, str(status)).inc()
+    m.http_request_duration.labels(route, method).observe(seconds)
+
+
+def celery_task(task: str, outcome: TaskOutcome) -> None:
+    """Count one Celery task outcome."""
+    _metrics().celery_tasks.labels(task, outcome).inc()
+
+
+def multiprocess_mode() -> bool:
+    """Whether values live in per-process files (prometheus-client multiprocess mode)."""
+    return bool(os.environ.get(MULTIPROC_ENV))
+
+
+def registry() -> CollectorRegistry:
+    """The registry to expose: all processes' files in multiprocess mode, else this process."""
+    from prometheus_client import REGISTRY, CollectorRegistry, multiprocess
+
+    _metrics()  # so unlabelled metrics show 0 before their first event
+    if not multiprocess_mode():
+        return REGISTRY
+    merged = CollectorRegistry()
+    multiprocess.MultiProcessCollector(merged)  # type: ignore[no-untyped-call]
+    return merged
+
+
+def render() -> tuple[bytes, str]:
+    """The text exposition of registry() and its content type."""
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+    return generate_latest(registry()), CONTENT_TYPE_LATEST
+
+
+def serve_http(port: int, host: str) -> None:
+    """Serve registry() on http://host:port/metrics from a daemon thread."""
+    from prometheus_client import start_http_server
+
+    start_http_server(port, addr=host, registry=registry())
+
+
+def mark_process_dead(pid: int) -> None:
+    """Drop a finished process's live gauges (multiprocess mode only)."""
+    from prometheus_client import multiprocess
+
+    if multiprocess_mode():
+        multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]

@@ -1,0 +1,42 @@
+"""PII scrubbing: nothing that identifies a person or grants access leaves in an event."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # JWTs first: their segments would otherwise half-match the other patterns
+    (re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}"), "[jwt]"),
+    (re.compile(r"\bspk_[A-Za-z0-9]+_[A-Za-z0-9_-]+"), "[api_key]"),
+    (re.compile(r"(?i)\b(bearer|basic|token)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 [token]"),
+    (re.compile(r"\b(sk|pk|rk)-[A-Za-z0-9_-]{16,}"), "[api_key]"),
+    (re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"), "[email]"),
+)
+
+#: keys whose values are secrets whatever they look like
+_SECRET_KEYS = re.compile(
+    r"(?i)(password|passwd|secret|token|api[_-]?key|authorization|credential|private[_-]?key)"
+)
+
+
+def scrub_text(text: str) -> str:
+    """The text with e-mail addresses, API keys, bearer tokens and JWTs masked."""
+    for pattern, replacement in _PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def scrub(value: Any) -> Any:
+    """A copy of a JSON-like value with PII masked, and secret-named fields redacted."""
+    if isinstance(value, str):
+        return scrub_text(value)
+    if isinstance(value, Mapping):
+        return {
+            str(k): "[redacted]" if _SECRET_KEYS.search(str(k)) and v else scrub(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [scrub(v) for v in value]
+    return value
