@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     relay_min_age_s: float = Field(default=3.0, ge=0)
     reaper_interval_s: float = Field(default=10.0, gt=0)
 
+    # The worker's own /metrics server (the API serves /metrics itself); port 0 disables it.
+    worker_metrics_port: int = Field(default=9808, ge=0, le=65535)
+    worker_metrics_host: str = "127.0.0.1"
+
     # The offline generator can pace its output like a streaming model, so progress,
     # cancellation and the CLI's progress bar have something to show in demos.
     offline_latency_s: float = Field(default=0.0, ge=0, le=600)

@@ -164,6 +164,11 @@ def worker(
     loglevel: Annotated[str, typer.Option()] = "INFO",
 ) -> None:
     """Run a Celery worker on the given queues (builds: prefetch 1)."""
+    from spark.worker.metrics import multiprocess_dir, prepare_multiprocess_dir
+
+    # Before the worker app (and prometheus_client) loads, so every prefork child
+    # writes its metrics to files the main process's /metrics server can add up.
+    prepare_multiprocess_dir(multiprocess_dir(load_settings(), os.getpid()))
     from spark.worker.app import app as celery_app
 
     argv = [

@@ -49,6 +49,7 @@ class NatsPublisher:
         self._wake: asyncio.Event | None = None
         self._nc: Any = None
         self._js: Any = None
+        self._tasks: list[asyncio.Task[None]] = []
         self._thread = threading.Thread(
             target=self._loop.run_forever, name="spark-events", daemon=True
         )
@@ -85,6 +86,7 @@ class NatsPublisher:
         asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(timeout=5)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
+        self._loop.close()
 
     @property
     def connected(self) -> bool:
@@ -93,10 +95,15 @@ class NatsPublisher:
 
     async def _start(self) -> None:
         self._wake = asyncio.Event()
-        self._loop.create_task(self._connect())
-        self._loop.create_task(self._drain_forever())
+        self._tasks = [
+            self._loop.create_task(self._connect()),
+            self._loop.create_task(self._drain_forever()),
+        ]
 
     async def _stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._nc is not None:
             await self._nc.close()
 

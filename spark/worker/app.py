@@ -10,6 +10,7 @@ from celery.signals import worker_process_init
 from spark.config import load_settings
 from spark.taskqueue import create_celery
 from spark.worker.events import connect_event_signals
+from spark.worker.metrics import connect_signals
 from spark.worker.state import resources
 from spark.worker.tasks import register_tasks
 
@@ -27,6 +28,7 @@ def _init_process(**_: Any) -> None:
 
 
 worker_process_init.connect(_init_process, weak=False)
+connect_signals()
 connect_event_signals()
 
 

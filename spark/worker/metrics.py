@@ -21,10 +21,15 @@ from celery.signals import (
 )
 
 from spark import metrics
-from spark.config import load_settings
+from spark.config import Settings, load_settings
 from spark.domain.jobs import Job
 
 log = logging.getLogger(__name__)
+
+
+def multiprocess_dir(settings: Settings, pid: int) -> Path:
+    """The folder where the worker whose main process is pid keeps its metric files."""
+    return settings.var_dir / "prometheus" / f"worker-{pid}"
 
 
 def prepare_multiprocess_dir(path: Path) -> None:
@@ -86,10 +91,9 @@ def _on_process_shutdown(pid: int | None = None, **_: Any) -> None:
 
 
 def _on_worker_shutdown(**_: Any) -> None:
-    # Each start gets a fresh folder (named by pid), so this one would only pile up.
-    folder = os.environ.get(metrics.MULTIPROC_ENV)
-    if folder:
-        shutil.rmtree(folder, ignore_errors=True)
+    # Each start gets a fresh folder named by its pid, so an old one would only pile up;
+    # a folder an operator chose through PROMETHEUS_MULTIPROC_DIR is not ours to remove.
+    shutil.rmtree(multiprocess_dir(load_settings(), os.getpid()), ignore_errors=True)
 
 
 def connect_signals() -> None:
