@@ -112,7 +112,7 @@ class JobError:
     details: Mapping[str, Any] | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Job:
     """A job as stored."""
 
@@ -134,6 +134,10 @@ class Job:
     heartbeat_at: datetime | None = None
     worker: str | None = None
     cancel_requested: bool = False
+
+    def __repr__(self) -> str:
+        # Short on purpose: Celery logs a task's return value, and a result may hold 200 KB of code.
+        return f"<Job {self.id} {self.kind.value} {self.state.value} attempt {self.attempts}>"
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from spark.contracts.events import InvalidEvent, decode_event
 from spark.db import events as event_queries
 from spark.db.engine import Database
 from spark.events.envelope import DLQ_SUBJECT, STREAM, Event
-from spark.events.stream import ensure_stream
+from spark.events.stream import ensure_stream, quiet_errors
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,11 @@ class ConsumerOptions:
 async def consume(db: Database, url: str, options: ConsumerOptions, stop: asyncio.Event) -> None:
     """Store events until stop is set; acknowledges a batch only after its rows are committed."""
     nc = await nats.connect(
-        url, allow_reconnect=True, max_reconnect_attempts=-1, reconnect_time_wait=0.5
+        url,
+        allow_reconnect=True,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=0.5,
+        error_cb=quiet_errors,
     )
     try:
         js = nc.jetstream()
@@ -54,13 +58,19 @@ async def consume(db: Database, url: str, options: ConsumerOptions, stop: asynci
         while not stop.is_set():
             await _fetch_and_store(db, nc, sub, options)
     finally:
-        await nc.drain()
+        # close, not drain: every stored message is already acked, the rest come back anyway
+        await nc.close()
 
 
 async def _fetch_and_store(db: Database, nc: Any, sub: Any, options: ConsumerOptions) -> None:
     try:
         msgs = await sub.fetch(options.batch, timeout=options.fetch_timeout_s)
     except NatsTimeout:
+        return
+    except Exception as exc:
+        # NATS away or reconnecting: the client reconnects by itself; try again shortly.
+        log.warning("event fetch failed (%s); retrying", exc)
+        await asyncio.sleep(1.0)
         return
     try:
         await store_batch(db, nc, msgs)

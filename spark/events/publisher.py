@@ -16,7 +16,7 @@ from spark.db import events as event_queries
 from spark.db.engine import Database
 from spark.events.envelope import DLQ_SUBJECT, Event
 from spark.events.sink import dead_letter
-from spark.events.stream import ensure_stream
+from spark.events.stream import ensure_stream, quiet_errors
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +118,7 @@ class NatsPublisher:
                     reconnect_time_wait=0.5,
                     ping_interval=5,
                     max_outstanding_pings=2,
+                    error_cb=quiet_errors,
                 )
                 js = nc.jetstream(timeout=self._ack_timeout)
                 await ensure_stream(js)

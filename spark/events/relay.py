@@ -12,7 +12,7 @@ import nats
 from spark import metrics
 from spark.db import events as event_queries
 from spark.db.engine import Database
-from spark.events.stream import ensure_stream
+from spark.events.stream import ensure_stream, quiet_errors
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,19 @@ def relay_events(db: Database, url: str, batch: int = 1000) -> int:
 
 async def _relay(db: Database, url: str, batch: int) -> int:
     try:
-        nc = await nats.connect(url, connect_timeout=1, allow_reconnect=False)
+        # One quick attempt: nats-py otherwise keeps retrying a refused connection for minutes,
+        # and this runs on a worker process that has jobs to do.
+        nc = await asyncio.wait_for(
+            nats.connect(
+                url,
+                connect_timeout=1,
+                allow_reconnect=False,
+                max_reconnect_attempts=1,
+                reconnect_time_wait=0.1,
+                error_cb=quiet_errors,
+            ),
+            timeout=3,
+        )
     except Exception as exc:
         log.info("event relay: NATS unavailable (%s)", exc)
         _report_depth(db)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from nats.js.api import StorageType, StreamConfig
 from nats.js.errors import BadRequestError
 
 from spark.events.envelope import STREAM, STREAM_SUBJECTS
+
+log = logging.getLogger(__name__)
 
 #: publishes retried within this window (by the publisher or the outbox relay) are deduplicated
 #: by Nats-Msg-Id; longer than any NATS outage the relay is expected to bridge
@@ -33,3 +36,8 @@ async def ensure_stream(js: Any) -> None:
     except BadRequestError:
         # It exists with another configuration (an older release): update it in place.
         await js.update_stream(config)
+
+
+async def quiet_errors(exc: Exception) -> None:
+    """nats-py's error callback: one line per error instead of a traceback per retry."""
+    log.debug("nats: %s: %s", type(exc).__name__, exc)

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
+from spark import metrics
 from spark.db import jobs as job_queries
 from spark.db.engine import Database
 from spark.db.types import utcnow
@@ -90,8 +91,10 @@ def _take_over(
             ended = job_queries.finish_job(
                 s, job_id, current.attempts, JobState.FAILED, now, error=lost
             )
-            if ended is not None and events is not None:
-                events.publish(outcome_event(ended))
+            if ended is not None:
+                metrics.job_finished(ended)
+                if events is not None:
+                    events.publish(outcome_event(ended))
             return None
         taken = job_queries.take_over(s, current, worker, now)
     if taken is None:
@@ -148,8 +151,10 @@ def cancel(db: Database, owner: str, job_id: uuid.UUID, events: EventSink | None
         if current is None:
             raise NotFound("no such job")
         if done is not None:
-            if done.state.terminal and events is not None:
-                events.publish(outcome_event(done))
+            if done.state.terminal:
+                metrics.job_finished(done)
+                if events is not None:
+                    events.publish(outcome_event(done))
             return done
         if current.state.terminal:
             raise JobNotCancelable(f"the job already ended {current.state.value}")

@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from spark import metrics
 from spark.db import jobs as job_queries
 from spark.db.engine import Database
 from spark.db.types import utcnow
@@ -68,6 +69,7 @@ def reap(
                 ended.append(done)
                 log.warning("reaped job %s (%s): %s", job.id, job.worker, error.code)
     for job in ended:
+        metrics.job_finished(job)
         if events is not None:
             events.publish(outcome_event(job))
     return len(ended)

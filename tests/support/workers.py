@@ -129,3 +129,12 @@ class FlowerProcess(SparkProcess):
             **env,
         )
         self.url = f"http://127.0.0.1:{port}"
+
+
+class ConsumerProcess(SparkProcess):
+    """`spark consumer`: stores the event stream in spark_events."""
+
+    ready_marker = "ready"
+
+    def __init__(self, settings: Settings, workdir: Path, nats_url: str, **env: str) -> None:
+        super().__init__(settings, workdir, ["consumer"], SPARK_NATS_URL=nats_url, **env)

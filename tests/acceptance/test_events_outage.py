@@ -1,0 +1,90 @@
+"""NATS away for 30 s while 200 jobs run: jobs succeed, and every event arrives once, later."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from pathlib import Path
+
+import nats
+from sqlalchemy import func, select
+from starlette.testclient import TestClient
+
+from spark.config import Settings
+from spark.db.engine import Database
+from spark.db.models import EventOutboxRow, EventRow, JobRow
+from spark.events.envelope import STREAM
+from tests.support.jobs import auth
+from tests.support.nats import NatsServer
+from tests.support.workers import BeatProcess, ConsumerProcess, WorkerProcess
+
+JOBS = 200
+OUTAGE_S = 30.0
+BODY = {
+    "kind": "generate_script",
+    "session_id": "outage",
+    "params": {"prompt": "a crate that breaks into pieces", "class_name": "Crate"},
+}
+
+
+def scalar(db: Database, query: object) -> int:
+    with db.session() as s:
+        return int(s.scalar(query) or 0)  # type: ignore[call-overload]
+
+
+async def stream_messages(url: str) -> int:
+    nc = await nats.connect(url)
+    info = await nc.jetstream().stream_info(STREAM)
+    await nc.close()
+    return int(info.state.messages)
+
+
+def test_jobs_succeed_through_a_nats_outage_and_every_event_arrives_once(
+    settings: Settings, client: TestClient, api_key: str, db: Database, tmp_path: Path
+) -> None:
+    """Events wait in the outbox during the outage; the relay and consumer deliver each once."""
+    server = NatsServer(tmp_path)
+    server.start()
+    procs = [
+        WorkerProcess(settings, tmp_path, SPARK_NATS_URL=server.url),
+        BeatProcess(settings, tmp_path, SPARK_NATS_URL=server.url),
+        ConsumerProcess(settings, tmp_path, server.url),
+    ]
+    for proc in procs:
+        proc.start()
+    try:
+        server.stop()
+        down_at = time.monotonic()
+        ids = [
+            client.post("/v1/jobs", json=BODY, headers=auth(api_key)).json()["id"]
+            for _ in range(JOBS)
+        ]
+        done = JobRow.state == "succeeded"
+        while scalar(db, select(func.count()).where(done)) < JOBS:
+            assert time.monotonic() - down_at < OUTAGE_S, "jobs stalled while NATS was down"
+            time.sleep(0.2)
+        assert scalar(db, select(func.count()).select_from(EventOutboxRow)) >= 2 * JOBS
+        time.sleep(max(0.0, OUTAGE_S - (time.monotonic() - down_at)))
+        server.start()
+        job_ids = [uuid.UUID(i) for i in ids]
+        mine = EventRow.job_id.in_(job_ids)
+        deadline = time.monotonic() + 60
+        while (
+            scalar(db, select(func.count()).select_from(EventOutboxRow))
+            or scalar(db, select(func.count()).where(mine)) < 2 * JOBS
+        ):
+            assert time.monotonic() < deadline, "events did not arrive after NATS came back"
+            time.sleep(0.5)
+        time.sleep(2.0)  # anything late or doubled would show up now
+        rows = scalar(db, select(func.count()).where(mine))
+        distinct = scalar(db, select(func.count(func.distinct(EventRow.id))).where(mine))
+        started = scalar(db, select(func.count()).where(mine, EventRow.type == "started"))
+        completed = scalar(db, select(func.count()).where(mine, EventRow.type == "completed"))
+        in_stream = asyncio.run(stream_messages(server.url))
+    finally:
+        for proc in reversed(procs):
+            proc.stop()
+        server.stop()
+    assert rows == distinct == in_stream
+    assert started == completed == JOBS
