@@ -18,6 +18,7 @@ MAINTENANCE_TASKS = {
     "spark.maintenance.relay": Queue.MAINTENANCE.value,
     "spark.maintenance.reap": Queue.MAINTENANCE.value,
     "spark.maintenance.relay_events": Queue.MAINTENANCE.value,
+    "spark.maintenance.partitions": Queue.MAINTENANCE.value,
 }
 
 
@@ -87,6 +88,11 @@ def build(settings: Settings) -> dict[str, Any]:
                 "task": "spark.maintenance.relay",
                 "schedule": settings.relay_interval_s,
                 "options": {"expires": settings.relay_interval_s * 5},
+            },
+            "event-partitions": {
+                "task": "spark.maintenance.partitions",
+                "schedule": 3600.0,
+                "options": {"expires": 600},
             },
             "relay-events": {
                 "task": "spark.maintenance.relay_events",

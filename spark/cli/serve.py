@@ -124,6 +124,9 @@ def up(
         _spawn(["worker", "--concurrency", str(concurrency)]),
         _spawn(["beat"]),
     ]
+    if settings.nats_url:
+        # With NATS, events reach spark_events through the consumer.
+        procs.append(_spawn(["consumer"]))
     try:
         _wait_healthy(url, procs)
     except RuntimeError as exc:

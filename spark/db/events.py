@@ -50,6 +50,18 @@ def ensure_partitions(s: Session, months: Iterable[date]) -> None:
             _known_partitions.add(month)
 
 
+def prepare_partitions(db: Database, months_ahead: int = 2) -> list[date]:
+    """Make this month's partition and the next few, so inserts never wait on DDL."""
+    month = month_start(utcnow())
+    months = [month]
+    for _ in range(months_ahead):
+        month = _next_month(month)
+        months.append(month)
+    with db.session() as s:
+        ensure_partitions(s, months)
+    return months
+
+
 def _row(event: Event) -> dict[str, Any]:
     return {
         "id": event.id,

@@ -11,6 +11,7 @@ from celery import Celery
 from celery.exceptions import SoftTimeLimitExceeded
 
 from spark.contracts.params import GenerateScriptParams
+from spark.db import events as event_queries
 from spark.domain.jobs import KIND_SPECS, Job, JobKind, task_name
 from spark.engines.unity import scripts
 from spark.errors import ServiceUnavailable
@@ -56,6 +57,25 @@ def _execute(kind: JobKind, job_id: str) -> Job | None:
     return run_job(res.db, parsed, HANDLERS[kind], policy)
 
 
+def _reap() -> int:
+    res = resources()
+    policy = maintenance.ReapPolicy(lease_s=res.settings.lease_s)
+    ended = maintenance.reap(res.db, policy, events=res.events)
+    res.events.flush()
+    return ended
+
+
+def _prepare_partitions() -> int:
+    return len(event_queries.prepare_partitions(resources().db))
+
+
+def _relay_events() -> int:
+    res = resources()
+    if not res.settings.nats_url:
+        return 0
+    return events_relay.relay_events(res.db, res.settings.nats_url)
+
+
 def register_tasks(app: Celery) -> None:
     """Add a task per runnable kind, and the maintenance tasks, to app."""
     for kind in HANDLERS:
@@ -81,19 +101,7 @@ def register_tasks(app: Celery) -> None:
         res = resources()
         return maintenance.relay(res.db, CeleryDispatcher(app), res.settings.relay_min_age_s)
 
-    def reap() -> int:
-        res = resources()
-        policy = maintenance.ReapPolicy(lease_s=res.settings.lease_s)
-        ended = maintenance.reap(res.db, policy, events=res.events)
-        res.events.flush()
-        return ended
-
-    def relay_events() -> int:
-        res = resources()
-        if not res.settings.nats_url:
-            return 0
-        return events_relay.relay_events(res.db, res.settings.nats_url)
-
     app.task(name="spark.maintenance.relay", ignore_result=True)(relay)
-    app.task(name="spark.maintenance.reap", ignore_result=True)(reap)
-    app.task(name="spark.maintenance.relay_events", ignore_result=True)(relay_events)
+    app.task(name="spark.maintenance.reap", ignore_result=True)(_reap)
+    app.task(name="spark.maintenance.relay_events", ignore_result=True)(_relay_events)
+    app.task(name="spark.maintenance.partitions", ignore_result=True)(_prepare_partitions)
