@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -15,7 +15,6 @@ from sqlalchemy import (
     bindparam,
     case,
     delete,
-    exists,
     insert,
     literal,
     or_,
@@ -50,15 +49,6 @@ class Cursor:
 
     created_at: datetime
     id: uuid.UUID
-
-
-@dataclass(frozen=True)
-class Dispatch:
-    """An outbox row due to be sent to the broker."""
-
-    job_id: uuid.UUID
-    kind: JobKind
-    priority: int
 
 
 def to_job(row: Any) -> Job:
@@ -356,47 +346,6 @@ def request_cancel(s: Session, job_id: uuid.UUID, owner: str) -> Job | None:
         .where(JobRow.id == job_id, JobRow.owner == owner, JobRow.state == JobState.RUNNING.value)
         .values(cancel_requested=True),
     )
-
-
-def mark_sent(s: Session, job_ids: Sequence[uuid.UUID], now: datetime) -> None:
-    """Record that these jobs' messages reached the broker."""
-    if job_ids:
-        s.execute(
-            update(OUTBOX)
-            .where(OutboxRow.job_id.in_(job_ids))
-            .values(sent_at=now, sends=OutboxRow.sends + 1)
-        )
-
-
-def due_dispatches(
-    s: Session,
-    now: datetime,
-    min_age: timedelta,
-    resend_after: Mapping[JobKind, timedelta],
-    limit: int,
-) -> list[Dispatch]:
-    """Outbox rows to send: never sent and older than min_age, or sent but unclaimed too long."""
-    conditions = [and_(OutboxRow.sent_at.is_(None), OutboxRow.created_at < now - min_age)]
-    for kind, after in resend_after.items():
-        conditions.append(and_(OutboxRow.kind == kind.value, OutboxRow.sent_at < now - after))
-    still_queued = exists().where(
-        JOBS.c.id == OUTBOX.c.job_id, JOBS.c.state == JobState.QUEUED.value
-    )
-    query = (
-        select(OutboxRow.job_id, OutboxRow.kind, OutboxRow.priority)
-        .where(or_(*conditions), still_queued)
-        .order_by(OutboxRow.created_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    return [Dispatch(r.job_id, JobKind(r.kind), r.priority) for r in s.execute(query)]
-
-
-def prune_outbox(s: Session) -> int:
-    """Delete outbox rows whose job is no longer queued; returns how many went."""
-    done_with = exists().where(JOBS.c.id == OUTBOX.c.job_id, JOBS.c.state != JobState.QUEUED.value)
-    result = s.execute(delete(OUTBOX).where(done_with))
-    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def stale_running(s: Session, heartbeat_before: datetime, limit: int) -> list[Job]:

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from spark import metrics
 from spark.db import jobs as job_queries
+from spark.db import outbox as outbox_queries
 from spark.db.engine import Database
 from spark.db.types import utcnow
 from spark.domain.jobs import KIND_SPECS, Job, JobError, JobState
@@ -34,8 +35,10 @@ def relay(db: Database, dispatcher: Dispatcher, min_age_s: float, batch: int = 2
     """Send outbox rows left unsent (or sent but never claimed); returns how many were sent."""
     now = utcnow()
     with db.session() as s:
-        job_queries.prune_outbox(s)
-        due = job_queries.due_dispatches(s, now, timedelta(seconds=min_age_s), _RESEND_AFTER, batch)
+        outbox_queries.prune_outbox(s)
+        due = outbox_queries.due_dispatches(
+            s, now, timedelta(seconds=min_age_s), _RESEND_AFTER, batch
+        )
         sent = []
         for item in due:
             try:
@@ -44,7 +47,7 @@ def relay(db: Database, dispatcher: Dispatcher, min_age_s: float, batch: int = 2
                 log.warning("relay could not send job %s; will retry", item.job_id, exc_info=True)
                 break
             sent.append(item.job_id)
-        job_queries.mark_sent(s, sent, utcnow())
+        outbox_queries.mark_sent(s, sent, utcnow())
     if sent:
         log.info("relay sent %d job(s)", len(sent))
     return len(sent)

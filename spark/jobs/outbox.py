@@ -6,7 +6,7 @@ import logging
 import threading
 import uuid
 
-from spark.db import jobs as job_queries
+from spark.db import outbox as outbox_queries
 from spark.db.engine import Database
 from spark.db.types import utcnow
 
@@ -47,7 +47,7 @@ class SentMarks:
             return
         try:
             with self._db.session() as s:
-                job_queries.mark_sent(s, batch, utcnow())
+                outbox_queries.mark_sent(s, batch, utcnow())
         except Exception:
             log.warning(
                 "could not mark %d outbox rows sent; the relay may resend them",

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from spark.db import jobs as job_queries
+from spark.db import outbox as outbox_queries
 from spark.db.engine import Database, UniqueViolation
 from spark.db.types import utcnow
 from spark.domain.jobs import Job, JobKind, JobState
@@ -107,4 +108,4 @@ def _send(db: Database, dispatcher: Dispatcher, job: Job, marks: SentMarks | Non
         marks.add(job.id)
         return
     with db.session() as s:
-        job_queries.mark_sent(s, [job.id], utcnow())
+        outbox_queries.mark_sent(s, [job.id], utcnow())
