@@ -42,6 +42,7 @@ class _Metrics:
     http_requests: Counter
     http_request_duration: Histogram
     celery_tasks: Counter
+    celery_tasks_active: Gauge
 
 
 @functools.cache
@@ -80,7 +81,19 @@ def _metrics() -> _Metrics:
             "spark_http_request_duration_seconds", "HTTP request latency.", ["route", "method"]
         ),
         celery_tasks=Counter("spark_celery_tasks", "Celery task outcomes.", ["task", "outcome"]),
+        # livesum: tasks running now, summed over the worker's live pool processes.
+        celery_tasks_active=Gauge(
+            "spark_celery_tasks_active",
+            "Tasks running now.",
+            ["task"],
+            multiprocess_mode="livesum",
+        ),
     )
+
+
+def task_active(task: str, delta: int) -> None:
+    """A task started (+1) or ended (-1) in this process."""
+    _metrics().celery_tasks_active.labels(task).inc(delta)
 
 
 def job_submitted(kind: str) -> None:

@@ -13,8 +13,10 @@ from typing import Any
 from celery.signals import (
     task_failure,
     task_postrun,
+    task_prerun,
     task_retry,
     task_revoked,
+    task_success,
     worker_init,
     worker_process_shutdown,
     worker_shutdown,
@@ -48,11 +50,18 @@ def _task_name(sender: Any) -> str:
     return name if isinstance(name, str) else "unknown"
 
 
-def _on_postrun(sender: Any = None, retval: Any = None, state: Any = None, **_: Any) -> None:
+def _on_prerun(sender: Any = None, **_: Any) -> None:
+    metrics.task_active(_task_name(sender), +1)
+
+
+def _on_postrun(sender: Any = None, retval: Any = None, **_: Any) -> None:
+    metrics.task_active(_task_name(sender), -1)
     if isinstance(retval, Job) and retval.state.terminal:
         metrics.job_finished(retval)
-    if state == "SUCCESS":
-        metrics.celery_task(_task_name(sender), "succeeded")
+
+
+def _on_success(sender: Any = None, **_: Any) -> None:
+    metrics.celery_task(_task_name(sender), "succeeded")
 
 
 def _on_failure(sender: Any = None, **_: Any) -> None:
@@ -98,7 +107,9 @@ def _on_worker_shutdown(**_: Any) -> None:
 
 def connect_signals() -> None:
     """Connect the metric handlers to Celery's signals (once per process)."""
+    task_prerun.connect(_on_prerun, weak=False)
     task_postrun.connect(_on_postrun, weak=False)
+    task_success.connect(_on_success, weak=False)
     task_failure.connect(_on_failure, weak=False)
     task_retry.connect(_on_retry, weak=False)
     task_revoked.connect(_on_revoked, weak=False)

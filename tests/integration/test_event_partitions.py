@@ -13,10 +13,14 @@ def test_partitions_for_this_and_the_next_two_months_exist_after_preparing(db: D
     months = event_queries.prepare_partitions(db, months_ahead=2)
     assert len(months) == 3
     with db.session() as s:
-        names = set(s.scalars(text(
-            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-            "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'spark_events'"
-        )))
+        names = set(
+            s.scalars(
+                text(
+                    "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                    "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'spark_events'"
+                )
+            )
+        )
     assert {f"spark_events_{m:%Y_%m}" for m in months} <= names
     # preparing again is harmless
     assert event_queries.prepare_partitions(db, months_ahead=2) == months
