@@ -22,6 +22,11 @@ class Settings(BaseSettings):
     llm_base_url: str | None = None
     llm_api_key: SecretStr | None = None
     llm_model: str | None = None
+    #: `reasoning: creative` may use another model; both have their own temperature
+    llm_creative_model: str | None = None
+    llm_creative_temperature: float = Field(default=0.8, ge=0, le=2)
+    llm_deterministic_temperature: float = Field(default=0.1, ge=0, le=2)
+    llm_timeout_s: float = Field(default=60.0, gt=0)
     unity_path: Path | None = None
     unity_mcp_url: str | None = None
     unity_mcp_api_key: SecretStr | None = None

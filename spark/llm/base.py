@@ -20,6 +20,9 @@ class ScriptRequest:
     namespace: str | None = None
     include_comments: bool = True
     reasoning: Literal["creative", "deterministic"] = "deterministic"
+    #: set for a repair round: the previous answer and what was wrong with it
+    repair_of: str | None = None
+    problems: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

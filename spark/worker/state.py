@@ -11,7 +11,7 @@ from spark.events.factory import make_sink
 from spark.events.sink import EventSink
 from spark.jobs.heartbeat import Heartbeats
 from spark.llm.base import ScriptGenerator
-from spark.llm.offline import OfflineGenerator
+from spark.llm.factory import make_generator
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,6 @@ def _create(settings: Settings) -> WorkerResources:
         settings=settings,
         db=db,
         heartbeats=heartbeats,
-        generator=OfflineGenerator(latency_s=settings.offline_latency_s),
+        generator=make_generator(settings),
         events=make_sink(settings, db),
     )

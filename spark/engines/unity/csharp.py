@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import cache
 
 import tree_sitter_c_sharp
-from tree_sitter import Language, Node, Parser
+from tree_sitter import Language, Node, Parser, Tree
 
 #: Past this many problems the rest are noise caused by the first ones.
 MAX_DIAGNOSTICS = 50
@@ -118,3 +118,8 @@ def _pascal(word: str) -> str:
     if word.isupper() and len(word) <= 4:
         return word
     return word[:1].upper() + word[1:].lower()
+
+
+def parse(code: str) -> Tree:
+    """The tree-sitter syntax tree of code."""
+    return _parser().parse(code.encode())

@@ -3,17 +3,67 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict, replace
 from typing import Any
 
 from spark.contracts.params import GenerateScriptParams
-from spark.engines.unity.csharp import check_syntax, class_name_from_prompt
+from spark.engines.unity.csharp import Diagnostic, check_syntax, class_name_from_prompt
+from spark.engines.unity.declarations import check_declaration
 from spark.errors import JobFailure
-from spark.llm.base import ScriptGenerator, ScriptRequest
+from spark.llm.base import Generation, ScriptGenerator, ScriptRequest, TokenUsage
 
 Report = Callable[[int, str], None]
 
 #: share of the progress bar the generator's own progress covers
 _GEN_START, _GEN_END = 10, 85
+
+
+def _problems(code: str, request: ScriptRequest) -> tuple[Diagnostic, ...]:
+    syntax = check_syntax(code)
+    if syntax:
+        return syntax
+    return check_declaration(code, request.class_name, request.namespace, request.base_class)
+
+
+def _merge_usage(first: Generation, second: Generation) -> Generation:
+    """The repaired generation, charged for both calls."""
+    tokens = TokenUsage(
+        first.tokens.prompt + second.tokens.prompt,
+        first.tokens.completion + second.tokens.completion,
+    )
+    return replace(second, tokens=tokens)
+
+
+def _valid_generation(
+    request: ScriptRequest, generator: ScriptGenerator, report: Report
+) -> Generation:
+    """A generation that parses and declares what was asked, after at most one repair."""
+
+    def on_progress(fraction: float, message: str) -> None:
+        report(_GEN_START + int((_GEN_END - _GEN_START) * fraction), message)
+
+    generation = generator.generate(request, on_progress)
+    report(_GEN_END, "checking C# syntax and declarations")
+    problems = _problems(generation.code, request)
+    if problems:
+        # One repair round: the model sees its file and exactly what is wrong with it.
+        report(_GEN_END, f"repairing {len(problems)} problem(s)")
+        retry = replace(
+            request,
+            repair_of=generation.code,
+            problems=tuple(f"line {d.line}, column {d.column}: {d.message}" for d in problems),
+        )
+        generation = _merge_usage(generation, generator.generate(retry, on_progress))
+        problems = _problems(generation.code, request)
+    if problems:
+        first = problems[0]
+        raise JobFailure(
+            "invalid_code",
+            f"the generated script is invalid at line {first.line}, column {first.column}: "
+            f"{first.message}",
+            {"diagnostics": [asdict(d) for d in problems]},
+        )
+    return generation
 
 
 def generate_script(
@@ -32,18 +82,7 @@ def generate_script(
         reasoning=params.reasoning,
     )
 
-    def on_progress(fraction: float, message: str) -> None:
-        report(_GEN_START + int((_GEN_END - _GEN_START) * fraction), message)
-
-    generation = generator.generate(request, on_progress)
-    report(_GEN_END + 5, "checking C# syntax")
-    diagnostics = check_syntax(generation.code)
-    if diagnostics:
-        raise JobFailure(
-            "invalid_code",
-            "the generated script does not parse as C#",
-            {"diagnostics": [d.__dict__ for d in diagnostics]},
-        )
+    generation = _valid_generation(request, generator, report)
     if len(generation.code.encode()) > 200 * 1024:
         raise JobFailure("code_too_large", "the generated script is over 200 KB")
     return {

@@ -1,0 +1,1 @@
+"""Resilience for external calls: retry policy (circuit breakers come next)."""

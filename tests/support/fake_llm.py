@@ -1,0 +1,149 @@
+"""A small OpenAI-compatible chat-completions server on 127.0.0.1, scripted by the test.
+
+It speaks the wire format the openai SDK expects (tool calls, usage, error bodies), records
+every request it receives, and answers from a queue of scripted replies.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Reply:
+    """One scripted answer: code by tool call (default), fenced text, or an HTTP error."""
+
+    code: str = ""
+    as_text: bool = False
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    prompt_tokens: int = 120
+    completion_tokens: int = 80
+
+
+@dataclass
+class Seen:
+    """A request as the server received it."""
+
+    at: float
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+class FakeLLM:
+    """The server; `replies` are consumed in order, the last one repeats."""
+
+    def __init__(self, replies: list[Reply], refuse_tools: bool = False) -> None:
+        self.replies = list(replies)
+        self.refuse_tools = refuse_tools
+        self.seen: list[Seen] = []
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+
+    def start(self) -> FakeLLM:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _next(self) -> Reply:
+        with self._lock:
+            return self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *_: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                fake.seen.append(
+                    Seen(time.monotonic(), {k.lower(): v for k, v in self.headers.items()}, body)
+                )
+                if fake.refuse_tools and "tools" in body:
+                    self._send(
+                        400,
+                        {
+                            "error": {
+                                "message": "tools are not supported",
+                                "type": "invalid_request_error",
+                            }
+                        },
+                    )
+                    return
+                reply = fake._next()
+                if reply.status != 200:
+                    self._send(
+                        reply.status,
+                        {"error": {"message": "scripted failure", "type": "rate_limit_error"}},
+                        reply.headers,
+                    )
+                    return
+                self._send(200, completion(body, reply))
+
+            def _send(
+                self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None
+            ) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+        return Handler
+
+
+def completion(request: dict[str, Any], reply: Reply) -> dict[str, Any]:
+    """A chat.completion object answering request with reply."""
+    if reply.as_text or "tools" not in request:
+        message: dict[str, Any] = {
+            "role": "assistant",
+            "content": f"Here you go:\n```csharp\n{reply.code}\n```",
+        }
+        finish = "stop"
+    else:
+        message = {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {
+                        "name": "write_script",
+                        "arguments": json.dumps({"code": reply.code}),
+                    },
+                }
+            ],
+        }
+        finish = "tool_calls"
+    usage = {
+        "prompt_tokens": reply.prompt_tokens,
+        "completion_tokens": reply.completion_tokens,
+        "total_tokens": reply.prompt_tokens + reply.completion_tokens,
+    }
+    return {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": request.get("model", "fake-model"),
+        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+        "usage": usage,
+    }
