@@ -138,6 +138,12 @@ class ServiceUnavailable(AppError):
         self.headers.setdefault("Retry-After", str(retry_after))
 
 
+class DependencyUnavailable(ServiceUnavailable):
+    """A dependency (the LLM, Unity) is failing; the job waits and tries again later."""
+
+    code = "dependency_unavailable"
+
+
 class JobFailure(AppError):
     """The job could not be completed."""
 

@@ -13,6 +13,7 @@ import redis
 
 from spark.config import Settings
 from spark.db.engine import Database
+from spark.kv.base import BreakerStore
 
 log = logging.getLogger(__name__)
 
@@ -94,3 +95,16 @@ def check_health(settings: Settings, db: Database, celery: Any) -> Health:
     else:
         status = "healthy"
     return Health(status, checks)
+
+
+def breaker_states(settings: Settings, store: BreakerStore) -> dict[str, str]:
+    """Each known circuit breaker's state (closed, open or half_open)."""
+    from spark.llm.factory import breaker_policy
+    from spark.resilience.breaker import CircuitBreaker
+
+    try:
+        names = store.names()
+    except Exception as exc:
+        log.warning("breaker states unavailable: %s", exc)
+        return {}
+    return {n: CircuitBreaker(n, store, breaker_policy(settings)).state().value for n in names}

@@ -1,7 +1,12 @@
-"""`spark bench`: SPARK vs bare Celery throughput on Postgres + Redis (the `bench` package)."""
+"""`spark bench`: SPARK's throughput against its raw building blocks (the `bench` package).
+
+By default SPARK vs bare Celery on Postgres + Redis (bench.bench_jobs); with --events, SPARK's
+event path vs raw nats-py and psycopg on a private nats-server (bench.bench_events).
+"""
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -15,22 +20,38 @@ from spark.cli.output import err_console
 _SOURCE_ROOT = Path(__file__).resolve().parents[2]
 
 
-def _load_bench() -> Callable[[list[str] | None], int]:
-    """bench.bench_jobs.main, from the path or the source checkout; exit 2 if it is not there."""
+def _load_bench(module: str = "bench_jobs") -> Callable[[list[str] | None], int]:
+    """bench.<module>.main, from the path or the source checkout; exit 2 if it is not there."""
+    name = f"bench.{module}"
     try:
-        from bench import bench_jobs
+        loaded = importlib.import_module(name)
     except ModuleNotFoundError as exc:
-        if exc.name not in ("bench", "bench.bench_jobs"):
+        if exc.name not in ("bench", name):
             raise
-        if not (_SOURCE_ROOT / "bench" / "bench_jobs.py").is_file():
+        if not (_SOURCE_ROOT / "bench" / f"{module}.py").is_file():
             err_console.print(
                 "[red]error[/red] the benchmark is not available: `spark bench` needs the "
                 "`bench` package of a SPARK source checkout"
             )
             raise typer.Exit(2) from None
         sys.path.insert(0, str(_SOURCE_ROOT))
-        from bench import bench_jobs
-    return bench_jobs.main
+        loaded = importlib.import_module(name)
+    main: Callable[[list[str] | None], int] = loaded.main
+    return main
+
+
+def _argv(
+    events: bool, event_count: int, jobs: int | None, clients: int, as_json: bool
+) -> list[str]:
+    """The benchmark module's command line; refuses --jobs below its minimum."""
+    if jobs is not None and jobs < (0 if events else 1):
+        minimum = "0 with --events" if events else "1"
+        raise typer.BadParameter(f"must be at least {minimum}", param_hint="--jobs")
+    argv = ["--events", str(event_count)] if events else []
+    if jobs is not None or not events:
+        argv += ["--jobs", str(1000 if jobs is None else jobs)]
+    argv += ["--clients", str(clients)]
+    return [*argv, "--json"] if as_json else argv
 
 
 def register(app: typer.Typer) -> None:
@@ -39,15 +60,26 @@ def register(app: typer.Typer) -> None:
     @app.command("bench")
     def bench(
         jobs: Annotated[
-            int,
-            typer.Option(min=1, help="End-to-end jobs N; bare Celery and submissions run 2*N."),
-        ] = 1000,
+            int | None,
+            typer.Option(
+                help="End-to-end jobs N (default 1000); bare Celery and submissions run 2*N. "
+                "With --events: jobs per events-on/off run (default 500); 0 skips that phase."
+            ),
+        ] = None,
         clients: Annotated[int, typer.Option(min=1, help="Concurrent HTTP clients.")] = 16,
+        events: Annotated[
+            bool,
+            typer.Option(
+                "--events",
+                help="Benchmark the event path (NATS publisher and consumer) instead of jobs.",
+            ),
+        ] = False,
+        event_count: Annotated[
+            int, typer.Option(min=1, help="With --events: events per phase.")
+        ] = 20_000,
         as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     ) -> None:
-        """Benchmark SPARK against bare Celery (throwaway database, Redis db 12)."""
-        run = _load_bench()
-        argv = ["--jobs", str(jobs), "--clients", str(clients)]
-        if as_json:
-            argv.append("--json")
-        raise typer.Exit(run(argv))
+        """Benchmark SPARK against bare Celery, or with --events its event path against raw
+        nats-py and psycopg (throwaway database; Redis db 12; a private nats-server)."""
+        run = _load_bench("bench_events" if events else "bench_jobs")
+        raise typer.Exit(run(_argv(events, event_count, jobs, clients, as_json)))

@@ -191,8 +191,8 @@ def list_jobs(
     return [to_job(row) for row in s.scalars(query)]
 
 
-def _returning_job(s: Session, stmt: Any) -> Job | None:
-    found = s.execute(stmt.returning(*JOBS.c)).one_or_none()
+def _returning_job(s: Session, stmt: Any, params: Mapping[str, Any] | None = None) -> Job | None:
+    found = s.execute(stmt.returning(*JOBS.c), dict(params or {})).one_or_none()
     return to_job(found) if found else None
 
 
@@ -323,6 +323,30 @@ def finish_job(
     }
     found = s.execute(_FINISH, params).one_or_none()
     return to_job(found) if found else None
+
+
+def requeue(s: Session, job_id: uuid.UUID, attempt: int, message: str, now: datetime) -> Job | None:
+    """running→queued for the attempt that holds the job, with an outbox row as a safety net."""
+    job = _returning_job(
+        s,
+        update(JOBS)
+        .where(*_HELD)
+        .values(state=JobState.QUEUED.value, worker=None, progress_message=message),
+        params={"p_id": job_id, "p_attempt": attempt},
+    )
+    if job is not None:
+        s.execute(delete(OUTBOX).where(OUTBOX.c.job_id == job_id))
+        s.execute(
+            insert(OUTBOX).values(
+                job_id=job_id,
+                kind=job.kind.value,
+                priority=job.priority,
+                created_at=now,
+                sent_at=now,
+                sends=1,
+            )
+        )
+    return job
 
 
 def cancel_queued(s: Session, job_id: uuid.UUID, owner: str, now: datetime) -> Job | None:

@@ -58,8 +58,9 @@ TERMINAL_STATES = frozenset(
 )
 LEGAL_MOVES: Mapping[JobState, frozenset[JobState]] = {
     JobState.QUEUED: frozenset({JobState.RUNNING, JobState.CANCELED, JobState.FAILED}),
-    # running→running is a takeover after the previous worker died
-    JobState.RUNNING: frozenset({JobState.RUNNING, *TERMINAL_STATES}),
+    # running→running is a takeover after the previous worker died; running→queued is a job
+    # waiting for a failing dependency (its message comes back later)
+    JobState.RUNNING: frozenset({JobState.RUNNING, JobState.QUEUED, *TERMINAL_STATES}),
     **{state: frozenset() for state in TERMINAL_STATES},
 }
 

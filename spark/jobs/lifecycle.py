@@ -140,6 +140,12 @@ def finish(
         )
 
 
+def requeue(db: Database, held: Claim, message: str) -> Job | None:
+    """Give the job back to the queue (its dependency is failing); None if no longer held."""
+    with db.session() as s:
+        return job_queries.requeue(s, held.job.id, held.attempt, message[:500], utcnow())
+
+
 def cancel(db: Database, owner: str, job_id: uuid.UUID, events: EventSink | None = None) -> Job:
     """Cancel a queued job at once, or ask a running one to stop at its next checkpoint."""
     for _ in range(3):

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from spark.db.engine import Database
+from spark.db.types import utcnow
 from spark.domain.jobs import Claim, Job, JobError, JobState
-from spark.errors import JobFailure
+from spark.errors import DependencyUnavailable, JobFailure
 from spark.events.envelope import EventType, job_event
 from spark.events.sink import EventSink
 from spark.jobs import lifecycle
@@ -47,6 +48,8 @@ class RunPolicy:
     track: Tracker | None = None
     #: where started and progress events go; the terminal event is the task signals' to send
     events: EventSink | None = None
+    #: how long after submission a job may keep waiting for a failing dependency
+    wait_limit_s: float = 120.0
 
 
 def run_job(db: Database, job_id: uuid.UUID, handler: Handler, policy: RunPolicy) -> Job | None:
@@ -69,6 +72,14 @@ def run_job(db: Database, job_id: uuid.UUID, handler: Handler, policy: RunPolicy
     tracking = policy.track(job_id, held.attempt) if policy.track else nullcontext()
     with tracking:
         return _execute(db, held, handler, policy)
+
+
+class JobDeferred(Exception):
+    """The job went back to the queue; the task should run again after countdown seconds."""
+
+    def __init__(self, countdown: int) -> None:
+        super().__init__(countdown)
+        self.countdown = countdown
 
 
 class _Checkpoint:
@@ -106,6 +117,8 @@ def _execute(db: Database, held: Claim, handler: Handler, policy: RunPolicy) -> 
     except lifecycle.JobLost:
         log.warning("job %s attempt %d lost its claim; stopping", held.job.id, held.attempt)
         return None
+    except DependencyUnavailable as exc:
+        return _wait_or_fail(db, held, exc, policy)
     except JobFailure as exc:
         error = JobError(exc.failure_code, exc.message, exc.details)
         return lifecycle.finish(db, held, JobState.FAILED, error=error)
@@ -117,6 +130,21 @@ def _execute(db: Database, held: Claim, handler: Handler, policy: RunPolicy) -> 
         error = JobError("internal_error", f"the job failed unexpectedly ({type(exc).__name__})")
         return lifecycle.finish(db, held, JobState.FAILED, error=error)
     return lifecycle.finish(db, held, JobState.SUCCEEDED, result=result)
+
+
+def _wait_or_fail(
+    db: Database, held: Claim, exc: DependencyUnavailable, policy: RunPolicy
+) -> Job | None:
+    """Requeue the job to wait for its dependency, unless it has waited its whole time limit."""
+    waited = (utcnow() - held.job.created_at).total_seconds()
+    if waited >= policy.wait_limit_s:
+        error = JobError(exc.code, f"gave up after {waited:.0f}s: {exc.message}")
+        return lifecycle.finish(db, held, JobState.FAILED, error=error)
+    if lifecycle.requeue(db, held, f"waiting: {exc.message}") is None:
+        return None
+    countdown = int(exc.headers.get("Retry-After", "5"))
+    log.info("job %s waits %ds for its dependency: %s", held.job.id, countdown, exc.message)
+    raise JobDeferred(max(1, countdown))
 
 
 def _canceled() -> JobError:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from spark.config import Settings
+from spark.kv.factory import make_breaker_store
 from spark.llm.base import ScriptGenerator
 from spark.llm.offline import OfflineGenerator
+from spark.resilience.breaker import BreakerPolicy, CircuitBreaker
 
 
 def make_generator(settings: Settings) -> ScriptGenerator:
@@ -21,4 +23,14 @@ def make_generator(settings: Settings) -> ScriptGenerator:
         ),
     }
     key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
-    return OpenAICompatibleGenerator(settings.llm_base_url, key, routes, settings.llm_timeout_s)
+    breaker = CircuitBreaker("llm", make_breaker_store(settings), breaker_policy(settings))
+    return OpenAICompatibleGenerator(
+        settings.llm_base_url, key, routes, settings.llm_timeout_s, breaker
+    )
+
+
+def breaker_policy(settings: Settings) -> BreakerPolicy:
+    """The breaker thresholds from settings."""
+    return BreakerPolicy(
+        settings.breaker_failures, settings.breaker_reset_s, settings.breaker_successes
+    )

@@ -11,9 +11,10 @@ from typing import Any
 import openai
 from openai import OpenAI
 
-from spark.errors import JobFailure
+from spark.errors import DependencyUnavailable, JobFailure
 from spark.llm import prompting
 from spark.llm.base import Generation, GenerationProgress, ScriptRequest, TokenUsage
+from spark.resilience.breaker import BreakerOpen, CircuitBreaker
 from spark.resilience.retry import call_with_retry
 
 log = logging.getLogger(__name__)
@@ -49,20 +50,31 @@ class OpenAICompatibleGenerator:
         api_key: str | None,
         routes: Mapping[str, ModelRoute],
         timeout_s: float = 60.0,
+        breaker: CircuitBreaker | None = None,
     ) -> None:
         # The SDK's own retries are off: the shared policy (with Retry-After) does that.
         self._client = OpenAI(
             base_url=base_url, api_key=api_key or "not-needed", timeout=timeout_s, max_retries=0
         )
         self._routes = dict(routes)
+        self._breaker = breaker
 
     def generate(self, request: ScriptRequest, on_progress: GenerationProgress) -> Generation:
         """Ask the model for the file (or its repair); raises JobFailure if no code comes back."""
         route = self._routes[request.reasoning]
         on_progress(0.1, f"asking {route.model}")
-        response = call_with_retry(
-            lambda: self._complete(route, _messages(request)), is_transient, "LLM call"
-        )
+        messages = _messages(request)
+        try:
+            response = call_with_retry(
+                lambda: self._guarded(route, messages), is_transient, "LLM call"
+            )
+        except BreakerOpen:
+            raise
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            # Retries spent on a flaky provider: the job waits and comes back, not fails.
+            raise DependencyUnavailable(f"the LLM is unavailable ({exc})", retry_after=10) from exc
         code = _code_of(response)
         if code is None:
             raise JobFailure("no_code", "the model answered without a C# file")
@@ -73,6 +85,11 @@ class OpenAICompatibleGenerator:
         )
         on_progress(1.0, f"{route.model} answered")
         return Generation(code, self.provider, str(response.model or route.model), tokens)
+
+    def _guarded(self, route: ModelRoute, messages: list[dict[str, Any]]) -> Any:
+        if self._breaker is None:
+            return self._complete(route, messages)
+        return self._breaker.call(lambda: self._complete(route, messages), is_transient)
 
     def _complete(self, route: ModelRoute, messages: list[dict[str, Any]]) -> Any:
         # Messages are built as plain dicts; the SDK's TypedDict overloads add nothing here.

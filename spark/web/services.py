@@ -16,6 +16,8 @@ from spark.events.factory import make_sink
 from spark.events.sink import EventSink
 from spark.jobs.dispatch import CeleryDispatcher, Dispatcher
 from spark.jobs.outbox import SentMarks
+from spark.kv.base import BreakerStore
+from spark.kv.factory import make_breaker_store
 from spark.security.apikeys import KeyVerifier
 from spark.taskqueue import create_celery
 
@@ -31,6 +33,7 @@ class Services:
     celery: Any
     marks: SentMarks
     events: EventSink
+    breakers: BreakerStore
 
 
 def build_services(settings: Settings) -> Services:
@@ -45,6 +48,7 @@ def build_services(settings: Settings) -> Services:
         celery=celery,
         marks=SentMarks(db),
         events=make_sink(settings, db),
+        breakers=make_breaker_store(settings),
     )
 
 

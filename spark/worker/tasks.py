@@ -19,7 +19,7 @@ from spark.events import relay as events_relay
 from spark.jobs import maintenance
 from spark.jobs.dispatch import CeleryDispatcher
 from spark.jobs.lifecycle import worker_identity
-from spark.jobs.runner import Handler, JobContext, RunPolicy, run_job
+from spark.jobs.runner import Handler, JobContext, JobDeferred, RunPolicy, run_job
 from spark.worker.state import resources
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,7 @@ def _execute(kind: JobKind, job_id: str) -> Job | None:
         max_attempts=res.settings.max_attempts,
         progress_interval_s=res.settings.progress_interval_s,
         timeout_errors=(SoftTimeLimitExceeded,),
+        wait_limit_s=KIND_SPECS[kind].soft_time_limit_s,
         track=res.heartbeats.tracking,
         events=res.events,
     )
@@ -81,10 +82,15 @@ def register_tasks(app: Celery) -> None:
     for kind in HANDLERS:
         spec = KIND_SPECS[kind]
 
-        def task(job_id: str, _kind: JobKind = kind) -> Job | None:
-            return _execute(_kind, job_id)
+        def task(self: Any, job_id: str, _kind: JobKind = kind) -> Job | None:
+            try:
+                return _execute(_kind, job_id)
+            except JobDeferred as wait:
+                # Back in the queue: the same message returns after the countdown.
+                raise self.retry(countdown=wait.countdown, max_retries=None) from None
 
         app.task(
+            bind=True,
             name=task_name(kind),
             soft_time_limit=spec.soft_time_limit_s,
             time_limit=spec.hard_time_limit_s,

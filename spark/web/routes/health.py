@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from spark.health import check_health
+from spark.health import breaker_states, check_health
 from spark.web.services import services
 
 
@@ -15,7 +15,8 @@ async def health(request: Request) -> JSONResponse:
     """The service's status, each dependency's, and circuit breakers'."""
     svc = services(request)
     result = await run_in_threadpool(check_health, svc.settings, svc.db, svc.celery)
-    body = {"status": result.status, "checks": result.checks, "breakers": {}}
+    breakers = await run_in_threadpool(breaker_states, svc.settings, svc.breakers)
+    body = {"status": result.status, "checks": result.checks, "breakers": breakers}
     unhealthy = result.status == "unhealthy"
     return JSONResponse(
         body,

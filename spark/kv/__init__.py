@@ -1,0 +1,1 @@
+"""The small key-value port behind breakers (and, later, limits and caches)."""
