@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from collections.abc import Iterable, Sequence
@@ -9,7 +10,7 @@ from datetime import date, datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, and_, delete, func, insert, or_, select, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from spark.db.engine import Database
@@ -79,12 +80,46 @@ def store_events(db: Database, events: Sequence[Event]) -> int:
     """Insert events once each (a duplicate id is ignored); returns how many were new."""
     if not events:
         return 0
-    dialect = postgresql if db.dialect == "postgresql" else sqlite
-    stmt = dialect.insert(EVENTS).on_conflict_do_nothing(index_elements=["id", "ts"])
+    if db.dialect == "postgresql":
+        return _store_pg(db, events)
+    stmt = sqlite.insert(EVENTS).on_conflict_do_nothing(index_elements=["id", "ts"])
+    with db.session() as s:
+        inserted = s.execute(stmt.returning(EVENTS.c.id), [_row(e) for e in events]).all()
+    return len(inserted)
+
+
+_PG_COLUMNS = "(id, ts, type, job_id, job_kind, session_id, subject, data)"
+_PG_ROW = "(%s, %s, %s, %s, %s, %s, %s, %s::jsonb)"
+
+
+def _store_pg(db: Database, events: Sequence[Event]) -> int:
+    """Multi-row INSERTs straight through psycopg: this is the consumer's hot path, and the
+    driver's own parameter binding costs a fraction of building SQLAlchemy statements."""
+    stored = 0
     with db.session() as s:
         ensure_partitions(s, {month_start(e.ts) for e in events})
-        result = s.execute(stmt, [_row(e) for e in events])
-    return int(getattr(result, "rowcount", 0) or 0)
+        cursor = s.connection().connection.cursor()
+        for start in range(0, len(events), 500):
+            chunk = events[start : start + 500]
+            params: list[Any] = []
+            for e in chunk:
+                params += [
+                    e.id,
+                    e.ts,
+                    e.type.value,
+                    e.job_id,
+                    e.job_kind.value,
+                    e.session_id,
+                    e.subject,
+                    json.dumps(dict(e.data), separators=(",", ":")),
+                ]
+            sql = (
+                f"INSERT INTO spark_events {_PG_COLUMNS} VALUES "
+                f"{', '.join([_PG_ROW] * len(chunk))} ON CONFLICT (id, ts) DO NOTHING"
+            )
+            cursor.execute(sql, params)
+            stored += max(cursor.rowcount, 0)
+    return stored
 
 
 def events_after(

@@ -55,23 +55,43 @@ async def consume(db: Database, url: str, options: ConsumerOptions, stop: asynci
             "spark.>", durable=options.durable, stream=STREAM, config=config
         )
         log.info("event consumer %s ready", options.durable)
-        while not stop.is_set():
-            await _fetch_and_store(db, nc, sub, options)
+        await _pipeline(db, nc, sub, options, stop)
     finally:
         # close, not drain: every stored message is already acked, the rest come back anyway
         await nc.close()
 
 
-async def _fetch_and_store(db: Database, nc: Any, sub: Any, options: ConsumerOptions) -> None:
+async def _pipeline(
+    db: Database, nc: Any, sub: Any, options: ConsumerOptions, stop: asyncio.Event
+) -> None:
+    """Fetch the next batch while the previous one is being inserted (one batch in flight)."""
+    storing: asyncio.Task[None] | None = None
     try:
-        msgs = await sub.fetch(options.batch, timeout=options.fetch_timeout_s)
-    except NatsTimeout:
-        return
+        while not stop.is_set():
+            msgs = await _fetch(sub, options)
+            if storing is not None:
+                await storing
+                storing = None
+            if msgs:
+                storing = asyncio.create_task(_store_or_leave(db, nc, msgs))
+    finally:
+        if storing is not None:
+            await storing
+
+
+async def _fetch(sub: Any, options: ConsumerOptions) -> list[Any]:
+    try:
+        return list(await sub.fetch(options.batch, timeout=options.fetch_timeout_s))
+    except (TimeoutError, NatsTimeout):
+        return []
     except Exception as exc:
         # NATS away or reconnecting: the client reconnects by itself; try again shortly.
         log.warning("event fetch failed (%s); retrying", exc)
         await asyncio.sleep(1.0)
-        return
+        return []
+
+
+async def _store_or_leave(db: Database, nc: Any, msgs: list[Any]) -> None:
     try:
         await store_batch(db, nc, msgs)
     except Exception:

@@ -60,14 +60,17 @@ class NatsPublisher:
         """Queue the event; if the queue is full, store it in the outbox right away."""
         with self._cond:
             full = len(self._pending) + self._inflight >= self._max_pending
+            idle = not self._pending
             if not full:
                 self._pending.append(event)
         if full:
             # Backpressure without blocking the job: this event skips NATS for the outbox.
             self._spill_sync([event], "publisher queue full")
             return
-        assert self._wake is not None
-        self._loop.call_soon_threadsafe(self._wake.set)
+        if idle:
+            # Only the first event of a burst wakes the loop; it drains the rest in batches.
+            assert self._wake is not None
+            self._loop.call_soon_threadsafe(self._wake.set)
 
     def flush(self, timeout_s: float = 2.0) -> bool:
         """Wait until every queued event is acknowledged or in the outbox."""
