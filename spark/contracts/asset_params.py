@@ -5,7 +5,14 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, StringConstraints, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from spark.contracts.params import Params
 from spark.contracts.paths import MAX_CODE_BYTES, check_project_path
@@ -52,10 +59,18 @@ def _asset_type(info: ValidationInfo) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _only_for(asset_type: str, info: ValidationInfo) -> None:
-    """Refuse a field that belongs to the other asset type, so typos do not pass silently."""
+def _default(model: type[BaseModel], info: ValidationInfo) -> object:
+    field = model.model_fields[info.field_name] if info.field_name else None
+    return field.get_default(call_default_factory=True) if field is not None else None
+
+
+def _only_for(asset_type: str, info: ValidationInfo, value: object, default: object) -> None:
+    """Refuse a field set for the other asset type, so typos do not pass silently.
+
+    Its default value is accepted: stored params carry every field, and must validate again.
+    """
     given = _asset_type(info)
-    if given is not None and given != asset_type:
+    if given is not None and given != asset_type and value != default:
         raise ValueError(f"only applies when asset_type is '{asset_type}'")
 
 
@@ -84,7 +99,7 @@ class GenerateAssetParams(Params):
     @field_validator("components")
     @classmethod
     def _check_components(cls, value: list[str], info: ValidationInfo) -> list[str]:
-        _only_for("prefab", info)
+        _only_for("prefab", info, value, _default(cls, info))
         if len(set(value)) != len(value):
             raise ValueError("each component may appear once")
         if len(_RENDERERS.intersection(value)) > 1:
@@ -96,7 +111,7 @@ class GenerateAssetParams(Params):
     @field_validator("material_guid")
     @classmethod
     def _check_material_guid(cls, value: str | None, info: ValidationInfo) -> str | None:
-        _only_for("prefab", info)
+        _only_for("prefab", info, value, _default(cls, info))
         components = info.data.get("components")
         if value is not None and components is not None and not _RENDERERS & set(components):
             raise ValueError("needs a MeshRenderer or SpriteRenderer in components")
@@ -105,7 +120,7 @@ class GenerateAssetParams(Params):
     @field_validator("shader", "color", "metallic", "smoothness")
     @classmethod
     def _check_material_field(cls, value: object, info: ValidationInfo) -> object:
-        _only_for("material", info)
+        _only_for("material", info, value, _default(cls, info))
         return value
 
 

@@ -43,9 +43,3 @@ class GenerateScriptParams(Params):
     @classmethod
     def _check_path(cls, value: str | None) -> str | None:
         return None if value is None else check_project_path(value, suffix=".cs")
-
-
-#: kinds this server accepts, and their params; the others arrive with later capabilities
-PARAMS_BY_KIND: dict[str, type[Params]] = {
-    "generate_script": GenerateScriptParams,
-}

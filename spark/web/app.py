@@ -15,7 +15,7 @@ from spark.config import Settings, load_settings
 from spark.web import errors
 from spark.web.metrics import MetricsMiddleware, metrics_endpoint
 from spark.web.openapi import DOCS_HTML, openapi_document
-from spark.web.routes import events, health, jobs
+from spark.web.routes import artifacts, events, health, jobs, presets
 from spark.web.services import Services, build_services
 
 
@@ -42,6 +42,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         routes=[
             *jobs.routes,
             *events.routes,
+            *artifacts.routes,
+            *presets.routes,
             *health.routes,
             Route("/openapi.json", _openapi, methods=["GET"]),
             Route("/docs", _docs, methods=["GET"]),

@@ -71,7 +71,7 @@ def _presented_key(request: Request) -> str:
     raise Unauthenticated("no credentials: send 'Authorization: Bearer <api key>' or 'X-API-Key'")
 
 
-async def authenticate(request: Request, permission: Permission) -> Principal:
+async def authenticate(request: Request, permission: Permission | None) -> Principal:
     """The caller, checked for permission; kept on request.state for later layers."""
     token = _presented_key(request)
     verifier = services(request).verifier
@@ -79,6 +79,6 @@ async def authenticate(request: Request, permission: Permission) -> Principal:
     if principal is None:
         principal = await run_in_threadpool(verifier.verify, token)
     request.state.principal = principal
-    if not principal.can(permission):
+    if permission is not None and not principal.can(permission):
         raise Forbidden(f"this key lacks the {permission.value} permission")
     return principal

@@ -10,10 +10,13 @@ from typing import Any
 from celery import Celery
 from celery.exceptions import SoftTimeLimitExceeded
 
+from spark.artifacts import ArtifactStore
+from spark.contracts.asset_params import ExportPackageParams, GenerateAssetParams
 from spark.contracts.params import GenerateScriptParams
+from spark.contracts.preset_params import ApplyPresetParams
 from spark.db import events as event_queries
 from spark.domain.jobs import KIND_SPECS, Job, JobKind, task_name
-from spark.engines.unity import scripts
+from spark.engines.unity import assets, package, presets, scripts
 from spark.errors import ServiceUnavailable
 from spark.events import relay as events_relay
 from spark.jobs import maintenance
@@ -30,9 +33,29 @@ def _generate_script(ctx: JobContext) -> Mapping[str, Any]:
     return scripts.generate_script(params, ctx.report, resources().generator)
 
 
+def _apply_preset(ctx: JobContext) -> Mapping[str, Any]:
+    return presets.apply_preset(ApplyPresetParams.model_validate(ctx.job.params), ctx.report)
+
+
+def _generate_asset(ctx: JobContext) -> Mapping[str, Any]:
+    params = GenerateAssetParams.model_validate(ctx.job.params)
+    return assets.generate_asset(params, ctx.report)
+
+
+def _export_package(ctx: JobContext) -> Mapping[str, Any]:
+    params = ExportPackageParams.model_validate(ctx.job.params)
+    result, data = package.export_package(params, ctx.report)
+    store = ArtifactStore(resources().settings.artifact_dir)
+    stored = store.put(ctx.job.id, str(result["artifact"]), data)
+    return {**result, "artifacts": [stored.as_dict()]}
+
+
 #: the kinds this worker can run, and how
 HANDLERS: dict[JobKind, Handler] = {
     JobKind.GENERATE_SCRIPT: _generate_script,
+    JobKind.APPLY_PRESET: _apply_preset,
+    JobKind.GENERATE_ASSET: _generate_asset,
+    JobKind.EXPORT_PACKAGE: _export_package,
 }
 
 

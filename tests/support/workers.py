@@ -20,6 +20,7 @@ def spark_env(settings: Settings, **extra: str) -> dict[str, str]:
             "SPARK_DATABASE_URL": settings.database_url,
             "SPARK_BROKER_URL": settings.resolved_broker_url,
             "SPARK_VAR_DIR": str(settings.var_dir),
+            "SPARK_ARTIFACT_DIR": str(settings.artifact_dir),
             "SPARK_HEARTBEAT_INTERVAL_S": str(settings.heartbeat_interval_s),
             "SPARK_LEASE_S": str(settings.lease_s),
             "SPARK_RELAY_MIN_AGE_S": str(settings.relay_min_age_s),
@@ -93,7 +94,7 @@ class WorkerProcess(SparkProcess):
         self,
         settings: Settings,
         workdir: Path,
-        queues: str = "generation,maintenance",
+        queues: str = "generation,patches,previews,maintenance",
         concurrency: int = 2,
         **env: str,
     ) -> None:

@@ -316,7 +316,7 @@ MATERIAL = {"asset_type": "material", "name": "Red", "path": "Assets/Red.mat"}
         ({**MATERIAL, "color": [1, 1, 1]}, ("color", 3)),
         ({**MATERIAL, "metallic": -0.1}, ("metallic",)),
         ({**MATERIAL, "shader": "Toon"}, ("shader",)),
-        ({**PREFAB, "shader": "Standard"}, ("shader",)),
+        ({**PREFAB, "shader": "Unlit/Color"}, ("shader",)),
         ({**MATERIAL, "components": ["BoxCollider"]}, ("components",)),
         ({**PREFAB, "components": ["Rigidbody", "BoxCollider2D"]}, ("components",)),
         ({**PREFAB, "components": ["MeshRenderer", "SpriteRenderer"]}, ("components",)),

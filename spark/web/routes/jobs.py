@@ -17,11 +17,11 @@ from starlette.routing import Route
 
 from spark import metrics
 from spark.contracts.jobs import JobOut, JobPage, JobSubmission, SessionId
-from spark.contracts.params import PARAMS_BY_KIND
+from spark.contracts.kinds import PARAMS_BY_KIND, PERMISSION_BY_KIND
 from spark.db import jobs as job_queries
 from spark.domain.jobs import Job, JobKind, JobState
 from spark.domain.principals import Permission
-from spark.errors import NotFound, ValidationFailed
+from spark.errors import Forbidden, NotFound, ValidationFailed
 from spark.jobs import lifecycle
 from spark.jobs.submit import NewJob, request_hash, submit
 from spark.web.bodies import parse, read_json
@@ -35,7 +35,7 @@ def _job_response(job: Job, status: int = 200, headers: dict[str, str] | None = 
 
 
 def _check_params(submission: JobSubmission) -> dict[str, Any]:
-    model = PARAMS_BY_KIND.get(submission.kind.value)
+    model = PARAMS_BY_KIND.get(submission.kind)
     if model is None:
         raise ValidationFailed(
             f"kind: '{submission.kind.value}' jobs are not available on this server yet",
@@ -64,10 +64,13 @@ def _idempotency_key(request: Request) -> str | None:
 
 async def submit_job(request: Request) -> Response:
     """POST /v1/jobs: accept a job and answer 202 with where to poll it."""
-    principal = await authenticate(request, Permission.GENERATE)
+    principal = await authenticate(request, None)
     svc = services(request)
     body = await read_json(request, svc.settings.max_body_bytes)
     submission = parse(JobSubmission, body)
+    needed = PERMISSION_BY_KIND[submission.kind]
+    if not principal.can(needed):
+        raise Forbidden(f"submitting {submission.kind.value} jobs needs {needed.value}")
     new = NewJob(
         owner=principal.user,
         kind=submission.kind,

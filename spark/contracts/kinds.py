@@ -1,0 +1,25 @@
+"""Which job kinds this server accepts, their params model and the permission they need."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from spark.contracts.asset_params import ExportPackageParams, GenerateAssetParams
+from spark.contracts.params import GenerateScriptParams, Params
+from spark.contracts.preset_params import ApplyPresetParams
+from spark.domain.jobs import JobKind
+from spark.domain.principals import Permission
+
+#: kinds this server accepts, and their params; the others arrive with later capabilities
+PARAMS_BY_KIND: Mapping[JobKind, type[Params]] = {
+    JobKind.GENERATE_SCRIPT: GenerateScriptParams,
+    JobKind.APPLY_PRESET: ApplyPresetParams,
+    JobKind.GENERATE_ASSET: GenerateAssetParams,
+    JobKind.EXPORT_PACKAGE: ExportPackageParams,
+}
+
+#: the permission each kind needs, in one place
+PERMISSION_BY_KIND: Mapping[JobKind, Permission] = {
+    kind: (Permission.BUILD if kind is JobKind.UNITY_BUILD else Permission.GENERATE)
+    for kind in JobKind
+}
