@@ -74,7 +74,7 @@ class OpenAICompatibleGenerator:
             if not is_transient(exc):
                 raise
             # Retries spent on a flaky provider: the job waits and comes back, not fails.
-            raise DependencyUnavailable(f"the LLM is unavailable ({exc})", retry_after=10) from exc
+            raise DependencyUnavailable(f"the LLM is unavailable ({exc})", retry_after=5) from exc
         code = _code_of(response)
         if code is None:
             raise JobFailure("no_code", "the model answered without a C# file")

@@ -38,12 +38,12 @@ class Seen:
 class FakeLLM:
     """The server; `replies` are consumed in order, the last one repeats."""
 
-    def __init__(self, replies: list[Reply], refuse_tools: bool = False) -> None:
+    def __init__(self, replies: list[Reply], refuse_tools: bool = False, port: int = 0) -> None:
         self.replies = list(replies)
         self.refuse_tools = refuse_tools
         self.seen: list[Seen] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property

@@ -256,3 +256,39 @@ def test_latency_paces_the_generation() -> None:
     started = time.monotonic()
     OfflineGenerator(latency_s=0.2).generate(request, _ignore)
     assert time.monotonic() - started >= 0.15
+
+
+TWENTY_PROMPTS = [
+    "a player controller that runs and jumps",
+    "an enemy that patrols and takes damage",
+    "a coin that spins and can be collected",
+    "a camera that follows the player smoothly",
+    "a turret that rotates and fires bullets",
+    "a spawner that spawns enemies in waves",
+    "a health pickup that heals the player",
+    "a door that opens when the player is near",
+    "a moving platform that goes up and down",
+    "a checkpoint that saves progress",
+    "a projectile that flies forward and hits things",
+    "a boss with three attack phases",
+    "a score counter shown on screen",
+    "a day and night cycle for the sky light",
+    "a spinning blade trap that damages the player",
+    "a character that walks, runs and dies",
+    "a collectible gem worth ten points",
+    "a top down tank that moves and shoots",
+    "an idle floating crystal",
+    "a jumping slime enemy that follows the player",
+]
+
+
+@pytest.mark.parametrize("prompt", TWENTY_PROMPTS)
+def test_twenty_varied_prompts_give_scripts_that_parse_and_declare_the_class(prompt: str) -> None:
+    """Each prompt yields C# with no error nodes declaring the requested class and base."""
+    from spark.contracts.params import GenerateScriptParams
+    from spark.engines.unity.scripts import generate_script
+
+    params = GenerateScriptParams(prompt=prompt, namespace="Studio.Game")
+    result = generate_script(params, lambda _p, _m: None, OfflineGenerator())
+    assert check_syntax(result["code"]) == ()
+    assert f"class {result['class_name']} : MonoBehaviour" in result["code"]

@@ -1,0 +1,118 @@
+"""generate_script on an OpenAI-compatible server, through the API and real workers."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from starlette.testclient import TestClient
+
+from spark.config import Settings
+from spark.db.engine import Database
+from spark.web.app import create_app
+from tests.integration.test_llm_generation import GOOD
+from tests.support.fake_llm import FakeLLM, Reply
+from tests.support.jobs import TERMINAL, auth, stored, wait_state
+from tests.support.nats import free_port
+from tests.support.workers import WorkerProcess
+
+BREAKER_RESET_S = "3"
+BODY = {
+    "kind": "generate_script",
+    "params": {
+        "prompt": "a door that opens when the player comes near",
+        "class_name": "Door",
+        "namespace": "Studio.Game",
+    },
+}
+
+
+@pytest.fixture
+def llm_settings(settings: Settings) -> Settings:
+    """Settings with Redis for shared breakers, and a short breaker reset."""
+    url = settings.resolved_broker_url.rsplit("/", 1)[0] + "/14"
+    redis.Redis.from_url(url).flushdb()
+    return settings.model_copy(update={"redis_url": url, "breaker_reset_s": 3.0})
+
+
+def start_workers(
+    settings: Settings, workdir: Path, llm_url: str, count: int
+) -> list[WorkerProcess]:
+    workers = [
+        WorkerProcess(
+            settings,
+            workdir,
+            queues="generation",
+            concurrency=1,
+            SPARK_LLM_BASE_URL=llm_url,
+            SPARK_LLM_MODEL="fake-coder",
+            SPARK_REDIS_URL=str(settings.redis_url),
+            SPARK_BREAKER_RESET_S=BREAKER_RESET_S,
+        )
+        for _ in range(count)
+    ]
+    for worker in workers:
+        worker.start()
+    return workers
+
+
+@pytest.fixture
+def llm_client(llm_settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(llm_settings), raise_server_exceptions=False) as c:
+        yield c
+
+
+def test_the_job_returns_the_models_code_and_records_its_tokens(
+    llm_settings: Settings, llm_client: TestClient, api_key: str, db: Database, tmp_path: Path
+) -> None:
+    """Through a real worker: the job's code is the server's, its tokens and model are recorded."""
+    fake = FakeLLM([Reply(GOOD, prompt_tokens=321, completion_tokens=123)]).start()
+    workers = start_workers(llm_settings, tmp_path, fake.base_url, 1)
+    try:
+        job_id = llm_client.post("/v1/jobs", json=BODY, headers=auth(api_key)).json()["id"]
+        job = wait_state(db, job_id, TERMINAL)
+    finally:
+        for worker in workers:
+            worker.stop()
+        fake.stop()
+    assert job.state.value == "succeeded", job.error
+    assert job.result is not None and job.result["code"] == GOOD
+    assert job.result["tokens"] == {"prompt": 321, "completion": 123}
+    assert job.result["provider"] == "openai-compatible" and job.result["model"] == "fake-coder"
+    assert fake.seen[0].headers["user-agent"].startswith("OpenAI/Python")
+
+
+def test_a_down_llm_opens_the_shared_breaker_and_waiting_jobs_succeed_when_it_returns(
+    llm_settings: Settings, llm_client: TestClient, api_key: str, db: Database, tmp_path: Path
+) -> None:
+    """Server down: the breaker opens for both workers, jobs wait (never fail); back up: all succeed."""
+    port = free_port()
+    workers = start_workers(llm_settings, tmp_path, f"http://127.0.0.1:{port}/v1", 2)
+    fake: FakeLLM | None = None
+    try:
+        ids = [
+            llm_client.post("/v1/jobs", json=BODY, headers=auth(api_key)).json()["id"]
+            for _ in range(4)
+        ]
+        deadline = time.monotonic() + 30
+        health: dict[str, object] = {}
+        while time.monotonic() < deadline:
+            health = llm_client.get("/v1/health").json()
+            if health["breakers"] == {"llm": "open"}:
+                break
+            time.sleep(0.2)
+        assert health["breakers"] == {"llm": "open"}, health
+        assert all(stored(db, i).state.value in {"queued", "running"} for i in ids)
+        fake = FakeLLM([Reply(GOOD)], port=port).start()
+        finals = [wait_state(db, i, TERMINAL, timeout=60) for i in ids]
+        assert [j.state.value for j in finals] == ["succeeded"] * 4, [j.error for j in finals]
+        assert any(j.attempts > 1 for j in finals)
+        assert llm_client.get("/v1/health").json()["breakers"] == {"llm": "closed"}
+    finally:
+        for worker in workers:
+            worker.stop()
+        if fake is not None:
+            fake.stop()
