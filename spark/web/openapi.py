@@ -7,10 +7,21 @@ from typing import Any
 from pydantic import BaseModel
 
 from spark import __version__
+from spark.contracts.asset_params import ExportPackageParams, GenerateAssetParams
 from spark.contracts.jobs import ErrorBody, JobOut, JobPage, JobSubmission
 from spark.contracts.params import GenerateScriptParams
+from spark.contracts.preset_params import ApplyPresetParams
 
-_MODELS: list[type[BaseModel]] = [JobSubmission, JobOut, JobPage, ErrorBody, GenerateScriptParams]
+_MODELS: list[type[BaseModel]] = [
+    JobSubmission,
+    JobOut,
+    JobPage,
+    ErrorBody,
+    GenerateScriptParams,
+    ApplyPresetParams,
+    GenerateAssetParams,
+    ExportPackageParams,
+]
 _REF = "#/components/schemas/{model}"
 
 
@@ -76,6 +87,42 @@ def _submit_op() -> dict[str, Any]:
     }
 
 
+def _op(
+    summary: str,
+    *params: dict[str, Any],
+    ok: str = "OK",
+    public: bool = False,
+    content: str = "application/json",
+) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "summary": summary,
+        "parameters": list(params),
+        "responses": {"200": {"description": ok, "content": {content: {}}}, **_errors(401, 404)},
+    }
+    if public:
+        op["security"] = []
+    return op
+
+
+_NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+_PRESET = {"name": "preset_id", "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def _more_paths() -> dict[str, Any]:
+    return {
+        "/v1/jobs/{job_id}/events": {
+            "get": _op("A job's events: JSON, or live with Accept: text/event-stream", _JOB_ID)
+        },
+        "/v1/jobs/{job_id}/artifacts": {"get": _op("A job's artifacts", _JOB_ID)},
+        "/v1/jobs/{job_id}/artifacts/{name}": {
+            "get": _op("Download an artifact", _JOB_ID, _NAME, content="application/octet-stream")
+        },
+        "/v1/presets": {"get": _op("Game templates")},
+        "/v1/presets/{preset_id}": {"get": _op("One template with its files", _PRESET)},
+        "/metrics": {"get": _op("Prometheus metrics", public=True, content="text/plain")},
+    }
+
+
 def _paths() -> dict[str, Any]:
     list_op = {
         "summary": "List your jobs",
@@ -105,6 +152,7 @@ def _paths() -> dict[str, Any]:
         },
     }
     return {
+        **_more_paths(),
         "/v1/jobs": {"post": _submit_op(), "get": list_op},
         "/v1/jobs/{job_id}": {"get": get_op},
         "/v1/jobs/{job_id}/cancel": {"post": cancel_op},
