@@ -31,10 +31,10 @@ import nats
 import psycopg
 from psycopg.types.json import Jsonb
 
-from bench._load import post_jobs, wait_succeeded
-from bench._procs import Proc, child_env, free_port, stop_all
-from bench._resources import BenchDatabase, flush_redis, spark_env, throwaway_database
-from bench.bench_jobs import EndToEndResult, _api_key, _phase_e2e, _terminate
+from bench._events_jobs import JobsRun, jobs_run, sql_value
+from bench._procs import Proc, free_port, stop_all
+from bench._resources import BenchDatabase, throwaway_database
+from bench.bench_jobs import _api_key, _terminate
 from spark.db.engine import Database
 from spark.domain.jobs import JobKind
 from spark.events.consumer import ConsumerOptions, consume
@@ -171,14 +171,6 @@ async def raw_publish(url: str, events: list[Event], meter: Meter, purge: bool =
     return phase
 
 
-def _sql(db: BenchDatabase, query: str) -> int:
-    """Run query on a connection of its own: the first value it returns, or 0."""
-    with psycopg.connect(db.psycopg_url, autocommit=True) as conn:
-        cur = conn.execute(query)
-        row = cur.fetchone() if cur.description else None
-    return int(row[0]) if row else 0
-
-
 def spark_publish(
     url: str, db: BenchDatabase, events: list[Event], meter: Meter
 ) -> tuple[Phase, int]:
@@ -203,7 +195,7 @@ def spark_publish(
         publisher.close()
         database.dispose()
     acked = asyncio.run(_stream_messages(url)) - before
-    outboxed = _sql(db, "SELECT count(*) FROM event_outbox")
+    outboxed = sql_value(db, "SELECT count(*) FROM event_outbox")
     if not acked or acked + outboxed != len(events):
         raise RuntimeError(f"(b) {acked} in the stream + {outboxed} in the outbox != {len(events)}")
     return replace(phase, count=acked), outboxed
@@ -217,7 +209,7 @@ def _db_row(e: Event) -> tuple[Any, ...]:
 def raw_insert(db: BenchDatabase, events: list[Event], meter: Meter) -> Phase:
     """(c) multi-row INSERT ... ON CONFLICT DO NOTHING, one transaction per batch."""
     rows = [_db_row(e) for e in events]
-    _sql(db, "TRUNCATE spark_events CASCADE")
+    sql_value(db, "TRUNCATE spark_events CASCADE")
     with psycopg.connect(db.psycopg_url, autocommit=True) as conn:
         meter.start()
         for start in range(0, len(rows), BATCH):
@@ -226,9 +218,9 @@ def raw_insert(db: BenchDatabase, events: list[Event], meter: Meter) -> Phase:
             query = f"INSERT INTO spark_events ({_COLUMNS}) VALUES {values} ON CONFLICT DO NOTHING"
             conn.execute(query, [value for row in batch for value in row])
         phase = meter.stop(len(rows))
-    if (stored := _sql(db, COUNT_EVENTS)) != len(rows):
+    if (stored := sql_value(db, COUNT_EVENTS)) != len(rows):
         raise RuntimeError(f"(c) stored {stored} rows of {len(rows)}")
-    _sql(db, "TRUNCATE spark_events CASCADE")
+    sql_value(db, "TRUNCATE spark_events CASCADE")
     return phase
 
 
@@ -263,63 +255,6 @@ async def spark_consume(url: str, db: BenchDatabase, count: int, meter: Meter) -
         await asyncio.wait_for(task, 30)  # returns after its current fetch (at most 1s)
         database.dispose()
     return phase
-
-
-@dataclass(frozen=True)
-class JobsRun:
-    """(e) one end-to-end run, and how many events each job left in spark_events."""
-
-    e2e: EndToEndResult
-    events_per_job: float
-
-
-def _settled_events(db: BenchDatabase) -> int:
-    """spark_events' count once it has not changed for 0.5s (the consumer caught up), max 15s."""
-    last, deadline = -1, time.monotonic() + 15
-    while (now := _sql(db, COUNT_EVENTS)) != last and time.monotonic() < deadline:
-        last = now
-        time.sleep(0.5)
-    return now
-
-
-def _spark_children(env: dict[str, str], workdir: Path, mode: str, procs: list[Proc]) -> str:
-    """The API and a worker as bench_jobs starts them and, with NATS, `spark consumer`."""
-    port = free_port()
-    children = [
-        ("api", ["api", "--port", str(port), "--no-access-log"], "Uvicorn running"),
-        ("worker", ["worker", "--queues", "generation", "--concurrency", "2"], "ready."),
-    ]
-    if mode == "nats":
-        children.append(("consumer", ["consumer"], "event consumer"))
-    for name, args, ready in children:
-        proc = Proc(f"spark-{name}-{mode}", ["-m", "spark.cli", *args], env, workdir)
-        procs.append(proc)
-        proc.start()
-        proc.wait_for_log(ready)
-    procs[0].wait_http_ok(f"http://127.0.0.1:{port}/v1/health")
-    return f"http://127.0.0.1:{port}"
-
-
-def jobs_run(
-    db: BenchDatabase, workdir: Path, token: str, nats_url: str | None, jobs: int, clients: int
-) -> JobsRun:
-    """(e) POST jobs with a worker until all have succeeded, events via NATS or the database."""
-    extra = {"SPARK_NATS_URL": nats_url} if nats_url else {}
-    env = child_env(spark_env(db, workdir / "var") | extra)
-    procs: list[Proc] = []
-    flush_redis()
-    try:
-        url = _spark_children(env, workdir, "nats" if nats_url else "db", procs)
-        api, worker = procs[0], procs[1]
-        post_jobs(url, token, WARMUP_JOBS, clients)
-        wait_succeeded(db, WARMUP_JOBS, worker, timeout=60)
-        _settled_events(db)
-        _sql(db, "TRUNCATE jobs, spark_events CASCADE")
-        e2e = _phase_e2e(db, api, worker, url, token, jobs, clients)
-        return JobsRun(e2e, _settled_events(db) / jobs)
-    finally:
-        stop_all(procs)
-        flush_redis()
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,82 @@
+"""Phase (e) of the event benchmark: jobs end to end, events in the database or via NATS."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+from bench._load import post_jobs, wait_succeeded
+from bench._procs import Proc, child_env, free_port, stop_all
+from bench._resources import BenchDatabase, flush_redis, spark_env
+from bench.bench_jobs import EndToEndResult, _phase_e2e
+
+WARMUP_JOBS = 20
+COUNT_EVENTS = "SELECT count(*) FROM spark_events"
+
+
+def sql_value(db: BenchDatabase, query: str) -> int:
+    """Run query on a connection of its own: the first value it returns, or 0."""
+    with psycopg.connect(db.psycopg_url, autocommit=True) as conn:
+        cur = conn.execute(query)
+        row = cur.fetchone() if cur.description else None
+    return int(row[0]) if row else 0
+
+
+@dataclass(frozen=True)
+class JobsRun:
+    """(e) one end-to-end run, and how many events each job left in spark_events."""
+
+    e2e: EndToEndResult
+    events_per_job: float
+
+
+def _settled_events(db: BenchDatabase) -> int:
+    """spark_events' count once it has not changed for 0.5s (the consumer caught up), max 15s."""
+    last, deadline = -1, time.monotonic() + 15
+    while (now := sql_value(db, COUNT_EVENTS)) != last and time.monotonic() < deadline:
+        last = now
+        time.sleep(0.5)
+    return now
+
+
+def _spark_children(env: dict[str, str], workdir: Path, mode: str, procs: list[Proc]) -> str:
+    """The API and a worker as bench_jobs starts them and, with NATS, `spark consumer`."""
+    port = free_port()
+    children = [
+        ("api", ["api", "--port", str(port), "--no-access-log"], "Uvicorn running"),
+        ("worker", ["worker", "--queues", "generation", "--concurrency", "2"], "ready."),
+    ]
+    if mode == "nats":
+        children.append(("consumer", ["consumer"], "event consumer"))
+    for name, args, ready in children:
+        proc = Proc(f"spark-{name}-{mode}", ["-m", "spark.cli", *args], env, workdir)
+        procs.append(proc)
+        proc.start()
+        proc.wait_for_log(ready)
+    procs[0].wait_http_ok(f"http://127.0.0.1:{port}/v1/health")
+    return f"http://127.0.0.1:{port}"
+
+
+def jobs_run(
+    db: BenchDatabase, workdir: Path, token: str, nats_url: str | None, jobs: int, clients: int
+) -> JobsRun:
+    """(e) POST jobs with a worker until all have succeeded, events via NATS or the database."""
+    extra = {"SPARK_NATS_URL": nats_url} if nats_url else {}
+    env = child_env(spark_env(db, workdir / "var") | extra)
+    procs: list[Proc] = []
+    flush_redis()
+    try:
+        url = _spark_children(env, workdir, "nats" if nats_url else "db", procs)
+        api, worker = procs[0], procs[1]
+        post_jobs(url, token, WARMUP_JOBS, clients)
+        wait_succeeded(db, WARMUP_JOBS, worker, timeout=60)
+        _settled_events(db)
+        sql_value(db, "TRUNCATE jobs, spark_events CASCADE")
+        e2e = _phase_e2e(db, api, worker, url, token, jobs, clients)
+        return JobsRun(e2e, _settled_events(db) / jobs)
+    finally:
+        stop_all(procs)
+        flush_redis()
