@@ -1,7 +1,8 @@
 """`spark bench`: SPARK's throughput against its raw building blocks (the `bench` package).
 
 By default SPARK vs bare Celery on Postgres + Redis (bench.bench_jobs); with --events, SPARK's
-event path vs raw nats-py and psycopg on a private nats-server (bench.bench_events).
+event path vs raw nats-py and psycopg on a private nats-server (bench.bench_events); with --llm,
+a generate_script job vs a bare openai SDK call against an instant fake LLM (bench.bench_llm).
 """
 
 from __future__ import annotations
@@ -41,9 +42,21 @@ def _load_bench(module: str = "bench_jobs") -> Callable[[list[str] | None], int]
 
 
 def _argv(
-    events: bool, event_count: int, jobs: int | None, clients: int, as_json: bool
+    events: bool,
+    event_count: int,
+    jobs: int | None,
+    clients: int,
+    as_json: bool,
+    llm: bool = False,
 ) -> list[str]:
     """The benchmark module's command line; refuses --jobs below its minimum."""
+    if events and llm:
+        raise typer.BadParameter("choose one of --events and --llm", param_hint="--llm")
+    if llm:
+        if jobs is not None and jobs < 1:
+            raise typer.BadParameter("must be at least 1", param_hint="--jobs")
+        argv = ["--jobs", str(300 if jobs is None else jobs)]
+        return [*argv, "--json"] if as_json else argv
     if jobs is not None and jobs < (0 if events else 1):
         minimum = "0 with --events" if events else "1"
         raise typer.BadParameter(f"must be at least {minimum}", param_hint="--jobs")
@@ -63,10 +76,13 @@ def register(app: typer.Typer) -> None:
             int | None,
             typer.Option(
                 help="End-to-end jobs N (default 1000); bare Celery and submissions run 2*N. "
-                "With --events: jobs per events-on/off run (default 500); 0 skips that phase."
+                "With --events: jobs per events-on/off run (default 500); 0 skips that phase. "
+                "With --llm: SDK calls, and jobs per phase (default 300)."
             ),
         ] = None,
-        clients: Annotated[int, typer.Option(min=1, help="Concurrent HTTP clients.")] = 16,
+        clients: Annotated[
+            int, typer.Option(min=1, help="Concurrent HTTP clients (not used by --llm).")
+        ] = 16,
         events: Annotated[
             bool,
             typer.Option(
@@ -77,9 +93,19 @@ def register(app: typer.Typer) -> None:
         event_count: Annotated[
             int, typer.Option(min=1, help="With --events: events per phase.")
         ] = 20_000,
+        llm: Annotated[
+            bool,
+            typer.Option(
+                "--llm",
+                help="Benchmark a generate_script job against a bare openai SDK call, both on "
+                "an instant fake LLM, instead of jobs.",
+            ),
+        ] = False,
         as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     ) -> None:
-        """Benchmark SPARK against bare Celery, or with --events its event path against raw
-        nats-py and psycopg (throwaway database; Redis db 12; a private nats-server)."""
-        run = _load_bench("bench_events" if events else "bench_jobs")
-        raise typer.Exit(run(_argv(events, event_count, jobs, clients, as_json)))
+        """Benchmark SPARK against bare Celery, with --events its event path against raw
+        nats-py and psycopg, or with --llm its generate_script job against a bare openai SDK
+        call (throwaway database; Redis db 12; a private nats-server or fake LLM)."""
+        argv = _argv(events, event_count, jobs, clients, as_json, llm)
+        run = _load_bench("bench_llm" if llm else "bench_events" if events else "bench_jobs")
+        raise typer.Exit(run(argv))
