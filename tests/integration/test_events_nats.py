@@ -110,7 +110,7 @@ def test_events_wait_in_the_outbox_while_nats_is_down_and_the_relay_sends_them_o
 
 
 def test_embedded_store_sink_keeps_each_event_once_and_scrubbed(db: Database) -> None:
-    """Without NATS, events land in spark_events directly; a repeat is ignored; PII is masked."""
+    """Without NATS, events land in spark_events on flush; a repeat is ignored; PII is masked."""
     from spark.db import events as event_queries
     from spark.events.sink import StoreSink
 
@@ -118,6 +118,9 @@ def test_embedded_store_sink_keeps_each_event_once_and_scrubbed(db: Database) ->
     sink = StoreSink(db)
     sink.publish(event)
     sink.publish(event)
+    sink.flush()
+    sink.publish(event)
+    sink.close()
     with db.session() as s:
         [row] = event_queries.events_after(s, event.job_id, None, 10)
     assert row.id == event.id
