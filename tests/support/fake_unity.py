@@ -1,0 +1,228 @@
+"""A Unity editor stand-in for build tests: `python tests/support/fake_unity.py <Unity args>`.
+
+It takes Unity's batch-mode arguments, prints log lines shaped like a real editor's, writes
+a player at -customBuildPath and exits as SPARK's build method would. FAKE_UNITY_MODE picks
+the behaviour (success, compile_error, result_failed_exit0, canceled, hang, crash) and
+FAKE_UNITY_DELAY_S the pause after each line (default 0.02 s).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TextIO
+
+MODES = ("success", "compile_error", "result_failed_exit0", "canceled", "hang", "crash")
+COMPILE_ERROR = (
+    "Assets/Scripts/Player.cs(12,5): error CS0103: "
+    "The name 'speed' does not exist in the current context"
+)
+COMPILE_WARNING = (
+    "Assets/Scripts/Enemy.cs(30,17): warning CS0414: "
+    "The field 'Enemy.unused' is assigned but its value is never used"
+)
+SIGTERM_EXIT = 143
+
+_STARTUP = (
+    "[Licensing::Module] Successfully connected to LicensingClient on channel: LicenseClient-ci",
+    "Initialize engine version: 2022.3.20f1 (61c2feb0970d)",
+    "[Subsystems] Discovering subsystems at path {project}/Assets",
+    "Loading GUID <-> Path mappings...0.000412 seconds",
+    "Refreshing native plugins compatible for Editor in 2.10 ms, found 3 plugins.",
+    "Start importing Assets/Scenes/Main.unity using Guid(4f2b8c1e9a7d4e3f8b6a5c4d3e2f1a0b)",
+    "Asset Pipeline Refresh (id=1c9d7e): Total: 0.512 seconds - Initiated by "
+    "InitialRefreshV2(NoUpdateAssetOptions)",
+    "- Starting script compilation",
+)
+_COMPILED = (
+    "- Finished script compilation in 2.81 seconds",
+    "Begin MonoManager ReloadAssembly",
+    "- Completed reload, in  1.102 seconds",
+)
+_PLAYER = (
+    "DisplayProgressbar: Building Player",
+    "Building scene 0: Assets/Scenes/Main.unity",
+    "Building scene 1: Assets/Scenes/Level1.unity",
+    'Compiling shader "Universal Render Pipeline/Lit" pass "ForwardLit" (vp)',
+    'Compiling shader "Universal Render Pipeline/Lit" pass "ForwardLit" (fp)',
+    "Packaging assets - globalgamemanagers.assets",
+    "Packaging assets - sharedassets0.assets",
+    "Compressing build output",
+)
+_SHUTDOWN = (
+    "Batchmode quit successfully invoked - shutting down!",
+    "Exiting batchmode successfully now!",
+)
+
+
+def parse_args(argv: list[str]) -> dict[str, str]:
+    """Unity-style `-name [value]` arguments, names lower-cased; flags map to ''."""
+    parsed: dict[str, str] = {}
+    for index, arg in enumerate(argv):
+        if not arg.startswith("-") or len(arg) < 2:
+            continue
+        following = argv[index + 1] if index + 1 < len(argv) else None
+        # `-logFile -` is the one place a lone dash is a value.
+        has_value = following is not None and (following == "-" or not following.startswith("-"))
+        parsed[arg[1:].lower()] = following if has_value and following is not None else ""
+    return parsed
+
+
+def write_launcher(directory: Path) -> Path:
+    """An executable `Unity` in directory that runs this script with the current Python."""
+    directory.mkdir(parents=True, exist_ok=True)
+    launcher = directory / "Unity"
+    command = f"{shlex.quote(sys.executable)} {shlex.quote(str(Path(__file__).resolve()))}"
+    launcher.write_text(f'#!/bin/sh\nexec {command} "$@"\n', encoding="utf-8")
+    launcher.chmod(launcher.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return launcher
+
+
+def write_player(target: str, path: Path) -> int:
+    """A placeholder player at path (a folder for WebGL, one file otherwise); its size in bytes."""
+    if target.lower() != "webgl":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"fake player for " + target.encode() + b"\n")
+        return path.stat().st_size
+    name = path.name
+    files = {
+        "index.html": f"<!DOCTYPE html><html><body><script src='Build/{name}.loader.js'>"
+        "</script></body></html>\n",
+        f"Build/{name}.loader.js": "// fake loader\n",
+        f"Build/{name}.framework.js": "// fake framework\n",
+        f"Build/{name}.wasm": "\0asm fake\n",
+        f"Build/{name}.data": "fake data\n",
+    }
+    for relative, content in files.items():
+        (path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (path / relative).write_text(content, encoding="utf-8")
+    return sum(file.stat().st_size for file in path.rglob("*") if file.is_file())
+
+
+def results_block(result: str, errors: int, warnings: int, size: int) -> list[str]:
+    """The summary block SPARK's build method prints, in GameCI's shape."""
+    last = {"Succeeded": "Build succeeded!", "Failed": "Build failed!"}
+    return [
+        "###########################",
+        "#      Build results      #",
+        "###########################",
+        f"Result: {result}",
+        "Duration: 00:00:01.2345678",
+        f"Warnings: {warnings}",
+        f"Errors: {errors}",
+        f"Size: {size} bytes",
+        last.get(result, "Build cancelled!"),
+    ]
+
+
+class Log:
+    """Writes log lines to stdout or the -logFile path, pausing after each one."""
+
+    def __init__(self, log_file: str | None, delay: float) -> None:
+        """A log on stdout for a missing or `-` path, otherwise on that file."""
+        self.delay = delay
+        self.stream: TextIO = sys.stdout
+        if log_file and log_file != "-":
+            Path(log_file).parent.mkdir(parents=True, exist_ok=True)
+            self.stream = open(log_file, "w", encoding="utf-8")  # noqa: SIM115
+
+    def __call__(self, *lines: str) -> None:
+        """Writes and flushes each line, so readers see it as soon as it is written."""
+        for line in lines:
+            self.stream.write(line + "\n")
+            self.stream.flush()
+            if self.delay:
+                time.sleep(self.delay)
+
+
+def _build(args: dict[str, str], log: Log, outcome: str) -> int:
+    """Prints the player build and its results block; the exit code SPARK's method would use."""
+    target = args.get("custombuildtarget") or args.get("buildtarget") or "StandaloneWindows64"
+    out = args.get("custombuildpath", "")
+    log(f"[SparkBuilder] Building {target} to {out} (development: {'development' in args})")
+    log(*_PLAYER)
+    if outcome == "Cancelled":
+        log("Build Finished, Result: Cancelled.", *results_block(outcome, 0, 1, 0))
+        return 102
+    size = write_player(target, Path(out)) if out else 0
+    log("Build Finished, Result: Success.", *results_block("Succeeded", 0, 1, size))
+    return 0
+
+
+def _compile_error(log: Log) -> int:
+    """A build that stops on a C# compiler error, as a build method that checks results does."""
+    log(COMPILE_ERROR, *_COMPILED[:1], "Scripts have compiler errors.")
+    log("Error building Player because scripts had compiler errors")
+    log("Build Finished, Result: Failed.", *results_block("Failed", 1, 0, 0))
+    return 101
+
+
+def _result_failed_exit0(log: Log) -> int:
+    """A failed build reported by a build method that ignores the report, so Unity exits 0."""
+    log(COMPILE_WARNING, *_COMPILED, "DisplayProgressbar: Building Player")
+    log("Building scene 0: Assets/Scenes/Main.unity")
+    log("Error building Player: Missing Project ID in Player Settings")
+    log("Build Finished, Result: Failed.", *_SHUTDOWN)
+    return 0
+
+
+def _hang(log: Log) -> int:
+    """Never finishes; leaves a child process behind and exits 143 on SIGTERM."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(1000)"])
+    log(f"Starting: UnityShaderCompiler (pid {child.pid})", *_COMPILED)
+    log("DisplayProgressbar: Building Player")
+
+    def on_term(signum: int, frame: object) -> None:
+        # The child is left running, holding stdout open as Unity's helper processes do:
+        # killing the whole process group is the caller's job.
+        log.delay = 0
+        log("Received SIGTERM, exiting batchmode")
+        os._exit(SIGTERM_EXIT)
+
+    signal.signal(signal.SIGTERM, on_term)
+    while True:
+        time.sleep(3600)
+
+
+def _crash(log: Log) -> int:
+    """An editor crash: a native stack trace and exit 1, with no results block."""
+    log(*_COMPILED, "DisplayProgressbar: Building Player")
+    log("Received signal SIGSEGV", "Obtained 12 stack frames.", "#0  0x007f3a2c1b4e10 in (null)")
+    return 1
+
+
+def main(argv: list[str]) -> int:
+    """Runs the fake editor on Unity's command-line arguments; the process exit code."""
+    args = parse_args(argv)
+    mode = os.environ.get("FAKE_UNITY_MODE", "success")
+    if mode not in MODES:
+        print(f"fake_unity: unknown FAKE_UNITY_MODE {mode!r}", file=sys.stderr)
+        return 2
+    log = Log(args.get("logfile"), float(os.environ.get("FAKE_UNITY_DELAY_S", "0.02")))
+    log(*(line.format(project=args.get("projectpath", ".")) for line in _STARTUP))
+    handlers: dict[str, Callable[[], int]] = {
+        "success": lambda: _build(args, log, "Succeeded"),
+        "canceled": lambda: _build(args, log, "Cancelled"),
+        "compile_error": lambda: _compile_error(log),
+        "result_failed_exit0": lambda: _result_failed_exit0(log),
+        "hang": lambda: _hang(log),
+        "crash": lambda: _crash(log),
+    }
+    if mode in ("success", "canceled"):
+        log(COMPILE_WARNING, *_COMPILED)
+    code = handlers[mode]()
+    if mode == "success":
+        # EditorApplication.Exit with a failure code skips -quit's shutdown lines.
+        log(*_SHUTDOWN)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
