@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Protocol
 
 from spark import metrics
+from spark.batching import Batcher
 from spark.db import events as event_queries
 from spark.db.engine import Database
 from spark.events.envelope import Event
@@ -48,38 +48,18 @@ class StoreSink:
     """
 
     def __init__(self, db: Database, interval_s: float = 0.2) -> None:
-        self._db, self._interval = db, interval_s
-        self._pending: list[Event] = []
-        self._lock = threading.Lock()
-        self._write_lock = threading.Lock()
-        self._closed = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._db = db
+        self._batcher: Batcher[Event] = Batcher(self._store, interval_s, "spark-event-store")
 
     def publish(self, event: Event) -> None:
-        with self._lock:
-            self._pending.append(event)
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="spark-event-store", daemon=True
-                )
-                self._thread.start()
+        self._batcher.add(event)
 
     def flush(self, timeout_s: float = 2.0) -> bool:
-        with self._write_lock:
-            with self._lock:
-                batch, self._pending = self._pending, []
-            self._store(batch)
+        self._batcher.flush()
         return True
 
     def close(self) -> None:
-        self._closed.set()
-        if self._thread is not None:
-            self._thread.join(5)
-        self.flush()
-
-    def _run(self) -> None:
-        while not self._closed.wait(self._interval):
-            self.flush()
+        self._batcher.close()
 
     def _store(self, batch: list[Event]) -> None:
         if not batch:

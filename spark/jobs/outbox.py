@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
 
+from spark.batching import Batcher
 from spark.db import outbox as outbox_queries
 from spark.db.engine import Database
 from spark.db.types import utcnow
@@ -22,29 +22,21 @@ class SentMarks:
 
     def __init__(self, db: Database, interval_s: float = 0.1) -> None:
         self._db = db
-        self._interval = interval_s
-        self._pending: list[uuid.UUID] = []
-        self._lock = threading.Lock()
-        self._wake = threading.Event()
-        self._closed = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._batcher: Batcher[uuid.UUID] = Batcher(self._mark, interval_s, "spark-sent-marks")
 
     def add(self, job_id: uuid.UUID) -> None:
         """Mark job_id's outbox row as sent, soon."""
-        with self._lock:
-            self._pending.append(job_id)
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="spark-sent-marks", daemon=True
-                )
-                self._thread.start()
+        self._batcher.add(job_id)
 
     def flush(self) -> None:
         """Write every pending mark now."""
-        with self._lock:
-            batch, self._pending = self._pending, []
-        if not batch:
-            return
+        self._batcher.flush()
+
+    def close(self) -> None:
+        """Flush and stop the background thread."""
+        self._batcher.close()
+
+    def _mark(self, batch: list[uuid.UUID]) -> None:
         try:
             with self._db.session() as s:
                 outbox_queries.mark_sent(s, batch, utcnow())
@@ -54,14 +46,3 @@ class SentMarks:
                 len(batch),
                 exc_info=True,
             )
-
-    def close(self) -> None:
-        """Flush and stop the background thread."""
-        self._closed.set()
-        if self._thread is not None:
-            self._thread.join(5)
-        self.flush()
-
-    def _run(self) -> None:
-        while not self._closed.wait(self._interval):
-            self.flush()
