@@ -138,3 +138,19 @@ def stop_all(procs: list[Proc]) -> None:
             proc.stop()
         except Exception as exc:
             print(f"warning: could not stop {proc.name}: {exc}", file=sys.stderr)
+
+
+def postgres_ticks(database: str) -> dict[int, int]:
+    """utime + stime of each Postgres process: this database's backends and the server's own."""
+    found: dict[int, int] = {}
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            head, tail = (proc / "stat").read_text().rsplit(")", 1)
+            title = (proc / "cmdline").read_bytes().decode(errors="replace")
+        except (OSError, ValueError):
+            continue
+        client = "(" in title or "[local]" in title  # "postgres: 15/main: user db 127.0.0.1(..."
+        if head.endswith("(postgres") and (database in title or not client):
+            fields = tail.split()  # state(0) ... utime(11) stime(12)
+            found[int(proc.name)] = int(fields[11]) + int(fields[12])
+    return found

@@ -32,7 +32,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from bench._events_jobs import JobsRun, jobs_run, sql_value
-from bench._procs import Proc, free_port, stop_all
+from bench._procs import Proc, free_port, postgres_ticks, stop_all
 from bench._resources import BenchDatabase, throwaway_database
 from bench.bench_jobs import _api_key, _terminate
 from spark.db.engine import Database
@@ -73,23 +73,6 @@ def make_events(count: int) -> list[Event]:
     return events
 
 
-def _postgres_ticks(database: str) -> dict[int, int]:
-    """utime + stime of each Postgres process: this database's backends and the server's own."""
-    found: dict[int, int] = {}
-    for proc in Path("/proc").glob("[0-9]*"):
-        try:
-            head, tail = (proc / "stat").read_text().rsplit(")", 1)
-            title = (proc / "cmdline").read_bytes().decode(errors="replace")
-        except (OSError, ValueError):
-            continue
-        # a client backend's title: "postgres: 15/main: user db 127.0.0.1(port) idle"
-        client = "(" in title or "[local]" in title
-        if head.endswith("(postgres") and (database in title or not client):
-            fields = tail.split()  # state(0) ... utime(11) stime(12)
-            found[int(proc.name)] = int(fields[11]) + int(fields[12])
-    return found
-
-
 @dataclass(frozen=True)
 class Phase:
     """count events in elapsed_s; CPU seconds of this process, nats-server and Postgres."""
@@ -118,14 +101,14 @@ class Meter:
     def start(self) -> None:
         """Start timing (CPU is read first, so reading it is not timed)."""
         self._cpu = time.process_time(), self.server.cpu_seconds()
-        self._pg = _postgres_ticks(self._database)
+        self._pg = postgres_ticks(self._database)
         self._start = time.perf_counter()
 
     def stop(self, count: int) -> Phase:
         """The phase since start(), for count events."""
         elapsed = time.perf_counter() - self._start
         bench, nats_s = time.process_time(), self.server.cpu_seconds()
-        ticks = sum(t - self._pg.get(pid, 0) for pid, t in _postgres_ticks(self._database).items())
+        ticks = sum(t - self._pg.get(pid, 0) for pid, t in postgres_ticks(self._database).items())
         pg_s = ticks / os.sysconf("SC_CLK_TCK")
         return Phase(count, elapsed, bench - self._cpu[0], nats_s - self._cpu[1], pg_s)
 

@@ -31,7 +31,7 @@ from psycopg.rows import TupleRow
 
 from bench import _fake_llm as fake_llm
 from bench._load import LoadResult, post_jobs
-from bench._procs import Proc, child_env, free_port, stop_all
+from bench._procs import Proc, child_env, free_port, postgres_ticks, stop_all
 from bench._resources import (
     REDIS_DB,
     BenchDatabase,
@@ -79,22 +79,6 @@ class Phase:
     def per_s(self) -> float:
         """Items per second."""
         return self.count / self.elapsed_s
-
-
-def postgres_ticks(database: str) -> dict[int, int]:
-    """utime + stime of each Postgres process: this database's backends and the server's own."""
-    found: dict[int, int] = {}
-    for proc in Path("/proc").glob("[0-9]*"):
-        try:
-            head, tail = (proc / "stat").read_text().rsplit(")", 1)
-            title = (proc / "cmdline").read_bytes().decode(errors="replace")
-        except (OSError, ValueError):
-            continue
-        client = "(" in title or "[local]" in title  # "postgres: 15/main: user db 127.0.0.1(..."
-        if head.endswith("(postgres") and (database in title or not client):
-            fields = tail.split()  # state(0) ... utime(11) stime(12)
-            found[int(proc.name)] = int(fields[11]) + int(fields[12])
-    return found
 
 
 @dataclass
