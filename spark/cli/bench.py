@@ -94,12 +94,7 @@ def register(app: typer.Typer) -> None:
             int, typer.Option(min=1, help="With --events: events per phase.")
         ] = 20_000,
         llm: Annotated[
-            bool,
-            typer.Option(
-                "--llm",
-                help="Benchmark a generate_script job against a bare openai SDK call, both on "
-                "an instant fake LLM, instead of jobs.",
-            ),
+            bool, typer.Option("--llm", help="Benchmark a job against a bare LLM SDK call.")
         ] = False,
         as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     ) -> None:
