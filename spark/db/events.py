@@ -137,6 +137,16 @@ def events_after(
     ]
 
 
+def event_position(
+    s: Session, job_id: uuid.UUID, event_id: uuid.UUID
+) -> tuple[datetime, uuid.UUID] | None:
+    """The (ts, id) of one of the job's stored events, for resuming a stream after it."""
+    row = s.execute(
+        select(EVENTS.c.ts, EVENTS.c.id).where(EVENTS.c.job_id == job_id, EVENTS.c.id == event_id)
+    ).first()
+    return (row.ts, row.id) if row else None
+
+
 def outbox_add(db: Database, events: Sequence[Event]) -> None:
     """Keep events for the relay (NATS is away)."""
     rows = [

@@ -95,7 +95,12 @@ class Event:
 
     def encode(self) -> bytes:
         """The envelope as UTF-8 JSON."""
-        return json.dumps(self.envelope(), separators=(",", ":")).encode()
+        return encode_envelope(self.envelope())
+
+
+def encode_envelope(envelope: Mapping[str, Any]) -> bytes:
+    """An envelope as the compact UTF-8 JSON that goes on the wire."""
+    return json.dumps(envelope, separators=(",", ":")).encode()
 
 
 def job_event(job: Job, type_: EventType, data: Mapping[str, Any] | None = None) -> Event:

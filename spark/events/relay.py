@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from typing import Any
 
@@ -12,6 +11,7 @@ import nats
 from spark import metrics
 from spark.db import events as event_queries
 from spark.db.engine import Database
+from spark.events.envelope import encode_envelope
 from spark.events.stream import ensure_stream, quiet_errors
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,9 @@ async def _publish_waiting(db: Database, js: Any, batch: int) -> int:
         rows = event_queries.outbox_take(s, batch)
         results = await asyncio.gather(
             *(
-                js.publish(subject, _encode(envelope), headers={"Nats-Msg-Id": str(event_id)})
+                js.publish(
+                    subject, encode_envelope(envelope), headers={"Nats-Msg-Id": str(event_id)}
+                )
                 for event_id, subject, envelope in rows
             ),
             return_exceptions=True,
@@ -70,10 +72,6 @@ async def _publish_waiting(db: Database, js: Any, batch: int) -> int:
     if sent:
         log.info("event relay published %d event(s)", len(sent))
     return len(sent)
-
-
-def _encode(envelope: dict[str, Any]) -> bytes:
-    return json.dumps(envelope, separators=(",", ":")).encode()
 
 
 def _report_depth(db: Database) -> None:

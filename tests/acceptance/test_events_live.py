@@ -96,6 +96,26 @@ def test_sse_streams_events_live_and_closes_at_the_terminal_state(
     assert done - received[0][1] > 0.5
 
 
+def sse_ids(client: TestClient, url: str, headers: dict[str, str]) -> list[str]:
+    with client.stream("GET", url, headers=headers) as resp:
+        return [
+            json.loads(line[5:])["id"] for line in resp.iter_lines() if line.startswith("data:")
+        ]
+
+
+def test_sse_resumes_after_last_event_id(
+    stack: NatsServer, client: TestClient, api_key: str, db: Database
+) -> None:
+    """A reconnecting client with Last-Event-ID gets only the events after it."""
+    job_id = submit(client, api_key, "resume")
+    wait_state(db, job_id, TERMINAL)
+    url = f"/v1/jobs/{job_id}/events"
+    headers = {**auth(api_key), "Accept": "text/event-stream"}
+    every = sse_ids(client, url, headers)
+    assert len(every) >= 3
+    assert sse_ids(client, url, {**headers, "Last-Event-ID": every[0]}) == every[1:]
+
+
 def test_a_canceled_job_ends_its_events_with_canceled(
     stack: NatsServer, client: TestClient, api_key: str, db: Database
 ) -> None:

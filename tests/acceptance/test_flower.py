@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +14,7 @@ from starlette.testclient import TestClient
 from spark.config import Settings
 from spark.db.engine import Database
 from tests.support.jobs import TERMINAL, auth, wait_state
+from tests.support.services import free_port
 from tests.support.workers import FlowerProcess, WorkerProcess
 
 USER, PASSWORD = "ops", "s3cret"
@@ -22,14 +22,6 @@ COIN = {
     "kind": "generate_script",
     "params": {"prompt": "a coin that spins and can be collected", "class_name": "Coin"},
 }
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def poll(fetch: Any, done: Any, what: str, timeout: float = 20.0) -> Any:

@@ -6,7 +6,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -18,12 +17,7 @@ import httpx
 import pytest
 
 from spark.engines.unity.csharp import check_syntax
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.support.services import free_port
 
 
 class Up:

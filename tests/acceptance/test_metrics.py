@@ -3,7 +3,6 @@ own /metrics adds up job outcomes from all its processes."""
 
 from __future__ import annotations
 
-import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from spark.db.engine import Database
 from spark.metrics import JOB_DURATION_BUCKETS
 from spark.worker.metrics import multiprocess_dir
 from tests.support.jobs import TERMINAL, auth, wait_state
+from tests.support.services import free_port
 from tests.support.workers import WorkerProcess
 
 COIN = {
@@ -61,14 +61,6 @@ def submit(client: TestClient, key: str, idempotency_key: str | None = None) -> 
     """POST the coin job; returns the response."""
     headers = auth(key) | ({"Idempotency-Key": idempotency_key} if idempotency_key else {})
     return client.post("/v1/jobs", json=COIN, headers=headers)
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -13,14 +12,7 @@ from typing import Any
 
 import nats
 
-from tests.support.services import listening
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.support.services import free_port, listening
 
 
 class NatsServer:

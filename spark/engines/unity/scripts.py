@@ -7,6 +7,7 @@ from dataclasses import asdict, replace
 from typing import Any
 
 from spark.contracts.params import GenerateScriptParams
+from spark.contracts.paths import MAX_CODE_BYTES
 from spark.engines.unity.csharp import Diagnostic, check_syntax, class_name_from_prompt
 from spark.engines.unity.declarations import check_declaration
 from spark.errors import JobFailure
@@ -83,7 +84,7 @@ def generate_script(
     )
 
     generation = _valid_generation(request, generator, report)
-    if len(generation.code.encode()) > 200 * 1024:
+    if len(generation.code.encode()) > MAX_CODE_BYTES:
         raise JobFailure("code_too_large", "the generated script is over 200 KB")
     return {
         "path": path,

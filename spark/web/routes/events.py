@@ -45,10 +45,14 @@ def _job_ended(db: Database, job_id: uuid.UUID) -> bool:
 
 def _resume_from(db: Database, job_id: uuid.UUID, last_id: str | None) -> Cursor | None:
     """Where a reconnecting client (Last-Event-ID) left off."""
-    if not last_id:
+    try:
+        event_id = uuid.UUID(last_id) if last_id else None
+    except ValueError:
         return None
-    seen = _read(db, job_id, None, 10_000)
-    return next(((e.ts, e.id) for e in seen if str(e.id) == last_id), None)
+    if event_id is None:
+        return None
+    with db.read_session() as s:
+        return event_queries.event_position(s, job_id, event_id)
 
 
 async def _live(
