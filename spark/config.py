@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     breaker_reset_s: float = Field(default=60.0, gt=0)
     breaker_successes: int = Field(default=2, ge=1)
     unity_path: Path | None = None
+    # Builds: the default time limit, and how long Unity gets between TERM and KILL.
+    build_timeout_s: int = Field(default=3600, ge=1, le=3 * 3600)
+    build_kill_grace_s: float = Field(default=10.0, ge=0)
+    #: where build workers keep a workspace per project, reused between builds
+    workspace_dir: Path = Path("./var/workspaces")
     unity_mcp_url: str | None = None
     unity_mcp_api_key: SecretStr | None = None
     artifact_dir: Path = Path("./var/artifacts")

@@ -6,7 +6,7 @@ AppError
 ├── Forbidden (403)             ├── PayloadTooLarge (413)
 ├── ValidationFailed (422)      ├── UnsupportedMediaType (415)
 ├── RateLimited (429)           ├── QuotaExceeded (429)
-└── ServiceUnavailable (503)    └── JobFailure (a handler's failure, stored on the job)
+└── ServiceUnavailable (503)    └── JobFailure (a handler's failure, stored on the job) ─ JobTimedOut
 """
 
 from __future__ import annotations
@@ -150,6 +150,19 @@ class JobFailure(AppError):
     status = 422
     code = "job_failed"
 
-    def __init__(self, code: str, message: str, details: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        details: Mapping[str, Any] | None = None,
+        *,
+        result: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__(message, details=details)
         self.failure_code = code
+        #: what the job did produce (a failed build's errors, its log's totals), kept on the job
+        self.result = dict(result) if result is not None else None
+
+
+class JobTimedOut(JobFailure):
+    """The job ran past its own time limit and was stopped; it ends `timed_out`."""

@@ -1,0 +1,33 @@
+"""Projects as the domain sees them: where a project's files come from, and who hears of its builds."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """A URL told when a build of the project ends; the secret signs each delivery."""
+
+    id: uuid.UUID
+    project_id: uuid.UUID
+    url: str
+    secret: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Project:
+    """A Unity project: a directory the build workers can read, or a git repository."""
+
+    id: uuid.UUID
+    owner: str
+    name: str
+    created_at: datetime
+    source_dir: str | None = None
+    git_url: str | None = None
+    #: the branch, tag or commit a build uses when its params name no `ref`
+    default_ref: str | None = None
+    unity_mcp_url: str | None = None
+    webhooks: tuple[Webhook, ...] = ()
