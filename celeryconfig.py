@@ -19,6 +19,7 @@ MAINTENANCE_TASKS = {
     "spark.maintenance.reap": Queue.MAINTENANCE.value,
     "spark.maintenance.relay_events": Queue.MAINTENANCE.value,
     "spark.maintenance.partitions": Queue.MAINTENANCE.value,
+    "spark.maintenance.webhooks": Queue.MAINTENANCE.value,
 }
 
 
@@ -96,6 +97,12 @@ def build(settings: Settings) -> dict[str, Any]:
             },
             "relay-events": {
                 "task": "spark.maintenance.relay_events",
+                "schedule": settings.relay_interval_s,
+                "options": {"expires": settings.relay_interval_s * 5},
+            },
+            # Retries of build webhooks; a build's end also sends this task at once.
+            "deliver-webhooks": {
+                "task": "spark.maintenance.webhooks",
                 "schedule": settings.relay_interval_s,
                 "options": {"expires": settings.relay_interval_s * 5},
             },

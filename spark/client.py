@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -23,6 +25,15 @@ class ApiError(Exception):
 TERMINAL = {"succeeded", "failed", "canceled", "timed_out"}
 
 
+@dataclass(frozen=True)
+class LogChunk:
+    """Lines of a job's log, where to read on from, and whether the job has ended."""
+
+    lines: list[str]
+    next_offset: int
+    complete: bool
+
+
 class SparkClient:
     """Talks to one SPARK API with one key."""
 
@@ -34,7 +45,7 @@ class SparkClient:
         """Close the connection pool."""
         self._http.close()
 
-    def _call(self, method: str, path: str, **kw: Any) -> Any:
+    def _request(self, method: str, path: str, **kw: Any) -> httpx.Response:
         try:
             resp = self._http.request(method, path, **kw)
         except httpx.HTTPError as exc:
@@ -45,7 +56,51 @@ class SparkClient:
             except (ValueError, KeyError, TypeError):
                 raise ApiError(resp.status_code, "http_error", resp.text[:200]) from None
             raise ApiError(resp.status_code, err["code"], err["message"], err.get("details"))
-        return resp.json()
+        return resp
+
+    def _call(self, method: str, path: str, **kw: Any) -> Any:
+        return self._request(method, path, **kw).json()
+
+    def log(self, job_id: str, offset_lines: int = 0, compact: bool = False) -> LogChunk:
+        """GET /v1/jobs/{id}/log from a raw line offset."""
+        params = {"offset_lines": offset_lines, "compact": "true" if compact else "false"}
+        resp = self._request("GET", f"/v1/jobs/{job_id}/log", params=params)
+        return LogChunk(
+            lines=resp.text.splitlines(),
+            next_offset=int(resp.headers.get("x-next-offset", offset_lines)),
+            complete=resp.headers.get("x-log-complete") == "true",
+        )
+
+    def create_project(self, body: Mapping[str, Any]) -> Any:
+        """POST /v1/projects."""
+        return self._call("POST", "/v1/projects", json=dict(body))
+
+    def project(self, project_id: str) -> Any:
+        """GET /v1/projects/{id}."""
+        return self._call("GET", f"/v1/projects/{project_id}")
+
+    def projects(self, limit: int = 100, cursor: str | None = None) -> Any:
+        """GET /v1/projects (one page)."""
+        params: dict[str, Any] = {"limit": limit}
+        if cursor:
+            params["cursor"] = cursor
+        return self._call("GET", "/v1/projects", params=params)
+
+    def find_project(self, name_or_id: str) -> Any:
+        """The caller's project with this id or name."""
+        try:
+            return self.project(str(uuid.UUID(name_or_id)))
+        except ValueError:
+            pass
+        cursor: str | None = None
+        while True:
+            page = self.projects(cursor=cursor)
+            for project in page["items"]:
+                if project["name"] == name_or_id:
+                    return project
+            cursor = page.get("next_cursor")
+            if not cursor:
+                raise ApiError(404, "not_found", f"no project named {name_or_id!r}")
 
     def submit(self, body: Mapping[str, Any], idempotency_key: str | None = None) -> Any:
         """POST /v1/jobs."""

@@ -6,7 +6,7 @@ AppError
 ├── Forbidden (403)             ├── PayloadTooLarge (413)
 ├── ValidationFailed (422)      ├── UnsupportedMediaType (415)
 ├── RateLimited (429)           ├── QuotaExceeded (429)
-└── ServiceUnavailable (503)    └── JobFailure (a handler's failure, stored on the job) ─ JobTimedOut
+└── ServiceUnavailable (503)    └── JobFailure (a job's own failure, stored on it) ─ JobTimedOut
 """
 
 from __future__ import annotations

@@ -27,7 +27,17 @@ for _name in [n for n in os.environ if n.startswith("SPARK_") and not n.startswi
 PG_ADMIN = os.environ.get("SPARK_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_DB = int(os.environ.get("SPARK_TEST_REDIS_DB", "13"))
 REDIS_URL = f"redis://127.0.0.1:6379/{REDIS_DB}"
-TABLES = ("job_outbox", "jobs", "api_keys", "spark_events", "event_outbox", "event_dead_letters")
+TABLES = (
+    "job_outbox",
+    "jobs",
+    "api_keys",
+    "spark_events",
+    "event_outbox",
+    "event_dead_letters",
+    "projects",
+    "project_webhooks",
+    "webhook_deliveries",
+)
 
 
 @pytest.fixture(scope="session")

@@ -8,11 +8,14 @@ from __future__ import annotations
 import sys
 
 from spark.cli import app
+from spark.config import load_settings
 
 
 def main() -> None:
     """Start a builds-only worker with one build process."""
-    app(["worker", "--queues", "builds", "--concurrency", "1", *sys.argv[1:]])
+    state_db = load_settings().var_dir / "build-worker.state"
+    args = ["worker", "--queues", "builds", "--concurrency", "1", "--state-db", str(state_db)]
+    app([*args, *sys.argv[1:]])
 
 
 if __name__ == "__main__":

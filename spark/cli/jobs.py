@@ -18,7 +18,8 @@ jobs_app = typer.Typer(no_args_is_help=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
 
-def _client() -> SparkClient:
+def client_from_settings() -> SparkClient:
+    """A client for SPARK_API_URL with SPARK_API_KEY."""
     settings = load_settings()
     key = settings.api_key.get_secret_value() if settings.api_key else None
     if key is None:
@@ -44,7 +45,8 @@ def parse_params(pairs: list[str]) -> dict[str, Any]:
     return params
 
 
-_EXIT = {"succeeded": 0, "failed": 1, "canceled": 1, "timed_out": 1}
+#: the CLI's exit status per final job state
+EXIT_CODES = {"succeeded": 0, "failed": 1, "canceled": 1, "timed_out": 1}
 
 
 def _wait_with_bar(client: SparkClient, job: Any, timeout: float, as_json: bool) -> Any:
@@ -104,7 +106,7 @@ def register(app: typer.Typer) -> None:
         ):
             if value is not None:
                 body[key] = value
-        client = _client()
+        client = client_from_settings()
         try:
             job = client.submit(body, idempotency_key)
             if wait:
@@ -113,7 +115,7 @@ def register(app: typer.Typer) -> None:
             fail(exc, as_json)
         emit_json(job) if as_json else _show(job)
         if wait:
-            raise typer.Exit(_EXIT.get(job["state"], 3))
+            raise typer.Exit(EXIT_CODES.get(job["state"], 3))
 
 
 @jobs_app.command("list")
@@ -128,7 +130,7 @@ def list_(
 ) -> None:
     """Your jobs, newest first."""
     try:
-        page = _client().jobs(
+        page = client_from_settings().jobs(
             kind=kind,
             state=state,
             session_id=session,
@@ -159,7 +161,7 @@ def list_(
 def show(job_id: str, as_json: JsonFlag = False) -> None:
     """One job."""
     try:
-        job = _client().job(job_id)
+        job = client_from_settings().job(job_id)
     except ApiError as exc:
         fail(exc, as_json)
     emit_json(job) if as_json else _show(job)
@@ -169,7 +171,7 @@ def show(job_id: str, as_json: JsonFlag = False) -> None:
 def cancel(job_id: str, as_json: JsonFlag = False) -> None:
     """Cancel a queued or running job."""
     try:
-        job = _client().cancel(job_id)
+        job = client_from_settings().cancel(job_id)
     except ApiError as exc:
         fail(exc, as_json)
     emit_json(job) if as_json else console.print(f"job {job_id}: {job['state']}")
@@ -182,10 +184,10 @@ def wait(
     as_json: JsonFlag = False,
 ) -> None:
     """Wait for a job to end, with a progress bar; exit 0 only if it succeeded."""
-    client = _client()
+    client = client_from_settings()
     try:
         job = _wait_with_bar(client, client.job(job_id), timeout, as_json)
     except ApiError as exc:
         fail(exc, as_json)
     emit_json(job) if as_json else _show(job)
-    raise typer.Exit(_EXIT.get(job["state"], 3))
+    raise typer.Exit(EXIT_CODES.get(job["state"], 3))

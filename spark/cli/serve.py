@@ -164,6 +164,9 @@ def worker(
     queues: Annotated[str, typer.Option(help="Comma-separated queues.")] = DEFAULT_QUEUES,
     concurrency: Annotated[int, typer.Option(help="Processes.")] = 2,
     pool: Annotated[str, typer.Option(help="prefork, solo or threads.")] = "prefork",
+    state_db: Annotated[
+        Path | None, typer.Option(help="Keep the revoke list in this file across restarts.")
+    ] = None,
     loglevel: Annotated[str, typer.Option()] = "INFO",
 ) -> None:
     """Run a Celery worker on the given queues (builds: prefetch 1)."""
@@ -191,6 +194,11 @@ def worker(
     if Queue.BUILDS.value in queues.split(","):
         # Builds run for minutes to hours: never hold a second one behind a running one.
         argv += ["--prefetch-multiplier", "1"]
+    if state_db is not None:
+        # The revoke list survives a restart, so a task revoked while down stays revoked;
+        # one file per worker (build-farm machines run one each).
+        state_db.parent.mkdir(parents=True, exist_ok=True)
+        argv += ["--statedb", str(state_db)]
     celery_app.worker_main(argv)
 
 

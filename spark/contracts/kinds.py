@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from spark.contracts.asset_params import ExportPackageParams, GenerateAssetParams
+from spark.contracts.build_params import UnityBuildParams
 from spark.contracts.params import GenerateScriptParams, Params
 from spark.contracts.preset_params import ApplyPresetParams
 from spark.domain.jobs import JobKind
@@ -16,7 +17,11 @@ PARAMS_BY_KIND: Mapping[JobKind, type[Params]] = {
     JobKind.APPLY_PRESET: ApplyPresetParams,
     JobKind.GENERATE_ASSET: GenerateAssetParams,
     JobKind.EXPORT_PACKAGE: ExportPackageParams,
+    JobKind.UNITY_BUILD: UnityBuildParams,
 }
+
+#: kinds that act on a registered project, so a submission must name one of the caller's
+PROJECT_REQUIRED: frozenset[JobKind] = frozenset({JobKind.UNITY_BUILD})
 
 #: the permission each kind needs, in one place
 PERMISSION_BY_KIND: Mapping[JobKind, Permission] = {

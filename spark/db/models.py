@@ -1,4 +1,4 @@
-"""SQLAlchemy 2.0 typed models: jobs, the dispatch outbox, API keys."""
+"""SQLAlchemy 2.0 typed models: jobs, the dispatch outbox, API keys, events, projects."""
 
 from __future__ import annotations
 
@@ -45,6 +45,8 @@ class JobRow(Base):
         UniqueConstraint("owner", "idempotency_key", name="uq_jobs_owner_idempotency_key"),
         Index("ix_jobs_owner_created", "owner", "created_at", "id"),
         Index("ix_jobs_state_heartbeat", "state", "heartbeat_at"),
+        # webhook delivery looks for a project's recently finished builds
+        Index("ix_jobs_project_finished", "project_id", "finished_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
@@ -140,3 +142,60 @@ class DeadLetterRow(Base):
     payload: Mapped[str] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class ProjectRow(Base):
+    """A user's Unity project: where its files come from, and its unity-mcp endpoint."""
+
+    __tablename__ = "projects"
+    __table_args__ = (
+        UniqueConstraint("owner", "name", name="uq_projects_owner_name"),
+        Index("ix_projects_owner_created", "owner", "created_at", "id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    owner: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(100))
+    source_dir: Mapped[str | None] = mapped_column(Text, nullable=True)
+    git_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    default_ref: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    unity_mcp_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WebhookRow(Base):
+    """A URL told when one of the project's builds ends; the secret signs each delivery."""
+
+    __tablename__ = "project_webhooks"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    project_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    url: Mapped[str] = mapped_column(Text)
+    secret: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WebhookDeliveryRow(Base):
+    """One attempt to deliver a build's end to a webhook; delivery_id is the same every attempt."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index("ix_webhook_deliveries_webhook_job", "webhook_id", "job_id"),
+        # An attempt is claimed by inserting its row: two schedulers cannot both send it.
+        UniqueConstraint("delivery_id", "attempt", name="uq_webhook_deliveries_delivery_attempt"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    delivery_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    webhook_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("project_webhooks.id", ondelete="CASCADE")
+    )
+    job_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    attempt: Mapped[int] = mapped_column(Integer)
+    ok: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,4 +1,4 @@
-"""Projects as the domain sees them: where a project's files come from, and who hears of its builds."""
+"""Projects as the domain sees them: where their files come from, and who hears of their builds."""
 
 from __future__ import annotations
 
@@ -31,3 +31,22 @@ class Project:
     default_ref: str | None = None
     unity_mcp_url: str | None = None
     webhooks: tuple[Webhook, ...] = ()
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One attempt to tell a webhook that a build ended, and how it went."""
+
+    id: uuid.UUID
+    #: the same for every attempt at one job's webhook, so receivers can drop repeats
+    delivery_id: uuid.UUID
+    webhook_id: uuid.UUID
+    url: str
+    job_id: uuid.UUID
+    attempt: int
+    #: None while the attempt waits for the receiver's answer
+    ok: bool | None
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+    created_at: datetime

@@ -13,7 +13,7 @@ from typing import Any
 from spark.db.engine import Database
 from spark.db.types import utcnow
 from spark.domain.jobs import Claim, Job, JobError, JobState
-from spark.errors import DependencyUnavailable, JobFailure
+from spark.errors import DependencyUnavailable, JobFailure, JobTimedOut
 from spark.events.envelope import EventType, job_event
 from spark.events.sink import EventSink
 from spark.jobs import lifecycle
@@ -120,8 +120,10 @@ def _execute(db: Database, held: Claim, handler: Handler, policy: RunPolicy) -> 
     except DependencyUnavailable as exc:
         return _wait_or_fail(db, held, exc, policy)
     except JobFailure as exc:
+        # A build that timed out or failed still reports what it found (errors, totals).
+        state = JobState.TIMED_OUT if isinstance(exc, JobTimedOut) else JobState.FAILED
         error = JobError(exc.failure_code, exc.message, exc.details)
-        return lifecycle.finish(db, held, JobState.FAILED, error=error)
+        return lifecycle.finish(db, held, state, result=exc.result, error=error)
     except policy.timeout_errors:
         error = JobError("time_limit_exceeded", "the job ran past its time limit")
         return lifecycle.finish(db, held, JobState.TIMED_OUT, error=error)

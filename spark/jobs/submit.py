@@ -12,10 +12,11 @@ from typing import Any
 
 from spark.db import jobs as job_queries
 from spark.db import outbox as outbox_queries
+from spark.db import projects as project_queries
 from spark.db.engine import Database, UniqueViolation
 from spark.db.types import utcnow
 from spark.domain.jobs import Job, JobKind, JobState
-from spark.errors import IdempotencyConflict
+from spark.errors import IdempotencyConflict, NotFound
 from spark.jobs.dispatch import Dispatcher
 from spark.jobs.outbox import SentMarks
 
@@ -61,6 +62,8 @@ def submit(
     replay = _replay(db, new)
     if replay is not None:
         return replay
+    if new.project_id is not None:
+        _check_project(db, new.owner, new.project_id)
     job = Job(
         id=uuid.uuid4(),
         owner=new.owner,
@@ -82,6 +85,13 @@ def submit(
         return replay
     _send(db, dispatcher, job, marks)
     return Submitted(job, created=True)
+
+
+def _check_project(db: Database, owner: str, project_id: uuid.UUID) -> None:
+    # A job may only name the caller's own project; someone else's is as unknown as none.
+    with db.statement() as s:
+        if project_queries.get_project(s, project_id, owner) is None:
+            raise NotFound("project_id: no such project", details={"field": "project_id"})
 
 
 def _replay(db: Database, new: NewJob) -> Submitted | None:

@@ -15,7 +15,7 @@ from spark.config import Settings, load_settings
 from spark.web import errors
 from spark.web.metrics import MetricsMiddleware, metrics_endpoint
 from spark.web.openapi import DOCS_HTML, openapi_document
-from spark.web.routes import artifacts, events, health, jobs, presets
+from spark.web.routes import artifacts, events, health, jobs, logs, presets, projects
 from spark.web.services import Services, build_services
 
 
@@ -43,7 +43,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             *jobs.routes,
             *events.routes,
             *artifacts.routes,
+            *logs.routes,
             *presets.routes,
+            *projects.routes,
             *health.routes,
             Route("/openapi.json", _openapi, methods=["GET"]),
             Route("/docs", _docs, methods=["GET"]),

@@ -11,6 +11,13 @@ from spark.contracts.asset_params import ExportPackageParams, GenerateAssetParam
 from spark.contracts.jobs import ErrorBody, JobOut, JobPage, JobSubmission
 from spark.contracts.params import GenerateScriptParams
 from spark.contracts.preset_params import ApplyPresetParams
+from spark.contracts.projects import (
+    CreatedProjectOut,
+    DeliveryPage,
+    ProjectIn,
+    ProjectOut,
+    ProjectPage,
+)
 
 _MODELS: list[type[BaseModel]] = [
     JobSubmission,
@@ -21,6 +28,11 @@ _MODELS: list[type[BaseModel]] = [
     ApplyPresetParams,
     GenerateAssetParams,
     ExportPackageParams,
+    ProjectIn,
+    ProjectOut,
+    CreatedProjectOut,
+    ProjectPage,
+    DeliveryPage,
 ]
 _REF = "#/components/schemas/{model}"
 
@@ -113,6 +125,17 @@ def _more_paths() -> dict[str, Any]:
         "/v1/jobs/{job_id}/events": {
             "get": _op("A job's events: JSON, or live with Accept: text/event-stream", _JOB_ID)
         },
+        "/v1/jobs/{job_id}/log": {
+            "get": _op(
+                "A job's log as text from offset_lines; compact=true keeps errors and warnings;"
+                " X-Next-Offset and X-Log-Complete tell a follower where to resume and stop",
+                _JOB_ID,
+                _query("offset_lines", "integer"),
+                _query("compact", "boolean"),
+                _query("limit", "integer"),
+                content="text/plain",
+            )
+        },
         "/v1/jobs/{job_id}/artifacts": {"get": _op("A job's artifacts", _JOB_ID)},
         "/v1/jobs/{job_id}/artifacts/{name}": {
             "get": _op("Download an artifact", _JOB_ID, _NAME, content="application/octet-stream")
@@ -120,6 +143,52 @@ def _more_paths() -> dict[str, Any]:
         "/v1/presets": {"get": _op("Game templates")},
         "/v1/presets/{preset_id}": {"get": _op("One template with its files", _PRESET)},
         "/metrics": {"get": _op("Prometheus metrics", public=True, content="text/plain")},
+    }
+
+
+_PROJECT_ID = {
+    "name": "project_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "format": "uuid"},
+}
+
+
+def _query(name: str, kind: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": {"type": kind}}
+
+
+def _project_paths() -> dict[str, Any]:
+    create_op = {
+        "summary": "Register a project; the response is the only one that shows webhook secrets",
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": _ref("ProjectIn")}},
+        },
+        "responses": {
+            "201": _json("CreatedProjectOut", "created"),
+            **_errors(400, 401, 403, 409, 413, 415, 422),
+        },
+    }
+    list_op = {
+        "summary": "List your projects",
+        "parameters": [_query("limit", "integer"), _query("cursor", "string")],
+        "responses": {"200": _json("ProjectPage", "a page"), **_errors(401, 403, 422)},
+    }
+    get_op = {
+        "summary": "A project",
+        "parameters": [_PROJECT_ID],
+        "responses": {"200": _json("ProjectOut", "the project"), **_errors(401, 403, 404)},
+    }
+    deliveries_op = {
+        "summary": "Webhook delivery attempts for the project's builds, newest first",
+        "parameters": [_PROJECT_ID, _query("limit", "integer")],
+        "responses": {"200": _json("DeliveryPage", "attempts"), **_errors(401, 403, 404, 422)},
+    }
+    return {
+        "/v1/projects": {"post": create_op, "get": list_op},
+        "/v1/projects/{project_id}": {"get": get_op},
+        "/v1/projects/{project_id}/deliveries": {"get": deliveries_op},
     }
 
 
@@ -153,6 +222,7 @@ def _paths() -> dict[str, Any]:
     }
     return {
         **_more_paths(),
+        **_project_paths(),
         "/v1/jobs": {"post": _submit_op(), "get": list_op},
         "/v1/jobs/{job_id}": {"get": get_op},
         "/v1/jobs/{job_id}/cancel": {"post": cancel_op},

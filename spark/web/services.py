@@ -8,6 +8,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
+from spark.artifacts import ArtifactStorage, ArtifactStore
 from spark.config import Settings
 from spark.db.engine import Database
 from spark.domain.principals import Permission, Principal
@@ -18,6 +19,7 @@ from spark.jobs.dispatch import CeleryDispatcher, Dispatcher
 from spark.jobs.outbox import SentMarks
 from spark.kv.base import BreakerStore
 from spark.kv.factory import make_breaker_store
+from spark.logstore import LocalLogStore, LogStorage
 from spark.security.apikeys import KeyVerifier
 from spark.taskqueue import create_celery
 
@@ -34,6 +36,8 @@ class Services:
     marks: SentMarks
     events: EventSink
     breakers: BreakerStore
+    artifacts: ArtifactStorage
+    logs: LogStorage
 
 
 def build_services(settings: Settings) -> Services:
@@ -49,6 +53,8 @@ def build_services(settings: Settings) -> Services:
         marks=SentMarks(db),
         events=make_sink(settings, db),
         breakers=make_breaker_store(settings),
+        artifacts=ArtifactStore(settings.artifact_dir),
+        logs=LocalLogStore(settings.artifact_dir),
     )
 
 

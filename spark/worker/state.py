@@ -5,13 +5,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from spark.artifacts import ArtifactStorage, ArtifactStore
 from spark.config import Settings, load_settings
 from spark.db.engine import Database
+from spark.engines.unity.builds import BuildEnvironment
 from spark.events.factory import make_sink
 from spark.events.sink import EventSink
 from spark.jobs.heartbeat import Heartbeats
 from spark.llm.base import ScriptGenerator
 from spark.llm.factory import make_generator
+from spark.logstore import LocalLogStore
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,8 @@ class WorkerResources:
     heartbeats: Heartbeats
     generator: ScriptGenerator
     events: EventSink
+    artifacts: ArtifactStorage
+    build_environment: BuildEnvironment
 
 
 _resources: dict[int, WorkerResources] = {}
@@ -43,10 +48,20 @@ def _create(settings: Settings) -> WorkerResources:
     db = Database(settings.database_url, settings.database_replica_url, pool_size=2)
     heartbeats = Heartbeats(db, settings.heartbeat_interval_s)
     heartbeats.start()
+    artifacts = ArtifactStore(settings.artifact_dir)
     return WorkerResources(
         settings=settings,
         db=db,
         heartbeats=heartbeats,
         generator=make_generator(settings),
         events=make_sink(settings, db),
+        artifacts=artifacts,
+        build_environment=BuildEnvironment(
+            unity_path=settings.unity_path,
+            workspace_root=settings.workspace_dir,
+            artifacts=artifacts,
+            logs=LocalLogStore(settings.artifact_dir),
+            default_timeout_s=settings.build_timeout_s,
+            kill_grace_s=settings.build_kill_grace_s,
+        ),
     )

@@ -10,14 +10,16 @@ from typing import Any
 from celery import Celery
 from celery.exceptions import SoftTimeLimitExceeded
 
-from spark.artifacts import ArtifactStore
+from spark import webhooks
 from spark.contracts.asset_params import ExportPackageParams, GenerateAssetParams
+from spark.contracts.build_params import UnityBuildParams
 from spark.contracts.params import GenerateScriptParams
 from spark.contracts.preset_params import ApplyPresetParams
 from spark.db import events as event_queries
+from spark.db import projects as project_queries
 from spark.domain.jobs import KIND_SPECS, Job, JobKind, task_name
-from spark.engines.unity import assets, package, presets, scripts
-from spark.errors import ServiceUnavailable
+from spark.engines.unity import assets, builds, package, presets, scripts
+from spark.errors import JobFailure, ServiceUnavailable
 from spark.events import relay as events_relay
 from spark.jobs import maintenance
 from spark.jobs.dispatch import CeleryDispatcher
@@ -45,9 +47,21 @@ def _generate_asset(ctx: JobContext) -> Mapping[str, Any]:
 def _export_package(ctx: JobContext) -> Mapping[str, Any]:
     params = ExportPackageParams.model_validate(ctx.job.params)
     result, data = package.export_package(params, ctx.report)
-    store = ArtifactStore(resources().settings.artifact_dir)
-    stored = store.put(ctx.job.id, str(result["artifact"]), data)
+    stored = resources().artifacts.put(ctx.job.id, str(result["artifact"]), data)
     return {**result, "artifacts": [stored.as_dict()]}
+
+
+def _unity_build(ctx: JobContext) -> Mapping[str, Any]:
+    params = UnityBuildParams.model_validate(ctx.job.params)
+    res = resources()
+    if ctx.job.project_id is None:
+        raise JobFailure("project_not_found", "the build names no project")
+    with res.db.statement() as s:
+        project = project_queries.get_project_for_worker(s, ctx.job.project_id)
+    if project is None:
+        raise JobFailure("project_not_found", "the build's project no longer exists")
+    request = builds.BuildRequest(ctx.job.id, ctx.attempt, project, params)
+    return builds.run_build(request, res.build_environment, ctx.report)
 
 
 #: the kinds this worker can run, and how
@@ -56,6 +70,7 @@ HANDLERS: dict[JobKind, Handler] = {
     JobKind.APPLY_PRESET: _apply_preset,
     JobKind.GENERATE_ASSET: _generate_asset,
     JobKind.EXPORT_PACKAGE: _export_package,
+    JobKind.UNITY_BUILD: _unity_build,
 }
 
 
@@ -100,6 +115,10 @@ def _relay_events() -> int:
     return events_relay.relay_events(res.db, res.settings.nats_url)
 
 
+def _deliver_webhooks() -> int:
+    return webhooks.deliver_due(resources().db)
+
+
 def register_tasks(app: Celery) -> None:
     """Add a task per runnable kind, and the maintenance tasks, to app."""
     for kind in HANDLERS:
@@ -134,3 +153,4 @@ def register_tasks(app: Celery) -> None:
     app.task(name="spark.maintenance.reap", ignore_result=True)(_reap)
     app.task(name="spark.maintenance.relay_events", ignore_result=True)(_relay_events)
     app.task(name="spark.maintenance.partitions", ignore_result=True)(_prepare_partitions)
+    app.task(name="spark.maintenance.webhooks", ignore_result=True)(_deliver_webhooks)

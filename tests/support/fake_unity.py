@@ -1,13 +1,16 @@
 """A Unity editor stand-in for build tests: `python tests/support/fake_unity.py <Unity args>`.
 
 It takes Unity's batch-mode arguments, prints log lines shaped like a real editor's, writes
-a player at -customBuildPath and exits as SPARK's build method would. FAKE_UNITY_MODE picks
-the behaviour (success, compile_error, result_failed_exit0, canceled, hang, crash) and
-FAKE_UNITY_DELAY_S the pause after each line (default 0.02 s).
+a player at -customBuildPath and exits as SPARK's build method would. The behaviour (success,
+compile_error, result_failed_exit0, canceled, hang, crash) comes from FAKE_UNITY_MODE, else
+from the file `<projectPath>/.fake-unity-mode`; the pause after each line from
+FAKE_UNITY_DELAY_S, else `<projectPath>/.fake-unity-delay`, else 0.02 s. When
+FAKE_UNITY_RECORD names a file, a JSON line is appended to it at start and at exit.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import signal
@@ -29,6 +32,8 @@ COMPILE_WARNING = (
     "The field 'Enemy.unused' is assigned but its value is never used"
 )
 SIGTERM_EXIT = 143
+#: in the argv of the helper process hang mode leaves behind, followed by the project path
+HELPER_MARKER = "fake-unity-helper"
 
 _STARTUP = (
     "[Licensing::Module] Successfully connected to LicensingClient on channel: LicenseClient-ci",
@@ -173,9 +178,10 @@ def _result_failed_exit0(log: Log) -> int:
     return 0
 
 
-def _hang(log: Log) -> int:
+def _hang(log: Log, project: str, job: str) -> int:
     """Never finishes; leaves a child process behind and exits 143 on SIGTERM."""
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(1000)"])
+    sleeper = [sys.executable, "-c", "import time; time.sleep(1000)", HELPER_MARKER, project]
+    child = subprocess.Popen(sleeper)
     log(f"Starting: UnityShaderCompiler (pid {child.pid})", *_COMPILED)
     log("DisplayProgressbar: Building Player")
 
@@ -184,6 +190,7 @@ def _hang(log: Log) -> int:
         # killing the whole process group is the caller's job.
         log.delay = 0
         log("Received SIGTERM, exiting batchmode")
+        record("exit", job=job, code=SIGTERM_EXIT)
         os._exit(SIGTERM_EXIT)
 
     signal.signal(signal.SIGTERM, on_term)
@@ -198,21 +205,46 @@ def _crash(log: Log) -> int:
     return 1
 
 
+def setting(env_name: str, project: str, file_name: str, default: str) -> str:
+    """A setting from the environment, else from a file in the project, else the default."""
+    if env_name in os.environ:
+        return os.environ[env_name]
+    try:
+        return (Path(project) / file_name).read_text(encoding="utf-8").strip()
+    except OSError:
+        return default
+
+
+def record(event: str, **fields: object) -> None:
+    """Append one JSON line to FAKE_UNITY_RECORD, in one write so concurrent fakes never mix."""
+    path = os.environ.get("FAKE_UNITY_RECORD")
+    if path:
+        line = json.dumps({"event": event, **fields, "time": time.time()}) + "\n"
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, line.encode())
+        finally:
+            os.close(fd)
+
+
 def main(argv: list[str]) -> int:
     """Runs the fake editor on Unity's command-line arguments; the process exit code."""
     args = parse_args(argv)
-    mode = os.environ.get("FAKE_UNITY_MODE", "success")
+    project, job = args.get("projectpath", "."), args.get("sparkjobid", "")
+    mode = setting("FAKE_UNITY_MODE", project, ".fake-unity-mode", "success")
     if mode not in MODES:
-        print(f"fake_unity: unknown FAKE_UNITY_MODE {mode!r}", file=sys.stderr)
+        print(f"fake_unity: unknown mode {mode!r}", file=sys.stderr)
         return 2
-    log = Log(args.get("logfile"), float(os.environ.get("FAKE_UNITY_DELAY_S", "0.02")))
-    log(*(line.format(project=args.get("projectpath", ".")) for line in _STARTUP))
+    delay = float(setting("FAKE_UNITY_DELAY_S", project, ".fake-unity-delay", "0.02"))
+    record("start", pid=os.getpid(), pgid=os.getpgrp(), job=job, project=project)
+    log = Log(args.get("logfile"), delay)
+    log(*(line.format(project=project) for line in _STARTUP))
     handlers: dict[str, Callable[[], int]] = {
         "success": lambda: _build(args, log, "Succeeded"),
         "canceled": lambda: _build(args, log, "Cancelled"),
         "compile_error": lambda: _compile_error(log),
         "result_failed_exit0": lambda: _result_failed_exit0(log),
-        "hang": lambda: _hang(log),
+        "hang": lambda: _hang(log, project, job),
         "crash": lambda: _crash(log),
     }
     if mode in ("success", "canceled"):
@@ -221,7 +253,24 @@ def main(argv: list[str]) -> int:
     if mode == "success":
         # EditorApplication.Exit with a failure code skips -quit's shutdown lines.
         log(*_SHUTDOWN)
+    record("exit", job=job, code=code)
     return code
+
+
+def processes_mentioning(text: str) -> list[int]:
+    """Live (non-zombie) processes whose command line contains text, read from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if text in cmdline and state != "Z":
+            found.append(int(entry.name))
+    return found
 
 
 if __name__ == "__main__":

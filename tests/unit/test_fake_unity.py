@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -16,7 +17,13 @@ import pytest
 from spark.engines.unity.build_log import result_from_log
 from spark.engines.unity.csharp import check_syntax
 from spark.engines.unity.editor_script import BUILD_METHOD, BUILDER_CS
-from tests.support.fake_unity import COMPILE_ERROR, parse_args, write_launcher
+from tests.support.fake_unity import (
+    COMPILE_ERROR,
+    HELPER_MARKER,
+    parse_args,
+    processes_mentioning,
+    write_launcher,
+)
 
 FAKE_UNITY = Path(__file__).resolve().parents[1] / "support" / "fake_unity.py"
 
@@ -30,11 +37,16 @@ def unity_args(tmp_path: Path, target: str = "WebGL", log_file: str = "-") -> li
     ]
 
 
-def run_fake(tmp_path: Path, mode: str, target: str = "WebGL") -> subprocess.CompletedProcess[str]:
-    """Runs the stand-in to completion with no per-line delay."""
-    env = {**os.environ, "FAKE_UNITY_MODE": mode, "FAKE_UNITY_DELAY_S": "0"}
+def run_fake(
+    tmp_path: Path, mode: str | None, target: str = "WebGL", **extra_env: str
+) -> subprocess.CompletedProcess[str]:
+    """Runs the stand-in to completion with no per-line delay (mode None: not in the env)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FAKE_UNITY_")}
+    env.update(FAKE_UNITY_DELAY_S="0", **extra_env)
+    if mode is not None:
+        env["FAKE_UNITY_MODE"] = mode
     return subprocess.run(
-        [sys.executable, str(FAKE_UNITY), *unity_args(tmp_path, target)],
+        [sys.executable, str(FAKE_UNITY), *unity_args(tmp_path, target), "-sparkJobId", "job-1"],
         env=env,
         capture_output=True,
         text=True,
@@ -106,6 +118,36 @@ def test_parse_args() -> None:
     assert parsed == {"batchmode": "", "logfile": "-", "projectpath": "/p", "development": ""}
 
 
+def test_mode_and_delay_come_from_project_files_without_env(tmp_path: Path) -> None:
+    """A build runner passes no env of its own, so tests steer the fake through the project."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / ".fake-unity-mode").write_text("crash\n")
+    (project / ".fake-unity-delay").write_text("0\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FAKE_UNITY_")}
+    command = [sys.executable, str(FAKE_UNITY), *unity_args(tmp_path)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 1
+    assert run_fake(tmp_path, "compile_error").returncode == 101  # the env wins over the file
+
+
+def test_record_appends_start_and_exit_lines(tmp_path: Path) -> None:
+    record = tmp_path / "record.jsonl"
+    run_fake(tmp_path, "compile_error", FAKE_UNITY_RECORD=str(record))
+    run_fake(tmp_path, "success", FAKE_UNITY_RECORD=str(record))
+    events = [json.loads(line) for line in record.read_text().splitlines()]
+    assert [(e["event"], e.get("code")) for e in events] == [
+        ("start", None),
+        ("exit", 101),
+        ("start", None),
+        ("exit", 0),
+    ]
+    start = events[0]
+    assert start["job"] == "job-1" and start["project"] == str(tmp_path / "project")
+    assert start["pid"] > 0 and start["pgid"] == os.getpgrp()  # not a session of its own
+    assert events[0]["time"] <= events[1]["time"] <= events[2]["time"]
+
+
 @pytest.fixture
 def hanging(tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
     """The stand-in in hang mode, in its own process group that teardown always kills."""
@@ -136,6 +178,7 @@ def test_hang_stops_on_sigterm_and_leaves_a_child(hanging: subprocess.Popen[str]
         assert lines[-1], "the stand-in ended early"
     pid_line = next(line for line in lines if line.startswith("Starting: UnityShaderCompiler"))
     child_pid = int(pid_line.rsplit("pid ", 1)[1].rstrip(")\n"))
+    assert child_pid in processes_mentioning(HELPER_MARKER)  # findable by its marker
     time.sleep(0.1)
     assert hanging.poll() is None
     started = time.monotonic()
@@ -150,6 +193,7 @@ def test_hang_stops_on_sigterm_and_leaves_a_child(hanging: subprocess.Popen[str]
     while time.monotonic() < deadline and _alive(child_pid):
         time.sleep(0.05)
     assert not _alive(child_pid)
+    assert child_pid not in processes_mentioning(HELPER_MARKER)
 
 
 def _alive(pid: int) -> bool:

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
+from typing import BinaryIO
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import FileResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from spark.artifacts import ArtifactStore
 from spark.db import jobs as job_queries
 from spark.domain.jobs import Job
 from spark.domain.principals import Permission, Principal
 from spark.errors import NotFound
 from spark.web.services import authenticate, services
+
+#: bytes per read when streaming an artifact from a store without local files
+CHUNK = 1 << 16
 
 
 async def _owned_job(request: Request, principal: Principal) -> Job:
@@ -51,14 +55,25 @@ async def download_artifact(request: Request) -> Response:
     job = await _owned_job(request, await authenticate(request, Permission.READ))
     name = request.path_params["name"]
     listed = next((a for a in _listed(job) if a.get("name") == name), None)
-    path = ArtifactStore(services(request).settings.artifact_dir).path(job.id, name)
-    if listed is None or path is None:
+    if listed is None:
         raise NotFound("no such artifact")
-    return FileResponse(
-        path,
-        media_type=str(listed.get("content_type") or "application/octet-stream"),
-        filename=name,
-    )
+    storage = services(request).artifacts
+    media_type = str(listed.get("content_type") or "application/octet-stream")
+    path = storage.path(job.id, name)
+    if path is not None:
+        return FileResponse(path, media_type=media_type, filename=name)
+    # A store without local files (an object store) streams the artifact instead.
+    stream = storage.open(job.id, name)
+    if stream is None:
+        raise NotFound("no such artifact")
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    return StreamingResponse(_chunks(stream), media_type=media_type, headers=headers)
+
+
+def _chunks(stream: BinaryIO) -> Iterator[bytes]:
+    with stream:
+        while chunk := stream.read(CHUNK):
+            yield chunk
 
 
 routes = [

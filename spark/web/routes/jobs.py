@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from spark import metrics
 from spark.contracts.jobs import JobOut, JobPage, JobSubmission, SessionId
-from spark.contracts.kinds import PARAMS_BY_KIND, PERMISSION_BY_KIND
+from spark.contracts.kinds import PARAMS_BY_KIND, PERMISSION_BY_KIND, PROJECT_REQUIRED
 from spark.db import jobs as job_queries
 from spark.domain.jobs import Job, JobKind, JobState
 from spark.domain.principals import Permission
@@ -40,6 +40,11 @@ def _check_params(submission: JobSubmission) -> dict[str, Any]:
         raise ValidationFailed(
             f"kind: '{submission.kind.value}' jobs are not available on this server yet",
             details={"field": "kind"},
+        )
+    if submission.kind in PROJECT_REQUIRED and submission.project_id is None:
+        raise ValidationFailed(
+            f"project_id: {submission.kind.value} jobs need the project to work on",
+            details={"field": "project_id"},
         )
     params = parse(model, submission.params, prefix="params")
     if getattr(params, "write_to_project", False):

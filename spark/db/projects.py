@@ -1,0 +1,162 @@
+"""Named queries for projects, webhooks and webhook deliveries; rows leave as domain values."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, insert, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from spark.db.models import ProjectRow, WebhookRow
+from spark.domain.projects import Project, Webhook
+from spark.errors import Conflict, ValidationFailed
+
+
+def _to_webhook(row: WebhookRow) -> Webhook:
+    return Webhook(id=row.id, project_id=row.project_id, url=row.url, secret=row.secret)
+
+
+def _to_project(row: ProjectRow, webhooks: Sequence[Webhook] = ()) -> Project:
+    return Project(
+        id=row.id,
+        owner=row.owner,
+        name=row.name,
+        created_at=row.created_at,
+        source_dir=row.source_dir,
+        git_url=row.git_url,
+        default_ref=row.default_ref,
+        unity_mcp_url=row.unity_mcp_url,
+        webhooks=tuple(webhooks),
+    )
+
+
+def _webhooks_of(s: Session, project_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Webhook]]:
+    """Each project's webhooks in the order they were registered, in one query."""
+    found: dict[uuid.UUID, list[Webhook]] = {pid: [] for pid in project_ids}
+    if not project_ids:
+        return found
+    query = (
+        select(WebhookRow)
+        .where(WebhookRow.project_id.in_(project_ids))
+        .order_by(WebhookRow.created_at, WebhookRow.id)
+    )
+    for row in s.scalars(query):
+        found[row.project_id].append(_to_webhook(row))
+    return found
+
+
+def _with_webhooks(s: Session, row: ProjectRow | None) -> Project | None:
+    if row is None:
+        return None
+    return _to_project(row, _webhooks_of(s, [row.id])[row.id])
+
+
+def _insert_webhooks(s: Session, project: Project) -> None:
+    if not project.webhooks:
+        return
+    rows = [
+        {
+            "id": w.id,
+            "project_id": project.id,
+            "url": w.url,
+            "secret": w.secret,
+            # a microsecond apart, so listing keeps the order they were given in
+            "created_at": project.created_at + timedelta(microseconds=i),
+        }
+        for i, w in enumerate(project.webhooks)
+    ]
+    s.execute(insert(WebhookRow), rows)
+
+
+def insert_project(s: Session, project: Project) -> Project:
+    """Store a new project with its webhooks; Conflict if the owner already has one by that name."""
+    try:
+        s.execute(
+            insert(ProjectRow).values(
+                id=project.id,
+                owner=project.owner,
+                name=project.name,
+                source_dir=project.source_dir,
+                git_url=project.git_url,
+                default_ref=project.default_ref,
+                unity_mcp_url=project.unity_mcp_url,
+                created_at=project.created_at,
+            )
+        )
+    except IntegrityError as exc:
+        # The id is a fresh uuid4 and every column is set, so the one constraint this row
+        # can break is (owner, name).
+        raise Conflict(
+            f"name: you already have a project named {project.name!r}",
+            details={"field": "name"},
+        ) from exc
+    _insert_webhooks(s, project)
+    return project
+
+
+def get_project(s: Session, project_id: uuid.UUID, owner: str) -> Project | None:
+    """The owner's project with its webhooks, or None if there is none (or it is someone else's)."""
+    row = s.scalars(
+        select(ProjectRow).where(ProjectRow.id == project_id, ProjectRow.owner == owner)
+    ).one_or_none()
+    return _with_webhooks(s, row)
+
+
+def get_project_for_worker(s: Session, project_id: uuid.UUID) -> Project | None:
+    """A project with its webhooks whoever owns it; for workers, which act for the job's owner."""
+    return _with_webhooks(s, s.get(ProjectRow, project_id))
+
+
+def find_project_by_name(s: Session, owner: str, name: str) -> Project | None:
+    """The owner's project called name, with its webhooks."""
+    row = s.scalars(
+        select(ProjectRow).where(ProjectRow.owner == owner, ProjectRow.name == name)
+    ).one_or_none()
+    return _with_webhooks(s, row)
+
+
+def encode_cursor(project: Project) -> str:
+    """An opaque cursor pointing just past project in the newest-first listing."""
+    raw = json.dumps([project.created_at.isoformat(), project.id.hex]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """The (created_at, id) a cursor points past; 422 naming `cursor` if it is not one of ours."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        stamp, hex_id = json.loads(raw)
+        created_at = datetime.fromisoformat(stamp)
+        if created_at.tzinfo is None:
+            # ours always carry a zone; a naive one would fail binding to the UTC column
+            raise ValueError("naive timestamp")
+        return created_at, uuid.UUID(hex=hex_id)
+    except (ValueError, TypeError, binascii.Error):
+        raise ValidationFailed("cursor: not a valid cursor", details={"field": "cursor"}) from None
+
+
+def list_projects(
+    s: Session, owner: str, limit: int, cursor: str | None = None
+) -> tuple[list[Project], str | None]:
+    """A page of the owner's projects, newest first, and the cursor of the next page (or None)."""
+    query = select(ProjectRow).where(ProjectRow.owner == owner)
+    if cursor:
+        created_at, last_id = decode_cursor(cursor)
+        query = query.where(
+            or_(
+                ProjectRow.created_at < created_at,
+                and_(ProjectRow.created_at == created_at, ProjectRow.id < last_id),
+            )
+        )
+    query = query.order_by(ProjectRow.created_at.desc(), ProjectRow.id.desc()).limit(limit + 1)
+    rows = list(s.scalars(query))
+    page, more = rows[:limit], len(rows) > limit
+    hooks = _webhooks_of(s, [r.id for r in page])
+    projects = [_to_project(r, hooks[r.id]) for r in page]
+    return projects, encode_cursor(projects[-1]) if more else None

@@ -1,0 +1,127 @@
+"""Named queries for webhook deliveries: claiming an attempt, recording it, finding what is due."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from spark.db.models import JobRow, ProjectRow, WebhookDeliveryRow, WebhookRow
+from spark.domain.jobs import TERMINAL_STATES, JobKind
+from spark.domain.projects import Delivery
+
+_D = WebhookDeliveryRow
+
+
+@dataclass(frozen=True)
+class DueDelivery:
+    """A finished build's webhook that has not been answered with a 2xx yet."""
+
+    job_id: uuid.UUID
+    webhook_id: uuid.UUID
+    project_id: uuid.UUID
+    #: attempts made so far, and when the last one started
+    attempts: int
+    last_attempt_at: datetime | None
+    #: whether the last attempt is still waiting for the receiver's answer
+    in_flight: bool
+
+
+def claim_attempt(s: Session, delivery: Delivery) -> None:
+    """Record an attempt as started (ok unknown); UniqueViolation if another process has it."""
+    s.execute(
+        insert(_D).values(
+            id=delivery.id,
+            delivery_id=delivery.delivery_id,
+            webhook_id=delivery.webhook_id,
+            job_id=delivery.job_id,
+            attempt=delivery.attempt,
+            ok=delivery.ok,
+            status_code=delivery.status_code,
+            error=delivery.error,
+            duration_ms=delivery.duration_ms,
+            created_at=delivery.created_at,
+        )
+    )
+
+
+def complete_attempt(
+    s: Session, attempt_id: uuid.UUID, ok: bool, status: int | None, error: str | None, ms: int
+) -> None:
+    """Record how a claimed attempt went."""
+    s.execute(
+        update(_D)
+        .where(_D.id == attempt_id)
+        .values(ok=ok, status_code=status, error=error, duration_ms=ms)
+    )
+
+
+def delivery_succeeded(s: Session, delivery_id: uuid.UUID) -> bool:
+    """Whether any attempt of this delivery was answered with a 2xx."""
+    query = select(_D.id).where(_D.delivery_id == delivery_id, _D.ok.is_(True))
+    return s.execute(query.limit(1)).first() is not None
+
+
+def due_deliveries(
+    s: Session, since: datetime, max_attempts: int, limit: int = 100
+) -> list[DueDelivery]:
+    """Webhooks of builds that ended after since with no 2xx yet and attempts left."""
+    succeeded = func.max(case((_D.ok.is_(True), 1), else_=0))
+    open_attempt = func.max(case((_D.ok.is_(None), _D.attempt), else_=0))
+    query = (
+        select(
+            JobRow.id,
+            WebhookRow.id,
+            WebhookRow.project_id,
+            func.count(_D.id),
+            func.max(_D.created_at),
+            open_attempt,
+        )
+        .join(JobRow, JobRow.project_id == WebhookRow.project_id)
+        .outerjoin(_D, (_D.webhook_id == WebhookRow.id) & (_D.job_id == JobRow.id))
+        .where(
+            JobRow.kind == JobKind.UNITY_BUILD.value,
+            JobRow.state.in_([state.value for state in TERMINAL_STATES]),
+            JobRow.finished_at > since,
+        )
+        .group_by(JobRow.id, WebhookRow.id, WebhookRow.project_id)
+        .having(succeeded == 0, func.count(_D.id) < max_attempts)
+        .limit(limit)
+    )
+    return [
+        DueDelivery(job, hook, project, count, last, bool(latest_open) and latest_open == count)
+        for job, hook, project, count, last, latest_open in s.execute(query)
+    ]
+
+
+def _to_delivery(row: Any) -> Delivery:
+    return Delivery(
+        id=row.id,
+        delivery_id=row.delivery_id,
+        webhook_id=row.webhook_id,
+        url=row.url,
+        job_id=row.job_id,
+        attempt=row.attempt,
+        ok=row.ok,
+        status_code=row.status_code,
+        error=row.error,
+        duration_ms=row.duration_ms,
+        created_at=row.created_at,
+    )
+
+
+def list_deliveries(s: Session, project_id: uuid.UUID, owner: str, limit: int) -> list[Delivery]:
+    """The latest delivery attempts to the owner's project's webhooks, newest first."""
+    query = (
+        select(*_D.__table__.c, WebhookRow.url)
+        .join(WebhookRow, WebhookRow.id == _D.webhook_id)
+        .join(ProjectRow, ProjectRow.id == WebhookRow.project_id)
+        .where(ProjectRow.id == project_id, ProjectRow.owner == owner)
+        .order_by(_D.created_at.desc(), _D.id.desc())
+        .limit(limit)
+    )
+    return [_to_delivery(row) for row in s.execute(query)]

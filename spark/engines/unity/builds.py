@@ -1,0 +1,380 @@
+"""The Unity build runner: a synced workspace, Unity in batch mode running SPARK's build
+method with its log streamed and parsed, the whole process tree stopped, the player stored."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import signal
+import time
+import uuid
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from spark.artifacts import Artifact, ArtifactStorage
+from spark.contracts.build_params import BuildTarget, UnityBuildParams
+from spark.domain.projects import Project
+from spark.engines.unity import unity_process, workspace
+from spark.engines.unity.build_log import (
+    BuildMessage,
+    BuildResult,
+    ProgressTracker,
+    parse_line,
+    result_from_log,
+)
+from spark.engines.unity.editor_script import BUILD_METHOD, BUILDER_CS, PROJECT_PATH
+from spark.errors import JobFailure, JobTimedOut
+from spark.logstore import LogStorage, LogWriter
+
+#: how many errors and how many warnings a result lists; the totals count them all
+MAX_MESSAGES = 100
+#: distinct messages remembered to drop Unity's repeats; past this, repeats count again
+_MAX_SEEN = 10_000
+#: player file names by target; other targets (WebGL, iOS, …) write a folder
+_PLAYER_SUFFIX = {
+    BuildTarget.STANDALONE_WINDOWS: ".exe",
+    BuildTarget.STANDALONE_WINDOWS64: ".exe",
+    BuildTarget.STANDALONE_OSX: ".app",
+    BuildTarget.ANDROID: ".apk",
+    BuildTarget.STANDALONE_LINUX64: ".x86_64",
+}
+_EXIT_CANCELED = 102
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    """One attempt at building a project for the job."""
+
+    job_id: uuid.UUID
+    attempt: int
+    project: Project
+    params: UnityBuildParams
+
+
+@dataclass(frozen=True)
+class BuildEnvironment:
+    """What a build worker provides: Unity, a workspace root, storage and its limits."""
+
+    unity_path: Path | None
+    workspace_root: Path
+    artifacts: ArtifactStorage
+    logs: LogStorage
+    default_timeout_s: float
+    kill_grace_s: float = 10.0
+    poll_interval_s: float = 0.25
+
+
+Report = Callable[[int, str], None]
+
+
+def run_build(request: BuildRequest, env: BuildEnvironment, report: Report) -> dict[str, Any]:
+    """Build the project and store the player; the result, or JobFailure with it attached."""
+    unity = _unity_executable(env.unity_path)
+    with env.logs.open_writer(request.job_id, request.attempt) as log:
+        try:
+            return _build(request, env, unity, log, report)
+        except JobFailure as failure:
+            log.write(f"[spark] {failure.failure_code}: {failure.message}")
+            raise
+        except BaseException as error:
+            log.write(f"[spark] build stopped: {type(error).__name__}")
+            raise
+
+
+def _unity_executable(path: Path | None) -> Path:
+    """The configured Unity editor, or unity_not_configured."""
+    if path is None:
+        raise JobFailure(
+            "unity_not_configured",
+            "SPARK_UNITY_PATH is not set on this build worker; "
+            "set it to the Unity editor executable",
+        )
+    if not path.is_file() or not os.access(path, os.X_OK):
+        raise JobFailure(
+            "unity_not_configured",
+            f"SPARK_UNITY_PATH={path} is not an executable file on this build worker",
+        )
+    return path
+
+
+def _build(
+    request: BuildRequest, env: BuildEnvironment, unity: Path, log: LogWriter, report: Report
+) -> dict[str, Any]:
+    """Run the build in the project's workspace and store its player."""
+    params, project = request.params, request.project
+    log.write(f"[spark] job {request.job_id}: {params.target} build of {project.name!r}")
+    with workspace.prepare(project, params.ref, env.workspace_root) as ws:
+        log.write(f"[spark] workspace {ws.path} at {ws.revision or 'the source directory'}")
+        name = player_name(project.name)
+        out = output_path(ws.path, params.target, name)
+        _prepare_project(ws.path, out)
+        command = build_command(unity, ws.path, params, out, request.job_id)
+        log.write(f"[spark] {shlex.join(command)}")
+        parser = LogFollower(log)
+        timeout_s = params.timeout_s or env.default_timeout_s
+        exit_code, timed_out, duration = _run_unity(
+            command, ws.path, parser, env, timeout_s, report
+        )
+        log.write(f"[spark] Unity exited with code {exit_code} after {duration:.1f}s")
+        outcome = _outcome(exit_code, parser.stated) if not timed_out else "failed"
+        result = parser.result(outcome, exit_code, duration, params.target, ws.revision)
+        if timed_out:
+            raise JobTimedOut(
+                "time_limit_exceeded",
+                f"the build ran past its {timeout_s:g}s limit and was stopped",
+                result=result,
+            )
+        report(*parser.progress)
+        if outcome != "succeeded":
+            raise _failure(parser, exit_code, result)
+        stored = _store_player(env.artifacts, request.job_id, out, params.target, name, result)
+        log.write(f"[spark] stored {stored.name} ({stored.size} bytes, sha256 {stored.sha256})")
+        return {**result, "artifacts": [stored.as_dict()]}
+
+
+def player_name(project_name: str) -> str:
+    """The project's name made safe for a file name: letters, digits, `_` and `-`."""
+    cleaned = re.sub(r"[^A-Za-z0-9_-]+", "_", project_name).strip("_-")
+    return cleaned[:64] or "player"
+
+
+def output_path(workspace_path: Path, target: BuildTarget, name: str) -> Path:
+    """Where Unity writes the player: `Builds/<target>/<name>[.exe|.app|.apk|.x86_64]`."""
+    return workspace_path / "Builds" / target.value / f"{name}{_PLAYER_SUFFIX.get(target, '')}"
+
+
+def _prepare_project(workspace_path: Path, out: Path) -> None:
+    """Install SPARK's build method and empty the target's output folder."""
+    script = workspace_path / PROJECT_PATH
+    script.parent.mkdir(parents=True, exist_ok=True)
+    script.write_text(BUILDER_CS, encoding="utf-8")
+    folder = out.parent
+    # Nothing from an earlier build may end up in this one's artifact.
+    if folder.exists():
+        shutil.rmtree(folder)
+    _archive_path(folder).unlink(missing_ok=True)
+    folder.mkdir(parents=True)
+
+
+def build_command(
+    unity: Path, workspace_path: Path, params: UnityBuildParams, out: Path, job_id: uuid.UUID
+) -> list[str]:
+    """Unity's batch-mode command line running SPARK's build method."""
+    target = params.target.value
+    command = [
+        *(str(unity), "-batchmode", "-nographics", "-quit", "-projectPath", str(workspace_path)),
+        *("-buildTarget", target, "-executeMethod", BUILD_METHOD, "-logFile", "-"),
+        *("-customBuildTarget", target, "-customBuildPath", str(out)),
+    ]
+    if params.development:
+        command.append("-development")
+    if params.target is BuildTarget.WEBGL:
+        command += ["-webGLCompression", params.options.compression]
+    return [*command, "-sparkJobId", str(job_id)]
+
+
+def _run_unity(
+    command: list[str],
+    workspace_path: Path,
+    parser: LogFollower,
+    env: BuildEnvironment,
+    timeout_s: float,
+    report: Report,
+) -> tuple[int | None, bool, float]:
+    """Run Unity to its end or the deadline; its exit code, whether it timed out, seconds."""
+    started = time.monotonic()
+    proc = unity_process.start(command, workspace_path, parser.feed, _unity_env())
+    try:
+        workspace.write_pidfile(workspace_path, proc.pgid)
+        timed_out = _supervise(proc, parser, started + timeout_s, env.poll_interval_s, report)
+    finally:
+        # Every way out, an exception from report or a signal's included, ends the group.
+        exit_code = unity_process.stop(proc, env.kill_grace_s)
+        workspace.clear_pidfile(workspace_path)
+    if proc.reader_error is not None:
+        raise proc.reader_error
+    return exit_code, timed_out, time.monotonic() - started
+
+
+def _unity_env() -> dict[str, str]:
+    """The worker's environment without SPARK's settings, which hold its secrets."""
+    # The project's own editor scripts run inside Unity: they have no business with
+    # the database URL or the JWT secret.
+    return {name: value for name, value in os.environ.items() if not name.startswith("SPARK_")}
+
+
+def _supervise(
+    proc: unity_process.UnityProcess,
+    parser: LogFollower,
+    deadline: float,
+    poll_s: float,
+    report: Report,
+) -> bool:
+    """Report progress until Unity exits (False) or the deadline passes (True)."""
+    while True:
+        if proc.reader_error is not None:
+            raise proc.reader_error
+        # Called every poll, not only on change: report is also where a cancel shows up.
+        report(*parser.progress)
+        if unity_process.exited(proc):
+            return False
+        if time.monotonic() >= deadline:
+            return True
+        time.sleep(poll_s)
+
+
+class LogFollower:
+    """Follows Unity's log line by line: stores it, tracks progress, errors and the result."""
+
+    def __init__(self, log: LogWriter) -> None:
+        self.log = log
+        self.lines = 0
+        self.progress: tuple[int, str] = (0, "Starting Unity")
+        self.stated: BuildResult | None = None
+        self.errors: list[BuildMessage] = []
+        self.warnings: list[BuildMessage] = []
+        self.counts = {"error": 0, "warning": 0}
+        self._tracker = ProgressTracker()
+        self._seen: set[BuildMessage] = set()
+
+    def feed(self, line: str) -> None:
+        """Take one line of Unity's output."""
+        self.log.write(line)
+        self.lines += 1
+        if (moved := self._tracker.feed(line)) is not None:
+            self.progress = moved
+        if (stated := result_from_log((line,))) is not None:
+            self.stated = stated
+        message = parse_line(line)
+        # Unity prints each compiler message again when it reports the failed compile.
+        if message is None or message in self._seen:
+            return
+        if len(self._seen) < _MAX_SEEN:
+            self._seen.add(message)
+        self.counts[message.severity] += 1
+        kept = self.errors if message.severity == "error" else self.warnings
+        if len(kept) < MAX_MESSAGES:
+            kept.append(message)
+
+    def result(
+        self,
+        outcome: BuildResult,
+        exit_code: int | None,
+        duration_s: float,
+        target: BuildTarget,
+        revision: str | None,
+    ) -> dict[str, Any]:
+        """The job result (CONTRACT §5) for the log so far, without artifacts."""
+        return {
+            "result": outcome,
+            "exit_code": exit_code,
+            "duration_s": round(duration_s, 3),
+            "target": target.value,
+            "revision": revision,
+            "errors": [_message_dict(message) for message in self.errors],
+            "warnings": [_message_dict(message) for message in self.warnings],
+            "error_count": self.counts["error"],
+            "warning_count": self.counts["warning"],
+            "log_lines": self.lines,
+            "artifacts": [],
+        }
+
+
+def _message_dict(message: BuildMessage) -> dict[str, Any]:
+    """The JSON view of one error or warning."""
+    return {
+        "file": message.file,
+        "line": message.line,
+        "column": message.column,
+        "code": message.code,
+        "message": message.message,
+    }
+
+
+def _outcome(exit_code: int | None, stated: BuildResult | None) -> BuildResult:
+    """Succeeded only when Unity exits 0 and its log says so: exit 0 alone proves nothing."""
+    if exit_code == 0 and stated == "succeeded":
+        return "succeeded"
+    return "canceled" if exit_code == _EXIT_CANCELED else "failed"
+
+
+def _failure(parser: LogFollower, exit_code: int | None, result: dict[str, Any]) -> JobFailure:
+    """The JobFailure for a build that did not succeed, naming its first error."""
+    details = {"exit_code": exit_code, "result": result["result"]}
+    if result["result"] == "canceled":
+        message = f"Unity canceled the build (exit code {exit_code})"
+        return JobFailure("build_canceled", message, details, result=result)
+    if parser.errors:
+        message = _describe(parser.errors[0])
+    elif exit_code != 0:
+        message = _exit_text(exit_code)
+    elif parser.stated == "failed":
+        message = "the log says Result: Failed although Unity exited 0"
+    else:
+        message = "Unity exited 0 but its log states no build result"
+    return JobFailure("build_failed", message, details, result=result)
+
+
+def _describe(message: BuildMessage) -> str:
+    """`file(line,col): code message`, or as much of it as the log gave."""
+    text = f"{message.code} {message.message}" if message.code else message.message
+    if message.file is None:
+        return text
+    return f"{message.file}({message.line},{message.column}): {text}"
+
+
+def _exit_text(exit_code: int | None) -> str:
+    """How Unity's process ended, for a person."""
+    if exit_code is None:
+        return "Unity could not be stopped"
+    if exit_code < 0:
+        try:
+            return f"Unity was killed by {signal.Signals(-exit_code).name}"
+        except ValueError:
+            return f"Unity was killed by signal {-exit_code}"
+    return f"Unity exited with code {exit_code}"
+
+
+def _store_player(
+    store: ArtifactStorage,
+    job_id: uuid.UUID,
+    out: Path,
+    target: BuildTarget,
+    name: str,
+    result: dict[str, Any],
+) -> Artifact:
+    """Store a lone player file as is, and a folder (or a file with its data beside it) zipped."""
+    folder = out.parent
+    if not out.exists():
+        message = f"Unity reported success but wrote nothing at {out.relative_to(folder.parent)}"
+        details = {"exit_code": result["exit_code"], "result": "failed"}
+        raise JobFailure("build_failed", message, details, result={**result, "result": "failed"})
+    if out.is_file() and [entry.name for entry in folder.iterdir()] == [out.name]:
+        return store.put_file(job_id, out.name, out)
+    # Windows and Linux players keep <name>_Data/ and libraries beside the executable.
+    archive = _archive_path(folder)
+    try:
+        _zip_folder(folder, archive)
+        return store.put_file(job_id, f"{name}-{target.value}.zip", archive)
+    finally:
+        archive.unlink(missing_ok=True)
+
+
+def _archive_path(folder: Path) -> Path:
+    """Where the output folder is zipped before it is stored."""
+    return folder.with_name(f"{folder.name}.zip")
+
+
+def _zip_folder(folder: Path, archive: Path) -> None:
+    """Zip the folder's contents (deflated, file by file, modes kept) into archive."""
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zipped:
+        for directory, subdirs, files in os.walk(folder):
+            subdirs.sort()
+            for file_name in sorted(files):
+                path = Path(directory) / file_name
+                zipped.write(path, path.relative_to(folder).as_posix())

@@ -1,0 +1,69 @@
+"""GET /v1/jobs/{id}/log: a job's log as plain text, from a line offset, optionally compact."""
+
+from __future__ import annotations
+
+import uuid
+
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from spark.db import jobs as job_queries
+from spark.domain.jobs import Job
+from spark.domain.principals import Permission
+from spark.errors import NotFound
+from spark.logstore import LogPage
+from spark.web.bodies import parse
+from spark.web.services import authenticate, services
+
+#: the most lines one response carries; followers page on with X-Next-Offset
+MAX_LINES = 10_000
+
+
+class LogQuery(BaseModel):
+    """Query parameters of GET /v1/jobs/{id}/log."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    offset_lines: int = Field(default=0, ge=0)
+    compact: bool = False
+    limit: int = Field(default=MAX_LINES, ge=1, le=MAX_LINES)
+
+
+async def job_log(request: Request) -> Response:
+    """The log from offset_lines on; compact keeps errors and warnings only.
+
+    X-Next-Offset is the raw line to ask for next (compact mode skips lines but still
+    counts them), and X-Log-Complete says the job has ended, so a follower can stop.
+    """
+    principal = await authenticate(request, Permission.READ)
+    query = parse(LogQuery, dict(request.query_params))
+    job_id: uuid.UUID = request.path_params["job_id"]
+    svc = services(request)
+
+    def read() -> tuple[Job | None, LogPage | None]:
+        # The job first: its state says whether the log read after it is complete.
+        with svc.db.read_session() as s:
+            job = job_queries.get_job(s, job_id, principal.user)
+        if job is None:
+            return None, None
+        page = svc.logs.read(job_id, query.offset_lines, query.compact, query.limit)
+        return job, page
+
+    job, page = await run_in_threadpool(read)
+    if job is None:
+        raise NotFound("no such job")
+    lines = page.lines if page is not None else ()
+    headers = {
+        "X-Next-Offset": str(page.next_offset if page is not None else query.offset_lines),
+        "X-Total-Lines": str(page.total_lines if page is not None else 0),
+        "X-Log-Complete": "true" if job.state.terminal else "false",
+        "Cache-Control": "no-store",
+    }
+    body = "".join(f"{line}\n" for line in lines)
+    return Response(body, headers=headers, media_type="text/plain; charset=utf-8")
+
+
+routes = [Route("/v1/jobs/{job_id:uuid}/log", job_log, methods=["GET"])]

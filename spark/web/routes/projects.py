@@ -1,0 +1,167 @@
+"""/v1/projects: register, list and read projects, and see their webhook deliveries."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from spark.contracts.projects import (
+    CreatedProjectOut,
+    DeliveryOut,
+    DeliveryPage,
+    ProjectIn,
+    ProjectOut,
+    ProjectPage,
+)
+from spark.db import projects as project_queries
+from spark.db import webhooks as webhook_queries
+from spark.db.engine import Database
+from spark.db.types import utcnow
+from spark.domain.principals import Permission, Principal
+from spark.domain.projects import Delivery, Project, Webhook
+from spark.errors import Forbidden, NotFound
+from spark.web.bodies import parse, read_json
+from spark.web.services import authenticate, services
+
+#: registering a project is for callers who may generate into it or build it
+_MAY_CREATE = (Permission.GENERATE, Permission.BUILD)
+
+
+def _json(body: BaseModel, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(body.model_dump_json(), status, headers, media_type="application/json")
+
+
+def _blank_to_none(value: Any) -> Any:
+    return None if value == "" else value
+
+
+class PageQuery(BaseModel):
+    """Query parameters of GET /v1/projects."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(default=20, ge=1, le=100)
+    cursor: Annotated[str | None, BeforeValidator(_blank_to_none)] = None
+
+
+class DeliveryQuery(BaseModel):
+    """Query parameters of GET /v1/projects/{id}/deliveries."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(default=50, ge=1, le=100)
+
+
+def new_project(owner: str, body: ProjectIn) -> Project:
+    """The project body describes, owned by owner; webhooks without a secret get a fresh one."""
+    project_id = uuid.uuid4()
+    return Project(
+        id=project_id,
+        owner=owner,
+        name=body.name,
+        created_at=utcnow(),
+        source_dir=body.source_dir,
+        git_url=body.git_url,
+        default_ref=body.default_ref,
+        unity_mcp_url=body.unity_mcp_url,
+        webhooks=tuple(
+            Webhook(
+                id=uuid.uuid4(),
+                project_id=project_id,
+                url=hook.url,
+                secret=hook.secret or secrets.token_urlsafe(32),
+            )
+            for hook in body.webhooks
+        ),
+    )
+
+
+async def create_project(request: Request) -> Response:
+    """POST /v1/projects: register a project; 201 with its webhook secrets, shown this once."""
+    principal = await authenticate(request, None)
+    if not any(principal.can(p) for p in _MAY_CREATE):
+        raise Forbidden("registering a project needs spark:generate or spark:build")
+    svc = services(request)
+    body = parse(ProjectIn, await read_json(request, svc.settings.max_body_bytes))
+    project = new_project(principal.user, body)
+    db = svc.db
+
+    def write() -> Project:
+        with db.session() as s:
+            return project_queries.insert_project(s, project)
+
+    created = await run_in_threadpool(write)
+    headers = {"Location": f"/v1/projects/{created.id}"}
+    return _json(CreatedProjectOut.from_project(created), 201, headers)
+
+
+def _read_owned(db: Database, project_id: uuid.UUID, owner: str) -> Project | None:
+    with db.read_session() as s:
+        found = project_queries.get_project(s, project_id, owner)
+    if found is None and db.replica is not None:
+        # The replica may lag a fresh registration: fall back to the primary.
+        with db.session() as s:
+            found = project_queries.get_project(s, project_id, owner)
+    return found
+
+
+async def get_project(request: Request) -> Response:
+    """GET /v1/projects/{id}: the caller's project (without webhook secrets), or 404."""
+    principal = await authenticate(request, Permission.READ)
+    project_id: uuid.UUID = request.path_params["project_id"]
+    project = await run_in_threadpool(_read_owned, services(request).db, project_id, principal.user)
+    if project is None:
+        raise NotFound("no such project")
+    return _json(ProjectOut.from_project(project))
+
+
+async def list_projects(request: Request) -> Response:
+    """GET /v1/projects: the caller's projects, newest first, one page at a time."""
+    principal = await authenticate(request, Permission.READ)
+    query = parse(PageQuery, dict(request.query_params))
+    db = services(request).db
+
+    def read() -> tuple[list[Project], str | None]:
+        with db.read_session() as s:
+            return project_queries.list_projects(s, principal.user, query.limit, query.cursor)
+
+    projects, next_cursor = await run_in_threadpool(read)
+    page = ProjectPage(
+        items=[ProjectOut.from_project(p) for p in projects], next_cursor=next_cursor
+    )
+    return _json(page)
+
+
+def _deliveries(
+    db: Database, principal: Principal, project_id: uuid.UUID, limit: int
+) -> list[Delivery]:
+    with db.read_session() as s:
+        if project_queries.get_project(s, project_id, principal.user) is None:
+            raise NotFound("no such project")
+        return webhook_queries.list_deliveries(s, project_id, principal.user, limit)
+
+
+async def list_deliveries(request: Request) -> Response:
+    """GET /v1/projects/{id}/deliveries: webhook delivery attempts for its builds, newest first."""
+    principal = await authenticate(request, Permission.READ)
+    project_id: uuid.UUID = request.path_params["project_id"]
+    query = parse(DeliveryQuery, dict(request.query_params))
+    found = await run_in_threadpool(
+        _deliveries, services(request).db, principal, project_id, query.limit
+    )
+    return _json(DeliveryPage(items=[DeliveryOut.from_delivery(d) for d in found]))
+
+
+routes = [
+    Route("/v1/projects", create_project, methods=["POST"]),
+    Route("/v1/projects", list_projects, methods=["GET"]),
+    Route("/v1/projects/{project_id:uuid}", get_project, methods=["GET"]),
+    Route("/v1/projects/{project_id:uuid}/deliveries", list_deliveries, methods=["GET"]),
+]

@@ -1,0 +1,199 @@
+"""Build-end webhooks against a real HTTP receiver and real Postgres: signed, recorded, sent once."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from spark import webhooks
+from spark.db import projects as project_queries
+from spark.db import webhooks as webhook_queries
+from spark.db.engine import Database
+from spark.db.types import utcnow
+from spark.domain.jobs import Job, JobKind, JobState
+from spark.domain.projects import Delivery, Project, Webhook
+from tests.support.services import free_port
+
+SECRET = "receiver-shared-secret-0123456789"
+
+
+@dataclass
+class Received:
+    """One request the receiver got."""
+
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Receiver:
+    """A webhook receiver on 127.0.0.1 answering with the scripted statuses (then 200)."""
+
+    url: str
+    received: list[Received] = field(default_factory=list)
+    answers: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """An http.server in a thread; it records each POST and answers from `answers`."""
+    state = Receiver(url="")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            state.received.append(Received(self.path, dict(self.headers.items()), body))
+            status, extra = state.answers.pop(0) if state.answers else (200, {})
+            self.send_response(status)
+            for name, value in extra.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    # Port 0: the OS picks a free port atomically, so no other test can take it first.
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/build"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield state
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+def registered(db: Database, url: str) -> tuple[Project, Webhook]:
+    """A stored project with one webhook to url."""
+    project_id = uuid.uuid4()
+    hook = Webhook(id=uuid.uuid4(), project_id=project_id, url=url, secret=SECRET)
+    project = Project(
+        id=project_id,
+        owner="alice",
+        name=f"game-{project_id.hex[:8]}",
+        created_at=utcnow(),
+        source_dir="/srv/unity/game",
+        webhooks=(hook,),
+    )
+    with db.session() as s:
+        project_queries.insert_project(s, project)
+    return project, hook
+
+
+def finished_build(project: Project) -> Job:
+    """A build of project that has just succeeded."""
+    now = utcnow()
+    return Job(
+        id=uuid.uuid4(),
+        owner=project.owner,
+        kind=JobKind.UNITY_BUILD,
+        state=JobState.SUCCEEDED,
+        params={"target": "StandaloneLinux64"},
+        created_at=now,
+        result={"result": "succeeded", "exit_code": 0, "duration_s": 42.0},
+        attempts=1,
+        project_id=project.id,
+        started_at=now,
+        finished_at=now,
+    )
+
+
+def attempts(db: Database, project: Project) -> list[Delivery]:
+    with db.session() as s:
+        return webhook_queries.list_deliveries(s, project.id, project.owner, 50)
+
+
+def test_a_delivery_is_signed_so_the_receiver_can_verify_it(
+    db: Database, receiver: Receiver
+) -> None:
+    """The receiver recomputes HMAC-SHA256 of the raw body and it matches the signature header."""
+    project, hook = registered(db, receiver.url)
+    job = finished_build(project)
+    outcome = webhooks.deliver(db, job, project, hook, attempt=1)
+    assert outcome == webhooks.DeliveryOutcome(ok=True, status_code=200)
+    [got] = receiver.received
+    expected = "sha256=" + hmac.new(SECRET.encode(), got.body, hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(got.headers[webhooks.SIGNATURE_HEADER], expected)
+    assert got.path == "/hooks/build"
+    assert got.headers["X-Spark-Event"] == "build.finished"
+    assert got.headers["Content-Type"] == "application/json"
+    assert got.headers["User-Agent"] == "SPARK-Webhooks/1"
+    delivery_id = webhooks.delivery_id(job.id, hook.id)
+    assert got.headers["X-Spark-Delivery"] == str(delivery_id)
+    body = json.loads(got.body)
+    assert body["event"] == "build.finished" and body["delivery_id"] == str(delivery_id)
+    assert body["project"] == {"id": str(project.id), "name": project.name}
+    assert body["job"]["id"] == str(job.id) and body["job"]["state"] == "succeeded"
+    assert body["job"]["links"]["self"] == f"/v1/jobs/{job.id}"
+    assert SECRET.encode() not in got.body
+    [row] = attempts(db, project)
+    assert (row.ok, row.status_code, row.attempt, row.delivery_id) == (True, 200, 1, delivery_id)
+
+
+def test_a_500_is_a_recorded_failure_and_a_later_attempt_succeeds(
+    db: Database, receiver: Receiver
+) -> None:
+    """Attempt 1 gets a 500 with Retry-After; attempt 2 gets a 200; both are stored, newest first."""
+    project, hook = registered(db, receiver.url)
+    job = finished_build(project)
+    receiver.answers.append((500, {"Retry-After": "7"}))
+    first = webhooks.deliver(db, job, project, hook, attempt=1)
+    assert (first.ok, first.status_code, first.retry_after_s) == (False, 500, 7.0)
+    assert first.error == "HTTP 500"
+    second = webhooks.deliver(db, job, project, hook, attempt=2)
+    assert second.ok and second.status_code == 200
+    newest, oldest = attempts(db, project)
+    assert (newest.attempt, newest.ok, oldest.attempt, oldest.ok) == (2, True, 1, False)
+    assert oldest.status_code == 500 and oldest.error == "HTTP 500"
+    assert newest.delivery_id == oldest.delivery_id
+    # the receiver sees one delivery id across the retries, so it can drop a repeat
+    assert len({r.headers["X-Spark-Delivery"] for r in receiver.received}) == 1
+
+
+def test_a_delivery_that_succeeded_is_not_sent_again(db: Database, receiver: Receiver) -> None:
+    """A redelivered task calling deliver after a success sends nothing and records nothing."""
+    project, hook = registered(db, receiver.url)
+    job = finished_build(project)
+    assert webhooks.deliver(db, job, project, hook, attempt=1).ok
+    assert webhooks.deliver(db, job, project, hook, attempt=2).ok
+    assert len(receiver.received) == 1
+    assert len(attempts(db, project)) == 1
+
+
+def test_a_redirect_is_not_followed(db: Database, receiver: Receiver) -> None:
+    """A 3xx is a failed attempt; the signed body never goes to the Location."""
+    project, hook = registered(db, receiver.url)
+    receiver.answers.append((302, {"Location": receiver.url + "/elsewhere"}))
+    outcome = webhooks.deliver(db, finished_build(project), project, hook, attempt=1)
+    assert not outcome.ok and outcome.status_code == 302
+    assert [r.path for r in receiver.received] == ["/hooks/build"]
+
+
+def test_a_refused_connection_is_recorded_not_raised(db: Database) -> None:
+    """With nothing listening, deliver returns a failure and stores it, without the secret."""
+    project, hook = registered(db, f"http://127.0.0.1:{free_port()}/hooks/build")
+    outcome = webhooks.deliver(db, finished_build(project), project, hook, attempt=1, timeout_s=2)
+    assert not outcome.ok and outcome.status_code is None and outcome.retry_after_s is None
+    assert outcome.error and "ConnectError" in outcome.error and SECRET not in outcome.error
+    [row] = attempts(db, project)
+    assert (row.ok, row.status_code, row.error) == (False, None, outcome.error)
+
+
+def test_the_delivery_id_is_stable_per_job_and_webhook() -> None:
+    """The same job and webhook always give the same id; another webhook gives another."""
+    job_id, hook_a, hook_b = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    assert webhooks.delivery_id(job_id, hook_a) == webhooks.delivery_id(job_id, hook_a)
+    assert webhooks.delivery_id(job_id, hook_a) != webhooks.delivery_id(job_id, hook_b)
+    assert webhooks.sign("k", b"{}") == (
+        "sha256=" + hmac.new(b"k", b"{}", hashlib.sha256).hexdigest()
+    )

@@ -1,0 +1,207 @@
+"""Build workspaces: directory mirrors, git checkouts, the per-project lock, stale Unity groups."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from spark.domain.projects import Project
+from spark.engines.unity.workspace import PIDFILE, prepare, scrub, write_pidfile
+from spark.errors import JobFailure
+from tests.support.fake_unity import HELPER_MARKER, processes_mentioning, write_launcher
+
+GIT_ENV = {
+    **os.environ,
+    "GIT_AUTHOR_NAME": "Test",
+    "GIT_AUTHOR_EMAIL": "test@example.com",
+    "GIT_COMMITTER_NAME": "Test",
+    "GIT_COMMITTER_EMAIL": "test@example.com",
+}
+
+
+def git(cwd: Path, *args: str) -> str:
+    """Run git in cwd as a test author; its stdout."""
+    done = subprocess.run(
+        ["git", *args], cwd=cwd, env=GIT_ENV, capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip()
+
+
+def commit(repo: Path, name: str, content: str) -> str:
+    """Commit one file to repo; the new commit's id."""
+    (repo / name).write_text(content)
+    git(repo, "add", name)
+    git(repo, "commit", "-q", "-m", f"write {name}")
+    return git(repo, "rev-parse", "HEAD")
+
+
+def make_project(
+    source_dir: str | None = None, git_url: str | None = None, default_ref: str | None = None
+) -> Project:
+    """A project with a fresh id and the given source."""
+    return Project(
+        uuid.uuid4(), "alice", "Game", datetime.now(UTC), source_dir, git_url, default_ref
+    )
+
+
+@pytest.fixture
+def origin(tmp_path: Path) -> Path:
+    """A git repository with one commit on main."""
+    repo = tmp_path / "origin"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    commit(repo, "README.md", "one\n")
+    return repo
+
+
+def test_directory_source_is_mirrored_and_unitys_caches_are_kept(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    (source / "Assets" / "Old").mkdir(parents=True)
+    (source / "Assets" / "Player.cs").write_text("class Player {}\n")
+    (source / "Assets" / "Old" / "Gone.cs").write_text("class Gone {}\n")
+    (source / "Library").mkdir()
+    (source / "Library" / "from-source.bin").write_text("a developer's own cache")
+    project = make_project(source_dir=str(source))
+    root = tmp_path / "workspaces"
+
+    with prepare(project, None, root) as ws:
+        assert ws.path == root / str(project.id) and ws.revision is None
+        assert (ws.path / "Assets" / "Old" / "Gone.cs").is_file()
+        assert not (ws.path / "Library" / "from-source.bin").exists()
+        for cache in ("Library", "Temp", "Logs", "obj", "Builds"):
+            (ws.path / cache).mkdir(exist_ok=True)
+            (ws.path / cache / "kept.bin").write_text(cache)
+        (ws.path / "Assets" / "Generated.cs").write_text("// not in the source\n")
+
+    (source / "Assets" / "Player.cs").write_text("class Player { int speed; }\n")
+    os.utime(source / "Assets" / "Player.cs", (1, 1))  # even an older mtime counts as a change
+    (source / "Assets" / "Old" / "Gone.cs").unlink()
+    (source / "Assets" / "Old").rmdir()
+    (source / "Assets" / "New.cs").write_text("class New {}\n")
+
+    with prepare(project, None, root) as ws:
+        assert (ws.path / "Assets" / "Player.cs").read_text() == "class Player { int speed; }\n"
+        assert (ws.path / "Assets" / "New.cs").is_file()
+        assert not (ws.path / "Assets" / "Old").exists()
+        assert not (ws.path / "Assets" / "Generated.cs").exists()
+        for cache in ("Library", "Temp", "Logs", "obj", "Builds"):
+            assert (ws.path / cache / "kept.bin").read_text() == cache
+
+
+def test_missing_source_dir_is_project_source_unavailable(tmp_path: Path) -> None:
+    project = make_project(source_dir=str(tmp_path / "nowhere"))
+    with pytest.raises(JobFailure) as caught, prepare(project, None, tmp_path / "ws"):
+        pass
+    assert caught.value.failure_code == "project_source_unavailable"
+    assert str(tmp_path / "nowhere") in caught.value.message
+
+
+def test_git_clone_then_fetch_sees_a_new_commit(tmp_path: Path, origin: Path) -> None:
+    project = make_project(git_url=str(origin))
+    root = tmp_path / "workspaces"
+    with prepare(project, None, root) as ws:
+        assert ws.revision == git(origin, "rev-parse", "HEAD")
+        assert (ws.path / "README.md").read_text() == "one\n"
+        (ws.path / "Library").mkdir()
+        (ws.path / "Library" / "kept.bin").write_text("cache")
+        (ws.path / "stray.txt").write_text("left by the last build")
+
+    second = commit(origin, "Player.cs", "class Player {}\n")
+    with prepare(project, None, root) as ws:
+        assert ws.revision == second
+        assert (ws.path / "Player.cs").is_file()
+        assert not (ws.path / "stray.txt").exists()
+        assert (ws.path / "Library" / "kept.bin").read_text() == "cache"
+
+
+def test_branch_tag_and_commit_refs_check_out(tmp_path: Path, origin: Path) -> None:
+    first = git(origin, "rev-parse", "HEAD")
+    git(origin, "tag", "v1")
+    second = commit(origin, "two.txt", "two\n")
+    git(origin, "checkout", "-q", "-b", "feature")
+    feature = commit(origin, "feature.txt", "feature\n")
+    git(origin, "checkout", "-q", "main")
+    project = make_project(git_url=str(origin))
+    root = tmp_path / "workspaces"
+
+    for ref, expected in (("feature", feature), ("v1", first), (second, second), (None, second)):
+        with prepare(project, ref, root) as ws:
+            assert ws.revision == expected, ref
+    with prepare(project, first[:10], root) as ws:
+        assert ws.revision == first and not (ws.path / "two.txt").exists()
+    defaulted = make_project(git_url=str(origin), default_ref="feature")
+    with prepare(defaulted, None, root) as ws:
+        assert ws.revision == feature and (ws.path / "feature.txt").is_file()
+
+
+def test_unknown_ref_is_project_source_unavailable(tmp_path: Path, origin: Path) -> None:
+    project = make_project(git_url=str(origin))
+    with pytest.raises(JobFailure) as caught, prepare(project, "no-such-branch", tmp_path / "ws"):
+        pass
+    assert caught.value.failure_code == "project_source_unavailable"
+    assert "no-such-branch" in caught.value.message
+
+
+def test_git_errors_never_show_credentials(tmp_path: Path) -> None:
+    project = make_project(git_url="https://bob:s3cret@127.0.0.1:1/game.git")
+    with pytest.raises(JobFailure) as caught, prepare(project, None, tmp_path / "ws"):
+        pass
+    assert caught.value.failure_code == "project_source_unavailable"
+    assert "127.0.0.1" in caught.value.message
+    assert "s3cret" not in caught.value.message and "bob" not in caught.value.message
+    assert scrub("see https://u:p@host/x and ssh://git@h/y") == "see https://host/x and ssh://h/y"
+
+
+def test_two_builds_of_one_project_wait_for_each_other(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    project = make_project(source_dir=str(source))
+    root = tmp_path / "workspaces"
+    entered = threading.Event()
+
+    def second_build() -> None:
+        with prepare(project, None, root):
+            entered.set()
+
+    with prepare(project, None, root):
+        thread = threading.Thread(target=second_build)
+        thread.start()
+        assert not entered.wait(0.5)
+    assert entered.wait(5)
+    thread.join(5)
+
+
+def test_a_stale_unity_group_from_a_killed_worker_is_killed(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    project = make_project(source_dir=str(source))
+    root = tmp_path / "workspaces"
+    workspace = root / str(project.id)
+    workspace.mkdir(parents=True)
+    command = [str(write_launcher(tmp_path / "bin")), "-batchmode", "-projectPath", str(workspace)]
+    env = {**os.environ, "FAKE_UNITY_MODE": "hang", "FAKE_UNITY_DELAY_S": "0"}
+    # Its own session, as the runner starts Unity; a thread reaps it like init would.
+    stale = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, start_new_session=True)
+    threading.Thread(target=stale.wait, daemon=True).start()
+    try:
+        deadline = time.monotonic() + 10
+        while not processes_mentioning(f"{HELPER_MARKER} {workspace}"):
+            assert time.monotonic() < deadline, "the fake never started its helper"
+            time.sleep(0.05)
+        write_pidfile(workspace, stale.pid)
+
+        with prepare(project, None, root):
+            assert processes_mentioning(str(workspace)) == []
+            assert not (workspace / PIDFILE).exists()
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(stale.pid, signal.SIGKILL)
