@@ -104,19 +104,7 @@ def deliver(
     the second gets None. HTTP failures come back as an outcome, never as an exception.
     """
     did = delivery_id(job.id, webhook.id)
-    claimed = Delivery(
-        id=uuid.uuid4(),
-        delivery_id=did,
-        webhook_id=webhook.id,
-        url=webhook.url,
-        job_id=job.id,
-        attempt=attempt,
-        ok=None,
-        status_code=None,
-        error=None,
-        duration_ms=0,
-        created_at=utcnow(),
-    )
+    claimed = _started_attempt(job, webhook, attempt, did)
     try:
         with db.session() as s:
             if webhook_queries.delivery_succeeded(s, did):
@@ -134,6 +122,23 @@ def deliver(
             s, claimed.id, outcome.ok, outcome.status_code, outcome.error, elapsed_ms
         )
     return outcome
+
+
+def _started_attempt(job: Job, webhook: Webhook, attempt: int, did: uuid.UUID) -> Delivery:
+    """The row that claims an attempt: its outcome unknown until the receiver answers."""
+    return Delivery(
+        id=uuid.uuid4(),
+        delivery_id=did,
+        webhook_id=webhook.id,
+        url=webhook.url,
+        job_id=job.id,
+        attempt=attempt,
+        ok=None,
+        status_code=None,
+        error=None,
+        duration_ms=0,
+        created_at=utcnow(),
+    )
 
 
 def deliver_due(

@@ -2,7 +2,9 @@
 
 By default SPARK vs bare Celery on Postgres + Redis (bench.bench_jobs); with --events, SPARK's
 event path vs raw nats-py and psycopg on a private nats-server (bench.bench_events); with --llm,
-a generate_script job vs a bare openai SDK call against an instant fake LLM (bench.bench_llm).
+a generate_script job vs a bare openai SDK call against an instant fake LLM (bench.bench_llm);
+with --builds, a unity_build job's scheduling overhead vs bare Celery running the same Unity
+stand-in (bench.bench_builds).
 """
 
 from __future__ import annotations
@@ -48,14 +50,17 @@ def _argv(
     clients: int,
     as_json: bool,
     llm: bool = False,
+    builds: bool = False,
 ) -> list[str]:
     """The benchmark module's command line; refuses --jobs below its minimum."""
-    if events and llm:
-        raise typer.BadParameter("choose one of --events and --llm", param_hint="--llm")
-    if llm:
+    if events + llm + builds > 1:
+        hint = "--builds" if builds else "--llm"
+        raise typer.BadParameter("choose one of --events, --llm and --builds", param_hint=hint)
+    if llm or builds:
         if jobs is not None and jobs < 1:
             raise typer.BadParameter("must be at least 1", param_hint="--jobs")
-        argv = ["--jobs", str(300 if jobs is None else jobs)]
+        flag, default = ("--builds", 40) if builds else ("--jobs", 300)
+        argv = [flag, str(default if jobs is None else jobs)]
         return [*argv, "--json"] if as_json else argv
     if jobs is not None and jobs < (0 if events else 1):
         minimum = "0 with --events" if events else "1"
@@ -77,11 +82,13 @@ def register(app: typer.Typer) -> None:
             typer.Option(
                 help="End-to-end jobs N (default 1000); bare Celery and submissions run 2*N. "
                 "With --events: jobs per events-on/off run (default 500); 0 skips that phase. "
-                "With --llm: SDK calls, and jobs per phase (default 300)."
+                "With --llm: SDK calls, and jobs per phase (default 300). "
+                "With --builds: builds per phase (default 40)."
             ),
         ] = None,
         clients: Annotated[
-            int, typer.Option(min=1, help="Concurrent HTTP clients (not used by --llm).")
+            int,
+            typer.Option(min=1, help="Concurrent HTTP clients (not used by --llm, --builds)."),
         ] = 16,
         events: Annotated[
             bool,
@@ -96,11 +103,21 @@ def register(app: typer.Typer) -> None:
         llm: Annotated[
             bool, typer.Option("--llm", help="Benchmark a job against a bare LLM SDK call.")
         ] = False,
+        builds: Annotated[
+            bool,
+            typer.Option(
+                "--builds",
+                help="Benchmark a Unity build's scheduling overhead against bare Celery.",
+            ),
+        ] = False,
         as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     ) -> None:
         """Benchmark SPARK against bare Celery, with --events its event path against raw
-        nats-py and psycopg, or with --llm its generate_script job against a bare openai SDK
-        call (throwaway database; Redis db 12; a private nats-server or fake LLM)."""
-        argv = _argv(events, event_count, jobs, clients, as_json, llm)
-        run = _load_bench("bench_llm" if llm else "bench_events" if events else "bench_jobs")
+        nats-py and psycopg, with --llm its generate_script job against a bare openai SDK
+        call, or with --builds a unity_build's scheduling overhead against bare Celery running
+        the same Unity stand-in (throwaway database; Redis db 12; a private nats-server or
+        fake LLM)."""
+        argv = _argv(events, event_count, jobs, clients, as_json, llm, builds)
+        chosen = {"bench_builds": builds, "bench_llm": llm, "bench_events": events}
+        run = _load_bench(next((name for name, on in chosen.items() if on), "bench_jobs"))
         raise typer.Exit(run(argv))

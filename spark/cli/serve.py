@@ -33,8 +33,8 @@ def _migrate(settings: Settings) -> None:
     migrations.upgrade(settings.database_url)
 
 
-def _spawn(args: list[str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "spark.cli", *args])
+def _spawn(args: list[str], **env: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "spark.cli", *args], env={**os.environ, **env})
 
 
 def _wait_healthy(url: str, procs: list[subprocess.Popen[bytes]], timeout: float = 60.0) -> None:
@@ -115,13 +115,21 @@ def up(
     concurrency: Annotated[int, typer.Option(help="Worker processes.")] = 2,
     new_key: Annotated[bool, typer.Option(help="Create and print a fresh API key.")] = True,
 ) -> None:
-    """Migrate, then run API + worker + scheduler together (Ctrl-C stops all)."""
+    """Migrate, then run the API, job and build workers and the scheduler (Ctrl-C stops all)."""
     settings = load_settings()
     _migrate(settings)
     url = f"http://{host}:{port}"
     procs = [
         _spawn(["api", "--host", host, "--port", str(port)]),
         _spawn(["worker", "--concurrency", str(concurrency)]),
+        # One build at a time; without SPARK_UNITY_PATH its builds fail at once, saying so.
+        _spawn(
+            ["worker", "--queues", Queue.BUILDS.value, "--concurrency", "1"],
+            # its own metrics port (the job worker has the configured one; 0 stays off)
+            SPARK_WORKER_METRICS_PORT=str(
+                settings.worker_metrics_port + 1 if settings.worker_metrics_port else 0
+            ),
+        ),
         _spawn(["beat"]),
     ]
     if settings.nats_url:

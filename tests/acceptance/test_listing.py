@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from starlette.testclient import TestClient
 
 from tests.support.jobs import auth
@@ -32,9 +34,10 @@ def test_pages_walk_every_job_once_newest_first(client: TestClient, api_key: str
     assert seen == list(reversed(ids))
 
 
-def test_filters_narrow_the_list(client: TestClient, api_key: str) -> None:
+def test_filters_narrow_the_list(client: TestClient, api_key: str, tmp_path: Path) -> None:
     """kind, state, session_id and project_id each filter the listing."""
-    project = "6f1c2a7e-3b1d-4c8e-9a52-0d3f5b8e7c11"
+    body = {"name": "Listed", "source_dir": str(tmp_path)}
+    project = client.post("/v1/projects", json=body, headers=auth(api_key)).json()["id"]
     in_session = submit(client, api_key, session_id="level-1")
     in_project = submit(client, api_key, project_id=project)
     submit(client, api_key)
@@ -45,6 +48,21 @@ def test_filters_narrow_the_list(client: TestClient, api_key: str) -> None:
     queued = client.get("/v1/jobs?state=queued&kind=generate_script", headers=auth(api_key)).json()
     assert len(queued["items"]) == 3
     assert client.get("/v1/jobs?state=failed", headers=auth(api_key)).json()["items"] == []
+
+
+def test_a_job_naming_someone_elses_project_is_refused_as_unknown(
+    client: TestClient, api_key: str, other_key: str, tmp_path: Path
+) -> None:
+    """project_id must be one of the caller's projects: another's is 404, like a made-up one."""
+    body = {"name": "Private", "source_dir": str(tmp_path)}
+    theirs = client.post("/v1/projects", json=body, headers=auth(other_key)).json()["id"]
+    for project in (theirs, "6f1c2a7e-3b1d-4c8e-9a52-0d3f5b8e7c11"):
+        job = {"kind": "generate_script", "params": PARAMS, "project_id": project}
+        resp = client.post("/v1/jobs", json=job, headers=auth(api_key))
+        assert resp.status_code == 404 and resp.json()["error"]["details"] == {
+            "field": "project_id"
+        }
+    assert client.get("/v1/jobs", headers=auth(api_key)).json()["items"] == []
 
 
 def test_listing_shows_only_the_callers_jobs(

@@ -17,6 +17,8 @@ import httpx
 import pytest
 
 from spark.engines.unity.csharp import check_syntax
+from tests.support.builds import make_unity_project
+from tests.support.fake_unity import write_launcher
 from tests.support.services import free_port
 
 
@@ -33,10 +35,11 @@ class Up:
 
 @pytest.fixture(scope="module")
 def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
-    """`spark up` in an empty directory with no SPARK_* configuration at all."""
+    """`spark up` in an empty directory with no SPARK_* configuration but the Unity stand-in."""
     workdir = tmp_path_factory.mktemp("embedded")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SPARK_")}
+    env["SPARK_UNITY_PATH"] = str(write_launcher(workdir.parent / f"{workdir.name}-unity"))
     spark = Path(sys.executable).parent / "spark"
     proc = subprocess.Popen(
         [str(spark), "up", "--port", str(port)],
@@ -142,6 +145,23 @@ def test_cli_reports_a_bad_param_as_the_api_does(up: Up) -> None:
     assert bad.returncode == 2
     error = json.loads(bad.stdout)["error"]
     assert error["status"] == 422 and error["details"]["field"] == "params.prompt"
+
+
+def test_cli_builds_a_project_following_its_progress_and_log(up: Up, tmp_path: Path) -> None:
+    """`spark projects create` then `spark build … --follow`: the log tail, the result, exit 0;
+    `spark jobs logs --compact` shows only the warning."""
+    source = make_unity_project(tmp_path / "Demo")
+    made = run_cli(up, "projects", "create", "Demo", "--dir", str(source), "--json")
+    assert made.returncode == 0, made.stderr
+    built = run_cli(up, "build", "Demo", "--target", "WebGL", "--follow")
+    assert built.returncode == 0, built.stdout + built.stderr
+    assert "Build Finished, Result: Success." in built.stderr
+    assert "succeeded" in built.stdout and "Demo-WebGL.zip" in built.stdout
+    job_id = re.search(r"build (\S+) succeeded", built.stdout)
+    assert job_id is not None
+    compact = run_cli(up, "jobs", "logs", job_id.group(1), "--compact")
+    assert compact.returncode == 0 and "warning CS0414" in compact.stdout
+    assert "Building scene" not in compact.stdout
 
 
 def test_keys_create_prints_the_contract_json(tmp_path: Path) -> None:

@@ -108,7 +108,8 @@ def _build(
     """Run the build in the project's workspace and store its player."""
     params, project = request.params, request.project
     log.write(f"[spark] job {request.job_id}: {params.target} build of {project.name!r}")
-    with workspace.prepare(project, params.ref, env.workspace_root) as ws:
+    # Absolute: Unity runs inside the workspace, so a relative root would point elsewhere.
+    with workspace.prepare(project, params.ref, env.workspace_root.resolve()) as ws:
         log.write(f"[spark] workspace {ws.path} at {ws.revision or 'the source directory'}")
         name = player_name(project.name)
         out = output_path(ws.path, params.target, name)
@@ -221,11 +222,10 @@ def _supervise(
             raise proc.reader_error
         # Called every poll, not only on change: report is also where a cancel shows up.
         report(*parser.progress)
-        if unity_process.exited(proc):
-            return False
         if time.monotonic() >= deadline:
-            return True
-        time.sleep(poll_s)
+            return unity_process.exited(proc) is False
+        if unity_process.wait_exit(proc, min(poll_s, max(0.0, deadline - time.monotonic()))):
+            return False
 
 
 class LogFollower:

@@ -6,6 +6,7 @@ import contextlib
 import ctypes
 import logging
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -90,6 +91,23 @@ def _die_with(parent: int) -> Callable[[], None]:
             os.kill(os.getpid(), signal.SIGKILL)
 
     return preexec
+
+
+def wait_exit(proc: UnityProcess, timeout_s: float) -> bool:
+    """Wait up to timeout_s for Unity to exit (without reaping it); whether it has."""
+    if exited(proc):
+        return True
+    try:
+        # A pidfd turns readable the moment the process exits: no sleeping past its exit.
+        fd = os.pidfd_open(proc.popen.pid)
+    except (OSError, AttributeError):
+        time.sleep(timeout_s)
+        return exited(proc)
+    try:
+        select.select([fd], [], [], timeout_s)
+    finally:
+        os.close(fd)
+    return exited(proc)
 
 
 def exited(proc: UnityProcess) -> bool:
