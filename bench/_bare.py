@@ -32,38 +32,44 @@ WARMUP = 50
 _clients: dict[int, redis.Redis] = {}
 
 
-def _redis() -> redis.Redis:
-    # One client per process: prefork children must not share the parent's sockets.
+def broker_redis() -> redis.Redis:
+    """This process's Redis client on the bench broker (prefork children each make their own)."""
     client = _clients.get(os.getpid())
     if client is None:
         _clients.clear()
-        client = _clients[os.getpid()] = redis.Redis.from_url(_broker_url())
+        client = _clients[os.getpid()] = redis.Redis.from_url(broker_url())
     return client
 
 
-def _broker_url() -> str:
+def broker_url() -> str:
+    """The broker the bare apps use: BENCH_BROKER_URL, or the bench's Redis database."""
     return os.environ.get(BROKER_ENV, REDIS_URL)
 
 
 def noop(job_id: str) -> None:
     """Do nothing but count: the producer watches the counter to see the run finish."""
-    _redis().incr(COUNTER)
+    broker_redis().incr(COUNTER)
 
 
-def make_app(broker_url: str) -> Celery:
-    """A minimal Celery app on SPARK's configuration mapping, with the no-op on its own queue."""
-    conf: dict[str, Any] = celeryconfig.build(Settings(broker_url=broker_url))
+def bare_app(name: str, queue_name: str, task: str, fn: Any, url: str) -> Celery:
+    """A minimal Celery app on SPARK's configuration mapping, with fn as task on its own queue."""
+    conf: dict[str, Any] = celeryconfig.build(Settings(broker_url=url))
     # Declared like SPARK's queues: a direct exchange named like the queue.
-    queue = KombuQueue(QUEUE, Exchange(QUEUE, type="direct"), routing_key=QUEUE)  # type: ignore[no-untyped-call]
+    queue = KombuQueue(queue_name, Exchange(queue_name, type="direct"), routing_key=queue_name)  # type: ignore[no-untyped-call]
     conf["task_queues"] = [*conf["task_queues"], queue]
-    conf["task_routes"] = {**conf["task_routes"], TASK: {"queue": QUEUE}}
-    app = Celery("bench")
+    conf["task_routes"] = {**conf["task_routes"], task: {"queue": queue_name}}
+    app = Celery(name)
     app.conf.update(conf)
-    app.task(name=TASK, acks_late=True, reject_on_worker_lost=True)(noop)
+    app.task(name=task, acks_late=True, reject_on_worker_lost=True)(fn)
     return app
 
 
-app = make_app(_broker_url())
+def make_app(url: str) -> Celery:
+    """The no-op app on url."""
+    return bare_app("bench", QUEUE, TASK, noop, url)
+
+
+app = make_app(broker_url())
 
 
 @dataclass(frozen=True)

@@ -15,25 +15,16 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import redis
 from celery import Celery
-from kombu.entity import Exchange
-from kombu.entity import Queue as KombuQueue
 
-import celeryconfig
+from bench._bare import bare_app, broker_redis, broker_url
 from bench._procs import Proc, child_env
 from bench._resources import REDIS_URL
-from spark.config import Settings
 from spark.engines.unity.editor_script import BUILD_METHOD
 
-BROKER_ENV, UNITY_ENV, PROJECT_ENV, OUT_ENV = (
-    "BENCH_BROKER_URL",
-    "BENCH_UNITY_PATH",
-    "BENCH_PROJECT_DIR",
-    "BENCH_OUT_DIR",
-)
+UNITY_ENV, PROJECT_ENV, OUT_ENV = "BENCH_UNITY_PATH", "BENCH_PROJECT_DIR", "BENCH_OUT_DIR"
 QUEUE = "bench_builds"
 TASK = "bench.unity_build"
 #: the Redis list each finished task pushes its end time to
@@ -41,21 +32,6 @@ DONE = "bench:builds:done"
 TARGET = "StandaloneLinux64"
 #: how long one build may take before the baseline gives up
 BUILD_TIMEOUT_S = 60
-
-_clients: dict[int, redis.Redis] = {}
-
-
-def _redis() -> redis.Redis:
-    # One client per process: prefork children must not share the parent's sockets.
-    client = _clients.get(os.getpid())
-    if client is None:
-        _clients.clear()
-        client = _clients[os.getpid()] = redis.Redis.from_url(_broker_url())
-    return client
-
-
-def _broker_url() -> str:
-    return os.environ.get(BROKER_ENV, REDIS_URL)
 
 
 def unity_command(unity: str, project: str, out: str, job_id: str) -> list[str]:
@@ -81,22 +57,15 @@ def unity_build(job_id: str) -> None:
             pass
     code = proc.wait()
     ended = time.time()
-    _redis().rpush(DONE, json.dumps({"job": job_id, "end": ended, "code": code}))
+    broker_redis().rpush(DONE, json.dumps({"job": job_id, "end": ended, "code": code}))
 
 
-def make_app(broker_url: str) -> Celery:
-    """A minimal Celery app on SPARK's configuration mapping, the build task on its own queue."""
-    conf: dict[str, Any] = celeryconfig.build(Settings(broker_url=broker_url))
-    queue = KombuQueue(QUEUE, Exchange(QUEUE, type="direct"), routing_key=QUEUE)  # type: ignore[no-untyped-call]
-    conf["task_queues"] = [*conf["task_queues"], queue]
-    conf["task_routes"] = {**conf["task_routes"], TASK: {"queue": QUEUE}}
-    app = Celery("bench_builds")
-    app.conf.update(conf)
-    app.task(name=TASK, acks_late=True, reject_on_worker_lost=True)(unity_build)
-    return app
+def make_app(url: str) -> Celery:
+    """The build-baseline app on url."""
+    return bare_app("bench_builds", QUEUE, TASK, unity_build, url)
 
 
-app = make_app(_broker_url())
+app = make_app(broker_url())
 
 
 @dataclass(frozen=True)

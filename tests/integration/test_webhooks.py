@@ -8,12 +8,15 @@ import json
 import threading
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from sqlalchemy import text
 
 from spark import webhooks
+from spark.db import jobs as job_queries
 from spark.db import projects as project_queries
 from spark.db import webhooks as webhook_queries
 from spark.db.engine import Database
@@ -197,3 +200,54 @@ def test_the_delivery_id_is_stable_per_job_and_webhook() -> None:
     assert webhooks.sign("k", b"{}") == (
         "sha256=" + hmac.new(b"k", b"{}", hashlib.sha256).hexdigest()
     )
+
+
+def stored_build(db: Database, project: Project) -> Job:
+    """A finished build as the scheduler finds it: a terminal row in the jobs table."""
+    job = finished_build(project)
+    job_queries.insert_job(db, job, None, "")
+    with db.session() as s:
+        s.execute(
+            text("UPDATE jobs SET finished_at = :now WHERE id = :id"),
+            {"now": job.finished_at, "id": job.id},
+        )
+    return job
+
+
+def age_attempts(db: Database, seconds: float) -> None:
+    """Pretend every recorded attempt started seconds earlier."""
+    with db.session() as s:
+        s.execute(
+            text(
+                "UPDATE webhook_deliveries SET created_at = created_at - make_interval(secs => :s)"
+            ),
+            {"s": seconds},
+        )
+
+
+def test_the_scheduler_retries_a_failed_delivery_only_after_its_backoff(
+    db: Database, receiver: Receiver
+) -> None:
+    """A 500 is tried again only once the first backoff has passed, then not after a 2xx."""
+    project, _ = registered(db, receiver.url)
+    stored_build(db, project)
+    receiver.answers.append((500, {}))
+    assert webhooks.deliver_due(db) == 1
+    assert webhooks.deliver_due(db) == 0, "retried before the backoff"
+    age_attempts(db, webhooks.BACKOFF_S[0] + 1)
+    assert webhooks.deliver_due(db) == 1
+    age_attempts(db, 3600)
+    assert webhooks.deliver_due(db) == 0, "delivered again after a success"
+    assert [a.ok for a in reversed(attempts(db, project))] == [False, True]
+    assert len(receiver.received) == 2
+
+
+def test_two_schedulers_never_send_the_same_attempt(db: Database, receiver: Receiver) -> None:
+    """The attempt's row is inserted before sending: the second claimant gets nothing to do."""
+    project, hook = registered(db, receiver.url)
+    job = stored_build(db, project)
+    with ThreadPoolExecutor(4) as pool:
+        outcomes = list(pool.map(lambda _: webhooks.deliver(db, job, project, hook, 1), range(4)))
+    # The others found the attempt claimed (None) or already answered (ok, nothing sent).
+    assert all(outcome is None or outcome.ok for outcome in outcomes)
+    assert len(receiver.received) == 1 and len(attempts(db, project)) == 1
