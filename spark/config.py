@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -42,6 +42,29 @@ class Settings(BaseSettings):
     artifact_dir: Path = Path("./var/artifacts")
     jwt_secret: SecretStr | None = None
     jwt_jwks_url: str | None = None
+    # What a JWT must say to be accepted (both checked when set), and how its claims map.
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    jwt_leeway_s: float = Field(default=30.0, ge=0)
+    #: how long fetched signing keys are trusted before the JWKS is fetched again
+    jwt_jwks_cache_s: float = Field(default=300.0, gt=0)
+    #: how long an API key's stored record is reused; a revoked key stops within this
+    key_cache_s: float = Field(default=4.0, ge=0, le=5)
+    #: per-tier overrides of DEFAULT_TIER_LIMITS, e.g. {"free": {"requests_per_day": 500}}
+    tier_limits: dict[str, dict[str, int]] = Field(default_factory=dict)
+    #: turn the rate limits and quotas off (benchmarks compare with and without them)
+    limits_enabled: bool = True
+
+    @field_validator("tier_limits")
+    @classmethod
+    def _known_tiers(cls, value: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+        # Fail at start-up, not on the first request of a misconfigured tier.
+        for tier, overrides in value.items():
+            if tier not in DEFAULT_TIER_LIMITS:
+                raise ValueError(f"unknown tier {tier!r} (free, pro, enterprise)")
+            TierLimits.model_validate({**DEFAULT_TIER_LIMITS[tier].model_dump(), **overrides})
+        return value
+
     flower_basic_auth: SecretStr | None = None
 
     # Where the embedded default keeps its files (SQLite, the file broker).
@@ -90,6 +113,56 @@ class Settings(BaseSettings):
     def broker_dir(self) -> Path:
         """The folder the file broker keeps its messages in."""
         return self.var_dir / "broker"
+
+
+class TierLimits(BaseModel):
+    """What one tier may do (CONTRACT §6): quotas per day and month, rates per minute."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    requests_per_day: int = Field(ge=0)
+    tokens_per_month: int = Field(ge=0)
+    concurrent_builds: int = Field(ge=0)
+    #: POST /v1/jobs
+    submissions_per_minute: int = Field(ge=0)
+    #: other writes (cancel, projects)
+    writes_per_minute: int = Field(ge=0)
+    #: reads (GET), including polling and event streams
+    reads_per_minute: int = Field(ge=0)
+
+
+DEFAULT_TIER_LIMITS: dict[str, TierLimits] = {
+    "free": TierLimits(
+        requests_per_day=100,
+        tokens_per_month=100_000,
+        concurrent_builds=1,
+        submissions_per_minute=60,
+        writes_per_minute=120,
+        reads_per_minute=600,
+    ),
+    "pro": TierLimits(
+        requests_per_day=20_000,
+        tokens_per_month=5_000_000,
+        concurrent_builds=4,
+        submissions_per_minute=600,
+        writes_per_minute=1_200,
+        reads_per_minute=6_000,
+    ),
+    "enterprise": TierLimits(
+        requests_per_day=1_000_000,
+        tokens_per_month=100_000_000,
+        concurrent_builds=16,
+        submissions_per_minute=6_000,
+        writes_per_minute=12_000,
+        reads_per_minute=60_000,
+    ),
+}
+
+
+def tier_limits(settings: Settings, tier: str) -> TierLimits:
+    """The tier's limits: the defaults with SPARK_TIER_LIMITS' overrides applied."""
+    base = DEFAULT_TIER_LIMITS[tier].model_dump()
+    return TierLimits.model_validate({**base, **settings.tier_limits.get(tier, {})})
 
 
 def load_settings() -> Settings:

@@ -37,6 +37,9 @@ TABLES = (
     "projects",
     "project_webhooks",
     "webhook_deliveries",
+    "usage_records",
+    "usage_counters",
+    "audit_log",
 )
 
 

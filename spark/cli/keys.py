@@ -11,9 +11,8 @@ from spark.cli.output import console, emit_json, err_console
 from spark.config import load_settings
 from spark.db import keys as key_queries
 from spark.db.engine import Database
-from spark.db.types import utcnow
 from spark.domain.principals import DEFAULT_PERMISSIONS, Permission, Tier
-from spark.security.apikeys import create_key
+from spark.security.apikeys import create_key, revoke_key
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -98,8 +97,7 @@ def list_(
 @app.command("revoke")
 def revoke(key_id: str, as_json: JsonFlag = False) -> None:
     """Revoke a key by its id (the part after `spk_`)."""
-    with _db().session() as s:
-        done = key_queries.revoke_key(s, key_id, utcnow())
+    done = revoke_key(_db(), key_id)
     if as_json:
         emit_json({"key_id": key_id, "revoked": done})
     elif done:

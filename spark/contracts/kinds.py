@@ -1,4 +1,4 @@
-"""Which job kinds this server accepts, their params model and the permission they need."""
+"""Which job kinds this server accepts and their params model (permissions: spark/security)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from spark.contracts.build_params import UnityBuildParams
 from spark.contracts.params import GenerateScriptParams, Params
 from spark.contracts.preset_params import ApplyPresetParams
 from spark.domain.jobs import JobKind
-from spark.domain.principals import Permission
 
 #: kinds this server accepts, and their params; the others arrive with later capabilities
 PARAMS_BY_KIND: Mapping[JobKind, type[Params]] = {
@@ -22,9 +21,3 @@ PARAMS_BY_KIND: Mapping[JobKind, type[Params]] = {
 
 #: kinds that act on a registered project, so a submission must name one of the caller's
 PROJECT_REQUIRED: frozenset[JobKind] = frozenset({JobKind.UNITY_BUILD})
-
-#: the permission each kind needs, in one place
-PERMISSION_BY_KIND: Mapping[JobKind, Permission] = {
-    kind: (Permission.BUILD if kind is JobKind.UNITY_BUILD else Permission.GENERATE)
-    for kind in JobKind
-}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -115,8 +115,16 @@ def _insert_job_with_outbox() -> Any:
 _INSERT_JOB_WITH_OUTBOX = _insert_job_with_outbox()
 
 
-def insert_job(db: Database, job: Job, idempotency_key: str | None, request_hash: str) -> None:
-    """Insert a queued job and its outbox row atomically (one statement on Postgres)."""
+def insert_job(
+    db: Database,
+    job: Job,
+    idempotency_key: str | None,
+    request_hash: str,
+    guard: Callable[[Session], None] | None = None,
+) -> None:
+    """Insert a queued job and its outbox row atomically (one statement on Postgres).
+
+    guard runs first in the same transaction (a quota check that may raise)."""
     values = {
         "p_id": job.id,
         "p_owner": job.owner,
@@ -135,7 +143,9 @@ def insert_job(db: Database, job: Job, idempotency_key: str | None, request_hash
         "p_created_at": job.created_at,
     }
     if db.dialect == "postgresql":
-        with db.statement() as s:
+        with db.session() if guard else db.statement() as s:
+            if guard is not None:
+                guard(s)
             s.execute(_INSERT_JOB_WITH_OUTBOX, values)
         return
     outbox = {
@@ -146,6 +156,8 @@ def insert_job(db: Database, job: Job, idempotency_key: str | None, request_hash
         "sends": 0,
     }
     with db.session() as s:
+        if guard is not None:
+            guard(s)
         s.execute(_INSERT_JOB, values)
         s.execute(_INSERT_OUTBOX, outbox)
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     ForeignKey,
     Index,
@@ -47,6 +48,8 @@ class JobRow(Base):
         Index("ix_jobs_state_heartbeat", "state", "heartbeat_at"),
         # webhook delivery looks for a project's recently finished builds
         Index("ix_jobs_project_finished", "project_id", "finished_at"),
+        # the concurrent-build quota counts a user's unfinished builds
+        Index("ix_jobs_owner_kind_state", "owner", "kind", "state"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
@@ -199,3 +202,51 @@ class WebhookDeliveryRow(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     duration_ms: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class UsageRecordRow(Base):
+    """What one finished job used, for billing and rollups: tokens, model, time."""
+
+    __tablename__ = "usage_records"
+    __table_args__ = (Index("ix_usage_records_owner_created", "owner", "created_at"),)
+
+    job_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    owner: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16))
+    model: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    tokens_in: Mapped[int] = mapped_column(Integer, default=0)
+    tokens_out: Mapped[int] = mapped_column(Integer, default=0)
+    duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class UsageCounterRow(Base):
+    """A user's running totals for one calendar month (UTC), read by the token quota."""
+
+    __tablename__ = "usage_counters"
+
+    owner: Mapped[str] = mapped_column(String(128), primary_key=True)
+    #: YYYY-MM
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)
+    tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    jobs: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AuditRow(Base):
+    """A security-relevant action: keys created or revoked, permission denied, quota exceeded."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_actor_at", "actor", "at"),
+        Index("ix_audit_log_action_at", "action", "at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    action: Mapped[str] = mapped_column(String(64))
+    #: the user acting (or acted for, for CLI key management)
+    actor: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    key_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    target: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc, nullable=True)

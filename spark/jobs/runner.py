@@ -16,7 +16,7 @@ from spark.domain.jobs import Claim, Job, JobError, JobState
 from spark.errors import DependencyUnavailable, JobFailure, JobTimedOut
 from spark.events.envelope import EventType, job_event
 from spark.events.sink import EventSink
-from spark.jobs import lifecycle
+from spark.jobs import lifecycle, usage
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,11 @@ def run_job(db: Database, job_id: uuid.UUID, handler: Handler, policy: RunPolicy
         policy.events.publish(job_event(held.job, EventType.STARTED, {"attempt": held.attempt}))
     tracking = policy.track(job_id, held.attempt) if policy.track else nullcontext()
     with tracking:
-        return _execute(db, held, handler, policy)
+        done = _execute(db, held, handler, policy)
+    if done is not None and done.state.terminal:
+        # Billing and the token quota read these; a job is charged once, when it ends.
+        usage.charge(db, done)
+    return done
 
 
 class JobDeferred(Exception):

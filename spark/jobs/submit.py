@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from spark.config import TierLimits
 from spark.db import jobs as job_queries
 from spark.db import outbox as outbox_queries
 from spark.db import projects as project_queries
@@ -19,6 +20,7 @@ from spark.domain.jobs import Job, JobKind, JobState
 from spark.errors import IdempotencyConflict, NotFound
 from spark.jobs.dispatch import Dispatcher
 from spark.jobs.outbox import SentMarks
+from spark.security import quotas
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,8 @@ class NewJob:
     idempotency_key: str | None = None
     #: hash of the request as the caller sent it, to tell a retry from a different request
     request_hash: str = ""
+    #: the caller's tier limits; None submits without quota checks
+    limits: TierLimits | None = None
 
 
 @dataclass(frozen=True)
@@ -75,8 +79,11 @@ def submit(
         project_id=new.project_id,
         priority=new.priority,
     )
+    guard = (
+        quotas.guard_for(new.kind, new.owner, new.limits, job.created_at) if new.limits else None
+    )
     try:
-        job_queries.insert_job(db, job, new.idempotency_key, new.request_hash)
+        job_queries.insert_job(db, job, new.idempotency_key, new.request_hash, guard)
     except UniqueViolation:
         # Another request with the same Idempotency-Key committed first.
         replay = _replay(db, new)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from spark.config import Settings
 from spark.kv.base import BreakerStore
+from spark.security.limits import LimitStore
 
 
 def make_breaker_store(settings: Settings) -> BreakerStore:
@@ -15,3 +16,14 @@ def make_breaker_store(settings: Settings) -> BreakerStore:
     from spark.kv.memory import MemoryBreakerStore
 
     return MemoryBreakerStore()
+
+
+def make_limit_store(settings: Settings) -> LimitStore:
+    """The rate-limit and quota store for these settings."""
+    if settings.redis_url:
+        from spark.kv.limits_redis import RedisLimitStore
+
+        return RedisLimitStore(settings.redis_url)
+    from spark.kv.limits_memory import MemoryLimitStore
+
+    return MemoryLimitStore()

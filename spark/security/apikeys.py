@@ -11,13 +11,18 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from spark.db import audit as audit_queries
 from spark.db import keys as key_queries
 from spark.db.engine import Database
 from spark.db.types import utcnow
+from spark.domain.audit import AuditAction
 from spark.domain.principals import ApiKeyRecord, Permission, Principal, Tier
 from spark.errors import Unauthenticated
+from spark.security.audit import new_entry
 
 _KEY = re.compile(r"^spk_([a-f0-9]{16})_([A-Za-z0-9_-]{20,128})$")
+#: a revoked key must stop working within this on every API process
+MAX_KEY_CACHE_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -42,19 +47,36 @@ def mint(user: str, tier: Tier, permissions: Iterable[Permission]) -> MintedKey:
 
 
 def create_key(db: Database, user: str, tier: Tier, permissions: Iterable[Permission]) -> MintedKey:
-    """Mint a key and store its hash."""
+    """Mint a key and store its hash, with an audit entry in the same transaction."""
     minted = mint(user, tier, permissions)
+    details = {
+        "tier": tier.value,
+        "permissions": sorted(p.value for p in minted.record.permissions),
+    }
+    entry = new_entry(AuditAction.KEY_CREATED, user, key_id=minted.record.key_id, details=details)
     with db.session() as s:
         key_queries.insert_key(s, minted.record, utcnow())
+        audit_queries.record(s, entry)
     return minted
+
+
+def revoke_key(db: Database, key_id: str) -> bool:
+    """Revoke a live key (audited); False if there is no such live key."""
+    with db.session() as s:
+        record = key_queries.get_key(s, key_id)
+        if record is None or not key_queries.revoke_key(s, key_id, utcnow()):
+            return False
+        audit_queries.record(s, new_entry(AuditAction.KEY_REVOKED, record.user, key_id=key_id))
+    return True
 
 
 class KeyVerifier:
     """Checks presented keys; remembers stored records briefly so a poll costs no query."""
 
-    def __init__(self, db: Database, cache_ttl_s: float = 10.0) -> None:
+    def __init__(self, db: Database, cache_ttl_s: float = 4.0) -> None:
         self._db = db
-        self._ttl = cache_ttl_s
+        # Revocation is only seen when the record is read again, so the TTL bounds its delay.
+        self._ttl = max(0.0, min(cache_ttl_s, MAX_KEY_CACHE_S))
         self._cache: dict[str, tuple[float, ApiKeyRecord | None]] = {}
         self._lock = threading.Lock()
 
@@ -81,9 +103,10 @@ class KeyVerifier:
 
     @staticmethod
     def _check(key_id: str, secret: str, record: ApiKeyRecord | None) -> Principal:
-        if record is None or record.revoked:
-            raise Unauthenticated("the API key is unknown or revoked")
-        if not hmac.compare_digest(record.secret_hash, hash_secret(secret)):
+        # Hash and compare even for an unknown key, so timing says nothing about the secret.
+        stored = record.secret_hash if record is not None else ""
+        matches = hmac.compare_digest(stored.encode(), hash_secret(secret).encode())
+        if record is None or record.revoked or not matches:
             raise Unauthenticated("the API key is unknown or revoked")
         return Principal(record.user, record.tier, record.permissions, key_id=key_id)
 

@@ -12,10 +12,12 @@ from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 
 from spark.config import Settings, load_settings
+from spark.domain.principals import Principal
 from spark.web import errors
 from spark.web.metrics import MetricsMiddleware, metrics_endpoint
 from spark.web.openapi import DOCS_HTML, openapi_document
-from spark.web.routes import artifacts, events, health, jobs, logs, presets, projects
+from spark.web.routes import artifacts, events, health, jobs, logs, presets, projects, usage
+from spark.web.security import SecurityMiddleware
 from spark.web.services import Services, build_services
 
 
@@ -27,8 +29,17 @@ async def _docs(_: Request) -> HTMLResponse:
     return HTMLResponse(DOCS_HTML)
 
 
-def create_app(settings: Settings | None = None, services: Services | None = None) -> Starlette:
-    """The API for settings (or the environment), with its services wired."""
+def create_app(
+    settings: Settings | None = None,
+    services: Services | None = None,
+    *,
+    unchecked_as: Principal | None = None,
+) -> Starlette:
+    """The API for settings (or the environment), with its services wired.
+
+    unchecked_as runs every request as that principal with no security layer at all; it
+    exists so the benchmark can measure what the layer costs, and is never set from config.
+    """
     svc = services or build_services(settings or load_settings())
 
     @asynccontextmanager
@@ -36,6 +47,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         yield
         svc.marks.close()
         svc.events.close()
+        await svc.limiter.close()
         svc.db.dispose()
 
     app = Starlette(
@@ -46,12 +58,17 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             *logs.routes,
             *presets.routes,
             *projects.routes,
+            *usage.routes,
             *health.routes,
             Route("/openapi.json", _openapi, methods=["GET"]),
             Route("/docs", _docs, methods=["GET"]),
             Route("/metrics", metrics_endpoint, methods=["GET"]),
         ],
-        middleware=[Middleware(MetricsMiddleware)],
+        # Metrics outermost, so refusals by the security layer are counted too.
+        middleware=[
+            Middleware(MetricsMiddleware),
+            Middleware(SecurityMiddleware, unchecked_as=unchecked_as),
+        ],
         exception_handlers=dict(errors.HANDLERS),
         lifespan=lifespan,
     )

@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from spark.errors import AppError, MethodNotAllowed, NotFound
+from spark.security.audit import action_for, audit_refusal
 
 log = logging.getLogger(__name__)
 
@@ -24,10 +26,21 @@ def error_response(exc: AppError) -> JSONResponse:
     return JSONResponse({"error": body}, status_code=exc.status, headers=exc.headers or None)
 
 
-async def app_error(_: Request, exc: Exception) -> Response:
+async def app_error(request: Request, exc: Exception) -> Response:
     """AppError and every subclass (Starlette looks handlers up along the MRO)."""
     assert isinstance(exc, AppError)
+    await record_refusal(request, exc)
     return error_response(exc)
+
+
+async def record_refusal(request: Request, exc: AppError) -> None:
+    """Write a permission denial or an exceeded quota to the audit log."""
+    if action_for(exc) is None:
+        return
+    principal = getattr(request.state, "principal", None)
+    target = f"{request.method} {request.url.path}"
+    db = request.app.state.services.db
+    await run_in_threadpool(audit_refusal, db, exc, principal, target)
 
 
 async def http_error(_: Request, exc: Exception) -> Response:

@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from spark.artifacts import ArtifactStorage, ArtifactStore
-from spark.config import Settings
+from spark.config import Settings, TierLimits, tier_limits
 from spark.db.engine import Database
-from spark.domain.principals import Permission, Principal
+from spark.domain.principals import Permission, Principal, Tier
 from spark.errors import Forbidden, Unauthenticated
 from spark.events.factory import make_sink
 from spark.events.sink import EventSink
 from spark.jobs.dispatch import CeleryDispatcher, Dispatcher
 from spark.jobs.outbox import SentMarks
 from spark.kv.base import BreakerStore
-from spark.kv.factory import make_breaker_store
+from spark.kv.factory import make_breaker_store, make_limit_store
 from spark.logstore import LocalLogStore, LogStorage
-from spark.security.apikeys import KeyVerifier
+from spark.security.credentials import Authenticator, build_authenticator
+from spark.security.limits import LimitStore
 from spark.taskqueue import create_celery
 
 
@@ -31,13 +32,17 @@ class Services:
     settings: Settings
     db: Database
     dispatcher: Dispatcher
-    verifier: KeyVerifier
+    authenticator: Authenticator
     celery: Any
     marks: SentMarks
     events: EventSink
     breakers: BreakerStore
     artifacts: ArtifactStorage
     logs: LogStorage
+    #: each tier's limits, resolved once (defaults with SPARK_TIER_LIMITS applied)
+    tiers: Mapping[str, TierLimits]
+    #: rate limits and the daily request quota, shared by every API process through Redis
+    limiter: LimitStore
 
 
 def build_services(settings: Settings) -> Services:
@@ -48,13 +53,15 @@ def build_services(settings: Settings) -> Services:
         settings=settings,
         db=db,
         dispatcher=CeleryDispatcher(celery),
-        verifier=KeyVerifier(db),
+        authenticator=build_authenticator(settings, db),
         celery=celery,
         marks=SentMarks(db),
         events=make_sink(settings, db),
         breakers=make_breaker_store(settings),
         artifacts=ArtifactStore(settings.artifact_dir),
         logs=LocalLogStore(settings.artifact_dir),
+        tiers={tier.value: tier_limits(settings, tier.value) for tier in Tier},
+        limiter=make_limit_store(settings),
     )
 
 
@@ -64,27 +71,34 @@ def services(request: Request) -> Services:
     return found
 
 
-def _presented_key(request: Request) -> str:
+def presented_token(request: Request) -> str:
+    """The API key or JWT the caller sent; Unauthenticated when there is none."""
     auth = request.headers.get("authorization")
     if auth:
         scheme, _, token = auth.partition(" ")
         if scheme.lower() == "bearer" and token.strip():
             return token.strip()
-        raise Unauthenticated("use 'Authorization: Bearer <api key>'")
+        raise Unauthenticated("use 'Authorization: Bearer <api key or JWT>'")
     key = request.headers.get("x-api-key")
     if key:
         return key.strip()
-    raise Unauthenticated("no credentials: send 'Authorization: Bearer <api key>' or 'X-API-Key'")
+    raise Unauthenticated(
+        "no credentials: send 'Authorization: Bearer <api key or JWT>' or 'X-API-Key'"
+    )
 
 
-async def authenticate(request: Request, permission: Permission | None) -> Principal:
-    """The caller, checked for permission; kept on request.state for later layers."""
-    token = _presented_key(request)
-    verifier = services(request).verifier
-    principal = verifier.verify_cached(token)
-    if principal is None:
-        principal = await run_in_threadpool(verifier.verify, token)
-    request.state.principal = principal
-    if permission is not None and not principal.can(permission):
-        raise Forbidden(f"this key lacks the {permission.value} permission")
-    return principal
+def principal_of(request: Request) -> Principal:
+    """The caller, as the security middleware authenticated it (spark/web/security.py)."""
+    found = getattr(request.state, "principal", None)
+    if not isinstance(found, Principal):
+        # Only a route missing from the security layer could get here: refuse, never serve.
+        raise Unauthenticated()
+    return found
+
+
+def require_any(principal: Principal, permissions: Iterable[Permission], what: str) -> None:
+    """Forbidden unless principal holds one of permissions (for checks that depend on the body)."""
+    wanted = list(permissions)
+    if not any(principal.can(p) for p in wanted):
+        names = " or ".join(sorted(p.value for p in wanted))
+        raise Forbidden(f"{what} needs {names}")

@@ -7,18 +7,23 @@ import signal
 import time
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
 import pytest
 from starlette.testclient import TestClient
 
 from spark.config import Settings
 from spark.db.engine import Database
+from spark.domain.principals import DEFAULT_PERMISSIONS, Tier
+from spark.security.apikeys import create_key
 from tests.acceptance.test_builds import create_project, submit_build
 from tests.support.builds import make_unity_project, read_records, wait_no_processes
 from tests.support.fake_unity import write_launcher
-from tests.support.jobs import TERMINAL, stored, wait_state
-from tests.support.workers import BeatProcess, WorkerProcess
+from tests.support.jobs import TERMINAL, auth, stored, wait_state
+from tests.support.services import free_port
+from tests.support.workers import ApiProcess, BeatProcess, WorkerProcess
 
 
 @pytest.fixture(scope="module")
@@ -48,12 +53,14 @@ def farm(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 
 
 def test_five_builds_on_two_workers_each_run_exactly_once(
-    farm: Path, client: TestClient, api_key: str, db: Database, tmp_path: Path
+    farm: Path, client: TestClient, db: Database, tmp_path: Path
 ) -> None:
     """Every build starts Unity once, on one worker, and succeeds."""
+    # An enterprise studio: five builds at once are within its concurrent-build quota.
+    key = create_key(db, "studio", Tier.ENTERPRISE, DEFAULT_PERMISSIONS).token
     sources = [make_unity_project(tmp_path / f"Game{n}", delay_s=0.01) for n in range(5)]
-    projects = [create_project(client, api_key, source) for source in sources]
-    job_ids = [submit_build(client, api_key, p["id"], "StandaloneLinux64") for p in projects]
+    projects = [create_project(client, key, source) for source in sources]
+    job_ids = [submit_build(client, key, p["id"], "StandaloneLinux64") for p in projects]
     jobs = [wait_state(db, job_id, TERMINAL, timeout=90) for job_id in job_ids]
     assert [job.state.value for job in jobs] == ["succeeded"] * 5, [j.error for j in jobs]
     assert all(job.attempts == 1 for job in jobs)
@@ -82,3 +89,63 @@ def test_a_build_whose_worker_is_killed_never_stays_running(
         assert final.state.value == "failed" and final.error is not None
         assert final.error.code == "worker_lost"
     assert wait_no_processes(project["id"]) == []
+
+
+def _submit_at_once(url: str, key: str, project_id: str, count: int) -> list[httpx.Response]:
+    body = {"kind": "unity_build", "project_id": project_id, "params": {"target": "WebGL"}}
+    with httpx.Client(timeout=30) as http, ThreadPoolExecutor(count) as pool:
+        calls = [
+            pool.submit(http.post, f"{url}/v1/jobs", json=body, headers=auth(key))
+            for _ in range(count)
+        ]
+        return [call.result() for call in calls]
+
+
+def test_a_concurrent_build_quota_of_one_holds_and_is_released_on_any_end(
+    farm: Path, worker: WorkerProcess, settings: Settings, db: Database, tmp_path: Path
+) -> None:
+    """Ten builds at once on the free tier: one accepted, nine 429 quota_exceeded; the slot
+    comes back when the build is canceled, and when its worker is killed (the reaper, run
+    by beat on the maintenance worker, ends it worker_lost)."""
+    api = ApiProcess(settings, tmp_path, free_port())
+    api.start()
+    try:
+        key = create_key(db, "indie", Tier.FREE, DEFAULT_PERMISSIONS).token
+        source = make_unity_project(tmp_path / "Quota", "hang")
+        made = httpx.post(
+            f"{api.url}/v1/projects",
+            json={"name": "Quota", "source_dir": str(source)},
+            headers=auth(key),
+        )
+        project_id = made.json()["id"]
+        answers = _submit_at_once(api.url, key, project_id, 10)
+        assert Counter(r.status_code for r in answers) == {202: 1, 429: 9}
+        refused = next(r for r in answers if r.status_code == 429)
+        assert refused.json()["error"]["code"] == "quota_exceeded"
+        assert int(refused.headers["Retry-After"]) >= 1
+        first = next(r for r in answers if r.status_code == 202).json()["id"]
+        wait_state(db, first, {"running"}, timeout=30)
+        httpx.post(f"{api.url}/v1/jobs/{first}/cancel", headers=auth(key))
+        wait_state(db, first, TERMINAL, timeout=20)
+        second = _submit_at_once(api.url, key, project_id, 1)[0]
+        assert second.status_code == 202, second.text
+        running = wait_state(db, second.json()["id"], {"running"}, timeout=30)
+        _kill_worker_of(running.worker or "")
+        ended = wait_state(db, second.json()["id"], TERMINAL, timeout=60)
+        assert ended.error is not None and ended.error.code == "worker_lost"
+        third = _submit_at_once(api.url, key, project_id, 1)[0]
+        assert third.status_code == 202, third.text
+        # The next build of the project also clears what the killed one left in its workspace.
+        wait_state(db, third.json()["id"], {"running"}, timeout=30)
+        httpx.post(f"{api.url}/v1/jobs/{third.json()['id']}/cancel", headers=auth(key))
+        wait_state(db, third.json()["id"], TERMINAL, timeout=20)
+        assert wait_no_processes(project_id) == []
+    finally:
+        api.stop()
+
+
+def _kill_worker_of(claimant: str) -> None:
+    """SIGKILL the whole worker (main process and pool) whose pool process holds a job."""
+    child = int(claimant.rsplit(":", 1)[1])
+    parent = int(Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    os.killpg(os.getpgid(parent), signal.SIGKILL)

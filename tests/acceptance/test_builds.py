@@ -17,7 +17,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from spark.config import Settings
+from spark.db import audit as audit_queries
 from spark.db.engine import Database
+from spark.domain.principals import Permission, Tier
+from spark.security.apikeys import create_key
 from tests.support.builds import WebhookReceiver, make_unity_project, wait_no_processes
 from tests.support.fake_unity import processes_mentioning, write_launcher
 from tests.support.jobs import TERMINAL, auth, wait_state
@@ -199,3 +202,59 @@ def test_cancel_stops_a_running_build_within_seconds(
     assert time.monotonic() - asked < 10
     assert wait_no_processes(project["id"]) == []
     assert events_of(client, api_key, job_id)[-1]["type"] == "canceled"
+
+
+def test_unity_build_needs_the_build_permission(
+    client: TestClient, db: Database, project_dir: Path
+) -> None:
+    """Without spark:build a build is 403 (and audited); with it, 202."""
+    without = create_key(db, "carol", Tier.PRO, {Permission.READ, Permission.GENERATE}).token
+    holder = create_key(db, "carol", Tier.PRO, {Permission.READ, Permission.BUILD}).token
+    project = create_project(client, holder, project_dir)
+    body = {"kind": "unity_build", "project_id": project["id"], "params": {"target": "WebGL"}}
+    refused = client.post("/v1/jobs", json=body, headers=auth(without))
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
+    assert client.post("/v1/jobs", json=body, headers=auth(holder)).status_code == 202
+    with db.session() as s:
+        actions = [e.action for e in audit_queries.entries(s, actor="carol")]
+    assert "permission.denied" in actions
+
+
+def test_another_user_finds_none_of_a_users_build_resources(
+    build_worker: WorkerProcess,
+    worker: WorkerProcess,
+    client: TestClient,
+    api_key: str,
+    other_key: str,
+    db: Database,
+    project_dir: Path,
+) -> None:
+    """Jobs, events, logs, artifacts, projects, deliveries, usage: 404 or absent for user B."""
+    with WebhookReceiver() as receiver:
+        project = create_project(client, api_key, project_dir, [receiver.url])
+        job_id = submit_build(client, api_key, project["id"])
+        assert wait_state(db, job_id, TERMINAL, timeout=60).state.value == "succeeded"
+        receiver.wait_for(1)
+    artifact = client.get(f"/v1/jobs/{job_id}/artifacts", headers=auth(api_key)).json()["items"][0]
+    mine = auth(api_key)
+    theirs = auth(other_key)
+    urls = [
+        f"/v1/jobs/{job_id}",
+        f"/v1/jobs/{job_id}/events",
+        f"/v1/jobs/{job_id}/log",
+        f"/v1/jobs/{job_id}/artifacts",
+        artifact["href"],
+        f"/v1/projects/{project['id']}",
+        f"/v1/projects/{project['id']}/deliveries",
+    ]
+    for url in urls:
+        assert client.get(url, headers=mine).status_code == 200, url
+        assert client.get(url, headers=theirs).status_code == 404, url
+    assert client.post(f"/v1/jobs/{job_id}/cancel", headers=theirs).status_code == 404
+    stolen = {"kind": "unity_build", "project_id": project["id"], "params": {"target": "WebGL"}}
+    assert client.post("/v1/jobs", json=stolen, headers=theirs).status_code == 404
+    assert client.get("/v1/jobs", headers=theirs).json()["items"] == []
+    assert client.get("/v1/projects", headers=theirs).json()["items"] == []
+    usage = client.get("/v1/usage", headers=theirs).json()
+    assert usage["user"] == "mallory" and usage["month"]["jobs"] == 0
+    assert client.get("/v1/usage", headers=mine).json()["month"]["jobs"] == 1

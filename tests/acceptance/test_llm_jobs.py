@@ -11,6 +11,7 @@ import redis
 from starlette.testclient import TestClient
 
 from spark.config import Settings
+from spark.db import audit as audit_queries
 from spark.db.engine import Database
 from spark.web.app import create_app
 from tests.integration.test_llm_generation import GOOD
@@ -116,3 +117,32 @@ def test_a_down_llm_opens_the_shared_breaker_and_waiting_jobs_succeed_when_it_re
             worker.stop()
         if fake is not None:
             fake.stop()
+
+
+def test_a_used_up_monthly_token_quota_refuses_the_next_generation(
+    llm_settings: Settings, api_key: str, db: Database, tmp_path: Path
+) -> None:
+    """Each job is charged the tokens the server reported; past the month's quota the next
+    generate_script is 429 quota_exceeded, with Retry-After, and the refusal is audited."""
+    limited = llm_settings.model_copy(update={"tier_limits": {"pro": {"tokens_per_month": 800}}})
+    fake = FakeLLM([Reply(GOOD, prompt_tokens=300, completion_tokens=150)]).start()
+    workers = start_workers(limited, tmp_path, fake.base_url, 1)
+    try:
+        with TestClient(create_app(limited), raise_server_exceptions=False) as client:
+            for _ in range(2):
+                job_id = client.post("/v1/jobs", json=BODY, headers=auth(api_key)).json()["id"]
+                assert wait_state(db, job_id, TERMINAL).state.value == "succeeded"
+            refused = client.post("/v1/jobs", json=BODY, headers=auth(api_key))
+            usage = client.get("/v1/usage", headers=auth(api_key)).json()
+    finally:
+        for worker in workers:
+            worker.stop()
+        fake.stop()
+    assert refused.status_code == 429, refused.text
+    assert refused.json()["error"]["code"] == "quota_exceeded"
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert refused.headers["RateLimit-Limit"] == "800"
+    assert refused.headers["RateLimit-Remaining"] == "0"
+    assert usage["month"]["tokens"] == 900 and usage["limits"]["tokens_per_month"] == 800
+    with db.session() as s:
+        assert "quota.exceeded" in [e.action for e in audit_queries.entries(s, actor="alice")]

@@ -141,3 +141,13 @@ class ConsumerProcess(SparkProcess):
 
     def __init__(self, settings: Settings, workdir: Path, nats_url: str, **env: str) -> None:
         super().__init__(settings, workdir, ["consumer"], SPARK_NATS_URL=nats_url, **env)
+
+
+class ApiProcess(SparkProcess):
+    """`spark api` on a port of its own; several may share one database and Redis."""
+
+    ready_marker = "Uvicorn running on"
+
+    def __init__(self, settings: Settings, workdir: Path, port: int, **env: str) -> None:
+        super().__init__(settings, workdir, ["api", "--port", str(port), "--no-access-log"], **env)
+        self.url = f"http://127.0.0.1:{port}"

@@ -14,9 +14,9 @@ from starlette.routing import Route
 
 from spark.db import jobs as job_queries
 from spark.domain.jobs import Job
-from spark.domain.principals import Permission, Principal
+from spark.domain.principals import Principal
 from spark.errors import NotFound
-from spark.web.services import authenticate, services
+from spark.web.services import principal_of, services
 
 #: bytes per read when streaming an artifact from a store without local files
 CHUNK = 1 << 16
@@ -43,7 +43,7 @@ def _listed(job: Job) -> list[dict[str, object]]:
 
 async def list_artifacts(request: Request) -> Response:
     """The job's artifacts (name, size, sha256, content type)."""
-    job = await _owned_job(request, await authenticate(request, Permission.READ))
+    job = await _owned_job(request, principal_of(request))
     body = {
         "items": [{**a, "href": f"/v1/jobs/{job.id}/artifacts/{a['name']}"} for a in _listed(job)]
     }
@@ -52,7 +52,7 @@ async def list_artifacts(request: Request) -> Response:
 
 async def download_artifact(request: Request) -> Response:
     """One artifact's bytes."""
-    job = await _owned_job(request, await authenticate(request, Permission.READ))
+    job = await _owned_job(request, principal_of(request))
     name = request.path_params["name"]
     listed = next((a for a in _listed(job) if a.get("name") == name), None)
     if listed is None:

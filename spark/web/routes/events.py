@@ -18,10 +18,9 @@ from starlette.routing import Route
 from spark.db import events as event_queries
 from spark.db import jobs as job_queries
 from spark.db.engine import Database
-from spark.domain.principals import Permission
 from spark.errors import NotFound
 from spark.events.envelope import TERMINAL_TYPES, Event
-from spark.web.services import authenticate, services
+from spark.web.services import principal_of, services
 
 #: how often a live stream looks for new events
 POLL_S = 0.2
@@ -79,7 +78,7 @@ async def _live(
 
 async def job_events(request: Request) -> Response:
     """The caller's job's events, oldest first; live until the job ends with text/event-stream."""
-    principal = await authenticate(request, Permission.READ)
+    principal = principal_of(request)
     job_id: uuid.UUID = request.path_params["job_id"]
     db = services(request).db
 

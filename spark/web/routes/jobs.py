@@ -17,15 +17,15 @@ from starlette.routing import Route
 
 from spark import metrics
 from spark.contracts.jobs import JobOut, JobPage, JobSubmission, SessionId
-from spark.contracts.kinds import PARAMS_BY_KIND, PERMISSION_BY_KIND, PROJECT_REQUIRED
+from spark.contracts.kinds import PARAMS_BY_KIND, PROJECT_REQUIRED
 from spark.db import jobs as job_queries
 from spark.domain.jobs import Job, JobKind, JobState
-from spark.domain.principals import Permission
 from spark.errors import Forbidden, NotFound, ValidationFailed
 from spark.jobs import lifecycle
 from spark.jobs.submit import NewJob, request_hash, submit
+from spark.security.permissions import PERMISSION_BY_KIND
 from spark.web.bodies import parse, read_json
-from spark.web.services import authenticate, services
+from spark.web.services import principal_of, require_any, services
 
 
 def _job_response(job: Job, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -69,7 +69,7 @@ def _idempotency_key(request: Request) -> str | None:
 
 async def submit_job(request: Request) -> Response:
     """POST /v1/jobs: accept a job and answer 202 with where to poll it."""
-    principal = await authenticate(request, None)
+    principal = principal_of(request)
     svc = services(request)
     body = await read_json(request, svc.settings.max_body_bytes)
     submission = parse(JobSubmission, body)
@@ -85,6 +85,7 @@ async def submit_job(request: Request) -> Response:
         priority=submission.priority,
         idempotency_key=_idempotency_key(request),
         request_hash=request_hash(body),
+        limits=svc.tiers[principal.tier.value] if svc.settings.limits_enabled else None,
     )
     done = await run_in_threadpool(submit, svc.db, svc.dispatcher, new, svc.marks)
     if done.created:
@@ -97,7 +98,7 @@ async def submit_job(request: Request) -> Response:
 
 async def get_job(request: Request) -> Response:
     """GET /v1/jobs/{id}: the caller's job, or 404."""
-    principal = await authenticate(request, Permission.READ)
+    principal = principal_of(request)
     job_id: uuid.UUID = request.path_params["job_id"]
     db = services(request).db
 
@@ -151,7 +152,7 @@ def decode_cursor(cursor: str) -> job_queries.Cursor:
 
 async def list_jobs(request: Request) -> Response:
     """GET /v1/jobs: the caller's jobs, newest first, filtered, one page at a time."""
-    principal = await authenticate(request, Permission.READ)
+    principal = principal_of(request)
     query = parse(ListQuery, dict(request.query_params))
     after = decode_cursor(query.cursor) if query.cursor else None
     filters = job_queries.JobFilters(query.kind, query.state, query.session_id, query.project_id)
@@ -172,7 +173,8 @@ async def list_jobs(request: Request) -> Response:
 
 async def cancel_job(request: Request) -> Response:
     """POST /v1/jobs/{id}/cancel: 200 once canceled, 202 while a running job winds down."""
-    principal = await authenticate(request, Permission.GENERATE)
+    principal = principal_of(request)
+    require_any(principal, PERMISSION_BY_KIND.values(), "canceling a job")
     job_id: uuid.UUID = request.path_params["job_id"]
     svc = services(request)
     job = await run_in_threadpool(lifecycle.cancel, svc.db, principal.user, job_id, svc.events)

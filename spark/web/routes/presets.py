@@ -8,21 +8,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from spark.domain.principals import Permission
 from spark.engines.unity.presets import PRESETS, get_preset, preset_detail, preset_summary
-from spark.web.services import authenticate
 
 
 async def list_presets(request: Request) -> Response:
     """Every preset, without file contents."""
-    await authenticate(request, Permission.READ)
     body = {"items": [preset_summary(p) for p in PRESETS.values()]}
     return Response(json.dumps(body), media_type="application/json")
 
 
 async def show_preset(request: Request) -> Response:
     """One preset with its files' contents; 404 for an unknown id."""
-    await authenticate(request, Permission.READ)
     preset = get_preset(request.path_params["preset_id"])
     return Response(json.dumps(preset_detail(preset)), media_type="application/json")
 

@@ -26,9 +26,10 @@ from spark.db.engine import Database
 from spark.db.types import utcnow
 from spark.domain.principals import Permission, Principal
 from spark.domain.projects import Delivery, Project, Webhook
-from spark.errors import Forbidden, NotFound
+from spark.errors import NotFound
+from spark.security.permissions import PROJECT_PERMISSIONS
 from spark.web.bodies import parse, read_json
-from spark.web.services import authenticate, services
+from spark.web.services import principal_of, require_any, services
 
 #: registering a project is for callers who may generate into it or build it
 _MAY_CREATE = (Permission.GENERATE, Permission.BUILD)
@@ -85,9 +86,8 @@ def new_project(owner: str, body: ProjectIn) -> Project:
 
 async def create_project(request: Request) -> Response:
     """POST /v1/projects: register a project; 201 with its webhook secrets, shown this once."""
-    principal = await authenticate(request, None)
-    if not any(principal.can(p) for p in _MAY_CREATE):
-        raise Forbidden("registering a project needs spark:generate or spark:build")
+    principal = principal_of(request)
+    require_any(principal, PROJECT_PERMISSIONS, "registering a project")
     svc = services(request)
     body = parse(ProjectIn, await read_json(request, svc.settings.max_body_bytes))
     project = new_project(principal.user, body)
@@ -114,7 +114,7 @@ def _read_owned(db: Database, project_id: uuid.UUID, owner: str) -> Project | No
 
 async def get_project(request: Request) -> Response:
     """GET /v1/projects/{id}: the caller's project (without webhook secrets), or 404."""
-    principal = await authenticate(request, Permission.READ)
+    principal = principal_of(request)
     project_id: uuid.UUID = request.path_params["project_id"]
     project = await run_in_threadpool(_read_owned, services(request).db, project_id, principal.user)
     if project is None:
@@ -124,7 +124,7 @@ async def get_project(request: Request) -> Response:
 
 async def list_projects(request: Request) -> Response:
     """GET /v1/projects: the caller's projects, newest first, one page at a time."""
-    principal = await authenticate(request, Permission.READ)
+    principal = principal_of(request)
     query = parse(PageQuery, dict(request.query_params))
     db = services(request).db
 
@@ -150,7 +150,7 @@ def _deliveries(
 
 async def list_deliveries(request: Request) -> Response:
     """GET /v1/projects/{id}/deliveries: webhook delivery attempts for its builds, newest first."""
-    principal = await authenticate(request, Permission.READ)
+    principal = principal_of(request)
     project_id: uuid.UUID = request.path_params["project_id"]
     query = parse(DeliveryQuery, dict(request.query_params))
     found = await run_in_threadpool(

@@ -1,0 +1,98 @@
+"""Named queries for usage and quotas: per-job usage records, monthly counters, build slots."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from spark.db.models import JobRow, UsageCounterRow, UsageRecordRow
+from spark.domain.jobs import JobKind, JobState
+
+_UNFINISHED = (JobState.QUEUED.value, JobState.RUNNING.value)
+
+
+@dataclass(frozen=True)
+class UsageRecord:
+    """What one finished job used."""
+
+    job_id: uuid.UUID
+    owner: str
+    kind: str
+    state: str
+    model: str | None
+    tokens_in: int
+    tokens_out: int
+    duration_ms: int
+    created_at: datetime
+    #: YYYY-MM of created_at, the counter it adds to
+    period: str
+
+
+def _insert(s: Session) -> type[postgresql.Insert] | type[sqlite.Insert]:
+    return postgresql.insert if s.bind.dialect.name == "postgresql" else sqlite.insert  # type: ignore[union-attr,return-value]
+
+
+def record_usage(s: Session, record: UsageRecord) -> None:
+    """Store a job's usage once (a repeated call changes nothing) and add it to its month."""
+    insert = _insert(s)
+    stored = s.execute(
+        insert(UsageRecordRow)
+        .values(
+            job_id=record.job_id,
+            owner=record.owner,
+            kind=record.kind,
+            state=record.state,
+            model=record.model,
+            tokens_in=record.tokens_in,
+            tokens_out=record.tokens_out,
+            duration_ms=record.duration_ms,
+            created_at=record.created_at,
+        )
+        .on_conflict_do_nothing(index_elements=["job_id"])
+    )
+    if not getattr(stored, "rowcount", 0):
+        return
+    tokens = record.tokens_in + record.tokens_out
+    counter = insert(UsageCounterRow).values(
+        owner=record.owner, period=record.period, tokens=tokens, jobs=1
+    )
+    s.execute(
+        counter.on_conflict_do_update(
+            index_elements=["owner", "period"],
+            set_={
+                "tokens": UsageCounterRow.tokens + tokens,
+                "jobs": UsageCounterRow.jobs + 1,
+            },
+        )
+    )
+
+
+def month_usage(s: Session, owner: str, period: str) -> tuple[int, int]:
+    """The owner's (tokens, jobs) in the month period (YYYY-MM)."""
+    row = s.get(UsageCounterRow, (owner, period))
+    return (row.tokens, row.jobs) if row else (0, 0)
+
+
+def active_builds(s: Session, owner: str) -> int:
+    """The owner's builds that are queued or running."""
+    query = select(func.count()).where(
+        JobRow.owner == owner,
+        JobRow.kind == JobKind.UNITY_BUILD.value,
+        JobRow.state.in_(_UNFINISHED),
+    )
+    return int(s.execute(query).scalar_one())
+
+
+def lock_owner(s: Session, owner: str) -> None:
+    """Serialise this transaction with the owner's other quota-checked submissions."""
+    if s.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
+        s.execute(text("SELECT pg_advisory_xact_lock(hashtext(:owner))"), {"owner": owner})
+    else:
+        # SQLite has one writer: a write, even of no rows, takes the write lock now rather
+        # than at the insert, so two submissions cannot both count the same free slot.
+        s.execute(text("UPDATE usage_counters SET jobs = jobs WHERE 0"))

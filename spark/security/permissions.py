@@ -1,0 +1,79 @@
+"""Who may call what, in one place: each route's access and rate-limit family, each kind's
+permission. The web layer enforces the route table; job submission enforces the kind table."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from spark.domain.jobs import JobKind
+from spark.domain.principals import Permission
+
+
+class Family(enum.StrEnum):
+    """Routes that share a rate limit (CONTRACT §6: per user and route family)."""
+
+    SUBMIT = "submit"
+    WRITE = "write"
+    READ = "read"
+
+
+class Open(enum.Enum):
+    """Access that is not one permission."""
+
+    #: anyone, no credentials (CONTRACT §4's public routes)
+    PUBLIC = "public"
+    #: any valid credential; the handler decides the rest (a job's kind, a project's use)
+    AUTHENTICATED = "authenticated"
+
+
+@dataclass(frozen=True)
+class RouteRule:
+    """What a route needs, and whose rate limit it counts against."""
+
+    access: Permission | Open
+    family: Family | None = None
+
+
+_READ = RouteRule(Permission.READ, Family.READ)
+
+#: (method, Starlette path template) → rule; a route missing here needs spark:admin
+ROUTES: Mapping[tuple[str, str], RouteRule] = {
+    ("POST", "/v1/jobs"): RouteRule(Open.AUTHENTICATED, Family.SUBMIT),
+    ("GET", "/v1/jobs"): _READ,
+    ("GET", "/v1/jobs/{job_id:uuid}"): _READ,
+    ("POST", "/v1/jobs/{job_id:uuid}/cancel"): RouteRule(Open.AUTHENTICATED, Family.WRITE),
+    ("GET", "/v1/jobs/{job_id:uuid}/events"): _READ,
+    ("GET", "/v1/jobs/{job_id:uuid}/artifacts"): _READ,
+    ("GET", "/v1/jobs/{job_id:uuid}/artifacts/{name}"): _READ,
+    ("GET", "/v1/jobs/{job_id:uuid}/log"): _READ,
+    ("GET", "/v1/presets"): _READ,
+    ("GET", "/v1/presets/{preset_id}"): _READ,
+    ("POST", "/v1/projects"): RouteRule(Open.AUTHENTICATED, Family.WRITE),
+    ("GET", "/v1/projects"): _READ,
+    ("GET", "/v1/projects/{project_id:uuid}"): _READ,
+    ("GET", "/v1/projects/{project_id:uuid}/deliveries"): _READ,
+    ("GET", "/v1/usage"): _READ,
+    ("GET", "/v1/health"): RouteRule(Open.PUBLIC),
+    ("GET", "/metrics"): RouteRule(Open.PUBLIC),
+    ("GET", "/openapi.json"): RouteRule(Open.PUBLIC),
+    ("GET", "/docs"): RouteRule(Open.PUBLIC),
+}
+
+#: a route nobody listed: closed to all but admins, so a forgotten entry never opens a route
+UNLISTED = RouteRule(Permission.ADMIN, Family.WRITE)
+
+#: the permission each job kind needs
+PERMISSION_BY_KIND: Mapping[JobKind, Permission] = {
+    kind: (Permission.BUILD if kind is JobKind.UNITY_BUILD else Permission.GENERATE)
+    for kind in JobKind
+}
+
+#: projects are used by builds and by generation written into a project
+PROJECT_PERMISSIONS = frozenset({Permission.GENERATE, Permission.BUILD})
+
+
+def rule_for(method: str, template: str) -> RouteRule:
+    """The rule of a route (HEAD counts as GET)."""
+    return ROUTES.get(("GET" if method == "HEAD" else method, template), UNLISTED)

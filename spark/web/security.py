@@ -1,0 +1,107 @@
+"""The security layer in front of every route: credentials, permission, rate limit, quota.
+
+It runs as ASGI middleware so no route can forget it; which route needs what is the table
+in spark/security/permissions.py. Its refusals use the same error mapping as the routes.
+"""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from spark.config import TierLimits
+from spark.domain.principals import Principal
+from spark.errors import AppError, Forbidden
+from spark.security import limits
+from spark.security.permissions import Family, Open, RouteRule, rule_for
+from spark.web.errors import error_response, record_refusal
+from spark.web.services import Services, presented_token
+
+
+class SecurityMiddleware:
+    """Authenticates, authorises and meters each request to a non-public route."""
+
+    def __init__(self, app: ASGIApp, unchecked_as: Principal | None = None) -> None:
+        self.app = app
+        self.unchecked_as = unchecked_as
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.unchecked_as is not None:
+            # The benchmark's "layer off": the route still needs someone to scope data to.
+            scope.setdefault("state", {})["principal"] = self.unchecked_as
+            await self.app(scope, receive, send)
+            return
+        rule = _rule(scope) if scope["type"] == "http" else None
+        if rule is None or rule.access is Open.PUBLIC:
+            # Unknown paths and wrong methods fall through to the router's 404 / 405.
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        try:
+            headers = await _admit(request, rule)
+        except AppError as exc:
+            await record_refusal(request, exc)
+            await error_response(exc)(scope, receive, send)
+            return
+        if not headers:
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                # A route's own quota refusal carries its own RateLimit-* headers: keep those.
+                extra = [
+                    (k.lower().encode(), v.encode())
+                    for k, v in headers.items()
+                    if k.lower().encode() not in present
+                ]
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _rule(scope: Scope) -> RouteRule | None:
+    """The rule of the route that will serve scope, or None when no route matches fully."""
+    for route in scope["app"].router.routes:
+        match, _ = route.matches(scope)
+        if match is Match.FULL:
+            return rule_for(scope["method"], route.path)
+    return None
+
+
+async def _admit(request: Request, rule: RouteRule) -> dict[str, str]:
+    """The caller, checked against rule; the rate-limit headers for the response."""
+    svc: Services = request.app.state.services
+    principal = await _authenticate(request, svc)
+    request.state.principal = principal
+    if not isinstance(rule.access, Open) and not principal.can(rule.access):
+        raise Forbidden(f"this credential lacks the {rule.access.value} permission")
+    if rule.family is None or not svc.settings.limits_enabled:
+        return {}
+    tier = svc.tiers[principal.tier.value]
+    decision = await svc.limiter.hit(
+        principal.user, rule.family.value, _per_minute(tier, rule.family), tier.requests_per_day
+    )
+    if not decision.allowed:
+        raise limits.error_for(decision)
+    return limits.headers(decision)
+
+
+def _per_minute(tier: TierLimits, family: Family) -> int:
+    return {
+        Family.SUBMIT: tier.submissions_per_minute,
+        Family.WRITE: tier.writes_per_minute,
+        Family.READ: tier.reads_per_minute,
+    }[family]
+
+
+async def _authenticate(request: Request, svc: Services) -> Principal:
+    token = presented_token(request)
+    principal = svc.authenticator.verify_cached(token)
+    if principal is None:
+        principal = await run_in_threadpool(svc.authenticator.verify, token)
+    return principal
