@@ -4,7 +4,8 @@ By default SPARK vs bare Celery on Postgres + Redis (bench.bench_jobs); with --e
 event path vs raw nats-py and psycopg on a private nats-server (bench.bench_events); with --llm,
 a generate_script job vs a bare openai SDK call against an instant fake LLM (bench.bench_llm);
 with --builds, a unity_build job's scheduling overhead vs bare Celery running the same Unity
-stand-in (bench.bench_builds).
+stand-in (bench.bench_builds); with --security, one route with the security layer on and off
+(bench.bench_security).
 """
 
 from __future__ import annotations
@@ -51,15 +52,22 @@ def _argv(
     as_json: bool,
     llm: bool = False,
     builds: bool = False,
+    security: bool = False,
 ) -> list[str]:
     """The benchmark module's command line; refuses --jobs below its minimum."""
-    if events + llm + builds > 1:
-        hint = "--builds" if builds else "--llm"
-        raise typer.BadParameter("choose one of --events, --llm and --builds", param_hint=hint)
-    if llm or builds:
+    if events + llm + builds + security > 1:
+        hint = "--security" if security else "--builds" if builds else "--llm"
+        raise typer.BadParameter(
+            "choose one of --events, --llm, --builds and --security", param_hint=hint
+        )
+    if llm or builds or security:
         if jobs is not None and jobs < 1:
             raise typer.BadParameter("must be at least 1", param_hint="--jobs")
-        flag, default = ("--builds", 40) if builds else ("--jobs", 300)
+        flag, default = {
+            "builds": ("--builds", 40),
+            "llm": ("--jobs", 300),
+            "security": ("--requests", 3000),
+        }["builds" if builds else "security" if security else "llm"]
         argv = [flag, str(default if jobs is None else jobs)]
         return [*argv, "--json"] if as_json else argv
     if jobs is not None and jobs < (0 if events else 1):
@@ -83,7 +91,8 @@ def register(app: typer.Typer) -> None:
                 help="End-to-end jobs N (default 1000); bare Celery and submissions run 2*N. "
                 "With --events: jobs per events-on/off run (default 500); 0 skips that phase. "
                 "With --llm: SDK calls, and jobs per phase (default 300). "
-                "With --builds: builds per phase (default 40)."
+                "With --builds: builds per phase (default 40). "
+                "With --security: requests per way in (default 3000)."
             ),
         ] = None,
         clients: Annotated[
@@ -110,6 +119,13 @@ def register(app: typer.Typer) -> None:
                 help="Benchmark a Unity build's scheduling overhead against bare Celery.",
             ),
         ] = False,
+        security: Annotated[
+            bool,
+            typer.Option(
+                "--security",
+                help="Benchmark the security layer: one route with it on and off.",
+            ),
+        ] = False,
         as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     ) -> None:
         """Benchmark SPARK against bare Celery, with --events its event path against raw
@@ -117,7 +133,12 @@ def register(app: typer.Typer) -> None:
         call, or with --builds a unity_build's scheduling overhead against bare Celery running
         the same Unity stand-in (throwaway database; Redis db 12; a private nats-server or
         fake LLM)."""
-        argv = _argv(events, event_count, jobs, clients, as_json, llm, builds)
-        chosen = {"bench_builds": builds, "bench_llm": llm, "bench_events": events}
+        argv = _argv(events, event_count, jobs, clients, as_json, llm, builds, security)
+        chosen = {
+            "bench_builds": builds,
+            "bench_llm": llm,
+            "bench_events": events,
+            "bench_security": security,
+        }
         run = _load_bench(next((name for name, on in chosen.items() if on), "bench_jobs"))
         raise typer.Exit(run(argv))

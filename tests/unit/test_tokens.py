@@ -19,7 +19,12 @@ from spark.domain.principals import Permission, Tier
 from spark.errors import ServiceUnavailable, Unauthenticated
 from spark.security.apikeys import MAX_KEY_CACHE_S, KeyVerifier
 from spark.security.credentials import Authenticator
-from spark.security.tokens import DEFAULT_JWT_PERMISSIONS, JwtVerifier, principal_from_claims
+from spark.security.tokens import (
+    DEFAULT_JWT_PERMISSIONS,
+    JwtVerifier,
+    VerifiedTokens,
+    principal_from_claims,
+)
 from tests.support.jwks import AUDIENCE, HS_SECRET, ISSUER, JwksServer, SigningKey, claims
 from tests.support.jwks import hs256 as mint_hs256
 from tests.support.jwks import rs256 as mint_rs256
@@ -293,9 +298,12 @@ def test_known_keys_outlive_their_lifespan_while_the_jwks_is_down(key: SigningKe
     assert verifier.verify(token).user == "jwt-user"
     server.stop()
     time.sleep(0.3)
-    assert verifier.verify_cached(token) is None  # stale: worth one fetch attempt
-    assert verifier.verify(token).user == "jwt-user"
-    assert verifier.verify_cached(token) is not None  # the failure is remembered, no retry storm
+    # A token not seen before (a seen one is remembered verified, whatever the JWKS does).
+    fresh = mint_rs256(key, claims(nonce=2))
+    assert verifier.verify_cached(fresh) is None  # stale: worth one fetch attempt
+    assert verifier.verify(fresh).user == "jwt-user"
+    other = mint_rs256(key, claims(nonce=3))
+    assert verifier.verify_cached(other) is not None  # the failure is remembered, no retry storm
     with pytest.raises(ServiceUnavailable):
         verifier.verify(mint_rs256(key, kid="brand-new"))
 
@@ -320,3 +328,24 @@ def test_key_cache_never_outlives_five_seconds() -> None:
     """A revoked key must stop working within 5 s, whatever the configured TTL."""
     assert KeyVerifier(db=None, cache_ttl_s=60)._ttl == MAX_KEY_CACHE_S  # type: ignore[arg-type]
     assert KeyVerifier(db=None)._ttl == 4.0  # type: ignore[arg-type]
+
+
+def test_a_verified_token_is_remembered_only_until_it_expires() -> None:
+    """A second presentation is answered from memory; past exp the full check runs again."""
+    verifier = JwtVerifier(_settings(jwt_leeway_s=0))
+    token = mint_hs256(claims("poller", ttl_s=1))
+    assert verifier.verify_cached(token) is not None
+    assert verifier.verify_cached(token) is not None
+    time.sleep(1.1)
+    with pytest.raises(Unauthenticated):
+        verifier.verify_cached(token)
+
+
+def test_remembered_tokens_are_bounded() -> None:
+    """The oldest token is forgotten first once the cache is full."""
+    remembered = VerifiedTokens()
+    principal = principal_from_claims(claims("many"))
+    for n in range(VerifiedTokens.SIZE + 5):
+        remembered.put(f"token-{n}", principal, time.time() + 60)
+    assert remembered.get("token-0") is None
+    assert remembered.get(f"token-{VerifiedTokens.SIZE + 4}") == principal

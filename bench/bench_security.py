@@ -1,0 +1,223 @@
+"""The security layer's cost per request: one route with the layer on and off, in one run.
+
+    .venv/bin/python -m bench.bench_security [--requests N] [--json]
+
+GET /v1/jobs/{id} of a stored job, through create_app() on Postgres with the Redis rate
+limiter, driven in-process (httpx over ASGI, one request at a time) so only the app's own
+work is timed. Five ways in, interleaved request by request so machine drift hits all alike:
+the layer off (create_app(unchecked_as=…): no credential, no permission check, no rate limit
+or quota), an API key, an HS256 JWT and an RS256 JWT (key from a JWKS server on 127.0.0.1),
+and an API key with the in-process limiter of the embedded default (no Redis round trip).
+"Added" is each credential's percentile minus the layer-off percentile.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+from redis import asyncio as aioredis
+
+from bench._load import LoadResult
+from bench._resources import REDIS_URL, BenchDatabase, flush_redis, throwaway_database
+from spark.config import Settings
+from spark.db import jobs as job_queries
+from spark.db.engine import Database
+from spark.db.types import utcnow
+from spark.domain.jobs import Job, JobKind, JobState
+from spark.domain.principals import DEFAULT_PERMISSIONS, Principal, Tier
+from spark.security.apikeys import create_key
+from spark.web.app import create_app
+from tests.support import jwks
+
+DEFAULT_REQUESTS = 3000
+WARMUP = 200
+USER = "bench-user"
+WAYS = ("off", "api_key", "jwt_hs256", "jwt_rs256", "api_key_local")
+
+
+@dataclass(frozen=True)
+class Way:
+    """One way in: its p50/p99/mean latency in ms, and what it adds over the layer off."""
+
+    p50_ms: float
+    p99_ms: float
+    mean_ms: float
+    added_p50_ms: float = 0.0
+    added_p99_ms: float = 0.0
+
+
+def _settings(db: BenchDatabase, jwks_url: str) -> Settings:
+    return Settings(
+        database_url=db.spark_url,
+        broker_url=REDIS_URL,
+        redis_url=REDIS_URL,
+        jwt_secret=SecretStr(jwks.HS_SECRET),
+        jwt_jwks_url=jwks_url,
+        jwt_issuer=jwks.ISSUER,
+        jwt_audience=jwks.AUDIENCE,
+    )
+
+
+def _stored_job(db: Database) -> uuid.UUID:
+    job = Job(uuid.uuid4(), USER, JobKind.GENERATE_SCRIPT, JobState.QUEUED, {}, utcnow())
+    job_queries.insert_job(db, job, None, "")
+    return job.id
+
+
+def _credentials(db: Database, key: jwks.SigningKey) -> dict[str, dict[str, str]]:
+    """The headers of each way in (the layer-off app needs none)."""
+    token = create_key(db, USER, Tier.ENTERPRISE, DEFAULT_PERMISSIONS).token
+    claims = jwks.claims(USER, ttl_s=3600, spark_tier="enterprise", scope="spark:read")
+    return {
+        "off": {},
+        "api_key": {"Authorization": f"Bearer {token}"},
+        "jwt_hs256": {"Authorization": f"Bearer {jwks.hs256(claims)}"},
+        "jwt_rs256": {"Authorization": f"Bearer {jwks.rs256(key, claims)}"},
+        "api_key_local": {"Authorization": f"Bearer {token}"},
+    }
+
+
+async def _measure(
+    clients: dict[str, httpx.AsyncClient], headers: dict[str, dict[str, str]], path: str, n: int
+) -> dict[str, list[float]]:
+    """n rounds of one request per way, in a rotating order, and a bare Redis PING on the
+    same event loop for scale (the rate limit is one Redis round trip); latencies in ms."""
+    samples: dict[str, list[float]] = {way: [] for way in (*WAYS, "redis_ping")}
+    ping = aioredis.Redis.from_url(REDIS_URL)
+    for i in range(WARMUP + n):
+        started = time.perf_counter()
+        await ping.ping()
+        if i >= WARMUP:
+            samples["redis_ping"].append((time.perf_counter() - started) * 1000)
+        for way in WAYS[i % len(WAYS) :] + WAYS[: i % len(WAYS)]:
+            started = time.perf_counter()
+            resp = await clients[way].get(path, headers=headers[way])
+            elapsed = (time.perf_counter() - started) * 1000
+            if resp.status_code != 200:
+                raise RuntimeError(f"{way}: {resp.status_code} {resp.text[:200]}")
+            if i >= WARMUP:
+                samples[way].append(elapsed)
+    await ping.aclose()
+    return samples
+
+
+def _summarise(samples: dict[str, list[float]]) -> dict[str, Way]:
+    ranked = {way: LoadResult(len(s), latencies_ms=s) for way, s in samples.items()}
+    base = ranked["off"]
+    ways = {}
+    for way, r in ranked.items():
+        p50, p99 = r.percentile(50), r.percentile(99)
+        # The PING is no way in: nothing is added to it.
+        over = way in WAYS
+        ways[way] = Way(
+            p50_ms=p50,
+            p99_ms=p99,
+            mean_ms=statistics.fmean(samples[way]),
+            added_p50_ms=p50 - base.percentile(50) if over else 0.0,
+            added_p99_ms=p99 - base.percentile(99) if over else 0.0,
+        )
+    return ways
+
+
+async def _run_apps(settings: Settings, job_id: uuid.UUID, n: int, db: Database) -> dict[str, Way]:
+    owner = Principal(USER, Tier.ENTERPRISE, DEFAULT_PERMISSIONS)
+    off = create_app(settings, unchecked_as=owner)
+    key = jwks.SigningKey.generate()
+    server = jwks.JwksServer([key]).start()
+    try:
+        on = create_app(settings.model_copy(update={"jwt_jwks_url": server.url}))
+        # The embedded default's in-process limiter: the layer's own CPU, no round trip.
+        local = create_app(settings.model_copy(update={"redis_url": None}))
+        apps = {"off": off, "api_key_local": local}
+        headers = _credentials(db, key)
+        clients = {
+            way: httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=apps.get(way, on)), base_url="http://spark.bench"
+            )
+            for way in WAYS
+        }
+        samples = await _measure(clients, headers, f"/v1/jobs/{job_id}", n)
+        for client in clients.values():
+            await client.aclose()
+        for app in (on, off, local):
+            await app.state.services.limiter.close()
+    finally:
+        server.stop()
+    return _summarise(samples)
+
+
+def run(n: int) -> dict[str, Any]:
+    """The whole benchmark; every figure as a dict."""
+    flush_redis()
+    with throwaway_database() as bench_db:
+        # The JWKS URL is the real server's, set once it has a port (_run_apps).
+        settings = _settings(bench_db, "http://127.0.0.1:9/unused")
+        db = Database(settings.database_url)
+        try:
+            job_id = _stored_job(db)
+            ways = asyncio.run(_run_apps(settings, job_id, n, db))
+        finally:
+            db.dispose()
+            flush_redis()
+    return {
+        "requests_per_way": n,
+        "ways": {way: asdict(found) for way, found in ways.items()},
+        "ratio_p50": {w: ways[w].p50_ms / ways["off"].p50_ms for w in WAYS},
+        "ratio_p99": {w: ways[w].p99_ms / ways["off"].p99_ms for w in WAYS},
+    }
+
+
+def render(report: dict[str, Any]) -> str:
+    """The report as a table for people."""
+    lines = [
+        f"SPARK security layer: GET /v1/jobs/{{id}} in-process, {report['requests_per_way']} "
+        "requests per way, interleaved; Postgres + Redis limiter on 127.0.0.1",
+        "",
+        f"{'':<14}{'p50 ms':>9}{'p99 ms':>9}{'mean ms':>9}{'+p50 ms':>9}{'+p99 ms':>9}"
+        f"{'p50 x':>8}{'p99 x':>8}",
+    ]
+    fmt: Callable[[float], str] = "{:9.3f}".format
+    for way in WAYS:
+        w = report["ways"][way]
+        lines.append(
+            f"{way:<14}{fmt(w['p50_ms'])}{fmt(w['p99_ms'])}{fmt(w['mean_ms'])}"
+            f"{fmt(w['added_p50_ms'])}{fmt(w['added_p99_ms'])}"
+            f"{report['ratio_p50'][way]:8.2f}{report['ratio_p99'][way]:8.2f}"
+        )
+    ping = report["ways"]["redis_ping"]
+    lines += [
+        "",
+        f"one bare Redis PING on the same event loop: p50 {ping['p50_ms']:.3f} ms, "
+        f"p99 {ping['p99_ms']:.3f} ms (the rate limit and quota are one Redis round trip)",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line entry; exit 0 when the run completed."""
+    parser = argparse.ArgumentParser(
+        prog="bench.bench_security", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--requests", type=int, default=DEFAULT_REQUESTS, help="per way")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    opts = parser.parse_args(argv)
+    if opts.requests < 1:
+        parser.error("--requests must be at least 1")
+    report = run(opts.requests)
+    print(json.dumps(report, indent=2) if opts.json else render(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
