@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     build_kill_grace_s: float = Field(default=10.0, ge=0)
     #: where build workers keep a workspace per project, reused between builds
     workspace_dir: Path = Path("./var/workspaces")
+    #: let webhooks reach private, loopback and link-local addresses (off: no SSRF into the
+    #: network SPARK runs in; turn on for webhooks inside your own network)
+    webhook_allow_private: bool = False
     unity_mcp_url: str | None = None
     unity_mcp_api_key: SecretStr | None = None
     artifact_dir: Path = Path("./var/artifacts")

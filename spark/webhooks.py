@@ -27,6 +27,7 @@ from spark.db.engine import Database, UniqueViolation
 from spark.db.types import utcnow
 from spark.domain.jobs import Job
 from spark.domain.projects import Delivery, Project, Webhook
+from spark.security import destinations
 
 SIGNATURE_HEADER = "X-Spark-Signature-256"
 EVENT_HEADER = "X-Spark-Event"
@@ -36,6 +37,8 @@ USER_AGENT = "SPARK-Webhooks/1"
 #: seconds to wait before attempts 2, 3, …; the task uses the last one for any later attempt
 BACKOFF_S = (5, 30, 120, 600, 1800)
 MAX_ATTEMPTS = 6
+#: what a refused private destination's record tells the owner
+ALLOW_PRIVATE_HINT = "private destinations need SPARK_WEBHOOK_ALLOW_PRIVATE=true"
 #: builds that ended longer ago than this are no longer announced
 DELIVERY_WINDOW = timedelta(days=1)
 #: an attempt unanswered this long past its timeout is taken as lost with its sender
@@ -97,6 +100,7 @@ def deliver(
     attempt: int,
     *,
     timeout_s: float = 10.0,
+    allow_private: bool = False,
 ) -> DeliveryOutcome | None:
     """Send attempt number attempt unless an earlier one succeeded, and record how it went.
 
@@ -115,7 +119,12 @@ def deliver(
         return None
     body = payload(job, project, did)
     started = time.monotonic()
-    outcome = _post(webhook, body, headers(webhook.secret, body, did), timeout_s)
+    refused = None if allow_private else destinations.refusal(webhook.url)
+    if refused is not None:
+        # Recorded like any failed attempt, so the owner sees why nothing arrived.
+        outcome = DeliveryOutcome(ok=False, error=f"not sent: {refused} ({ALLOW_PRIVATE_HINT})")
+    else:
+        outcome = _post(webhook, body, headers(webhook.secret, body, did), timeout_s)
     elapsed_ms = int((time.monotonic() - started) * 1000)
     with db.session() as s:
         webhook_queries.complete_attempt(
@@ -142,7 +151,12 @@ def _started_attempt(job: Job, webhook: Webhook, attempt: int, did: uuid.UUID) -
 
 
 def deliver_due(
-    db: Database, *, timeout_s: float = 10.0, window: timedelta = DELIVERY_WINDOW, limit: int = 50
+    db: Database,
+    *,
+    timeout_s: float = 10.0,
+    window: timedelta = DELIVERY_WINDOW,
+    limit: int = 50,
+    allow_private: bool = False,
 ) -> int:
     """Send every due attempt for builds that ended within window; how many were sent."""
     now = utcnow()
@@ -162,8 +176,11 @@ def deliver_due(
         )
         if job is None or project is None or webhook is None:
             continue
-        if deliver(db, job, project, webhook, item.attempts + 1, timeout_s=timeout_s) is not None:
-            sent += 1
+        attempt = item.attempts + 1
+        done = deliver(
+            db, job, project, webhook, attempt, timeout_s=timeout_s, allow_private=allow_private
+        )
+        sent += done is not None
     return sent
 
 

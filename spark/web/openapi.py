@@ -109,7 +109,11 @@ def _op(
     op: dict[str, Any] = {
         "summary": summary,
         "parameters": list(params),
-        "responses": {"200": {"description": ok, "content": {content: {}}}, **_errors(401, 404)},
+        # Every non-public route may also be refused by the security layer (403, 429, 503).
+        "responses": {
+            "200": {"description": ok, "content": {content: {}}},
+            **(_errors(404) if public else _errors(401, 403, 404, 429, 503)),
+        },
     }
     if public:
         op["security"] = []
@@ -141,6 +145,9 @@ def _more_paths() -> dict[str, Any]:
             "get": _op("Download an artifact", _JOB_ID, _NAME, content="application/octet-stream")
         },
         "/v1/presets": {"get": _op("Game templates")},
+        "/v1/usage": {
+            "get": _op("Your tier, its limits, requests today, tokens and jobs this month, builds")
+        },
         "/v1/presets/{preset_id}": {"get": _op("One template with its files", _PRESET)},
         "/metrics": {"get": _op("Prometheus metrics", public=True, content="text/plain")},
     }

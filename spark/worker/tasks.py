@@ -116,7 +116,8 @@ def _relay_events() -> int:
 
 
 def _deliver_webhooks() -> int:
-    return webhooks.deliver_due(resources().db)
+    res = resources()
+    return webhooks.deliver_due(res.db, allow_private=res.settings.webhook_allow_private)
 
 
 def register_tasks(app: Celery) -> None:

@@ -71,8 +71,9 @@ def test_invalid_code_is_repaired_once(fake: FakeLLM) -> None:
     assert "line 7, column 55" in repair
 
 
-def test_invalid_twice_fails_with_diagnostics(fake: FakeLLM) -> None:
-    """Two invalid answers fail the job with invalid_code and positioned diagnostics."""
+def test_invalid_twice_fails_with_diagnostics_and_its_tokens(fake: FakeLLM) -> None:
+    """Two invalid answers fail the job with invalid_code, positioned diagnostics and the
+    tokens both calls cost."""
     fake.replies = [Reply(BROKEN), Reply(WRONG_CLASS)]
     with pytest.raises(JobFailure) as failure:
         generate(fake)
@@ -80,6 +81,9 @@ def test_invalid_twice_fails_with_diagnostics(fake: FakeLLM) -> None:
     [diagnostic] = failure.value.details["diagnostics"]  # type: ignore[index]
     assert "expected a class named Door" in diagnostic["message"]
     assert diagnostic["line"] >= 1 and diagnostic["column"] >= 1
+    # Both calls cost tokens: the failed job still records them, so they are charged.
+    spent = failure.value.result or {}
+    assert spent["tokens"] == {"prompt": 2 * 120, "completion": 2 * 80}
 
 
 def test_a_429_with_retry_after_is_waited_out(fake: FakeLLM) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -23,6 +24,7 @@ from spark.db.engine import Database
 from spark.db.types import utcnow
 from spark.domain.jobs import Job, JobKind, JobState
 from spark.domain.projects import Delivery, Project, Webhook
+from spark.security import destinations
 from tests.support.services import free_port
 
 SECRET = "receiver-shared-secret-0123456789"
@@ -76,6 +78,10 @@ def receiver() -> Iterator[Receiver]:
     thread.join(timeout=5)
 
 
+#: the receiver is on 127.0.0.1, which SPARK refuses unless told it is its own network
+deliver = functools.partial(webhooks.deliver, allow_private=True)
+
+
 def registered(db: Database, url: str) -> tuple[Project, Webhook]:
     """A stored project with one webhook to url."""
     project_id = uuid.uuid4()
@@ -122,7 +128,7 @@ def test_a_delivery_is_signed_so_the_receiver_can_verify_it(
     """The receiver recomputes HMAC-SHA256 of the raw body and it matches the signature header."""
     project, hook = registered(db, receiver.url)
     job = finished_build(project)
-    outcome = webhooks.deliver(db, job, project, hook, attempt=1)
+    outcome = deliver(db, job, project, hook, attempt=1)
     assert outcome == webhooks.DeliveryOutcome(ok=True, status_code=200)
     [got] = receiver.received
     expected = "sha256=" + hmac.new(SECRET.encode(), got.body, hashlib.sha256).hexdigest()
@@ -150,10 +156,10 @@ def test_a_500_is_a_recorded_failure_and_a_later_attempt_succeeds(
     project, hook = registered(db, receiver.url)
     job = finished_build(project)
     receiver.answers.append((500, {"Retry-After": "7"}))
-    first = webhooks.deliver(db, job, project, hook, attempt=1)
+    first = deliver(db, job, project, hook, attempt=1)
     assert (first.ok, first.status_code, first.retry_after_s) == (False, 500, 7.0)
     assert first.error == "HTTP 500"
-    second = webhooks.deliver(db, job, project, hook, attempt=2)
+    second = deliver(db, job, project, hook, attempt=2)
     assert second.ok and second.status_code == 200
     newest, oldest = attempts(db, project)
     assert (newest.attempt, newest.ok, oldest.attempt, oldest.ok) == (2, True, 1, False)
@@ -167,8 +173,8 @@ def test_a_delivery_that_succeeded_is_not_sent_again(db: Database, receiver: Rec
     """A redelivered task calling deliver after a success sends nothing and records nothing."""
     project, hook = registered(db, receiver.url)
     job = finished_build(project)
-    assert webhooks.deliver(db, job, project, hook, attempt=1).ok
-    assert webhooks.deliver(db, job, project, hook, attempt=2).ok
+    assert deliver(db, job, project, hook, attempt=1).ok
+    assert deliver(db, job, project, hook, attempt=2).ok
     assert len(receiver.received) == 1
     assert len(attempts(db, project)) == 1
 
@@ -177,7 +183,7 @@ def test_a_redirect_is_not_followed(db: Database, receiver: Receiver) -> None:
     """A 3xx is a failed attempt; the signed body never goes to the Location."""
     project, hook = registered(db, receiver.url)
     receiver.answers.append((302, {"Location": receiver.url + "/elsewhere"}))
-    outcome = webhooks.deliver(db, finished_build(project), project, hook, attempt=1)
+    outcome = deliver(db, finished_build(project), project, hook, attempt=1)
     assert not outcome.ok and outcome.status_code == 302
     assert [r.path for r in receiver.received] == ["/hooks/build"]
 
@@ -185,7 +191,7 @@ def test_a_redirect_is_not_followed(db: Database, receiver: Receiver) -> None:
 def test_a_refused_connection_is_recorded_not_raised(db: Database) -> None:
     """With nothing listening, deliver returns a failure and stores it, without the secret."""
     project, hook = registered(db, f"http://127.0.0.1:{free_port()}/hooks/build")
-    outcome = webhooks.deliver(db, finished_build(project), project, hook, attempt=1, timeout_s=2)
+    outcome = deliver(db, finished_build(project), project, hook, attempt=1, timeout_s=2)
     assert not outcome.ok and outcome.status_code is None and outcome.retry_after_s is None
     assert outcome.error and "ConnectError" in outcome.error and SECRET not in outcome.error
     [row] = attempts(db, project)
@@ -232,12 +238,12 @@ def test_the_scheduler_retries_a_failed_delivery_only_after_its_backoff(
     project, _ = registered(db, receiver.url)
     stored_build(db, project)
     receiver.answers.append((500, {}))
-    assert webhooks.deliver_due(db) == 1
-    assert webhooks.deliver_due(db) == 0, "retried before the backoff"
+    assert webhooks.deliver_due(db, allow_private=True) == 1
+    assert webhooks.deliver_due(db, allow_private=True) == 0, "retried before the backoff"
     age_attempts(db, webhooks.BACKOFF_S[0] + 1)
-    assert webhooks.deliver_due(db) == 1
+    assert webhooks.deliver_due(db, allow_private=True) == 1
     age_attempts(db, 3600)
-    assert webhooks.deliver_due(db) == 0, "delivered again after a success"
+    assert webhooks.deliver_due(db, allow_private=True) == 0, "delivered again after a success"
     assert [a.ok for a in reversed(attempts(db, project))] == [False, True]
     assert len(receiver.received) == 2
 
@@ -247,7 +253,40 @@ def test_two_schedulers_never_send_the_same_attempt(db: Database, receiver: Rece
     project, hook = registered(db, receiver.url)
     job = stored_build(db, project)
     with ThreadPoolExecutor(4) as pool:
-        outcomes = list(pool.map(lambda _: webhooks.deliver(db, job, project, hook, 1), range(4)))
+        outcomes = list(pool.map(lambda _: deliver(db, job, project, hook, 1), range(4)))
     # The others found the attempt claimed (None) or already answered (ok, nothing sent).
     assert all(outcome is None or outcome.ok for outcome in outcomes)
     assert len(receiver.received) == 1 and len(attempts(db, project)) == 1
+
+
+def test_a_private_destination_is_refused_and_the_refusal_recorded(
+    db: Database, receiver: Receiver
+) -> None:
+    """By default nothing is sent to 127.0.0.1 (or any private address); the attempt says why."""
+    project, hook = registered(db, receiver.url)
+    outcome = webhooks.deliver(db, finished_build(project), project, hook, attempt=1)
+    assert outcome is not None and not outcome.ok
+    assert receiver.received == []
+    [attempt] = attempts(db, project)
+    assert attempt.ok is False and attempt.error is not None
+    assert "127.0.0.1" in attempt.error and "SPARK_WEBHOOK_ALLOW_PRIVATE" in attempt.error
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.5/hook",
+        "http://[::1]:8080/",
+        "http://localhost/hook",
+        "http://[::ffff:192.168.1.1]/",
+    ],
+)
+def test_private_and_local_destinations_are_recognised(url: str) -> None:
+    """Metadata services, private ranges, loopback and local names are all refused."""
+    assert destinations.refusal(url) is not None
+
+
+def test_a_public_literal_address_is_allowed() -> None:
+    """A global address passes without a lookup."""
+    assert destinations.refusal("https://93.184.216.34/hooks") is None

@@ -58,13 +58,25 @@ def _valid_generation(
         problems = _problems(generation.code, request)
     if problems:
         first = problems[0]
+        diagnostics = [asdict(d) for d in problems]
         raise JobFailure(
             "invalid_code",
             f"the generated script is invalid at line {first.line}, column {first.column}: "
             f"{first.message}",
-            {"diagnostics": [asdict(d) for d in problems]},
+            {"diagnostics": diagnostics},
+            # The calls were made: their tokens are charged like a success's.
+            result={**spent(generation), "diagnostics": diagnostics},
         )
     return generation
+
+
+def spent(generation: Generation) -> dict[str, Any]:
+    """Who generated, and the tokens it cost: recorded on the job whatever the outcome."""
+    return {
+        "provider": generation.provider,
+        "model": generation.model,
+        "tokens": {"prompt": generation.tokens.prompt, "completion": generation.tokens.completion},
+    }
 
 
 def generate_script(
@@ -85,13 +97,12 @@ def generate_script(
 
     generation = _valid_generation(request, generator, report)
     if len(generation.code.encode()) > MAX_CODE_BYTES:
-        raise JobFailure("code_too_large", "the generated script is over 200 KB")
+        message = "the generated script is over 200 KB"
+        raise JobFailure("code_too_large", message, result=spent(generation))
     return {
         "path": path,
         "code": generation.code,
         "class_name": class_name,
-        "provider": generation.provider,
-        "model": generation.model,
-        "tokens": {"prompt": generation.tokens.prompt, "completion": generation.tokens.completion},
+        **spent(generation),
         "diagnostics": [],
     }

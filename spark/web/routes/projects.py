@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from spark import webhooks
 from spark.contracts.projects import (
     CreatedProjectOut,
     DeliveryOut,
@@ -26,7 +27,8 @@ from spark.db.engine import Database
 from spark.db.types import utcnow
 from spark.domain.principals import Permission, Principal
 from spark.domain.projects import Delivery, Project, Webhook
-from spark.errors import NotFound
+from spark.errors import NotFound, ValidationFailed
+from spark.security import destinations
 from spark.security.permissions import PROJECT_PERMISSIONS
 from spark.web.bodies import parse, read_json
 from spark.web.services import principal_of, require_any, services
@@ -90,6 +92,8 @@ async def create_project(request: Request) -> Response:
     require_any(principal, PROJECT_PERMISSIONS, "registering a project")
     svc = services(request)
     body = parse(ProjectIn, await read_json(request, svc.settings.max_body_bytes))
+    if not svc.settings.webhook_allow_private:
+        _refuse_private_webhooks(body)
     project = new_project(principal.user, body)
     db = svc.db
 
@@ -100,6 +104,18 @@ async def create_project(request: Request) -> Response:
     created = await run_in_threadpool(write)
     headers = {"Location": f"/v1/projects/{created.id}"}
     return _json(CreatedProjectOut.from_project(created), 201, headers)
+
+
+def _refuse_private_webhooks(body: ProjectIn) -> None:
+    """422 for a webhook at a literal private address or a local name (DNS is checked again
+    at each delivery)."""
+    for index, hook in enumerate(body.webhooks):
+        reason = destinations.literal_refusal(hook.url)
+        if reason is not None:
+            field = f"webhooks.{index}.url"
+            raise ValidationFailed(
+                f"{field}: {reason}; {webhooks.ALLOW_PRIVATE_HINT}", details={"field": field}
+            )
 
 
 def _read_owned(db: Database, project_id: uuid.UUID, owner: str) -> Project | None:
