@@ -17,6 +17,7 @@ from spark.db import migrate
 from spark.db.engine import Database
 from spark.domain.principals import DEFAULT_PERMISSIONS, Permission, Tier
 from spark.security.apikeys import create_key
+from tests.support.jwks import JwksServer, SigningKey
 from tests.support.services import ensure_services
 from tests.support.workers import WorkerProcess
 
@@ -119,3 +120,17 @@ def worker(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iter
     proc.start()
     yield proc
     proc.stop()
+
+
+@pytest.fixture(scope="module")
+def signing_key() -> SigningKey:
+    """An RSA key for RS256 tokens."""
+    return SigningKey.generate("spark-test-1")
+
+
+@pytest.fixture(scope="module")
+def jwks(signing_key: SigningKey) -> Iterator[JwksServer]:
+    """A JWKS server on 127.0.0.1 publishing signing_key."""
+    server = JwksServer([signing_key]).start()
+    yield server
+    server.stop()

@@ -46,18 +46,6 @@ PUBLIC = {"/v1/health", "/metrics", "/openapi.json", "/docs"}
 OTHER_SECRET = "not-the-configured-secret-but-just-as-long-0123456789"
 
 
-@pytest.fixture(scope="module")
-def signing_key() -> SigningKey:
-    return SigningKey.generate("spark-test-1")
-
-
-@pytest.fixture(scope="module")
-def jwks(signing_key: SigningKey) -> Iterator[JwksServer]:
-    server = JwksServer([signing_key]).start()
-    yield server
-    server.stop()
-
-
 def jwt_settings(settings: Settings, jwks_url: str) -> Settings:
     """The suite's settings plus both JWT sources, our issuer and audience; limits off."""
     return settings.model_copy(

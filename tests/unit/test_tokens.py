@@ -7,7 +7,6 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -44,15 +43,9 @@ def _forge(header: dict[str, Any], payload: dict[str, Any], hmac_key: bytes | No
 
 
 @pytest.fixture(scope="module")
-def key() -> SigningKey:
-    return SigningKey.generate("unit-key")
-
-
-@pytest.fixture(scope="module")
-def jwks(key: SigningKey) -> Iterator[JwksServer]:
-    server = JwksServer([key]).start()
-    yield server
-    server.stop()
+def key(signing_key: SigningKey) -> SigningKey:
+    """The RSA key the shared JWKS server publishes (tests/conftest.py)."""
+    return signing_key
 
 
 def _settings(**overrides: Any) -> Settings:
