@@ -126,11 +126,19 @@ def deliver(
     else:
         outcome = _post(webhook, body, headers(webhook.secret, body, did), timeout_s)
     elapsed_ms = int((time.monotonic() - started) * 1000)
+    retry_at = None if outcome.ok else utcnow() + _wait_after(attempt, outcome.retry_after_s)
     with db.session() as s:
         webhook_queries.complete_attempt(
-            s, claimed.id, outcome.ok, outcome.status_code, outcome.error, elapsed_ms
+            s, claimed.id, outcome.ok, outcome.status_code, outcome.error, elapsed_ms, retry_at
         )
     return outcome
+
+
+def _wait_after(attempt: int, retry_after_s: float | None) -> timedelta:
+    """How long after failed attempt number attempt the next may start: the backoff, or the
+    receiver's Retry-After when it asked for longer."""
+    backoff = BACKOFF_S[min(attempt, len(BACKOFF_S)) - 1]
+    return timedelta(seconds=max(backoff, retry_after_s or 0))
 
 
 def _started_attempt(job: Job, webhook: Webhook, attempt: int, did: uuid.UUID) -> Delivery:
@@ -192,8 +200,10 @@ def _is_due(item: webhook_queries.DueDelivery, now: datetime, timeout_s: float) 
     if item.in_flight:
         # Its sender may have died mid-request: only then does the next attempt start.
         return since > timedelta(seconds=timeout_s + ABANDONED_AFTER_S)
-    wait = BACKOFF_S[min(item.attempts, len(BACKOFF_S)) - 1]
-    return since >= timedelta(seconds=wait)
+    if item.not_before is not None:
+        return now >= item.not_before
+    # A failed attempt recorded without its retry time: the plain backoff.
+    return since >= timedelta(seconds=BACKOFF_S[min(item.attempts, len(BACKOFF_S)) - 1])
 
 
 def _post(webhook: Webhook, body: bytes, sent: dict[str, str], timeout_s: float) -> DeliveryOutcome:

@@ -1,4 +1,5 @@
-"""Usage records and monthly counters, the audit log, and the build-quota index.
+"""Usage records and monthly counters, the audit log, the build-quota index, and when a
+webhook may be retried.
 
 Revision ID: 0004
 Revises: 0003
@@ -60,9 +61,14 @@ def upgrade() -> None:
     op.create_index("ix_audit_log_actor_at", "audit_log", ["actor", "at"])
     op.create_index("ix_audit_log_action_at", "audit_log", ["action", "at"])
     op.create_index("ix_jobs_owner_kind_state", "jobs", ["owner", "kind", "state"])
+    op.add_column(
+        "webhook_deliveries",
+        sa.Column("not_before", sa.DateTime(timezone=True), nullable=True),
+    )
 
 
 def downgrade() -> None:
+    op.drop_column("webhook_deliveries", "not_before")
     op.drop_index("ix_jobs_owner_kind_state", table_name="jobs")
     op.drop_index("ix_audit_log_action_at", table_name="audit_log")
     op.drop_index("ix_audit_log_actor_at", table_name="audit_log")

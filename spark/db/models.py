@@ -202,6 +202,8 @@ class WebhookDeliveryRow(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     duration_ms: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: a failed attempt's backoff, or the receiver's Retry-After if longer: no retry before it
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class UsageRecordRow(Base):

@@ -29,6 +29,8 @@ class DueDelivery:
     last_attempt_at: datetime | None
     #: whether the last attempt is still waiting for the receiver's answer
     in_flight: bool
+    #: no attempt before this (the latest failure's backoff or Retry-After)
+    not_before: datetime | None = None
 
 
 def claim_attempt(s: Session, delivery: Delivery) -> None:
@@ -50,13 +52,19 @@ def claim_attempt(s: Session, delivery: Delivery) -> None:
 
 
 def complete_attempt(
-    s: Session, attempt_id: uuid.UUID, ok: bool, status: int | None, error: str | None, ms: int
+    s: Session,
+    attempt_id: uuid.UUID,
+    ok: bool,
+    status: int | None,
+    error: str | None,
+    ms: int,
+    not_before: datetime | None = None,
 ) -> None:
-    """Record how a claimed attempt went."""
+    """Record how a claimed attempt went, and when a failed one may be tried again."""
     s.execute(
         update(_D)
         .where(_D.id == attempt_id)
-        .values(ok=ok, status_code=status, error=error, duration_ms=ms)
+        .values(ok=ok, status_code=status, error=error, duration_ms=ms, not_before=not_before)
     )
 
 
@@ -80,6 +88,8 @@ def due_deliveries(
             func.count(_D.id),
             func.max(_D.created_at),
             open_attempt,
+            # Later attempts start only after earlier ones' not_before: the max is the latest.
+            func.max(_D.not_before),
         )
         .join(JobRow, JobRow.project_id == WebhookRow.project_id)
         .outerjoin(_D, (_D.webhook_id == WebhookRow.id) & (_D.job_id == JobRow.id))
@@ -93,8 +103,8 @@ def due_deliveries(
         .limit(limit)
     )
     return [
-        DueDelivery(job, hook, project, count, last, bool(latest_open) and latest_open == count)
-        for job, hook, project, count, last, latest_open in s.execute(query)
+        DueDelivery(job, hook, project, count, last, bool(open_) and open_ == count, not_before)
+        for job, hook, project, count, last, open_, not_before in s.execute(query)
     ]
 
 

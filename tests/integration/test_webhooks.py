@@ -221,11 +221,12 @@ def stored_build(db: Database, project: Project) -> Job:
 
 
 def age_attempts(db: Database, seconds: float) -> None:
-    """Pretend every recorded attempt started seconds earlier."""
+    """Pretend every recorded attempt (and its retry time) came seconds earlier."""
     with db.session() as s:
         s.execute(
             text(
-                "UPDATE webhook_deliveries SET created_at = created_at - make_interval(secs => :s)"
+                "UPDATE webhook_deliveries SET created_at = created_at - make_interval(secs => :s),"
+                " not_before = not_before - make_interval(secs => :s)"
             ),
             {"s": seconds},
         )
@@ -246,6 +247,19 @@ def test_the_scheduler_retries_a_failed_delivery_only_after_its_backoff(
     assert webhooks.deliver_due(db, allow_private=True) == 0, "delivered again after a success"
     assert [a.ok for a in reversed(attempts(db, project))] == [False, True]
     assert len(receiver.received) == 2
+
+
+def test_a_receivers_longer_retry_after_is_honoured(db: Database, receiver: Receiver) -> None:
+    """503 with Retry-After: 40 — not retried after the 5 s backoff, only after the 40 s."""
+    project, _ = registered(db, receiver.url)
+    stored_build(db, project)
+    receiver.answers.append((503, {"Retry-After": "40"}))
+    assert webhooks.deliver_due(db, allow_private=True) == 1
+    age_attempts(db, webhooks.BACKOFF_S[0] + 1)
+    assert webhooks.deliver_due(db, allow_private=True) == 0, "retried before Retry-After"
+    age_attempts(db, 40)
+    assert webhooks.deliver_due(db, allow_private=True) == 1
+    assert [a.ok for a in reversed(attempts(db, project))] == [False, True]
 
 
 def test_two_schedulers_never_send_the_same_attempt(db: Database, receiver: Receiver) -> None:
