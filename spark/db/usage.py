@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select, text
@@ -37,8 +37,32 @@ def _insert(s: Session) -> type[postgresql.Insert] | type[sqlite.Insert]:
     return postgresql.insert if s.bind.dialect.name == "postgresql" else sqlite.insert  # type: ignore[union-attr,return-value]
 
 
+# One statement on Postgres (a job's end already costs a claim and a finish round trip): the
+# record is inserted once, and only a new record adds to the month's counter.
+_RECORD_AND_COUNT = text(
+    """
+    WITH stored AS (
+        INSERT INTO usage_records
+            (job_id, owner, kind, state, model, tokens_in, tokens_out, duration_ms, created_at)
+        VALUES (:job_id, :owner, :kind, :state, :model, :tokens_in, :tokens_out, :duration_ms,
+                :created_at)
+        ON CONFLICT (job_id) DO NOTHING
+        RETURNING owner
+    )
+    INSERT INTO usage_counters (owner, period, tokens, jobs)
+    SELECT owner, :period, :tokens, 1 FROM stored
+    ON CONFLICT (owner, period) DO UPDATE
+        SET tokens = usage_counters.tokens + EXCLUDED.tokens, jobs = usage_counters.jobs + 1
+    """
+)
+
+
 def record_usage(s: Session, record: UsageRecord) -> None:
     """Store a job's usage once (a repeated call changes nothing) and add it to its month."""
+    if s.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
+        values = {**asdict(record), "tokens": record.tokens_in + record.tokens_out}
+        s.execute(_RECORD_AND_COUNT, values)
+        return
     insert = _insert(s)
     stored = s.execute(
         insert(UsageRecordRow)
