@@ -79,9 +79,10 @@ def submit(
         project_id=new.project_id,
         priority=new.priority,
     )
-    guard = (
-        quotas.guard_for(new.kind, new.owner, new.limits, job.created_at) if new.limits else None
-    )
+    guard = None
+    if new.limits is not None:
+        quotas.check_tokens(db, new.kind, new.owner, new.limits, job.created_at)
+        guard = quotas.guard_for(new.kind, new.owner, new.limits)
     try:
         job_queries.insert_job(db, job, new.idempotency_key, new.request_hash, guard)
     except UniqueViolation:

@@ -1,8 +1,9 @@
 """Quotas checked when a job is submitted: LLM tokens per month and concurrent builds.
 
-Both are checked inside the transaction that inserts the job, so ten builds submitted at
-once against a quota of one admit exactly one. The per-day request quota is the rate
-limiter's (spark/security/limits.py), counted on every request.
+The build slot is checked inside the transaction that inserts the build, so ten builds
+submitted at once against a quota of one admit exactly one; the token quota is one read
+before the insert. The per-day request quota is the rate limiter's
+(spark/security/limits.py), counted on every request.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from spark.config import TierLimits
 from spark.db import usage as usage_queries
+from spark.db.engine import Database
 from spark.domain.jobs import JobKind
 from spark.errors import QuotaExceeded
 
@@ -50,13 +52,26 @@ def exceeded(what: str, limit: int, used: int, retry_after_s: int) -> QuotaExcee
     return QuotaExceeded(f"quota exceeded: {limit} {what}", details=details, headers=headers)
 
 
-def guard_for(kind: JobKind, owner: str, limits: TierLimits, now: datetime) -> Guard | None:
-    """The check a submission of kind must pass, or None when it has no quota."""
+def guard_for(kind: JobKind, owner: str, limits: TierLimits) -> Guard | None:
+    """The check that must run in the transaction inserting a job of kind, or None."""
     if kind is JobKind.UNITY_BUILD:
         return lambda s: _hold_build_slot(s, owner, limits.concurrent_builds)
-    if kind in LLM_KINDS:
-        return lambda s: _check_tokens(s, owner, limits.tokens_per_month, now)
     return None
+
+
+def check_tokens(
+    db: Database, kind: JobKind, owner: str, limits: TierLimits, now: datetime
+) -> None:
+    """Refuse an LLM job once the month's tokens reach the quota.
+
+    A read of its own, not part of the insert: tokens are charged when jobs end, so the
+    check is approximate by the jobs still running anyway, and the insert stays one
+    self-contained statement (three round trips fewer per submission).
+    """
+    if kind not in LLM_KINDS:
+        return
+    with db.statement() as s:
+        _check_tokens(s, owner, limits.tokens_per_month, now)
 
 
 def _hold_build_slot(s: Session, owner: str, limit: int) -> None:
