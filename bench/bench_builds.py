@@ -13,13 +13,11 @@ submit -> stand-in started, started -> exited, exited -> end (task end / the job
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import itertools
 import json
 import math
 import os
-import signal
 import statistics
 import sys
 import tempfile
@@ -33,6 +31,7 @@ import psycopg
 from psycopg.rows import TupleRow
 
 from bench._bare_build import TARGET, run_bare_builds
+from bench._cli import Bench
 from bench._load import LoadResult
 from bench._procs import Proc, child_env, free_port, stop_all
 from bench._resources import (
@@ -42,7 +41,7 @@ from bench._resources import (
     spark_env,
     throwaway_database,
 )
-from bench.bench_jobs import _api_key, _terminate
+from bench.bench_jobs import _api_key
 from tests.support.builds import make_unity_project
 from tests.support.fake_unity import write_launcher
 
@@ -345,16 +344,16 @@ def render(r: Report) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the options, run the benchmark, print the table or JSON."""
-    parser = argparse.ArgumentParser(prog="bench.bench_builds", description=__doc__.split("\n")[0])
-    parser.add_argument("--builds", type=int, default=DEFAULT_BUILDS, help="builds per phase")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    opts = parser.parse_args(argv)
-    if opts.builds < 1:
-        parser.error("--builds must be at least 1")
-    signal.signal(signal.SIGTERM, _terminate)
-    report = run(opts.builds)
-    print(json.dumps(report.as_dict(), indent=2) if opts.json else render(report))
-    return 0
+    return Bench(
+        "bench.bench_builds",
+        __doc__ or "",
+        "--builds",
+        DEFAULT_BUILDS,
+        "builds per phase",
+        run,
+        render,
+        lambda r: r.as_dict(),
+    ).main(argv)
 
 
 if __name__ == "__main__":

@@ -31,10 +31,11 @@ import nats
 import psycopg
 from psycopg.types.json import Jsonb
 
+from bench._cli import terminate
 from bench._events_jobs import JobsRun, jobs_run, sql_value
 from bench._procs import Proc, free_port, postgres_ticks, stop_all
 from bench._resources import BenchDatabase, throwaway_database
-from bench.bench_jobs import _api_key, _terminate
+from bench.bench_jobs import _api_key
 from spark.db.engine import Database
 from spark.domain.jobs import JobKind
 from spark.events.consumer import ConsumerOptions, consume
@@ -364,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
     opts = parser.parse_args(argv)
     if opts.events < 1 or opts.jobs < 0 or opts.clients < 1:
         parser.error("--events and --clients must be at least 1, --jobs at least 0")
-    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGTERM, terminate)
     report = run(opts.events, opts.jobs, opts.clients)
     print(json.dumps(report.as_dict(), indent=2) if opts.json else render(report))
     return 0

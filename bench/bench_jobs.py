@@ -18,10 +18,10 @@ import sys
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from bench._bare import BareResult, make_app, run_bare
+from bench._cli import terminate
 from bench._load import LoadResult, post_jobs, wait_succeeded
 from bench._procs import Proc, child_env, free_port, stop_all
 from bench._resources import (
@@ -240,11 +240,6 @@ def render(report: Report) -> str:
     return "\n".join(lines)
 
 
-def _terminate(signum: int, _frame: FrameType | None) -> None:
-    # Turn SIGTERM into an exception so the finally blocks stop children and drop the database.
-    raise SystemExit(128 + signum)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Parse the options, run the benchmark, print the table or JSON."""
     parser = argparse.ArgumentParser(prog="bench.bench_jobs", description=__doc__.split("\n")[0])
@@ -254,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     opts = parser.parse_args(argv)
     if opts.jobs < 1 or opts.clients < 1:
         parser.error("--jobs and --clients must be at least 1")
-    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGTERM, terminate)
     report = run(opts.jobs, opts.clients)
     print(json.dumps(report.as_dict(), indent=2) if opts.json else render(report))
     return 0

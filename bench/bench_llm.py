@@ -11,10 +11,8 @@ every 5 ms until it has succeeded), then N jobs posted at once, until all have s
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import signal
 import statistics
 import sys
 import tempfile
@@ -30,6 +28,7 @@ import psycopg
 from psycopg.rows import TupleRow
 
 from bench import _fake_llm as fake_llm
+from bench._cli import Bench
 from bench._load import LoadResult, post_jobs
 from bench._procs import Proc, child_env, free_port, postgres_ticks, stop_all
 from bench._resources import (
@@ -41,7 +40,7 @@ from bench._resources import (
     throwaway_database,
     truncate_jobs,
 )
-from bench.bench_jobs import _api_key, _terminate
+from bench.bench_jobs import _api_key
 from spark.config import Settings
 from spark.llm import prompting
 from spark.llm.base import ScriptRequest
@@ -386,16 +385,16 @@ def render(r: Report) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the options, run the benchmark, print the table or JSON."""
-    parser = argparse.ArgumentParser(prog="bench.bench_llm", description=__doc__.split("\n")[0])
-    parser.add_argument("--jobs", type=int, default=DEFAULT_JOBS, help="calls / jobs per phase")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    opts = parser.parse_args(argv)
-    if opts.jobs < 1:
-        parser.error("--jobs must be at least 1")
-    signal.signal(signal.SIGTERM, _terminate)
-    report = run(opts.jobs)
-    print(json.dumps(report.as_dict(), indent=2) if opts.json else render(report))
-    return 0
+    return Bench(
+        "bench.bench_llm",
+        __doc__ or "",
+        "--jobs",
+        DEFAULT_JOBS,
+        "calls / jobs per phase",
+        run,
+        render,
+        lambda r: r.as_dict(),
+    ).main(argv)
 
 
 if __name__ == "__main__":

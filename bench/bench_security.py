@@ -13,9 +13,7 @@ and an API key with the in-process limiter of the embedded default (no Redis rou
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 import statistics
 import sys
 import time
@@ -28,6 +26,7 @@ import httpx
 from pydantic import SecretStr
 from redis import asyncio as aioredis
 
+from bench._cli import Bench
 from bench._load import LoadResult
 from bench._resources import REDIS_URL, BenchDatabase, flush_redis, throwaway_database
 from spark.config import Settings
@@ -205,18 +204,17 @@ def render(report: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line entry; exit 0 when the run completed."""
-    parser = argparse.ArgumentParser(
-        prog="bench.bench_security", description=__doc__.split("\n")[0]
-    )
-    parser.add_argument("--requests", type=int, default=DEFAULT_REQUESTS, help="per way")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    opts = parser.parse_args(argv)
-    if opts.requests < 1:
-        parser.error("--requests must be at least 1")
-    report = run(opts.requests)
-    print(json.dumps(report, indent=2) if opts.json else render(report))
-    return 0
+    """Parse the options, run the benchmark, print the table or JSON."""
+    return Bench(
+        "bench.bench_security",
+        __doc__ or "",
+        "--requests",
+        DEFAULT_REQUESTS,
+        "requests per way",
+        run,
+        render,
+        lambda r: r,
+    ).main(argv)
 
 
 if __name__ == "__main__":

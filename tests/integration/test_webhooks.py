@@ -293,7 +293,7 @@ def test_a_private_destination_is_refused_and_the_refusal_recorded(
         "http://10.0.0.5/hook",
         "http://[::1]:8080/",
         "http://localhost/hook",
-        "http://[::ffff:192.168.1.1]/",
+        "http://[::ffff:10.0.0.1]/",
     ],
 )
 def test_private_and_local_destinations_are_recognised(url: str) -> None:
