@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     #: let webhooks reach private, loopback and link-local addresses (off: no SSRF into the
     #: network SPARK runs in; turn on for webhooks inside your own network)
     webhook_allow_private: bool = False
+    #: directories a project's source_dir (or file:// git URL) must lie under; unset allows any
+    #: absolute path, which suits one team on its own farm — set it when tenants share one
+    source_roots: list[Path] | None = None
     unity_mcp_url: str | None = None
     unity_mcp_api_key: SecretStr | None = None
     artifact_dir: Path = Path("./var/artifacts")

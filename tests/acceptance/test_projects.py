@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -293,3 +294,27 @@ def test_a_webhook_into_a_private_network_is_refused_by_default(
         assert resp.json()["error"]["details"]["field"] == "webhooks.1.url"
         assert "SPARK_WEBHOOK_ALLOW_PRIVATE" in resp.json()["error"]["message"]
         assert client.get("/v1/projects", headers=auth(api_key)).json()["items"] == []
+
+
+def test_with_source_roots_set_a_project_directory_must_lie_under_one(
+    settings: Settings, api_key: str, tmp_path: Path
+) -> None:
+    """Tenants sharing a farm cannot register each other's directories (nor escape with ..)."""
+    allowed = tmp_path / "tenants" / "alice"
+    strict = settings.model_copy(update={"source_roots": [allowed]})
+    with TestClient(create_app(strict), raise_server_exceptions=False) as client:
+
+        def post(**body: Any) -> Any:
+            return client.post("/v1/projects", json={"name": "P", **body}, headers=auth(api_key))
+
+        refused = [
+            post(source_dir=str(tmp_path / "tenants" / "bob" / "Game")),
+            post(source_dir=f"{allowed}/../bob/Game"),
+            post(git_url=f"file://{tmp_path}/tenants/bob/repo.git"),
+        ]
+        assert [r.status_code for r in refused] == [422, 422, 422]
+        fields = [r.json()["error"]["details"]["field"] for r in refused]
+        assert fields == ["source_dir", "source_dir", "git_url"]
+        assert "SPARK_SOURCE_ROOTS" in refused[0].json()["error"]["message"]
+        assert post(source_dir=str(allowed / "Game")).status_code == 201
+        assert post(name="Q", git_url="https://git.example.com/game.git").status_code == 201

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import uuid
+from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
@@ -94,6 +97,8 @@ async def create_project(request: Request) -> Response:
     body = parse(ProjectIn, await read_json(request, svc.settings.max_body_bytes))
     if not svc.settings.webhook_allow_private:
         _refuse_private_webhooks(body)
+    if svc.settings.source_roots is not None:
+        _require_allowed_source(body, svc.settings.source_roots)
     project = new_project(principal.user, body)
     db = svc.db
 
@@ -116,6 +121,26 @@ def _refuse_private_webhooks(body: ProjectIn) -> None:
             raise ValidationFailed(
                 f"{field}: {reason}; {webhooks.ALLOW_PRIVATE_HINT}", details={"field": field}
             )
+
+
+def _require_allowed_source(body: ProjectIn, roots: list[Path]) -> None:
+    """422 unless a directory source lies under one of the allowed roots: another tenant's
+    project directory on the build farm must not be buildable by naming its path."""
+    field, path = "source_dir", body.source_dir
+    if body.git_url is not None:
+        parts = urlsplit(body.git_url)
+        if parts.scheme.lower() != "file":
+            return
+        field, path = "git_url", parts.path
+    if path is None:
+        return
+    resolved = Path(os.path.normpath(path))
+    if not any(resolved.is_relative_to(Path(os.path.normpath(root))) for root in roots):
+        allowed = ", ".join(str(root) for root in roots)
+        raise ValidationFailed(
+            f"{field}: must lie under one of SPARK_SOURCE_ROOTS ({allowed})",
+            details={"field": field},
+        )
 
 
 def _read_owned(db: Database, project_id: uuid.UUID, owner: str) -> Project | None:
