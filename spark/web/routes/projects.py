@@ -28,16 +28,13 @@ from spark.db import projects as project_queries
 from spark.db import webhooks as webhook_queries
 from spark.db.engine import Database
 from spark.db.types import utcnow
-from spark.domain.principals import Permission, Principal
+from spark.domain.principals import Principal
 from spark.domain.projects import Delivery, Project, Webhook
 from spark.errors import NotFound, ValidationFailed
 from spark.security import destinations
 from spark.security.permissions import PROJECT_PERMISSIONS
 from spark.web.bodies import parse, read_json
 from spark.web.services import principal_of, require_any, services
-
-#: registering a project is for callers who may generate into it or build it
-_MAY_CREATE = (Permission.GENERATE, Permission.BUILD)
 
 
 def _json(body: BaseModel, status: int = 200, headers: dict[str, str] | None = None) -> Response:
