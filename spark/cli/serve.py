@@ -88,6 +88,12 @@ def _supervise(procs: list[subprocess.Popen[bytes]]) -> None:
     try:
         while all(p.poll() is None for p in procs):
             time.sleep(0.5)
+        # Say which one ended: otherwise the others just stop with no reason given.
+        for p in procs:
+            if p.returncode is not None:
+                # args are [python, -m, spark.cli, command, …]
+                command = str(p.args[3])  # type: ignore[index]
+                err_console.print(f"[red]spark {command} exited ({p.returncode}); stopping[/red]")
     except KeyboardInterrupt:
         pass
     finally:

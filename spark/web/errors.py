@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, Response
 
 from spark.errors import AppError, MethodNotAllowed, NotFound
 from spark.security.audit import action_for, audit_refusal
+from spark.web.services import services
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +40,7 @@ async def record_refusal(request: Request, exc: AppError) -> None:
         return
     principal = getattr(request.state, "principal", None)
     target = f"{request.method} {request.url.path}"
-    db = request.app.state.services.db
-    await run_in_threadpool(audit_refusal, db, exc, principal, target)
+    await run_in_threadpool(audit_refusal, services(request).db, exc, principal, target)
 
 
 async def http_error(_: Request, exc: Exception) -> Response:

@@ -17,7 +17,7 @@ from spark.errors import AppError, Forbidden
 from spark.security import limits
 from spark.security.permissions import Family, Open, RouteRule, rule_for
 from spark.web.errors import error_response, record_refusal
-from spark.web.services import Services, presented_token
+from spark.web.services import Services, presented_token, services
 
 
 class SecurityMiddleware:
@@ -75,7 +75,7 @@ def _rule(scope: Scope) -> RouteRule | None:
 
 async def _admit(request: Request, rule: RouteRule) -> dict[str, str]:
     """The caller, checked against rule; the rate-limit headers for the response."""
-    svc: Services = request.app.state.services
+    svc = services(request)
     principal = await _authenticate(request, svc)
     request.state.principal = principal
     if not isinstance(rule.access, Open) and not principal.can(rule.access):

@@ -128,10 +128,10 @@ def test_webgl_build_streams_progress_serves_its_log_keeps_its_artifact_and_call
         names = zipfile.ZipFile(io.BytesIO(download.content)).namelist()
         assert any(name.endswith("index.html") for name in names), names
 
-        headers, body = receiver.wait_for(1)[0]
-        expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-        assert hmac.compare_digest(headers["x-spark-signature-256"], expected)
-        delivered = json.loads(body)
+        [got] = receiver.wait_for(1)
+        expected = "sha256=" + hmac.new(secret.encode(), got.body, hashlib.sha256).hexdigest()
+        assert hmac.compare_digest(got.headers["x-spark-signature-256"], expected)
+        delivered = json.loads(got.body)
         assert delivered["job"]["id"] == job_id and delivered["job"]["state"] == "succeeded"
     deliveries = client.get(f"/v1/projects/{project['id']}/deliveries", headers=auth(api_key))
     assert [d["ok"] for d in deliveries.json()["items"]] == [True]

@@ -41,15 +41,17 @@ def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SPARK_")}
     env["SPARK_UNITY_PATH"] = str(write_launcher(workdir.parent / f"{workdir.name}-unity"))
     spark = Path(sys.executable).parent / "spark"
-    proc = subprocess.Popen(
-        [str(spark), "up", "--port", str(port)],
-        cwd=workdir,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        start_new_session=True,
-    )
+    log = workdir.parent / f"{workdir.name}-stderr.log"
+    with log.open("wb") as stderr:
+        proc = subprocess.Popen(
+            [str(spark), "up", "--port", str(port)],
+            cwd=workdir,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            start_new_session=True,
+        )
     assert proc.stdout is not None
     lines: list[str] = []
     deadline = time.monotonic() + 90
@@ -63,6 +65,9 @@ def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
     drain.start()
     try:
         yield Up(proc, lines, f"http://127.0.0.1:{port}")
+        # The services log to stderr: its tail explains a stack that stopped early.
+        errors = log.read_text(errors="replace")[-4000:] if log.exists() else ""
+        assert proc.poll() is None, "spark up stopped early:\n" + errors
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:

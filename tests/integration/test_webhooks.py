@@ -6,12 +6,9 @@ import functools
 import hashlib
 import hmac
 import json
-import threading
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import text
@@ -25,57 +22,17 @@ from spark.db.types import utcnow
 from spark.domain.jobs import Job, JobKind, JobState
 from spark.domain.projects import Delivery, Project, Webhook
 from spark.security import destinations
+from tests.support.builds import WebhookReceiver
 from tests.support.services import free_port
 
 SECRET = "receiver-shared-secret-0123456789"
 
 
-@dataclass
-class Received:
-    """One request the receiver got."""
-
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-
-@dataclass
-class Receiver:
-    """A webhook receiver on 127.0.0.1 answering with the scripted statuses (then 200)."""
-
-    url: str
-    received: list[Received] = field(default_factory=list)
-    answers: list[tuple[int, dict[str, str]]] = field(default_factory=list)
-
-
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    """An http.server in a thread; it records each POST and answers from `answers`."""
-    state = Receiver(url="")
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            state.received.append(Received(self.path, dict(self.headers.items()), body))
-            status, extra = state.answers.pop(0) if state.answers else (200, {})
-            self.send_response(status)
-            for name, value in extra.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *_: object) -> None:
-            pass
-
-    # Port 0: the OS picks a free port atomically, so no other test can take it first.
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/build"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+def receiver() -> Iterator[WebhookReceiver]:
+    """A receiver on 127.0.0.1 that answers from `answers`, then 200."""
+    with WebhookReceiver() as running:
+        yield running
 
 
 #: the receiver is on 127.0.0.1, which SPARK refuses unless told it is its own network
@@ -123,7 +80,7 @@ def attempts(db: Database, project: Project) -> list[Delivery]:
 
 
 def test_a_delivery_is_signed_so_the_receiver_can_verify_it(
-    db: Database, receiver: Receiver
+    db: Database, receiver: WebhookReceiver
 ) -> None:
     """The receiver recomputes HMAC-SHA256 of the raw body and it matches the signature header."""
     project, hook = registered(db, receiver.url)
@@ -150,7 +107,7 @@ def test_a_delivery_is_signed_so_the_receiver_can_verify_it(
 
 
 def test_a_500_is_a_recorded_failure_and_a_later_attempt_succeeds(
-    db: Database, receiver: Receiver
+    db: Database, receiver: WebhookReceiver
 ) -> None:
     """Attempt 1 gets a 500 with Retry-After; attempt 2 gets a 200; both are stored, newest first."""
     project, hook = registered(db, receiver.url)
@@ -169,7 +126,9 @@ def test_a_500_is_a_recorded_failure_and_a_later_attempt_succeeds(
     assert len({r.headers["X-Spark-Delivery"] for r in receiver.received}) == 1
 
 
-def test_a_delivery_that_succeeded_is_not_sent_again(db: Database, receiver: Receiver) -> None:
+def test_a_delivery_that_succeeded_is_not_sent_again(
+    db: Database, receiver: WebhookReceiver
+) -> None:
     """A redelivered task calling deliver after a success sends nothing and records nothing."""
     project, hook = registered(db, receiver.url)
     job = finished_build(project)
@@ -179,7 +138,7 @@ def test_a_delivery_that_succeeded_is_not_sent_again(db: Database, receiver: Rec
     assert len(attempts(db, project)) == 1
 
 
-def test_a_redirect_is_not_followed(db: Database, receiver: Receiver) -> None:
+def test_a_redirect_is_not_followed(db: Database, receiver: WebhookReceiver) -> None:
     """A 3xx is a failed attempt; the signed body never goes to the Location."""
     project, hook = registered(db, receiver.url)
     receiver.answers.append((302, {"Location": receiver.url + "/elsewhere"}))
@@ -233,7 +192,7 @@ def age_attempts(db: Database, seconds: float) -> None:
 
 
 def test_the_scheduler_retries_a_failed_delivery_only_after_its_backoff(
-    db: Database, receiver: Receiver
+    db: Database, receiver: WebhookReceiver
 ) -> None:
     """A 500 is tried again only once the first backoff has passed, then not after a 2xx."""
     project, _ = registered(db, receiver.url)
@@ -249,7 +208,9 @@ def test_the_scheduler_retries_a_failed_delivery_only_after_its_backoff(
     assert len(receiver.received) == 2
 
 
-def test_a_receivers_longer_retry_after_is_honoured(db: Database, receiver: Receiver) -> None:
+def test_a_receivers_longer_retry_after_is_honoured(
+    db: Database, receiver: WebhookReceiver
+) -> None:
     """503 with Retry-After: 40 — not retried after the 5 s backoff, only after the 40 s."""
     project, _ = registered(db, receiver.url)
     stored_build(db, project)
@@ -262,7 +223,9 @@ def test_a_receivers_longer_retry_after_is_honoured(db: Database, receiver: Rece
     assert [a.ok for a in reversed(attempts(db, project))] == [False, True]
 
 
-def test_two_schedulers_never_send_the_same_attempt(db: Database, receiver: Receiver) -> None:
+def test_two_schedulers_never_send_the_same_attempt(
+    db: Database, receiver: WebhookReceiver
+) -> None:
     """The attempt's row is inserted before sending: the second claimant gets nothing to do."""
     project, hook = registered(db, receiver.url)
     job = stored_build(db, project)
@@ -274,7 +237,7 @@ def test_two_schedulers_never_send_the_same_attempt(db: Database, receiver: Rece
 
 
 def test_a_private_destination_is_refused_and_the_refusal_recorded(
-    db: Database, receiver: Receiver
+    db: Database, receiver: WebhookReceiver
 ) -> None:
     """By default nothing is sent to 127.0.0.1 (or any private address); the attempt says why."""
     project, hook = registered(db, receiver.url)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import threading
 import time
+from dataclasses import dataclass
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from tests.support.fake_unity import processes_mentioning
-from tests.support.services import free_port
 
 
 def make_unity_project(root: Path, mode: str = "success", delay_s: float = 0.02) -> Path:
@@ -33,26 +34,41 @@ def wait_no_processes(text: str, timeout: float = 10.0) -> list[int]:
     return left
 
 
+@dataclass(frozen=True)
+class Received:
+    """One request a receiver got; headers look up case-insensitively."""
+
+    path: str
+    headers: Message
+    body: bytes
+
+
 class WebhookReceiver:
-    """An HTTP server on 127.0.0.1 that records every POST (headers and body)."""
+    """An HTTP server on 127.0.0.1 that records every POST and answers with the statuses in
+    `answers` (status, extra headers), then 200."""
 
     def __init__(self) -> None:
-        self.received: list[tuple[dict[str, str], bytes]] = []
-        received = self.received
+        self.received: list[Received] = []
+        self.answers: list[tuple[int, dict[str, str]]] = []
+        receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                received.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                self.send_response(204)
+                receiver.received.append(Received(self.path, self.headers, body))
+                status, extra = receiver.answers.pop(0) if receiver.answers else (200, {})
+                self.send_response(status)
+                for name, value in extra.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", "0")
                 self.end_headers()
 
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/hooks/build"
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        # Port 0: the OS picks a free port atomically, so no other test can take it first.
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/hooks/build"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     def __enter__(self) -> WebhookReceiver:
@@ -62,8 +78,9 @@ class WebhookReceiver:
     def __exit__(self, *exc: object) -> None:
         self._server.shutdown()
         self._server.server_close()
+        self._thread.join(timeout=5)
 
-    def wait_for(self, count: int, timeout: float = 30.0) -> list[tuple[dict[str, str], bytes]]:
+    def wait_for(self, count: int, timeout: float = 30.0) -> list[Received]:
         """The first count deliveries, waiting for them to arrive."""
         deadline = time.monotonic() + timeout
         while len(self.received) < count and time.monotonic() < deadline:
