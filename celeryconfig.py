@@ -8,7 +8,8 @@ from kombu.entity import Exchange
 from kombu.entity import Queue as KombuQueue
 
 from spark.config import Settings
-from spark.domain.jobs import KIND_SPECS, LONGEST_HARD_LIMIT_S, Queue, task_name
+from spark.domain.jobs import Queue
+from spark.kinds import LONGEST_HARD_LIMIT_S, REGISTRY
 
 #: a message stays unacknowledged while its task runs (acks_late): the broker must not hand
 #: it to another worker before the longest task could have finished
@@ -53,7 +54,7 @@ def build(settings: Settings) -> dict[str, Any]:
     """The Celery configuration mapping for these settings."""
     options = transport_options(settings)
     routes: dict[str, dict[str, str]] = {
-        task_name(kind): {"queue": spec.queue.value} for kind, spec in KIND_SPECS.items()
+        spec.task_name: {"queue": spec.queue.value} for spec in REGISTRY.values()
     }
     routes.update({name: {"queue": queue} for name, queue in MAINTENANCE_TASKS.items()})
     return {

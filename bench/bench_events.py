@@ -37,11 +37,13 @@ from bench._procs import Proc, free_port, postgres_ticks, stop_all
 from bench._resources import BenchDatabase, throwaway_database
 from bench.bench_jobs import _api_key
 from spark.db.engine import Database
+from spark.domain.events import Event, EventType
 from spark.domain.jobs import JobKind
 from spark.events.consumer import ConsumerOptions, consume
-from spark.events.envelope import STREAM, Event, EventType
+from spark.events.envelope import STREAM
 from spark.events.publisher import NatsPublisher
 from spark.events.stream import ensure_stream
+from spark.kinds import spec_of
 
 DEFAULT_EVENTS = 20_000
 DEFAULT_JOBS = 500
@@ -70,7 +72,9 @@ def make_events(count: int) -> list[Event]:
     for i in range(count):
         job = i // len(_STEPS)
         type_, data = _STEPS[i % len(_STEPS)]
-        events.append(Event(type_, jobs[job], kinds[job % len(kinds)], f"bench-{job % 64}", data))
+        kind = kinds[job % len(kinds)]
+        family = spec_of(kind).family
+        events.append(Event(type_, jobs[job], kind, family, f"bench-{job % 64}", data))
     return events
 
 

@@ -70,7 +70,8 @@ def _settings(db: BenchDatabase, jwks_url: str) -> Settings:
 
 def _stored_job(db: Database) -> uuid.UUID:
     job = Job(uuid.uuid4(), USER, JobKind.GENERATE_SCRIPT, JobState.QUEUED, {}, utcnow())
-    job_queries.insert_job(db, job, None, "")
+    with db.session() as s:
+        job_queries.insert_job(s, job, None, "")
     return job.id
 
 

@@ -91,6 +91,12 @@ class Settings(BaseSettings):
     relay_interval_s: float = Field(default=2.0, gt=0)
     relay_min_age_s: float = Field(default=3.0, ge=0)
     reaper_interval_s: float = Field(default=10.0, gt=0)
+    #: how long ending a job keeps retrying while the database is away before the task
+    #: gives up (its message then comes back, and the job is taken over)
+    end_patience_s: float = Field(default=30.0, ge=0)
+    #: fault-injection tests only: the first process to reach this named point (see
+    #: spark/faults.py) stops there until its marker file under var_dir is removed
+    fault_pause_at: str | None = None
 
     # The worker's own /metrics server (the API serves /metrics itself); port 0 disables it.
     worker_metrics_port: int = Field(default=9808, ge=0, le=65535)

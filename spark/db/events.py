@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from spark.db.engine import Database
 from spark.db.models import DeadLetterRow, EventOutboxRow, EventRow
 from spark.db.types import utcnow
+from spark.domain.events import Event, EventType, family_in_subject
 from spark.domain.jobs import JobKind
-from spark.events.envelope import Event, EventType
 
 EVENTS = cast(Table, EventRow.__table__)
 OUTBOX = cast(Table, EventOutboxRow.__table__)
@@ -80,45 +80,50 @@ def store_events(db: Database, events: Sequence[Event]) -> int:
     """Insert events once each (a duplicate id is ignored); returns how many were new."""
     if not events:
         return 0
-    if db.dialect == "postgresql":
-        return _store_pg(db, events)
-    stmt = sqlite.insert(EVENTS).on_conflict_do_nothing(index_elements=["id", "ts"])
     with db.session() as s:
-        inserted = s.execute(stmt.returning(EVENTS.c.id), [_row(e) for e in events]).all()
-    return len(inserted)
+        return add_events(s, events)
+
+
+def add_events(s: Session, events: Sequence[Event]) -> int:
+    """Insert events in the caller's transaction, once each; returns how many were new."""
+    if not events:
+        return 0
+    if s.get_bind().dialect.name == "postgresql":
+        return _add_pg(s, events)
+    stmt = sqlite.insert(EVENTS).on_conflict_do_nothing(index_elements=["id", "ts"])
+    return len(s.execute(stmt.returning(EVENTS.c.id), [_row(e) for e in events]).all())
 
 
 _PG_COLUMNS = "(id, ts, type, job_id, job_kind, session_id, subject, data)"
 _PG_ROW = "(%s, %s, %s, %s, %s, %s, %s, %s::jsonb)"
 
 
-def _store_pg(db: Database, events: Sequence[Event]) -> int:
+def _add_pg(s: Session, events: Sequence[Event]) -> int:
     """Multi-row INSERTs straight through psycopg: this is the consumer's hot path, and the
     driver's own parameter binding costs a fraction of building SQLAlchemy statements."""
     stored = 0
-    with db.session() as s:
-        ensure_partitions(s, {month_start(e.ts) for e in events})
-        cursor = s.connection().connection.cursor()
-        for start in range(0, len(events), 500):
-            chunk = events[start : start + 500]
-            params: list[Any] = []
-            for e in chunk:
-                params += [
-                    e.id,
-                    e.ts,
-                    e.type.value,
-                    e.job_id,
-                    e.job_kind.value,
-                    e.session_id,
-                    e.subject,
-                    json.dumps(dict(e.data), separators=(",", ":")),
-                ]
-            sql = (
-                f"INSERT INTO spark_events {_PG_COLUMNS} VALUES "
-                f"{', '.join([_PG_ROW] * len(chunk))} ON CONFLICT (id, ts) DO NOTHING"
-            )
-            cursor.execute(sql, params)
-            stored += max(cursor.rowcount, 0)
+    ensure_partitions(s, {month_start(e.ts) for e in events})
+    cursor = s.connection().connection.cursor()
+    for start in range(0, len(events), 500):
+        chunk = events[start : start + 500]
+        params: list[Any] = []
+        for e in chunk:
+            params += [
+                e.id,
+                e.ts,
+                e.type.value,
+                e.job_id,
+                e.job_kind.value,
+                e.session_id,
+                e.subject,
+                json.dumps(dict(e.data), separators=(",", ":")),
+            ]
+        sql = (
+            f"INSERT INTO spark_events {_PG_COLUMNS} VALUES "
+            f"{', '.join([_PG_ROW] * len(chunk))} ON CONFLICT (id, ts) DO NOTHING"
+        )
+        cursor.execute(sql, params)
+        stored += max(cursor.rowcount, 0)
     return stored
 
 
@@ -132,7 +137,16 @@ def events_after(
         query = query.where(or_(EVENTS.c.ts > ts, and_(EVENTS.c.ts == ts, EVENTS.c.id > event_id)))
     query = query.order_by(EVENTS.c.ts, EVENTS.c.id).limit(limit)
     return [
-        Event(EventType(r.type), r.job_id, JobKind(r.job_kind), r.session_id, r.data, r.id, r.ts)
+        Event(
+            EventType(r.type),
+            r.job_id,
+            JobKind(r.job_kind),
+            family_in_subject(r.subject),
+            r.session_id,
+            r.data,
+            r.id,
+            r.ts,
+        )
         for r in s.execute(query)
     ]
 
@@ -149,24 +163,37 @@ def event_position(
 
 def outbox_add(db: Database, events: Sequence[Event]) -> None:
     """Keep events for the relay (NATS is away)."""
+    if events:
+        with db.session() as s:
+            outbox_insert(s, events)
+
+
+def outbox_insert(s: Session, events: Sequence[Event]) -> None:
+    """Keep events for the relay, in the caller's transaction."""
     rows = [
         {"id": e.id, "subject": e.subject, "envelope": e.envelope(), "created_at": utcnow()}
         for e in events
     ]
     if rows:
-        with db.session() as s:
-            s.execute(insert(OUTBOX), rows)
+        s.execute(insert(OUTBOX), rows)
 
 
-def outbox_take(s: Session, limit: int) -> list[tuple[uuid.UUID, str, dict[str, Any]]]:
-    """The oldest waiting events, locked for this relay run."""
-    query = (
-        select(OUTBOX.c.id, OUTBOX.c.subject, OUTBOX.c.envelope)
-        .order_by(OUTBOX.c.created_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
+def outbox_take(
+    s: Session, limit: int, created_before: datetime | None = None
+) -> list[tuple[uuid.UUID, str, dict[str, Any]]]:
+    """The oldest waiting events (only those older than created_before), locked for this run."""
+    query = select(OUTBOX.c.id, OUTBOX.c.subject, OUTBOX.c.envelope)
+    if created_before is not None:
+        query = query.where(OUTBOX.c.created_at < created_before)
+    query = query.order_by(OUTBOX.c.created_at).limit(limit).with_for_update(skip_locked=True)
     return [(r.id, r.subject, r.envelope) for r in s.execute(query)]
+
+
+def outbox_forget(db: Database, ids: Sequence[uuid.UUID]) -> None:
+    """Forget events NATS has acknowledged, in a transaction of their own."""
+    if ids:
+        with db.session() as s:
+            outbox_remove(s, ids)
 
 
 def outbox_remove(s: Session, ids: Sequence[uuid.UUID]) -> None:

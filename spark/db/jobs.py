@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -115,16 +116,16 @@ def _insert_job_with_outbox() -> Any:
 _INSERT_JOB_WITH_OUTBOX = _insert_job_with_outbox()
 
 
-def insert_job(
-    db: Database,
-    job: Job,
-    idempotency_key: str | None,
-    request_hash: str,
-    guard: Callable[[Session], None] | None = None,
-) -> None:
-    """Insert a queued job and its outbox row atomically (one statement on Postgres).
+def insertion(db: Database, *, checked: bool) -> AbstractContextManager[Session]:
+    """Where a submission's checks and insert run: a transaction when checks share it, or
+    when the insert is two statements (SQLite); else one autocommit statement (Postgres)."""
+    if db.dialect == "postgresql" and not checked:
+        return db.statement()
+    return db.session()
 
-    guard runs first in the same transaction (a quota check that may raise)."""
+
+def insert_job(s: Session, job: Job, idempotency_key: str | None, request_hash: str) -> None:
+    """Insert a queued job and its outbox row (one statement on Postgres)."""
     values = {
         "p_id": job.id,
         "p_owner": job.owner,
@@ -142,11 +143,8 @@ def insert_job(
         "p_cancel_requested": False,
         "p_created_at": job.created_at,
     }
-    if db.dialect == "postgresql":
-        with db.session() if guard else db.statement() as s:
-            if guard is not None:
-                guard(s)
-            s.execute(_INSERT_JOB_WITH_OUTBOX, values)
+    if s.get_bind().dialect.name == "postgresql":
+        s.execute(_INSERT_JOB_WITH_OUTBOX, values)
         return
     outbox = {
         "job_id": job.id,
@@ -155,11 +153,8 @@ def insert_job(
         "created_at": job.created_at,
         "sends": 0,
     }
-    with db.session() as s:
-        if guard is not None:
-            guard(s)
-        s.execute(_INSERT_JOB, values)
-        s.execute(_INSERT_OUTBOX, outbox)
+    s.execute(_INSERT_JOB, values)
+    s.execute(_INSERT_OUTBOX, outbox)
 
 
 def find_by_idempotency_key(s: Session, owner: str, key: str) -> tuple[Job, str | None] | None:
@@ -328,13 +323,17 @@ def finish_job(
         "p_state": state.value,
         "p_now": now,
         "p_result": dict(result) if result is not None else None,
-        "p_error": {"code": error.code, "message": error.message, "details": error.details}
-        if error is not None
-        else None,
+        "p_error": _error_json(error),
         "p_done": state is JobState.SUCCEEDED,
     }
     found = s.execute(_FINISH, params).one_or_none()
     return to_job(found) if found else None
+
+
+def _error_json(error: JobError | None) -> dict[str, Any] | None:
+    if error is None:
+        return None
+    return {"code": error.code, "message": error.message, "details": error.details}
 
 
 def requeue(s: Session, job_id: uuid.UUID, attempt: int, message: str, now: datetime) -> Job | None:
@@ -361,13 +360,26 @@ def requeue(s: Session, job_id: uuid.UUID, attempt: int, message: str, now: date
     return job
 
 
-def cancel_queued(s: Session, job_id: uuid.UUID, owner: str, now: datetime) -> Job | None:
-    """queued→canceled; the outbox row goes too, so the relay never sends it."""
+def end_queued(
+    s: Session,
+    job_id: uuid.UUID,
+    owner: str,
+    state: JobState,
+    now: datetime,
+    error: JobError | None,
+) -> Job | None:
+    """queued→terminal for the owner (a cancel); the outbox row goes too, so the relay never
+    sends it. None if the job is not the owner's or no longer queued."""
     job = _returning_job(
         s,
         update(JOBS)
         .where(JobRow.id == job_id, JobRow.owner == owner, JobRow.state == JobState.QUEUED.value)
-        .values(state=JobState.CANCELED.value, finished_at=now, cancel_requested=True),
+        .values(
+            state=state.value,
+            finished_at=now,
+            cancel_requested=state is JobState.CANCELED,
+            error=_error_json(error),
+        ),
     )
     if job is not None:
         s.execute(delete(OUTBOX).where(OutboxRow.job_id == job_id))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
@@ -102,11 +103,11 @@ def month_usage(s: Session, owner: str, period: str) -> tuple[int, int]:
     return (row.tokens, row.jobs) if row else (0, 0)
 
 
-def active_builds(s: Session, owner: str) -> int:
-    """The owner's builds that are queued or running."""
+def active_jobs(s: Session, owner: str, kinds: Collection[JobKind]) -> int:
+    """The owner's jobs of these kinds that are queued or running."""
     query = select(func.count()).where(
         JobRow.owner == owner,
-        JobRow.kind == JobKind.UNITY_BUILD.value,
+        JobRow.kind.in_([kind.value for kind in kinds]),
         JobRow.state.in_(_UNFINISHED),
     )
     return int(s.execute(query).scalar_one())

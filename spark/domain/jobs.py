@@ -66,37 +66,6 @@ LEGAL_MOVES: Mapping[JobState, frozenset[JobState]] = {
 
 
 @dataclass(frozen=True)
-class KindSpec:
-    """How a kind runs: its queue, time limits and how long a queued job may wait unseen."""
-
-    queue: Queue
-    soft_time_limit_s: int
-    hard_time_limit_s: int
-    #: a queued job whose message has not been claimed after this long is sent again,
-    #: in case the broker lost it (idempotent claim makes a duplicate harmless)
-    redispatch_after_s: int = 900
-
-
-KIND_SPECS: Mapping[JobKind, KindSpec] = {
-    JobKind.GENERATE_SCRIPT: KindSpec(Queue.GENERATION, 120, 150),
-    JobKind.APPLY_PATCH: KindSpec(Queue.PATCHES, 60, 90),
-    JobKind.APPLY_PRESET: KindSpec(Queue.GENERATION, 120, 150),
-    JobKind.GENERATE_ASSET: KindSpec(Queue.PATCHES, 60, 90),
-    JobKind.RENDER_PREVIEW: KindSpec(Queue.PREVIEWS, 120, 180),
-    JobKind.UNITY_BUILD: KindSpec(Queue.BUILDS, 3 * 3600, 3 * 3600 + 300, 6 * 3600),
-    JobKind.EXPORT_PACKAGE: KindSpec(Queue.PATCHES, 600, 660),
-}
-
-#: the longest any message may stay unacknowledged; the broker's visibility timeout must exceed it
-LONGEST_HARD_LIMIT_S = max(spec.hard_time_limit_s for spec in KIND_SPECS.values())
-
-
-def task_name(kind: JobKind) -> str:
-    """The Celery task name that runs jobs of this kind."""
-    return f"spark.jobs.{kind.value}"
-
-
-@dataclass(frozen=True)
 class Progress:
     """How far a job has come."""
 

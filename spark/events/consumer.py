@@ -12,10 +12,11 @@ from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from spark import metrics
-from spark.contracts.events import InvalidEvent, decode_event
+from spark.contracts.events import InvalidEvent
 from spark.db import events as event_queries
 from spark.db.engine import Database
-from spark.events.envelope import DLQ_SUBJECT, STREAM, Event
+from spark.domain.events import Event
+from spark.events.envelope import DLQ_SUBJECT, STREAM, decode_event
 from spark.events.stream import ensure_stream, quiet_errors
 
 log = logging.getLogger(__name__)

@@ -1,56 +1,21 @@
-"""The event envelope and its NATS subject (CONTRACT §7)."""
+"""Making a job's events (CONTRACT §7): the stream, and the envelope for each thing that happens."""
 
 from __future__ import annotations
 
-import enum
-import json
-import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-from spark.db.types import utcnow
-from spark.domain.jobs import Job, JobKind, JobState
+from pydantic import ValidationError
+
+from spark.contracts.events import EventEnvelope, InvalidEvent
+from spark.domain.events import Event, EventFamily, EventType
+from spark.domain.jobs import Job, JobState
+from spark.kinds import spec_of
 from spark.security.scrub import scrub
 
 STREAM = "SPARK"
 STREAM_SUBJECTS = ["spark.>"]
 DLQ_SUBJECT = "spark.dlq"
-
-
-class Family(enum.StrEnum):
-    """Which subject tree a kind's events go to."""
-
-    RUNTIME = "runtime"
-    PREVIEW = "preview"
-    BUILD = "build"
-
-
-def family_of(kind: JobKind) -> Family:
-    """The family of a job kind."""
-    if kind is JobKind.UNITY_BUILD:
-        return Family.BUILD
-    if kind is JobKind.RENDER_PREVIEW:
-        return Family.PREVIEW
-    return Family.RUNTIME
-
-
-class EventType(enum.StrEnum):
-    """What happened to the job."""
-
-    STARTED = "started"
-    PROGRESS = "progress"
-    FRAME = "frame"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    TIMEOUT = "timeout"
-    CANCELED = "canceled"
-
-
-TERMINAL_TYPES = frozenset(
-    {EventType.COMPLETED, EventType.FAILED, EventType.TIMEOUT, EventType.CANCELED}
-)
 
 
 def terminal_type(job: Job) -> EventType:
@@ -59,53 +24,15 @@ def terminal_type(job: Job) -> EventType:
         return EventType.COMPLETED
     if job.state is JobState.CANCELED:
         return EventType.CANCELED
-    if job.state is JobState.TIMED_OUT and family_of(job.kind) is Family.BUILD:
+    if job.state is JobState.TIMED_OUT and spec_of(job.kind).family is EventFamily.BUILD:
         return EventType.TIMEOUT
     return EventType.FAILED
 
 
-@dataclass(frozen=True)
-class Event:
-    """One event: {id, type, job_id, job_kind, session_id, ts, data}."""
-
-    type: EventType
-    job_id: uuid.UUID
-    job_kind: JobKind
-    session_id: str
-    data: Mapping[str, Any]
-    id: uuid.UUID = field(default_factory=uuid.uuid4)
-    ts: datetime = field(default_factory=utcnow)
-
-    @property
-    def subject(self) -> str:
-        """spark.<family>.unity.<type>.<session>."""
-        return f"spark.{family_of(self.job_kind).value}.unity.{self.type.value}.{self.session_id}"
-
-    def envelope(self) -> dict[str, Any]:
-        """The JSON-ready envelope."""
-        return {
-            "id": str(self.id),
-            "type": self.type.value,
-            "job_id": str(self.job_id),
-            "job_kind": self.job_kind.value,
-            "session_id": self.session_id,
-            "ts": self.ts.isoformat(),
-            "data": dict(self.data),
-        }
-
-    def encode(self) -> bytes:
-        """The envelope as UTF-8 JSON."""
-        return encode_envelope(self.envelope())
-
-
-def encode_envelope(envelope: Mapping[str, Any]) -> bytes:
-    """An envelope as the compact UTF-8 JSON that goes on the wire."""
-    return json.dumps(envelope, separators=(",", ":")).encode()
-
-
 def job_event(job: Job, type_: EventType, data: Mapping[str, Any] | None = None) -> Event:
     """An event about job; its data is scrubbed here, before it can leave the process."""
-    return Event(type_, job.id, job.kind, job.session_id, scrub(dict(data or {})))
+    family = spec_of(job.kind).family
+    return Event(type_, job.id, job.kind, family, job.session_id, scrub(dict(data or {})))
 
 
 def outcome_event(job: Job) -> Event:
@@ -118,3 +45,15 @@ def outcome_event(job: Job) -> Event:
     if job.result is not None and "path" in job.result:
         data["path"] = job.result["path"]
     return job_event(job, terminal_type(job), data)
+
+
+def decode_event(payload: bytes, subject: str | None = None) -> Event:
+    """Parse and validate a message; InvalidEvent if it is not a well-formed event for subject."""
+    try:
+        envelope = EventEnvelope.model_validate_json(payload)
+    except ValidationError as exc:
+        raise InvalidEvent(str(exc.errors(include_url=False)[:3])) from None
+    event = envelope.to_event(spec_of(envelope.job_kind).family)
+    if subject is not None and event.subject != subject:
+        raise InvalidEvent(f"subject {subject} does not match the envelope ({event.subject})")
+    return event

@@ -6,15 +6,18 @@ import asyncio
 import logging
 import threading
 import time
+import uuid
 from collections import deque
 from typing import Any
 
 import nats
+from sqlalchemy.orm import Session
 
 from spark import metrics
 from spark.db import events as event_queries
 from spark.db.engine import Database
-from spark.events.envelope import DLQ_SUBJECT, Event
+from spark.domain.events import Event
+from spark.events.envelope import DLQ_SUBJECT
 from spark.events.sink import dead_letter
 from spark.events.stream import ensure_stream, quiet_errors
 
@@ -29,6 +32,8 @@ class NatsPublisher:
     Nats-Msg-Id, so a retry is deduplicated by the stream. When NATS is away or does not
     acknowledge in time, the events go to the Postgres outbox for the relay; when even that
     fails they are dead-lettered (spark.dlq, the dead-letter table, a log line, a metric).
+    A staged event is in the outbox from the start: once NATS acknowledges it, its row is
+    forgotten; if NATS does not, the row simply stays for the relay.
     """
 
     def __init__(
@@ -43,6 +48,8 @@ class NatsPublisher:
         self._url, self._db = url, db
         self._ack_timeout, self._max_pending, self._batch = ack_timeout_s, max_pending, batch
         self._pending: deque[Event] = deque()
+        #: ids of queued events that already wait in the outbox (staged terminal events)
+        self._staged: set[uuid.UUID] = set()
         self._inflight = 0
         self._cond = threading.Condition()
         self._loop = asyncio.new_event_loop()
@@ -58,19 +65,31 @@ class NatsPublisher:
 
     def publish(self, event: Event) -> None:
         """Queue the event; if the queue is full, store it in the outbox right away."""
-        with self._cond:
-            full = len(self._pending) + self._inflight >= self._max_pending
-            idle = not self._pending
-            if not full:
-                self._pending.append(event)
-        if full:
+        if not self._enqueue(event, staged=False):
             # Backpressure without blocking the job: this event skips NATS for the outbox.
             self._spill_sync([event], "publisher queue full")
-            return
+
+    def stage(self, s: Session, event: Event) -> None:
+        """Put the event in the outbox, in the caller's transaction."""
+        event_queries.outbox_insert(s, [event])
+
+    def committed(self, event: Event) -> None:
+        """Publish a staged event now; with the queue full, the relay will send it."""
+        self._enqueue(event, staged=True)
+
+    def _enqueue(self, event: Event, *, staged: bool) -> bool:
+        with self._cond:
+            if len(self._pending) + self._inflight >= self._max_pending:
+                return False
+            idle = not self._pending
+            self._pending.append(event)
+            if staged:
+                self._staged.add(event.id)
         if idle:
             # Only the first event of a burst wakes the loop; it drains the rest in batches.
             assert self._wake is not None
             self._loop.call_soon_threadsafe(self._wake.set)
+        return True
 
     def flush(self, timeout_s: float = 2.0) -> bool:
         """Wait until every queued event is acknowledged or in the outbox."""
@@ -138,6 +157,14 @@ class NatsPublisher:
             self._inflight += len(batch)
             return batch
 
+    def _unstage(self, events: list[Event]) -> tuple[list[Event], list[uuid.UUID]]:
+        """Split events into those held only here and the ids of those already in the outbox."""
+        with self._cond:
+            staged = [e.id for e in events if e.id in self._staged]
+            self._staged.difference_update(staged)
+        kept = set(staged)
+        return [e for e in events if e.id not in kept], staged
+
     def _done(self, count: int) -> None:
         with self._cond:
             self._inflight -= count
@@ -156,7 +183,8 @@ class NatsPublisher:
 
     async def _send(self, batch: list[Event]) -> None:
         if not self.connected:
-            await self._spill(batch, "NATS unavailable")
+            loose, _ = self._unstage(batch)
+            await self._spill(loose, "NATS unavailable")
             return
         results = await asyncio.gather(
             *(
@@ -170,14 +198,29 @@ class NatsPublisher:
             ),
             return_exceptions=True,
         )
-        failed = [e for e, r in zip(batch, results, strict=True) if isinstance(r, BaseException)]
-        metrics.events_published(len(batch) - len(failed))
+        pairs = list(zip(batch, results, strict=True))
+        failed = [e for e, r in pairs if isinstance(r, BaseException)]
+        acked = [e for e, r in pairs if not isinstance(r, BaseException)]
+        metrics.events_published(len(acked))
+        _, delivered_staged = self._unstage(acked)
+        if delivered_staged:
+            await self._forget(delivered_staged)
         if failed:
             metrics.events_failed(len(failed))
             reason = next(repr(r) for r in results if isinstance(r, BaseException))
-            await self._spill(failed, f"not acknowledged: {reason}")
+            loose, _ = self._unstage(failed)
+            await self._spill(loose, f"not acknowledged: {reason}")
+
+    async def _forget(self, ids: list[uuid.UUID]) -> None:
+        try:
+            await asyncio.to_thread(event_queries.outbox_forget, self._db, ids)
+        except Exception:
+            # Harmless: the relay publishes them again with the same Nats-Msg-Id.
+            log.warning("could not forget %d delivered outbox event(s)", len(ids), exc_info=True)
 
     async def _spill(self, events: list[Event], reason: str) -> None:
+        if not events:
+            return
         try:
             await asyncio.to_thread(event_queries.outbox_add, self._db, events)
             log.info("%d event(s) kept in the outbox: %s", len(events), reason)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 from typing import Any
 
 import nats
@@ -11,18 +12,25 @@ import nats
 from spark import metrics
 from spark.db import events as event_queries
 from spark.db.engine import Database
-from spark.events.envelope import encode_envelope
+from spark.db.types import utcnow
+from spark.domain.events import encode_envelope
 from spark.events.stream import ensure_stream, quiet_errors
 
 log = logging.getLogger(__name__)
 
 
-def relay_events(db: Database, url: str, batch: int = 1000) -> int:
-    """Publish waiting outbox events (same Nats-Msg-Id, so nothing doubles); returns how many."""
-    return asyncio.run(_relay(db, url, batch))
+#: a staged terminal event is published by its own process right after commit; the relay
+#: leaves it that long before sending it itself (a duplicate would be harmless, only wasted)
+STAGED_GRACE_S = 5.0
 
 
-async def _relay(db: Database, url: str, batch: int) -> int:
+def relay_events(db: Database, url: str, batch: int = 1000, grace_s: float = STAGED_GRACE_S) -> int:
+    """Publish outbox events older than grace_s (same Nats-Msg-Id, so nothing doubles);
+    returns how many."""
+    return asyncio.run(_relay(db, url, batch, grace_s))
+
+
+async def _relay(db: Database, url: str, batch: int, grace_s: float) -> int:
     try:
         # One quick attempt: nats-py otherwise keeps retrying a refused connection for minutes,
         # and this runs on a worker process that has jobs to do.
@@ -44,15 +52,16 @@ async def _relay(db: Database, url: str, batch: int) -> int:
     try:
         js = nc.jetstream(timeout=2.0)
         await ensure_stream(js)
-        return await _publish_waiting(db, js, batch)
+        return await _publish_waiting(db, js, batch, grace_s)
     finally:
         await nc.close()
         _report_depth(db)
 
 
-async def _publish_waiting(db: Database, js: Any, batch: int) -> int:
+async def _publish_waiting(db: Database, js: Any, batch: int, grace_s: float) -> int:
     with db.session() as s:
-        rows = event_queries.outbox_take(s, batch)
+        before = utcnow() - timedelta(seconds=grace_s)
+        rows = event_queries.outbox_take(s, batch, created_before=before)
         results = await asyncio.gather(
             *(
                 js.publish(

@@ -1,15 +1,22 @@
-"""The event port, and its embedded adapter: events go straight into spark_events."""
+"""The event port, and its embedded adapter: events go straight into spark_events.
+
+Most events are handed over and sent soon (`publish`). A job's terminal event is different:
+it is written in the transaction that ends the job (`stage`), so a process killed after
+that commit cannot lose it, and only then sent on (`committed`).
+"""
 
 from __future__ import annotations
 
 import logging
 from typing import Protocol
 
+from sqlalchemy.orm import Session
+
 from spark import metrics
 from spark.batching import Batcher
 from spark.db import events as event_queries
 from spark.db.engine import Database
-from spark.events.envelope import Event
+from spark.domain.events import Event
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +26,14 @@ class EventSink(Protocol):
 
     def publish(self, event: Event) -> None:
         """Hand the event over; never blocks a job for long."""
+        ...
+
+    def stage(self, s: Session, event: Event) -> None:
+        """Make the event durable in the caller's transaction (it commits with the caller)."""
+        ...
+
+    def committed(self, event: Event) -> None:
+        """Send on a staged event whose transaction committed; never blocks for long."""
         ...
 
     def flush(self, timeout_s: float = 2.0) -> bool:
@@ -53,6 +68,13 @@ class StoreSink:
 
     def publish(self, event: Event) -> None:
         self._batcher.add(event)
+
+    def stage(self, s: Session, event: Event) -> None:
+        # Without NATS the store is the destination: staging is delivery.
+        event_queries.add_events(s, [event])
+
+    def committed(self, event: Event) -> None:
+        metrics.events_published(1)
 
     def flush(self, timeout_s: float = 2.0) -> bool:
         self._batcher.flush()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any, Protocol
 
-from spark.domain.jobs import KIND_SPECS, JobKind, task_name
+from spark.domain.jobs import JobKind
+from spark.kinds import spec_of
 
 
 class Dispatcher(Protocol):
@@ -24,10 +25,11 @@ class CeleryDispatcher:
 
     def send(self, job_id: uuid.UUID, kind: JobKind, priority: int) -> None:
         # Celery's Redis priorities run 0 (first) to 9; SPARK's run 0 (lowest) to 9.
+        spec = spec_of(kind)
         self._app.send_task(
-            task_name(kind),
+            spec.task_name,
             args=[str(job_id)],
             task_id=str(job_id),
-            queue=KIND_SPECS[kind].queue.value,
+            queue=spec.queue.value,
             priority=9 - priority,
         )

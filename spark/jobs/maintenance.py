@@ -6,21 +6,20 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from spark import metrics
 from spark.db import jobs as job_queries
 from spark.db import outbox as outbox_queries
 from spark.db.engine import Database
 from spark.db.types import utcnow
-from spark.domain.jobs import KIND_SPECS, Job, JobError, JobState
-from spark.events.envelope import outcome_event
+from spark.domain.jobs import JobState
 from spark.events.sink import EventSink
 from spark.jobs.dispatch import Dispatcher
-from spark.jobs.lifecycle import worker_lost_error
+from spark.jobs.ending import TIME_LIMIT, Ending, Held, end_job, worker_lost_error
+from spark.kinds import REGISTRY, spec_of
 
 log = logging.getLogger(__name__)
 
 _RESEND_AFTER = {
-    kind: timedelta(seconds=spec.redispatch_after_s) for kind, spec in KIND_SPECS.items()
+    kind: timedelta(seconds=spec.limits.redispatch_after_s) for kind, spec in REGISTRY.items()
 }
 
 
@@ -53,26 +52,20 @@ def relay(db: Database, dispatcher: Dispatcher, min_age_s: float, batch: int = 2
     return len(sent)
 
 
-def reap(
-    db: Database, policy: ReapPolicy, batch: int = 200, events: EventSink | None = None
-) -> int:
-    """Fail running jobs whose worker stopped beating; returns how many were ended."""
+def reap(db: Database, events: EventSink, policy: ReapPolicy, batch: int = 200) -> int:
+    """End running jobs whose worker stopped beating; returns how many were ended."""
     now = utcnow()
-    ended: list[Job] = []
     with db.session() as s:
-        for job in job_queries.stale_running(s, now - timedelta(seconds=policy.lease_s), batch):
-            limit = timedelta(seconds=KIND_SPECS[job.kind].hard_time_limit_s)
-            if job.started_at is not None and now - job.started_at > limit:
-                state = JobState.TIMED_OUT
-                error = JobError("time_limit_exceeded", "the job ran past its time limit")
-            else:
-                state, error = JobState.FAILED, worker_lost_error(job.attempts)
-            done = job_queries.finish_job(s, job.id, job.attempts, state, now, error=error)
-            if done is not None:
-                ended.append(done)
-                log.warning("reaped job %s (%s): %s", job.id, job.worker, error.code)
-    for job in ended:
-        metrics.job_finished(job)
-        if events is not None:
-            events.publish(outcome_event(job))
-    return len(ended)
+        stale = job_queries.stale_running(s, now - timedelta(seconds=policy.lease_s), batch)
+    ended = 0
+    for job in stale:
+        limit = timedelta(seconds=spec_of(job.kind).limits.hard_s)
+        if job.started_at is not None and now - job.started_at > limit:
+            ending = Ending(JobState.TIMED_OUT, error=TIME_LIMIT)
+        else:
+            ending = Ending(JobState.FAILED, error=worker_lost_error(job.attempts))
+        # Fenced by the attempt read: a job that beat or moved on since is left alone.
+        if end_job(db, events, job.id, Held(job.attempts), ending) is not None:
+            ended += 1
+            log.warning("reaped job %s (%s): %s", job.id, job.worker, ending.error)
+    return ended

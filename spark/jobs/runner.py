@@ -1,4 +1,4 @@
-"""Running one job: claim it, call its handler with progress checkpoints, record the outcome."""
+"""Running one job: claim it, call its handler with progress checkpoints, end it."""
 
 from __future__ import annotations
 
@@ -12,23 +12,33 @@ from typing import Any
 
 from spark.db.engine import Database
 from spark.db.types import utcnow
+from spark.domain.events import EventType
 from spark.domain.jobs import Claim, Job, JobError, JobState
 from spark.errors import DependencyUnavailable, JobFailure, JobTimedOut
-from spark.events.envelope import EventType, job_event
+from spark.events.envelope import job_event
 from spark.events.sink import EventSink
-from spark.jobs import lifecycle, usage
+from spark.jobs import lifecycle
+from spark.jobs.ending import CANCELED, TIME_LIMIT, Ending, Held, end_job
+from spark.jobs.tools import Tools
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class JobContext:
-    """What a handler gets: the job, and a checkpoint that reports progress."""
+    """What a handler gets: the job, a checkpoint that reports progress, the process's tools."""
 
     job: Job
     attempt: int
     #: report(percent, message); raises JobCanceled or JobLost to stop the handler
     report: Callable[[int, str], None]
+    tools: Tools | None = None
+
+    def need_tools(self) -> Tools:
+        """The worker's tools; a handler that needs them cannot run without a worker."""
+        if self.tools is None:
+            raise RuntimeError(f"{self.job.kind.value} jobs run only on a worker")
+        return self.tools
 
 
 Handler = Callable[[JobContext], Mapping[str, Any]]
@@ -42,40 +52,46 @@ class RunPolicy:
     worker: str
     lease_s: float
     max_attempts: int
+    #: where started, progress and terminal events go
+    events: EventSink
     #: progress is written at most this often; cancel is noticed at those writes
     progress_interval_s: float = 0.25
     timeout_errors: tuple[type[BaseException], ...] = ()
     track: Tracker | None = None
-    #: where started and progress events go; the terminal event is the task signals' to send
-    events: EventSink | None = None
     #: how long after submission a job may keep waiting for a failing dependency
     wait_limit_s: float = 120.0
+    #: how long ending a job retries while the database is away
+    end_patience_s: float = 30.0
+    #: handed to the handler as JobContext.tools
+    tools: Tools | None = None
 
 
 def run_job(db: Database, job_id: uuid.UUID, handler: Handler, policy: RunPolicy) -> Job | None:
     """Run the job if this message may; returns the finished job, or None if it did nothing."""
     held = lifecycle.claim(
         db,
+        policy.events,
         job_id,
         policy.worker,
         lease_s=policy.lease_s,
         max_attempts=policy.max_attempts,
-        events=policy.events,
     )
     if held is None:
         log.info("job %s: not claimable (duplicate or finished); skipping", job_id)
         return None
     if held.job.cancel_requested:
-        return lifecycle.finish(db, held, JobState.CANCELED, error=_canceled())
-    if policy.events is not None:
-        policy.events.publish(job_event(held.job, EventType.STARTED, {"attempt": held.attempt}))
+        return _end(db, held, policy, Ending(JobState.CANCELED, error=CANCELED))
+    policy.events.publish(job_event(held.job, EventType.STARTED, {"attempt": held.attempt}))
     tracking = policy.track(job_id, held.attempt) if policy.track else nullcontext()
     with tracking:
-        done = _execute(db, held, handler, policy)
-    if done is not None and done.state.terminal:
-        # Billing and the token quota read these; a job is charged once, when it ends.
-        usage.charge(db, done)
-    return done
+        ending = _execute(db, held, handler, policy)
+    return None if ending is None else _end(db, held, policy, ending)
+
+
+def _end(db: Database, held: Claim, policy: RunPolicy, ending: Ending) -> Job | None:
+    return end_job(
+        db, policy.events, held.job.id, Held(held.attempt), ending, patience_s=policy.end_patience_s
+    )
 
 
 class JobDeferred(Exception):
@@ -93,9 +109,7 @@ class _Checkpoint:
     than the job. Skipped reports are superseded by the next one that is written.
     """
 
-    def __init__(
-        self, db: Database, held: Claim, interval_s: float, events: EventSink | None
-    ) -> None:
+    def __init__(self, db: Database, held: Claim, interval_s: float, events: EventSink) -> None:
         self._db, self._held, self._interval, self._events = db, held, interval_s, events
         self._last = time.monotonic()
 
@@ -105,19 +119,18 @@ class _Checkpoint:
             return
         self._last = now
         lifecycle.report_progress(self._db, self._held, percent, message)
-        if self._events is not None:
-            data = {"percent": percent, "message": message}
-            self._events.publish(job_event(self._held.job, EventType.PROGRESS, data))
+        data = {"percent": percent, "message": message}
+        self._events.publish(job_event(self._held.job, EventType.PROGRESS, data))
 
 
-def _execute(db: Database, held: Claim, handler: Handler, policy: RunPolicy) -> Job | None:
-    ctx = JobContext(
-        held.job, held.attempt, _Checkpoint(db, held, policy.progress_interval_s, policy.events)
-    )
+def _execute(db: Database, held: Claim, handler: Handler, policy: RunPolicy) -> Ending | None:
+    """Call the handler and decide how the job ends; None if this attempt lost the job."""
+    report = _Checkpoint(db, held, policy.progress_interval_s, policy.events)
+    ctx = JobContext(held.job, held.attempt, report, policy.tools)
     try:
         result = handler(ctx)
     except lifecycle.JobCanceled:
-        return lifecycle.finish(db, held, JobState.CANCELED, error=_canceled())
+        return Ending(JobState.CANCELED, error=CANCELED)
     except lifecycle.JobLost:
         log.warning("job %s attempt %d lost its claim; stopping", held.job.id, held.attempt)
         return None
@@ -126,32 +139,26 @@ def _execute(db: Database, held: Claim, handler: Handler, policy: RunPolicy) -> 
     except JobFailure as exc:
         # A build that timed out or failed still reports what it found (errors, totals).
         state = JobState.TIMED_OUT if isinstance(exc, JobTimedOut) else JobState.FAILED
-        error = JobError(exc.failure_code, exc.message, exc.details)
-        return lifecycle.finish(db, held, state, result=exc.result, error=error)
+        return Ending(state, exc.result, JobError(exc.failure_code, exc.message, exc.details))
     except policy.timeout_errors:
-        error = JobError("time_limit_exceeded", "the job ran past its time limit")
-        return lifecycle.finish(db, held, JobState.TIMED_OUT, error=error)
+        return Ending(JobState.TIMED_OUT, error=TIME_LIMIT)
     except Exception as exc:
         log.exception("job %s failed unexpectedly", held.job.id)
         error = JobError("internal_error", f"the job failed unexpectedly ({type(exc).__name__})")
-        return lifecycle.finish(db, held, JobState.FAILED, error=error)
-    return lifecycle.finish(db, held, JobState.SUCCEEDED, result=result)
+        return Ending(JobState.FAILED, error=error)
+    return Ending(JobState.SUCCEEDED, result=result)
 
 
 def _wait_or_fail(
     db: Database, held: Claim, exc: DependencyUnavailable, policy: RunPolicy
-) -> Job | None:
+) -> Ending | None:
     """Requeue the job to wait for its dependency, unless it has waited its whole time limit."""
     waited = (utcnow() - held.job.created_at).total_seconds()
     if waited >= policy.wait_limit_s:
         error = JobError(exc.code, f"gave up after {waited:.0f}s: {exc.message}")
-        return lifecycle.finish(db, held, JobState.FAILED, error=error)
+        return Ending(JobState.FAILED, error=error)
     if lifecycle.requeue(db, held, f"waiting: {exc.message}") is None:
         return None
     countdown = int(exc.headers.get("Retry-After", "5"))
     log.info("job %s waits %ds for its dependency: %s", held.job.id, countdown, exc.message)
     raise JobDeferred(max(1, countdown))
-
-
-def _canceled() -> JobError:
-    return JobError("canceled", "the job was canceled")

@@ -1,4 +1,4 @@
-"""Submitting a job: row and outbox in one transaction, then the message after commit."""
+"""Submitting a job: quota checks, row and outbox in one transaction, then the message."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ import hashlib
 import json
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from sqlalchemy.orm import Session
 
 from spark.config import TierLimits
 from spark.db import jobs as job_queries
@@ -20,9 +22,13 @@ from spark.domain.jobs import Job, JobKind, JobState
 from spark.errors import IdempotencyConflict, NotFound
 from spark.jobs.dispatch import Dispatcher
 from spark.jobs.outbox import SentMarks
+from spark.kinds import Quota, spec_of
 from spark.security import quotas
 
 log = logging.getLogger(__name__)
+
+#: a quota check that runs inside the transaction inserting the job
+Check = Callable[[Session], None]
 
 
 @dataclass(frozen=True)
@@ -79,12 +85,12 @@ def submit(
         project_id=new.project_id,
         priority=new.priority,
     )
-    guard = None
-    if new.limits is not None:
-        quotas.check_tokens(db, new.kind, new.owner, new.limits, job.created_at)
-        guard = quotas.guard_for(new.kind, new.owner, new.limits)
+    checks = _checks_in_transaction(db, new, job)
     try:
-        job_queries.insert_job(db, job, new.idempotency_key, new.request_hash, guard)
+        with job_queries.insertion(db, checked=bool(checks)) as s:
+            for check in checks:
+                check(s)
+            job_queries.insert_job(s, job, new.idempotency_key, new.request_hash)
     except UniqueViolation:
         # Another request with the same Idempotency-Key committed first.
         replay = _replay(db, new)
@@ -93,6 +99,21 @@ def submit(
         return replay
     _send(db, dispatcher, job, marks)
     return Submitted(job, created=True)
+
+
+def _checks_in_transaction(db: Database, new: NewJob, job: Job) -> list[Check]:
+    """Run the quota checks that may stand alone; return those that must share the insert's
+    transaction (the kind registry says which quotas a kind is checked against)."""
+    limits = new.limits
+    quotas_of_kind = spec_of(new.kind).quotas
+    if limits is None or not quotas_of_kind:
+        return []
+    if Quota.LLM_TOKENS in quotas_of_kind:
+        with db.statement() as s:
+            quotas.check_tokens(s, new.owner, limits, job.created_at)
+    if Quota.CONCURRENT_BUILDS in quotas_of_kind:
+        return [lambda s: quotas.hold_build_slot(s, new.owner, limits)]
+    return []
 
 
 def _check_project(db: Database, owner: str, project_id: uuid.UUID) -> None:

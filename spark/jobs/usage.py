@@ -1,4 +1,4 @@
-"""Charging a finished job's usage: its record and its month's counter, once per job."""
+"""What a finished job used, as its usage record (written by the job's end, once per job)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from spark.db import usage as usage_queries
-from spark.db.engine import Database
 from spark.domain.jobs import Job
 
 
@@ -34,10 +33,3 @@ def usage_of(job: Job) -> usage_queries.UsageRecord:
 
 def _count(value: Any) -> int:
     return value if isinstance(value, int) and value > 0 else 0
-
-
-def charge(db: Database, job: Job) -> None:
-    """Record the finished job's usage (a second charge of the same job changes nothing)."""
-    # On Postgres it is one self-contained statement: no BEGIN/COMMIT round trips.
-    with db.statement() if db.dialect == "postgresql" else db.session() as s:
-        usage_queries.record_usage(s, usage_of(job))

@@ -1,5 +1,6 @@
-"""Who may call what, in one place: each route's access and rate-limit family, each kind's
-permission. The web layer enforces the route table; job submission enforces the kind table."""
+"""Who may call what, in one place: each route's access and rate-limit family. The web layer
+enforces this table; the permission each job kind needs is the kind registry's
+(`spark/kinds.py`), enforced when a job is submitted."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from spark.domain.jobs import JobKind
 from spark.domain.principals import Permission
 
 
@@ -63,12 +63,6 @@ ROUTES: Mapping[tuple[str, str], RouteRule] = {
 
 #: a route nobody listed: closed to all but admins, so a forgotten entry never opens a route
 UNLISTED = RouteRule(Permission.ADMIN, Family.WRITE)
-
-#: the permission each job kind needs
-PERMISSION_BY_KIND: Mapping[JobKind, Permission] = {
-    kind: (Permission.BUILD if kind is JobKind.UNITY_BUILD else Permission.GENERATE)
-    for kind in JobKind
-}
 
 #: projects are used by builds and by generation written into a project
 PROJECT_PERMISSIONS = frozenset({Permission.GENERATE, Permission.BUILD})

@@ -1,28 +1,23 @@
 """Quotas checked when a job is submitted: LLM tokens per month and concurrent builds.
 
-The build slot is checked inside the transaction that inserts the build, so ten builds
-submitted at once against a quota of one admit exactly one; the token quota is one read
-before the insert. The per-day request quota is the rate limiter's
-(spark/security/limits.py), counted on every request.
+Which kinds each quota applies to is the kind registry's (`spark/kinds.py`); submission
+(`spark/jobs/submit.py`) calls these checks. The build slot is checked inside the
+transaction that inserts the build, so ten builds submitted at once against a quota of one
+admit exactly one; the token quota is one read before the insert. The per-day request quota
+is the rate limiter's (spark/security/limits.py), counted on every request.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from spark.config import TierLimits
 from spark.db import usage as usage_queries
-from spark.db.engine import Database
-from spark.domain.jobs import JobKind
 from spark.errors import QuotaExceeded
+from spark.kinds import Quota, kinds_with
 
-Guard = Callable[[Session], None]
-
-#: kinds that spend LLM tokens, and so stop when the monthly token quota is used up
-LLM_KINDS = frozenset({JobKind.GENERATE_SCRIPT})
 #: a build's end cannot be predicted: callers are told to look again after this long
 BUILD_RETRY_AFTER_S = 30
 
@@ -52,36 +47,27 @@ def exceeded(what: str, limit: int, used: int, retry_after_s: int) -> QuotaExcee
     return QuotaExceeded(f"quota exceeded: {limit} {what}", details=details, headers=headers)
 
 
-def guard_for(kind: JobKind, owner: str, limits: TierLimits) -> Guard | None:
-    """The check that must run in the transaction inserting a job of kind, or None."""
-    if kind is JobKind.UNITY_BUILD:
-        return lambda s: _hold_build_slot(s, owner, limits.concurrent_builds)
-    return None
-
-
-def check_tokens(
-    db: Database, kind: JobKind, owner: str, limits: TierLimits, now: datetime
-) -> None:
+def check_tokens(s: Session, owner: str, limits: TierLimits, now: datetime) -> None:
     """Refuse an LLM job once the month's tokens reach the quota.
 
-    A read of its own, not part of the insert: tokens are charged when jobs end, so the
-    check is approximate by the jobs still running anyway, and the insert stays one
-    self-contained statement (three round trips fewer per submission).
+    Approximate by the jobs still running (tokens are charged when jobs end), which is why
+    it may be a read of its own before the insert rather than part of its transaction.
     """
-    if kind not in LLM_KINDS:
-        return
-    with db.statement() as s:
-        _check_tokens(s, owner, limits.tokens_per_month, now)
-
-
-def _hold_build_slot(s: Session, owner: str, limit: int) -> None:
-    usage_queries.lock_owner(s, owner)
-    running = usage_queries.active_builds(s, owner)
-    if running >= limit:
-        raise exceeded("concurrent builds", limit, running, BUILD_RETRY_AFTER_S)
-
-
-def _check_tokens(s: Session, owner: str, limit: int, now: datetime) -> None:
     tokens, _ = usage_queries.month_usage(s, owner, month_of(now))
-    if tokens >= limit:
-        raise exceeded("LLM tokens per month", limit, tokens, seconds_to_next_month(now))
+    if tokens >= limits.tokens_per_month:
+        retry = seconds_to_next_month(now)
+        raise exceeded("LLM tokens per month", limits.tokens_per_month, tokens, retry)
+
+
+def hold_build_slot(s: Session, owner: str, limits: TierLimits) -> None:
+    """Refuse a build when the owner's builds already fill the tier; call in the inserting
+    transaction, whose lock makes concurrent submissions count one after another."""
+    usage_queries.lock_owner(s, owner)
+    running = active_builds(s, owner)
+    if running >= limits.concurrent_builds:
+        raise exceeded("concurrent builds", limits.concurrent_builds, running, BUILD_RETRY_AFTER_S)
+
+
+def active_builds(s: Session, owner: str) -> int:
+    """The owner's queued and running jobs of the kinds that take a build slot."""
+    return usage_queries.active_jobs(s, owner, kinds_with(Quota.CONCURRENT_BUILDS))

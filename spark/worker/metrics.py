@@ -24,7 +24,6 @@ from celery.signals import (
 
 from spark import metrics
 from spark.config import Settings, load_settings
-from spark.domain.jobs import Job
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +53,9 @@ def _on_prerun(sender: Any = None, **_: Any) -> None:
     metrics.task_active(_task_name(sender), +1)
 
 
-def _on_postrun(sender: Any = None, retval: Any = None, **_: Any) -> None:
+def _on_postrun(sender: Any = None, **_: Any) -> None:
+    # Finished jobs are counted by the job's end (spark/jobs/ending.py), whoever ends it.
     metrics.task_active(_task_name(sender), -1)
-    if isinstance(retval, Job) and retval.state.terminal:
-        metrics.job_finished(retval)
 
 
 def _on_success(sender: Any = None, **_: Any) -> None:

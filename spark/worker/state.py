@@ -5,14 +5,15 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from spark.artifacts import ArtifactStorage, ArtifactStore
+from spark import faults
+from spark.artifacts import ArtifactStore
 from spark.config import Settings, load_settings
 from spark.db.engine import Database
 from spark.engines.unity.builds import BuildEnvironment
 from spark.events.factory import make_sink
 from spark.events.sink import EventSink
 from spark.jobs.heartbeat import Heartbeats
-from spark.llm.base import ScriptGenerator
+from spark.jobs.tools import Tools
 from spark.llm.factory import make_generator
 from spark.logstore import LocalLogStore
 
@@ -24,10 +25,9 @@ class WorkerResources:
     settings: Settings
     db: Database
     heartbeats: Heartbeats
-    generator: ScriptGenerator
     events: EventSink
-    artifacts: ArtifactStorage
-    build_environment: BuildEnvironment
+    #: what handlers work with
+    tools: Tools
 
 
 _resources: dict[int, WorkerResources] = {}
@@ -49,19 +49,19 @@ def _create(settings: Settings) -> WorkerResources:
     heartbeats = Heartbeats(db, settings.heartbeat_interval_s)
     heartbeats.start()
     artifacts = ArtifactStore(settings.artifact_dir)
+    faults.arm(settings.fault_pause_at, settings.var_dir)
+    builds = BuildEnvironment(
+        unity_path=settings.unity_path,
+        workspace_root=settings.workspace_dir,
+        artifacts=artifacts,
+        logs=LocalLogStore(settings.artifact_dir),
+        default_timeout_s=settings.build_timeout_s,
+        kill_grace_s=settings.build_kill_grace_s,
+    )
     return WorkerResources(
         settings=settings,
         db=db,
         heartbeats=heartbeats,
-        generator=make_generator(settings),
         events=make_sink(settings, db),
-        artifacts=artifacts,
-        build_environment=BuildEnvironment(
-            unity_path=settings.unity_path,
-            workspace_root=settings.workspace_dir,
-            artifacts=artifacts,
-            logs=LocalLogStore(settings.artifact_dir),
-            default_timeout_s=settings.build_timeout_s,
-            kill_grace_s=settings.build_kill_grace_s,
-        ),
+        tools=Tools(db, make_generator(settings), artifacts, builds),
     )

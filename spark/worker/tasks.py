@@ -1,105 +1,112 @@
-"""Celery tasks: thin — parse the job id, pick the handler, let the runner do the rest."""
+"""Celery tasks: one thin task per kind the registry declares, and the scheduler's upkeep."""
 
 from __future__ import annotations
 
+import importlib
 import logging
 import uuid
-from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from celery import Celery
 from celery.exceptions import SoftTimeLimitExceeded
 
 from spark import webhooks
-from spark.contracts.asset_params import ExportPackageParams, GenerateAssetParams
-from spark.contracts.build_params import UnityBuildParams
-from spark.contracts.params import GenerateScriptParams
-from spark.contracts.preset_params import ApplyPresetParams
 from spark.db import events as event_queries
-from spark.db import projects as project_queries
-from spark.domain.jobs import KIND_SPECS, Job, JobKind, task_name
-from spark.engines.unity import assets, builds, package, presets, scripts
-from spark.errors import JobFailure, ServiceUnavailable
+from spark.domain.jobs import Job
+from spark.errors import ServiceUnavailable
 from spark.events import relay as events_relay
 from spark.jobs import maintenance
 from spark.jobs.dispatch import CeleryDispatcher
 from spark.jobs.lifecycle import worker_identity
-from spark.jobs.runner import Handler, JobContext, JobDeferred, RunPolicy, run_job
+from spark.jobs.runner import Handler, JobDeferred, RunPolicy, run_job
+from spark.kinds import KindSpec, available
 from spark.worker.state import resources
 
 log = logging.getLogger(__name__)
 
-
-def _generate_script(ctx: JobContext) -> Mapping[str, Any]:
-    params = GenerateScriptParams.model_validate(ctx.job.params)
-    return scripts.generate_script(params, ctx.report, resources().generator)
+#: the maintenance task that delivers due build webhooks
+WEBHOOKS_TASK = "spark.maintenance.webhooks"
 
 
-def _apply_preset(ctx: JobContext) -> Mapping[str, Any]:
-    return presets.apply_preset(ApplyPresetParams.model_validate(ctx.job.params), ctx.report)
+def load_handler(spec: KindSpec) -> Handler:
+    """The handler the registry names for spec ("module:function"), imported."""
+    if spec.handler is None:
+        raise LookupError(f"{spec.kind.value} has no handler")
+    module, _, name = spec.handler.partition(":")
+    handler = getattr(importlib.import_module(module), name, None)
+    if not callable(handler):
+        raise LookupError(f"{spec.kind.value}: {spec.handler} is not a function")
+    return cast(Handler, handler)
 
 
-def _generate_asset(ctx: JobContext) -> Mapping[str, Any]:
-    params = GenerateAssetParams.model_validate(ctx.job.params)
-    return assets.generate_asset(params, ctx.report)
-
-
-def _export_package(ctx: JobContext) -> Mapping[str, Any]:
-    params = ExportPackageParams.model_validate(ctx.job.params)
-    result, data = package.export_package(params, ctx.report)
-    stored = resources().artifacts.put(ctx.job.id, str(result["artifact"]), data)
-    return {**result, "artifacts": [stored.as_dict()]}
-
-
-def _unity_build(ctx: JobContext) -> Mapping[str, Any]:
-    params = UnityBuildParams.model_validate(ctx.job.params)
+def _policy(spec: KindSpec) -> RunPolicy:
     res = resources()
-    if ctx.job.project_id is None:
-        raise JobFailure("project_not_found", "the build names no project")
-    with res.db.statement() as s:
-        project = project_queries.get_project_for_worker(s, ctx.job.project_id)
-    if project is None:
-        raise JobFailure("project_not_found", "the build's project no longer exists")
-    request = builds.BuildRequest(ctx.job.id, ctx.attempt, project, params)
-    return builds.run_build(request, res.build_environment, ctx.report)
+    retry = spec.retry
+    return RunPolicy(
+        worker=worker_identity(),
+        lease_s=res.settings.lease_s,
+        max_attempts=retry.max_attempts or res.settings.max_attempts,
+        events=res.events,
+        progress_interval_s=res.settings.progress_interval_s,
+        timeout_errors=(SoftTimeLimitExceeded,),
+        track=res.heartbeats.tracking,
+        wait_limit_s=retry.dependency_wait_s or spec.limits.soft_s,
+        end_patience_s=res.settings.end_patience_s,
+        tools=res.tools,
+    )
 
 
-#: the kinds this worker can run, and how
-HANDLERS: dict[JobKind, Handler] = {
-    JobKind.GENERATE_SCRIPT: _generate_script,
-    JobKind.APPLY_PRESET: _apply_preset,
-    JobKind.GENERATE_ASSET: _generate_asset,
-    JobKind.EXPORT_PACKAGE: _export_package,
-    JobKind.UNITY_BUILD: _unity_build,
-}
-
-
-def _execute(kind: JobKind, job_id: str) -> Job | None:
+def _execute(app: Celery, spec: KindSpec, handler: Handler, job_id: str) -> Job | None:
     """Run the job; the finished job (or None if this message did nothing) is the task's
-    return value, which the signal handlers read (results themselves are ignored)."""
+    return value (results themselves are ignored: the job row is the result)."""
     try:
         parsed = uuid.UUID(job_id)
     except ValueError:
-        log.error("task for %s carried a malformed job id %r; dropping it", kind, job_id)
+        log.error("task for %s carried a malformed job id %r; dropping it", spec.kind, job_id)
         return None
-    res = resources()
-    policy = RunPolicy(
-        worker=worker_identity(),
-        lease_s=res.settings.lease_s,
-        max_attempts=res.settings.max_attempts,
-        progress_interval_s=res.settings.progress_interval_s,
-        timeout_errors=(SoftTimeLimitExceeded,),
-        wait_limit_s=KIND_SPECS[kind].soft_time_limit_s,
-        track=res.heartbeats.tracking,
-        events=res.events,
-    )
-    return run_job(res.db, parsed, HANDLERS[kind], policy)
+    done = run_job(resources().db, parsed, handler, _policy(spec))
+    if done is not None and spec.notifies_webhooks and done.project_id is not None:
+        _nudge_webhooks(app)
+    return done
+
+
+def _nudge_webhooks(app: Celery) -> None:
+    # Deliver the project's webhooks now rather than at the next scheduled scan.
+    try:
+        app.send_task(WEBHOOKS_TASK)
+    except Exception:
+        log.warning("could not ask for webhook delivery; the schedule will", exc_info=True)
+
+
+def _register_kind(app: Celery, spec: KindSpec) -> None:
+    handler = load_handler(spec)
+
+    def task(self: Any, job_id: str) -> Job | None:
+        try:
+            return _execute(app, spec, handler, job_id)
+        except JobDeferred as wait:
+            # Back in the queue: the same message returns after the countdown.
+            raise self.retry(countdown=wait.countdown, max_retries=None) from None
+
+    app.task(
+        bind=True,
+        name=spec.task_name,
+        soft_time_limit=spec.limits.soft_s,
+        time_limit=spec.limits.hard_s,
+        acks_late=True,
+        reject_on_worker_lost=True,
+        # The database away: try the message again later rather than drop it.
+        autoretry_for=(ServiceUnavailable,),
+        retry_backoff=True,
+        retry_backoff_max=spec.retry.backoff_max_s,
+        max_retries=None,
+    )(task)
 
 
 def _reap() -> int:
     res = resources()
     policy = maintenance.ReapPolicy(lease_s=res.settings.lease_s)
-    ended = maintenance.reap(res.db, policy, events=res.events)
+    ended = maintenance.reap(res.db, res.events, policy)
     res.events.flush()
     return ended
 
@@ -121,30 +128,9 @@ def _deliver_webhooks() -> int:
 
 
 def register_tasks(app: Celery) -> None:
-    """Add a task per runnable kind, and the maintenance tasks, to app."""
-    for kind in HANDLERS:
-        spec = KIND_SPECS[kind]
-
-        def task(self: Any, job_id: str, _kind: JobKind = kind) -> Job | None:
-            try:
-                return _execute(_kind, job_id)
-            except JobDeferred as wait:
-                # Back in the queue: the same message returns after the countdown.
-                raise self.retry(countdown=wait.countdown, max_retries=None) from None
-
-        app.task(
-            bind=True,
-            name=task_name(kind),
-            soft_time_limit=spec.soft_time_limit_s,
-            time_limit=spec.hard_time_limit_s,
-            acks_late=True,
-            reject_on_worker_lost=True,
-            # The database away: try the message again later rather than drop it.
-            autoretry_for=(ServiceUnavailable,),
-            retry_backoff=True,
-            retry_backoff_max=60,
-            max_retries=None,
-        )(task)
+    """Add a task per kind this server runs, and the maintenance tasks, to app."""
+    for spec in available():
+        _register_kind(app, spec)
 
     def relay() -> int:
         res = resources()
@@ -154,4 +140,4 @@ def register_tasks(app: Celery) -> None:
     app.task(name="spark.maintenance.reap", ignore_result=True)(_reap)
     app.task(name="spark.maintenance.relay_events", ignore_result=True)(_relay_events)
     app.task(name="spark.maintenance.partitions", ignore_result=True)(_prepare_partitions)
-    app.task(name="spark.maintenance.webhooks", ignore_result=True)(_deliver_webhooks)
+    app.task(name=WEBHOOKS_TASK, ignore_result=True)(_deliver_webhooks)

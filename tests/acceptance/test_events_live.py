@@ -12,8 +12,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from spark.config import Settings
-from spark.contracts.events import decode_event
 from spark.db.engine import Database
+from spark.events.envelope import decode_event
 from tests.support.jobs import TERMINAL, auth, wait_state
 from tests.support.nats import NatsServer, Subscriber
 from tests.support.workers import ConsumerProcess, WorkerProcess

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import redis
 
 from spark.config import Settings
+from spark.db.engine import Database
+from spark.events.sink import StoreSink
 from spark.jobs.dispatch import CeleryDispatcher
 from spark.taskqueue import create_celery
+
+
+@pytest.fixture
+def sink(db: Database) -> Iterator[StoreSink]:
+    """Events stored straight into spark_events, as the embedded default does."""
+    events = StoreSink(db)
+    yield events
+    events.close()
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from spark.config import Settings
 from spark.db.engine import Database
 from spark.db.models import DeadLetterRow, EventRow
+from spark.domain.events import Event, EventFamily, EventType
 from spark.domain.jobs import JobKind
-from spark.events.envelope import Event, EventType
 from spark.events.stream import ensure_stream
 from tests.integration.test_events_nats import wait_until
 from tests.support.nats import NatsServer
@@ -52,7 +52,14 @@ async def publish_raw(url: str, messages: list[tuple[str, bytes, str]]) -> None:
 
 def events_for(job_id: uuid.UUID, n: int) -> list[Event]:
     return [
-        Event(EventType.PROGRESS, job_id, JobKind.GENERATE_SCRIPT, "consumer-test", {"percent": i})
+        Event(
+            EventType.PROGRESS,
+            job_id,
+            JobKind.GENERATE_SCRIPT,
+            EventFamily.RUNTIME,
+            "consumer-test",
+            {"percent": i},
+        )
         for i in range(n)
     ]
 

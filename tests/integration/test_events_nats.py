@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from spark.contracts.events import decode_event
 from spark.db.engine import Database
 from spark.db.models import EventOutboxRow
+from spark.domain.events import Event, EventFamily, EventType
 from spark.domain.jobs import JobKind
-from spark.events.envelope import Event, EventType
+from spark.events.envelope import decode_event
 from spark.events.publisher import NatsPublisher
 from spark.events.relay import relay_events
 from spark.security.scrub import scrub
@@ -31,7 +31,14 @@ def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
 
 
 def make_event(session: str, type_: EventType = EventType.PROGRESS, **data: object) -> Event:
-    return Event(type_, uuid.uuid4(), JobKind.GENERATE_SCRIPT, session, scrub(dict(data)))
+    return Event(
+        type_,
+        uuid.uuid4(),
+        JobKind.GENERATE_SCRIPT,
+        EventFamily.RUNTIME,
+        session,
+        scrub(dict(data)),
+    )
 
 
 def count(db: Database, model: type, **where: object) -> int:
@@ -99,8 +106,8 @@ def test_events_wait_in_the_outbox_while_nats_is_down_and_the_relay_sends_them_o
         nats_server.start()
         sub = Subscriber(nats_server.url, f"spark.*.unity.*.{session}")
         sub.start()
-        assert relay_events(db, nats_server.url) == 30
-        assert relay_events(db, nats_server.url) == 0
+        assert relay_events(db, nats_server.url, grace_s=0) == 30
+        assert relay_events(db, nats_server.url, grace_s=0) == 0
         wait_until(lambda: len(sub.messages) == 30)
         sub.stop()
     finally:

@@ -15,8 +15,10 @@ from spark.db import jobs as job_queries
 from spark.db.engine import Database
 from spark.domain.jobs import Job, JobKind, JobState
 from spark.errors import JobNotCancelable, NotFound
+from spark.events.sink import StoreSink
 from spark.jobs import lifecycle, maintenance
 from spark.jobs.dispatch import CeleryDispatcher
+from spark.jobs.ending import Ending, Held, end_job
 from spark.jobs.runner import JobContext, RunPolicy, run_job
 from spark.jobs.submit import NewJob, submit
 
@@ -43,20 +45,20 @@ def dead_pid() -> int:
 
 
 def test_a_job_is_claimed_once_however_often_its_message_arrives(
-    db: Database, dispatcher: CeleryDispatcher
+    db: Database, dispatcher: CeleryDispatcher, sink: StoreSink
 ) -> None:
     """The second claim of a running job by a live holder does nothing."""
     job = queued(db, dispatcher)
-    first = lifecycle.claim(db, job.id, f"{HOST}:1", lease_s=30, max_attempts=3)
+    first = lifecycle.claim(db, sink, job.id, f"{HOST}:1", lease_s=30, max_attempts=3)
     assert first is not None and first.attempt == 1
     me = lifecycle.worker_identity()
-    held = lifecycle.claim(db, job.id, me, lease_s=30, max_attempts=3)
+    held = lifecycle.claim(db, sink, job.id, me, lease_s=30, max_attempts=3)
     assert held is None
     assert reload(db, job.id).attempts == 1
 
 
 def test_run_job_runs_the_handler_once_for_a_duplicate_message(
-    db: Database, dispatcher: CeleryDispatcher
+    db: Database, dispatcher: CeleryDispatcher, sink: StoreSink
 ) -> None:
     """Running the same job id twice calls the handler once; the second run finds it finished."""
     job = queued(db, dispatcher)
@@ -67,7 +69,7 @@ def test_run_job_runs_the_handler_once_for_a_duplicate_message(
         ctx.report(50, "halfway")
         return {"ok": "yes"}
 
-    policy = RunPolicy(worker=lifecycle.worker_identity(), lease_s=30, max_attempts=3)
+    policy = RunPolicy(worker=lifecycle.worker_identity(), lease_s=30, max_attempts=3, events=sink)
     assert run_job(db, job.id, handler, policy) is not None
     assert run_job(db, job.id, handler, policy) is None
     final = reload(db, job.id)
@@ -76,85 +78,87 @@ def test_run_job_runs_the_handler_once_for_a_duplicate_message(
 
 
 def test_a_job_held_by_a_dead_process_is_taken_over(
-    db: Database, dispatcher: CeleryDispatcher
+    db: Database, dispatcher: CeleryDispatcher, sink: StoreSink
 ) -> None:
     """A redelivered message whose holder died on this host takes the job as attempt 2."""
     job = queued(db, dispatcher)
-    assert lifecycle.claim(db, job.id, f"{HOST}:{dead_pid()}", lease_s=30, max_attempts=3)
-    again = lifecycle.claim(db, job.id, lifecycle.worker_identity(), lease_s=30, max_attempts=3)
+    assert lifecycle.claim(db, sink, job.id, f"{HOST}:{dead_pid()}", lease_s=30, max_attempts=3)
+    again = lifecycle.claim(
+        db, sink, job.id, lifecycle.worker_identity(), lease_s=30, max_attempts=3
+    )
     assert again is not None and again.attempt == 2
 
 
 def test_a_job_out_of_attempts_fails_worker_lost(
-    db: Database, dispatcher: CeleryDispatcher
+    db: Database, dispatcher: CeleryDispatcher, sink: StoreSink
 ) -> None:
     """When the last attempt's worker died too, the job fails instead of looping."""
     job = queued(db, dispatcher)
-    assert lifecycle.claim(db, job.id, f"{HOST}:{dead_pid()}", lease_s=30, max_attempts=1)
-    assert lifecycle.claim(db, job.id, "x:1", lease_s=30, max_attempts=1) is None
+    assert lifecycle.claim(db, sink, job.id, f"{HOST}:{dead_pid()}", lease_s=30, max_attempts=1)
+    assert lifecycle.claim(db, sink, job.id, "x:1", lease_s=30, max_attempts=1) is None
     final = reload(db, job.id)
     assert final.state is JobState.FAILED and final.error is not None
     assert final.error.code == "worker_lost"
 
 
 def test_progress_checkpoint_stops_a_canceled_job(
-    db: Database, dispatcher: CeleryDispatcher
+    db: Database, dispatcher: CeleryDispatcher, sink: StoreSink
 ) -> None:
     """Canceling a running job makes its next progress report raise JobCanceled."""
     job = queued(db, dispatcher)
-    held = lifecycle.claim(db, job.id, "w:1", lease_s=30, max_attempts=3)
+    held = lifecycle.claim(db, sink, job.id, "w:1", lease_s=30, max_attempts=3)
     assert held is not None
     lifecycle.report_progress(db, held, 10, "working")
-    assert lifecycle.cancel(db, "alice", job.id).state is JobState.RUNNING
+    assert lifecycle.cancel(db, sink, "alice", job.id).state is JobState.RUNNING
     with pytest.raises(lifecycle.JobCanceled):
         lifecycle.report_progress(db, held, 20, "still working")
 
 
 def test_a_superseded_attempt_cannot_finish_the_job(
-    db: Database, dispatcher: CeleryDispatcher
+    db: Database, dispatcher: CeleryDispatcher, sink: StoreSink
 ) -> None:
     """After a takeover, the old attempt's progress and finish are refused."""
     job = queued(db, dispatcher)
-    old = lifecycle.claim(db, job.id, f"{HOST}:{dead_pid()}", lease_s=30, max_attempts=3)
+    old = lifecycle.claim(db, sink, job.id, f"{HOST}:{dead_pid()}", lease_s=30, max_attempts=3)
     assert old is not None
-    assert lifecycle.claim(db, job.id, "new:1", lease_s=30, max_attempts=3) is not None
+    assert lifecycle.claim(db, sink, job.id, "new:1", lease_s=30, max_attempts=3) is not None
     with pytest.raises(lifecycle.JobLost):
         lifecycle.report_progress(db, old, 50, "late")
-    assert lifecycle.finish(db, old, JobState.SUCCEEDED, result={}) is None
+    assert end_job(db, sink, job.id, Held(old.attempt), Ending(JobState.SUCCEEDED, {})) is None
     assert reload(db, job.id).state is JobState.RUNNING
 
 
 def test_cancel_of_a_queued_job_is_immediate_and_final(
-    db: Database, dispatcher: CeleryDispatcher
+    db: Database, dispatcher: CeleryDispatcher, sink: StoreSink
 ) -> None:
     """A canceled queued job is never claimed, and canceling it again is a conflict."""
     job = queued(db, dispatcher)
-    assert lifecycle.cancel(db, "alice", job.id).state is JobState.CANCELED
-    assert lifecycle.claim(db, job.id, "w:1", lease_s=30, max_attempts=3) is None
+    assert lifecycle.cancel(db, sink, "alice", job.id).state is JobState.CANCELED
+    assert lifecycle.claim(db, sink, job.id, "w:1", lease_s=30, max_attempts=3) is None
     assert reload(db, job.id).attempts == 0
     with pytest.raises(JobNotCancelable):
-        lifecycle.cancel(db, "alice", job.id)
+        lifecycle.cancel(db, sink, "alice", job.id)
 
 
 def test_cancel_of_another_users_job_is_not_found(
-    db: Database, dispatcher: CeleryDispatcher
+    db: Database, dispatcher: CeleryDispatcher, sink: StoreSink
 ) -> None:
     """Nobody can cancel, or learn of, a job they do not own."""
     job = queued(db, dispatcher)
     with pytest.raises(NotFound):
-        lifecycle.cancel(db, "mallory", job.id)
+        lifecycle.cancel(db, sink, "mallory", job.id)
     assert reload(db, job.id).state is JobState.QUEUED
 
 
 def test_reaper_fails_jobs_whose_worker_stopped_beating(
-    db: Database, dispatcher: CeleryDispatcher
+    db: Database, dispatcher: CeleryDispatcher, sink: StoreSink
 ) -> None:
     """A running job with no heartbeat for a lease ends failed with worker_lost; a fresh one stays."""
     stale, fresh = queued(db, dispatcher), queued(db, dispatcher)
-    assert lifecycle.claim(db, stale.id, "gone:1", lease_s=30, max_attempts=3)
+    assert lifecycle.claim(db, sink, stale.id, "gone:1", lease_s=30, max_attempts=3)
     time.sleep(0.3)
-    assert lifecycle.claim(db, fresh.id, "alive:1", lease_s=30, max_attempts=3)
-    assert maintenance.reap(db, maintenance.ReapPolicy(lease_s=0.2)) == 1
+    assert lifecycle.claim(db, sink, fresh.id, "alive:1", lease_s=30, max_attempts=3)
+    assert maintenance.reap(db, sink, maintenance.ReapPolicy(lease_s=0.2)) == 1
     reaped = reload(db, stale.id)
     assert reaped.state is JobState.FAILED and reaped.error is not None
     assert reaped.error.code == "worker_lost" and reaped.finished_at is not None
@@ -162,7 +166,7 @@ def test_reaper_fails_jobs_whose_worker_stopped_beating(
 
 
 def test_progress_is_written_at_most_once_per_interval_yet_cancel_is_noticed(
-    db: Database, dispatcher: CeleryDispatcher
+    db: Database, dispatcher: CeleryDispatcher, sink: StoreSink
 ) -> None:
     """A handler reporting in a tight loop costs few writes, and still stops soon after a cancel."""
     job = queued(db, dispatcher)
@@ -178,9 +182,13 @@ def test_progress_is_written_at_most_once_per_interval_yet_cancel_is_noticed(
             time.sleep(0.0005)
         return {}
 
-    threading.Timer(0.6, lambda: lifecycle.cancel(db, "alice", job.id)).start()
+    threading.Timer(0.6, lambda: lifecycle.cancel(db, sink, "alice", job.id)).start()
     policy = RunPolicy(
-        worker=lifecycle.worker_identity(), lease_s=30, max_attempts=3, progress_interval_s=0.2
+        worker=lifecycle.worker_identity(),
+        lease_s=30,
+        max_attempts=3,
+        events=sink,
+        progress_interval_s=0.2,
     )
     event.listen(db.engine, "after_cursor_execute", count)
     try:
@@ -193,14 +201,16 @@ def test_progress_is_written_at_most_once_per_interval_yet_cancel_is_noticed(
     assert 2 <= len(writes) <= 8
 
 
-def test_an_unfinished_outcome_is_sql_null(db: Database, dispatcher: CeleryDispatcher) -> None:
+def test_an_unfinished_outcome_is_sql_null(
+    db: Database, dispatcher: CeleryDispatcher, sink: StoreSink
+) -> None:
     """A succeeded job has a result and a NULL error (not a JSON null), so SQL filters work."""
     from sqlalchemy import text
 
     job = queued(db, dispatcher)
-    held = lifecycle.claim(db, job.id, "w:1", lease_s=30, max_attempts=3)
+    held = lifecycle.claim(db, sink, job.id, "w:1", lease_s=30, max_attempts=3)
     assert held is not None
-    lifecycle.finish(db, held, JobState.SUCCEEDED, result={"ok": True})
+    end_job(db, sink, job.id, Held(held.attempt), Ending(JobState.SUCCEEDED, {"ok": True}))
     with db.session() as s:
         nulls = s.execute(
             text("SELECT error IS NULL, result IS NULL FROM jobs WHERE id = :id"), {"id": job.id}

@@ -31,9 +31,9 @@ def finished(owner: str, prompt: int, completion: int) -> Job:
 def test_a_job_is_charged_once_and_its_month_adds_up(db: Database) -> None:
     """Charging the same job twice changes nothing; two jobs add their tokens and count."""
     first, second = finished("payer", 300, 100), finished("payer", 20, 5)
-    usage.charge(db, first)
-    usage.charge(db, first)
-    usage.charge(db, second)
+    for job in (first, first, second):
+        with db.session() as s:
+            usage_queries.record_usage(s, usage.usage_of(job))
     period = first.finished_at.strftime("%Y-%m") if first.finished_at else ""
     with db.session() as s:
         assert usage_queries.month_usage(s, "payer", period) == (425, 2)

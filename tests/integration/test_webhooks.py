@@ -170,7 +170,8 @@ def test_the_delivery_id_is_stable_per_job_and_webhook() -> None:
 def stored_build(db: Database, project: Project) -> Job:
     """A finished build as the scheduler finds it: a terminal row in the jobs table."""
     job = finished_build(project)
-    job_queries.insert_job(db, job, None, "")
+    with db.session() as s:
+        job_queries.insert_job(s, job, None, "")
     with db.session() as s:
         s.execute(
             text("UPDATE jobs SET finished_at = :now WHERE id = :id"),

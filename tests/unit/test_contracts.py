@@ -9,7 +9,8 @@ import celeryconfig
 from spark.config import Settings
 from spark.contracts.params import GenerateScriptParams
 from spark.contracts.paths import check_project_path
-from spark.domain.jobs import KIND_SPECS, LONGEST_HARD_LIMIT_S, JobKind, JobState
+from spark.domain.jobs import JobState
+from spark.kinds import LONGEST_HARD_LIMIT_S
 
 
 @pytest.mark.parametrize("path", ["Assets/Scripts/Player.cs", "Assets/A/B/C.cs", "Assets/x.y.cs"])
@@ -67,14 +68,6 @@ def test_terminal_states_never_move() -> None:
     assert JobState.QUEUED.can_move_to(JobState.RUNNING)
     assert JobState.QUEUED.can_move_to(JobState.CANCELED)
     assert not JobState.QUEUED.can_move_to(JobState.SUCCEEDED)
-
-
-def test_every_kind_has_a_queue_and_sane_limits() -> None:
-    """Each kind routes to a queue with soft < hard time limits; builds go to builds."""
-    assert set(KIND_SPECS) == set(JobKind)
-    for spec in KIND_SPECS.values():
-        assert 0 < spec.soft_time_limit_s < spec.hard_time_limit_s
-    assert KIND_SPECS[JobKind.UNITY_BUILD].queue.value == "builds"
 
 
 def test_visibility_timeout_exceeds_the_longest_time_limit() -> None:

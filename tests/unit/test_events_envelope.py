@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from spark.contracts.events import InvalidEvent, decode_event
+from spark.contracts.events import InvalidEvent
+from spark.domain.events import Event, EventFamily, EventType
 from spark.domain.jobs import Job, JobKind, JobState
-from spark.events.envelope import Event, EventType, job_event, outcome_event
+from spark.events.envelope import decode_event, job_event, outcome_event
 from spark.security.scrub import scrub, scrub_text
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
@@ -101,6 +102,8 @@ def test_job_events_are_scrubbed_when_made() -> None:
 
 def test_events_are_frozen() -> None:
     """An event is a value."""
-    event = Event(EventType.STARTED, uuid.uuid4(), JobKind.GENERATE_SCRIPT, "s", {})
+    event = Event(
+        EventType.STARTED, uuid.uuid4(), JobKind.GENERATE_SCRIPT, EventFamily.RUNTIME, "s", {}
+    )
     with pytest.raises(AttributeError):
         event.session_id = "t"  # type: ignore[misc]

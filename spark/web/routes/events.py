@@ -18,8 +18,8 @@ from starlette.routing import Route
 from spark.db import events as event_queries
 from spark.db import jobs as job_queries
 from spark.db.engine import Database
+from spark.domain.events import TERMINAL_TYPES, Event
 from spark.errors import NotFound
-from spark.events.envelope import TERMINAL_TYPES, Event
 from spark.web.services import principal_of, services
 
 #: how often a live stream looks for new events

@@ -17,13 +17,12 @@ from starlette.routing import Route
 
 from spark import metrics
 from spark.contracts.jobs import JobOut, JobPage, JobSubmission, SessionId
-from spark.contracts.kinds import PARAMS_BY_KIND, PROJECT_REQUIRED
 from spark.db import jobs as job_queries
 from spark.domain.jobs import Job, JobKind, JobState
 from spark.errors import Forbidden, NotFound, ValidationFailed
 from spark.jobs import lifecycle
 from spark.jobs.submit import NewJob, request_hash, submit
-from spark.security.permissions import PERMISSION_BY_KIND
+from spark.kinds import job_permissions, spec_of
 from spark.web.bodies import parse, read_json
 from spark.web.services import principal_of, require_any, services
 
@@ -35,18 +34,18 @@ def _job_response(job: Job, status: int = 200, headers: dict[str, str] | None = 
 
 
 def _check_params(submission: JobSubmission) -> dict[str, Any]:
-    model = PARAMS_BY_KIND.get(submission.kind)
-    if model is None:
+    spec = spec_of(submission.kind)
+    if not spec.available:
         raise ValidationFailed(
             f"kind: '{submission.kind.value}' jobs are not available on this server yet",
             details={"field": "kind"},
         )
-    if submission.kind in PROJECT_REQUIRED and submission.project_id is None:
+    if spec.needs_project and submission.project_id is None:
         raise ValidationFailed(
             f"project_id: {submission.kind.value} jobs need the project to work on",
             details={"field": "project_id"},
         )
-    params = parse(model, submission.params, prefix="params")
+    params = parse(spec.params, submission.params, prefix="params")
     if getattr(params, "write_to_project", False):
         raise ValidationFailed(
             "params.write_to_project: writing into a project needs a registered project_id",
@@ -73,7 +72,7 @@ async def submit_job(request: Request) -> Response:
     svc = services(request)
     body = await read_json(request, svc.settings.max_body_bytes)
     submission = parse(JobSubmission, body)
-    needed = PERMISSION_BY_KIND[submission.kind]
+    needed = spec_of(submission.kind).permission
     if not principal.can(needed):
         raise Forbidden(f"submitting {submission.kind.value} jobs needs {needed.value}")
     new = NewJob(
@@ -174,10 +173,10 @@ async def list_jobs(request: Request) -> Response:
 async def cancel_job(request: Request) -> Response:
     """POST /v1/jobs/{id}/cancel: 200 once canceled, 202 while a running job winds down."""
     principal = principal_of(request)
-    require_any(principal, PERMISSION_BY_KIND.values(), "canceling a job")
+    require_any(principal, job_permissions(), "canceling a job")
     job_id: uuid.UUID = request.path_params["job_id"]
     svc = services(request)
-    job = await run_in_threadpool(lifecycle.cancel, svc.db, principal.user, job_id, svc.events)
+    job = await run_in_threadpool(lifecycle.cancel, svc.db, svc.events, principal.user, job_id)
     return _job_response(job, 200 if job.state.terminal else 202)
 
 

@@ -26,7 +26,7 @@ async def usage(request: Request) -> Response:
     def read() -> tuple[tuple[int, int], int]:
         with svc.db.read_session() as s:
             month = usage_queries.month_usage(s, principal.user, period)
-            return month, usage_queries.active_builds(s, principal.user)
+            return month, quotas.active_builds(s, principal.user)
 
     (tokens, jobs), builds = await run_in_threadpool(read)
     requests_today = await svc.limiter.requests_today(principal.user)

@@ -1,0 +1,123 @@
+"""Per-kind job results as clients read them (CONTRACT §5); OpenAPI documents them from here.
+
+Results may carry more than these fields (a build's target and revision, say): clients
+must ignore what they do not know, so the models allow extra fields.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Result(BaseModel):
+    """Base for every kind's result."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+class Tokens(BaseModel):
+    prompt: int
+    completion: int
+
+
+class Diagnostic(BaseModel):
+    line: int
+    column: int
+    message: str
+
+
+class GenerateScriptResult(Result):
+    """`generate_script`: the script and what writing it cost."""
+
+    path: str
+    code: str
+    class_name: str
+    provider: str
+    model: str | None
+    tokens: Tokens
+    diagnostics: list[Diagnostic]
+
+
+class ProjectFile(BaseModel):
+    path: str
+    content: str
+    sha256: str | None = None
+
+
+class ApplyPresetResult(Result):
+    """`apply_preset`: every file of the template, and the build settings that suit it."""
+
+    preset_id: str
+    name: str
+    files: list[ProjectFile]
+    build_settings: dict[str, object]
+
+
+class GenerateAssetResult(Result):
+    """`generate_asset`: the Unity YAML asset and its .meta."""
+
+    asset_type: Literal["prefab", "material"]
+    path: str
+    guid: str
+    files: list[ProjectFile]
+
+
+class Artifact(BaseModel):
+    name: str
+    size: int
+    sha256: str
+    content_type: str
+
+
+class PackagedFile(BaseModel):
+    path: str
+    guid: str
+
+
+class ExportPackageResult(Result):
+    """`export_package`: the .unitypackage artifact and what it holds."""
+
+    artifact: str
+    files: list[PackagedFile]
+    size: int
+    sha256: str
+    artifacts: list[Artifact]
+
+
+class BuildMessage(BaseModel):
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+    code: str | None = None
+    message: str
+
+
+class UnityBuildResult(Result):
+    """`unity_build`: how the build went, what Unity said, what it produced."""
+
+    result: Literal["succeeded", "failed", "canceled", "unknown"]
+    exit_code: int | None
+    duration_s: float
+    errors: list[BuildMessage]
+    warnings: list[BuildMessage]
+    artifacts: list[Artifact]
+
+
+class ApplyPatchResult(Result):
+    """`apply_patch`: the file's new version."""
+
+    path: str
+    version: int
+    sha256: str
+    diff: str
+
+
+class RenderPreviewResult(Result):
+    """`render_preview`: the captured frame, stored as an artifact."""
+
+    artifact: str
+    width: int
+    height: int
+    cached: bool

@@ -1,0 +1,26 @@
+"""`unity_build`: a headless Unity build of the job's project on a build-farm worker."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from spark.contracts.build_params import UnityBuildParams
+from spark.db import projects as project_queries
+from spark.engines.unity import builds
+from spark.errors import JobFailure
+from spark.jobs.runner import JobContext
+
+
+def unity_build(ctx: JobContext) -> Mapping[str, Any]:
+    """Build the project for the target; the runner streams Unity's log and parses it."""
+    params = UnityBuildParams.model_validate(ctx.job.params)
+    tools = ctx.need_tools()
+    if ctx.job.project_id is None:
+        raise JobFailure("project_not_found", "the build names no project")
+    with tools.db.statement() as s:
+        project = project_queries.get_project_for_worker(s, ctx.job.project_id)
+    if project is None:
+        raise JobFailure("project_not_found", "the build's project no longer exists")
+    request = builds.BuildRequest(ctx.job.id, ctx.attempt, project, params)
+    return builds.run_build(request, tools.builds, ctx.report)

@@ -1,0 +1,201 @@
+"""The kind registry: every fact about each job kind, declared once.
+
+Adding a kind is one declaration here plus its handler module (and its params and result
+models in `spark/contracts/`). Everything else that needs a kind fact — the Celery queues
+and routes, the worker's tasks, the permission a submission needs, the quotas it is
+checked against, the subject tree its events go to — derives it from this table, so a
+kind cannot be half-added. The registry imports only `domain` and `contracts`, so every
+layer may read it; handlers are named by import path and loaded by the worker alone, so
+the API process never imports an engine.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel
+
+from spark.contracts import results
+from spark.contracts.asset_params import ExportPackageParams, GenerateAssetParams
+from spark.contracts.build_params import UnityBuildParams
+from spark.contracts.params import GenerateScriptParams, Params
+from spark.contracts.patch_params import ApplyPatchParams, RenderPreviewParams
+from spark.contracts.preset_params import ApplyPresetParams
+from spark.domain.events import EventFamily
+from spark.domain.jobs import JobKind, Queue
+from spark.domain.principals import Permission
+
+
+class Quota(enum.Enum):
+    """A tier limit checked when a job of the kind is submitted (CONTRACT §6)."""
+
+    #: refused once the owner's LLM tokens this month reach the tier's quota
+    LLM_TOKENS = "llm_tokens"
+    #: counts against the owner's concurrent builds, held in the inserting transaction
+    CONCURRENT_BUILDS = "concurrent_builds"
+
+
+@dataclass(frozen=True)
+class TimeLimits:
+    """How long a job of the kind may run, and how long its message may go unclaimed."""
+
+    #: the handler is interrupted (job timed_out) after this long
+    soft_s: int
+    #: the worker process is killed after this long; the reaper uses it for silent jobs
+    hard_s: int
+    #: a queued job whose message has not been claimed after this long is sent again, in
+    #: case the broker lost it (the idempotent claim makes a duplicate harmless)
+    redispatch_after_s: int = 900
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """What a job of the kind does when something other than its own code fails."""
+
+    #: how many attempts may die with their worker before the job fails worker_lost
+    #: (None: SPARK_MAX_ATTEMPTS)
+    max_attempts: int | None = None
+    #: how long after submission a job may keep waiting for a failing dependency such as
+    #: the LLM (None: its soft time limit)
+    dependency_wait_s: int | None = None
+    #: the longest pause between tries of a message whose database was away
+    backoff_max_s: int = 60
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    """Everything SPARK knows about one job kind."""
+
+    kind: JobKind
+    queue: Queue
+    params: type[Params]
+    result: type[BaseModel]
+    permission: Permission
+    family: EventFamily
+    limits: TimeLimits
+    #: "module:function" of the handler the worker runs; None: declared by the contract but
+    #: not served yet, so submissions are refused with a 422 that says so
+    handler: str | None
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    quotas: frozenset[Quota] = frozenset()
+    #: a submission must name one of the owner's projects
+    needs_project: bool = False
+    #: the project's webhooks hear when a job of the kind ends
+    notifies_webhooks: bool = False
+
+    @property
+    def task_name(self) -> str:
+        """The Celery task that runs jobs of this kind."""
+        return f"spark.jobs.{self.kind.value}"
+
+    @property
+    def available(self) -> bool:
+        """Whether this server runs jobs of the kind."""
+        return self.handler is not None
+
+
+_DECLARED = (
+    KindSpec(
+        kind=JobKind.GENERATE_SCRIPT,
+        queue=Queue.GENERATION,
+        params=GenerateScriptParams,
+        result=results.GenerateScriptResult,
+        permission=Permission.GENERATE,
+        family=EventFamily.RUNTIME,
+        limits=TimeLimits(soft_s=120, hard_s=150),
+        handler="spark.handlers.scripts:generate_script",
+        quotas=frozenset({Quota.LLM_TOKENS}),
+    ),
+    KindSpec(
+        kind=JobKind.APPLY_PATCH,
+        queue=Queue.PATCHES,
+        params=ApplyPatchParams,
+        result=results.ApplyPatchResult,
+        permission=Permission.GENERATE,
+        family=EventFamily.RUNTIME,
+        limits=TimeLimits(soft_s=60, hard_s=90),
+        handler=None,
+        needs_project=True,
+    ),
+    KindSpec(
+        kind=JobKind.APPLY_PRESET,
+        queue=Queue.GENERATION,
+        params=ApplyPresetParams,
+        result=results.ApplyPresetResult,
+        permission=Permission.GENERATE,
+        family=EventFamily.RUNTIME,
+        limits=TimeLimits(soft_s=120, hard_s=150),
+        handler="spark.handlers.presets:apply_preset",
+    ),
+    KindSpec(
+        kind=JobKind.GENERATE_ASSET,
+        queue=Queue.PATCHES,
+        params=GenerateAssetParams,
+        result=results.GenerateAssetResult,
+        permission=Permission.GENERATE,
+        family=EventFamily.RUNTIME,
+        limits=TimeLimits(soft_s=60, hard_s=90),
+        handler="spark.handlers.assets:generate_asset",
+    ),
+    KindSpec(
+        kind=JobKind.RENDER_PREVIEW,
+        queue=Queue.PREVIEWS,
+        params=RenderPreviewParams,
+        result=results.RenderPreviewResult,
+        permission=Permission.GENERATE,
+        family=EventFamily.PREVIEW,
+        limits=TimeLimits(soft_s=120, hard_s=180),
+        handler=None,
+    ),
+    KindSpec(
+        kind=JobKind.UNITY_BUILD,
+        queue=Queue.BUILDS,
+        params=UnityBuildParams,
+        result=results.UnityBuildResult,
+        permission=Permission.BUILD,
+        family=EventFamily.BUILD,
+        limits=TimeLimits(soft_s=3 * 3600, hard_s=3 * 3600 + 300, redispatch_after_s=6 * 3600),
+        handler="spark.handlers.builds:unity_build",
+        quotas=frozenset({Quota.CONCURRENT_BUILDS}),
+        needs_project=True,
+        notifies_webhooks=True,
+    ),
+    KindSpec(
+        kind=JobKind.EXPORT_PACKAGE,
+        queue=Queue.PATCHES,
+        params=ExportPackageParams,
+        result=results.ExportPackageResult,
+        permission=Permission.GENERATE,
+        family=EventFamily.RUNTIME,
+        limits=TimeLimits(soft_s=600, hard_s=660),
+        handler="spark.handlers.packages:export_package",
+    ),
+)
+
+#: every declared kind, by name
+REGISTRY: Mapping[JobKind, KindSpec] = {spec.kind: spec for spec in _DECLARED}
+
+#: the longest any message may stay unacknowledged; the broker's visibility timeout must exceed it
+LONGEST_HARD_LIMIT_S = max(spec.limits.hard_s for spec in _DECLARED)
+
+
+def spec_of(kind: JobKind) -> KindSpec:
+    """The declaration of kind."""
+    return REGISTRY[kind]
+
+
+def available() -> list[KindSpec]:
+    """The kinds this server runs."""
+    return [spec for spec in _DECLARED if spec.available]
+
+
+def kinds_with(quota: Quota) -> frozenset[JobKind]:
+    """The kinds checked against quota."""
+    return frozenset(spec.kind for spec in _DECLARED if quota in spec.quotas)
+
+
+def job_permissions() -> frozenset[Permission]:
+    """Every permission some kind needs (any of them lets a caller cancel its own jobs)."""
+    return frozenset(spec.permission for spec in _DECLARED)
