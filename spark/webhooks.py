@@ -27,6 +27,7 @@ from spark.db.engine import Database, UniqueViolation
 from spark.db.types import utcnow
 from spark.domain.jobs import Job
 from spark.domain.projects import Delivery, Project, Webhook
+from spark.kinds import REGISTRY
 from spark.security import destinations
 
 SIGNATURE_HEADER = "X-Spark-Signature-256"
@@ -37,6 +38,8 @@ USER_AGENT = "SPARK-Webhooks/1"
 #: seconds to wait before attempts 2, 3, …; the task uses the last one for any later attempt
 BACKOFF_S = (5, 30, 120, 600, 1800)
 MAX_ATTEMPTS = 6
+#: the kinds whose end a project's webhooks hear about
+_NOTIFYING = frozenset(spec.kind for spec in REGISTRY.values() if spec.notifies_webhooks)
 #: what a refused private destination's record tells the owner
 ALLOW_PRIVATE_HINT = "private destinations need SPARK_WEBHOOK_ALLOW_PRIVATE=true"
 #: builds that ended longer ago than this are no longer announced
@@ -169,7 +172,7 @@ def deliver_due(
     """Send every due attempt for builds that ended within window; how many were sent."""
     now = utcnow()
     with db.session() as s:
-        due = webhook_queries.due_deliveries(s, now - window, MAX_ATTEMPTS, limit)
+        due = webhook_queries.due_deliveries(s, _NOTIFYING, now - window, MAX_ATTEMPTS, limit)
     sent = 0
     for item in due:
         if not _is_due(item, now, timeout_s):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -75,9 +76,9 @@ def delivery_succeeded(s: Session, delivery_id: uuid.UUID) -> bool:
 
 
 def due_deliveries(
-    s: Session, since: datetime, max_attempts: int, limit: int = 100
+    s: Session, kinds: Collection[JobKind], since: datetime, max_attempts: int, limit: int = 100
 ) -> list[DueDelivery]:
-    """Webhooks of builds that ended after since with no 2xx yet and attempts left."""
+    """Webhooks of jobs of kinds that ended after since with no 2xx yet and attempts left."""
     succeeded = func.max(case((_D.ok.is_(True), 1), else_=0))
     open_attempt = func.max(case((_D.ok.is_(None), _D.attempt), else_=0))
     query = (
@@ -94,7 +95,7 @@ def due_deliveries(
         .join(JobRow, JobRow.project_id == WebhookRow.project_id)
         .outerjoin(_D, (_D.webhook_id == WebhookRow.id) & (_D.job_id == JobRow.id))
         .where(
-            JobRow.kind == JobKind.UNITY_BUILD.value,
+            JobRow.kind.in_([kind.value for kind in kinds]),
             JobRow.state.in_([state.value for state in TERMINAL_STATES]),
             JobRow.finished_at > since,
         )
