@@ -7,10 +7,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from spark import __version__
-from spark.contracts.asset_params import ExportPackageParams, GenerateAssetParams
 from spark.contracts.jobs import ErrorBody, JobOut, JobPage, JobSubmission
-from spark.contracts.params import GenerateScriptParams
-from spark.contracts.preset_params import ApplyPresetParams
 from spark.contracts.projects import (
     CreatedProjectOut,
     DeliveryPage,
@@ -18,16 +15,15 @@ from spark.contracts.projects import (
     ProjectOut,
     ProjectPage,
 )
+from spark.kinds import available
 
 _MODELS: list[type[BaseModel]] = [
     JobSubmission,
     JobOut,
     JobPage,
     ErrorBody,
-    GenerateScriptParams,
-    ApplyPresetParams,
-    GenerateAssetParams,
-    ExportPackageParams,
+    # each kind this server runs: its params and its result, as the registry declares them
+    *(model for spec in available() for model in (spec.params, spec.result)),
     ProjectIn,
     ProjectOut,
     CreatedProjectOut,

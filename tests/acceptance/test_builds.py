@@ -23,7 +23,7 @@ from spark.domain.principals import Permission, Tier
 from spark.security.apikeys import create_key
 from tests.support.builds import WebhookReceiver, make_unity_project, wait_no_processes
 from tests.support.fake_unity import processes_mentioning, write_launcher
-from tests.support.jobs import TERMINAL, auth, wait_state
+from tests.support.jobs import TERMINAL, assert_result_matches_its_model, auth, wait_state
 from tests.support.workers import WorkerProcess
 
 
@@ -101,6 +101,7 @@ def test_webgl_build_streams_progress_serves_its_log_keeps_its_artifact_and_call
         assert job.state.value == "succeeded", job.error
         result = dict(job.result or {})
         assert result["result"] == "succeeded" and result["exit_code"] == 0
+        assert_result_matches_its_model("unity_build", result)
         assert result["warning_count"] == 1 and result["errors"] == []
 
         events = events_of(client, api_key, job_id)

@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 from spark.db import jobs as job_queries
 from spark.db.engine import Database
 from spark.engines.unity.csharp import check_syntax
-from tests.support.jobs import auth
+from tests.support.jobs import assert_result_matches_its_model, auth
 from tests.support.workers import WorkerProcess
 
 PROMPT = {"prompt": "an enemy that patrols, takes damage and dies", "class_name": "EnemyPatrol"}
@@ -52,6 +52,7 @@ def test_submitted_job_is_polled_to_success_with_a_parsing_script(
     assert final["result"]["path"] == "Assets/Scripts/EnemyPatrol.cs"
     assert "class EnemyPatrol : MonoBehaviour" in final["result"]["code"]
     assert check_syntax(final["result"]["code"]) == ()
+    assert_result_matches_its_model("generate_script", final["result"])
     with db.session() as s:
         row = job_queries.get_job(s, __import__("uuid").UUID(job["id"]))
     assert row is not None and row.attempts == 1

@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 
 from spark.db.engine import Database
 from spark.engines.unity.csharp import check_syntax
-from tests.support.jobs import TERMINAL, auth, wait_state
+from tests.support.jobs import TERMINAL, assert_result_matches_its_model, auth, wait_state
 from tests.support.workers import WorkerProcess
 
 
@@ -39,6 +39,7 @@ def test_apply_preset_writes_scripts_that_parse(
     assert all(check_syntax(f["content"]) == () for f in files)
     assert all("namespace Studio.Game" in f["content"] for f in files)
     assert job["result"]["build_settings"]["target"] == "WebGL"
+    assert_result_matches_its_model("apply_preset", job["result"])
 
 
 def test_presets_are_listed_and_shown(client: TestClient, api_key: str) -> None:
@@ -72,6 +73,7 @@ def test_generate_asset_writes_a_material_and_its_meta(
     assert asset["content"].startswith("%YAML 1.1")
     assert meta["path"] == "Assets/Materials/Lava.mat.meta"
     assert f"guid: {job['result']['guid']}" in meta["content"]
+    assert_result_matches_its_model("generate_asset", job["result"])
 
 
 def test_export_package_is_downloadable_and_private(
@@ -90,6 +92,7 @@ def test_export_package_is_downloadable_and_private(
         },
     )
     assert job["state"] == "succeeded", job["error"]
+    assert_result_matches_its_model("export_package", job["result"])
     listed = client.get(f"/v1/jobs/{job['id']}/artifacts", headers=auth(api_key)).json()["items"]
     [artifact] = listed
     assert artifact["name"].endswith(".unitypackage")

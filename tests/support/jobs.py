@@ -7,7 +7,8 @@ import uuid
 
 from spark.db import jobs as job_queries
 from spark.db.engine import Database
-from spark.domain.jobs import Job
+from spark.domain.jobs import Job, JobKind
+from spark.kinds import spec_of
 
 TERMINAL = {"succeeded", "failed", "canceled", "timed_out"}
 TURRET = {
@@ -38,3 +39,9 @@ def wait_state(db: Database, job_id: str, states: set[str], timeout: float = 20.
             return job
         time.sleep(0.05)
     raise AssertionError(f"job {job_id} never reached {states}: {stored(db, job_id)}")
+
+
+def assert_result_matches_its_model(kind: str, result: object) -> None:
+    """The result a job returned fits the result model the kind registry declares (and OpenAPI
+    documents)."""
+    spec_of(JobKind(kind)).result.model_validate(result)
