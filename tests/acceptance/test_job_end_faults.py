@@ -31,13 +31,17 @@ from tests.support.workers import BeatProcess, ConsumerProcess, WorkerProcess
 def nats_stack(
     settings: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[NatsServer, Settings]]:
-    """Private JetStream, a consumer storing events, and the scheduler's relay."""
+    """Private JetStream, a consumer storing events, and the scheduler's event relay."""
     workdir = Path(tmp_path_factory.mktemp("end-faults"))
     server = NatsServer(workdir)
     server.start()
     on_nats = settings.model_copy(update={"nats_url": server.url})
     consumer = ConsumerProcess(settings, workdir, server.url)
-    maintenance = WorkerProcess(on_nats, workdir, queues="maintenance", SPARK_NATS_URL=server.url)
+    # A long lease keeps the reaper out of these tests: a killed attempt is taken over by the
+    # message that comes back, which is what they show.
+    maintenance = WorkerProcess(
+        on_nats, workdir, queues="maintenance", SPARK_NATS_URL=server.url, SPARK_LEASE_S="120"
+    )
     beat = BeatProcess(on_nats, workdir)
     for proc in (consumer, maintenance, beat):
         proc.start()
@@ -54,6 +58,25 @@ def paused_pid(var_dir: Path, point: str, timeout: float = 30.0) -> int:
     return int(path.read_text())
 
 
+def paused_worker(
+    settings: Settings, tmp_path: Path, point: str, **env: str
+) -> tuple[WorkerProcess, Path]:
+    """A started generation worker whose first process to reach point stops there."""
+    var_dir = tmp_path / "var"
+    var_dir.mkdir()
+    worker = WorkerProcess(
+        settings,
+        tmp_path,
+        queues="generation",
+        SPARK_VAR_DIR=str(var_dir),
+        SPARK_FAULT_PAUSE_AT=point,
+        SPARK_OFFLINE_LATENCY_S="0.3",
+        **env,
+    )
+    worker.start()
+    return worker, var_dir
+
+
 def run_and_kill_at(
     point: str,
     nats_stack: tuple[NatsServer, Settings],
@@ -64,18 +87,7 @@ def run_and_kill_at(
 ) -> tuple[str, Subscriber]:
     """Submit a job to a worker that pauses at point; SIGKILL the pool process there."""
     server, on_nats = nats_stack
-    var_dir = tmp_path / "var"
-    var_dir.mkdir()
-    worker = WorkerProcess(
-        on_nats,
-        tmp_path,
-        queues="generation",
-        SPARK_VAR_DIR=str(var_dir),
-        SPARK_FAULT_PAUSE_AT=point,
-        SPARK_OFFLINE_LATENCY_S="0.3",
-        SPARK_NATS_URL=server.url,
-    )
-    worker.start()
+    worker, var_dir = paused_worker(on_nats, tmp_path, point, SPARK_NATS_URL=server.url)
     session = f"fault-{uuid.uuid4().hex[:8]}"
     sub = Subscriber(server.url, f"spark.*.unity.*.{session}")
     sub.start()
@@ -131,18 +143,10 @@ def test_the_database_gone_around_a_jobs_end_loses_no_event_and_charges_once(
     """Embedded events (no NATS): the end waits for the database and then commits whole."""
     parsed = make_url(settings.database_url)
     proxy = TcpProxy(parsed.host or "127.0.0.1", parsed.port or 5432)
-    var_dir = tmp_path / "var"
-    var_dir.mkdir()
-    worker = WorkerProcess(
-        settings,
-        tmp_path,
-        queues="generation",
-        SPARK_VAR_DIR=str(var_dir),
-        SPARK_FAULT_PAUSE_AT="end_decided",
-        SPARK_OFFLINE_LATENCY_S="0.3",
-        SPARK_DATABASE_URL=through(proxy, settings.database_url),
+    database_url = through(proxy, settings.database_url)
+    worker, var_dir = paused_worker(
+        settings, tmp_path, "end_decided", SPARK_DATABASE_URL=database_url
     )
-    worker.start()
     try:
         resp = client.post("/v1/jobs", json=TURRET, headers=auth(api_key))
         job_id = str(resp.json()["id"])

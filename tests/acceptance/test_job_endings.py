@@ -21,7 +21,7 @@ from spark.web.app import create_app
 from tests.acceptance.test_builds import create_project
 from tests.support.builds import make_unity_project
 from tests.support.endings import assert_ended_once, finished_total, scrape, wait_for
-from tests.support.jobs import TERMINAL, auth, wait_state
+from tests.support.jobs import TERMINAL, auth, stored, wait_state
 from tests.support.nats import NatsServer, Subscriber
 from tests.support.services import free_port
 from tests.support.workers import BeatProcess, ConsumerProcess, WorkerProcess
@@ -70,9 +70,10 @@ def stack(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Itera
     server.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def job_worker(stack: Stack) -> Iterator[WorkerProcess]:
-    """Runs generation and builds (no Unity configured); nothing consumes `patches`."""
+    """Runs generation and builds (no Unity configured); nothing consumes `patches`. Only its
+    tests run it, so a worker a later test kills is the only one holding that test's job."""
     proc = stack.worker("generation,builds", SPARK_OFFLINE_LATENCY_S="1.5")
     yield proc
     proc.stop()
@@ -85,152 +86,117 @@ def api(stack: Stack) -> Iterator[TestClient]:
         yield c
 
 
-@pytest.fixture
-def session() -> str:
-    return f"end-{uuid.uuid4().hex[:8]}"
+@dataclass
+class Watch:
+    """One test's view of a job's end: the API, a NATS subscriber on a session of its own,
+    and spark_jobs_finished_total as it stood before the job was submitted."""
+
+    stack: Stack
+    api: TestClient
+    key: str
+    db: Database
+    session: str
+    sub: Subscriber
+    before: float = 0.0
+
+    def total(self) -> float:
+        texts = [self.api.get("/metrics").text]
+        for url in self.stack.metric_urls:
+            try:
+                texts.append(scrape(url))
+            except Exception:
+                continue  # a worker the test killed: it ended nothing after its last scrape
+        return finished_total(texts)
+
+    def submit(self, kind: str, **extra: Any) -> str:
+        self.before = self.total()
+        body = {"kind": kind, "session_id": self.session, **extra}
+        resp = self.api.post("/v1/jobs", json=body, headers=auth(self.key))
+        assert resp.status_code == 202, resp.text
+        return str(resp.json()["id"])
+
+    def cancel(self, job_id: str) -> Any:
+        return self.api.post(f"/v1/jobs/{job_id}/cancel", headers=auth(self.key))
+
+    def assert_ended_once(self, job_id: str, state: str, event: str) -> None:
+        """The job ended in state, with one event, one charge and one count."""
+        assert wait_state(self.db, job_id, TERMINAL, timeout=30).state.value == state
+        assert_ended_once(self.db, self.sub, job_id, event)
+        wait_for(lambda: self.total() >= self.before + 1, "spark_jobs_finished_total to move")
+        assert self.total() == self.before + 1
 
 
 @pytest.fixture
-def sub(stack: Stack, session: str) -> Iterator[Subscriber]:
-    subscriber = Subscriber(stack.nats.url, f"spark.*.unity.*.{session}")
-    subscriber.start()
-    yield subscriber
-    subscriber.stop()
+def watch(stack: Stack, api: TestClient, api_key: str, db: Database) -> Iterator[Watch]:
+    session = f"end-{uuid.uuid4().hex[:8]}"
+    sub = Subscriber(stack.nats.url, f"spark.*.unity.*.{session}")
+    sub.start()
+    yield Watch(stack, api, api_key, db, session, sub)
+    sub.stop()
 
 
-def total(stack: Stack, api: TestClient) -> float:
-    texts = [api.get("/metrics").text]
-    for url in stack.metric_urls:
-        try:
-            texts.append(scrape(url))
-        except Exception:
-            continue  # a worker the test killed: it ended nothing after its last scrape
-    return finished_total(texts)
-
-
-def submit(api: TestClient, key: str, session: str, kind: str, **extra: Any) -> str:
-    body = {"kind": kind, "session_id": session, **extra}
-    resp = api.post("/v1/jobs", json=body, headers=auth(key))
-    assert resp.status_code == 202, resp.text
-    return str(resp.json()["id"])
-
-
-def assert_counted_once(stack: Stack, api: TestClient, before: float) -> None:
-    wait_for(lambda: total(stack, api) >= before + 1, "spark_jobs_finished_total to move")
-    assert total(stack, api) == before + 1
-
-
-def test_a_job_the_runner_completes_ends_once(
-    stack: Stack,
-    job_worker: WorkerProcess,
-    api: TestClient,
-    api_key: str,
-    db: Database,
-    session: str,
-    sub: Subscriber,
-) -> None:
+def test_a_job_the_runner_completes_ends_once(job_worker: WorkerProcess, watch: Watch) -> None:
     """succeeded, from the runner."""
-    before = total(stack, api)
-    job_id = submit(api, api_key, session, "generate_script", params=SCRIPT)
-    assert wait_state(db, job_id, TERMINAL).state.value == "succeeded"
-    assert_ended_once(db, sub, job_id, "completed")
-    assert_counted_once(stack, api, before)
+    job_id = watch.submit("generate_script", params=SCRIPT)
+    watch.assert_ended_once(job_id, "succeeded", "completed")
 
 
 def test_a_job_the_runner_fails_ends_once(
-    stack: Stack,
-    job_worker: WorkerProcess,
-    api: TestClient,
-    api_key: str,
-    db: Database,
-    session: str,
-    sub: Subscriber,
-    tmp_path: Path,
+    job_worker: WorkerProcess, watch: Watch, tmp_path: Path
 ) -> None:
     """failed, from the runner (a build with no Unity configured)."""
-    project = create_project(api, api_key, make_unity_project(tmp_path / "Ends"))
-    before = total(stack, api)
-    params = {"target": "WebGL"}
-    job_id = submit(api, api_key, session, "unity_build", project_id=project["id"], params=params)
-    assert wait_state(db, job_id, TERMINAL).state.value == "failed"
-    assert_ended_once(db, sub, job_id, "failed")
-    assert_counted_once(stack, api, before)
+    project = create_project(watch.api, watch.key, make_unity_project(tmp_path / "Ends"))
+    job_id = watch.submit("unity_build", project_id=project["id"], params={"target": "WebGL"})
+    watch.assert_ended_once(job_id, "failed", "failed")
 
 
 def test_a_running_job_canceled_by_its_owner_ends_once(
-    stack: Stack,
-    job_worker: WorkerProcess,
-    api: TestClient,
-    api_key: str,
-    db: Database,
-    session: str,
-    sub: Subscriber,
+    job_worker: WorkerProcess, watch: Watch
 ) -> None:
     """canceled, from the runner at its next checkpoint."""
-    before = total(stack, api)
-    job_id = submit(api, api_key, session, "generate_script", params=SCRIPT)
-    wait_state(db, job_id, {"running"})
-    assert api.post(f"/v1/jobs/{job_id}/cancel", headers=auth(api_key)).status_code == 202
-    assert wait_state(db, job_id, TERMINAL).state.value == "canceled"
-    assert_ended_once(db, sub, job_id, "canceled")
-    assert_counted_once(stack, api, before)
+    job_id = watch.submit("generate_script", params=SCRIPT)
+    wait_state(watch.db, job_id, {"running"})
+    assert watch.cancel(job_id).status_code == 202
+    watch.assert_ended_once(job_id, "canceled", "canceled")
 
 
 def test_a_queued_job_canceled_through_the_api_ends_once(
-    stack: Stack,
-    job_worker: WorkerProcess,
-    api: TestClient,
-    api_key: str,
-    db: Database,
-    session: str,
-    sub: Subscriber,
+    job_worker: WorkerProcess, watch: Watch
 ) -> None:
     """canceled, from the API, before any worker took it (nothing consumes `patches`)."""
-    before = total(stack, api)
     params = {"asset_type": "material", "name": "Rust", "path": "Assets/Materials/Rust.mat"}
-    job_id = submit(api, api_key, session, "generate_asset", params=params)
-    resp = api.post(f"/v1/jobs/{job_id}/cancel", headers=auth(api_key))
+    job_id = watch.submit("generate_asset", params=params)
+    resp = watch.cancel(job_id)
     assert resp.status_code == 200 and resp.json()["state"] == "canceled"
-    assert_ended_once(db, sub, job_id, "canceled")
-    assert_counted_once(stack, api, before)
+    watch.assert_ended_once(job_id, "canceled", "canceled")
 
 
-def test_a_job_whose_worker_died_is_reaped_once(
-    stack: Stack, api: TestClient, api_key: str, db: Database, session: str, sub: Subscriber
-) -> None:
+def test_a_job_whose_worker_died_is_reaped_once(stack: Stack, watch: Watch) -> None:
     """failed worker_lost, from the reaper, after the whole worker was killed."""
     doomed = stack.worker("generation", SPARK_OFFLINE_LATENCY_S="6")
-    before = total(stack, api)
-    job_id = submit(api, api_key, session, "generate_script", params=SCRIPT)
-    wait_state(db, job_id, {"running"})
+    job_id = watch.submit("generate_script", params=SCRIPT)
+    wait_state(watch.db, job_id, {"running"})
     doomed.kill()
     beat = BeatProcess(stack.settings, stack.workdir)
     beat.start()
     try:
-        job = wait_state(db, job_id, TERMINAL, timeout=30)
+        watch.assert_ended_once(job_id, "failed", "failed")
     finally:
         beat.stop()
-    assert job.state.value == "failed" and job.error is not None
-    assert job.error.code == "worker_lost"
-    assert_ended_once(db, sub, job_id, "failed")
-    assert_counted_once(stack, api, before)
+    job = stored(watch.db, job_id)
+    assert job.error is not None and job.error.code == "worker_lost"
 
 
-def test_a_job_out_of_attempts_ends_once_at_its_takeover(
-    stack: Stack, api: TestClient, api_key: str, db: Database, session: str, sub: Subscriber
-) -> None:
+def test_a_job_out_of_attempts_ends_once_at_its_takeover(stack: Stack, watch: Watch) -> None:
     """failed worker_lost, from the claim that finds its last attempt's process dead."""
     worker = stack.worker("generation", SPARK_OFFLINE_LATENCY_S="6", SPARK_MAX_ATTEMPTS="1")
     try:
-        before = total(stack, api)
-        job_id = submit(api, api_key, session, "generate_script", params=SCRIPT)
-        running = wait_state(db, job_id, {"running"})
+        job_id = watch.submit("generate_script", params=SCRIPT)
+        running = wait_state(watch.db, job_id, {"running"})
         assert running.worker is not None
         os.kill(int(running.worker.rpartition(":")[2]), signal.SIGKILL)
-        job = wait_state(db, job_id, TERMINAL, timeout=30)
-        assert job.state.value == "failed" and job.error is not None
-        assert job.error.code == "worker_lost" and job.attempts == 1
-        assert_ended_once(db, sub, job_id, "failed")
-        assert_counted_once(stack, api, before)
+        watch.assert_ended_once(job_id, "failed", "failed")
     finally:
         worker.stop()
+    job = stored(watch.db, job_id)
+    assert job.error is not None and job.error.code == "worker_lost" and job.attempts == 1

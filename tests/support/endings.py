@@ -85,6 +85,8 @@ def assert_ended_once(db: Database, sub: Subscriber, job_id: str, expected: str)
     wait_for(lambda: terminal_stored(db, job_id) != [], f"a terminal event of {job_id} stored")
     wait_for(lambda: in_event_outbox(db, job_id) == 0, f"{job_id}'s events out of the outbox")
     time.sleep(0.5)  # long enough for a stray second publish from this process to arrive
-    assert terminal_on_nats(sub, job_id) == [expected]
-    assert terminal_stored(db, job_id) == [expected]
+    seen = terminal_on_nats(sub, job_id)
+    assert seen == [expected], f"published: {seen}"
+    stored = terminal_stored(db, job_id)
+    assert stored == [expected], f"stored: {stored}"
     assert usage_records(db, job_id) == 1
