@@ -30,7 +30,7 @@ from bench._cli import Bench
 from bench._load import LoadResult
 from bench._resources import REDIS_URL, BenchDatabase, flush_redis, throwaway_database
 from spark.config import Settings
-from spark.db import jobs as job_queries
+from spark.db import submissions as submission_queries
 from spark.db.engine import Database
 from spark.db.types import utcnow
 from spark.domain.jobs import Job, JobKind, JobState
@@ -71,7 +71,7 @@ def _settings(db: BenchDatabase, jwks_url: str) -> Settings:
 def _stored_job(db: Database) -> uuid.UUID:
     job = Job(uuid.uuid4(), USER, JobKind.GENERATE_SCRIPT, JobState.QUEUED, {}, utcnow())
     with db.session() as s:
-        job_queries.insert_job(s, job, None, "")
+        submission_queries.insert_job(s, job, None, "")
     return job.id
 
 

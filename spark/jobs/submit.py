@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from spark.config import TierLimits
-from spark.db import jobs as job_queries
 from spark.db import outbox as outbox_queries
 from spark.db import projects as project_queries
+from spark.db import submissions as submission_queries
 from spark.db.engine import Database, UniqueViolation
 from spark.db.types import utcnow
 from spark.domain.jobs import Job, JobKind, JobState
@@ -87,10 +87,10 @@ def submit(
     )
     checks = _checks_in_transaction(db, new, job)
     try:
-        with job_queries.insertion(db, checked=bool(checks)) as s:
+        with submission_queries.insertion(db, checked=bool(checks)) as s:
             for check in checks:
                 check(s)
-            job_queries.insert_job(s, job, new.idempotency_key, new.request_hash)
+            submission_queries.insert_job(s, job, new.idempotency_key, new.request_hash)
     except UniqueViolation:
         # Another request with the same Idempotency-Key committed first.
         replay = _replay(db, new)
@@ -127,7 +127,7 @@ def _replay(db: Database, new: NewJob) -> Submitted | None:
     if new.idempotency_key is None:
         return None
     with db.statement() as s:
-        found = job_queries.find_by_idempotency_key(s, new.owner, new.idempotency_key)
+        found = submission_queries.find_by_idempotency_key(s, new.owner, new.idempotency_key)
     if found is None:
         return None
     job, stored_hash = found

@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import text
 
 from spark import webhooks
-from spark.db import jobs as job_queries
 from spark.db import projects as project_queries
+from spark.db import submissions as submission_queries
 from spark.db import webhooks as webhook_queries
 from spark.db.engine import Database
 from spark.db.types import utcnow
@@ -171,7 +171,7 @@ def stored_build(db: Database, project: Project) -> Job:
     """A finished build as the scheduler finds it: a terminal row in the jobs table."""
     job = finished_build(project)
     with db.session() as s:
-        job_queries.insert_job(s, job, None, "")
+        submission_queries.insert_job(s, job, None, "")
     with db.session() as s:
         s.execute(
             text("UPDATE jobs SET finished_at = :now WHERE id = :id"),
