@@ -7,12 +7,12 @@ import hashlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from importlib import resources
 from types import MappingProxyType
 from typing import Any
 
 from spark.contracts.preset_params import ApplyPresetParams
 from spark.engines.unity.csharp import check_syntax
-from spark.engines.unity.preset_scripts import platformer, top_down, visual_novel
 from spark.errors import JobFailure, NotFound
 
 Report = Callable[[int, str], None]
@@ -43,9 +43,17 @@ class Preset:
     build_settings: Mapping[str, Any]
 
 
-def _files(pairs: tuple[tuple[str, str], ...]) -> tuple[PresetFile, ...]:
-    """PresetFiles from (path, content) pairs."""
-    return tuple(PresetFile(path, content) for path, content in pairs)
+def _scripts(preset_id: str, folder: str, classes: tuple[str, ...]) -> tuple[PresetFile, ...]:
+    """Each class's `preset_scripts/<preset_id>/<Class>.cs`, placed at `<folder>/<Class>.cs`."""
+    # One name for both ends: Unity finds a MonoBehaviour or ScriptableObject only in a file
+    # named after its class, and the package file keeps that name so the two cannot drift.
+    # Package data rather than Path(__file__), so the scripts load from any installed form.
+    # Text mode turns a checkout's CRLF into LF, keeping content and sha256 the same everywhere.
+    source = resources.files("spark.engines.unity") / "preset_scripts" / preset_id
+    return tuple(
+        PresetFile(f"{folder}/{name}.cs", (source / f"{name}.cs").read_text(encoding="utf-8"))
+        for name in classes
+    )
 
 
 def _build_settings(
@@ -75,7 +83,16 @@ _PLATFORMER = Preset(
         "smoothing, look-ahead and level bounds; PlatformerPhysicsSettings holds gravity and "
         "fall tuning as a ScriptableObject that PlatformerPhysicsSetup applies on load."
     ),
-    files=_files(platformer.FILES),
+    files=_scripts(
+        "2d-platformer",
+        "Assets/Scripts/Platformer",
+        (
+            "PlayerController2D",
+            "CameraFollow2D",
+            "PlatformerPhysicsSettings",
+            "PlatformerPhysicsSetup",
+        ),
+    ),
     # Pixel art: small textures, no filtering so pixels stay crisp when scaled.
     build_settings=_build_settings(texture_max_size=512, filter_mode="Point", screen=(960, 540)),
 )
@@ -89,7 +106,9 @@ _TOP_DOWN = Preset(
         "machine (EnemyState); Health takes damage with brief invulnerability and raises "
         "events on change and death."
     ),
-    files=_files(top_down.FILES),
+    files=_scripts(
+        "top-down-action", "Assets/Scripts/TopDown", ("TopDownMovement", "Health", "EnemyAI")
+    ),
     build_settings=_build_settings(texture_max_size=512, filter_mode="Point", screen=(960, 540)),
 )
 
@@ -102,7 +121,11 @@ _VISUAL_NOVEL = Preset(
         "in UnityEngine.UI and offers choices through events; SceneTransition fades a "
         "CanvasGroup around SceneManager.LoadSceneAsync."
     ),
-    files=_files(visual_novel.FILES),
+    files=_scripts(
+        "visual-novel",
+        "Assets/Scripts/VisualNovel",
+        ("DialogueLine", "DialogueChoice", "DialogueRunner", "SceneTransition"),
+    ),
     # Painted backgrounds and portraits want more resolution and smooth scaling.
     build_settings=_build_settings(
         texture_max_size=1024, filter_mode="Bilinear", screen=(1280, 720)

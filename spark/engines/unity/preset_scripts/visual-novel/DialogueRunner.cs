@@ -1,8 +1,3 @@
-"""The visual novel preset's dialogue runner: typewriter text and choices through events."""
-
-from __future__ import annotations
-
-DIALOGUE_RUNNER = """\
 using System;
 using System.Collections;
 using System.Collections.Generic;
@@ -292,4 +287,3 @@ public class DialogueRunner : MonoBehaviour
         }
     }
 }
-"""

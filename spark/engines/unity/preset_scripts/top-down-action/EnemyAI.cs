@@ -1,8 +1,3 @@
-"""The top-down action preset's enemy: a patrol, chase and attack state machine."""
-
-from __future__ import annotations
-
-ENEMY_AI = """\
 using System;
 using UnityEngine;
 
@@ -266,4 +261,3 @@ public class EnemyAI : MonoBehaviour
         Gizmos.DrawWireSphere(transform.position, attackRange);
     }
 }
-"""

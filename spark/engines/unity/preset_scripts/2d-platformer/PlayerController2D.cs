@@ -1,8 +1,3 @@
-"""The 2D platformer preset's player controller: running, jumping, coyote time, ground check."""
-
-from __future__ import annotations
-
-PLAYER_CONTROLLER = """\
 using System;
 using UnityEngine;
 
@@ -260,4 +255,3 @@ public class PlayerController2D : MonoBehaviour
         Gizmos.DrawWireSphere(groundCheck.position, groundCheckRadius);
     }
 }
-"""

@@ -1,1 +1,0 @@
-"""C# sources of the game templates; each preset's module lists its files as (path, content)."""
