@@ -6,9 +6,10 @@ Run as many as needed: processes with the same durable name share the stream's m
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 
-from spark.config import Settings
+from spark.config import Settings, load_settings
 from spark.db.engine import Database
 from spark.events.consumer import ConsumerOptions, consume
 
@@ -33,11 +34,21 @@ def run(settings: Settings, options: ConsumerOptions) -> None:
         db.dispose()
 
 
+def start(durable: str | None = None) -> None:
+    """Consume with the environment's settings; durable overrides SPARK_CONSUMER_DURABLE."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = load_settings()
+    options = ConsumerOptions(
+        durable=durable or settings.consumer_durable,
+        batch=settings.consumer_batch,
+        ack_wait_s=settings.consumer_ack_wait_s,
+    )
+    run(settings, options)
+
+
 def main() -> None:
     """Start a consumer with the environment's settings (the same as `spark consumer`)."""
-    from spark.cli.events import consumer
-
-    consumer()
+    start()
 
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@ from typing import Annotated
 
 import typer
 
+from workers.consumer import start
+
 
 def consumer(
     durable: Annotated[
@@ -13,20 +15,7 @@ def consumer(
     ] = None,
 ) -> None:
     """Run an event consumer (needs SPARK_NATS_URL); stop with Ctrl-C or SIGTERM."""
-    import logging
-
-    from spark.config import load_settings
-    from spark.events.consumer import ConsumerOptions
-    from workers.consumer import run
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    settings = load_settings()
-    options = ConsumerOptions(
-        durable=durable or settings.consumer_durable,
-        batch=settings.consumer_batch,
-        ack_wait_s=settings.consumer_ack_wait_s,
-    )
-    run(settings, options)
+    start(durable)
 
 
 def register(app: typer.Typer) -> None:
