@@ -29,6 +29,7 @@ from redis import asyncio as aioredis
 from bench._cli import Bench
 from bench._load import LoadResult
 from bench._resources import REDIS_URL, BenchDatabase, flush_redis, throwaway_database
+from fakes import jwks
 from spark.config import Settings
 from spark.db import jobs as job_queries
 from spark.db.engine import Database
@@ -37,7 +38,6 @@ from spark.domain.jobs import Job, JobKind, JobState
 from spark.domain.principals import DEFAULT_PERMISSIONS, Principal, Tier
 from spark.security.apikeys import create_key
 from spark.web.app import create_app
-from tests.support import jwks
 
 DEFAULT_REQUESTS = 3000
 WARMUP = 200

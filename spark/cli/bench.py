@@ -11,35 +11,29 @@ stand-in (bench.bench_builds); with --security, one route with the security laye
 from __future__ import annotations
 
 import importlib
-import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from spark.cli.output import err_console
 
-#: the source checkout, where `bench/` lives beside `spark/` (it is not installed)
-_SOURCE_ROOT = Path(__file__).resolve().parents[2]
-
 
 def _load_bench(module: str = "bench_jobs") -> Callable[[list[str] | None], int]:
-    """bench.<module>.main, from the path or the source checkout; exit 2 if it is not there."""
+    """bench.<module>.main; exit 2 if the bench package is not installed."""
     name = f"bench.{module}"
     try:
         loaded = importlib.import_module(name)
     except ModuleNotFoundError as exc:
         if exc.name not in ("bench", name):
             raise
-        if not (_SOURCE_ROOT / "bench" / f"{module}.py").is_file():
-            err_console.print(
-                "[red]error[/red] the benchmark is not available: `spark bench` needs the "
-                "`bench` package of a SPARK source checkout"
-            )
-            raise typer.Exit(2) from None
-        sys.path.insert(0, str(_SOURCE_ROOT))
-        loaded = importlib.import_module(name)
+        # Installing from a source checkout (`pip install -e .`, as `make` does) brings the
+        # bench package along; an image built from spark/ and workers/ alone has none.
+        err_console.print(
+            "[red]error[/red] the benchmark is not available: `spark bench` needs the "
+            "`bench` package, installed with SPARK from a source checkout (pip install -e .)"
+        )
+        raise typer.Exit(2) from None
     main: Callable[[list[str] | None], int] = loaded.main
     return main
 

@@ -17,6 +17,17 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
+from fakes.jwks import (
+    AUDIENCE,
+    HS_SECRET,
+    ISSUER,
+    JwksServer,
+    SigningKey,
+    claims,
+    hs256,
+    rs256,
+    unsigned,
+)
 from spark.config import Settings
 from spark.db.engine import Database
 from spark.db.keys import revoke_key
@@ -30,17 +41,6 @@ from spark.security.tokens import JwtVerifier
 from spark.web.app import create_app
 from spark.web.services import build_services
 from tests.support.jobs import TURRET, auth
-from tests.support.jwks import (
-    AUDIENCE,
-    HS_SECRET,
-    ISSUER,
-    JwksServer,
-    SigningKey,
-    claims,
-    hs256,
-    rs256,
-    unsigned,
-)
 
 PUBLIC = {"/v1/health", "/metrics", "/openapi.json", "/docs"}
 OTHER_SECRET = "not-the-configured-secret-but-just-as-long-0123456789"

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from fakes.unity import COMPILE_WARNING, processes_mentioning, write_launcher
 from spark.artifacts import ArtifactStore
 from spark.contracts.build_params import UnityBuildParams
 from spark.domain.projects import Project
@@ -24,7 +25,6 @@ from spark.engines.unity.editor_script import BUILDER_CS, PROJECT_PATH
 from spark.engines.unity.workspace import PIDFILE
 from spark.errors import JobFailure, JobTimedOut
 from spark.logstore import LocalLogStore
-from tests.support.fake_unity import COMPILE_WARNING, processes_mentioning, write_launcher
 
 
 class Canceled(Exception):
