@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 import typer
 
-from workers.consumer import start
+from spark.config import load_settings
+from spark.events.consumer import ConsumerOptions, run
 
 
 def consumer(
@@ -15,7 +17,14 @@ def consumer(
     ] = None,
 ) -> None:
     """Run an event consumer (needs SPARK_NATS_URL); stop with Ctrl-C or SIGTERM."""
-    start(durable)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = load_settings()
+    options = ConsumerOptions(
+        durable=durable or settings.consumer_durable,
+        batch=settings.consumer_batch,
+        ack_wait_s=settings.consumer_ack_wait_s,
+    )
+    run(settings, options)
 
 
 def register(app: typer.Typer) -> None:
