@@ -74,7 +74,7 @@ async def _admit(request: Request, rule: RouteRule) -> dict[str, str]:
     request.state.principal = principal
     if not isinstance(rule.access, Open) and not principal.can(rule.access):
         raise Forbidden(f"this credential lacks the {rule.access.value} permission")
-    if rule.family is None or not svc.settings.limits_enabled:
+    if rule.family is None:
         return {}
     tier = svc.tiers[principal.tier.value]
     decision = await svc.limiter.hit(
