@@ -74,65 +74,71 @@ def _argv(
     return [*argv, "--json"] if as_json else argv
 
 
+# The options as types, so the command's signature reads as a list of them.
+JobsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--jobs",
+        help="End-to-end jobs N (default 1000); bare Celery and submissions run 2*N. "
+        "With --events: jobs per events-on/off run (default 500); 0 skips that phase. "
+        "With --llm: SDK calls, and jobs per phase (default 300). "
+        "With --builds: builds per phase (default 40). "
+        "With --security: requests per way in (default 3000).",
+    ),
+]
+ClientsOption = Annotated[
+    int,
+    typer.Option(min=1, help="Concurrent HTTP clients (not used by --llm, --builds)."),
+]
+EventsFlag = Annotated[
+    bool,
+    typer.Option(
+        "--events", help="Benchmark the event path (NATS publisher and consumer) instead of jobs."
+    ),
+]
+EventCountOption = Annotated[int, typer.Option(min=1, help="With --events: events per phase.")]
+LlmFlag = Annotated[
+    bool, typer.Option("--llm", help="Benchmark a job against a bare LLM SDK call.")
+]
+BuildsFlag = Annotated[
+    bool,
+    typer.Option(
+        "--builds", help="Benchmark a Unity build's scheduling overhead against bare Celery."
+    ),
+]
+SecurityFlag = Annotated[
+    bool,
+    typer.Option("--security", help="Benchmark the security layer: one route with it on and off."),
+]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+
+
+def bench(
+    jobs: JobsOption = None,
+    clients: ClientsOption = 16,
+    events: EventsFlag = False,
+    event_count: EventCountOption = 20_000,
+    llm: LlmFlag = False,
+    builds: BuildsFlag = False,
+    security: SecurityFlag = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Benchmark SPARK against bare Celery, with --events its event path against raw
+    nats-py and psycopg, with --llm its generate_script job against a bare openai SDK
+    call, with --builds a unity_build's scheduling overhead against bare Celery running
+    the same Unity stand-in, or with --security one route with the security layer on and
+    off (throwaway database; Redis db 12; a private nats-server or fake LLM)."""
+    argv = _argv(events, event_count, jobs, clients, as_json, llm, builds, security)
+    chosen = {
+        "bench_builds": builds,
+        "bench_llm": llm,
+        "bench_events": events,
+        "bench_security": security,
+    }
+    run = _load_bench(next((name for name, on in chosen.items() if on), "bench_jobs"))
+    raise typer.Exit(run(argv))
+
+
 def register(app: typer.Typer) -> None:
     """Add `spark bench` to app."""
-
-    @app.command("bench")
-    def bench(
-        jobs: Annotated[
-            int | None,
-            typer.Option(
-                help="End-to-end jobs N (default 1000); bare Celery and submissions run 2*N. "
-                "With --events: jobs per events-on/off run (default 500); 0 skips that phase. "
-                "With --llm: SDK calls, and jobs per phase (default 300). "
-                "With --builds: builds per phase (default 40). "
-                "With --security: requests per way in (default 3000)."
-            ),
-        ] = None,
-        clients: Annotated[
-            int,
-            typer.Option(min=1, help="Concurrent HTTP clients (not used by --llm, --builds)."),
-        ] = 16,
-        events: Annotated[
-            bool,
-            typer.Option(
-                "--events",
-                help="Benchmark the event path (NATS publisher and consumer) instead of jobs.",
-            ),
-        ] = False,
-        event_count: Annotated[
-            int, typer.Option(min=1, help="With --events: events per phase.")
-        ] = 20_000,
-        llm: Annotated[
-            bool, typer.Option("--llm", help="Benchmark a job against a bare LLM SDK call.")
-        ] = False,
-        builds: Annotated[
-            bool,
-            typer.Option(
-                "--builds",
-                help="Benchmark a Unity build's scheduling overhead against bare Celery.",
-            ),
-        ] = False,
-        security: Annotated[
-            bool,
-            typer.Option(
-                "--security",
-                help="Benchmark the security layer: one route with it on and off.",
-            ),
-        ] = False,
-        as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-    ) -> None:
-        """Benchmark SPARK against bare Celery, with --events its event path against raw
-        nats-py and psycopg, with --llm its generate_script job against a bare openai SDK
-        call, or with --builds a unity_build's scheduling overhead against bare Celery running
-        the same Unity stand-in (throwaway database; Redis db 12; a private nats-server or
-        fake LLM)."""
-        argv = _argv(events, event_count, jobs, clients, as_json, llm, builds, security)
-        chosen = {
-            "bench_builds": builds,
-            "bench_llm": llm,
-            "bench_events": events,
-            "bench_security": security,
-        }
-        run = _load_bench(next((name for name, on in chosen.items() if on), "bench_jobs"))
-        raise typer.Exit(run(argv))
+    app.command("bench")(bench)
