@@ -25,7 +25,7 @@ test: lint typecheck unit integration acceptance
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check spark workers celeryconfig.py bench tests
+	$(BIN)/ruff format --check spark workers celeryconfig.py bench fakes tests
 
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy

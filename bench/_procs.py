@@ -13,8 +13,6 @@ from pathlib import Path
 
 import httpx
 
-#: the project root: `bench` and `spark` import from here in every child
-ROOT = Path(__file__).resolve().parents[1]
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -27,9 +25,11 @@ def free_port() -> int:
 
 
 def child_env(extra: dict[str, str]) -> dict[str, str]:
-    """The parent's environment without any SPARK_* variable, plus extra."""
+    """The parent's environment without any SPARK_* variable, plus extra.
+
+    Children import bench, fakes and spark as installed packages, like the parent does.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith("SPARK_")}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env.update(extra)
     return env
 

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.bench_builds [--builds N] [--json]
 
-The stand-in (tests/support/fake_unity.py, mode success, no delay) prints its log and exits at
+The stand-in (fakes/unity.py, mode success, no delay) prints its log and exits at
 once, appending a JSON line with time.time() when it starts and when it exits. (a) bare Celery
 (SPARK's Celery config, own queue, 1 prefork process, prefetch 1, acks late): a task runs the
 stand-in with Unity's arguments, reads its output to the end and stamps its own end; (b) the real
@@ -42,8 +42,7 @@ from bench._resources import (
     throwaway_database,
 )
 from bench.bench_jobs import _api_key
-from tests.support.builds import make_unity_project
-from tests.support.fake_unity import write_launcher
+from fakes.unity import make_unity_project, write_launcher
 
 DEFAULT_BUILDS = 40
 WARMUP = 3

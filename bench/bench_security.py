@@ -5,9 +5,11 @@
 GET /v1/jobs/{id} of a stored job, through create_app() on Postgres with the Redis rate
 limiter, driven in-process (httpx over ASGI, one request at a time) so only the app's own
 work is timed. Five ways in, interleaved request by request so machine drift hits all alike:
-the layer off (create_app(unchecked_as=…): no credential, no permission check, no rate limit
-or quota), an API key, an HS256 JWT and an RS256 JWT (key from a JWKS server on 127.0.0.1),
-and an API key with the in-process limiter of the embedded default (no Redis round trip).
+the layer off (_unchecked_app: create_app's routes, error handlers, services and metrics
+middleware, every request run as one principal: no credential, no permission check, no rate
+limit or quota), an API key, an HS256 JWT and an RS256 JWT (key from a JWKS server on
+127.0.0.1), and an API key with the in-process limiter of the embedded default (no Redis
+round trip).
 "Added" is each credential's percentile minus the layer-off percentile.
 """
 
@@ -25,10 +27,14 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 from redis import asyncio as aioredis
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bench._cli import Bench
 from bench._load import LoadResult
 from bench._resources import REDIS_URL, BenchDatabase, flush_redis, throwaway_database
+from fakes import jwks
 from spark.config import Settings
 from spark.db import submissions as submission_queries
 from spark.db.engine import Database
@@ -36,8 +42,10 @@ from spark.db.types import utcnow
 from spark.domain.jobs import Job, JobKind, JobState
 from spark.domain.principals import DEFAULT_PERMISSIONS, Principal, Tier
 from spark.security.apikeys import create_key
-from spark.web.app import create_app
-from tests.support import jwks
+from spark.web import errors
+from spark.web.app import create_app, routes
+from spark.web.metrics import MetricsMiddleware
+from spark.web.services import Services, build_services
 
 DEFAULT_REQUESTS = 3000
 WARMUP = 200
@@ -66,6 +74,38 @@ def _settings(db: BenchDatabase, jwks_url: str) -> Settings:
         jwt_issuer=jwks.ISSUER,
         jwt_audience=jwks.AUDIENCE,
     )
+
+
+class _RunAs:
+    """The layer off: each request's principal set in scope state, where SecurityMiddleware
+    puts the one it authenticated, so routes still have someone to scope data to."""
+
+    def __init__(self, app: ASGIApp, principal: Principal) -> None:
+        self.app, self.principal = app, principal
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope.setdefault("state", {})["principal"] = self.principal
+        await self.app(scope, receive, send)
+
+
+def _unchecked_app(settings: Settings, principal: Principal) -> Starlette:
+    """create_app's parts with _RunAs in the security layer's place (no lifespan: the
+    benchmark drives it over ASGI and closes what it opened itself)."""
+    app = Starlette(
+        routes=routes(),
+        middleware=[Middleware(MetricsMiddleware), Middleware(_RunAs, principal=principal)],
+        exception_handlers=dict(errors.HANDLERS),
+    )
+    app.state.services = build_services(settings)
+    return app
+
+
+async def _close(svc: Services) -> None:
+    """What create_app's lifespan closes; httpx's ASGI transport never runs a lifespan."""
+    svc.marks.close()
+    svc.events.close()
+    await svc.limiter.close()
+    svc.db.dispose()
 
 
 def _stored_job(db: Database) -> uuid.UUID:
@@ -132,7 +172,7 @@ def _summarise(samples: dict[str, list[float]]) -> dict[str, Way]:
 
 async def _run_apps(settings: Settings, job_id: uuid.UUID, n: int, db: Database) -> dict[str, Way]:
     owner = Principal(USER, Tier.ENTERPRISE, DEFAULT_PERMISSIONS)
-    off = create_app(settings, unchecked_as=owner)
+    off = _unchecked_app(settings, owner)
     key = jwks.SigningKey.generate()
     server = jwks.JwksServer([key]).start()
     try:
@@ -151,7 +191,7 @@ async def _run_apps(settings: Settings, job_id: uuid.UUID, n: int, db: Database)
         for client in clients.values():
             await client.aclose()
         for app in (on, off, local):
-            await app.state.services.limiter.close()
+            await _close(app.state.services)
     finally:
         server.stop()
     return _summarise(samples)

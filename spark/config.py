@@ -58,8 +58,6 @@ class Settings(BaseSettings):
     key_cache_s: float = Field(default=4.0, ge=0, le=5)
     #: per-tier overrides of DEFAULT_TIER_LIMITS, e.g. {"free": {"requests_per_day": 500}}
     tier_limits: dict[str, dict[str, int]] = Field(default_factory=dict)
-    #: turn the rate limits and quotas off (benchmarks compare with and without them)
-    limits_enabled: bool = True
 
     @field_validator("tier_limits")
     @classmethod

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Protocol
-
-from spark.engines.unity.build_log import is_compact
 
 
 @dataclass(frozen=True)
@@ -17,7 +16,7 @@ class LogPage:
     """Lines read from a log; next_offset is the raw line to read from next."""
 
     lines: tuple[str, ...]
-    #: a raw line number even when compact, so a follower resumes where this page ended
+    #: a raw line number even when filtered, so a follower resumes where this page ended
     next_offset: int
     #: complete lines in the log now; fewer than a follower's offset means a new attempt began
     total_lines: int
@@ -55,10 +54,10 @@ class LogStorage(Protocol):
         self,
         job_id: uuid.UUID,
         offset_lines: int = 0,
-        compact: bool = False,
+        keep: Callable[[str], bool] | None = None,
         limit: int | None = None,
     ) -> LogPage | None:
-        """Lines from raw line offset_lines on (errors and warnings only when compact)."""
+        """Lines from raw line offset_lines on; only those keep accepts when it is given."""
         ...
 
 
@@ -115,10 +114,10 @@ class LocalLogStore:
         self,
         job_id: uuid.UUID,
         offset_lines: int = 0,
-        compact: bool = False,
+        keep: Callable[[str], bool] | None = None,
         limit: int | None = None,
     ) -> LogPage | None:
-        """Lines from raw line offset_lines on (errors and warnings only when compact)."""
+        """Lines from raw line offset_lines on; only those keep accepts when it is given."""
         try:
             stream = self.path(job_id).open("rb")
         except FileNotFoundError:
@@ -137,6 +136,6 @@ class LocalLogStore:
                     continue
                 line = raw.decode("utf-8", errors="replace").rstrip("\n")
                 next_offset = total
-                if not compact or is_compact(line):
+                if keep is None or keep(line):
                     lines.append(line)
         return LogPage(tuple(lines), next_offset, total)

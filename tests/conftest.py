@@ -12,12 +12,12 @@ import pytest
 import redis
 from sqlalchemy import text
 
+from fakes.jwks import JwksServer, SigningKey
 from spark.config import Settings
 from spark.db import migrate
 from spark.db.engine import Database
 from spark.domain.principals import DEFAULT_PERMISSIONS, Permission, Tier
 from spark.security.apikeys import create_key
-from tests.support.jwks import JwksServer, SigningKey
 from tests.support.services import ensure_services
 from tests.support.workers import WorkerProcess
 

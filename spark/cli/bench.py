@@ -11,35 +11,29 @@ stand-in (bench.bench_builds); with --security, one route with the security laye
 from __future__ import annotations
 
 import importlib
-import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from spark.cli.output import err_console
 
-#: the source checkout, where `bench/` lives beside `spark/` (it is not installed)
-_SOURCE_ROOT = Path(__file__).resolve().parents[2]
-
 
 def _load_bench(module: str = "bench_jobs") -> Callable[[list[str] | None], int]:
-    """bench.<module>.main, from the path or the source checkout; exit 2 if it is not there."""
+    """bench.<module>.main; exit 2 if the bench package is not installed."""
     name = f"bench.{module}"
     try:
         loaded = importlib.import_module(name)
     except ModuleNotFoundError as exc:
         if exc.name not in ("bench", name):
             raise
-        if not (_SOURCE_ROOT / "bench" / f"{module}.py").is_file():
-            err_console.print(
-                "[red]error[/red] the benchmark is not available: `spark bench` needs the "
-                "`bench` package of a SPARK source checkout"
-            )
-            raise typer.Exit(2) from None
-        sys.path.insert(0, str(_SOURCE_ROOT))
-        loaded = importlib.import_module(name)
+        # Installing from a source checkout (`pip install -e .`, as `make` does) brings the
+        # bench package along; an image built from spark/ and workers/ alone has none.
+        err_console.print(
+            "[red]error[/red] the benchmark is not available: `spark bench` needs the "
+            "`bench` package, installed with SPARK from a source checkout (pip install -e .)"
+        )
+        raise typer.Exit(2) from None
     main: Callable[[list[str] | None], int] = loaded.main
     return main
 
@@ -80,65 +74,71 @@ def _argv(
     return [*argv, "--json"] if as_json else argv
 
 
+# The options as types, so the command's signature reads as a list of them.
+JobsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--jobs",
+        help="End-to-end jobs N (default 1000); bare Celery and submissions run 2*N. "
+        "With --events: jobs per events-on/off run (default 500); 0 skips that phase. "
+        "With --llm: SDK calls, and jobs per phase (default 300). "
+        "With --builds: builds per phase (default 40). "
+        "With --security: requests per way in (default 3000).",
+    ),
+]
+ClientsOption = Annotated[
+    int,
+    typer.Option(min=1, help="Concurrent HTTP clients (not used by --llm, --builds)."),
+]
+EventsFlag = Annotated[
+    bool,
+    typer.Option(
+        "--events", help="Benchmark the event path (NATS publisher and consumer) instead of jobs."
+    ),
+]
+EventCountOption = Annotated[int, typer.Option(min=1, help="With --events: events per phase.")]
+LlmFlag = Annotated[
+    bool, typer.Option("--llm", help="Benchmark a job against a bare LLM SDK call.")
+]
+BuildsFlag = Annotated[
+    bool,
+    typer.Option(
+        "--builds", help="Benchmark a Unity build's scheduling overhead against bare Celery."
+    ),
+]
+SecurityFlag = Annotated[
+    bool,
+    typer.Option("--security", help="Benchmark the security layer: one route with it on and off."),
+]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+
+
+def bench(
+    jobs: JobsOption = None,
+    clients: ClientsOption = 16,
+    events: EventsFlag = False,
+    event_count: EventCountOption = 20_000,
+    llm: LlmFlag = False,
+    builds: BuildsFlag = False,
+    security: SecurityFlag = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Benchmark SPARK against bare Celery, with --events its event path against raw
+    nats-py and psycopg, with --llm its generate_script job against a bare openai SDK
+    call, with --builds a unity_build's scheduling overhead against bare Celery running
+    the same Unity stand-in, or with --security one route with the security layer on and
+    off (throwaway database; Redis db 12; a private nats-server or fake LLM)."""
+    argv = _argv(events, event_count, jobs, clients, as_json, llm, builds, security)
+    chosen = {
+        "bench_builds": builds,
+        "bench_llm": llm,
+        "bench_events": events,
+        "bench_security": security,
+    }
+    run = _load_bench(next((name for name, on in chosen.items() if on), "bench_jobs"))
+    raise typer.Exit(run(argv))
+
+
 def register(app: typer.Typer) -> None:
     """Add `spark bench` to app."""
-
-    @app.command("bench")
-    def bench(
-        jobs: Annotated[
-            int | None,
-            typer.Option(
-                help="End-to-end jobs N (default 1000); bare Celery and submissions run 2*N. "
-                "With --events: jobs per events-on/off run (default 500); 0 skips that phase. "
-                "With --llm: SDK calls, and jobs per phase (default 300). "
-                "With --builds: builds per phase (default 40). "
-                "With --security: requests per way in (default 3000)."
-            ),
-        ] = None,
-        clients: Annotated[
-            int,
-            typer.Option(min=1, help="Concurrent HTTP clients (not used by --llm, --builds)."),
-        ] = 16,
-        events: Annotated[
-            bool,
-            typer.Option(
-                "--events",
-                help="Benchmark the event path (NATS publisher and consumer) instead of jobs.",
-            ),
-        ] = False,
-        event_count: Annotated[
-            int, typer.Option(min=1, help="With --events: events per phase.")
-        ] = 20_000,
-        llm: Annotated[
-            bool, typer.Option("--llm", help="Benchmark a job against a bare LLM SDK call.")
-        ] = False,
-        builds: Annotated[
-            bool,
-            typer.Option(
-                "--builds",
-                help="Benchmark a Unity build's scheduling overhead against bare Celery.",
-            ),
-        ] = False,
-        security: Annotated[
-            bool,
-            typer.Option(
-                "--security",
-                help="Benchmark the security layer: one route with it on and off.",
-            ),
-        ] = False,
-        as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-    ) -> None:
-        """Benchmark SPARK against bare Celery, with --events its event path against raw
-        nats-py and psycopg, with --llm its generate_script job against a bare openai SDK
-        call, or with --builds a unity_build's scheduling overhead against bare Celery running
-        the same Unity stand-in (throwaway database; Redis db 12; a private nats-server or
-        fake LLM)."""
-        argv = _argv(events, event_count, jobs, clients, as_json, llm, builds, security)
-        chosen = {
-            "bench_builds": builds,
-            "bench_llm": llm,
-            "bench_events": events,
-            "bench_security": security,
-        }
-        run = _load_bench(next((name for name, on in chosen.items() if on), "bench_jobs"))
-        raise typer.Exit(run(argv))
+    app.command("bench")(bench)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 import typer
+
+from spark.config import load_settings
+from spark.events.consumer import ConsumerOptions, run
 
 
 def consumer(
@@ -13,12 +17,6 @@ def consumer(
     ] = None,
 ) -> None:
     """Run an event consumer (needs SPARK_NATS_URL); stop with Ctrl-C or SIGTERM."""
-    import logging
-
-    from spark.config import load_settings
-    from spark.events.consumer import ConsumerOptions
-    from workers.consumer import run
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = load_settings()
     options = ConsumerOptions(

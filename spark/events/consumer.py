@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +13,7 @@ from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from spark import metrics
+from spark.config import Settings
 from spark.contracts.events import InvalidEvent
 from spark.db import events as event_queries
 from spark.db.engine import Database
@@ -31,6 +33,26 @@ class ConsumerOptions:
     #: unacknowledged messages (a consumer killed mid-batch) come back after this long
     ack_wait_s: float = 30.0
     fetch_timeout_s: float = 1.0
+
+
+def run(settings: Settings, options: ConsumerOptions) -> None:
+    """Consume until SIGINT or SIGTERM (a process's whole life as a consumer)."""
+    if not settings.nats_url:
+        raise SystemExit("SPARK_NATS_URL is not set: without NATS, events are stored directly")
+    url = settings.nats_url
+    db = Database(settings.database_url, pool_size=2)
+
+    async def until_signalled() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await consume(db, url, options, stop)
+
+    try:
+        asyncio.run(until_signalled())
+    finally:
+        db.dispose()
 
 
 async def consume(db: Database, url: str, options: ConsumerOptions, stop: asyncio.Event) -> None:

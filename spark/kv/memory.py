@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from spark.resilience.breaker import BreakerRecord
+from spark.domain.breakers import BreakerRecord
 
 
 class MemoryBreakerStore:

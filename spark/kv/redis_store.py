@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import redis
 
-from spark.resilience.breaker import BreakerRecord, BreakerState
+from spark.domain.breakers import BreakerRecord, BreakerState
 
 PREFIX = "spark:breaker:"
 

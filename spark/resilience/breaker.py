@@ -6,24 +6,16 @@ closed --5 failures--> open --60 s--> half_open --2 successes--> closed
 
 from __future__ import annotations
 
-import enum
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
+from spark.domain.breakers import BreakerRecord, BreakerState
 from spark.errors import DependencyUnavailable
 from spark.kv.base import BreakerStore
 
 T = TypeVar("T")
-
-
-class BreakerState(enum.StrEnum):
-    """Whether calls go through."""
-
-    CLOSED = "closed"
-    OPEN = "open"
-    HALF_OPEN = "half_open"
 
 
 @dataclass(frozen=True)
@@ -33,16 +25,6 @@ class BreakerPolicy:
     failures_to_open: int = 5
     reset_after_s: float = 60.0
     successes_to_close: int = 2
-
-
-@dataclass(frozen=True)
-class BreakerRecord:
-    """A breaker's shared state."""
-
-    state: BreakerState = BreakerState.CLOSED
-    failures: int = 0
-    successes: int = 0
-    opened_at: float = 0.0
 
 
 class BreakerOpen(DependencyUnavailable):

@@ -9,10 +9,9 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from spark.config import Settings, load_settings
-from spark.domain.principals import Principal
 from spark.web import errors
 from spark.web.metrics import MetricsMiddleware, metrics_endpoint
 from spark.web.openapi import DOCS_HTML, openapi_document
@@ -29,17 +28,25 @@ async def _docs(_: Request) -> HTMLResponse:
     return HTMLResponse(DOCS_HTML)
 
 
-def create_app(
-    settings: Settings | None = None,
-    services: Services | None = None,
-    *,
-    unchecked_as: Principal | None = None,
-) -> Starlette:
-    """The API for settings (or the environment), with its services wired.
+def routes() -> list[BaseRoute]:
+    """Every route the API serves, in matching order."""
+    return [
+        *jobs.routes,
+        *events.routes,
+        *artifacts.routes,
+        *logs.routes,
+        *presets.routes,
+        *projects.routes,
+        *usage.routes,
+        *health.routes,
+        Route("/openapi.json", _openapi, methods=["GET"]),
+        Route("/docs", _docs, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
+    ]
 
-    unchecked_as runs every request as that principal with no security layer at all; it
-    exists so the benchmark can measure what the layer costs, and is never set from config.
-    """
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> Starlette:
+    """The API for settings (or the environment), with its services wired."""
     svc = services or build_services(settings or load_settings())
 
     @asynccontextmanager
@@ -51,24 +58,9 @@ def create_app(
         svc.db.dispose()
 
     app = Starlette(
-        routes=[
-            *jobs.routes,
-            *events.routes,
-            *artifacts.routes,
-            *logs.routes,
-            *presets.routes,
-            *projects.routes,
-            *usage.routes,
-            *health.routes,
-            Route("/openapi.json", _openapi, methods=["GET"]),
-            Route("/docs", _docs, methods=["GET"]),
-            Route("/metrics", metrics_endpoint, methods=["GET"]),
-        ],
+        routes=routes(),
         # Metrics outermost, so refusals by the security layer are counted too.
-        middleware=[
-            Middleware(MetricsMiddleware),
-            Middleware(SecurityMiddleware, unchecked_as=unchecked_as),
-        ],
+        middleware=[Middleware(MetricsMiddleware), Middleware(SecurityMiddleware)],
         exception_handlers=dict(errors.HANDLERS),
         lifespan=lifespan,
     )

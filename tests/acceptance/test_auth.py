@@ -17,7 +17,18 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from spark.config import Settings
+from fakes.jwks import (
+    AUDIENCE,
+    HS_SECRET,
+    ISSUER,
+    JwksServer,
+    SigningKey,
+    claims,
+    hs256,
+    rs256,
+    unsigned,
+)
+from spark.config import Settings, TierLimits
 from spark.db.engine import Database
 from spark.db.keys import revoke_key
 from spark.db.models import Base
@@ -30,31 +41,24 @@ from spark.security.tokens import JwtVerifier
 from spark.web.app import create_app
 from spark.web.services import build_services
 from tests.support.jobs import TURRET, auth
-from tests.support.jwks import (
-    AUDIENCE,
-    HS_SECRET,
-    ISSUER,
-    JwksServer,
-    SigningKey,
-    claims,
-    hs256,
-    rs256,
-    unsigned,
-)
 
 PUBLIC = {"/v1/health", "/metrics", "/openapi.json", "/docs"}
+#: every tier's limits out of reach: these tests are about credentials, not refusals
+UNLIMITED = {
+    tier: dict.fromkeys(TierLimits.model_fields, 10**9) for tier in ("free", "pro", "enterprise")
+}
 OTHER_SECRET = "not-the-configured-secret-but-just-as-long-0123456789"
 
 
 def jwt_settings(settings: Settings, jwks_url: str) -> Settings:
-    """The suite's settings plus both JWT sources, our issuer and audience; limits off."""
+    """The suite's settings plus both JWT sources, our issuer and audience; limits out of reach."""
     return settings.model_copy(
         update={
             "jwt_secret": SecretStr(HS_SECRET),
             "jwt_jwks_url": jwks_url,
             "jwt_issuer": ISSUER,
             "jwt_audience": AUDIENCE,
-            "limits_enabled": False,
+            "tier_limits": UNLIMITED,
         }
     )
 
@@ -246,7 +250,7 @@ def test_a_revoked_key_stops_working_within_5s_on_every_api_process(
 ) -> None:
     """Two app instances on one database, both with the key cached, refuse it within 5 s of revocation."""
     minted = create_key(db, "rita", Tier.PRO, DEFAULT_PERMISSIONS)
-    quiet = settings.model_copy(update={"limits_enabled": False})
+    quiet = settings.model_copy(update={"tier_limits": UNLIMITED})
     with (
         TestClient(create_app(quiet), raise_server_exceptions=False) as one,
         TestClient(create_app(quiet), raise_server_exceptions=False) as two,

@@ -14,13 +14,13 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
+from fakes.unity import make_unity_project, write_launcher
 from spark.config import Settings
 from spark.db.engine import Database
 from spark.domain.principals import DEFAULT_PERMISSIONS, Tier
 from spark.security.apikeys import create_key
 from tests.acceptance.test_builds import create_project, submit_build
-from tests.support.builds import make_unity_project, read_records, wait_no_processes
-from tests.support.fake_unity import write_launcher
+from tests.support.builds import read_records, wait_no_processes
 from tests.support.jobs import TERMINAL, auth, stored, wait_state
 from tests.support.services import free_port
 from tests.support.workers import ApiProcess, BeatProcess, WorkerProcess

@@ -16,13 +16,13 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from fakes.unity import make_unity_project, processes_mentioning, write_launcher
 from spark.config import Settings
 from spark.db import audit as audit_queries
 from spark.db.engine import Database
 from spark.domain.principals import Permission, Tier
 from spark.security.apikeys import create_key
-from tests.support.builds import WebhookReceiver, make_unity_project, wait_no_processes
-from tests.support.fake_unity import processes_mentioning, write_launcher
+from tests.support.builds import WebhookReceiver, wait_no_processes
 from tests.support.jobs import TERMINAL, assert_result_matches_its_model, auth, wait_state
 from tests.support.workers import WorkerProcess
 

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from fakes.unity import make_unity_project
 from spark.config import Settings
 from spark.db.engine import Database
 from spark.web.app import create_app
 from tests.acceptance.test_builds import create_project
-from tests.support.builds import make_unity_project
 from tests.support.endings import assert_ended_once, finished_total, scrape, wait_for
 from tests.support.jobs import TERMINAL, auth, stored, wait_state
 from tests.support.nats import NatsServer, Subscriber

@@ -16,9 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from fakes.unity import make_unity_project, write_launcher
 from spark.engines.unity.csharp import check_syntax
-from tests.support.builds import make_unity_project
-from tests.support.fake_unity import write_launcher
 from tests.support.services import free_port
 
 

@@ -15,15 +15,16 @@ from typing import Any
 
 import pytest
 
+from fakes.unity import COMPILE_WARNING, processes_mentioning, write_launcher
 from spark.artifacts import ArtifactStore
 from spark.contracts.build_params import UnityBuildParams
 from spark.domain.projects import Project
+from spark.engines.unity.build_log import is_compact
 from spark.engines.unity.builds import BuildEnvironment, BuildRequest, run_build
 from spark.engines.unity.editor_script import BUILDER_CS, PROJECT_PATH
 from spark.engines.unity.workspace import PIDFILE
 from spark.errors import JobFailure, JobTimedOut
 from spark.logstore import LocalLogStore
-from tests.support.fake_unity import COMPILE_WARNING, processes_mentioning, write_launcher
 
 
 class Canceled(Exception):
@@ -150,10 +151,10 @@ def test_the_build_log_is_stored_and_read_by_offset_and_compact(
     assert result["log_lines"] < page.total_lines  # the runner's own [spark] lines are extra
     middle = env.logs.read(req.job_id, offset_lines=5, limit=3)
     assert middle is not None and middle.lines == page.lines[5:8] and middle.next_offset == 8
-    compact = env.logs.read(req.job_id, compact=True)
+    compact = env.logs.read(req.job_id, keep=is_compact)
     assert compact is not None and compact.lines == (COMPILE_WARNING,)
     assert compact.next_offset == page.total_lines
-    first_only = env.logs.read(req.job_id, compact=True, limit=1)
+    first_only = env.logs.read(req.job_id, keep=is_compact, limit=1)
     assert first_only is not None and first_only.lines == (COMPILE_WARNING,)
     assert page.lines[first_only.next_offset - 1] == COMPILE_WARNING  # a raw line number
 

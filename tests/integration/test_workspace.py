@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from fakes.unity import HELPER_MARKER, processes_mentioning, write_launcher
 from spark.domain.projects import Project
 from spark.engines.unity.workspace import PIDFILE, prepare, scrub, write_pidfile
 from spark.errors import JobFailure
-from tests.support.fake_unity import HELPER_MARKER, processes_mentioning, write_launcher
 
 GIT_ENV = {
     **os.environ,

@@ -1,4 +1,4 @@
-"""Build-farm test helpers: a Unity project on disk, the process table, a webhook receiver."""
+"""Build-farm test helpers: waiting on the process table, a webhook receiver, record files."""
 
 from __future__ import annotations
 
@@ -10,20 +10,7 @@ from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from tests.support.fake_unity import processes_mentioning
-
-
-def make_unity_project(root: Path, mode: str = "success", delay_s: float = 0.02) -> Path:
-    """A minimal Unity project folder; the Unity stand-in reads its mode and pace from it."""
-    (root / "Assets" / "Scenes").mkdir(parents=True, exist_ok=True)
-    (root / "Assets" / "Scenes" / "Main.unity").write_text("%YAML 1.1\n", encoding="utf-8")
-    (root / "ProjectSettings").mkdir(exist_ok=True)
-    (root / "ProjectSettings" / "ProjectVersion.txt").write_text(
-        "m_EditorVersion: 2022.3.20f1\n", encoding="utf-8"
-    )
-    (root / ".fake-unity-mode").write_text(mode, encoding="utf-8")
-    (root / ".fake-unity-delay").write_text(str(delay_s), encoding="utf-8")
-    return root
+from fakes.unity import processes_mentioning
 
 
 def wait_no_processes(text: str, timeout: float = 10.0) -> list[int]:

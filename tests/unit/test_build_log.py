@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import fakes.unity
 from spark.engines.unity.build_log import (
     BuildMessage,
     ProgressTracker,
@@ -20,7 +21,7 @@ from spark.engines.unity.build_log import (
     results_block,
 )
 
-FAKE_UNITY = Path(__file__).resolve().parents[1] / "support" / "fake_unity.py"
+FAKE_UNITY = Path(fakes.unity.__file__)
 CS0103 = (
     "Assets/Scripts/Player.cs(12,5): error CS0103: "
     "The name 'foo' does not exist in the current context"

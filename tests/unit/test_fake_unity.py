@@ -14,18 +14,19 @@ from pathlib import Path
 
 import pytest
 
-from spark.engines.unity.build_log import result_from_log
-from spark.engines.unity.csharp import check_syntax
-from spark.engines.unity.editor_script import BUILD_METHOD, BUILDER_CS
-from tests.support.fake_unity import (
+import fakes.unity
+from fakes.unity import (
     COMPILE_ERROR,
     HELPER_MARKER,
     parse_args,
     processes_mentioning,
     write_launcher,
 )
+from spark.engines.unity.build_log import result_from_log
+from spark.engines.unity.csharp import check_syntax
+from spark.engines.unity.editor_script import BUILD_METHOD, BUILDER_CS
 
-FAKE_UNITY = Path(__file__).resolve().parents[1] / "support" / "fake_unity.py"
+FAKE_UNITY = Path(fakes.unity.__file__)
 
 
 def unity_args(tmp_path: Path, target: str = "WebGL", log_file: str = "-") -> list[str]:

@@ -1,13 +1,16 @@
-"""API key format and hashing, cursors, and the CLI's param syntax."""
+"""API key format and hashing, cursors, the CLI's param syntax, and how `spark bench` finds the
+benchmark."""
 
 from __future__ import annotations
 
+import sys
 import uuid
 from datetime import UTC, datetime
 
 import pytest
 import typer
 
+from spark.cli.bench import _load_bench
 from spark.cli.jobs import parse_params
 from spark.domain.jobs import Job, JobKind, JobState
 from spark.domain.principals import Permission, Tier
@@ -70,6 +73,26 @@ def test_cli_params_are_strings_unless_json_is_asked_for() -> None:
         parse_params(["novalue"])
     with pytest.raises(typer.BadParameter):
         parse_params(["x:={bad"])
+
+
+def test_spark_bench_imports_the_installed_bench_package() -> None:
+    """The benchmark is a package like spark, found without touching sys.path."""
+    before = list(sys.path)
+    assert callable(_load_bench("bench_security"))
+    assert sys.path == before
+
+
+def test_spark_bench_without_the_bench_package_exits_2_saying_why(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An install without bench (the Docker image) gets a clear error, not a traceback."""
+    # None in sys.modules makes an import fail as if the package were absent.
+    for name in ("bench", "bench.bench_jobs"):
+        monkeypatch.setitem(sys.modules, name, None)
+    with pytest.raises(typer.Exit) as exited:
+        _load_bench("bench_jobs")
+    assert exited.value.exit_code == 2
+    assert "the benchmark is not available" in capsys.readouterr().err
 
 
 def test_malformed_keys_are_refused_before_any_lookup() -> None:

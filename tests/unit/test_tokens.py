@@ -13,6 +13,9 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from fakes.jwks import AUDIENCE, HS_SECRET, ISSUER, JwksServer, SigningKey, claims
+from fakes.jwks import hs256 as mint_hs256
+from fakes.jwks import rs256 as mint_rs256
 from spark.config import Settings
 from spark.domain.principals import Permission, Tier
 from spark.errors import ServiceUnavailable, Unauthenticated
@@ -24,9 +27,6 @@ from spark.security.tokens import (
     VerifiedTokens,
     principal_from_claims,
 )
-from tests.support.jwks import AUDIENCE, HS_SECRET, ISSUER, JwksServer, SigningKey, claims
-from tests.support.jwks import hs256 as mint_hs256
-from tests.support.jwks import rs256 as mint_rs256
 
 
 def _b64(data: bytes) -> str:

@@ -84,7 +84,7 @@ async def submit_job(request: Request) -> Response:
         priority=submission.priority,
         idempotency_key=_idempotency_key(request),
         request_hash=request_hash(body),
-        limits=svc.tiers[principal.tier.value] if svc.settings.limits_enabled else None,
+        limits=svc.tiers[principal.tier.value],
     )
     done = await run_in_threadpool(submit, svc.db, svc.dispatcher, new, svc.marks)
     if done.created:

@@ -12,6 +12,7 @@ from starlette.routing import Route
 
 from spark.db import jobs as job_queries
 from spark.domain.jobs import Job
+from spark.engines.unity.build_log import is_compact
 from spark.errors import NotFound
 from spark.logstore import LogPage
 from spark.web.bodies import parse
@@ -48,7 +49,9 @@ async def job_log(request: Request) -> Response:
             job = job_queries.get_job(s, job_id, principal.user)
         if job is None:
             return None, None
-        page = svc.logs.read(job_id, query.offset_lines, query.compact, query.limit)
+        # Compact is the build log's notion (errors and warnings); the store only pages lines.
+        keep = is_compact if query.compact else None
+        page = svc.logs.read(job_id, query.offset_lines, keep, query.limit)
         return job, page
 
     job, page = await run_in_threadpool(read)

@@ -1,4 +1,4 @@
-"""A Unity editor stand-in for build tests: `python tests/support/fake_unity.py <Unity args>`.
+"""A Unity editor stand-in for build tests: `python fakes/unity.py <Unity args>`.
 
 It takes Unity's batch-mode arguments, prints log lines shaped like a real editor's, writes
 a player at -customBuildPath and exits as SPARK's build method would. The behaviour (success,
@@ -255,6 +255,19 @@ def main(argv: list[str]) -> int:
         log(*_SHUTDOWN)
     record("exit", job=job, code=code)
     return code
+
+
+def make_unity_project(root: Path, mode: str = "success", delay_s: float = 0.02) -> Path:
+    """A minimal Unity project folder; the Unity stand-in reads its mode and pace from it."""
+    (root / "Assets" / "Scenes").mkdir(parents=True, exist_ok=True)
+    (root / "Assets" / "Scenes" / "Main.unity").write_text("%YAML 1.1\n", encoding="utf-8")
+    (root / "ProjectSettings").mkdir(exist_ok=True)
+    (root / "ProjectSettings" / "ProjectVersion.txt").write_text(
+        "m_EditorVersion: 2022.3.20f1\n", encoding="utf-8"
+    )
+    (root / ".fake-unity-mode").write_text(mode, encoding="utf-8")
+    (root / ".fake-unity-delay").write_text(str(delay_s), encoding="utf-8")
+    return root
 
 
 def processes_mentioning(text: str) -> list[int]:

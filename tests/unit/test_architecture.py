@@ -1,0 +1,100 @@
+"""SPARK's import architecture: every contract in pyproject.toml's [tool.importlinter] is kept,
+and no module of spark or workers imports itself through others (directly, inside a function,
+or under TYPE_CHECKING: grimp reads them all)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import grimp
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PYPROJECT = ROOT / "pyproject.toml"
+#: the venv's import-linter (the dev extra); its command line is its stable interface
+LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
+CONTRACTS: list[dict[str, Any]] = tomllib.loads(PYPROJECT.read_text())["tool"]["importlinter"][
+    "contracts"
+]
+#: what a contract forbidding "everything else" leaves allowed, besides its own package
+ALLOWED = {
+    "db-below-domain": {"spark.domain", "spark.errors", "spark.config"},
+    "registry-on-domain-and-contracts": {"spark.domain", "spark.contracts"},
+}
+
+
+@pytest.fixture(scope="module")
+def graph() -> grimp.ImportGraph:
+    """spark and workers as grimp sees them (no cache: the tree must not gain files)."""
+    return grimp.build_graph("spark", "workers", cache_dir=None)
+
+
+def import_cycles(graph: grimp.ImportGraph) -> list[list[str]]:
+    """One shortest cycle per group of modules that import each other, as a module chain."""
+    cycles: list[list[str]] = []
+    seen: set[str] = set()
+    for module in sorted(graph.modules):
+        if module in seen:
+            continue
+        # A module's cycle group: what it imports (transitively) that also imports it.
+        group = graph.find_upstream_modules(module) & graph.find_downstream_modules(module)
+        if not group:
+            continue
+        seen |= group | {module}
+        first = min(graph.find_modules_directly_imported_by(module) & group)
+        back = graph.find_shortest_chain(importer=first, imported=module)
+        assert back is not None  # first is in the group, so it reaches module
+        cycles.append([module, *back])
+    return cycles
+
+
+@pytest.mark.parametrize("contract", CONTRACTS, ids=[c["id"] for c in CONTRACTS])
+def test_the_import_contract_is_kept(contract: dict[str, Any]) -> None:
+    """lint-imports checks the contract alone; a broken one is named with its import chains."""
+    if not LINT_IMPORTS.exists():
+        pytest.fail(f"{LINT_IMPORTS} is missing: install the dev extra (make .venv/.installed-dev)")
+    args = [str(LINT_IMPORTS), "--no-cache", "--no-logo", "--contract", contract["id"]]
+    done = subprocess.run(
+        [*args, str(PYPROJECT)], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, (
+        f"import contract broken: {contract['name']} ({contract['id']})\n{done.stdout}{done.stderr}"
+    )
+
+
+@pytest.mark.parametrize("contract_id", sorted(ALLOWED))
+def test_a_contract_forbidding_everything_else_names_every_package(
+    contract_id: str, graph: grimp.ImportGraph
+) -> None:
+    """A new top-level package of spark must be allowed here or forbidden in pyproject.toml."""
+    contract = next(c for c in CONTRACTS if c["id"] == contract_id)
+    placed = {*ALLOWED[contract_id], *contract["source_modules"], *contract["forbidden_modules"]}
+    unplaced = sorted(graph.find_children("spark") - placed)
+    assert not unplaced, f"{contract_id}: neither allowed nor forbidden: {', '.join(unplaced)}"
+
+
+def test_no_module_imports_itself_through_others(graph: grimp.ImportGraph) -> None:
+    """Every module-level import cycle in spark and workers, one line each."""
+    cycles = import_cycles(graph)
+    assert not cycles, "import cycles:\n" + "\n".join(" -> ".join(c) for c in cycles)
+
+
+def test_the_cycle_check_sees_imports_in_functions_and_under_type_checking(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check itself, on a package whose loop is hidden both ways."""
+    package = tmp_path / "looped"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "a.py").write_text("def f() -> None:\n    from looped import b\n")
+    (package / "b.py").write_text(
+        "from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n    from looped import a\n"
+    )
+    (package / "c.py").write_text("from looped import a\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    graph = grimp.build_graph("looped", cache_dir=None)
+    assert import_cycles(graph) == [["looped.a", "looped.b", "looped.a"]]
