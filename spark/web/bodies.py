@@ -1,4 +1,5 @@
-"""Reading request bodies: JSON only, size-limited, and validation errors that name the field."""
+"""Reading request bodies: JSON only, size- and depth-limited, text the database can store,
+and validation errors that name the field."""
 
 from __future__ import annotations
 
@@ -11,6 +12,10 @@ from starlette.requests import Request
 from spark.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 
 M = TypeVar("M", bound=BaseModel)
+
+#: no SPARK body nests deeper than a few levels; far below Python's recursion limit, so
+#: nothing downstream (validation, hashing, JSON columns) can recurse itself to death
+MAX_DEPTH = 32
 
 
 def _is_json(content_type: str) -> bool:
@@ -33,9 +38,47 @@ async def read_json(request: Request, limit: int) -> Any:
         if len(body) > limit:
             raise PayloadTooLarge(f"the request body is over {limit} bytes")
     try:
-        return json.loads(body)
+        parsed = json.loads(body)
+    except RecursionError:
+        raise BadRequest(f"the request body nests deeper than {MAX_DEPTH} levels") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"the request body is not valid JSON: {exc}") from None
+    check_tree(parsed)
+    return parsed
+
+
+def check_tree(data: Any) -> None:
+    """Refuse JSON nested deeper than MAX_DEPTH (400), and text the database cannot store —
+    NUL, or a lone surrogate from a `\\ud800` escape — with a 422 naming the field.
+
+    Iterative on purpose: the input is exactly what would overflow a recursive walk.
+    """
+    stack: list[tuple[Any, tuple[int | str, ...]]] = [(data, ())]
+    while stack:
+        node, path = stack.pop()
+        if len(path) >= MAX_DEPTH:
+            raise BadRequest(f"the request body nests deeper than {MAX_DEPTH} levels")
+        if isinstance(node, dict):
+            for key, value in node.items():
+                _check_text(key, (*path, key))
+                stack.append((value, (*path, key)))
+        elif isinstance(node, list):
+            stack.extend((value, (*path, i)) for i, value in enumerate(node))
+        elif isinstance(node, str):
+            _check_text(node, path)
+
+
+def _check_text(text: str, path: tuple[int | str, ...]) -> None:
+    if "\x00" in text:
+        problem = "must not contain NUL characters"
+    else:
+        try:
+            text.encode("utf-8")
+            return
+        except UnicodeEncodeError:
+            problem = "must be valid Unicode (no lone surrogates)"
+    field = field_name(path)
+    raise ValidationFailed(f"{field}: {problem}", details={"field": field})
 
 
 def field_name(loc: tuple[int | str, ...], prefix: str = "") -> str:

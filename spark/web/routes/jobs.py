@@ -139,14 +139,32 @@ def encode_cursor(job: Job) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+#: an encoded cursor is about 70 characters; anything much longer is not one of ours
+_MAX_CURSOR = 128
+
+
 def decode_cursor(cursor: str) -> job_queries.Cursor:
-    """The position a cursor points at; 422 if it is not one of ours."""
+    """The position a cursor points at; 422 if it is not exactly one of ours."""
+    invalid = ValidationFailed("cursor: not a valid cursor", details={"field": "cursor"})
+    if len(cursor) > _MAX_CURSOR:
+        raise invalid
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        stamp, hex_id = json.loads(raw)
-        return job_queries.Cursor(datetime.fromisoformat(stamp), uuid.UUID(hex=hex_id))
+        decoded = json.loads(raw)
     except (ValueError, TypeError, binascii.Error):
-        raise ValidationFailed("cursor: not a valid cursor", details={"field": "cursor"}) from None
+        raise invalid from None
+    match decoded:
+        case [str() as stamp, str() as hex_id]:
+            try:
+                at = datetime.fromisoformat(stamp)
+                position = job_queries.Cursor(at, uuid.UUID(hex=hex_id))
+            except ValueError:
+                raise invalid from None
+            if at.tzinfo is None:
+                raise invalid
+            return position
+        case _:
+            raise invalid
 
 
 async def list_jobs(request: Request) -> Response:
