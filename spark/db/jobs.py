@@ -245,8 +245,17 @@ def _error_json(error: JobError | None) -> dict[str, Any] | None:
     return {"code": error.code, "message": error.message, "details": error.details}
 
 
-def requeue(s: Session, job_id: uuid.UUID, attempt: int, message: str, now: datetime) -> Job | None:
-    """running→queued for the attempt that holds the job, with an outbox row as a safety net."""
+def requeue(
+    s: Session,
+    job_id: uuid.UUID,
+    attempt: int,
+    message: str,
+    now: datetime,
+    *,
+    message_sent: bool = True,
+) -> Job | None:
+    """running→queued for the attempt that holds the job, with an outbox row: a safety net
+    when its message is on its way back (message_sent), or for the relay to send at once."""
     job = _returning_job(
         s,
         update(JOBS)
@@ -262,8 +271,8 @@ def requeue(s: Session, job_id: uuid.UUID, attempt: int, message: str, now: date
                 kind=job.kind.value,
                 priority=job.priority,
                 created_at=now,
-                sent_at=now,
-                sends=1,
+                sent_at=now if message_sent else None,
+                sends=1 if message_sent else 0,
             )
         )
     return job

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from spark.db import jobs as job_queries
 from spark.db import outbox as outbox_queries
 from spark.db.engine import Database
 from spark.db.types import utcnow
-from spark.domain.jobs import JobState
+from spark.domain.jobs import Job, JobState
 from spark.events.sink import EventSink
 from spark.jobs.dispatch import Dispatcher
 from spark.jobs.ending import TIME_LIMIT, Ending, Held, end_job, worker_lost_error
@@ -25,9 +25,11 @@ _RESEND_AFTER = {
 
 @dataclass(frozen=True)
 class ReapPolicy:
-    """When a running job counts as abandoned."""
+    """When a running job counts as abandoned, and how many attempts a job may have."""
 
     lease_s: float
+    #: SPARK_MAX_ATTEMPTS; a kind's own retry policy may say otherwise
+    max_attempts: int = 3
 
 
 def relay(db: Database, dispatcher: Dispatcher, min_age_s: float, batch: int = 200) -> int:
@@ -53,19 +55,31 @@ def relay(db: Database, dispatcher: Dispatcher, min_age_s: float, batch: int = 2
 
 
 def reap(db: Database, events: EventSink, policy: ReapPolicy, batch: int = 200) -> int:
-    """End running jobs whose worker stopped beating; returns how many were ended."""
+    """Act on running jobs whose worker stopped beating: end those past their time limit or
+    out of attempts, send the others again; returns how many were acted on."""
     now = utcnow()
     with db.session() as s:
         stale = job_queries.stale_running(s, now - timedelta(seconds=policy.lease_s), batch)
-    ended = 0
-    for job in stale:
-        limit = timedelta(seconds=spec_of(job.kind).limits.hard_s)
-        if job.started_at is not None and now - job.started_at > limit:
-            ending = Ending(JobState.TIMED_OUT, error=TIME_LIMIT)
-        else:
-            ending = Ending(JobState.FAILED, error=worker_lost_error(job.attempts))
-        # Fenced by the attempt read: a job that beat or moved on since is left alone.
-        if end_job(db, events, job.id, Held(job.attempts), ending) is not None:
-            ended += 1
-            log.warning("reaped job %s (%s): %s", job.id, job.worker, ending.error)
-    return ended
+    return sum(1 for job in stale if _reap_one(db, events, policy, job, now))
+
+
+def _reap_one(db: Database, events: EventSink, policy: ReapPolicy, job: Job, now: datetime) -> bool:
+    spec = spec_of(job.kind)
+    if job.started_at is not None and now - job.started_at > timedelta(seconds=spec.limits.hard_s):
+        ending = Ending(JobState.TIMED_OUT, error=TIME_LIMIT)
+    elif job.attempts >= (spec.retry.max_attempts or policy.max_attempts):
+        ending = Ending(JobState.FAILED, error=worker_lost_error(job.attempts))
+    else:
+        # Attempts remain: the job goes back to the queue for the relay to send at once (its
+        # old message may only come back after the broker's visibility timeout).
+        with db.session() as s:
+            message = "waiting: its worker stopped; running it again"
+            back = job_queries.requeue(s, job.id, job.attempts, message, now, message_sent=False)
+        if back is not None:
+            log.warning("job %s (%s) requeued after attempt %d", job.id, job.worker, job.attempts)
+        return back is not None
+    # Fenced by the attempt read: a job that beat or moved on since is left alone.
+    if end_job(db, events, job.id, Held(job.attempts), ending) is None:
+        return False
+    log.warning("reaped job %s (%s): %s", job.id, job.worker, ending.error)
+    return True

@@ -105,7 +105,7 @@ def _register_kind(app: Celery, spec: KindSpec) -> None:
 
 def _reap() -> int:
     res = resources()
-    policy = maintenance.ReapPolicy(lease_s=res.settings.lease_s)
+    policy = maintenance.ReapPolicy(res.settings.lease_s, res.settings.max_attempts)
     ended = maintenance.reap(res.db, res.events, policy)
     res.events.flush()
     return ended

@@ -63,7 +63,8 @@ def stack(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Itera
     consumer = ConsumerProcess(settings, workdir, server.url)
     consumer.start()
     built = Stack(server, on_nats, workdir, [])
-    maintenance = built.worker("maintenance")
+    # One attempt only: the reaper's test shows an ending, not a job sent again.
+    maintenance = built.worker("maintenance", SPARK_MAX_ATTEMPTS="1")
     yield built
     maintenance.stop()
     consumer.stop()

@@ -55,7 +55,7 @@ def test_a_killed_pool_process_means_redelivery_and_success(
     assert final.attempts == 2 and final.worker != running.worker
 
 
-def test_a_killed_worker_machine_is_reaped_as_worker_lost(
+def test_a_job_of_a_killed_worker_machine_runs_again_on_another_worker(
     client: TestClient,
     api_key: str,
     db: Database,
@@ -63,11 +63,37 @@ def test_a_killed_worker_machine_is_reaped_as_worker_lost(
     tmp_path: Path,
     slow_worker: WorkerProcess,
 ) -> None:
-    """SIGKILL the whole worker: its message cannot come back soon, so the reaper fails the job."""
+    """SIGKILL the whole worker: its message cannot come back soon, so once the heartbeat is
+    silent for a lease the reaper sends the job again and another worker finishes it."""
     job = client.post("/v1/jobs", json=BODY, headers=auth(api_key)).json()
     wait_state(db, job["id"], {"running"})
     slow_worker.kill()
-    helper = WorkerProcess(settings, tmp_path, queues="maintenance")
+    helper = WorkerProcess(settings, tmp_path, SPARK_OFFLINE_LATENCY_S="0")
+    beat = BeatProcess(settings, tmp_path)
+    helper.start()
+    beat.start()
+    try:
+        final = wait_state(db, job["id"], TERMINAL, timeout=30)
+    finally:
+        beat.stop()
+        helper.stop()
+    assert final.state.value == "succeeded", final
+    assert final.attempts == 2
+
+
+def test_a_killed_worker_machine_on_the_last_attempt_is_reaped_as_worker_lost(
+    client: TestClient,
+    api_key: str,
+    db: Database,
+    settings: Settings,
+    tmp_path: Path,
+    slow_worker: WorkerProcess,
+) -> None:
+    """With no attempts left, the reaper fails the job worker_lost instead."""
+    job = client.post("/v1/jobs", json=BODY, headers=auth(api_key)).json()
+    wait_state(db, job["id"], {"running"})
+    slow_worker.kill()
+    helper = WorkerProcess(settings, tmp_path, queues="maintenance", SPARK_MAX_ATTEMPTS="1")
     beat = BeatProcess(settings, tmp_path)
     helper.start()
     beat.start()

@@ -150,19 +150,35 @@ def test_cancel_of_another_users_job_is_not_found(
     assert reload(db, job.id).state is JobState.QUEUED
 
 
-def test_reaper_fails_jobs_whose_worker_stopped_beating(
+def test_reaper_sends_a_job_again_while_it_has_attempts_left(
     db: Database, dispatcher: CeleryDispatcher, sink: StoreSink
 ) -> None:
-    """A running job with no heartbeat for a lease ends failed with worker_lost; a fresh one stays."""
+    """A job with no heartbeat for a lease and attempts left goes back to the queue, its
+    outbox row unsent so the relay sends it at once; a job still beating is left alone."""
     stale, fresh = queued(db, dispatcher), queued(db, dispatcher)
     assert lifecycle.claim(db, sink, stale.id, "gone:1", lease_s=30, max_attempts=3)
     time.sleep(0.3)
     assert lifecycle.claim(db, sink, fresh.id, "alive:1", lease_s=30, max_attempts=3)
-    assert maintenance.reap(db, sink, maintenance.ReapPolicy(lease_s=0.2)) == 1
-    reaped = reload(db, stale.id)
+    assert maintenance.reap(db, sink, maintenance.ReapPolicy(0.2, max_attempts=3)) == 1
+    back = reload(db, stale.id)
+    assert back.state is JobState.QUEUED and back.attempts == 1 and back.worker is None
+    assert reload(db, fresh.id).state is JobState.RUNNING
+    assert maintenance.relay(db, dispatcher, min_age_s=0) == 1
+    again = lifecycle.claim(db, sink, stale.id, "next:1", lease_s=30, max_attempts=3)
+    assert again is not None and again.attempt == 2
+
+
+def test_reaper_fails_a_job_whose_attempts_are_spent(
+    db: Database, dispatcher: CeleryDispatcher, sink: StoreSink
+) -> None:
+    """The last attempt's worker went silent: the job ends failed with worker_lost."""
+    job = queued(db, dispatcher)
+    assert lifecycle.claim(db, sink, job.id, "gone:1", lease_s=30, max_attempts=1)
+    time.sleep(0.3)
+    assert maintenance.reap(db, sink, maintenance.ReapPolicy(0.2, max_attempts=1)) == 1
+    reaped = reload(db, job.id)
     assert reaped.state is JobState.FAILED and reaped.error is not None
     assert reaped.error.code == "worker_lost" and reaped.finished_at is not None
-    assert reload(db, fresh.id).state is JobState.RUNNING
 
 
 def test_progress_is_written_at_most_once_per_interval_yet_cancel_is_noticed(
