@@ -63,3 +63,13 @@ def prune_outbox(s: Session) -> int:
     done_with = exists().where(JOBS.c.id == OUTBOX.c.job_id, JOBS.c.state != JobState.QUEUED.value)
     result = s.execute(delete(OUTBOX).where(done_with))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def mark_unsent(s: Session) -> int:
+    """Forget that the messages of every still-queued job were sent (the broker lost them),
+    so the relay sends each once more; returns how many rows."""
+    still_queued = exists().where(
+        JOBS.c.id == OUTBOX.c.job_id, JOBS.c.state == JobState.QUEUED.value
+    )
+    result = s.execute(update(OUTBOX).where(still_queued).values(sent_at=None))
+    return int(getattr(result, "rowcount", 0) or 0)

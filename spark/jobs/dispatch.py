@@ -5,8 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Any, Protocol
 
+import redis
+
 from spark.domain.jobs import JobKind
 from spark.kinds import spec_of
+
+#: the key whose absence tells that the broker lost its data
+BROKER_MARKER = "spark:broker-marker"
 
 
 class Dispatcher(Protocol):
@@ -16,12 +21,30 @@ class Dispatcher(Protocol):
         """Publish the message for job_id to its kind's queue."""
         ...
 
+    def broker_emptied(self) -> bool:
+        """Whether the broker lost its messages since this was last asked (a restart with
+        nothing on disk); True the first time it is asked of a broker."""
+        ...
+
 
 class CeleryDispatcher:
     """Dispatcher over a Celery app: one message per job, its task id the job id."""
 
     def __init__(self, app: Any) -> None:
         self._app = app
+
+    def broker_emptied(self) -> bool:
+        url = str(self._app.conf.broker_url or "")
+        if not url.startswith(("redis://", "rediss://")):
+            # The file broker keeps its messages on disk; nothing to detect.
+            return False
+        # A marker kept in the broker itself: a Redis that comes back without its data comes
+        # back without the marker too, so SET NX succeeding means every queued message is gone.
+        client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        try:
+            return bool(client.set(BROKER_MARKER, "1", nx=True))
+        finally:
+            client.close()
 
     def send(self, job_id: uuid.UUID, kind: JobKind, priority: int) -> None:
         # Celery's Redis priorities run 0 (first) to 9; SPARK's run 0 (lowest) to 9.

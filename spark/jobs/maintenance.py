@@ -35,8 +35,12 @@ class ReapPolicy:
 def relay(db: Database, dispatcher: Dispatcher, min_age_s: float, batch: int = 200) -> int:
     """Send outbox rows left unsent (or sent but never claimed); returns how many were sent."""
     now = utcnow()
+    emptied = _broker_emptied(dispatcher)
     with db.session() as s:
         outbox_queries.prune_outbox(s)
+        if emptied:
+            lost = outbox_queries.mark_unsent(s)
+            log.warning("the broker lost its messages: %d queued job(s) will be sent again", lost)
         due = outbox_queries.due_dispatches(
             s, now, timedelta(seconds=min_age_s), _RESEND_AFTER, batch
         )
@@ -52,6 +56,14 @@ def relay(db: Database, dispatcher: Dispatcher, min_age_s: float, batch: int = 2
     if sent:
         log.info("relay sent %d job(s)", len(sent))
     return len(sent)
+
+
+def _broker_emptied(dispatcher: Dispatcher) -> bool:
+    try:
+        return dispatcher.broker_emptied()
+    except Exception:
+        log.warning("could not ask the broker whether it lost its messages", exc_info=True)
+        return False
 
 
 def reap(db: Database, events: EventSink, policy: ReapPolicy, batch: int = 200) -> int:

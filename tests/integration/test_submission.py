@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+import redis
 from sqlalchemy import select
 
 from spark.config import Settings
@@ -145,3 +146,20 @@ def test_keys_are_scoped_to_their_owner(db: Database, dispatcher: CeleryDispatch
         ),
     )
     assert theirs.created and theirs.job.id != mine.job.id
+
+
+def test_a_broker_that_lost_its_messages_gets_each_queued_job_sent_once_more(
+    db: Database, dispatcher: CeleryDispatcher, settings: Settings
+) -> None:
+    """A Redis that restarts with nothing on disk loses the marker it kept: the next relay
+    pass sends every still-queued job again, once, without waiting for the resend window."""
+    assert dispatcher.broker_emptied()  # the first question of a broker sets its marker
+    assert not dispatcher.broker_emptied()
+    for _ in range(5):
+        submit(db, dispatcher, new_job())
+    assert queued_messages(settings) == 5
+    redis.Redis.from_url(settings.resolved_broker_url).flushdb()
+    assert queued_messages(settings) == 0
+    assert maintenance.relay(db, dispatcher, min_age_s=0) == 5
+    assert maintenance.relay(db, dispatcher, min_age_s=0) == 0
+    assert queued_messages(settings) == 5
