@@ -45,7 +45,7 @@ from spark.security.apikeys import create_key
 from spark.web import errors
 from spark.web.app import create_app, routes
 from spark.web.metrics import MetricsMiddleware
-from spark.web.services import Services, build_services
+from spark.web.services import build_services
 
 DEFAULT_REQUESTS = 3000
 WARMUP = 200
@@ -98,14 +98,6 @@ def _unchecked_app(settings: Settings, principal: Principal) -> Starlette:
     )
     app.state.services = build_services(settings)
     return app
-
-
-async def _close(svc: Services) -> None:
-    """What create_app's lifespan closes; httpx's ASGI transport never runs a lifespan."""
-    svc.marks.close()
-    svc.events.close()
-    await svc.limiter.close()
-    svc.db.dispose()
 
 
 def _stored_job(db: Database) -> uuid.UUID:
@@ -191,7 +183,8 @@ async def _run_apps(settings: Settings, job_id: uuid.UUID, n: int, db: Database)
         for client in clients.values():
             await client.aclose()
         for app in (on, off, local):
-            await _close(app.state.services)
+            # httpx's ASGI transport never runs a lifespan: close what it would have.
+            await app.state.services.close()
     finally:
         server.stop()
     return _summarise(samples)

@@ -34,6 +34,10 @@ def mark_sent(s: Session, job_ids: Sequence[uuid.UUID], now: datetime) -> None:
         )
 
 
+#: the outbox row's job is still waiting for a worker
+_STILL_QUEUED = exists().where(JOBS.c.id == OUTBOX.c.job_id, JOBS.c.state == JobState.QUEUED.value)
+
+
 def due_dispatches(
     s: Session,
     now: datetime,
@@ -45,12 +49,9 @@ def due_dispatches(
     conditions = [and_(OutboxRow.sent_at.is_(None), OutboxRow.created_at < now - min_age)]
     for kind, after in resend_after.items():
         conditions.append(and_(OutboxRow.kind == kind.value, OutboxRow.sent_at < now - after))
-    still_queued = exists().where(
-        JOBS.c.id == OUTBOX.c.job_id, JOBS.c.state == JobState.QUEUED.value
-    )
     query = (
         select(OutboxRow.job_id, OutboxRow.kind, OutboxRow.priority)
-        .where(or_(*conditions), still_queued)
+        .where(or_(*conditions), _STILL_QUEUED)
         .order_by(OutboxRow.created_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -68,8 +69,6 @@ def prune_outbox(s: Session) -> int:
 def mark_unsent(s: Session) -> int:
     """Forget that the messages of every still-queued job were sent (the broker lost them),
     so the relay sends each once more; returns how many rows."""
-    still_queued = exists().where(
-        JOBS.c.id == OUTBOX.c.job_id, JOBS.c.state == JobState.QUEUED.value
-    )
-    result = s.execute(update(OUTBOX).where(still_queued).values(sent_at=None))
+    lost = update(OUTBOX).where(_STILL_QUEUED, OUTBOX.c.sent_at.is_not(None)).values(sent_at=None)
+    result = s.execute(lost)
     return int(getattr(result, "rowcount", 0) or 0)

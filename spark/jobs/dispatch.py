@@ -32,19 +32,21 @@ class CeleryDispatcher:
 
     def __init__(self, app: Any) -> None:
         self._app = app
+        #: made on first use, so in the process that uses it (never across a fork)
+        self._marker_client: redis.Redis | None = None
 
     def broker_emptied(self) -> bool:
         url = str(self._app.conf.broker_url or "")
         if not url.startswith(("redis://", "rediss://")):
             # The file broker keeps its messages on disk; nothing to detect.
             return False
+        if self._marker_client is None:
+            self._marker_client = redis.Redis.from_url(
+                url, socket_timeout=5, socket_connect_timeout=5
+            )
         # A marker kept in the broker itself: a Redis that comes back without its data comes
         # back without the marker too, so SET NX succeeding means every queued message is gone.
-        client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
-        try:
-            return bool(client.set(BROKER_MARKER, "1", nx=True))
-        finally:
-            client.close()
+        return bool(self._marker_client.set(BROKER_MARKER, "1", nx=True))
 
     def send(self, job_id: uuid.UUID, kind: JobKind, priority: int) -> None:
         # Celery's Redis priorities run 0 (first) to 9; SPARK's run 0 (lowest) to 9.

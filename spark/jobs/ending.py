@@ -94,13 +94,17 @@ def end_job(
     ServiceUnavailable propagates and nothing of the ending has happened.
     """
     pause_point("end_decided")
-    retrying = Retrying(
-        stop=stop_after_delay(patience_s),
-        wait=wait_exponential(multiplier=0.2, max=2.0),
-        retry=retry_if_exception_type(ServiceUnavailable),
-        reraise=True,
-    )
-    ended = retrying(_commit, db, events, job_id, fence, ending)
+    try:
+        ended = _commit(db, events, job_id, fence, ending)
+    except ServiceUnavailable:
+        # Only now build the retry loop: a job's end is on every job's path.
+        retrying = Retrying(
+            stop=stop_after_delay(patience_s),
+            wait=wait_exponential(multiplier=0.2, max=2.0),
+            retry=retry_if_exception_type(ServiceUnavailable),
+            reraise=True,
+        )
+        ended = retrying(_commit, db, events, job_id, fence, ending)
     if ended is None:
         return None
     job, event = ended

@@ -52,10 +52,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         yield
-        svc.marks.close()
-        svc.events.close()
-        await svc.limiter.close()
-        svc.db.dispose()
+        await svc.close()
 
     app = Starlette(
         routes=routes(),

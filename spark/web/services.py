@@ -44,6 +44,13 @@ class Services:
     #: rate limits and the daily request quota, shared by every API process through Redis
     limiter: LimitStore
 
+    async def close(self) -> None:
+        """Flush what is batched and release every connection (the app's shutdown)."""
+        self.marks.close()
+        self.events.close()
+        await self.limiter.close()
+        self.db.dispose()
+
 
 def build_services(settings: Settings) -> Services:
     """Wire the production dependencies for settings."""

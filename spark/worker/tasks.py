@@ -132,9 +132,11 @@ def register_tasks(app: Celery) -> None:
     for spec in available():
         _register_kind(app, spec)
 
+    dispatcher = CeleryDispatcher(app)
+
     def relay() -> int:
         res = resources()
-        return maintenance.relay(res.db, CeleryDispatcher(app), res.settings.relay_min_age_s)
+        return maintenance.relay(res.db, dispatcher, res.settings.relay_min_age_s)
 
     app.task(name="spark.maintenance.relay", ignore_result=True)(relay)
     app.task(name="spark.maintenance.reap", ignore_result=True)(_reap)

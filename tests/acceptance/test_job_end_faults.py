@@ -84,7 +84,7 @@ def run_and_kill_at(
     key: str,
     db: Database,
     tmp_path: Path,
-) -> tuple[str, Subscriber]:
+) -> str:
     """Submit a job to a worker that pauses at point; SIGKILL the pool process there."""
     server, on_nats = nats_stack
     worker, var_dir = paused_worker(on_nats, tmp_path, point, SPARK_NATS_URL=server.url)
@@ -100,7 +100,7 @@ def run_and_kill_at(
     finally:
         sub.stop()
         worker.stop()
-    return job_id, sub
+    return job_id
 
 
 def test_a_worker_killed_right_after_the_end_commits_still_announces_it_once(
@@ -112,7 +112,7 @@ def test_a_worker_killed_right_after_the_end_commits_still_announces_it_once(
 ) -> None:
     """Killed before it could publish: the relay sends the committed event; the redelivered
     message finds the job ended and runs nothing again."""
-    job_id, _ = run_and_kill_at("end_committed", nats_stack, client, api_key, db, tmp_path)
+    job_id = run_and_kill_at("end_committed", nats_stack, client, api_key, db, tmp_path)
     job = stored(db, job_id)
     assert job.state.value == "succeeded" and job.attempts == 1
 
@@ -125,7 +125,7 @@ def test_a_worker_killed_right_before_the_end_commits_leaves_the_job_to_its_next
     tmp_path: Path,
 ) -> None:
     """Killed with the end decided but nothing written: another attempt runs it and ends it."""
-    job_id, _ = run_and_kill_at("end_decided", nats_stack, client, api_key, db, tmp_path)
+    job_id = run_and_kill_at("end_decided", nats_stack, client, api_key, db, tmp_path)
     job = stored(db, job_id)
     assert job.state.value == "succeeded" and job.attempts == 2
 

@@ -13,6 +13,7 @@ from starlette.testclient import TestClient
 
 from spark.config import Settings
 from spark.db.engine import Database
+from spark.domain.jobs import Job
 from tests.support.jobs import TERMINAL, auth, wait_state
 from tests.support.jobs import TURRET as BODY
 from tests.support.workers import BeatProcess, WorkerProcess
@@ -55,6 +56,29 @@ def test_a_killed_pool_process_means_redelivery_and_success(
     assert final.attempts == 2 and final.worker != running.worker
 
 
+def end_after_killing_the_machine(
+    client: TestClient,
+    key: str,
+    db: Database,
+    settings: Settings,
+    tmp_path: Path,
+    slow_worker: WorkerProcess,
+    helper: WorkerProcess,
+) -> Job:
+    """Kill the whole worker running a fresh job, start helper and beat, and wait for its end."""
+    job = client.post("/v1/jobs", json=BODY, headers=auth(key)).json()
+    wait_state(db, job["id"], {"running"})
+    slow_worker.kill()
+    beat = BeatProcess(settings, tmp_path)
+    helper.start()
+    beat.start()
+    try:
+        return wait_state(db, job["id"], TERMINAL, timeout=30)
+    finally:
+        beat.stop()
+        helper.stop()
+
+
 def test_a_job_of_a_killed_worker_machine_runs_again_on_another_worker(
     client: TestClient,
     api_key: str,
@@ -65,18 +89,10 @@ def test_a_job_of_a_killed_worker_machine_runs_again_on_another_worker(
 ) -> None:
     """SIGKILL the whole worker: its message cannot come back soon, so once the heartbeat is
     silent for a lease the reaper sends the job again and another worker finishes it."""
-    job = client.post("/v1/jobs", json=BODY, headers=auth(api_key)).json()
-    wait_state(db, job["id"], {"running"})
-    slow_worker.kill()
     helper = WorkerProcess(settings, tmp_path, SPARK_OFFLINE_LATENCY_S="0")
-    beat = BeatProcess(settings, tmp_path)
-    helper.start()
-    beat.start()
-    try:
-        final = wait_state(db, job["id"], TERMINAL, timeout=30)
-    finally:
-        beat.stop()
-        helper.stop()
+    final = end_after_killing_the_machine(
+        client, api_key, db, settings, tmp_path, slow_worker, helper
+    )
     assert final.state.value == "succeeded", final
     assert final.attempts == 2
 
@@ -90,17 +106,9 @@ def test_a_killed_worker_machine_on_the_last_attempt_is_reaped_as_worker_lost(
     slow_worker: WorkerProcess,
 ) -> None:
     """With no attempts left, the reaper fails the job worker_lost instead."""
-    job = client.post("/v1/jobs", json=BODY, headers=auth(api_key)).json()
-    wait_state(db, job["id"], {"running"})
-    slow_worker.kill()
     helper = WorkerProcess(settings, tmp_path, queues="maintenance", SPARK_MAX_ATTEMPTS="1")
-    beat = BeatProcess(settings, tmp_path)
-    helper.start()
-    beat.start()
-    try:
-        final = wait_state(db, job["id"], TERMINAL, timeout=20)
-    finally:
-        beat.stop()
-        helper.stop()
+    final = end_after_killing_the_machine(
+        client, api_key, db, settings, tmp_path, slow_worker, helper
+    )
     assert final.state.value == "failed" and final.error is not None
     assert final.error.code == "worker_lost"

@@ -22,7 +22,7 @@ from spark.domain.jobs import Job, JobKind, JobState
 from spark.errors import Forbidden, NotFound, ValidationFailed
 from spark.jobs import lifecycle
 from spark.jobs.submit import NewJob, request_hash, submit
-from spark.kinds import job_permissions, spec_of
+from spark.kinds import KindSpec, job_permissions, spec_of
 from spark.web.bodies import parse, read_json
 from spark.web.services import principal_of, require_any, services
 
@@ -33,8 +33,7 @@ def _job_response(job: Job, status: int = 200, headers: dict[str, str] | None = 
     return Response(body, status, headers, media_type="application/json")
 
 
-def _check_params(submission: JobSubmission) -> dict[str, Any]:
-    spec = spec_of(submission.kind)
+def _check_params(submission: JobSubmission, spec: KindSpec) -> dict[str, Any]:
     if not spec.available:
         raise ValidationFailed(
             f"kind: '{submission.kind.value}' jobs are not available on this server yet",
@@ -72,13 +71,14 @@ async def submit_job(request: Request) -> Response:
     svc = services(request)
     body = await read_json(request, svc.settings.max_body_bytes)
     submission = parse(JobSubmission, body)
-    needed = spec_of(submission.kind).permission
+    spec = spec_of(submission.kind)
+    needed = spec.permission
     if not principal.can(needed):
         raise Forbidden(f"submitting {submission.kind.value} jobs needs {needed.value}")
     new = NewJob(
         owner=principal.user,
         kind=submission.kind,
-        params=_check_params(submission),
+        params=_check_params(submission, spec),
         session_id=submission.session_id,
         project_id=submission.project_id,
         priority=submission.priority,
