@@ -18,6 +18,7 @@ VISIBILITY_TIMEOUT_S = LONGEST_HARD_LIMIT_S + 600
 MAINTENANCE_TASKS = {
     "spark.maintenance.relay": Queue.MAINTENANCE.value,
     "spark.maintenance.reap": Queue.MAINTENANCE.value,
+    "spark.maintenance.rescue": Queue.MAINTENANCE.value,
     "spark.maintenance.relay_events": Queue.MAINTENANCE.value,
     "spark.maintenance.partitions": Queue.MAINTENANCE.value,
     "spark.maintenance.webhooks": Queue.MAINTENANCE.value,
@@ -106,6 +107,11 @@ def build(settings: Settings) -> dict[str, Any]:
                 "task": "spark.maintenance.webhooks",
                 "schedule": settings.relay_interval_s,
                 "options": {"expires": settings.relay_interval_s * 5},
+            },
+            "rescue-stranded-messages": {
+                "task": "spark.maintenance.rescue",
+                "schedule": settings.rescue_after_s / 2,
+                "options": {"expires": settings.rescue_after_s},
             },
             "reap-abandoned-jobs": {
                 "task": "spark.maintenance.reap",

@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     relay_interval_s: float = Field(default=2.0, gt=0)
     relay_min_age_s: float = Field(default=3.0, ge=0)
     reaper_interval_s: float = Field(default=10.0, gt=0)
+    #: a job message a worker took this long ago, that no live worker holds, is sent again
+    #: (its worker died with it prefetched); also how often that is checked, halved
+    rescue_after_s: float = Field(default=10.0, gt=0)
     #: how long ending a job keeps retrying while the database is away before the task
     #: gives up (its message then comes back, and the job is taken over)
     end_patience_s: float = Field(default=30.0, ge=0)

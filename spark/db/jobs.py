@@ -324,3 +324,11 @@ def stale_running(s: Session, heartbeat_before: datetime, limit: int) -> list[Jo
         .with_for_update(skip_locked=True)
     )
     return [to_job(row) for row in s.scalars(query)]
+
+
+def states_of(s: Session, job_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, JobState]:
+    """The state of each of job_ids that exists."""
+    if not job_ids:
+        return {}
+    rows = s.execute(select(JobRow.id, JobRow.state).where(JobRow.id.in_(job_ids)))
+    return {row.id: JobState(row.state) for row in rows}

@@ -45,10 +45,19 @@ def due_dispatches(
     resend_after: Mapping[JobKind, timedelta],
     limit: int,
 ) -> list[Dispatch]:
-    """Outbox rows to send: never sent and older than min_age, or sent but unclaimed too long."""
+    """Outbox rows to send: never sent (or known lost) and older than min_age, or sent once and
+    unclaimed for longer than their kind's resend_after.
+
+    The age-based re-send is a blind safety net, so it happens once per queued stretch: a
+    backlog that outlasts it costs one extra message per job, not one per window. Messages
+    known lost (a broker that lost its data, a delivery to a dead worker) are marked unsent
+    and go again whatever their count.
+    """
     conditions = [and_(OutboxRow.sent_at.is_(None), OutboxRow.created_at < now - min_age)]
     for kind, after in resend_after.items():
-        conditions.append(and_(OutboxRow.kind == kind.value, OutboxRow.sent_at < now - after))
+        conditions.append(
+            and_(OutboxRow.kind == kind.value, OutboxRow.sends < 2, OutboxRow.sent_at < now - after)
+        )
     query = (
         select(OutboxRow.job_id, OutboxRow.kind, OutboxRow.priority)
         .where(or_(*conditions), _STILL_QUEUED)
@@ -66,9 +75,12 @@ def prune_outbox(s: Session) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def mark_unsent(s: Session) -> int:
-    """Forget that the messages of every still-queued job were sent (the broker lost them),
-    so the relay sends each once more; returns how many rows."""
-    lost = update(OUTBOX).where(_STILL_QUEUED, OUTBOX.c.sent_at.is_not(None)).values(sent_at=None)
+def mark_unsent(s: Session, job_ids: Sequence[uuid.UUID] | None = None) -> int:
+    """Forget that the messages of still-queued jobs were sent (the broker lost them), so the
+    relay sends each once more: every such job, or only job_ids; returns how many rows."""
+    lost = update(OUTBOX).where(_STILL_QUEUED, OUTBOX.c.sent_at.is_not(None))
+    if job_ids is not None:
+        lost = lost.where(OUTBOX.c.job_id.in_(job_ids))
+    lost = lost.values(sent_at=None)
     result = s.execute(lost)
     return int(getattr(result, "rowcount", 0) or 0)

@@ -1,17 +1,35 @@
-"""The broker port: how a job's message reaches a worker queue."""
+"""The broker port: how a job's message reaches a worker queue, and what the broker can tell
+about messages that never came back."""
 
 from __future__ import annotations
 
+import json
+import time
 import uuid
-from typing import Any, Protocol
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, cast
 
 import redis
 
 from spark.domain.jobs import JobKind
-from spark.kinds import spec_of
+from spark.kinds import REGISTRY, spec_of
 
 #: the key whose absence tells that the broker lost its data
 BROKER_MARKER = "spark:broker-marker"
+
+#: how long live workers get to say which messages they hold
+INSPECT_TIMEOUT_S = 1.0
+
+_JOB_TASKS = frozenset(spec.task_name for spec in REGISTRY.values())
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A job message a consumer took from its queue and has not acknowledged."""
+
+    tag: str
+    job_id: uuid.UUID
 
 
 class Dispatcher(Protocol):
@@ -26,6 +44,19 @@ class Dispatcher(Protocol):
         nothing on disk); True the first time it is asked of a broker."""
         ...
 
+    def deliveries(self, older_than_s: float, limit: int) -> list[Delivery]:
+        """Job messages taken by a consumer at least older_than_s ago and still unacknowledged
+        (empty when the broker cannot tell)."""
+        ...
+
+    def held(self, job_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        """Which of job_ids live workers hold (running, prefetched or waiting for an ETA)."""
+        ...
+
+    def forget(self, deliveries: Iterable[Delivery]) -> None:
+        """Drop these unacknowledged deliveries, so the broker never restores them."""
+        ...
+
 
 class CeleryDispatcher:
     """Dispatcher over a Celery app: one message per job, its task id the job id."""
@@ -33,20 +64,57 @@ class CeleryDispatcher:
     def __init__(self, app: Any) -> None:
         self._app = app
         #: made on first use, so in the process that uses it (never across a fork)
-        self._marker_client: redis.Redis | None = None
+        self._client: redis.Redis | None = None
+        options = dict(app.conf.broker_transport_options or {})
+        self._unacked = str(options.get("unacked_key", "unacked"))
+        self._unacked_index = str(options.get("unacked_index_key", "unacked_index"))
 
-    def broker_emptied(self) -> bool:
+    def _redis(self) -> redis.Redis | None:
         url = str(self._app.conf.broker_url or "")
         if not url.startswith(("redis://", "rediss://")):
-            # The file broker keeps its messages on disk; nothing to detect.
+            # The file broker keeps its messages on disk and no unacknowledged set.
+            return None
+        if self._client is None:
+            self._client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        return self._client
+
+    def broker_emptied(self) -> bool:
+        client = self._redis()
+        if client is None:
             return False
-        if self._marker_client is None:
-            self._marker_client = redis.Redis.from_url(
-                url, socket_timeout=5, socket_connect_timeout=5
-            )
         # A marker kept in the broker itself: a Redis that comes back without its data comes
         # back without the marker too, so SET NX succeeding means every queued message is gone.
-        return bool(self._marker_client.set(BROKER_MARKER, "1", nx=True))
+        return bool(client.set(BROKER_MARKER, "1", nx=True))
+
+    def deliveries(self, older_than_s: float, limit: int) -> list[Delivery]:
+        client = self._redis()
+        if client is None:
+            return []
+        # Kombu's Redis transport keeps each delivered, unacknowledged message in a hash and
+        # the time it was delivered in a sorted set beside it.
+        due = time.time() - older_than_s
+        # The client returns bytes (no decode_responses); redis-py's stubs cannot know that.
+        tags = cast("list[bytes]", client.zrangebyscore(self._unacked_index, 0, due, 0, limit))
+        if not tags:
+            return []
+        raws = cast("list[bytes | None]", client.hmget(self._unacked, tags))
+        found = (_job_delivery(tag, raw) for tag, raw in zip(tags, raws, strict=True))
+        return [d for d in found if d is not None]
+
+    def held(self, job_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        inspect = self._app.control.inspect(timeout=INSPECT_TIMEOUT_S)
+        replies = inspect.query_task(*[str(i) for i in job_ids]) or {}
+        return {uuid.UUID(task_id) for reply in replies.values() for task_id in reply or {}}
+
+    def forget(self, deliveries: Iterable[Delivery]) -> None:
+        client = self._redis()
+        tags = [d.tag for d in deliveries]
+        if client is None or not tags:
+            return
+        pipe = client.pipeline()
+        pipe.zrem(self._unacked_index, *tags)
+        pipe.hdel(self._unacked, *tags)
+        pipe.execute()
 
     def send(self, job_id: uuid.UUID, kind: JobKind, priority: int) -> None:
         # Celery's Redis priorities run 0 (first) to 9; SPARK's run 0 (lowest) to 9.
@@ -58,3 +126,17 @@ class CeleryDispatcher:
             queue=spec.queue.value,
             priority=9 - priority,
         )
+
+
+def _job_delivery(tag: bytes, raw: bytes | None) -> Delivery | None:
+    """The delivery of a SPARK job message; None for other tasks and unreadable entries."""
+    if raw is None:
+        return None
+    try:
+        message = json.loads(raw)[0]
+        headers = message["headers"]
+        if headers.get("task") not in _JOB_TASKS:
+            return None
+        return Delivery(tag.decode(), uuid.UUID(str(headers["id"])))
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None

@@ -1,4 +1,5 @@
-"""Periodic upkeep: the outbox relay and the reaper of jobs whose worker died."""
+"""Periodic upkeep: the outbox relay, the rescue of messages a dead worker took with it, and
+the reaper of jobs whose worker died."""
 
 from __future__ import annotations
 
@@ -64,6 +65,38 @@ def _broker_emptied(dispatcher: Dispatcher) -> bool:
     except Exception:
         log.warning("could not ask the broker whether it lost its messages", exc_info=True)
         return False
+
+
+def rescue(db: Database, dispatcher: Dispatcher, older_than_s: float, batch: int = 500) -> int:
+    """Send again the queued jobs whose message a consumer took at least older_than_s ago and
+    no live worker holds (its worker died with it prefetched); returns how many.
+
+    Without this such a message would wait for the broker's visibility timeout (hours, since
+    it must outlast the longest task). A live worker too slow to answer only costs a
+    duplicate message, which the claim makes harmless.
+    """
+    deliveries = dispatcher.deliveries(older_than_s, batch)
+    if not deliveries:
+        return 0
+    held = dispatcher.held([d.job_id for d in deliveries])
+    orphans = [d for d in deliveries if d.job_id not in held]
+    if not orphans:
+        return 0
+    with db.session() as s:
+        states = job_queries.states_of(s, [d.job_id for d in orphans])
+        queued = [d.job_id for d in orphans if states.get(d.job_id) is JobState.QUEUED]
+        lost = outbox_queries.mark_unsent(s, queued)
+    # A running job's delivery is the reaper's to judge by its lease; a job unknown here may
+    # belong to another deployment on this broker.
+    spent = [d for d in orphans if d.job_id in queued or _ended(states.get(d.job_id))]
+    dispatcher.forget(spent)
+    if lost:
+        log.warning("%d job message(s) taken by a worker that is gone: sending them again", lost)
+    return lost
+
+
+def _ended(state: JobState | None) -> bool:
+    return state is not None and state.terminal
 
 
 def reap(db: Database, events: EventSink, policy: ReapPolicy, batch: int = 200) -> int:

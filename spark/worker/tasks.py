@@ -138,7 +138,12 @@ def register_tasks(app: Celery) -> None:
         res = resources()
         return maintenance.relay(res.db, dispatcher, res.settings.relay_min_age_s)
 
+    def rescue() -> int:
+        res = resources()
+        return maintenance.rescue(res.db, dispatcher, res.settings.rescue_after_s)
+
     app.task(name="spark.maintenance.relay", ignore_result=True)(relay)
+    app.task(name="spark.maintenance.rescue", ignore_result=True)(rescue)
     app.task(name="spark.maintenance.reap", ignore_result=True)(_reap)
     app.task(name="spark.maintenance.relay_events", ignore_result=True)(_relay_events)
     app.task(name="spark.maintenance.partitions", ignore_result=True)(_prepare_partitions)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 
 import pytest
 import redis
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from spark.config import Settings
 from spark.db import jobs as job_queries
 from spark.db.engine import Database
 from spark.db.models import JobRow, OutboxRow
+from spark.db.types import utcnow
 from spark.domain.jobs import JobKind, JobState
 from spark.errors import IdempotencyConflict
 from spark.jobs import maintenance
@@ -163,3 +165,29 @@ def test_a_broker_that_lost_its_messages_gets_each_queued_job_sent_once_more(
     assert maintenance.relay(db, dispatcher, min_age_s=0) == 5
     assert maintenance.relay(db, dispatcher, min_age_s=0) == 0
     assert queued_messages(settings) == 5
+
+
+def age_outbox(db: Database, hours: float) -> None:
+    """Make every outbox row look sent and created hours ago."""
+    then = utcnow() - timedelta(hours=hours)
+    with db.session() as s:
+        s.execute(update(OutboxRow).values(created_at=then, sent_at=then))
+
+
+def test_a_backlog_that_outlasts_the_resend_window_costs_one_extra_message_per_job(
+    db: Database, dispatcher: CeleryDispatcher, settings: Settings
+) -> None:
+    """2,000 jobs still queued hours after their send (every worker busy): the blind re-send
+    goes once per job, and no later pass or rescue sends any of them again."""
+    dispatcher.broker_emptied()  # a broker known since before the backlog
+    for _ in range(2_000):
+        submit(db, dispatcher, new_job())
+    assert queued_messages(settings) == 2_000
+    age_outbox(db, hours=1)
+    while maintenance.relay(db, dispatcher, min_age_s=0):
+        pass
+    assert queued_messages(settings) == 4_000
+    age_outbox(db, hours=24)
+    assert maintenance.relay(db, dispatcher, min_age_s=0) == 0
+    assert maintenance.rescue(db, dispatcher, older_than_s=0) == 0
+    assert queued_messages(settings) == 4_000

@@ -1,0 +1,54 @@
+"""What every job's end must leave behind, checked over many jobs at once: one terminal
+event, one usage record, and month counters that add up to the records."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+
+from spark.db.engine import Database
+from spark.db.models import EventRow, JobRow, UsageCounterRow, UsageRecordRow
+from tests.support.endings import TERMINAL_VALUES
+from tests.support.jobs import TERMINAL
+
+
+def wait_all_terminal(db: Database, ids: Sequence[str], timeout: float) -> float:
+    """Wait until every job is terminal; returns how long it took, or fails naming the rest."""
+    start = time.monotonic()
+    wanted = [uuid.UUID(i) for i in ids]
+    while True:
+        with db.session() as s:
+            query = select(JobRow.id, JobRow.state, JobRow.attempts).where(JobRow.id.in_(wanted))
+            open_ = [
+                (r.id, r.state, r.attempts) for r in s.execute(query) if r.state not in TERMINAL
+            ]
+        if not open_:
+            return time.monotonic() - start
+        if time.monotonic() - start > timeout:
+            raise AssertionError(f"{len(open_)} job(s) not terminal after {timeout}s: {open_[:5]}")
+        time.sleep(0.25)
+
+
+def assert_each_ended_once(db: Database, ids: Sequence[str]) -> None:
+    """Exactly one terminal event and one usage record per job; counters match the records."""
+    wanted = [uuid.UUID(i) for i in ids]
+    with db.session() as s:
+        per_job = (
+            select(EventRow.job_id, func.count())
+            .where(EventRow.job_id.in_(wanted), EventRow.type.in_(TERMINAL_VALUES))
+            .group_by(EventRow.job_id)
+        )
+        events = {job_id: count for job_id, count in s.execute(per_job)}
+        records = s.scalar(select(func.count()).where(UsageRecordRow.job_id.in_(wanted)))
+        counted = s.scalar(select(func.coalesce(func.sum(UsageCounterRow.jobs), 0)))
+        recorded = s.scalar(select(func.count()).select_from(UsageRecordRow))
+    doubled = {k: v for k, v in events.items() if v != 1}
+    assert not doubled, f"jobs with several terminal events: {doubled}"
+    assert len(events) == len(wanted), (
+        f"{len(wanted) - len(events)} job(s) without a terminal event"
+    )
+    assert records == len(wanted)
+    assert counted == recorded, "month counters disagree with the usage records"
