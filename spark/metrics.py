@@ -43,6 +43,7 @@ class _Metrics:
     http_request_duration: Histogram
     celery_tasks: Counter
     celery_tasks_active: Gauge
+    messages_resent: Counter
 
 
 @functools.cache
@@ -81,6 +82,11 @@ def _metrics() -> _Metrics:
             "spark_http_request_duration_seconds", "HTTP request latency.", ["route", "method"]
         ),
         celery_tasks=Counter("spark_celery_tasks", "Celery task outcomes.", ["task", "outcome"]),
+        messages_resent=Counter(
+            "spark_job_messages_resent",
+            "Job messages sent again because the broker lost them.",
+            ["reason"],
+        ),
         # livesum: tasks running now, summed over the worker's live pool processes.
         celery_tasks_active=Gauge(
             "spark_celery_tasks_active",
@@ -114,6 +120,12 @@ def job_finished(job: Job) -> None:
 def _seconds(start: datetime, end: datetime) -> float:
     # Clock skew between API and worker hosts must not produce negative observations.
     return max((end - start).total_seconds(), 0.0)
+
+
+def messages_resent(reason: str, n: int) -> None:
+    """Count job messages marked to go again: `broker_emptied` or `stranded` (taken by a
+    worker that is gone)."""
+    _metrics().messages_resent.labels(reason).inc(n)
 
 
 def events_published(n: int = 1) -> None:

@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from spark import metrics
 from spark.db import jobs as job_queries
 from spark.db import outbox as outbox_queries
 from spark.db.engine import Database
@@ -41,6 +42,7 @@ def relay(db: Database, dispatcher: Dispatcher, min_age_s: float, batch: int = 2
         outbox_queries.prune_outbox(s)
         if emptied:
             lost = outbox_queries.mark_unsent(s)
+            metrics.messages_resent("broker_emptied", lost)
             log.warning("the broker lost its messages: %d queued job(s) will be sent again", lost)
         due = outbox_queries.due_dispatches(
             s, now, timedelta(seconds=min_age_s), _RESEND_AFTER, batch
@@ -91,6 +93,7 @@ def rescue(db: Database, dispatcher: Dispatcher, older_than_s: float, batch: int
     spent = [d for d in orphans if d.job_id in queued or _ended(states.get(d.job_id))]
     dispatcher.forget(spent)
     if lost:
+        metrics.messages_resent("stranded", lost)
         log.warning("%d job message(s) taken by a worker that is gone: sending them again", lost)
     return lost
 

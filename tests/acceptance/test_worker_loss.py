@@ -9,15 +9,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from prometheus_client import REGISTRY
 from starlette.testclient import TestClient
 
 from spark.config import Settings
 from spark.db.engine import Database
 from spark.domain.jobs import Job
 from spark.jobs import maintenance
-from spark.jobs.dispatch import CeleryDispatcher, Delivery
+from spark.jobs.dispatch import CeleryDispatcher
 from spark.taskqueue import create_celery
-from tests.support.jobs import TERMINAL, auth, stored, wait_state
+from tests.support.jobs import TERMINAL, auth, delivered, stored, wait_delivered, wait_state
 from tests.support.jobs import TURRET as BODY
 from tests.support.workers import BeatProcess, WorkerProcess
 
@@ -117,13 +118,10 @@ def test_a_killed_worker_machine_on_the_last_attempt_is_reaped_as_worker_lost(
     assert final.error.code == "worker_lost"
 
 
-def deliveries_when(dispatcher: CeleryDispatcher, count: int) -> list[Delivery]:
-    """The unacknowledged job deliveries, once there are count of them."""
-    deadline = time.monotonic() + 10
-    while len(found := dispatcher.deliveries(0.0, 100)) != count:
-        assert time.monotonic() < deadline, found
-        time.sleep(0.1)
-    return found
+def resent_stranded() -> float:
+    """spark_job_messages_resent_total{reason="stranded"} in this process."""
+    sample = REGISTRY.get_sample_value("spark_job_messages_resent_total", {"reason": "stranded"})
+    return sample or 0.0
 
 
 def test_jobs_a_killed_worker_had_prefetched_are_sent_again_and_a_live_ones_are_not(
@@ -138,15 +136,16 @@ def test_jobs_a_killed_worker_had_prefetched_are_sent_again_and_a_live_ones_are_
     dropped, while the jobs it was running are left to the reaper's lease."""
     dispatcher = CeleryDispatcher(create_celery(settings))
     ids = [client.post("/v1/jobs", json=BODY, headers=auth(api_key)).json()["id"] for _ in range(6)]
-    deliveries_when(dispatcher, 6)
+    wait_delivered(dispatcher, ids, len(ids))
     assert maintenance.rescue(db, dispatcher, older_than_s=0.0) == 0
 
     slow_worker.kill()
     states = {i: stored(db, i).state.value for i in ids}
     queued = {i for i, state in states.items() if state == "queued"}
     assert len(queued) == 4, states
+    before = resent_stranded()
     assert maintenance.rescue(db, dispatcher, older_than_s=0.0) == 4
-    left = {str(d.job_id) for d in dispatcher.deliveries(0.0, 100)}
-    assert left == set(ids) - queued
+    assert resent_stranded() == before + 4
+    assert delivered(dispatcher, ids) == set(ids) - queued
     assert maintenance.relay(db, dispatcher, min_age_s=0) == 4
     assert maintenance.rescue(db, dispatcher, older_than_s=0.0) == 0

@@ -4,7 +4,6 @@ prefetched. No job is lost, stranded, ended twice or charged twice."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from sqlalchemy import select
@@ -16,7 +15,7 @@ from spark.db.models import JobRow
 from spark.jobs.dispatch import CeleryDispatcher
 from spark.taskqueue import create_celery
 from tests.support.chaos import PoolKiller, pool_children
-from tests.support.jobs import TURRET, auth, wait_state
+from tests.support.jobs import TURRET, auth, wait_delivered, wait_state
 from tests.support.ledger import assert_each_ended_once, wait_all_terminal
 from tests.support.workers import BeatProcess, WorkerProcess
 
@@ -86,10 +85,7 @@ def test_jobs_prefetched_by_a_killed_worker_all_end_within_a_minute(
     dispatcher = CeleryDispatcher(create_celery(default_timing))
     worker.start()
     ids = submit(client, api_key, 16)
-    deadline = time.monotonic() + 20
-    while len(dispatcher.deliveries(0.0, 100)) < 8:  # two running, six prefetched
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    wait_delivered(dispatcher, ids, 8)  # two running, six prefetched
     worker.kill()
     replacement = WorkerProcess(default_timing, tmp_path, SPARK_OFFLINE_LATENCY_S="0.05")
     beat = BeatProcess(default_timing, tmp_path)

@@ -8,6 +8,7 @@ import uuid
 from spark.db import jobs as job_queries
 from spark.db.engine import Database
 from spark.domain.jobs import Job, JobKind
+from spark.jobs.dispatch import CeleryDispatcher
 from spark.kinds import spec_of
 
 TERMINAL = {"succeeded", "failed", "canceled", "timed_out"}
@@ -45,3 +46,17 @@ def assert_result_matches_its_model(kind: str, result: object) -> None:
     """The result a job returned fits the result model the kind registry declares (and OpenAPI
     documents)."""
     spec_of(JobKind(kind)).result.model_validate(result)
+
+
+def delivered(dispatcher: CeleryDispatcher, ids: list[str]) -> set[str]:
+    """Which of ids a consumer holds unacknowledged (an earlier test's dead worker may have
+    left deliveries of its own jobs)."""
+    return {str(d.job_id) for d in dispatcher.deliveries(0.0, 1000)} & set(ids)
+
+
+def wait_delivered(dispatcher: CeleryDispatcher, ids: list[str], count: int) -> None:
+    """Wait until consumers took count of ids."""
+    deadline = time.monotonic() + 20
+    while len(delivered(dispatcher, ids)) < count:
+        assert time.monotonic() < deadline, delivered(dispatcher, ids)
+        time.sleep(0.1)

@@ -1,5 +1,5 @@
 """What every job's end must leave behind, checked over many jobs at once: one terminal
-event, one usage record, and month counters that add up to the records."""
+event, one usage record, month counters that add up to the records, and no dispatch row."""
 
 from __future__ import annotations
 
@@ -10,13 +10,14 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 
 from spark.db.engine import Database
-from spark.db.models import EventRow, JobRow, UsageCounterRow, UsageRecordRow
+from spark.db.models import EventRow, JobRow, OutboxRow, UsageCounterRow, UsageRecordRow
 from tests.support.endings import TERMINAL_VALUES
 from tests.support.jobs import TERMINAL
 
 
 def wait_all_terminal(db: Database, ids: Sequence[str], timeout: float) -> float:
-    """Wait until every job is terminal; returns how long it took, or fails naming the rest."""
+    """Wait until every job is terminal and the relay pruned its dispatch row; returns how
+    long it took, or fails naming jobs still open."""
     start = time.monotonic()
     wanted = [uuid.UUID(i) for i in ids]
     while True:
@@ -25,7 +26,8 @@ def wait_all_terminal(db: Database, ids: Sequence[str], timeout: float) -> float
             open_ = [
                 (r.id, r.state, r.attempts) for r in s.execute(query) if r.state not in TERMINAL
             ]
-        if not open_:
+            rows = s.scalar(select(func.count()).where(OutboxRow.job_id.in_(wanted)))
+        if not open_ and not rows:
             return time.monotonic() - start
         if time.monotonic() - start > timeout:
             raise AssertionError(f"{len(open_)} job(s) not terminal after {timeout}s: {open_[:5]}")
@@ -45,6 +47,7 @@ def assert_each_ended_once(db: Database, ids: Sequence[str]) -> None:
         records = s.scalar(select(func.count()).where(UsageRecordRow.job_id.in_(wanted)))
         counted = s.scalar(select(func.coalesce(func.sum(UsageCounterRow.jobs), 0)))
         recorded = s.scalar(select(func.count()).select_from(UsageRecordRow))
+        dispatches = s.scalar(select(func.count()).where(OutboxRow.job_id.in_(wanted)))
     doubled = {k: v for k, v in events.items() if v != 1}
     assert not doubled, f"jobs with several terminal events: {doubled}"
     assert len(events) == len(wanted), (
@@ -52,3 +55,4 @@ def assert_each_ended_once(db: Database, ids: Sequence[str]) -> None:
     )
     assert records == len(wanted)
     assert counted == recorded, "month counters disagree with the usage records"
+    assert dispatches == 0, f"ended jobs left {dispatches} rows in the dispatch outbox"

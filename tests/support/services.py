@@ -117,6 +117,17 @@ def ensure_services() -> None:
         NATS_PORT: ("NATS", _start_nats),
     }
     for port, (name, start) in starters.items():
-        if not listening(port):
+        # A service restarted by a chaos test of another run on this machine is back within
+        # seconds; starting a throwaway one on its port meanwhile would keep it out for good.
+        if not listening(port) and not _back_soon(port):
             start(work)
             _wait(port, name)
+
+
+def _back_soon(port: int, within_s: float = 20.0) -> bool:
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        if listening(port):
+            return True
+        time.sleep(0.5)
+    return False
