@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint typecheck unit integration acceptance bench clean
+.PHONY: run test lint typecheck unit integration acceptance fuzz bench clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "SPARK needs Python 3.11+"'
@@ -21,7 +21,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed
 	$(BIN)/spark up
 
-test: lint typecheck unit integration acceptance
+test: lint typecheck unit integration acceptance fuzz
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
@@ -38,6 +38,10 @@ integration: $(VENV)/.installed-dev
 
 acceptance: $(VENV)/.installed-dev
 	$(BIN)/pytest tests/acceptance -q
+
+# schemathesis over /openapi.json against a real `spark api`, with a key and without one
+fuzz: $(VENV)/.installed-dev
+	$(BIN)/pytest tests/fuzz -q
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/spark bench

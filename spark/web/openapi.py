@@ -190,13 +190,15 @@ def _schemas(routes: Iterable[ApiRoute]) -> dict[str, Any]:
     return {**out, **_submission_schemas()}
 
 
-def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
-    """A query value's schema: an absent parameter is the null, so it is never sent as one."""
-    options = [s for s in schema.get("anyOf", []) if s != {"type": "null"}]
-    if len(options) != 1:
+def _query_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """A query value's schema: a query string has no null, so an optional parameter's null is
+    the empty value, which the query models read as absent."""
+    options = schema.get("anyOf")
+    if options is None or {"type": "null"} not in options:
         return schema
+    blank = {"type": "string", "maxLength": 0}
     rest = {k: v for k, v in schema.items() if k != "anyOf" and v is not None}
-    return {**rest, **options[0]}
+    return {**rest, "anyOf": [blank if o == {"type": "null"} else o for o in options]}
 
 
 def _parameters(route: ApiRoute) -> list[dict[str, Any]]:
@@ -215,7 +217,7 @@ def _parameters(route: ApiRoute) -> list[dict[str, Any]]:
     for name, schema in query.get("properties", {}).items():
         required = name in query.get("required", [])
         params.append(
-            {"name": name, "in": "query", "required": required, "schema": _without_null(schema)}
+            {"name": name, "in": "query", "required": required, "schema": _query_schema(schema)}
         )
     return params
 

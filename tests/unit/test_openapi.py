@@ -48,3 +48,13 @@ def test_every_secured_operation_lists_the_security_layers_refusals() -> None:
             assert {"400", "413", "431"} <= set(op["responses"]), path
             if op.get("security") != []:
                 assert {"401", "403", "429", "503"} <= set(op["responses"]), path
+
+
+def test_an_optional_query_parameter_may_be_sent_empty_as_the_models_read_it() -> None:
+    """`?session_id=` means no filter; the document must allow what the route accepts, or a
+    client following it (and the fuzzer) is told a valid request is invalid."""
+    paths = openapi_document(routes())["paths"]
+    params = {p["name"]: p["schema"] for p in paths["/v1/jobs"]["get"]["parameters"]}
+    assert {"type": "string", "maxLength": 0} in params["session_id"]["anyOf"]
+    assert {"type": "string", "maxLength": 0} in params["cursor"]["anyOf"]
+    assert "anyOf" not in params["limit"]
