@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint typecheck unit integration acceptance chaos bench clean
+.PHONY: run test lint typecheck unit integration acceptance fuzz chaos bench clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "SPARK needs Python 3.11+"'
@@ -21,7 +21,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed
 	$(BIN)/spark up
 
-test: lint typecheck unit integration acceptance chaos
+test: lint typecheck unit integration acceptance fuzz chaos
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
@@ -38,6 +38,10 @@ integration: $(VENV)/.installed-dev
 
 acceptance: $(VENV)/.installed-dev
 	$(BIN)/pytest tests/acceptance -q
+
+# schemathesis over /openapi.json against a real `spark api`, with a key and without one
+fuzz: $(VENV)/.installed-dev
+	$(BIN)/pytest tests/fuzz -q
 
 # Real processes killed and real services restarted (Redis, the local Postgres) under load.
 chaos: $(VENV)/.installed-dev

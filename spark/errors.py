@@ -6,7 +6,8 @@ AppError
 ├── Forbidden (403)             ├── PayloadTooLarge (413)
 ├── ValidationFailed (422)      ├── UnsupportedMediaType (415)
 ├── RateLimited (429)           ├── QuotaExceeded (429)
-└── ServiceUnavailable (503)    └── JobFailure (a job's own failure, stored on it) ─ JobTimedOut
+└── ServiceUnavailable (503)    ├── HeadersTooLarge (431)
+                                └── JobFailure (a job's own failure, stored on it) ─ JobTimedOut
 """
 
 from __future__ import annotations
@@ -104,6 +105,13 @@ class UnsupportedMediaType(AppError):
 
     status = 415
     code = "unsupported_media_type"
+
+
+class HeadersTooLarge(AppError):
+    """The request's headers are over the size limit."""
+
+    status = 431
+    code = "headers_too_large"
 
 
 class ValidationFailed(AppError):

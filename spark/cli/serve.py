@@ -163,9 +163,12 @@ def api(
     """Serve the HTTP API."""
     import uvicorn
 
+    from spark.web.server import PROTOCOL
+
     uvicorn.run(
         "spark.web.app:app_from_env",
         factory=True,
+        http=PROTOCOL,
         host=host,
         port=port,
         workers=workers,

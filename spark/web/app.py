@@ -9,19 +9,21 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from spark.config import Settings, load_settings
 from spark.web import errors
+from spark.web.guards import BodyLimitMiddleware, HeaderLimitMiddleware
 from spark.web.metrics import MetricsMiddleware, metrics_endpoint
 from spark.web.openapi import DOCS_HTML, openapi_document
 from spark.web.routes import artifacts, events, health, jobs, logs, presets, projects, usage
+from spark.web.routing import ApiRoute
 from spark.web.security import SecurityMiddleware
 from spark.web.services import Services, build_services
 
 
-async def _openapi(_: Request) -> JSONResponse:
-    return JSONResponse(openapi_document())
+async def _openapi(request: Request) -> JSONResponse:
+    return JSONResponse(openapi_document(request.app.routes))
 
 
 async def _docs(_: Request) -> HTMLResponse:
@@ -39,9 +41,9 @@ def routes() -> list[BaseRoute]:
         *projects.routes,
         *usage.routes,
         *health.routes,
-        Route("/openapi.json", _openapi, methods=["GET"]),
-        Route("/docs", _docs, methods=["GET"]),
-        Route("/metrics", metrics_endpoint, methods=["GET"]),
+        ApiRoute("/openapi.json", _openapi, method="GET"),
+        ApiRoute("/docs", _docs, method="GET"),
+        ApiRoute("/metrics", metrics_endpoint, method="GET"),
     ]
 
 
@@ -56,8 +58,14 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     app = Starlette(
         routes=routes(),
-        # Metrics outermost, so refusals by the security layer are counted too.
-        middleware=[Middleware(MetricsMiddleware), Middleware(SecurityMiddleware)],
+        # Metrics outermost, so every refusal is counted too; headers are bounded before
+        # anything reads them, a body only once the caller is known to be allowed to send one.
+        middleware=[
+            Middleware(MetricsMiddleware),
+            Middleware(HeaderLimitMiddleware),
+            Middleware(SecurityMiddleware),
+            Middleware(BodyLimitMiddleware, limit=svc.settings.max_body_bytes),
+        ],
         exception_handlers=dict(errors.HANDLERS),
         lifespan=lifespan,
     )

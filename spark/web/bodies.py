@@ -1,4 +1,4 @@
-"""Reading request bodies: JSON only, size- and depth-limited, text the database can store,
+"""Reading request bodies: JSON only, depth-limited, text the database can store,
 and validation errors that name the field."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
-from spark.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from spark.errors import BadRequest, UnsupportedMediaType, ValidationFailed
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -25,18 +25,14 @@ def _is_json(content_type: str) -> bool:
     )
 
 
-async def read_json(request: Request, limit: int) -> Any:
-    """The parsed JSON body; 413 over limit, 415 if not JSON, 400 if malformed."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"the request body is over {limit} bytes")
+async def read_json(request: Request) -> Any:
+    """The parsed JSON body; 415 if not JSON, 400 if malformed.
+
+    Its size is already bounded by BodyLimitMiddleware (spark/web/guards.py), for every route.
+    """
     if not _is_json(request.headers.get("content-type", "")):
         raise UnsupportedMediaType()
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise PayloadTooLarge(f"the request body is over {limit} bytes")
+    body = await request.body()
     try:
         parsed = json.loads(body)
     except RecursionError:
@@ -60,15 +56,16 @@ def check_tree(data: Any) -> None:
             raise BadRequest(f"the request body nests deeper than {MAX_DEPTH} levels")
         if isinstance(node, dict):
             for key, value in node.items():
-                _check_text(key, (*path, key))
+                check_text(key, (*path, key))
                 stack.append((value, (*path, key)))
         elif isinstance(node, list):
             stack.extend((value, (*path, i)) for i, value in enumerate(node))
         elif isinstance(node, str):
-            _check_text(node, path)
+            check_text(node, path)
 
 
-def _check_text(text: str, path: tuple[int | str, ...]) -> None:
+def check_text(text: str, path: tuple[int | str, ...]) -> None:
+    """A 422 naming the field at path if text holds NUL or a lone surrogate."""
     if "\x00" in text:
         problem = "must not contain NUL characters"
     else:

@@ -1,10 +1,20 @@
-"""The OpenAPI document, assembled from the same pydantic models the routes validate with."""
+"""The OpenAPI document, built from the routes themselves and the models they validate with.
+
+Each route's path and query parameters come from its ApiRoute (spark/web/routing.py), the
+statuses it may answer from what it is (public or not, rate-limited, with path parameters,
+a body or a query) plus the few its endpoint adds, and a job submission's body is a union
+over the kind registry discriminated on `kind`, so a client can build a valid job of each.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
+from starlette.convertors import UUIDConvertor
+from starlette.routing import BaseRoute
 
 from spark import __version__
 from spark.contracts.jobs import ErrorBody, JobOut, JobPage, JobSubmission
@@ -15,10 +25,11 @@ from spark.contracts.projects import (
     ProjectOut,
     ProjectPage,
 )
-from spark.kinds import available
+from spark.kinds import KindSpec, available
+from spark.security.permissions import Open, rule_for
+from spark.web.routing import ApiRoute
 
 _MODELS: list[type[BaseModel]] = [
-    JobSubmission,
     JobOut,
     JobPage,
     ErrorBody,
@@ -32,14 +43,23 @@ _MODELS: list[type[BaseModel]] = [
 ]
 _REF = "#/components/schemas/{model}"
 
+#: what every route may answer: an unknown query parameter, a body or headers over the limit
+_ANY_ROUTE = frozenset({400, 413, 431})
+#: what the security layer adds to a route that needs credentials (503: they are checked
+#: against the database)
+_SECURED = frozenset({401, 403, 503})
 
-def _schemas() -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for model in _MODELS:
-        schema = model.model_json_schema(ref_template=_REF)
-        out.update(schema.pop("$defs", {}))
-        out[model.__name__] = schema
-    return out
+
+@dataclass(frozen=True)
+class Operation:
+    """What the routes cannot say about themselves: a summary, the success responses, the
+    request body's schema and the statuses the endpoint adds."""
+
+    summary: str
+    ok: Mapping[str, Any]
+    body: str | None = None
+    statuses: frozenset[int] = frozenset()
+    headers: tuple[dict[str, Any], ...] = field(default=())
 
 
 def _ref(name: str) -> dict[str, Any]:
@@ -50,191 +70,205 @@ def _json(name: str, description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": _ref(name)}}}
 
 
-def _errors(*codes: int) -> dict[str, Any]:
-    return {str(c): _json("ErrorBody", "error") for c in codes}
+def _ok(description: str, *media: str, status: str = "200") -> dict[str, Any]:
+    return {status: {"description": description, "content": {m: {} for m in media}}}
 
 
-_JOB_ID = {
-    "name": "job_id",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "string", "format": "uuid"},
+_IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]+$"},
 }
-_LIST_PARAMS = [
-    {"name": n, "in": "query", "required": False, "schema": {"type": t}}
-    for n, t in [
-        ("kind", "string"),
-        ("state", "string"),
-        ("session_id", "string"),
-        ("project_id", "string"),
-        ("limit", "integer"),
-        ("cursor", "string"),
+_JSON, _TEXT = "application/json", "text/plain"
+
+#: (method, route path) → what its route cannot say; tests check every route has one
+OPERATIONS: Mapping[tuple[str, str], Operation] = {
+    ("POST", "/v1/jobs"): Operation(
+        "Submit a job",
+        {"202": _json("JobOut", "accepted")},
+        body="JobSubmission",
+        # idempotency-key reuse; quotas are 429s; a project the caller does not own is a 404
+        statuses=frozenset({404, 409, 429}),
+        headers=(_IDEMPOTENCY_KEY,),
+    ),
+    ("GET", "/v1/jobs"): Operation("List your jobs", {"200": _json("JobPage", "a page")}),
+    ("GET", "/v1/jobs/{job_id:uuid}"): Operation("A job", {"200": _json("JobOut", "the job")}),
+    ("POST", "/v1/jobs/{job_id:uuid}/cancel"): Operation(
+        "Cancel a job",
+        {"200": _json("JobOut", "canceled"), "202": _json("JobOut", "cancel requested")},
+        statuses=frozenset({409}),
+    ),
+    ("GET", "/v1/jobs/{job_id:uuid}/events"): Operation(
+        "A job's events: JSON, or live with Accept: text/event-stream",
+        _ok("the events", _JSON, "text/event-stream"),
+    ),
+    ("GET", "/v1/jobs/{job_id:uuid}/log"): Operation(
+        "A job's log as text from offset_lines; compact=true keeps errors and warnings;"
+        " X-Next-Offset and X-Log-Complete tell a follower where to resume and stop",
+        _ok("log lines", _TEXT),
+    ),
+    ("GET", "/v1/jobs/{job_id:uuid}/artifacts"): Operation(
+        "A job's artifacts", _ok("the artifacts", _JSON)
+    ),
+    ("GET", "/v1/jobs/{job_id:uuid}/artifacts/{name}"): Operation(
+        "Download an artifact", _ok("its bytes", "application/octet-stream")
+    ),
+    ("GET", "/v1/presets"): Operation("Game templates", _ok("the templates", _JSON)),
+    ("GET", "/v1/presets/{preset_id}"): Operation(
+        "One template with its files", _ok("the template", _JSON), statuses=frozenset({404})
+    ),
+    ("POST", "/v1/projects"): Operation(
+        "Register a project; the response is the only one that shows webhook secrets",
+        {"201": _json("CreatedProjectOut", "created")},
+        body="ProjectIn",
+        statuses=frozenset({409}),
+    ),
+    ("GET", "/v1/projects"): Operation(
+        "List your projects", {"200": _json("ProjectPage", "a page")}
+    ),
+    ("GET", "/v1/projects/{project_id:uuid}"): Operation(
+        "A project", {"200": _json("ProjectOut", "the project")}
+    ),
+    ("GET", "/v1/projects/{project_id:uuid}/deliveries"): Operation(
+        "Webhook delivery attempts for the project's builds, newest first",
+        {"200": _json("DeliveryPage", "attempts")},
+    ),
+    ("GET", "/v1/usage"): Operation(
+        "Your tier, its limits, requests today, tokens and jobs this month, builds",
+        _ok("your usage", _JSON),
+    ),
+    ("GET", "/v1/health"): Operation(
+        "Service health: 503 when unhealthy",
+        {"200": {"description": "healthy or degraded"}, "503": {"description": "unhealthy"}},
+    ),
+    ("GET", "/metrics"): Operation("Prometheus metrics", _ok("the metrics", _TEXT)),
+    ("GET", "/openapi.json"): Operation("This document", _ok("the document", _JSON)),
+    ("GET", "/docs"): Operation("Human-readable API docs", _ok("the page", "text/html")),
+}
+
+
+def submission_variant(spec: KindSpec) -> dict[str, Any]:
+    """The submission body of one kind: the common fields, `kind` fixed, its own params."""
+    base = JobSubmission.model_json_schema(ref_template=_REF)
+    required = ["kind", "params"] if spec.params.model_json_schema().get("required") else ["kind"]
+    if spec.needs_project:
+        required.append("project_id")
+    return {
+        "type": "object",
+        "title": f"{spec.params.__name__.removesuffix('Params')}Submission",
+        "properties": {
+            **base["properties"],
+            "kind": {"type": "string", "const": spec.kind.value},
+            "params": _ref(spec.params.__name__),
+        },
+        "required": required,
+        "additionalProperties": False,
+    }
+
+
+def _submission_schemas() -> dict[str, Any]:
+    variants = {spec.kind.value: submission_variant(spec) for spec in available()}
+    mapping = {kind: _REF.format(model=v["title"]) for kind, v in variants.items()}
+    union = {
+        "oneOf": [{"$ref": ref} for ref in mapping.values()],
+        "discriminator": {"propertyName": "kind", "mapping": mapping},
+    }
+    return {**{v["title"]: v for v in variants.values()}, "JobSubmission": union}
+
+
+def _schemas(routes: Iterable[ApiRoute]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for model in _MODELS:
+        schema = model.model_json_schema(ref_template=_REF)
+        out.update(schema.pop("$defs", {}))
+        out[model.__name__] = schema
+    # the enums and constrained types that query parameters and submissions refer to
+    extra: list[type[BaseModel]] = [JobSubmission, *(route.query for route in routes)]
+    for model in extra:
+        out.update(model.model_json_schema(ref_template=_REF).get("$defs", {}))
+    return {**out, **_submission_schemas()}
+
+
+def _query_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """A query value's schema: a query string has no null, so an optional parameter's null is
+    the empty value, which the query models read as absent."""
+    options = schema.get("anyOf")
+    if options is None or {"type": "null"} not in options:
+        return schema
+    blank = {"type": "string", "maxLength": 0}
+    rest = {k: v for k, v in schema.items() if k != "anyOf" and v is not None}
+    return {**rest, "anyOf": [blank if o == {"type": "null"} else o for o in options]}
+
+
+def _parameters(route: ApiRoute) -> list[dict[str, Any]]:
+    params = [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string", "format": "uuid"}
+            if isinstance(convertor, UUIDConvertor)
+            else {"type": "string", "minLength": 1},
+        }
+        for name, convertor in route.param_convertors.items()
     ]
-]
+    query = route.query.model_json_schema(ref_template=_REF)
+    for name, schema in query.get("properties", {}).items():
+        required = name in query.get("required", [])
+        params.append(
+            {"name": name, "in": "query", "required": required, "schema": _query_schema(schema)}
+        )
+    return params
 
 
-def _submit_op() -> dict[str, Any]:
-    return {
-        "summary": "Submit a job",
-        "parameters": [
-            {
-                "name": "Idempotency-Key",
-                "in": "header",
-                "required": False,
-                "schema": {"type": "string", "maxLength": 255},
-            },
-        ],
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": _ref("JobSubmission")}},
-        },
-        "responses": {
-            "202": _json("JobOut", "accepted"),
-            **_errors(400, 401, 403, 409, 413, 415, 422, 429, 503),
-        },
+def _statuses(route: ApiRoute, op: Operation) -> frozenset[int]:
+    """Every error status the route can answer."""
+    rule = rule_for(route.method, route.path)
+    codes = set(_ANY_ROUTE | op.statuses)
+    if rule.access is not Open.PUBLIC:
+        codes |= _SECURED
+    if rule.family is not None:
+        codes.add(429)
+    if route.param_convertors:
+        codes.add(404)
+    if any(not isinstance(c, UUIDConvertor) for c in route.param_convertors.values()):
+        codes.add(422)  # text a path parameter cannot hold (NUL)
+    if route.query.model_fields or op.body is not None:
+        codes.add(422)
+    if op.body is not None:
+        codes.add(415)
+    return frozenset(codes - {int(s) for s in op.ok})
+
+
+def _operation(route: ApiRoute) -> dict[str, Any]:
+    op = OPERATIONS[(route.method, route.path)]
+    errors = {str(c): _json("ErrorBody", "error") for c in sorted(_statuses(route, op))}
+    out: dict[str, Any] = {
+        "summary": op.summary,
+        "operationId": f"{route.method.lower()}_{route.name}",
+        "parameters": [*_parameters(route), *op.headers],
+        "responses": {**op.ok, **errors},
     }
+    if op.body is not None:
+        out["requestBody"] = {"required": True, "content": {_JSON: {"schema": _ref(op.body)}}}
+    if rule_for(route.method, route.path).access is Open.PUBLIC:
+        out["security"] = []
+    return out
 
 
-def _op(
-    summary: str,
-    *params: dict[str, Any],
-    ok: str = "OK",
-    public: bool = False,
-    content: str = "application/json",
-) -> dict[str, Any]:
-    op: dict[str, Any] = {
-        "summary": summary,
-        "parameters": list(params),
-        # Every non-public route may also be refused by the security layer (403, 429, 503).
-        "responses": {
-            "200": {"description": ok, "content": {content: {}}},
-            **(_errors(404) if public else _errors(401, 403, 404, 429, 503)),
-        },
-    }
-    if public:
-        op["security"] = []
-    return op
+def api_routes(routes: Iterable[BaseRoute]) -> list[ApiRoute]:
+    """The routes the document describes: every ApiRoute."""
+    return [route for route in routes if isinstance(route, ApiRoute)]
 
 
-_NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
-_PRESET = {"name": "preset_id", "in": "path", "required": True, "schema": {"type": "string"}}
-
-
-def _more_paths() -> dict[str, Any]:
-    return {
-        "/v1/jobs/{job_id}/events": {
-            "get": _op("A job's events: JSON, or live with Accept: text/event-stream", _JOB_ID)
-        },
-        "/v1/jobs/{job_id}/log": {
-            "get": _op(
-                "A job's log as text from offset_lines; compact=true keeps errors and warnings;"
-                " X-Next-Offset and X-Log-Complete tell a follower where to resume and stop",
-                _JOB_ID,
-                _query("offset_lines", "integer"),
-                _query("compact", "boolean"),
-                _query("limit", "integer"),
-                content="text/plain",
-            )
-        },
-        "/v1/jobs/{job_id}/artifacts": {"get": _op("A job's artifacts", _JOB_ID)},
-        "/v1/jobs/{job_id}/artifacts/{name}": {
-            "get": _op("Download an artifact", _JOB_ID, _NAME, content="application/octet-stream")
-        },
-        "/v1/presets": {"get": _op("Game templates")},
-        "/v1/usage": {
-            "get": _op("Your tier, its limits, requests today, tokens and jobs this month, builds")
-        },
-        "/v1/presets/{preset_id}": {"get": _op("One template with its files", _PRESET)},
-        "/metrics": {"get": _op("Prometheus metrics", public=True, content="text/plain")},
-    }
-
-
-_PROJECT_ID = {
-    "name": "project_id",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "string", "format": "uuid"},
-}
-
-
-def _query(name: str, kind: str) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "schema": {"type": kind}}
-
-
-def _project_paths() -> dict[str, Any]:
-    create_op = {
-        "summary": "Register a project; the response is the only one that shows webhook secrets",
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": _ref("ProjectIn")}},
-        },
-        "responses": {
-            "201": _json("CreatedProjectOut", "created"),
-            **_errors(400, 401, 403, 409, 413, 415, 422),
-        },
-    }
-    list_op = {
-        "summary": "List your projects",
-        "parameters": [_query("limit", "integer"), _query("cursor", "string")],
-        "responses": {"200": _json("ProjectPage", "a page"), **_errors(401, 403, 422)},
-    }
-    get_op = {
-        "summary": "A project",
-        "parameters": [_PROJECT_ID],
-        "responses": {"200": _json("ProjectOut", "the project"), **_errors(401, 403, 404)},
-    }
-    deliveries_op = {
-        "summary": "Webhook delivery attempts for the project's builds, newest first",
-        "parameters": [_PROJECT_ID, _query("limit", "integer")],
-        "responses": {"200": _json("DeliveryPage", "attempts"), **_errors(401, 403, 404, 422)},
-    }
-    return {
-        "/v1/projects": {"post": create_op, "get": list_op},
-        "/v1/projects/{project_id}": {"get": get_op},
-        "/v1/projects/{project_id}/deliveries": {"get": deliveries_op},
-    }
-
-
-def _paths() -> dict[str, Any]:
-    list_op = {
-        "summary": "List your jobs",
-        "parameters": _LIST_PARAMS,
-        "responses": {"200": _json("JobPage", "a page"), **_errors(401, 422)},
-    }
-    get_op = {
-        "summary": "A job",
-        "parameters": [_JOB_ID],
-        "responses": {"200": _json("JobOut", "the job"), **_errors(401, 404)},
-    }
-    cancel_op = {
-        "summary": "Cancel a job",
-        "parameters": [_JOB_ID],
-        "responses": {
-            "200": _json("JobOut", "canceled"),
-            "202": _json("JobOut", "cancel requested"),
-            **_errors(401, 404, 409),
-        },
-    }
-    health_op = {
-        "summary": "Service health",
-        "security": [],
-        "responses": {
-            "200": {"description": "healthy or degraded"},
-            "503": {"description": "unhealthy"},
-        },
-    }
-    return {
-        **_more_paths(),
-        **_project_paths(),
-        "/v1/jobs": {"post": _submit_op(), "get": list_op},
-        "/v1/jobs/{job_id}": {"get": get_op},
-        "/v1/jobs/{job_id}/cancel": {"post": cancel_op},
-        "/v1/health": {"get": health_op},
-    }
-
-
-def openapi_document() -> dict[str, Any]:
-    """The whole OpenAPI 3.1 document."""
+def openapi_document(routes: Iterable[BaseRoute]) -> dict[str, Any]:
+    """The whole OpenAPI 3.1 document for routes."""
+    described = api_routes(routes)
+    paths: dict[str, dict[str, Any]] = {}
+    for route in described:
+        template = route.path_format
+        paths.setdefault(template, {})[route.method.lower()] = _operation(route)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -242,9 +276,9 @@ def openapi_document() -> dict[str, Any]:
             "version": __version__,
             "description": "Jobs for AI-assisted Unity development.",
         },
-        "paths": _paths(),
+        "paths": paths,
         "components": {
-            "schemas": _schemas(),
+            "schemas": _schemas(described),
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer"},
                 "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},

@@ -184,13 +184,19 @@ def test_another_users_job_is_404_everywhere(
         ("cursor=%%%", "cursor"),
         ("cursor=bm90LWEtY3Vyc29y", "cursor"),
         ("project_id=nope", "project_id"),
-        ("colour=red", "colour"),
     ],
 )
 def test_bad_list_queries_are_422(client: TestClient, api_key: str, query: str, field: str) -> None:
     """Listing filters are validated like bodies."""
     resp = client.get(f"/v1/jobs?{query}", headers=auth(api_key))
     assert assert_error(resp, 422)["details"]["field"] == field
+
+
+def test_an_unknown_list_parameter_is_a_400_naming_it(client: TestClient, api_key: str) -> None:
+    """A misspelt filter is not silently ignored: the caller learns which one and what is taken."""
+    resp = client.get("/v1/jobs?colour=red", headers=auth(api_key))
+    error = assert_error(resp, 400, "bad_request")
+    assert error["details"]["field"] == "colour" and "state" in error["message"]
 
 
 def test_wrong_method_is_405_in_the_error_format(client: TestClient, api_key: str) -> None:

@@ -10,12 +10,12 @@ from typing import BinaryIO
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response, StreamingResponse
-from starlette.routing import Route
 
 from spark.db import jobs as job_queries
 from spark.domain.jobs import Job
 from spark.domain.principals import Principal
 from spark.errors import NotFound
+from spark.web.routing import ApiRoute
 from spark.web.services import principal_of, services
 
 #: bytes per read when streaming an artifact from a store without local files
@@ -77,6 +77,6 @@ def _chunks(stream: BinaryIO) -> Iterator[bytes]:
 
 
 routes = [
-    Route("/v1/jobs/{job_id:uuid}/artifacts", list_artifacts, methods=["GET"]),
-    Route("/v1/jobs/{job_id:uuid}/artifacts/{name}", download_artifact, methods=["GET"]),
+    ApiRoute("/v1/jobs/{job_id:uuid}/artifacts", list_artifacts, method="GET"),
+    ApiRoute("/v1/jobs/{job_id:uuid}/artifacts/{name}", download_artifact, method="GET"),
 ]

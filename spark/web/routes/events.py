@@ -13,13 +13,13 @@ from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from spark.db import events as event_queries
 from spark.db import jobs as job_queries
 from spark.db.engine import Database
 from spark.domain.events import TERMINAL_TYPES, Event
 from spark.errors import NotFound
+from spark.web.routing import ApiRoute
 from spark.web.services import principal_of, services
 
 #: how often a live stream looks for new events
@@ -97,4 +97,4 @@ async def job_events(request: Request) -> Response:
     return Response(body, media_type="application/json")
 
 
-routes = [Route("/v1/jobs/{job_id:uuid}/events", job_events, methods=["GET"])]
+routes = [ApiRoute("/v1/jobs/{job_id:uuid}/events", job_events, method="GET")]

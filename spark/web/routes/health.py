@@ -5,9 +5,9 @@ from __future__ import annotations
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from spark.health import breaker_states, check_health
+from spark.web.routing import ApiRoute
 from spark.web.services import services
 
 
@@ -25,4 +25,4 @@ async def health(request: Request) -> JSONResponse:
     )
 
 
-routes = [Route("/v1/health", health, methods=["GET"])]
+routes = [ApiRoute("/v1/health", health, method="GET")]

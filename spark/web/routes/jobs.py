@@ -13,7 +13,6 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from spark import metrics
 from spark.contracts.jobs import JobOut, JobPage, JobSubmission, SessionId
@@ -24,6 +23,7 @@ from spark.jobs import lifecycle
 from spark.jobs.submit import NewJob, request_hash, submit
 from spark.kinds import KindSpec, job_permissions, spec_of
 from spark.web.bodies import parse, read_json
+from spark.web.routing import ApiRoute
 from spark.web.services import principal_of, require_any, services
 
 
@@ -69,7 +69,7 @@ async def submit_job(request: Request) -> Response:
     """POST /v1/jobs: accept a job and answer 202 with where to poll it."""
     principal = principal_of(request)
     svc = services(request)
-    body = await read_json(request, svc.settings.max_body_bytes)
+    body = await read_json(request)
     submission = parse(JobSubmission, body)
     spec = spec_of(submission.kind)
     needed = spec.permission
@@ -199,8 +199,8 @@ async def cancel_job(request: Request) -> Response:
 
 
 routes = [
-    Route("/v1/jobs", submit_job, methods=["POST"]),
-    Route("/v1/jobs", list_jobs, methods=["GET"]),
-    Route("/v1/jobs/{job_id:uuid}", get_job, methods=["GET"]),
-    Route("/v1/jobs/{job_id:uuid}/cancel", cancel_job, methods=["POST"]),
+    ApiRoute("/v1/jobs", submit_job, method="POST"),
+    ApiRoute("/v1/jobs", list_jobs, method="GET", query=ListQuery),
+    ApiRoute("/v1/jobs/{job_id:uuid}", get_job, method="GET"),
+    ApiRoute("/v1/jobs/{job_id:uuid}/cancel", cancel_job, method="POST"),
 ]

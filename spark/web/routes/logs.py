@@ -8,7 +8,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from spark.db import jobs as job_queries
 from spark.domain.jobs import Job
@@ -16,6 +15,7 @@ from spark.engines.unity.build_log import is_compact
 from spark.errors import NotFound
 from spark.logstore import LogPage
 from spark.web.bodies import parse
+from spark.web.routing import ApiRoute
 from spark.web.services import principal_of, services
 
 #: the most lines one response carries; followers page on with X-Next-Offset
@@ -68,4 +68,4 @@ async def job_log(request: Request) -> Response:
     return Response(body, headers=headers, media_type="text/plain; charset=utf-8")
 
 
-routes = [Route("/v1/jobs/{job_id:uuid}/log", job_log, methods=["GET"])]
+routes = [ApiRoute("/v1/jobs/{job_id:uuid}/log", job_log, method="GET", query=LogQuery)]

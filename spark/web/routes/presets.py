@@ -6,9 +6,9 @@ import json
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from spark.engines.unity.presets import PRESETS, get_preset, preset_detail, preset_summary
+from spark.web.routing import ApiRoute
 
 
 async def list_presets(request: Request) -> Response:
@@ -24,6 +24,6 @@ async def show_preset(request: Request) -> Response:
 
 
 routes = [
-    Route("/v1/presets", list_presets, methods=["GET"]),
-    Route("/v1/presets/{preset_id}", show_preset, methods=["GET"]),
+    ApiRoute("/v1/presets", list_presets, method="GET"),
+    ApiRoute("/v1/presets/{preset_id}", show_preset, method="GET"),
 ]

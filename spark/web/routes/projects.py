@@ -13,7 +13,6 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from spark import webhooks
 from spark.contracts.projects import (
@@ -34,6 +33,7 @@ from spark.errors import NotFound, ValidationFailed
 from spark.security import destinations
 from spark.security.permissions import PROJECT_PERMISSIONS
 from spark.web.bodies import parse, read_json
+from spark.web.routing import ApiRoute
 from spark.web.services import principal_of, require_any, services
 
 
@@ -91,7 +91,7 @@ async def create_project(request: Request) -> Response:
     principal = principal_of(request)
     require_any(principal, PROJECT_PERMISSIONS, "registering a project")
     svc = services(request)
-    body = parse(ProjectIn, await read_json(request, svc.settings.max_body_bytes))
+    body = parse(ProjectIn, await read_json(request))
     if not svc.settings.webhook_allow_private:
         _refuse_private_webhooks(body)
     if svc.settings.source_roots is not None:
@@ -198,8 +198,13 @@ async def list_deliveries(request: Request) -> Response:
 
 
 routes = [
-    Route("/v1/projects", create_project, methods=["POST"]),
-    Route("/v1/projects", list_projects, methods=["GET"]),
-    Route("/v1/projects/{project_id:uuid}", get_project, methods=["GET"]),
-    Route("/v1/projects/{project_id:uuid}/deliveries", list_deliveries, methods=["GET"]),
+    ApiRoute("/v1/projects", create_project, method="POST"),
+    ApiRoute("/v1/projects", list_projects, method="GET", query=PageQuery),
+    ApiRoute("/v1/projects/{project_id:uuid}", get_project, method="GET"),
+    ApiRoute(
+        "/v1/projects/{project_id:uuid}/deliveries",
+        list_deliveries,
+        method="GET",
+        query=DeliveryQuery,
+    ),
 ]

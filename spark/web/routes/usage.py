@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from spark.db import usage as usage_queries
 from spark.domain.principals import Principal
 from spark.security import quotas
+from spark.web.routing import ApiRoute
 from spark.web.services import principal_of, services
 
 
@@ -41,4 +41,4 @@ async def usage(request: Request) -> Response:
     return Response(json.dumps(body), media_type="application/json")
 
 
-routes = [Route("/v1/usage", usage, methods=["GET"])]
+routes = [ApiRoute("/v1/usage", usage, method="GET")]
