@@ -2,7 +2,8 @@
 
 AppError
 ├── BadRequest (400)            ├── NotFound (404)
-├── Unauthenticated (401)       ├── Conflict (409) ─ IdempotencyConflict, JobNotCancelable
+├── Unauthenticated (401)       ├── Conflict (409) ─ IdempotencyConflict, JobNotCancelable,
+│                               │                    VersionConflict
 ├── Forbidden (403)             ├── PayloadTooLarge (413)
 ├── ValidationFailed (422)      ├── UnsupportedMediaType (415)
 ├── RateLimited (429)           ├── QuotaExceeded (429)
@@ -91,6 +92,12 @@ class JobNotCancelable(Conflict):
     """The job has already finished and cannot be canceled."""
 
     code = "job_not_cancelable"
+
+
+class VersionConflict(Conflict):
+    """The file is no longer at the version the request was based on."""
+
+    code = "version_conflict"
 
 
 class PayloadTooLarge(AppError):

@@ -41,6 +41,9 @@ TABLES = (
     "usage_records",
     "usage_counters",
     "audit_log",
+    "project_files",
+    "file_versions",
+    "file_blobs",
 )
 
 

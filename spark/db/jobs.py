@@ -71,6 +71,7 @@ def to_job(row: Any) -> Job:
         heartbeat_at=row.heartbeat_at,
         worker=row.worker,
         cancel_requested=row.cancel_requested,
+        subject=row.subject,
     )
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -54,6 +55,8 @@ class JobRow(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     owner: Mapped[str] = mapped_column(String(128))
+    #: the API key id or JWT subject that submitted the job (its writes are authored so)
+    subject: Mapped[str | None] = mapped_column(String(255), nullable=True)
     kind: Mapped[str] = mapped_column(String(32))
     state: Mapped[str] = mapped_column(String(16))
     params: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
@@ -252,3 +255,49 @@ class AuditRow(Base):
     key_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     target: Mapped[str | None] = mapped_column(String(255), nullable=True)
     details: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc, nullable=True)
+
+
+class FileBlobRow(Base):
+    """A file's bytes, stored once per distinct SHA-256 however many versions share them."""
+
+    __tablename__ = "file_blobs"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(Integer)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class FileVersionRow(Base):
+    """One version of one project file: append-only, numbered 1…N per path."""
+
+    __tablename__ = "file_versions"
+
+    project_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    path: Mapped[str] = mapped_column(String(512), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), ForeignKey("file_blobs.sha256"), index=True)
+    size: Mapped[int] = mapped_column(Integer)
+    #: the user, and the key id or JWT subject that acted for them
+    author: Mapped[str] = mapped_column(String(128))
+    author_subject: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    job_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    message: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ProjectFileRow(Base):
+    """A project file's newest version: what listings read and writers compare and set."""
+
+    __tablename__ = "project_files"
+
+    project_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    path: Mapped[str] = mapped_column(String(512), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

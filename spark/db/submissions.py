@@ -19,6 +19,7 @@ from spark.domain.jobs import Job
 _JOB_INSERT_COLUMNS = (
     "id",
     "owner",
+    "subject",
     "kind",
     "state",
     "params",
@@ -66,6 +67,7 @@ def insert_job(s: Session, job: Job, idempotency_key: str | None, request_hash: 
     values = {
         "p_id": job.id,
         "p_owner": job.owner,
+        "p_subject": job.subject,
         "p_kind": job.kind.value,
         "p_state": job.state.value,
         "p_params": dict(job.params),

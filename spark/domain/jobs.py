@@ -104,6 +104,8 @@ class Job:
     heartbeat_at: datetime | None = None
     worker: str | None = None
     cancel_requested: bool = False
+    #: the API key id or JWT subject that submitted the job
+    subject: str | None = None
 
     def __repr__(self) -> str:
         # Short on purpose: Celery logs a task's return value, and a result may hold 200 KB of code.

@@ -35,6 +35,11 @@ class Principal:
     permissions: frozenset[Permission]
     key_id: str | None = None
 
+    @property
+    def subject(self) -> str:
+        """Who acted for user: the API key's id, or `jwt:<sub>` for a bearer token."""
+        return self.key_id or f"jwt:{self.user}"
+
     def can(self, permission: Permission) -> bool:
         """Whether the caller holds permission (admin holds them all)."""
         return permission in self.permissions or Permission.ADMIN in self.permissions

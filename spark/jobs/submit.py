@@ -38,6 +38,8 @@ class NewJob:
     owner: str
     kind: JobKind
     params: Mapping[str, Any]
+    #: the API key id or JWT subject acting for owner
+    subject: str | None = None
     session_id: str = "default"
     project_id: uuid.UUID | None = None
     priority: int = 5
@@ -77,6 +79,7 @@ def submit(
     job = Job(
         id=uuid.uuid4(),
         owner=new.owner,
+        subject=new.subject,
         kind=new.kind,
         state=JobState.QUEUED,
         params=new.params,

@@ -77,6 +77,7 @@ async def submit_job(request: Request) -> Response:
         raise Forbidden(f"submitting {submission.kind.value} jobs needs {needed.value}")
     new = NewJob(
         owner=principal.user,
+        subject=principal.subject,
         kind=submission.kind,
         params=_check_params(submission, spec),
         session_id=submission.session_id,

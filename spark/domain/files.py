@@ -1,0 +1,56 @@
+"""Project files as the domain sees them: versions of a path, who wrote them, and why."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+
+def sha256_of(content: bytes) -> str:
+    """The hex SHA-256 a file version is known by (and its ETag)."""
+    return hashlib.sha256(content).hexdigest()
+
+
+@dataclass(frozen=True)
+class Author:
+    """Who wrote a version: the user, the key id or JWT subject acting for them, the job."""
+
+    user: str
+    subject: str | None = None
+    job_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class FileVersion:
+    """One version of one project file (CONTRACT §4: path, version, sha256, size, author,
+    job_id, message, created_at)."""
+
+    project_id: uuid.UUID
+    path: str
+    version: int
+    sha256: str
+    size: int
+    author: Author
+    message: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class FileHead:
+    """A path's newest version, as listings show it."""
+
+    path: str
+    version: int
+    sha256: str
+    size: int
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A version with its bytes."""
+
+    version: FileVersion
+    content: bytes
