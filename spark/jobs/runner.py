@@ -13,6 +13,7 @@ from typing import Any
 from spark.db.engine import Database
 from spark.db.types import utcnow
 from spark.domain.events import EventType
+from spark.domain.files import Author
 from spark.domain.jobs import Claim, Job, JobError, JobState
 from spark.errors import DependencyUnavailable, JobFailure, JobTimedOut
 from spark.events.envelope import job_event
@@ -33,6 +34,11 @@ class JobContext:
     #: report(percent, message); raises JobCanceled or JobLost to stop the handler
     report: Callable[[int, str], None]
     tools: Tools | None = None
+
+    @property
+    def author(self) -> Author:
+        """Who the job's file writes are by: its owner, the key or JWT that submitted it, it."""
+        return Author(self.job.owner, self.job.subject, self.job.id)
 
     def need_tools(self) -> Tools:
         """The worker's tools; a handler that needs them cannot run without a worker."""
