@@ -51,9 +51,7 @@ def test_a_symlinked_file_is_replaced_not_written_through(tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize("path", ["Assets/Linked/Coin.cs", "Assets/../../escape.cs", "/tmp/x.cs"])
-def test_a_path_that_would_land_outside_the_workspace_is_refused(
-    tmp_path: Path, path: str
-) -> None:
+def test_a_path_that_would_land_outside_the_workspace_is_refused(tmp_path: Path, path: str) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     workspace = tmp_path / "ws"

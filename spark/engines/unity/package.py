@@ -107,9 +107,10 @@ def build_unitypackage(
 
 
 def selected_files(params: ExportPackageParams) -> list[Packable]:
-    """The listed files with their contents, plus the given .meta of each listed asset."""
+    """The listed files given inline, plus the given .meta of each (other paths name the
+    project's files, which the caller reads from the store)."""
     contents = {f.path: f.content for f in params.files}
-    assets = [path for path in params.paths if not path.endswith(".meta")]
+    assets = [path for path in params.paths if path in contents and not path.endswith(".meta")]
     metas = [f"{path}.meta" for path in assets if f"{path}.meta" in contents]
     return [(path, contents[path]) for path in [*assets, *metas]]
 
