@@ -5,11 +5,15 @@ a player at -customBuildPath and exits as SPARK's build method would. The behavi
 compile_error, result_failed_exit0, canceled, hang, crash) comes from FAKE_UNITY_MODE, else
 from the file `<projectPath>/.fake-unity-mode`; the pause after each line from
 FAKE_UNITY_DELAY_S, else `<projectPath>/.fake-unity-delay`, else 0.02 s. When
-FAKE_UNITY_RECORD names a file, a JSON line is appended to it at start and at exit.
+FAKE_UNITY_RECORD names a file, a JSON line is appended to it at start and at exit. When
+FAKE_UNITY_MANIFEST (else `<projectPath>/.fake-unity-manifest`) is 1, the log lists every
+file under the project's Assets/ with its SHA-256, as `[FakeUnity] file <path> sha256=<hex>`,
+so a test can see what the workspace held when Unity ran.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shlex
@@ -205,6 +209,17 @@ def _crash(log: Log) -> int:
     return 1
 
 
+def manifest(project: str) -> list[str]:
+    """One `[FakeUnity] file <path> sha256=<hex>` line per file under the project's Assets/."""
+    assets = Path(project) / "Assets"
+    files = sorted(path for path in assets.rglob("*") if path.is_file())
+    return [
+        f"[FakeUnity] file {path.relative_to(project).as_posix()} "
+        f"sha256={hashlib.sha256(path.read_bytes()).hexdigest()}"
+        for path in files
+    ]
+
+
 def setting(env_name: str, project: str, file_name: str, default: str) -> str:
     """A setting from the environment, else from a file in the project, else the default."""
     if env_name in os.environ:
@@ -239,6 +254,8 @@ def main(argv: list[str]) -> int:
     record("start", pid=os.getpid(), pgid=os.getpgrp(), job=job, project=project)
     log = Log(args.get("logfile"), delay)
     log(*(line.format(project=project) for line in _STARTUP))
+    if setting("FAKE_UNITY_MANIFEST", project, ".fake-unity-manifest", "0") == "1":
+        log(*manifest(project))
     handlers: dict[str, Callable[[], int]] = {
         "success": lambda: _build(args, log, "Succeeded"),
         "canceled": lambda: _build(args, log, "Cancelled"),
@@ -257,8 +274,11 @@ def main(argv: list[str]) -> int:
     return code
 
 
-def make_unity_project(root: Path, mode: str = "success", delay_s: float = 0.02) -> Path:
-    """A minimal Unity project folder; the Unity stand-in reads its mode and pace from it."""
+def make_unity_project(
+    root: Path, mode: str = "success", delay_s: float = 0.02, *, manifest: bool = False
+) -> Path:
+    """A minimal Unity project folder; the Unity stand-in reads its mode, its pace and whether
+    to log the files under Assets/ from it."""
     (root / "Assets" / "Scenes").mkdir(parents=True, exist_ok=True)
     (root / "Assets" / "Scenes" / "Main.unity").write_text("%YAML 1.1\n", encoding="utf-8")
     (root / "ProjectSettings").mkdir(exist_ok=True)
@@ -267,6 +287,8 @@ def make_unity_project(root: Path, mode: str = "success", delay_s: float = 0.02)
     )
     (root / ".fake-unity-mode").write_text(mode, encoding="utf-8")
     (root / ".fake-unity-delay").write_text(str(delay_s), encoding="utf-8")
+    if manifest:
+        (root / ".fake-unity-manifest").write_text("1", encoding="utf-8")
     return root
 
 

@@ -10,14 +10,15 @@ which case the write fails `version_conflict` instead.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from spark.contracts.paths import MAX_CODE_BYTES
 from spark.db import files as file_queries
 from spark.db.engine import Database
 from spark.db.types import utcnow
-from spark.domain.files import Author, FileVersion, StoredFile, sha256_of
+from spark.domain import globs
+from spark.domain.files import Author, FileHead, FileVersion, StoredFile, sha256_of
 from spark.errors import Conflict, NotFound, PayloadTooLarge, VersionConflict
 
 #: the largest file the store keeps (CONTRACT §5: code and patches ≤ 200 KB)
@@ -26,6 +27,10 @@ MAX_FILE_BYTES = MAX_CODE_BYTES
 #: how often a write without base_version re-reads and tries again when others keep landing
 #: first; each round trip lets one writer through, so this bounds a burst of writers
 WRITE_ROUNDS = 64
+#: heads listed per query when walking a project's files
+_PAGE = 1000
+#: paths looked up per query (SQLite allows a few hundred bound values per statement)
+_BATCH = 500
 
 Editor = Callable[[StoredFile | None], bytes]
 
@@ -124,3 +129,65 @@ def check_base(current: StoredFile | None, base_version: int | None) -> None:
             f"the file is at version {now}, not {base_version}",
             details={"current_version": now, "base_version": base_version},
         )
+
+
+def write_for_job(
+    db: Database, project_id: uuid.UUID, path: str, content: bytes, author: Author, message: str
+) -> FileVersion:
+    """Write content as the path's next version, unless it already is the newest one and this
+    job (author.job_id) wrote it: a job run again after its worker died writes nothing twice."""
+    current = read(db, project_id, path)
+    if (
+        current is not None
+        and author.job_id is not None
+        and current.version.author.job_id == author.job_id
+        and current.version.sha256 == sha256_of(content)
+    ):
+        return current.version
+    return write(db, project_id, path, content, author, message)
+
+
+def heads(db: Database, project_id: uuid.UUID, prefix: str = "") -> list[FileHead]:
+    """Every file of the project whose path starts with prefix, in path order."""
+    found: list[FileHead] = []
+    after: str | None = None
+    while True:
+        with db.session() as s:
+            page = file_queries.list_heads(s, project_id, prefix, after, _PAGE)
+        found += page
+        if len(page) < _PAGE:
+            return found
+        after = page[-1].path
+
+
+def matching(db: Database, project_id: uuid.UUID, pattern: str) -> list[FileHead]:
+    """The project's files pattern names: one exact path, or a glob (see spark.domain.globs)."""
+    if not globs.is_glob(pattern):
+        with db.session() as s:
+            return file_queries.heads_of(s, project_id, [pattern])
+    listed = heads(db, project_id, globs.literal_prefix(pattern))
+    return [head for head in listed if globs.matches(pattern, head.path)]
+
+
+def current_files(
+    db: Database, project_id: uuid.UUID, paths: Sequence[str] | None = None
+) -> list[StoredFile]:
+    """The newest version of each of paths the project has (of every file when None), with
+    its bytes, in path order."""
+    if paths is None:
+        return list(each_current_file(db, project_id))
+    found: list[StoredFile] = []
+    unique = sorted(set(paths))
+    for start in range(0, len(unique), _BATCH):
+        with db.session() as s:
+            batch = file_queries.head_files(s, project_id, unique[start : start + _BATCH])
+            found += [StoredFile(version, content) for version, content in batch]
+    return sorted(found, key=lambda f: f.version.path)
+
+
+def each_current_file(db: Database, project_id: uuid.UUID) -> Iterator[StoredFile]:
+    """Every file of the project at its newest version, in path order, read in one snapshot
+    and streamed, so a large project never has to fit in memory at once."""
+    with db.session() as s:
+        for version, content in file_queries.head_files(s, project_id):
+            yield StoredFile(version, content)

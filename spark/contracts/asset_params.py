@@ -16,6 +16,7 @@ from pydantic import (
 
 from spark.contracts.params import Params
 from spark.contracts.paths import MAX_CODE_BYTES, check_project_path
+from spark.domain.globs import is_glob
 
 #: components a generated prefab's root GameObject can carry
 ComponentKind = Literal[
@@ -142,7 +143,11 @@ class PackageFile(Params):
 
 
 class ExportPackageParams(Params):
-    """`export_package`: pack project files into an importable .unitypackage."""
+    """`export_package`: pack project files into an importable .unitypackage.
+
+    Each of `paths` is a file given in `files`, or else names the project's current files:
+    one path exactly, or a glob (`Assets/Scripts/**/*.cs`; see spark.domain.globs).
+    """
 
     name: PackageName = "export"
     # Declared before `paths` so the `paths` check can see which contents arrived.
@@ -170,11 +175,21 @@ class ExportPackageParams(Params):
         given = {f.path for f in files}
         listed = set(value)
         for path in value:
-            if path not in given:
-                raise ValueError(f"{path} has no content in files")
-            if path.endswith(".meta") and path.removesuffix(".meta") not in listed:
+            exact_meta = path.endswith(".meta") and not is_glob(path)
+            if exact_meta and path.removesuffix(".meta") not in listed:
                 raise ValueError(f"{path} is listed without its asset")
         for path in sorted(given - listed):
             if path.removesuffix(".meta") not in listed:
                 raise ValueError(f"files has {path}, which paths does not list")
         return value
+
+    def from_project(self) -> list[str]:
+        """The paths and globs that name project files rather than files given inline."""
+        given = {f.path for f in self.files}
+        return [path for path in self.paths if path not in given]
+
+    def project_needed(self) -> tuple[str, str] | None:
+        wanted = self.from_project()
+        if not wanted:
+            return None
+        return "paths", f"{wanted[0]} has no content in files, so it names project files"

@@ -26,6 +26,11 @@ class Params(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    def project_needed(self) -> tuple[str, str] | None:
+        """(field, why) when these params only make sense with the job's project, else None;
+        the params alone cannot tell, as the project is named beside them."""
+        return None
+
 
 class GenerateScriptParams(Params):
     """`generate_script`: write a Unity C# script from a prompt."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Result(BaseModel):
@@ -46,13 +46,24 @@ class ProjectFile(BaseModel):
     sha256: str | None = None
 
 
+class FileVersionRef(BaseModel):
+    """One version of one project file: what a job wrote, packed or built."""
+
+    path: str
+    version: int
+    sha256: str
+
+
 class ApplyPresetResult(Result):
-    """`apply_preset`: every file of the template, and the build settings that suit it."""
+    """`apply_preset`: every script of the template, the build settings that suit it (also
+    as a JSON file), and with a project, the version of each file it wrote there."""
 
     preset_id: str
     name: str
     files: list[ProjectFile]
     build_settings: dict[str, object]
+    settings_file: ProjectFile | None = None
+    written: list[FileVersionRef] = Field(default_factory=list)
 
 
 class GenerateAssetResult(Result):
@@ -62,6 +73,8 @@ class GenerateAssetResult(Result):
     path: str
     guid: str
     files: list[ProjectFile]
+    #: with a project: the asset's and the .meta's new versions
+    written: list[FileVersionRef] = Field(default_factory=list)
 
 
 class Artifact(BaseModel):
@@ -84,6 +97,8 @@ class ExportPackageResult(Result):
     size: int
     sha256: str
     artifacts: list[Artifact]
+    #: the project file versions packed (files given inline have none)
+    versions: list[FileVersionRef] = Field(default_factory=list)
 
 
 class BuildMessage(BaseModel):
@@ -103,6 +118,8 @@ class UnityBuildResult(Result):
     errors: list[BuildMessage]
     warnings: list[BuildMessage]
     artifacts: list[Artifact]
+    #: the version of each SPARK project file laid over the source for this build
+    files: list[FileVersionRef] = Field(default_factory=list)
 
 
 class ApplyPatchResult(Result):

@@ -154,3 +154,27 @@ def all_versions(s: Session, project_id: uuid.UUID) -> Iterator[tuple[FileVersio
     )
     for row, content in s.execute(query):
         yield _to_version(row), content
+
+
+def head_files(
+    s: Session, project_id: uuid.UUID, paths: Sequence[str] | None = None
+) -> Iterator[tuple[FileVersion, bytes]]:
+    """The newest version of each of paths (every path when None) with its bytes, in path
+    order, fetched in batches (a build lays them all over its workspace)."""
+    query = (
+        select(FileVersionRow, FileBlobRow.content)
+        .join(
+            ProjectFileRow,
+            (ProjectFileRow.project_id == FileVersionRow.project_id)
+            & (ProjectFileRow.path == FileVersionRow.path)
+            & (ProjectFileRow.version == FileVersionRow.version),
+        )
+        .join(FileBlobRow, FileBlobRow.sha256 == FileVersionRow.sha256)
+        .where(FileVersionRow.project_id == project_id)
+        .order_by(FileVersionRow.path)
+        .execution_options(yield_per=200)
+    )
+    if paths is not None:
+        query = query.where(FileVersionRow.path.in_(paths))
+    for row, content in s.execute(query):
+        yield _to_version(row), content

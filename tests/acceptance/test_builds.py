@@ -8,6 +8,7 @@ import hmac
 import io
 import json
 import time
+import uuid
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,9 +18,11 @@ import pytest
 from starlette.testclient import TestClient
 
 from fakes.unity import make_unity_project, processes_mentioning, write_launcher
+from spark import files
 from spark.config import Settings
 from spark.db import audit as audit_queries
 from spark.db.engine import Database
+from spark.domain.files import Author, sha256_of
 from spark.domain.principals import Permission, Tier
 from spark.security.apikeys import create_key
 from tests.support.builds import WebhookReceiver, wait_no_processes
@@ -136,6 +139,65 @@ def test_webgl_build_streams_progress_serves_its_log_keeps_its_artifact_and_call
         assert delivered["job"]["id"] == job_id and delivered["job"]["state"] == "succeeded"
     deliveries = client.get(f"/v1/projects/{project['id']}/deliveries", headers=auth(api_key))
     assert [d["ok"] for d in deliveries.json()["items"]] == [True]
+
+
+COIN = "Assets/Scripts/Coin.cs"
+GEM = "Assets/Scripts/Gem.cs"
+
+
+def test_a_build_compiles_the_projects_newest_file_versions_laid_over_its_source(
+    build_worker: WorkerProcess, client: TestClient, api_key: str, db: Database, tmp_path: Path
+) -> None:
+    """Files written into SPARK replace the source's in the workspace Unity builds (the
+    stand-in logs each file's hash), and the result names each version built."""
+    original, changed, newest, gem = (
+        b"class Coin { int value = 1; }\n",
+        b"class Coin { int value = 5; }\n",
+        b"class Coin { int value = 10; }\n",
+        b"class Gem {}\n",
+    )
+    source = make_unity_project(tmp_path / "Overlaid", manifest=True)
+    (source / "Assets" / "Scripts").mkdir()
+    (source / COIN).write_bytes(original)
+    project = create_project(client, api_key, source)
+    project_id, alice = uuid.UUID(project["id"]), Author("alice")
+    files.write(db, project_id, COIN, changed, alice, "worth more")
+    files.write(db, project_id, COIN, newest, alice, "worth even more")
+    files.write(db, project_id, GEM, gem, alice, "a new script")
+
+    job = wait_state(db, submit_build(client, api_key, project["id"]), TERMINAL, timeout=60)
+    assert job.state.value == "succeeded", job.error
+    built = built_hashes(client, api_key, str(job.id))
+    assert {path: built[path] for path in built if path.startswith("Assets/Scripts/")} == {
+        COIN: sha256_of(newest),
+        GEM: sha256_of(gem),
+    }
+    assert built["Assets/Scenes/Main.unity"] == sha256_of(b"%YAML 1.1\n")
+    result = dict(job.result or {})
+    assert result["files"] == [
+        {"path": COIN, "version": 2, "sha256": sha256_of(newest)},
+        {"path": GEM, "version": 1, "sha256": sha256_of(gem)},
+    ]
+    assert_result_matches_its_model("unity_build", result)
+    # The source is the user's: the overlay lives only in the workspace.
+    assert (source / COIN).read_bytes() == original
+
+    files.write(db, project_id, COIN, original, alice, "back to one")
+    again = wait_state(db, submit_build(client, api_key, project["id"]), TERMINAL, timeout=60)
+    assert again.state.value == "succeeded", again.error
+    assert built_hashes(client, api_key, str(again.id))[COIN] == sha256_of(original)
+    assert dict(again.result or {})["files"][0] == {
+        "path": COIN,
+        "version": 3,
+        "sha256": sha256_of(original),
+    }
+
+
+def built_hashes(client: TestClient, key: str, job_id: str) -> dict[str, str]:
+    """What the Unity stand-in found under Assets/ in its workspace: path to sha256."""
+    log = client.get(f"/v1/jobs/{job_id}/log", headers=auth(key)).text.splitlines()
+    listed = [line.split() for line in log if line.startswith("[FakeUnity] file ")]
+    return {words[2]: words[3].removeprefix("sha256=") for words in listed}
 
 
 @pytest.mark.parametrize("mode", ["compile_error", "result_failed_exit0"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import signal
@@ -70,6 +71,21 @@ def test_success_writes_single_file_for_other_targets(tmp_path: Path) -> None:
     done = run_fake(tmp_path, "success", target="StandaloneLinux64")
     assert done.returncode == 0
     assert (tmp_path / "out" / "StandaloneLinux64").is_file()
+
+
+def test_asked_to_the_stand_in_logs_each_file_under_assets_with_its_sha256(
+    tmp_path: Path,
+) -> None:
+    """Tests see what the workspace held when Unity ran; without the setting, nothing extra."""
+    project = fakes.unity.make_unity_project(tmp_path / "project", manifest=True)
+    (project / "Assets" / "Scripts").mkdir()
+    (project / "Assets" / "Scripts" / "Coin.cs").write_bytes(b"class Coin {}")
+    lines = run_fake(tmp_path, "success").stdout.splitlines()
+    coin = hashlib.sha256(b"class Coin {}").hexdigest()
+    assert f"[FakeUnity] file Assets/Scripts/Coin.cs sha256={coin}" in lines
+    assert sum(line.startswith("[FakeUnity] file ") for line in lines) == 2  # and Main.unity
+    (project / ".fake-unity-manifest").unlink()
+    assert "[FakeUnity] file" not in run_fake(tmp_path, "success").stdout
 
 
 def test_compile_error_exits_101(tmp_path: Path) -> None:

@@ -205,6 +205,11 @@ def test_apply_preset_returns_every_file_with_its_sha256(
         assert entry["content"] == file.content
         assert entry["sha256"] == hashlib.sha256(file.content.encode()).hexdigest()
     assert result["build_settings"] == dict(PRESETS[preset_id].build_settings)
+    settings = result["settings_file"]
+    assert settings["path"] == f"Assets/Settings/{preset_id}.json"
+    assert check_project_path(settings["path"]) == settings["path"]
+    assert json.loads(settings["content"]) == result["build_settings"]
+    assert settings["sha256"] == hashlib.sha256(settings["content"].encode()).hexdigest()
     percents = [percent for percent, _ in reports]
     assert percents == sorted(percents)
     assert 90 <= percents[-1] <= 100

@@ -197,7 +197,6 @@ A = {"path": "Assets/A.cs", "content": "class A {}"}
     ("fields", "loc"),
     [
         ({"paths": []}, ("paths",)),
-        ({"paths": ["Assets/A.cs"]}, ("paths",)),
         ({"paths": ["Assets/A.cs", "Assets/A.cs"], "files": [A]}, ("paths",)),
         ({"paths": ["Assets/../A.cs"], "files": [A]}, ("paths", 0)),
         ({"paths": ["Assets/A.cs", "/etc/passwd"], "files": [A]}, ("paths", 1)),
@@ -229,8 +228,20 @@ A = {"path": "Assets/A.cs", "content": "class A {}"}
 def test_invalid_export_params_name_the_field(
     fields: dict[str, Any], loc: tuple[int | str, ...]
 ) -> None:
-    """Missing contents, duplicates, unsafe paths and oversize files are 422s naming the field."""
+    """Duplicates, unsafe paths, oversize files and stray .meta files are 422s naming the field."""
     assert loc in _export_error_locs(fields)
+
+
+def test_paths_without_inline_content_name_project_files_and_need_a_project() -> None:
+    """A path or glob not given in files is read from the project: the params say they need one."""
+    inline = ExportPackageParams.model_validate({"paths": ["Assets/A.cs"], "files": [A]})
+    assert inline.from_project() == [] and inline.project_needed() is None
+    mixed = ExportPackageParams.model_validate(
+        {"paths": ["Assets/A.cs", "Assets/Scripts/**/*.cs", "Assets/B.prefab"], "files": [A]}
+    )
+    assert mixed.from_project() == ["Assets/Scripts/**/*.cs", "Assets/B.prefab"]
+    needed = mixed.project_needed()
+    assert needed is not None and needed[0] == "paths" and "Assets/Scripts/**/*.cs" in needed[1]
 
 
 def test_export_contents_are_limited_to_one_megabyte_in_total() -> None:

@@ -396,15 +396,18 @@ def _asset_yaml(params: GenerateAssetParams) -> str:
     )
 
 
-def generate_asset(params: GenerateAssetParams, report: Report) -> dict[str, Any]:
-    """Write the asset and its .meta, and describe both as the job's result."""
+def generate_asset(
+    params: GenerateAssetParams, report: Report, guid: str | None = None
+) -> dict[str, Any]:
+    """Write the asset and its .meta (with guid, else one stable per path), and describe
+    both as the job's result."""
     report(10, f"writing {params.asset_type} {params.name}")
     content = _asset_yaml(params)
     if len(content.encode()) > MAX_CODE_BYTES:
         raise JobFailure("asset_too_large", "the generated asset is over 200 KB")
     report(70, "writing the .meta file")
-    # The GUID comes from the path alone, so regenerating an asset keeps references to it.
-    guid = stable_guid(params.path)
+    # Without a GUID already in use, one from the path alone: regenerating keeps references.
+    guid = check_guid(guid) if guid is not None else stable_guid(params.path)
     meta = meta_for_path(params.path, guid)
     report(90, "asset ready")
     return {

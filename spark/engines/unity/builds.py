@@ -11,15 +11,16 @@ import signal
 import time
 import uuid
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from spark.artifacts import Artifact, ArtifactStorage
 from spark.contracts.build_params import BuildTarget, UnityBuildParams
+from spark.domain.files import StoredFile
 from spark.domain.projects import Project
-from spark.engines.unity import unity_process, workspace
+from spark.engines.unity import overlay, unity_process, workspace
 from spark.engines.unity.build_log import (
     BuildMessage,
     BuildResult,
@@ -46,6 +47,10 @@ _PLAYER_SUFFIX = {
 _EXIT_CANCELED = 102
 
 
+def _no_files() -> Iterable[StoredFile]:
+    return ()
+
+
 @dataclass(frozen=True)
 class BuildRequest:
     """One attempt at building a project for the job."""
@@ -54,6 +59,9 @@ class BuildRequest:
     attempt: int
     project: Project
     params: UnityBuildParams
+    #: SPARK's files for the project, asked for once the workspace is synced and locked, so
+    #: a build that waited for another build of the project still gets the newest versions
+    files: Callable[[], Iterable[StoredFile]] = _no_files
 
 
 @dataclass(frozen=True)
@@ -111,8 +119,10 @@ def _build(
     # Absolute: Unity runs inside the workspace, so a relative root would point elsewhere.
     with workspace.prepare(project, params.ref, env.workspace_root.resolve()) as ws:
         log.write(f"[spark] workspace {ws.path} at {ws.revision or 'the source directory'}")
+        laid = _lay_over(ws.path, request, log)
         name = player_name(project.name)
         out = output_path(ws.path, params.target, name)
+        # After the overlay: a project file at the build method's path must not replace it.
         _prepare_project(ws.path, out)
         command = build_command(unity, ws.path, params, out, request.job_id)
         log.write(f"[spark] {shlex.join(command)}")
@@ -123,7 +133,7 @@ def _build(
         )
         log.write(f"[spark] Unity exited with code {exit_code} after {duration:.1f}s")
         outcome = _outcome(exit_code, parser.stated) if not timed_out else "failed"
-        result = parser.result(outcome, exit_code, duration, params.target, ws.revision)
+        result = parser.result(outcome, exit_code, duration, params.target, ws.revision, laid)
         if timed_out:
             raise JobTimedOut(
                 "time_limit_exceeded",
@@ -136,6 +146,13 @@ def _build(
         stored = _store_player(env.artifacts, request.job_id, out, params.target, name, result)
         log.write(f"[spark] stored {stored.name} ({stored.size} bytes, sha256 {stored.sha256})")
         return {**result, "artifacts": [stored.as_dict()]}
+
+
+def _lay_over(workspace_path: Path, request: BuildRequest, log: LogWriter) -> list[dict[str, Any]]:
+    """SPARK's files written over the synced workspace; which versions, for the result."""
+    laid = overlay.lay_over(workspace_path, request.files())
+    log.write(f"[spark] laid {len(laid)} file versions from SPARK over the workspace")
+    return laid
 
 
 def player_name(project_name: str) -> str:
@@ -268,8 +285,10 @@ class LogFollower:
         duration_s: float,
         target: BuildTarget,
         revision: str | None,
+        files: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
-        """The job result (CONTRACT §5) for the log so far, without artifacts."""
+        """The job result (CONTRACT §5) for the log so far, without artifacts; files are the
+        SPARK file versions the workspace held."""
         return {
             "result": outcome,
             "exit_code": exit_code,
@@ -281,6 +300,7 @@ class LogFollower:
             "error_count": self.counts["error"],
             "warning_count": self.counts["warning"],
             "log_lines": self.lines,
+            "files": files or [],
             "artifacts": [],
         }
 

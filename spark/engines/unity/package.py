@@ -32,14 +32,18 @@ class PackageEntry:
     meta: str
 
 
+#: a file to pack: its project path and its text, or its bytes as the project store holds them
+Packable = tuple[str, str | bytes]
+
+
 def plan_package(
-    files: Sequence[tuple[str, str]], guid_for: Callable[[str], str] | None = None
+    files: Sequence[Packable], guid_for: Callable[[str], str] | None = None
 ) -> list[PackageEntry]:
     """The package's entries: each file with its given .meta, or a new one with a stable GUID."""
     contents = dict(files)
     if len(contents) != len(files):
         raise ValueError("a path appears more than once")
-    metas = {path: text for path, text in contents.items() if path.endswith(".meta")}
+    metas = {path: _text(path, data) for path, data in contents.items() if path.endswith(".meta")}
     for meta_path in metas:
         if meta_path.removesuffix(".meta") not in contents:
             raise ValueError(f"{meta_path} comes without its asset")
@@ -51,11 +55,22 @@ def plan_package(
         given = metas.get(f"{path}.meta")
         guid = meta_guid(given) if given is not None else check_guid(new_guid(path))
         meta = given if given is not None else meta_for_path(path, guid)
-        entries.append(PackageEntry(path, guid, text.encode(), meta))
+        asset = text.encode() if isinstance(text, str) else text
+        entries.append(PackageEntry(path, guid, asset, meta))
     guids = [entry.guid for entry in entries]
     if len(set(guids)) != len(guids):
         raise ValueError("two files share a GUID; Unity would import only one of them")
     return entries
+
+
+def _text(path: str, data: str | bytes) -> str:
+    """A .meta file's text; Unity writes them as UTF-8 YAML."""
+    if isinstance(data, str):
+        return data
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{path} is not UTF-8 text") from None
 
 
 def _add(archive: tarfile.TarFile, name: str, data: bytes) -> None:
@@ -85,25 +100,30 @@ def write_unitypackage(entries: Sequence[PackageEntry]) -> bytes:
 
 
 def build_unitypackage(
-    files: Sequence[tuple[str, str]], guid_for: Callable[[str], str] | None = None
+    files: Sequence[Packable], guid_for: Callable[[str], str] | None = None
 ) -> bytes:
     """A .unitypackage of (project path, text) files; `<path>.meta` inputs give their GUIDs."""
     return write_unitypackage(plan_package(files, guid_for))
 
 
-def _selected_files(params: ExportPackageParams) -> list[tuple[str, str]]:
-    """The listed files with their contents, plus the given .meta of each listed asset."""
+def selected_files(params: ExportPackageParams) -> list[Packable]:
+    """The listed files given inline, plus the given .meta of each (other paths name the
+    project's files, which the caller reads from the store)."""
     contents = {f.path: f.content for f in params.files}
-    assets = [path for path in params.paths if not path.endswith(".meta")]
+    assets = [path for path in params.paths if path in contents and not path.endswith(".meta")]
     metas = [f"{path}.meta" for path in assets if f"{path}.meta" in contents]
     return [(path, contents[path]) for path in [*assets, *metas]]
 
 
-def export_package(params: ExportPackageParams, report: Report) -> tuple[dict[str, Any], bytes]:
-    """Pack the files, and describe the package as the job's result alongside its bytes."""
-    report(10, f"packing {len(params.paths)} paths")
+def export_package(
+    params: ExportPackageParams, report: Report, files: Sequence[Packable] | None = None
+) -> tuple[dict[str, Any], bytes]:
+    """Pack files (by default those the params give inline), and describe the package as the
+    job's result alongside its bytes."""
+    chosen = selected_files(params) if files is None else files
+    report(10, f"packing {len(chosen)} files")
     try:
-        entries = plan_package(_selected_files(params))
+        entries = plan_package(chosen)
     except ValueError as exc:
         raise JobFailure("invalid_package", str(exc)) from exc
     report(50, "compressing the package")

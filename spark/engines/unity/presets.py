@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ _NAMESPACE = re.compile(r"[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*")
 _INDENT = "    "
 #: share of the progress bar the per-file checks cover
 _CHECK_START, _CHECK_END = 10, 95
+#: where a preset's build settings go as `<preset id>.json` (Unity imports it as a TextAsset)
+SETTINGS_FOLDER = "Assets/Settings"
 
 
 @dataclass(frozen=True)
@@ -156,6 +159,12 @@ def render_preset(preset_id: str, namespace: str | None) -> list[PresetFile]:
     return [PresetFile(file.path, wrap_in_namespace(file.content, namespace)) for file in files]
 
 
+def settings_file(preset: Preset) -> PresetFile:
+    """The preset's build settings as a JSON file, so the project keeps what suits it."""
+    content = json.dumps(dict(preset.build_settings), indent=2, sort_keys=True) + "\n"
+    return PresetFile(f"{SETTINGS_FOLDER}/{preset.id}.json", content)
+
+
 def wrap_in_namespace(content: str, namespace: str) -> str:
     """C# source with everything after its using directives indented inside a namespace block.
 
@@ -196,7 +205,7 @@ def apply_preset(params: ApplyPresetParams, report: Report) -> dict[str, Any]:
     described: list[dict[str, str]] = []
     for index, file in enumerate(files, start=1):
         _check_file(file)
-        described.append({"path": file.path, "content": file.content, "sha256": _sha256(file)})
+        described.append(_described(file))
         percent = _CHECK_START + (_CHECK_END - _CHECK_START) * index // len(files)
         report(percent, f"checked {file.path} ({index}/{len(files)})")
     return {
@@ -204,7 +213,13 @@ def apply_preset(params: ApplyPresetParams, report: Report) -> dict[str, Any]:
         "name": preset.name,
         "files": described,
         "build_settings": dict(preset.build_settings),
+        "settings_file": _described(settings_file(preset)),
     }
+
+
+def _described(file: PresetFile) -> dict[str, str]:
+    """A file as results and preset listings show it."""
+    return {"path": file.path, "content": file.content, "sha256": _sha256(file)}
 
 
 def _check_file(file: PresetFile) -> None:
@@ -236,8 +251,4 @@ def preset_summary(preset: Preset) -> dict[str, Any]:
 
 def preset_detail(preset: Preset) -> dict[str, Any]:
     """The preset as shown by `GET /v1/presets/{id}`: the summary with each file's content."""
-    files = [
-        {"path": file.path, "content": file.content, "sha256": _sha256(file)}
-        for file in preset.files
-    ]
-    return {**preset_summary(preset), "files": files}
+    return {**preset_summary(preset), "files": [_described(file) for file in preset.files]}

@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from spark import metrics
 from spark.contracts.jobs import JobOut, JobPage, JobSubmission, SessionId
+from spark.contracts.params import Params
 from spark.db import jobs as job_queries
 from spark.domain.jobs import Job, JobKind, JobState
 from spark.errors import Forbidden, NotFound, ValidationFailed
@@ -45,12 +46,23 @@ def _check_params(submission: JobSubmission, spec: KindSpec) -> dict[str, Any]:
             details={"field": "project_id"},
         )
     params = parse(spec.params, submission.params, prefix="params")
+    _check_project_needed(params, submission)
     if getattr(params, "write_to_project", False):
         raise ValidationFailed(
             "params.write_to_project: writing into a project needs a registered project_id",
             details={"field": "params.write_to_project"},
         )
     return params.model_dump(mode="json")
+
+
+def _check_project_needed(params: Params, submission: JobSubmission) -> None:
+    needed = params.project_needed()
+    if needed is not None and submission.project_id is None:
+        field, why = needed
+        raise ValidationFailed(
+            f"params.{field}: {why}; that needs a project_id",
+            details={"field": f"params.{field}"},
+        )
 
 
 def _idempotency_key(request: Request) -> str | None:
