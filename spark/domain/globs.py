@@ -6,6 +6,9 @@ because SPARK runs on 3.11: the pattern matches the whole path, segment by segme
 of directories, none included; matching is case-sensitive, as the store's paths are.
 Plain `fnmatch` would let `*` cross `/` and make `Assets/Scripts/**/*.cs` miss the files
 directly in `Assets/Scripts/`, which no one writing that pattern means.
+Libraries that translate a glob into one regular expression (wcmatch's globmatch) backtrack
+exponentially on a pattern of many `**` against a deep path; patterns come from users, so
+this matcher remembers each (path position, pattern position) answer instead.
 """
 
 from __future__ import annotations
