@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -102,6 +103,50 @@ class SparkClient:
             if not cursor:
                 raise ApiError(404, "not_found", f"no project named {name_or_id!r}")
 
+    def files(
+        self, project_id: str, prefix: str = "", limit: int = 50, cursor: str | None = None
+    ) -> Any:
+        """GET /v1/projects/{id}/files (one page)."""
+        params: dict[str, Any] = {"prefix": prefix, "limit": limit}
+        if cursor:
+            params["cursor"] = cursor
+        return self._call("GET", f"/v1/projects/{project_id}/files", params=params)
+
+    def file(self, project_id: str, path: str, version: int | None = None) -> Any:
+        """GET /v1/projects/{id}/files/{path}: the version with its content, as JSON."""
+        params = {"version": version} if version is not None else {}
+        return self._call("GET", _file_url(project_id, path), params=params)
+
+    def file_bytes(self, project_id: str, path: str, version: int | None = None) -> bytes:
+        """GET /v1/projects/{id}/files/{path}: the version's raw bytes."""
+        params = {"version": version} if version is not None else {}
+        headers = {"Accept": "application/octet-stream"}
+        return self._request(
+            "GET", _file_url(project_id, path), params=params, headers=headers
+        ).content
+
+    def file_history(
+        self, project_id: str, path: str, limit: int = 20, cursor: str | None = None
+    ) -> Any:
+        """GET /v1/projects/{id}/files/{path}/history (one page, newest first)."""
+        params: dict[str, Any] = {"limit": limit}
+        if cursor:
+            params["cursor"] = cursor
+        return self._call("GET", f"{_file_url(project_id, path)}/history", params=params)
+
+    def rollback_file(self, project_id: str, path: str, to_version: int) -> Any:
+        """POST /v1/projects/{id}/files/{path}/rollback."""
+        body = {"to_version": to_version}
+        return self._call("POST", f"{_file_url(project_id, path)}/rollback", json=body)
+
+    def export_history(self, project_id: str) -> Any:
+        """GET /v1/projects/{id}/history/export: the whole history document."""
+        return self._call("GET", f"/v1/projects/{project_id}/history/export")
+
+    def import_history(self, project_id: str, document: Mapping[str, Any]) -> Any:
+        """POST /v1/projects/{id}/history/import."""
+        return self._call("POST", f"/v1/projects/{project_id}/history/import", json=dict(document))
+
     def submit(self, body: Mapping[str, Any], idempotency_key: str | None = None) -> Any:
         """POST /v1/jobs."""
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
@@ -137,3 +182,8 @@ class SparkClient:
                 return job
             time.sleep(interval)
             interval = min(interval * 1.5, 1.0)
+
+
+def _file_url(project_id: str, path: str) -> str:
+    # Slashes stay as they are: the route takes the path with its slashes.
+    return f"/v1/projects/{project_id}/files/{quote(path, safe='/')}"
