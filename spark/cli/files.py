@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import json
 import sys
+from contextlib import closing
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -39,19 +40,20 @@ def ls(
     as_json: JsonFlag = False,
 ) -> None:
     """The project's files in path order, each at its newest version."""
-    client = client_from_settings()
-    try:
-        page = client.files(_project_id(client, project), prefix, limit, cursor)
-    except ApiError as exc:
-        fail(exc, as_json)
+    with closing(client_from_settings()) as client:
+        try:
+            page = client.files(_project_id(client, project), prefix, limit, cursor)
+        except ApiError as exc:
+            fail(exc, as_json)
     if as_json:
         emit_json(page)
         return
-    table = Table("path", "version", "size", "sha256", "updated")
+    table = Table("version", "size", "sha256", "updated")
+    # a path is what a reader copies into the next command: never wrapped or cut
+    table.add_column("path", no_wrap=True)
     for f in page["items"]:
-        table.add_row(
-            f["path"], str(f["version"]), str(f["size"]), f["sha256"][:12], f["updated_at"]
-        )
+        row = (str(f["version"]), str(f["size"]), f["sha256"][:12], f["updated_at"][:19])
+        table.add_row(*row, f["path"])
     console.print(table)
     if page["next_cursor"]:
         err_console.print(f"more: --cursor {page['next_cursor']}")
@@ -65,15 +67,15 @@ def show(
     as_json: JsonFlag = False,
 ) -> None:
     """A file's content (its exact bytes on stdout); --json prints the version with it."""
-    client = client_from_settings()
-    try:
-        project_id = _project_id(client, project)
-        if as_json:
-            emit_json(client.file(project_id, path, version))
-            return
-        content = client.file_bytes(project_id, path, version)
-    except ApiError as exc:
-        fail(exc, as_json)
+    with closing(client_from_settings()) as client:
+        try:
+            project_id = _project_id(client, project)
+            if as_json:
+                emit_json(client.file(project_id, path, version))
+                return
+            content = client.file_bytes(project_id, path, version)
+        except ApiError as exc:
+            fail(exc, as_json)
     sys.stdout.buffer.write(content)
     sys.stdout.flush()
 
@@ -87,11 +89,11 @@ def history(
     as_json: JsonFlag = False,
 ) -> None:
     """A file's versions, newest first."""
-    client = client_from_settings()
-    try:
-        page = client.file_history(_project_id(client, project), path, limit, cursor)
-    except ApiError as exc:
-        fail(exc, as_json)
+    with closing(client_from_settings()) as client:
+        try:
+            page = client.file_history(_project_id(client, project), path, limit, cursor)
+        except ApiError as exc:
+            fail(exc, as_json)
     if as_json:
         emit_json(page)
         return
@@ -118,11 +120,11 @@ def rollback(
     as_json: JsonFlag = False,
 ) -> None:
     """Write an old version's content as the file's newest version."""
-    client = client_from_settings()
-    try:
-        version = client.rollback_file(_project_id(client, project), path, to)
-    except ApiError as exc:
-        fail(exc, as_json)
+    with closing(client_from_settings()) as client:
+        try:
+            version = client.rollback_file(_project_id(client, project), path, to)
+        except ApiError as exc:
+            fail(exc, as_json)
     if as_json:
         emit_json(version)
         return
@@ -151,14 +153,14 @@ def diff(
     as_json: JsonFlag = False,
 ) -> None:
     """A unified diff between two versions of a file, by default the previous and the newest."""
-    client = client_from_settings()
-    try:
-        project_id = _project_id(client, project)
-        after = client.file(project_id, path, to_version)
-        start = after["version"] - 1 if from_version is None else from_version
-        before = client.file(project_id, path, start) if start > 0 else None
-    except ApiError as exc:
-        fail(exc, as_json)
+    with closing(client_from_settings()) as client:
+        try:
+            project_id = _project_id(client, project)
+            after = client.file(project_id, path, to_version)
+            start = after["version"] - 1 if from_version is None else from_version
+            before = client.file(project_id, path, start) if start > 0 else None
+        except ApiError as exc:
+            fail(exc, as_json)
     text = unified(path, before, after)
     if as_json:
         emit_json({"path": path, "from": start, "to": after["version"], "diff": text})
@@ -172,11 +174,11 @@ def export(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Default: stdout.")] = None,
 ) -> None:
     """The project's whole file history as JSON, for `spark files import`."""
-    client = client_from_settings()
-    try:
-        document = client.export_history(_project_id(client, project))
-    except ApiError as exc:
-        fail(exc, False)
+    with closing(client_from_settings()) as client:
+        try:
+            document = client.export_history(_project_id(client, project))
+        except ApiError as exc:
+            fail(exc, False)
     text = json.dumps(document) + "\n"
     if output is None:
         sys.stdout.write(text)
@@ -195,11 +197,11 @@ def import_(
         document = json.loads(source.read_text())
     except (OSError, ValueError) as exc:
         raise typer.BadParameter(f"{source}: {exc}") from None
-    client = client_from_settings()
-    try:
-        done = client.import_history(_project_id(client, project), document)
-    except ApiError as exc:
-        fail(exc, as_json)
+    with closing(client_from_settings()) as client:
+        try:
+            done = client.import_history(_project_id(client, project), document)
+        except ApiError as exc:
+            fail(exc, as_json)
     if as_json:
         emit_json(done)
         return

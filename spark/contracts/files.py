@@ -163,7 +163,7 @@ class ExportedVersion(BaseModel):
 
     version: int = Field(ge=1, le=2**31 - 1)
     sha256: Sha256
-    size: int = Field(ge=0, le=MAX_CODE_BYTES)
+    size: int = Field(ge=0)
     author: AuthorOut
     job_id: uuid.UUID | None = None
     message: Annotated[str, StringConstraints(max_length=500)] = ""
