@@ -161,6 +161,9 @@ def test_version_query_reads_an_older_version_and_an_unknown_one_is_404(
     )
     assert raw.content == b"class Player { int hp; }\n" and raw.headers["x-file-version"] == "2"
     assert client.get(url, params={"version": 9}, headers=auth(api_key)).status_code == 404
+    assert get(client, api_key, url, params={"version": ""})["version"] == 3
+    zero = client.get(url, params={"version": 0}, headers=auth(api_key))
+    assert zero.status_code == 422 and zero.json()["error"]["details"]["field"] == "version"
     missing = f"/v1/projects/{project}/files/Assets/Nope.cs"
     assert client.get(missing, headers=auth(api_key)).status_code == 404
 

@@ -46,6 +46,9 @@ _PROJECT = "/v1/projects/{project_id:uuid}"
 _FILE = _PROJECT + "/files/{path:path}"
 
 
+Version = Annotated[int, Field(ge=1, le=2**31 - 1)]
+
+
 def _blank_to_none(value: Any) -> Any:
     return None if value == "" else value
 
@@ -74,9 +77,7 @@ class FileQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    version: Annotated[int | None, BeforeValidator(_blank_to_none), Field(ge=1, le=2**31 - 1)] = (
-        None
-    )
+    version: Annotated[Version | None, BeforeValidator(_blank_to_none)] = None
 
 
 def _json(body: BaseModel, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -171,8 +172,8 @@ async def get_file(request: Request) -> Response:
     its raw bytes with ETag and X-File-Version when Accept asks for application/octet-stream."""
     owner = principal_of(request).user
     project_id: uuid.UUID = request.path_params["project_id"]
-    path = _file_path(request)
     query = parse(FileQuery, dict(request.query_params))
+    path = _file_path(request)
     raw = wants_bytes(request.headers.get("accept", ""))
     # Only the raw bytes carry the ETag, so only they can be revalidated with it.
     if_none_match = request.headers.get("if-none-match") if raw else None
@@ -193,9 +194,9 @@ async def file_history(request: Request) -> Response:
     """GET …/files/{path}/history: the file's versions, newest first, a page at a time."""
     owner = principal_of(request).user
     project_id: uuid.UUID = request.path_params["project_id"]
-    path = _file_path(request)
     query = parse(HistoryQuery, dict(request.query_params))
     before = decode_before_version(query.cursor) if query.cursor else None
+    path = _file_path(request)
     db = services(request).db
 
     def read() -> list[FileVersion]:
