@@ -6,7 +6,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import quote
 
 import httpx
@@ -52,11 +52,7 @@ class SparkClient:
         except httpx.HTTPError as exc:
             raise ApiError(0, "unreachable", f"cannot reach {self._http.base_url}: {exc}") from exc
         if resp.status_code >= 400:
-            try:
-                err = resp.json()["error"]
-            except (ValueError, KeyError, TypeError):
-                raise ApiError(resp.status_code, "http_error", resp.text[:200]) from None
-            raise ApiError(resp.status_code, err["code"], err["message"], err.get("details"))
+            raise _error_of(resp)
         return resp
 
     def _call(self, method: str, path: str, **kw: Any) -> Any:
@@ -139,9 +135,17 @@ class SparkClient:
         body = {"to_version": to_version}
         return self._call("POST", f"{_file_url(project_id, path)}/rollback", json=body)
 
-    def export_history(self, project_id: str) -> Any:
-        """GET /v1/projects/{id}/history/export: the whole history document."""
-        return self._call("GET", f"/v1/projects/{project_id}/history/export")
+    def export_history(self, project_id: str, sink: BinaryIO) -> None:
+        """GET /v1/projects/{id}/history/export, written to sink as it arrives."""
+        try:
+            with self._http.stream("GET", f"/v1/projects/{project_id}/history/export") as resp:
+                if resp.status_code >= 400:
+                    resp.read()
+                    raise _error_of(resp)
+                for chunk in resp.iter_bytes():
+                    sink.write(chunk)
+        except httpx.HTTPError as exc:
+            raise ApiError(0, "unreachable", f"cannot reach {self._http.base_url}: {exc}") from exc
 
     def import_history(self, project_id: str, document: Mapping[str, Any]) -> Any:
         """POST /v1/projects/{id}/history/import."""
@@ -187,3 +191,12 @@ class SparkClient:
 def _file_url(project_id: str, path: str) -> str:
     # Slashes stay as they are: the route takes the path with its slashes.
     return f"/v1/projects/{project_id}/files/{quote(path, safe='/')}"
+
+
+def _error_of(resp: httpx.Response) -> ApiError:
+    """The ApiError an error response carries."""
+    try:
+        err = resp.json()["error"]
+    except (ValueError, KeyError, TypeError):
+        return ApiError(resp.status_code, "http_error", resp.text[:200])
+    return ApiError(resp.status_code, err["code"], err["message"], err.get("details"))

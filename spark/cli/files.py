@@ -172,18 +172,20 @@ def diff(
 def export(
     project: ProjectArg,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Default: stdout.")] = None,
+    as_json: JsonFlag = False,
 ) -> None:
-    """The project's whole file history as JSON, for `spark files import`."""
+    """The project's whole file history as JSON (so --json changes only how errors print),
+    for `spark files import`."""
     with closing(client_from_settings()) as client:
         try:
-            document = client.export_history(_project_id(client, project))
+            project_id = _project_id(client, project)
+            if output is None:
+                client.export_history(project_id, sys.stdout.buffer)
+            else:
+                with output.open("wb") as sink:
+                    client.export_history(project_id, sink)
         except ApiError as exc:
-            fail(exc, False)
-    text = json.dumps(document) + "\n"
-    if output is None:
-        sys.stdout.write(text)
-    else:
-        output.write_text(text)
+            fail(exc, as_json)
 
 
 @files_app.command("import")
