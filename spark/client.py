@@ -6,7 +6,8 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
+from urllib.parse import quote
 
 import httpx
 
@@ -51,11 +52,7 @@ class SparkClient:
         except httpx.HTTPError as exc:
             raise ApiError(0, "unreachable", f"cannot reach {self._http.base_url}: {exc}") from exc
         if resp.status_code >= 400:
-            try:
-                err = resp.json()["error"]
-            except (ValueError, KeyError, TypeError):
-                raise ApiError(resp.status_code, "http_error", resp.text[:200]) from None
-            raise ApiError(resp.status_code, err["code"], err["message"], err.get("details"))
+            raise _error_of(resp)
         return resp
 
     def _call(self, method: str, path: str, **kw: Any) -> Any:
@@ -102,6 +99,58 @@ class SparkClient:
             if not cursor:
                 raise ApiError(404, "not_found", f"no project named {name_or_id!r}")
 
+    def files(
+        self, project_id: str, prefix: str = "", limit: int = 50, cursor: str | None = None
+    ) -> Any:
+        """GET /v1/projects/{id}/files (one page)."""
+        params: dict[str, Any] = {"prefix": prefix, "limit": limit}
+        if cursor:
+            params["cursor"] = cursor
+        return self._call("GET", f"/v1/projects/{project_id}/files", params=params)
+
+    def file(self, project_id: str, path: str, version: int | None = None) -> Any:
+        """GET /v1/projects/{id}/files/{path}: the version with its content, as JSON."""
+        params = {"version": version} if version is not None else {}
+        return self._call("GET", _file_url(project_id, path), params=params)
+
+    def file_bytes(self, project_id: str, path: str, version: int | None = None) -> bytes:
+        """GET /v1/projects/{id}/files/{path}: the version's raw bytes."""
+        params = {"version": version} if version is not None else {}
+        headers = {"Accept": "application/octet-stream"}
+        return self._request(
+            "GET", _file_url(project_id, path), params=params, headers=headers
+        ).content
+
+    def file_history(
+        self, project_id: str, path: str, limit: int = 20, cursor: str | None = None
+    ) -> Any:
+        """GET /v1/projects/{id}/files/{path}/history (one page, newest first)."""
+        params: dict[str, Any] = {"limit": limit}
+        if cursor:
+            params["cursor"] = cursor
+        return self._call("GET", f"{_file_url(project_id, path)}/history", params=params)
+
+    def rollback_file(self, project_id: str, path: str, to_version: int) -> Any:
+        """POST /v1/projects/{id}/files/{path}/rollback."""
+        body = {"to_version": to_version}
+        return self._call("POST", f"{_file_url(project_id, path)}/rollback", json=body)
+
+    def export_history(self, project_id: str, sink: BinaryIO) -> None:
+        """GET /v1/projects/{id}/history/export, written to sink as it arrives."""
+        try:
+            with self._http.stream("GET", f"/v1/projects/{project_id}/history/export") as resp:
+                if resp.status_code >= 400:
+                    resp.read()
+                    raise _error_of(resp)
+                for chunk in resp.iter_bytes():
+                    sink.write(chunk)
+        except httpx.HTTPError as exc:
+            raise ApiError(0, "unreachable", f"cannot reach {self._http.base_url}: {exc}") from exc
+
+    def import_history(self, project_id: str, document: Mapping[str, Any]) -> Any:
+        """POST /v1/projects/{id}/history/import."""
+        return self._call("POST", f"/v1/projects/{project_id}/history/import", json=dict(document))
+
     def submit(self, body: Mapping[str, Any], idempotency_key: str | None = None) -> Any:
         """POST /v1/jobs."""
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
@@ -137,3 +186,17 @@ class SparkClient:
                 return job
             time.sleep(interval)
             interval = min(interval * 1.5, 1.0)
+
+
+def _file_url(project_id: str, path: str) -> str:
+    # Slashes stay as they are: the route takes the path with its slashes.
+    return f"/v1/projects/{project_id}/files/{quote(path, safe='/')}"
+
+
+def _error_of(resp: httpx.Response) -> ApiError:
+    """The ApiError an error response carries."""
+    try:
+        err = resp.json()["error"]
+    except (ValueError, KeyError, TypeError):
+        return ApiError(resp.status_code, "http_error", resp.text[:200])
+    return ApiError(resp.status_code, err["code"], err["message"], err.get("details"))

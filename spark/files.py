@@ -191,3 +191,33 @@ def each_current_file(db: Database, project_id: uuid.UUID) -> Iterator[StoredFil
     with db.session() as s:
         for version, content in file_queries.head_files(s, project_id):
             yield StoredFile(version, content)
+
+
+def history_of(db: Database, project_id: uuid.UUID) -> Iterator[StoredFile]:
+    """Every version of every path of the project with its bytes, by path then version,
+    read in batches inside one transaction so an export is one consistent picture."""
+    with db.session() as s:
+        for version, content in file_queries.all_versions(s, project_id):
+            yield StoredFile(version, content)
+
+
+def import_history(
+    db: Database, project_id: uuid.UUID, history: Sequence[StoredFile]
+) -> list[FileHead]:
+    """Write history's versions exactly as given (numbers, hashes, authors, times), all or
+    nothing; Conflict, with nothing written, when the project has any of its paths already."""
+    paths = sorted({stored.version.path for stored in history})
+    with db.session() as s:
+        taken = [head.path for head in file_queries.heads_of(s, project_id, paths)]
+        if taken:
+            raise Conflict(
+                f"the project already has {len(taken)} of these files, such as {taken[0]}",
+                details={"paths": taken[:20]},
+            )
+        for stored in history:
+            v = stored.version
+            file_queries.put_blob(s, v.sha256, stored.content, v.created_at)
+            if not file_queries.append_version(s, v):
+                # A write to the same path landed since the check: the whole import yields.
+                raise Conflict(f"{v.path} was written while importing; nothing was imported")
+        return file_queries.heads_of(s, project_id, paths)

@@ -37,6 +37,7 @@ class RouteRule:
 
 
 _READ = RouteRule(Permission.READ, Family.READ)
+_WRITE_FILES = RouteRule(Permission.GENERATE, Family.WRITE)
 
 #: (method, Starlette path template) → rule; a route missing here needs spark:admin
 ROUTES: Mapping[tuple[str, str], RouteRule] = {
@@ -54,6 +55,13 @@ ROUTES: Mapping[tuple[str, str], RouteRule] = {
     ("GET", "/v1/projects"): _READ,
     ("GET", "/v1/projects/{project_id:uuid}"): _READ,
     ("GET", "/v1/projects/{project_id:uuid}/deliveries"): _READ,
+    ("GET", "/v1/projects/{project_id:uuid}/files"): _READ,
+    ("GET", "/v1/projects/{project_id:uuid}/files/{path:path}"): _READ,
+    ("GET", "/v1/projects/{project_id:uuid}/files/{path:path}/history"): _READ,
+    # writing a project's files is what apply_patch and generation into a project need
+    ("POST", "/v1/projects/{project_id:uuid}/files/{path:path}/rollback"): _WRITE_FILES,
+    ("GET", "/v1/projects/{project_id:uuid}/history/export"): _READ,
+    ("POST", "/v1/projects/{project_id:uuid}/history/import"): _WRITE_FILES,
     ("GET", "/v1/usage"): _READ,
     ("GET", "/v1/health"): RouteRule(Open.PUBLIC),
     ("GET", "/metrics"): RouteRule(Open.PUBLIC),

@@ -16,7 +16,17 @@ from spark.web import errors
 from spark.web.guards import BodyLimitMiddleware, HeaderLimitMiddleware
 from spark.web.metrics import MetricsMiddleware, metrics_endpoint
 from spark.web.openapi import DOCS_HTML, openapi_document
-from spark.web.routes import artifacts, events, health, jobs, logs, presets, projects, usage
+from spark.web.routes import (
+    artifacts,
+    events,
+    files,
+    health,
+    jobs,
+    logs,
+    presets,
+    projects,
+    usage,
+)
 from spark.web.routing import ApiRoute
 from spark.web.security import SecurityMiddleware
 from spark.web.services import Services, build_services
@@ -39,6 +49,7 @@ def routes() -> list[BaseRoute]:
         *logs.routes,
         *presets.routes,
         *projects.routes,
+        *files.routes,
         *usage.routes,
         *health.routes,
         ApiRoute("/openapi.json", _openapi, method="GET"),

@@ -17,6 +17,15 @@ from starlette.convertors import UUIDConvertor
 from starlette.routing import BaseRoute
 
 from spark import __version__
+from spark.contracts.files import (
+    FileOut,
+    FilePage,
+    FileVersionOut,
+    HistoryDocument,
+    HistoryImported,
+    RollbackIn,
+    VersionPage,
+)
 from spark.contracts.jobs import ErrorBody, JobOut, JobPage, JobSubmission
 from spark.contracts.projects import (
     CreatedProjectOut,
@@ -40,6 +49,13 @@ _MODELS: list[type[BaseModel]] = [
     CreatedProjectOut,
     ProjectPage,
     DeliveryPage,
+    FilePage,
+    FileOut,
+    FileVersionOut,
+    VersionPage,
+    RollbackIn,
+    HistoryDocument,
+    HistoryImported,
 ]
 _REF = "#/components/schemas/{model}"
 
@@ -80,7 +96,16 @@ _IDEMPOTENCY_KEY = {
     "required": False,
     "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]+$"},
 }
+_IF_NONE_MATCH = {
+    "name": "If-None-Match",
+    "in": "header",
+    "required": False,
+    "description": "the ETag of bytes the caller has; 304 if they are still these bytes",
+    "schema": {"type": "string"},
+}
 _JSON, _TEXT = "application/json", "text/plain"
+_FILES = "/v1/projects/{project_id:uuid}/files"
+_HISTORY = "/v1/projects/{project_id:uuid}/history"
 
 #: (method, route path) → what its route cannot say; tests check every route has one
 OPERATIONS: Mapping[tuple[str, str], Operation] = {
@@ -133,6 +158,46 @@ OPERATIONS: Mapping[tuple[str, str], Operation] = {
     ("GET", "/v1/projects/{project_id:uuid}/deliveries"): Operation(
         "Webhook delivery attempts for the project's builds, newest first",
         {"200": _json("DeliveryPage", "attempts")},
+    ),
+    ("GET", _FILES): Operation(
+        "The project's files in path order (newest version of each); `prefix` filters",
+        {"200": _json("FilePage", "a page")},
+    ),
+    ("GET", _FILES + "/{path:path}"): Operation(
+        "A file version (the newest, or ?version=N) with its content as JSON (`content` for"
+        " UTF-8 text, else `content_base64`); with Accept: application/octet-stream its raw"
+        " bytes, with ETag and X-File-Version",
+        {
+            "200": {
+                "description": "the version and its content, or its bytes",
+                "content": {
+                    _JSON: {"schema": _ref("FileOut")},
+                    "application/octet-stream": {},
+                },
+            },
+            "304": {"description": "If-None-Match names these bytes already"},
+        },
+        headers=(_IF_NONE_MATCH,),
+    ),
+    ("GET", _FILES + "/{path:path}/history"): Operation(
+        "A file's versions, newest first", {"200": _json("VersionPage", "a page")}
+    ),
+    ("POST", _FILES + "/{path:path}/rollback"): Operation(
+        "Write a file's old version's content as its newest version",
+        {"201": _json("FileVersionOut", "the new version")},
+        body="RollbackIn",
+        statuses=frozenset({409}),
+    ),
+    ("GET", _HISTORY + "/export"): Operation(
+        "Every version of every file with its content, as one JSON document (streamed)",
+        {"200": _json("HistoryDocument", "the history")},
+    ),
+    ("POST", _HISTORY + "/import"): Operation(
+        "Import a history document: validated whole, written all or nothing; 409 when the"
+        " project has any of its paths already",
+        {"201": _json("HistoryImported", "imported")},
+        body="HistoryDocument",
+        statuses=frozenset({409}),
     ),
     ("GET", "/v1/usage"): Operation(
         "Your tier, its limits, requests today, tokens and jobs this month, builds",

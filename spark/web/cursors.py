@@ -1,0 +1,73 @@
+"""Opaque page cursors for the file routes: a small JSON object, base64url without padding.
+
+A cursor is only ever one SPARK handed out; anything else — not base64, not JSON, the wrong
+shape, far too long — is a 422 naming `cursor`, never a query that runs on made-up input.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from spark.contracts.files import check_file_path
+from spark.errors import ValidationFailed
+
+#: a path is at most 512 characters of up to 4 UTF-8 bytes each; base64 makes 4 of 3
+_MAX_CURSOR = 3000
+
+
+def _invalid() -> ValidationFailed:
+    return ValidationFailed("cursor: not a valid cursor", details={"field": "cursor"})
+
+
+def _encode(position: dict[str, Any]) -> str:
+    raw = json.dumps(position, ensure_ascii=False).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> Any:
+    if len(cursor) > _MAX_CURSOR:
+        raise _invalid()
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        return json.loads(raw)
+    except (ValueError, TypeError, binascii.Error):
+        raise _invalid() from None
+
+
+def after_path(path: str) -> str:
+    """A listing cursor pointing just past path."""
+    return _encode({"after": path})
+
+
+def decode_after_path(cursor: str) -> str:
+    """The path a listing cursor points past; 422 unless it is exactly one of ours."""
+    match _decode(cursor):
+        case {"after": str() as path, **rest} if not rest and len(path) <= 512:
+            try:
+                return check_file_path(path)
+            except ValueError:
+                raise _invalid() from None
+        case _:
+            raise _invalid()
+
+
+def _is_version(value: int) -> bool:
+    # bool is an int to Python, and not a version; version 1 has nothing below it
+    return type(value) is int and 2 <= value < 2**31
+
+
+def before_version(version: int) -> str:
+    """A history cursor pointing just below version."""
+    return _encode({"before": version})
+
+
+def decode_before_version(cursor: str) -> int:
+    """The version a history cursor points below; 422 unless it is exactly one of ours."""
+    match _decode(cursor):
+        case {"before": int() as version, **rest} if not rest and _is_version(version):
+            return version
+        case _:
+            raise _invalid()

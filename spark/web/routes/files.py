@@ -1,0 +1,277 @@
+"""/v1/projects/{id}/files and …/history: a project's versioned files, listed, read, rolled
+back, exported and imported.
+
+Every route answers 404 for a project the caller does not own, exactly as for one that does
+not exist. Files are read from the primary: a client reads a file right after a job or a
+rollback wrote it, and a lagging replica would show it the version before.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from spark import files
+from spark.contracts.files import (
+    FileHeadOut,
+    FileOut,
+    FilePage,
+    FileVersionOut,
+    HistoryDocument,
+    HistoryImported,
+    RollbackIn,
+    VersionPage,
+    check_file_path,
+    export_chunks,
+)
+from spark.db import files as file_queries
+from spark.db import projects as project_queries
+from spark.db.engine import Database
+from spark.db.types import utcnow
+from spark.domain.files import Author, FileHead, FileVersion, StoredFile
+from spark.errors import NotFound, ValidationFailed
+from spark.web.bodies import parse, read_json
+from spark.web.cursors import after_path, before_version, decode_after_path, decode_before_version
+from spark.web.routing import ApiRoute
+from spark.web.services import principal_of, services
+
+_PROJECT = "/v1/projects/{project_id:uuid}"
+_FILE = _PROJECT + "/files/{path:path}"
+
+
+Version = Annotated[int, Field(ge=1, le=2**31 - 1)]
+
+
+def _blank_to_none(value: Any) -> Any:
+    return None if value == "" else value
+
+
+class ListQuery(BaseModel):
+    """Query parameters of GET …/files."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prefix: str = Field(default="", max_length=512)
+    limit: int = Field(default=50, ge=1, le=200)
+    cursor: Annotated[str | None, BeforeValidator(_blank_to_none)] = None
+
+
+class HistoryQuery(BaseModel):
+    """Query parameters of GET …/files/{path}/history."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(default=20, ge=1, le=100)
+    cursor: Annotated[str | None, BeforeValidator(_blank_to_none)] = None
+
+
+class FileQuery(BaseModel):
+    """Query parameters of GET …/files/{path}."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: Annotated[Version | None, BeforeValidator(_blank_to_none)] = None
+
+
+def _json(body: BaseModel, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(body.model_dump_json(), status, headers, media_type="application/json")
+
+
+def _file_path(request: Request) -> str:
+    """The {path} of the request as a project file path; 422 naming `path` if it is not one."""
+    try:
+        return check_file_path(request.path_params["path"])
+    except ValueError as exc:
+        raise ValidationFailed(f"path: {exc}", details={"field": "path"}) from None
+
+
+def _require_project(s: Session, project_id: uuid.UUID, owner: str) -> None:
+    if project_queries.get_project(s, project_id, owner) is None:
+        raise NotFound("no such project")
+
+
+def _owned(db: Database, project_id: uuid.UUID, owner: str) -> None:
+    with db.session() as s:
+        _require_project(s, project_id, owner)
+
+
+async def list_files(request: Request) -> Response:
+    """GET …/files: the project's files in path order, those under prefix, a page at a time."""
+    owner = principal_of(request).user
+    project_id: uuid.UUID = request.path_params["project_id"]
+    query = parse(ListQuery, dict(request.query_params))
+    after = decode_after_path(query.cursor) if query.cursor else None
+    db = services(request).db
+
+    def read() -> list[FileHead]:
+        with db.session() as s:
+            _require_project(s, project_id, owner)
+            return file_queries.list_heads(s, project_id, query.prefix, after, query.limit + 1)
+
+    heads = await run_in_threadpool(read)
+    page, more = heads[: query.limit], len(heads) > query.limit
+    body = FilePage(
+        items=[FileHeadOut.from_head(h) for h in page],
+        next_cursor=after_path(page[-1].path) if more else None,
+    )
+    return _json(body)
+
+
+def wants_bytes(accept: str) -> bool:
+    """Whether Accept asks for the raw bytes: application/octet-stream named before any JSON."""
+    for part in accept.split(","):
+        mime = part.split(";", 1)[0].strip().lower()
+        if mime == "application/octet-stream":
+            return True
+        if mime == "application/json":
+            return False
+    return False
+
+
+def not_modified(if_none_match: str | None, sha256: str) -> bool:
+    """Whether If-None-Match already names this content (weak tags compare equal, RFC 9110)."""
+    if not if_none_match:
+        return False
+    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return "*" in tags or f'"{sha256}"' in tags
+
+
+def _load(
+    db: Database,
+    owner: str,
+    project_id: uuid.UUID,
+    path: str,
+    version: int | None,
+    if_none_match: str | None,
+) -> StoredFile | FileVersion:
+    """The version with its bytes, or without them when the caller has those already."""
+    with db.session() as s:
+        _require_project(s, project_id, owner)
+        found = file_queries.get_version(s, project_id, path, version)
+        if found is None:
+            raise NotFound(
+                "no such file" if version is None else f"{path} has no version {version}"
+            )
+        if not_modified(if_none_match, found.sha256):
+            return found
+        content = file_queries.blob(s, found.sha256)
+    if content is None:  # a blob goes only with its last version; never expected
+        raise NotFound(f"the content of {path} version {found.version} is missing")
+    return StoredFile(found, content)
+
+
+async def get_file(request: Request) -> Response:
+    """GET …/files/{path}: a version (the newest, or ?version=N) as JSON with its content, or
+    its raw bytes with ETag and X-File-Version when Accept asks for application/octet-stream."""
+    owner = principal_of(request).user
+    project_id: uuid.UUID = request.path_params["project_id"]
+    query = parse(FileQuery, dict(request.query_params))
+    path = _file_path(request)
+    raw = wants_bytes(request.headers.get("accept", ""))
+    # Only the raw bytes carry the ETag, so only they can be revalidated with it.
+    if_none_match = request.headers.get("if-none-match") if raw else None
+    args = (services(request).db, owner, project_id, path, query.version, if_none_match)
+    found = await run_in_threadpool(_load, *args)
+    version = found.version if isinstance(found, StoredFile) else found
+    headers = {"X-File-Version": str(version.version), "Vary": "Accept"}
+    if not raw:
+        assert isinstance(found, StoredFile)  # nothing to revalidate without If-None-Match
+        return _json(FileOut.from_stored(found), headers=headers)
+    headers["ETag"] = f'"{version.sha256}"'
+    if not isinstance(found, StoredFile):
+        return Response(status_code=304, headers=headers)
+    return Response(found.content, media_type="application/octet-stream", headers=headers)
+
+
+async def file_history(request: Request) -> Response:
+    """GET …/files/{path}/history: the file's versions, newest first, a page at a time."""
+    owner = principal_of(request).user
+    project_id: uuid.UUID = request.path_params["project_id"]
+    query = parse(HistoryQuery, dict(request.query_params))
+    before = decode_before_version(query.cursor) if query.cursor else None
+    path = _file_path(request)
+    db = services(request).db
+
+    def read() -> list[FileVersion]:
+        with db.session() as s:
+            _require_project(s, project_id, owner)
+            if file_queries.head(s, project_id, path) is None:
+                raise NotFound("no such file")
+            return file_queries.history(s, project_id, path, query.limit + 1, before)
+
+    versions = await run_in_threadpool(read)
+    page, more = versions[: query.limit], len(versions) > query.limit
+    body = VersionPage(
+        items=[FileVersionOut.from_version(v) for v in page],
+        next_cursor=before_version(page[-1].version) if more else None,
+    )
+    return _json(body)
+
+
+async def rollback_file(request: Request) -> Response:
+    """POST …/files/{path}/rollback {to_version}: 201 with the new version, whose content is
+    to_version's, written by the caller."""
+    principal = principal_of(request)
+    project_id: uuid.UUID = request.path_params["project_id"]
+    path = _file_path(request)
+    body = parse(RollbackIn, await read_json(request))
+    author = Author(principal.user, principal.subject, None)
+    db = services(request).db
+
+    def write() -> FileVersion:
+        _owned(db, project_id, principal.user)
+        return files.rollback(db, project_id, path, body.to_version, author)
+
+    version = await run_in_threadpool(write)
+    location = f"/v1/projects/{project_id}/files/{quote(path)}?version={version.version}"
+    return _json(FileVersionOut.from_version(version), 201, {"Location": location})
+
+
+async def export_history(request: Request) -> Response:
+    """GET …/history/export: every version of every file with its content, as one JSON
+    document streamed a version at a time (never held whole in memory)."""
+    owner = principal_of(request).user
+    project_id: uuid.UUID = request.path_params["project_id"]
+    db = services(request).db
+    await run_in_threadpool(_owned, db, project_id, owner)
+    chunks = export_chunks(project_id, utcnow(), files.history_of(db, project_id))
+    disposition = f'attachment; filename="spark-history-{project_id}.json"'
+    return StreamingResponse(
+        chunks, media_type="application/json", headers={"Content-Disposition": disposition}
+    )
+
+
+async def import_history(request: Request) -> Response:
+    """POST …/history/import: a history document, validated whole, then written all or
+    nothing with its versions, hashes, authors and times; 409 if any path exists already."""
+    owner = principal_of(request).user
+    project_id: uuid.UUID = request.path_params["project_id"]
+    document = parse(HistoryDocument, await read_json(request))
+    history = document.stored(project_id)
+    db = services(request).db
+
+    def write() -> list[FileHead]:
+        _owned(db, project_id, owner)
+        return files.import_history(db, project_id, history)
+
+    heads = await run_in_threadpool(write)
+    body = HistoryImported(files=[FileHeadOut.from_head(h) for h in heads], versions=len(history))
+    return _json(body, 201)
+
+
+routes = [
+    ApiRoute(f"{_PROJECT}/files", list_files, method="GET", query=ListQuery),
+    # Before the file itself, so a path ending in /history or /rollback reaches these.
+    ApiRoute(f"{_FILE}/history", file_history, method="GET", query=HistoryQuery),
+    ApiRoute(f"{_FILE}/rollback", rollback_file, method="POST"),
+    ApiRoute(_FILE, get_file, method="GET", query=FileQuery),
+    ApiRoute(f"{_PROJECT}/history/export", export_history, method="GET"),
+    ApiRoute(f"{_PROJECT}/history/import", import_history, method="POST"),
+]
