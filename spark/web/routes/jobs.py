@@ -45,9 +45,9 @@ def _check_params(submission: JobSubmission, spec: KindSpec) -> dict[str, Any]:
             details={"field": "project_id"},
         )
     params = parse(spec.params, submission.params, prefix="params")
-    if getattr(params, "write_to_project", False):
+    if getattr(params, "write_to_project", False) and submission.project_id is None:
         raise ValidationFailed(
-            "params.write_to_project: writing into a project needs a registered project_id",
+            "params.write_to_project: writing into a project needs its project_id",
             details={"field": "params.write_to_project"},
         )
     return params.model_dump(mode="json")
