@@ -50,7 +50,8 @@ def _check_params(submission: JobSubmission, spec: KindSpec) -> dict[str, Any]:
             "params.write_to_project: writing into a project needs its project_id",
             details={"field": "params.write_to_project"},
         )
-    return params.model_dump(mode="json")
+    # by alias: the job keeps its params under the names the caller used (`validate`)
+    return params.model_dump(mode="json", by_alias=True)
 
 
 def _idempotency_key(request: Request) -> str | None:
