@@ -119,8 +119,8 @@ def test_a_generated_script_patched_three_ways_and_rolled_back_keeps_every_versi
         {"patch_type": "unified_diff", "diff": unified_diff(PATH, v2, v3)},
         {"patch_type": "insert_after", "anchor": anchor, "new": "    // END\n"},
     ]
-    jobs = [generated]
-    for number, (patch, before, after) in enumerate(zip(patches, [v1, v2, v3], [v2, v3, v4]), 2):
+    steps = zip(patches, [v1, v2, v3], [v2, v3, v4], strict=True)
+    for number, (patch, before, after) in enumerate(steps, 2):
         result = succeeded(run(client, key, db, project, {**patch, "base_version": number - 1}))
         assert result == {
             "path": PATH,
@@ -128,7 +128,6 @@ def test_a_generated_script_patched_three_ways_and_rolled_back_keeps_every_versi
             "sha256": sha256_of(after),
             "diff": unified_diff(PATH, before, after),
         }
-        jobs.append(result)
     job_ids = [uuid.UUID(j["id"]) for j in _jobs_of(client, key, project)]
 
     alice = Author("alice", key.record.key_id)
@@ -206,7 +205,11 @@ def test_twenty_unpinned_patches_at_once_each_land_as_a_version_of_their_own(
     occupy_every_worker_process(client, key, db)
 
     def submit(i: int) -> Any:
-        params = {"patch_type": "replace", "old": "    // END", "new": f"    // line {i}\n    // END"}
+        params = {
+            "patch_type": "replace",
+            "old": "    // END",
+            "new": f"    // line {i}\n    // END",
+        }
         return post(client, key, project, "apply_patch", {"path": PATH, **params})
 
     responses = _at_once(20, submit)

@@ -170,7 +170,9 @@ def test_a_byte_order_mark_is_kept_and_not_counted_in_columns() -> None:
     error = rejected(Patch("replace", old="using", new="x"), bom + b"using\n")
     assert error.details["positions"][0] == {"line": 1, "column": 1}
     diff = "@@ -1 +1 @@\n-using UnityEngine;\n+using UnityEngine.UI;\n"
-    assert apply(Patch("unified_diff", diff=diff), bom, PATH) == bom.replace(b"Engine;", b"Engine.UI;")
+    assert apply(Patch("unified_diff", diff=diff), bom, PATH) == bom.replace(
+        b"Engine;", b"Engine.UI;"
+    )
 
 
 def test_a_file_that_is_not_utf8_is_refused() -> None:
