@@ -4,6 +4,9 @@ stale version, refused), and a patch that cannot apply failing with what to fix.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -25,7 +28,8 @@ from spark.domain.principals import DEFAULT_PERMISSIONS, Tier
 from spark.engines.patching import unified_diff
 from spark.security.apikeys import MintedKey, create_key
 from tests.support.jobs import TERMINAL, assert_result_matches_its_model, auth, wait_state
-from tests.support.workers import WorkerProcess
+from tests.support.services import free_port
+from tests.support.workers import ApiProcess, WorkerProcess, spark_env
 
 PATH = "Assets/Scripts/Coin.cs"
 SCRIPT = {
@@ -273,3 +277,44 @@ def test_a_stale_base_version_is_a_409_at_submission_and_creates_no_job(
     resp = post(client, key, project, "apply_patch", missing)
     assert resp.status_code == 409 and resp.json()["error"]["details"]["current_version"] == 0
     assert job_count(db) == before
+
+
+def test_spark_patch_edits_a_file_of_a_project_named_on_the_command_line(
+    client: TestClient,
+    key: MintedKey,
+    worker: WorkerProcess,
+    db: Database,
+    settings: Settings,
+    tmp_path: Path,
+) -> None:
+    """`spark patch NAME PATH --diff - --wait --json` exits 0 with the new version; a patch that
+    does not apply exits 1 with the job's error; a stale --base-version exits 2 with the 409."""
+    name = f"cli-{uuid.uuid4().hex[:6]}"
+    body = {"name": name, "source_dir": "/srv/unity/cli"}
+    project = client.post("/v1/projects", json=body, headers=auth(key.token)).json()["id"]
+    succeeded(run(client, key, db, project, {"patch_type": "full", "content": MARKED}))
+    api = ApiProcess(settings, tmp_path, free_port())
+    api.start()
+    env = spark_env(settings, SPARK_API_URL=api.url, SPARK_API_KEY=key.token)
+
+    def spark_patch(*args: str, stdin: str = "") -> tuple[int, Any]:
+        done = subprocess.run(
+            [sys.executable, "-m", "spark.cli", "patch", name, PATH, *args, "--json"],
+            input=stdin, capture_output=True, text=True, env=env, timeout=60, check=False,
+        )  # fmt: skip
+        return done.returncode, json.loads(done.stdout)
+
+    try:
+        changed = MARKED.replace("void Start() { }", "void Awake() { }").encode()
+        diff = unified_diff(PATH, MARKED.encode(), changed)
+        status, job = spark_patch("--diff", "-", "--base-version", "1", "--wait", stdin=diff)
+        assert status == 0 and job["result"]["version"] == 2, job
+        status, job = spark_patch("--replace", "{", "(", "--wait")
+        assert status == 1 and job["error"]["code"] == "patch_failed", job
+        status, answer = spark_patch(
+            "--insert-after", "// END\n", "// more\n", "--base-version", "1"
+        )
+        assert status == 2 and answer["error"]["status"] == 409, answer
+    finally:
+        api.stop()
+    assert content(db, project) == changed
