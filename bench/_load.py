@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import psycopg
@@ -18,6 +19,8 @@ JOB_BODY = {
     "kind": "generate_script",
     "params": {"prompt": "a coin that spins and can be collected", "class_name": "Coin"},
 }
+#: the body of the i-th POST
+Bodies = Callable[[int], dict[str, Any]]
 
 
 @dataclass
@@ -44,12 +47,14 @@ class LoadResult:
         return ranked[min(len(ranked) - 1, max(0, math.ceil(pct / 100 * len(ranked)) - 1))]
 
 
-async def _client(http: httpx.AsyncClient, tickets: Iterator[int], result: LoadResult) -> None:
+async def _client(
+    http: httpx.AsyncClient, tickets: Iterator[int], result: LoadResult, bodies: Bodies
+) -> None:
     # The ticket iterator is shared: each client takes the next request until none are left.
-    for _ in tickets:
+    for ticket in tickets:
         start = time.perf_counter()
         try:
-            resp = await http.post("/v1/jobs", json=JOB_BODY)
+            resp = await http.post("/v1/jobs", json=bodies(ticket))
         except httpx.HTTPError as exc:
             result.errors.append(f"{type(exc).__name__}: {exc}")
             continue
@@ -59,7 +64,7 @@ async def _client(http: httpx.AsyncClient, tickets: Iterator[int], result: LoadR
             result.errors.append(f"{resp.status_code}: {resp.text[:300]}")
 
 
-async def _drive(api_url: str, token: str, count: int, clients: int) -> LoadResult:
+async def _drive(api_url: str, token: str, count: int, clients: int, bodies: Bodies) -> LoadResult:
     result = LoadResult(count)
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     headers = {"Authorization": f"Bearer {token}"}
@@ -68,14 +73,17 @@ async def _drive(api_url: str, token: str, count: int, clients: int) -> LoadResu
     ) as http:
         tickets = iter(range(count))
         result.started_at = time.perf_counter()
-        await asyncio.gather(*(_client(http, tickets, result) for _ in range(clients)))
+        await asyncio.gather(*(_client(http, tickets, result, bodies) for _ in range(clients)))
         result.elapsed_s = time.perf_counter() - result.started_at
     return result
 
 
-def post_jobs(api_url: str, token: str, count: int, clients: int) -> LoadResult:
-    """POST count jobs with clients concurrent connections; raise if any was refused."""
-    result = asyncio.run(_drive(api_url, token, count, clients))
+def post_jobs(
+    api_url: str, token: str, count: int, clients: int, bodies: Bodies | None = None
+) -> LoadResult:
+    """POST count jobs (bodies(i), else JOB_BODY) with clients concurrent connections; raise if
+    any was refused."""
+    result = asyncio.run(_drive(api_url, token, count, clients, bodies or (lambda _: JOB_BODY)))
     if result.errors:
         first = result.errors[0]
         raise RuntimeError(f"{len(result.errors)} of {count} POSTs failed; first: {first}")

@@ -119,11 +119,22 @@ def rollback(
     return write(db, project_id, path, old.content, author, f"rollback to version {to_version}")
 
 
+def check_head(db: Database, project_id: uuid.UUID, path: str, base_version: int) -> None:
+    """Raise VersionConflict unless the path's newest version is base_version (0: no file);
+    reads the head alone, so a submission can refuse a stale base without loading content."""
+    with db.statement() as s:
+        found = file_queries.head(s, project_id, path)
+    _conflict_unless(found.version if found else 0, base_version)
+
+
 def check_base(current: StoredFile | None, base_version: int | None) -> None:
     """Raise VersionConflict unless the file is at base_version (None: any version)."""
     if base_version is None:
         return
-    now = current.version.version if current else 0
+    _conflict_unless(current.version.version if current else 0, base_version)
+
+
+def _conflict_unless(now: int, base_version: int) -> None:
     if now != base_version:
         raise VersionConflict(
             f"the file is at version {now}, not {base_version}",

@@ -116,7 +116,7 @@ _DECLARED = (
         permission=Permission.GENERATE,
         family=EventFamily.RUNTIME,
         limits=TimeLimits(soft_s=60, hard_s=90),
-        handler=None,
+        handler="spark.handlers.patches:apply_patch",
         needs_project=True,
     ),
     KindSpec(

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import typer
 
-from spark.cli import bench, builds, events, files, flower, jobs, keys, serve
+from spark.cli import bench, builds, events, files, flower, jobs, keys, patches, serve
 
 app = typer.Typer(help="SPARK: jobs for AI-assisted Unity development.", no_args_is_help=True)
 serve.register(app)
 jobs.register(app)
 builds.register(app)
+patches.register(app)
 bench.register(app)
 flower.register(app)
 events.register(app)

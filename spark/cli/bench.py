@@ -5,7 +5,8 @@ event path vs raw nats-py and psycopg on a private nats-server (bench.bench_even
 a generate_script job vs a bare openai SDK call against an instant fake LLM (bench.bench_llm);
 with --builds, a unity_build job's scheduling overhead vs bare Celery running the same Unity
 stand-in (bench.bench_builds); with --security, one route with the security layer on and off
-(bench.bench_security).
+(bench.bench_security); with --files, apply_patch jobs against generate_script and a file's
+content read against a job's (bench.bench_files).
 """
 
 from __future__ import annotations
@@ -47,21 +48,26 @@ def _argv(
     llm: bool = False,
     builds: bool = False,
     security: bool = False,
+    files: bool = False,
 ) -> list[str]:
     """The benchmark module's command line; refuses --jobs below its minimum."""
-    if events + llm + builds + security > 1:
-        hint = "--security" if security else "--builds" if builds else "--llm"
-        raise typer.BadParameter(
-            "choose one of --events, --llm, --builds and --security", param_hint=hint
+    if events + llm + builds + security + files > 1:
+        hint = (
+            "--files" if files else "--security" if security else "--builds" if builds else "--llm"
         )
-    if llm or builds or security:
+        raise typer.BadParameter(
+            "choose one of --events, --llm, --builds, --security and --files", param_hint=hint
+        )
+    if llm or builds or security or files:
         if jobs is not None and jobs < 1:
             raise typer.BadParameter("must be at least 1", param_hint="--jobs")
+        chosen = "builds" if builds else "security" if security else "files" if files else "llm"
         flag, default = {
             "builds": ("--builds", 40),
             "llm": ("--jobs", 300),
             "security": ("--requests", 3000),
-        }["builds" if builds else "security" if security else "llm"]
+            "files": ("--jobs", 500),
+        }[chosen]
         argv = [flag, str(default if jobs is None else jobs)]
         return [*argv, "--json"] if as_json else argv
     if jobs is not None and jobs < (0 if events else 1):
@@ -83,7 +89,8 @@ JobsOption = Annotated[
         "With --events: jobs per events-on/off run (default 500); 0 skips that phase. "
         "With --llm: SDK calls, and jobs per phase (default 300). "
         "With --builds: builds per phase (default 40). "
-        "With --security: requests per way in (default 3000).",
+        "With --security: requests per way in (default 3000). "
+        "With --files: jobs per kind and GETs per route (default 500).",
     ),
 ]
 ClientsOption = Annotated[
@@ -110,6 +117,12 @@ SecurityFlag = Annotated[
     bool,
     typer.Option("--security", help="Benchmark the security layer: one route with it on and off."),
 ]
+FilesFlag = Annotated[
+    bool,
+    typer.Option(
+        "--files", help="Benchmark apply_patch against generate_script, file reads against jobs."
+    ),
+]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
@@ -121,15 +134,18 @@ def bench(
     llm: LlmFlag = False,
     builds: BuildsFlag = False,
     security: SecurityFlag = False,
+    files: FilesFlag = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Benchmark SPARK against bare Celery, with --events its event path against raw
     nats-py and psycopg, with --llm its generate_script job against a bare openai SDK
     call, with --builds a unity_build's scheduling overhead against bare Celery running
     the same Unity stand-in, or with --security one route with the security layer on and
-    off (throwaway database; Redis db 12; a private nats-server or fake LLM)."""
-    argv = _argv(events, event_count, jobs, clients, as_json, llm, builds, security)
+    off, or with --files apply_patch jobs against generate_script and a file's content read
+    against a job's (throwaway database; Redis db 12; a private nats-server or fake LLM)."""
+    argv = _argv(events, event_count, jobs, clients, as_json, llm, builds, security, files)
     chosen = {
+        "bench_files": files,
         "bench_builds": builds,
         "bench_llm": llm,
         "bench_events": events,

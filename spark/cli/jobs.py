@@ -49,7 +49,7 @@ def parse_params(pairs: list[str]) -> dict[str, Any]:
 EXIT_CODES = {"succeeded": 0, "failed": 1, "canceled": 1, "timed_out": 1}
 
 
-def _wait_with_bar(client: SparkClient, job: Any, timeout: float, as_json: bool) -> Any:
+def wait_with_bar(client: SparkClient, job: Any, timeout: float, as_json: bool) -> Any:
     if as_json:
         return client.wait(job["id"], timeout=timeout)
     columns = (
@@ -110,7 +110,7 @@ def register(app: typer.Typer) -> None:
         try:
             job = client.submit(body, idempotency_key)
             if wait:
-                job = _wait_with_bar(client, job, timeout, as_json)
+                job = wait_with_bar(client, job, timeout, as_json)
         except ApiError as exc:
             fail(exc, as_json)
         emit_json(job) if as_json else _show(job)
@@ -186,7 +186,7 @@ def wait(
     """Wait for a job to end, with a progress bar; exit 0 only if it succeeded."""
     client = client_from_settings()
     try:
-        job = _wait_with_bar(client, client.job(job_id), timeout, as_json)
+        job = wait_with_bar(client, client.job(job_id), timeout, as_json)
     except ApiError as exc:
         fail(exc, as_json)
     emit_json(job) if as_json else _show(job)

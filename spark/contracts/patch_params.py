@@ -26,9 +26,9 @@ class ApplyPatchParams(Params):
 
     path: str
     patch_type: PatchType
-    old: str | None = Field(default=None, max_length=MAX_CODE_BYTES)
+    old: str | None = Field(default=None, min_length=1, max_length=MAX_CODE_BYTES)
     new: str | None = Field(default=None, max_length=MAX_CODE_BYTES)
-    anchor: str | None = Field(default=None, max_length=MAX_CODE_BYTES)
+    anchor: str | None = Field(default=None, min_length=1, max_length=MAX_CODE_BYTES)
     diff: str | None = Field(default=None, max_length=MAX_CODE_BYTES)
     content: str | None = Field(default=None, max_length=MAX_CODE_BYTES)
     base_version: int | None = Field(default=None, ge=1)

@@ -38,6 +38,9 @@ class GenerateScriptResult(Result):
     model: str | None
     tokens: Tokens
     diagnostics: list[Diagnostic]
+    #: with write_to_project: the version of path the script was written as, and its SHA-256
+    version: int | None = None
+    sha256: str | None = None
 
 
 class ProjectFile(BaseModel):
@@ -123,11 +126,13 @@ class UnityBuildResult(Result):
 
 
 class ApplyPatchResult(Result):
-    """`apply_patch`: the file's new version."""
+    """`apply_patch`: the file's new version, and a unified diff of what changed."""
 
     path: str
     version: int
     sha256: str
+    #: from a/<path> (/dev/null for a new file) to b/<path>; an `unified_diff` patch of it
+    #: applies to the old version
     diff: str
 
 

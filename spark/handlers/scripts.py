@@ -1,16 +1,36 @@
-"""`generate_script`: an LLM (or the offline generator) writes a Unity C# script."""
+"""`generate_script`: an LLM (or the offline generator) writes a Unity C# script, and with
+`write_to_project` the script becomes the next version of its path in the project."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+from spark import files
 from spark.contracts.params import GenerateScriptParams
 from spark.engines.unity import scripts
+from spark.errors import JobFailure
 from spark.jobs.runner import JobContext
 
 
 def generate_script(ctx: JobContext) -> Mapping[str, Any]:
     """Write the script the prompt asks for, checked for syntax and declarations."""
     params = GenerateScriptParams.model_validate(ctx.job.params)
-    return scripts.generate_script(params, ctx.report, ctx.need_tools().generator)
+    tools = ctx.need_tools()
+    result = scripts.generate_script(params, ctx.report, tools.generator)
+    if not params.write_to_project:
+        return result
+    if ctx.job.project_id is None:  # the API refuses such a submission
+        message = "write_to_project needs the project to write into"
+        spent = {key: result[key] for key in ("provider", "model", "tokens")}
+        raise JobFailure("invalid_params", message, result=spent)
+    written = files.write(
+        tools.db,
+        ctx.job.project_id,
+        result["path"],
+        result["code"].encode(),
+        ctx.author,
+        f"generate_script {result['class_name']}",
+    )
+    ctx.report(95, f"wrote {written.path} version {written.version}")
+    return {**result, "version": written.version, "sha256": written.sha256}

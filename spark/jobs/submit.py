@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from spark import files
 from spark.config import TierLimits
 from spark.db import outbox as outbox_queries
 from spark.db import projects as project_queries
@@ -76,6 +77,7 @@ def submit(
         return replay
     if new.project_id is not None:
         _check_project(db, new.owner, new.project_id)
+        _check_base_version(db, new.project_id, new.params)
     job = Job(
         id=uuid.uuid4(),
         owner=new.owner,
@@ -124,6 +126,15 @@ def _check_project(db: Database, owner: str, project_id: uuid.UUID) -> None:
     with db.statement() as s:
         if project_queries.get_project(s, project_id, owner) is None:
             raise NotFound("project_id: no such project", details={"field": "project_id"})
+
+
+def _check_base_version(db: Database, project_id: uuid.UUID, params: Mapping[str, Any]) -> None:
+    # A file edit pinned to a version the file has already moved past can only fail: refuse
+    # it now with a 409 instead of queueing a job that ends version_conflict. The job still
+    # checks again when it writes, since another write may land in between.
+    base, path = params.get("base_version"), params.get("path")
+    if isinstance(base, int) and isinstance(path, str):
+        files.check_head(db, project_id, path, base)
 
 
 def _replay(db: Database, new: NewJob) -> Submitted | None:

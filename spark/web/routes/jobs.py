@@ -47,12 +47,13 @@ def _check_params(submission: JobSubmission, spec: KindSpec) -> dict[str, Any]:
         )
     params = parse(spec.params, submission.params, prefix="params")
     _check_project_needed(params, submission)
-    if getattr(params, "write_to_project", False):
+    if getattr(params, "write_to_project", False) and submission.project_id is None:
         raise ValidationFailed(
-            "params.write_to_project: writing into a project needs a registered project_id",
+            "params.write_to_project: writing into a project needs its project_id",
             details={"field": "params.write_to_project"},
         )
-    return params.model_dump(mode="json")
+    # by alias: the job keeps its params under the names the caller used (`validate`)
+    return params.model_dump(mode="json", by_alias=True)
 
 
 def _check_project_needed(params: Params, submission: JobSubmission) -> None:
