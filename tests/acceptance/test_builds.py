@@ -146,10 +146,16 @@ GEM = "Assets/Scripts/Gem.cs"
 
 
 def test_a_build_compiles_the_projects_newest_file_versions_laid_over_its_source(
-    build_worker: WorkerProcess, client: TestClient, api_key: str, db: Database, tmp_path: Path
+    build_worker: WorkerProcess,
+    worker: WorkerProcess,
+    client: TestClient,
+    api_key: str,
+    db: Database,
+    tmp_path: Path,
 ) -> None:
-    """Files written into SPARK replace the source's in the workspace Unity builds (the
-    stand-in logs each file's hash), and the result names each version built."""
+    """Files written into SPARK, by a write and by an apply_patch job, replace the source's
+    in the workspace Unity builds (the stand-in logs each file's hash), and the result names
+    each version built."""
     original, changed, newest, gem = (
         b"class Coin { int value = 1; }\n",
         b"class Coin { int value = 5; }\n",
@@ -162,7 +168,19 @@ def test_a_build_compiles_the_projects_newest_file_versions_laid_over_its_source
     project = create_project(client, api_key, source)
     project_id, alice = uuid.UUID(project["id"]), Author("alice")
     files.write(db, project_id, COIN, changed, alice, "worth more")
-    files.write(db, project_id, COIN, newest, alice, "worth even more")
+    patch = {
+        "kind": "apply_patch",
+        "project_id": project["id"],
+        "params": {
+            "path": COIN,
+            "patch_type": "replace",
+            "old": "value = 5;",
+            "new": "value = 10;",
+            "base_version": 1,
+        },
+    }
+    patched = client.post("/v1/jobs", json=patch, headers=auth(api_key)).json()["id"]
+    assert wait_state(db, patched, TERMINAL).state.value == "succeeded"
     files.write(db, project_id, GEM, gem, alice, "a new script")
 
     job = wait_state(db, submit_build(client, api_key, project["id"]), TERMINAL, timeout=60)

@@ -134,18 +134,23 @@ def test_a_generated_script_patched_three_ways_and_rolled_back_keeps_every_versi
         }
     job_ids = [uuid.UUID(j["id"]) for j in _jobs_of(client, key, project)]
 
-    alice = Author("alice", key.record.key_id)
-    back = files.rollback(db, uuid.UUID(project), PATH, 1, alice)
-    with db.session() as s:
-        history = file_queries.history(s, uuid.UUID(project), PATH, limit=10)
-    assert [v.version for v in history] == [5, 4, 3, 2, 1] and back.version == 5
+    files_url = f"/v1/projects/{project}/files/{PATH}"
+    back = client.post(f"{files_url}/rollback", json={"to_version": 1}, headers=auth(key.token))
+    assert back.status_code == 201 and back.json()["version"] == 5, back.text
+    history = client.get(f"{files_url}/history", headers=auth(key.token)).json()["items"]
+    assert [v["version"] for v in history] == [5, 4, 3, 2, 1]
     expected = [v1, v2, v3, v4, v1]
-    for version in reversed(history):
-        assert content(db, project, version.version) == expected[version.version - 1]
-        assert version.sha256 == sha256_of(expected[version.version - 1])
-        assert version.size == len(expected[version.version - 1])
-    authors = [v.author for v in reversed(history)]
-    assert authors == [Author("alice", key.record.key_id, job) for job in job_ids] + [alice]
+    for version in history:
+        number = version["version"]
+        shown = client.get(f"{files_url}?version={number}", headers=auth(key.token)).json()
+        assert shown["content"].encode() == expected[number - 1]
+        assert version["sha256"] == shown["sha256"] == sha256_of(expected[number - 1])
+        assert version["size"] == len(expected[number - 1])
+    subject = {"user": "alice", "subject": key.record.key_id}
+    assert [(v["author"], v["job_id"]) for v in reversed(history)] == [
+        *[(subject, str(job)) for job in job_ids],
+        (subject, None),
+    ]
 
 
 def _jobs_of(client: TestClient, key: MintedKey, project: str) -> list[dict[str, Any]]:
@@ -318,3 +323,25 @@ def test_spark_patch_edits_a_file_of_a_project_named_on_the_command_line(
     finally:
         api.stop()
     assert content(db, project) == changed
+
+
+GUARDRAILS = [
+    ({"path": "Assets/../x.cs"}, "params.path"),
+    ({"path": "/Assets/Coin.cs"}, "params.path"),
+    ({"path": "Assets/Co\u0000in.cs"}, "params.path"),
+    ({"path": "Assets\\Scripts\\Coin.cs"}, "params.path"),
+    ({"path": "ProjectSettings/Coin.cs"}, "params.path"),
+    ({"content": "x" * (201 * 1024)}, "params.content"),
+]
+
+
+@pytest.mark.parametrize(("change", "field"), GUARDRAILS)
+def test_a_patch_outside_the_guardrails_is_a_422_naming_the_field_and_writes_nothing(
+    client: TestClient, key: MintedKey, db: Database, project: str, change: Any, field: str
+) -> None:
+    files.write(db, uuid.UUID(project), PATH, b"class Coin {}\n", Author("alice"), "first")
+    params = {"path": PATH, "patch_type": "full", "content": "class Coin { }\n", **change}
+    resp = post(client, key, project, "apply_patch", params)
+    assert resp.status_code == 422, resp.text
+    assert resp.json()["error"]["details"]["field"] == field
+    assert job_count(db) == 0 and content(db, project) == b"class Coin {}\n"
