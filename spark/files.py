@@ -144,9 +144,10 @@ def _conflict_unless(now: int, base_version: int) -> None:
 
 def write_for_job(
     db: Database, project_id: uuid.UUID, path: str, content: bytes, author: Author, message: str
-) -> FileVersion:
+) -> Written:
     """Write content as the path's next version, unless it already is the newest one and this
-    job (author.job_id) wrote it: a job run again after its worker died writes nothing twice."""
+    job (author.job_id) wrote it: a job run again after its worker died writes nothing twice,
+    and gets back the same before and after as the first run did."""
     current = read(db, project_id, path)
     if (
         current is not None
@@ -154,8 +155,11 @@ def write_for_job(
         and current.version.author.job_id == author.job_id
         and current.version.sha256 == sha256_of(content)
     ):
-        return current.version
-    return write(db, project_id, path, content, author, message)
+        number = current.version.version
+        return Written(
+            read(db, project_id, path, number - 1) if number > 1 else None, current.version
+        )
+    return update(db, project_id, path, lambda _: content, author, message)
 
 
 def heads(db: Database, project_id: uuid.UUID, prefix: str = "") -> list[FileHead]:

@@ -23,9 +23,39 @@ class Tokens(BaseModel):
 
 
 class Diagnostic(BaseModel):
+    """A problem in the code: found by SPARK's syntax check, or by the project's editor
+    compiling it (`source: editor`; the editor names the file, not the column)."""
+
     line: int
-    column: int
+    column: int | None
     message: str
+    file: str | None = None
+    source: Literal["syntax", "editor"] | None = None
+
+
+class EditorDiagnostic(BaseModel):
+    file: str
+    line: int
+    message: str
+
+
+class StaleFile(BaseModel):
+    """A file edited in the editor since SPARK last wrote it: left as the editor has it."""
+
+    path: str
+    expected_sha256: str | None
+    current_sha256: str | None
+
+
+class EditorPush(BaseModel):
+    """How the job's files went into the project's Unity editor (projects with one only).
+    `error` (`editor_unavailable: …`) says the editor stopped answering; the files are in
+    SPARK all the same."""
+
+    pushed: list[str]
+    stale: list[StaleFile]
+    diagnostics: list[EditorDiagnostic]
+    error: str | None = None
 
 
 class GenerateScriptResult(Result):
@@ -41,6 +71,7 @@ class GenerateScriptResult(Result):
     #: with write_to_project: the version of path the script was written as, and its SHA-256
     version: int | None = None
     sha256: str | None = None
+    editor: EditorPush | None = None
 
 
 class ProjectFile(BaseModel):
@@ -67,6 +98,7 @@ class ApplyPresetResult(Result):
     build_settings: dict[str, object]
     settings_file: ProjectFile | None = None
     written: list[FileVersionRef] = Field(default_factory=list)
+    editor: EditorPush | None = None
 
 
 class GenerateAssetResult(Result):
@@ -78,6 +110,7 @@ class GenerateAssetResult(Result):
     files: list[ProjectFile]
     #: with a project: the asset's and the .meta's new versions
     written: list[FileVersionRef] = Field(default_factory=list)
+    editor: EditorPush | None = None
 
 
 class Artifact(BaseModel):
@@ -134,6 +167,7 @@ class ApplyPatchResult(Result):
     #: from a/<path> (/dev/null for a new file) to b/<path>; an `unified_diff` patch of it
     #: applies to the old version
     diff: str
+    editor: EditorPush | None = None
 
 
 class RenderPreviewResult(Result):

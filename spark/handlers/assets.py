@@ -26,7 +26,7 @@ def generate_asset(ctx: JobContext) -> Mapping[str, Any]:
     result = assets.generate_asset(params, ctx.report, guid=stored_guid(stored))
     contents = [(file["path"], file["content"].encode()) for file in result["files"]]
     message = f"generate_asset {params.asset_type} {params.name}"
-    return {**result, "written": write_files(ctx, project_id, contents, message)}
+    return {**result, **write_files(ctx, project_id, contents, message)}
 
 
 def stored_guid(meta: StoredFile | None) -> str | None:

@@ -13,6 +13,7 @@ from spark.domain.files import StoredFile
 from spark.engines import patching
 from spark.engines.unity.csharp import check_syntax
 from spark.errors import JobFailure, PayloadTooLarge, VersionConflict
+from spark.handlers.writing import to_editor
 from spark.jobs.runner import JobContext
 
 #: how many syntax errors the failure message lists (details carry them all)
@@ -55,6 +56,7 @@ def apply_patch(ctx: JobContext) -> Mapping[str, Any]:
         "version": written.after.version,
         "sha256": written.after.sha256,
         "diff": patching.unified_diff(params.path, before, after),
+        **to_editor(ctx, project_id, [(written, after)]),
     }
 
 

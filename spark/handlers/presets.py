@@ -20,4 +20,4 @@ def apply_preset(ctx: JobContext) -> Mapping[str, Any]:
     rendered = [*result["files"], result["settings_file"]]
     contents = [(file["path"], file["content"].encode()) for file in rendered]
     message = f"apply_preset {result['preset_id']} ({result['name']})"
-    return {**result, "written": write_files(ctx, ctx.job.project_id, contents, message)}
+    return {**result, **write_files(ctx, ctx.job.project_id, contents, message)}

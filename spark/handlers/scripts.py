@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from spark import files
 from spark.contracts.params import GenerateScriptParams
 from spark.engines.unity import scripts
 from spark.errors import JobFailure
+from spark.handlers.writing import write_files
 from spark.jobs.runner import JobContext
 
 
@@ -24,13 +24,15 @@ def generate_script(ctx: JobContext) -> Mapping[str, Any]:
         message = "write_to_project needs the project to write into"
         spent = {key: result[key] for key in ("provider", "model", "tokens")}
         raise JobFailure("invalid_params", message, result=spent)
-    written = files.write(
-        tools.db,
-        ctx.job.project_id,
-        result["path"],
-        result["code"].encode(),
-        ctx.author,
-        f"generate_script {result['class_name']}",
-    )
-    ctx.report(95, f"wrote {written.path} version {written.version}")
-    return {**result, "version": written.version, "sha256": written.sha256}
+    path, code = result["path"], result["code"]
+    message = f"generate_script {result['class_name']}"
+    writes = write_files(ctx, ctx.job.project_id, [(path, code.encode())], message)
+    (written,) = writes["written"]
+    ctx.report(95, f"wrote {path} version {written['version']}")
+    merged = {**result, "version": written["version"], "sha256": written["sha256"]}
+    if "editor" not in writes:
+        return merged
+    editor = writes["editor"]
+    # The editor's compiler errors about the script are the script's diagnostics too.
+    found = [{**d, "column": None, "source": "editor"} for d in editor["diagnostics"]]
+    return {**merged, "diagnostics": [*result["diagnostics"], *found], "editor": editor}

@@ -1,4 +1,5 @@
-"""Generators writing into the job's project: each file a new version by the job."""
+"""Handlers writing into the job's project: each file a new version by the job, then pushed
+into the project's Unity editor when it has one (spark.engines.unity.sync)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from spark import files
+from spark.db import projects as project_queries
 from spark.domain.files import FileVersion
+from spark.engines.unity import sync
+from spark.engines.unity.bridge import Editor
 from spark.jobs.runner import JobContext
+
+#: what the job reports while its files go into the editor
+_PUSHING_PERCENT = 96
 
 
 def version_ref(version: FileVersion) -> dict[str, Any]:
@@ -17,11 +24,49 @@ def version_ref(version: FileVersion) -> dict[str, Any]:
 
 
 def write_files(
-    ctx: JobContext, project_id: uuid.UUID, written: Sequence[tuple[str, bytes]], message: str
-) -> list[dict[str, Any]]:
-    """Write each (path, content) as its path's next version; the versions written."""
+    ctx: JobContext, project_id: uuid.UUID, contents: Sequence[tuple[str, bytes]], message: str
+) -> dict[str, Any]:
+    """Write each (path, content) as its path's next version and push them to the editor:
+    `{written: [version refs], editor?: …}` (see to_editor)."""
     db = ctx.need_tools().db
-    return [
-        version_ref(files.write_for_job(db, project_id, path, content, ctx.author, message))
-        for path, content in written
+    written = [
+        (files.write_for_job(db, project_id, path, content, ctx.author, message), content)
+        for path, content in contents
     ]
+    return {
+        "written": [version_ref(each.after) for each, _ in written],
+        **to_editor(ctx, project_id, written),
+    }
+
+
+def to_editor(
+    ctx: JobContext, project_id: uuid.UUID, written: Sequence[tuple[files.Written, bytes]]
+) -> dict[str, Any]:
+    """Push the job's writes (each with its new content) into the project's editor:
+    `{editor: {pushed, stale, diagnostics, error?}}`, or nothing when the project has none."""
+    tools = ctx.need_tools()
+    editor = project_editor(ctx, project_id)
+    if editor is None or tools.editor is None or not written:
+        return {}
+    ctx.report(_PUSHING_PERCENT, f"pushing {len(written)} file(s) to the editor")
+    writes = [
+        sync.FileWrite(
+            path=each.after.path,
+            content=content,
+            sha256=each.after.sha256,
+            previous_sha256=each.before.version.sha256 if each.before else None,
+        )
+        for each, content in written
+    ]
+    return {"editor": sync.push(tools.editor, editor, writes).as_result()}
+
+
+def project_editor(ctx: JobContext, project_id: uuid.UUID) -> Editor | None:
+    """The project's own editor, if it names one. SPARK's global editor (SPARK_UNITY_MCP_URL)
+    is never a push target: it is one editor, and every project's files would land in it.
+    Nor does its API key go to a project's URL, which whoever owns the project chooses."""
+    with ctx.need_tools().db.statement() as s:
+        project = project_queries.get_project_for_worker(s, project_id)
+    if project is None or not project.unity_mcp_url:
+        return None
+    return Editor(project.unity_mcp_url)

@@ -17,9 +17,23 @@ def test_a_job_run_again_does_not_write_the_same_file_twice(db: Database) -> Non
     path = "Assets/Scripts/Coin.cs"
     first = files.write_for_job(db, project, path, b"a", job, "m")
     assert files.write_for_job(db, project, path, b"a", job, "m") == first
-    assert files.write_for_job(db, project, path, b"b", job, "m").version == 2
+    assert first.before is None
+    second = files.write_for_job(db, project, path, b"b", job, "m")
+    assert second.after.version == 2
     other = Author("alice", "key-1", uuid.uuid4())
-    assert files.write_for_job(db, project, path, b"b", other, "m").version == 3
+    assert files.write_for_job(db, project, path, b"b", other, "m").after.version == 3
+
+
+def test_a_job_run_again_is_told_the_version_its_write_replaced(db: Database) -> None:
+    """The editor push of a rerun needs the SHA-256 the first run wrote over."""
+    project, job = new_project(db), Author("alice", "key-1", uuid.uuid4())
+    path = "Assets/Scripts/Coin.cs"
+    files.write(db, project, path, b"mine", Author("alice"), "m")
+    first = files.write_for_job(db, project, path, b"the job's", job, "m")
+    again = files.write_for_job(db, project, path, b"the job's", job, "m")
+    assert again.after == first.after
+    assert again.before is not None and first.before is not None
+    assert again.before.version.sha256 == first.before.version.sha256
 
 
 def test_current_files_are_the_newest_versions_a_path_or_glob_names(db: Database) -> None:

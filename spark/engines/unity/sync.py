@@ -1,0 +1,105 @@
+"""Files SPARK wrote, pushed into the project's running Unity editor: each new version written
+only over the version SPARK wrote before it, then one import and compile, then the console's
+errors about those files.
+
+An editor's copy that differs from SPARK's previous version was edited there: it is reported
+stale and left as it is, never overwritten. An editor that cannot be reached is reported too,
+without failing anything: the files are safe in SPARK, and the next push (or the user) brings
+the editor up to date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from spark.engines.unity.bridge import Diagnostic, Editor, EditorBridge, EditorUnavailable
+
+
+@dataclass(frozen=True)
+class FileWrite:
+    """One file SPARK wrote: its new content, and the SHA-256 of the version it replaced
+    (None for a new file), which the editor's copy must still have to be overwritten."""
+
+    path: str
+    content: bytes
+    sha256: str
+    previous_sha256: str | None
+
+
+@dataclass(frozen=True)
+class StaleFile:
+    """A file the editor holds in a version SPARK did not write: it was left alone."""
+
+    path: str
+    expected_sha256: str | None
+    current_sha256: str | None
+
+
+@dataclass(frozen=True)
+class EditorSync:
+    """How pushing a job's files into the editor went."""
+
+    pushed: tuple[str, ...] = ()
+    stale: tuple[StaleFile, ...] = ()
+    #: the console's errors about pushed files, after the editor imported and compiled them
+    diagnostics: tuple[Diagnostic, ...] = ()
+    #: `editor_unavailable: …` when the editor stopped answering (what came before stands)
+    error: str | None = None
+
+    def as_result(self) -> dict[str, Any]:
+        """The `editor` field of a job's result."""
+        found: dict[str, Any] = {
+            "pushed": list(self.pushed),
+            "stale": [
+                {
+                    "path": s.path,
+                    "expected_sha256": s.expected_sha256,
+                    "current_sha256": s.current_sha256,
+                }
+                for s in self.stale
+            ],
+            "diagnostics": [
+                {"file": d.file, "line": d.line, "message": d.message} for d in self.diagnostics
+            ],
+        }
+        if self.error is not None:
+            found["error"] = self.error
+        return found
+
+
+def push(bridge: EditorBridge, editor: Editor, writes: Sequence[FileWrite]) -> EditorSync:
+    """Write each file into the editor over its previous version, then refresh once and
+    collect the console's errors about the files that went in."""
+    pushed: list[str] = []
+    stale: list[StaleFile] = []
+    try:
+        for write in writes:
+            answer = bridge.write_file(editor, write.path, write.content, write.previous_sha256)
+            # A job run again after its worker died finds its own version already there.
+            if answer.stale and answer.current_sha256 != write.sha256:
+                stale.append(StaleFile(write.path, answer.expected_sha256, answer.current_sha256))
+            else:
+                pushed.append(write.path)
+        if not pushed:
+            return EditorSync(stale=tuple(stale))
+        bridge.refresh(editor)
+        console = bridge.console(editor, ("error",))
+    except EditorUnavailable as exc:
+        return EditorSync(tuple(pushed), tuple(stale), error=f"{exc.code}: {exc.message}")
+    return EditorSync(tuple(pushed), tuple(stale), about(console, pushed))
+
+
+def about(console: Sequence[Diagnostic], paths: Sequence[str]) -> tuple[Diagnostic, ...]:
+    """The console's errors about one of paths; the editor may name a file by its absolute
+    path or with Windows separators, so a file matches when it ends with the project path."""
+    wanted = set(paths)
+    found: list[Diagnostic] = []
+    for entry in console:
+        if entry.severity != "error":
+            continue
+        name = entry.file.replace("\\", "/")
+        if name in wanted or any(name.endswith(f"/{path}") for path in wanted):
+            found.append(entry)
+    return tuple(found)
