@@ -47,6 +47,13 @@ class StaleFile(BaseModel):
     current_sha256: str | None
 
 
+class RefusedFile(BaseModel):
+    """A file the editor would not take (a path or type it does not accept)."""
+
+    path: str
+    error: str
+
+
 class EditorPush(BaseModel):
     """How the job's files went into the project's Unity editor (projects with one only).
     `error` (`editor_unavailable: …`) says the editor stopped answering; the files are in
@@ -55,6 +62,7 @@ class EditorPush(BaseModel):
     pushed: list[str]
     stale: list[StaleFile]
     diagnostics: list[EditorDiagnostic]
+    refused: list[RefusedFile] = Field(default_factory=list)
     error: str | None = None
 
 

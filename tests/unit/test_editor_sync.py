@@ -3,8 +3,9 @@ path and answers like unity-mcp: a write lands only over the version named as pr
 
 from __future__ import annotations
 
-from spark.engines.unity.bridge import Diagnostic, Editor
+from spark.engines.unity.bridge import Diagnostic, Editor, Pushed
 from spark.engines.unity.sync import EditorSync, FileWrite, StaleFile, about, push
+from spark.errors import Conflict
 from tests.support.fake_editor import FakeEditor, sha
 
 EDITOR = Editor("http://127.0.0.1:8080/mcp")
@@ -101,3 +102,23 @@ def test_the_result_names_every_stale_file_with_both_hashes() -> None:
         "stale": [{"path": "Assets/A.cs", "expected_sha256": "e" * 64, "current_sha256": "c" * 64}],
         "diagnostics": [],
     }
+
+
+def test_a_file_the_editor_refuses_is_named_and_the_others_still_go_in() -> None:
+    class Picky(FakeEditor):
+        def write_file(
+            self, editor: Editor, path: str, content: bytes, precondition_sha256: str | None
+        ) -> Pushed:
+            if path.endswith(".mat"):
+                raise Conflict("the editor takes no .mat files")
+            return super().write_file(editor, path, content, precondition_sha256)
+
+    fake = Picky()
+    done = push(
+        fake, EDITOR, [write("Assets/Gold.mat", b"m", None), write("Assets/A.cs", b"a", None)]
+    )
+    assert done.pushed == ("Assets/A.cs",)
+    assert done.as_result()["refused"] == [
+        {"path": "Assets/Gold.mat", "error": "conflict: the editor takes no .mat files"}
+    ]
+    assert ("refresh",) in fake.calls

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from spark.engines.unity.bridge import Diagnostic, Editor, EditorBridge, EditorUnavailable
+from spark.errors import AppError
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,14 @@ class StaleFile:
 
 
 @dataclass(frozen=True)
+class RefusedFile:
+    """A file the editor would not take (a path or type it does not accept): left out."""
+
+    path: str
+    error: str
+
+
+@dataclass(frozen=True)
 class EditorSync:
     """How pushing a job's files into the editor went."""
 
@@ -47,6 +56,7 @@ class EditorSync:
     diagnostics: tuple[Diagnostic, ...] = ()
     #: `editor_unavailable: …` when the editor stopped answering (what came before stands)
     error: str | None = None
+    refused: tuple[RefusedFile, ...] = ()
 
     def as_result(self) -> dict[str, Any]:
         """The `editor` field of a job's result."""
@@ -64,6 +74,8 @@ class EditorSync:
                 {"file": d.file, "line": d.line, "message": d.message} for d in self.diagnostics
             ],
         }
+        if self.refused:
+            found["refused"] = [{"path": r.path, "error": r.error} for r in self.refused]
         if self.error is not None:
             found["error"] = self.error
         return found
@@ -74,21 +86,40 @@ def push(bridge: EditorBridge, editor: Editor, writes: Sequence[FileWrite]) -> E
     collect the console's errors about the files that went in."""
     pushed: list[str] = []
     stale: list[StaleFile] = []
+    refused: list[RefusedFile] = []
     try:
         for write in writes:
-            answer = bridge.write_file(editor, write.path, write.content, write.previous_sha256)
-            # A job run again after its worker died finds its own version already there.
-            if answer.stale and answer.current_sha256 != write.sha256:
-                stale.append(StaleFile(write.path, answer.expected_sha256, answer.current_sha256))
+            outcome = _push_one(bridge, editor, write)
+            if isinstance(outcome, StaleFile):
+                stale.append(outcome)
+            elif isinstance(outcome, RefusedFile):
+                refused.append(outcome)
             else:
                 pushed.append(write.path)
         if not pushed:
-            return EditorSync(stale=tuple(stale))
+            return EditorSync(stale=tuple(stale), refused=tuple(refused))
         bridge.refresh(editor)
         console = bridge.console(editor, ("error",))
-    except EditorUnavailable as exc:
-        return EditorSync(tuple(pushed), tuple(stale), error=f"{exc.code}: {exc.message}")
-    return EditorSync(tuple(pushed), tuple(stale), about(console, pushed))
+    except AppError as exc:  # EditorUnavailable, or an editor failing the refresh itself
+        error = f"{exc.code}: {exc.message}"
+        return EditorSync(tuple(pushed), tuple(stale), error=error, refused=tuple(refused))
+    return EditorSync(tuple(pushed), tuple(stale), about(console, pushed), refused=tuple(refused))
+
+
+def _push_one(
+    bridge: EditorBridge, editor: Editor, write: FileWrite
+) -> StaleFile | RefusedFile | None:
+    """Write one file: None when the editor has it now; why not otherwise."""
+    try:
+        answer = bridge.write_file(editor, write.path, write.content, write.previous_sha256)
+    except EditorUnavailable:
+        raise  # the editor is gone: no other file will go in either
+    except AppError as exc:
+        return RefusedFile(write.path, f"{exc.code}: {exc.message}")
+    # A job run again after its worker died finds its own version already there.
+    if answer.stale and answer.current_sha256 != write.sha256:
+        return StaleFile(write.path, answer.expected_sha256, answer.current_sha256)
+    return None
 
 
 def about(console: Sequence[Diagnostic], paths: Sequence[str]) -> tuple[Diagnostic, ...]:
