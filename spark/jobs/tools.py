@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from spark.artifacts import ArtifactStorage
 from spark.db.engine import Database
+from spark.engines.unity.bridge import EditorBridge
 from spark.engines.unity.builds import BuildEnvironment
 from spark.llm.base import ScriptGenerator
 
@@ -18,3 +19,5 @@ class Tools:
     generator: ScriptGenerator
     artifacts: ArtifactStorage
     builds: BuildEnvironment
+    #: the Unity editor bridge (connects on first use, per editor URL)
+    editor: EditorBridge
