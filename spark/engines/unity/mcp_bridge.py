@@ -145,18 +145,6 @@ class McpBridge:
         items = data.get("items", []) if isinstance(data, dict) else data or []
         return [_diagnostic(item) for item in items if isinstance(item, dict)]
 
-    def probe(self, editor: Editor, timeout_s: float) -> None:
-        """A fresh MCP initialize + ping round trip (health), outside the breaker."""
-
-        async def check() -> None:
-            sessions = Sessions(timeout_s)
-            await round_trip(sessions, editor.url, _headers(editor), _send_ping)
-
-        try:
-            LOOP.run(check(), timeout_s + 1.0)
-        except Exception as exc:
-            raise EditorUnavailable(f"the Unity editor at {editor.url}: {_why(exc)}") from None
-
     # -- writing --------------------------------------------------------------------------
 
     def _read_script(self, editor: Editor, folder: str, name: str) -> str | None:
@@ -340,6 +328,18 @@ def _why(exc: BaseException) -> str:
     if isinstance(exc, BaseExceptionGroup) and exc.exceptions:
         return _why(exc.exceptions[0])
     return str(exc) or type(exc).__name__
+
+
+def probe(editor: Editor, timeout_s: float) -> None:
+    """A fresh MCP initialize + ping round trip, outside any breaker (the health check)."""
+
+    async def check() -> None:
+        await round_trip(Sessions(timeout_s), editor.url, _headers(editor), _send_ping)
+
+    try:
+        LOOP.run(check(), timeout_s + 1.0)
+    except Exception as exc:
+        raise EditorUnavailable(f"the Unity editor at {editor.url}: {_why(exc)}") from None
 
 
 def make_editor_bridge(settings: Settings, store: BreakerStore) -> McpBridge:
