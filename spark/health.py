@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import socket
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -13,6 +15,7 @@ import redis
 
 from spark.config import Settings
 from spark.db.engine import Database
+from spark.engines.unity.mcp_bridge import breaker_name, default_editor, probe
 from spark.kv.base import BreakerStore
 
 log = logging.getLogger(__name__)
@@ -20,6 +23,11 @@ log = logging.getLogger(__name__)
 Check = Literal["ok", "down", "disabled", "offline"]
 #: a failing required dependency makes the service unhealthy; an optional one, degraded
 REQUIRED = ("database", "broker")
+#: the editor probe's own timeout, and how long its answer is reused (health is polled often)
+EDITOR_PROBE_TIMEOUT_S = 2.0
+EDITOR_PROBE_CACHE_S = 5.0
+_editor_probes: dict[str, tuple[float, Check]] = {}
+_editor_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,21 @@ def _tcp(url: str, default_port: int) -> Callable[[], None]:
             pass
 
     return connect
+
+
+def _unity_mcp(settings: Settings) -> Check:
+    """An MCP initialize + ping round trip to the configured editor, reused for a few seconds."""
+    editor = default_editor(settings)
+    if editor is None:
+        return "disabled"
+    with _editor_lock:
+        cached = _editor_probes.get(editor.url)
+        if cached is not None and time.monotonic() - cached[0] < EDITOR_PROBE_CACHE_S:
+            return cached[1]
+    check = _probe("unity_mcp", lambda: probe(editor, EDITOR_PROBE_TIMEOUT_S))
+    with _editor_lock:
+        _editor_probes[editor.url] = (time.monotonic(), check)
+    return check
 
 
 def _broker(settings: Settings, celery: Any) -> Callable[[], None]:
@@ -82,11 +105,7 @@ def check_health(settings: Settings, db: Database, celery: Any) -> Health:
         "redis": _probe("redis", _redis(settings.redis_url)) if settings.redis_url else "disabled",
         "nats": _probe("nats", _tcp(settings.nats_url, 4222)) if settings.nats_url else "disabled",
         "llm": "ok" if settings.llm_base_url else "offline",
-        "unity_mcp": (
-            _probe("unity_mcp", _tcp(settings.unity_mcp_url, 8080))
-            if settings.unity_mcp_url
-            else "disabled"
-        ),
+        "unity_mcp": _unity_mcp(settings),
     }
     if any(checks[name] == "down" for name in REQUIRED):
         status: Literal["healthy", "degraded", "unhealthy"] = "unhealthy"
@@ -103,8 +122,13 @@ def breaker_states(settings: Settings, store: BreakerStore) -> dict[str, str]:
     from spark.resilience.breaker import CircuitBreaker
 
     try:
-        names = store.names()
+        names = set(store.names())
     except Exception as exc:
         log.warning("breaker states unavailable: %s", exc)
         return {}
-    return {n: CircuitBreaker(n, store, breaker_policy(settings)).state().value for n in names}
+    if settings.unity_mcp_url:
+        # the configured editor's breaker shows (closed) before its first call
+        names.add(breaker_name(settings.unity_mcp_url))
+    return {
+        n: CircuitBreaker(n, store, breaker_policy(settings)).state().value for n in sorted(names)
+    }

@@ -46,7 +46,7 @@ def to_editor(
     `{editor: {pushed, stale, diagnostics, error?}}`, or nothing when the project has none."""
     tools = ctx.need_tools()
     editor = project_editor(ctx, project_id)
-    if editor is None or tools.editor is None or not written:
+    if editor is None or not written:
         return {}
     ctx.report(_PUSHING_PERCENT, f"pushing {len(written)} file(s) to the editor")
     writes = [

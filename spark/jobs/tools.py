@@ -19,5 +19,5 @@ class Tools:
     generator: ScriptGenerator
     artifacts: ArtifactStorage
     builds: BuildEnvironment
-    #: how jobs reach a Unity editor (None: this worker reaches none)
-    editor: EditorBridge | None = None
+    #: the Unity editor bridge (connects on first use, per editor URL)
+    editor: EditorBridge

@@ -10,10 +10,12 @@ from spark.artifacts import ArtifactStore
 from spark.config import Settings, load_settings
 from spark.db.engine import Database
 from spark.engines.unity.builds import BuildEnvironment
+from spark.engines.unity.mcp_bridge import make_editor_bridge
 from spark.events.factory import make_sink
 from spark.events.sink import EventSink
 from spark.jobs.heartbeat import Heartbeats
 from spark.jobs.tools import Tools
+from spark.kv.factory import make_breaker_store
 from spark.llm.factory import make_generator
 from spark.logstore import LocalLogStore
 
@@ -63,5 +65,11 @@ def _create(settings: Settings) -> WorkerResources:
         db=db,
         heartbeats=heartbeats,
         events=make_sink(settings, db),
-        tools=Tools(db, make_generator(settings), artifacts, builds),
+        tools=Tools(
+            db,
+            make_generator(settings),
+            artifacts,
+            builds,
+            make_editor_bridge(settings, make_breaker_store(settings)),
+        ),
     )
