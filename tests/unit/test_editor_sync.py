@@ -3,9 +3,8 @@ path and answers like unity-mcp: a write lands only over the version named as pr
 
 from __future__ import annotations
 
-from spark.engines.unity.bridge import Diagnostic, Editor, Pushed
+from spark.engines.unity.bridge import Diagnostic, Editor, EditorRefused, Pushed
 from spark.engines.unity.sync import EditorSync, FileWrite, StaleFile, about, push
-from spark.errors import Conflict
 from tests.support.fake_editor import FakeEditor, sha
 
 EDITOR = Editor("http://127.0.0.1:8080/mcp")
@@ -110,7 +109,7 @@ def test_a_file_the_editor_refuses_is_named_and_the_others_still_go_in() -> None
             self, editor: Editor, path: str, content: bytes, precondition_sha256: str | None
         ) -> Pushed:
             if path.endswith(".mat"):
-                raise Conflict("the editor takes no .mat files")
+                raise EditorRefused(EDITOR.url, "write_file", "bad_extension", "no script")
             return super().write_file(editor, path, content, precondition_sha256)
 
     fake = Picky()
@@ -119,6 +118,9 @@ def test_a_file_the_editor_refuses_is_named_and_the_others_still_go_in() -> None
     )
     assert done.pushed == ("Assets/A.cs",)
     assert done.as_result()["refused"] == [
-        {"path": "Assets/Gold.mat", "error": "conflict: the editor takes no .mat files"}
+        {
+            "path": "Assets/Gold.mat",
+            "error": f"editor_error: write_file on the Unity editor at {EDITOR.url} failed: no script",
+        }
     ]
     assert ("refresh",) in fake.calls

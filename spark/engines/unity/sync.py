@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from spark.engines.unity.bridge import Diagnostic, Editor, EditorBridge, EditorUnavailable
-from spark.errors import AppError
+from spark.errors import AppError, JobFailure
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ def push(bridge: EditorBridge, editor: Editor, writes: Sequence[FileWrite]) -> E
         bridge.refresh(editor)
         console = bridge.console(editor, ("error",))
     except AppError as exc:  # EditorUnavailable, or an editor failing the refresh itself
-        error = f"{exc.code}: {exc.message}"
+        error = named(exc)
         return EditorSync(tuple(pushed), tuple(stale), error=error, refused=tuple(refused))
     return EditorSync(tuple(pushed), tuple(stale), about(console, pushed), refused=tuple(refused))
 
@@ -115,11 +115,17 @@ def _push_one(
     except EditorUnavailable:
         raise  # the editor is gone: no other file will go in either
     except AppError as exc:
-        return RefusedFile(write.path, f"{exc.code}: {exc.message}")
+        return RefusedFile(write.path, named(exc))
     # A job run again after its worker died finds its own version already there.
     if answer.stale and answer.current_sha256 != write.sha256:
         return StaleFile(write.path, answer.expected_sha256, answer.current_sha256)
     return None
+
+
+def named(exc: AppError) -> str:
+    """`code: message`, the code being a failure's own (`editor_error`), not `job_failed`."""
+    code = exc.failure_code if isinstance(exc, JobFailure) else exc.code
+    return f"{code}: {exc.message}"
 
 
 def about(console: Sequence[Diagnostic], paths: Sequence[str]) -> tuple[Diagnostic, ...]:

@@ -1,0 +1,173 @@
+"""Files a job writes reach the project's Unity editor: a real worker, the API in-process, and
+the unity-mcp stand-in as a process on 127.0.0.1 (a project's `unity_mcp_url`)."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from spark.config import Settings
+from spark.db.engine import Database
+from spark.domain.principals import DEFAULT_PERMISSIONS, Tier
+from spark.security.apikeys import create_key
+from tests.support.fake_llm import FakeLLM, Reply
+from tests.support.jobs import assert_result_matches_its_model, auth, wait_state
+from tests.support.services import free_port
+from tests.support.unity_mcp import UnityMcpStandIn
+from tests.support.workers import WorkerProcess
+
+PATH = "Assets/Scripts/Coin.cs"
+#: what the model writes: valid C#, but the stand-in's compiler reports every `#error` line
+COIN = (
+    "using UnityEngine;\n\n"
+    "public class Coin : MonoBehaviour\n{\n"
+    "#error Coin needs a Rigidbody2D\n"
+    "    void Update() { }\n}\n"
+)
+COIN_FIXED = (
+    "using UnityEngine;\n\npublic class Coin : MonoBehaviour\n{\n    void Update() { }\n}\n"
+)
+SCRIPT = {"prompt": "a coin the player collects", "class_name": "Coin", "write_to_project": True}
+
+
+def sha(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def llm() -> Iterator[FakeLLM]:
+    """The model: the broken coin first, then the fixed one for every later script."""
+    server = FakeLLM([Reply(code=COIN), Reply(code=COIN_FIXED)]).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def worker(
+    settings: Settings, llm: FakeLLM, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[WorkerProcess]:
+    proc = WorkerProcess(
+        settings,
+        Path(tmp_path_factory.mktemp("worker")),
+        queues="generation,patches",
+        concurrency=1,
+        SPARK_LLM_BASE_URL=llm.base_url,
+        SPARK_LLM_MODEL="fake-coder",
+    )
+    proc.start()
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture
+def editor() -> Iterator[UnityMcpStandIn]:
+    with UnityMcpStandIn(free_port()) as standin:
+        yield standin
+
+
+@pytest.fixture
+def key(db: Database) -> str:
+    return create_key(db, "alice", Tier.PRO, DEFAULT_PERMISSIONS).token
+
+
+def project_on(client: TestClient, key: str, editor: UnityMcpStandIn) -> str:
+    body = {
+        "name": f"coins-{uuid.uuid4().hex[:6]}",
+        "source_dir": "/srv/unity/coins",
+        "unity_mcp_url": editor.url,
+    }
+    resp = client.post("/v1/projects", json=body, headers=auth(key))
+    assert resp.status_code == 201, resp.text
+    return str(resp.json()["id"])
+
+
+def run(
+    client: TestClient, db: Database, key: str, project: str, kind: str, params: dict[str, Any]
+) -> dict[str, Any]:
+    body = {"kind": kind, "project_id": project, "params": params}
+    resp = client.post("/v1/jobs", json=body, headers=auth(key))
+    assert resp.status_code == 202, resp.text
+    job = wait_state(db, resp.json()["id"], {"succeeded", "failed"}, timeout=60)
+    assert job.state.value == "succeeded", job.error
+    assert job.result is not None
+    assert_result_matches_its_model(kind, job.result)
+    return dict(job.result)
+
+
+def test_a_generated_script_reaches_the_editor_with_its_compiler_errors(
+    worker: WorkerProcess, client: TestClient, db: Database, key: str, editor: UnityMcpStandIn
+) -> None:
+    project = project_on(client, key, editor)
+    first = run(client, db, key, project, "generate_script", SCRIPT)
+    assert editor.file(PATH) == COIN.encode()
+    assert first["editor"]["pushed"] == [PATH]
+    assert first["editor"]["diagnostics"] == [
+        {"file": PATH, "line": 5, "message": first["editor"]["diagnostics"][0]["message"]}
+    ]
+    assert "Rigidbody2D" in first["editor"]["diagnostics"][0]["message"]
+    assert [d["source"] for d in first["diagnostics"]] == ["editor"]
+    tools = [call["tool"] for call in editor.calls()]
+    assert tools.index("refresh_unity") < tools.index("read_console")
+
+    # The next version goes in only over the one SPARK wrote: its SHA-256 is the precondition.
+    second = run(client, db, key, project, "generate_script", SCRIPT)
+    assert second["version"] == 2 and editor.file(PATH) == COIN_FIXED.encode()
+    edits = editor.calls("apply_text_edits")
+    assert edits[-1]["args"]["precondition_sha256"] == sha(COIN.encode())
+    assert second["diagnostics"] == [] and second["editor"]["diagnostics"] == []
+
+
+def test_a_script_edited_in_the_editor_is_reported_stale_and_kept(
+    worker: WorkerProcess, client: TestClient, db: Database, key: str, editor: UnityMcpStandIn
+) -> None:
+    project = project_on(client, key, editor)
+    run(
+        client,
+        db,
+        key,
+        project,
+        "apply_patch",
+        {"path": PATH, "patch_type": "full", "content": COIN_FIXED},
+    )
+    theirs = COIN_FIXED.replace("Update", "FixedUpdate").encode()
+    editor.put(PATH, theirs)  # someone works on the script in Unity
+    ours = COIN_FIXED.replace("{ }", "{ transform.Rotate(0, 1, 0); }")
+    result = run(
+        client,
+        db,
+        key,
+        project,
+        "apply_patch",
+        {"path": PATH, "patch_type": "full", "content": ours},
+    )
+    assert result["version"] == 2
+    assert result["editor"]["stale"] == [
+        {"path": PATH, "expected_sha256": sha(COIN_FIXED.encode()), "current_sha256": sha(theirs)}
+    ]
+    assert result["editor"]["pushed"] == []
+    assert editor.file(PATH) == theirs
+
+
+def test_an_editor_that_is_gone_does_not_fail_the_job(
+    worker: WorkerProcess, client: TestClient, db: Database, key: str, editor: UnityMcpStandIn
+) -> None:
+    project = project_on(client, key, editor)
+    editor.stop()
+    content = COIN_FIXED
+    result = run(
+        client,
+        db,
+        key,
+        project,
+        "apply_patch",
+        {"path": PATH, "patch_type": "full", "content": content},
+    )
+    assert result["version"] == 1
+    assert result["editor"]["error"].startswith("editor_unavailable: ")
+    assert result["editor"]["pushed"] == []
