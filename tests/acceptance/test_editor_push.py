@@ -171,3 +171,19 @@ def test_an_editor_that_is_gone_does_not_fail_the_job(
     assert result["version"] == 1
     assert result["editor"]["error"].startswith("editor_unavailable: ")
     assert result["editor"]["pushed"] == []
+
+
+def test_a_preset_pushes_its_scripts_and_names_the_files_the_editor_does_not_take(
+    worker: WorkerProcess, client: TestClient, db: Database, key: str, editor: UnityMcpStandIn
+) -> None:
+    """unity-mcp writes only C# scripts: the preset's settings file is refused, not lost."""
+    project = project_on(client, key, editor)
+    result = run(client, db, key, project, "apply_preset", {"preset_id": "2d-platformer"})
+    written = [ref["path"] for ref in result["written"]]
+    scripts = [path for path in written if path.endswith(".cs")]
+    assert scripts and result["editor"]["pushed"] == scripts
+    assert all(editor.file(path) is not None for path in scripts)
+    refused = result["editor"]["refused"]
+    assert [r["path"] for r in refused] == [p for p in written if not p.endswith(".cs")]
+    assert all(r["error"].startswith("editor_error: ") for r in refused)
+    assert len(editor.calls("refresh_unity")) == 1
