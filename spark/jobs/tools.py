@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from spark.artifacts import ArtifactStorage
 from spark.db.engine import Database
+from spark.engines.unity.bridge import Editor, EditorBridge
 from spark.engines.unity.builds import BuildEnvironment
+from spark.kv.preview_cache import MemoryPreviewCache, PreviewCache
 from spark.llm.base import ScriptGenerator
 
 
@@ -18,3 +20,10 @@ class Tools:
     generator: ScriptGenerator
     artifacts: ArtifactStorage
     builds: BuildEnvironment
+    #: the unity-mcp client; None where no editor bridge is installed
+    editor: EditorBridge | None = None
+    #: the editor a job without a project's own uses (SPARK_UNITY_MCP_URL)
+    default_editor: Editor | None = None
+    #: a project's editor URL may be a private address (SPARK_WEBHOOK_ALLOW_PRIVATE)
+    allow_private_editors: bool = False
+    previews: PreviewCache = field(default_factory=MemoryPreviewCache)
