@@ -15,7 +15,10 @@ from types import ModuleType
 from typing import Any
 
 from bench._procs import free_port
+from spark.config import Settings
 from spark.engines.unity.bridge import Editor
+from spark.engines.unity.mcp_bridge import make_editor_bridge
+from spark.kv.memory import MemoryBreakerStore
 
 ROOT = Path(__file__).resolve().parents[1]
 #: the stand-in's game view is this wide; at max_resolution 640 it sends 640x360
@@ -54,7 +57,7 @@ class StandIn:
 def bridge_overheads(editor: StandIn, count: int, warmup: int) -> tuple[list[float], list[float]]:
     """(b) count screenshots through McpBridge one at a time, each paired with the stand-in's
     own work for that call (rendering and encoding the same frame), in milliseconds."""
-    bridge: Any = importlib.import_module("spark.engines.unity.mcp_bridge").McpBridge()
+    bridge = make_editor_bridge(Settings(), MemoryBreakerStore())
     render = _support("unity_mcp_server").render
     target = Editor(editor.url)
     totals: list[float] = []

@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     source_roots: list[Path] | None = None
     unity_mcp_url: str | None = None
     unity_mcp_api_key: SecretStr | None = None
+    #: each call to the editor (unity-mcp's own commands time out at 30 s)
+    unity_mcp_timeout_s: float = Field(default=30.0, gt=0)
+    #: how long a call keeps polling an editor that is reloading or answers "pending"
+    unity_mcp_wait_s: float = Field(default=60.0, ge=0)
     artifact_dir: Path = Path("./var/artifacts")
     jwt_secret: SecretStr | None = None
     jwt_jwks_url: str | None = None

@@ -12,7 +12,7 @@ from spark.artifacts import Artifact
 from spark.contracts.patch_params import RenderPreviewParams
 from spark.domain.events import EventType
 from spark.engines.unity import preview_image
-from spark.engines.unity.bridge import Editor, EditorBridge
+from spark.engines.unity.bridge import Editor
 from spark.errors import JobFailure
 from spark.handlers.editors import editor_for
 from spark.jobs.runner import JobContext
@@ -97,7 +97,7 @@ def _from_cache(
 
 def _render(ctx: JobContext, tools: Tools, editor: Editor, params: RenderPreviewParams) -> Artifact:
     """Open the scene, capture the game view, fit it to the asked size and store it."""
-    bridge = _bridge(tools)
+    bridge = tools.editor
     if params.scene is not None:
         ctx.report(20, f"opening {params.scene}")
         bridge.open_scene(editor, params.scene)
@@ -111,9 +111,3 @@ def _render(ctx: JobContext, tools: Tools, editor: Editor, params: RenderPreview
     except preview_image.UnreadableImage as exc:
         raise JobFailure("editor_error", str(exc), {"url": editor.url}) from exc
     return tools.artifacts.put(ctx.job.id, artifact_name(params), fitted.data)
-
-
-def _bridge(tools: Tools) -> EditorBridge:
-    if tools.editor is None:
-        raise JobFailure("editor_unavailable", "this worker has no Unity editor bridge")
-    return tools.editor

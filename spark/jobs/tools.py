@@ -20,8 +20,8 @@ class Tools:
     generator: ScriptGenerator
     artifacts: ArtifactStorage
     builds: BuildEnvironment
-    #: the unity-mcp client; None where no editor bridge is installed
-    editor: EditorBridge | None = None
+    #: the Unity editor bridge (connects on first use, per editor URL)
+    editor: EditorBridge
     #: the editor a job without a project's own uses (SPARK_UNITY_MCP_URL)
     default_editor: Editor | None = None
     #: a project's editor URL may be a private address (SPARK_WEBHOOK_ALLOW_PRIVATE)

@@ -9,13 +9,13 @@ from spark import faults
 from spark.artifacts import ArtifactStore
 from spark.config import Settings, load_settings
 from spark.db.engine import Database
-from spark.engines.unity.bridge import Editor
 from spark.engines.unity.builds import BuildEnvironment
+from spark.engines.unity.mcp_bridge import default_editor, make_editor_bridge
 from spark.events.factory import make_sink
 from spark.events.sink import EventSink
 from spark.jobs.heartbeat import Heartbeats
 from spark.jobs.tools import Tools
-from spark.kv.factory import make_preview_cache
+from spark.kv.factory import make_breaker_store, make_preview_cache
 from spark.llm.factory import make_generator
 from spark.logstore import LocalLogStore
 
@@ -70,16 +70,9 @@ def _create(settings: Settings) -> WorkerResources:
             make_generator(settings),
             artifacts,
             builds,
-            default_editor=_default_editor(settings),
+            make_editor_bridge(settings, make_breaker_store(settings)),
+            default_editor=default_editor(settings),
             allow_private_editors=settings.webhook_allow_private,
             previews=make_preview_cache(settings),
         ),
     )
-
-
-def _default_editor(settings: Settings) -> Editor | None:
-    """The editor named by SPARK_UNITY_MCP_URL (and its key), if any."""
-    if settings.unity_mcp_url is None:
-        return None
-    key = settings.unity_mcp_api_key
-    return Editor(settings.unity_mcp_url, key.get_secret_value() if key is not None else None)

@@ -146,7 +146,7 @@ def test_an_editor_that_does_not_answer_is_a_dependency_outage(
 
 
 def test_without_any_editor_configured_the_job_fails_editor_unavailable(tmp_path: Path) -> None:
-    bare = Tools(None, None, ArtifactStore(tmp_path), None)  # type: ignore[arg-type]
+    bare = Tools(None, None, ArtifactStore(tmp_path), None, FakeBridge())  # type: ignore[arg-type]
     with pytest.raises(JobFailure) as failed:
         run(bare, {"width": 32, "height": 32}, Sink())
     assert failed.value.failure_code == "editor_unavailable"

@@ -13,13 +13,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from spark.errors import DependencyUnavailable
+from spark.errors import DependencyUnavailable, JobFailure
 
 
 class EditorUnavailable(DependencyUnavailable):
     """The Unity editor could not be reached, or did not answer in time."""
 
     code = "editor_unavailable"
+
+
+class EditorRefused(JobFailure):
+    """The editor answered, but could not do what was asked (unity-mcp's `success: false`)."""
+
+    def __init__(self, url: str, tool: str, code: str, error: str) -> None:
+        message = f"{tool} on the Unity editor at {url} failed: {error}"
+        super().__init__("editor_error", message, {"tool": tool, "code": code})
 
 
 @dataclass(frozen=True)
