@@ -43,11 +43,13 @@ def render_preview(ctx: JobContext) -> Mapping[str, Any]:
             "sha256": artifact.sha256,
         },
     )
+    # `artifacts` is how the job's artifact routes find the file (GET …/artifacts[/{name}]).
     return {
         "artifact": artifact.name,
         "width": params.width,
         "height": params.height,
         "cached": cached,
+        "artifacts": [artifact.as_dict()],
     }
 
 

@@ -92,7 +92,9 @@ def test_the_scene_is_opened_before_one_capture_at_the_longest_side(
         ("open_scene", "Assets/Scenes/Main.unity"),
         ("screenshot", (1920, "Cam")),
     ]
+    [listed] = result.pop("artifacts")
     assert result == {"artifact": "preview.png", "width": 1080, "height": 1920, "cached": False}
+    assert listed["name"] == "preview.png" and listed["content_type"] == "image/png"
     stored = tools.artifacts.path(job_id, "preview.png")
     assert stored is not None
     with Image.open(stored) as image:
