@@ -43,7 +43,7 @@ DEFAULT_JOBS = 200
 WARMUP = 10
 POLL_S = 0.001
 JOB_TIMEOUT_S = 60.0
-PREVIEW = {"width": 640, "height": 360, "format": "png", "scene": "Assets/Scenes/Main.unity"}
+PREVIEW = {"width": 640, "height": 360, "format": "png", "scene": "Assets/Scenes/SampleScene.unity"}
 
 
 def _percentiles(samples: list[float]) -> dict[str, float]:
