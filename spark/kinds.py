@@ -147,7 +147,10 @@ _DECLARED = (
         permission=Permission.GENERATE,
         family=EventFamily.PREVIEW,
         limits=TimeLimits(soft_s=120, hard_s=180),
-        handler=None,
+        handler="spark.handlers.previews:render_preview",
+        # A preview is interactive: with its editor away it fails within seconds (one
+        # retry rides out a domain reload) instead of waiting out its two-minute limit.
+        retry=RetryPolicy(dependency_wait_s=10),
     ),
     KindSpec(
         kind=JobKind.UNITY_BUILD,

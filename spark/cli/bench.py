@@ -6,7 +6,8 @@ a generate_script job vs a bare openai SDK call against an instant fake LLM (ben
 with --builds, a unity_build job's scheduling overhead vs bare Celery running the same Unity
 stand-in (bench.bench_builds); with --security, one route with the security layer on and off
 (bench.bench_security); with --files, apply_patch jobs against generate_script and a file's
-content read against a job's (bench.bench_files).
+content read against a job's (bench.bench_files); with --previews, a cache-hit render_preview
+against generate_script and the editor bridge's overhead (bench.bench_previews).
 """
 
 from __future__ import annotations
@@ -49,24 +50,27 @@ def _argv(
     builds: bool = False,
     security: bool = False,
     files: bool = False,
+    previews: bool = False,
 ) -> list[str]:
     """The benchmark module's command line; refuses --jobs below its minimum."""
-    if events + llm + builds + security + files > 1:
-        hint = (
-            "--files" if files else "--security" if security else "--builds" if builds else "--llm"
-        )
+    picked = {"--llm": llm, "--builds": builds, "--security": security, "--files": files}
+    picked["--previews"] = previews
+    if events + sum(picked.values()) > 1:
+        hint = next(flag for flag, on in reversed(picked.items()) if on)
         raise typer.BadParameter(
-            "choose one of --events, --llm, --builds, --security and --files", param_hint=hint
+            "choose one of --events, --llm, --builds, --security, --files and --previews",
+            param_hint=hint,
         )
-    if llm or builds or security or files:
+    if any(picked.values()):
         if jobs is not None and jobs < 1:
             raise typer.BadParameter("must be at least 1", param_hint="--jobs")
-        chosen = "builds" if builds else "security" if security else "files" if files else "llm"
+        chosen = next(flag for flag, on in picked.items() if on)
         flag, default = {
-            "builds": ("--builds", 40),
-            "llm": ("--jobs", 300),
-            "security": ("--requests", 3000),
-            "files": ("--jobs", 500),
+            "--builds": ("--builds", 40),
+            "--llm": ("--jobs", 300),
+            "--security": ("--requests", 3000),
+            "--files": ("--jobs", 500),
+            "--previews": ("--jobs", 200),
         }[chosen]
         argv = [flag, str(default if jobs is None else jobs)]
         return [*argv, "--json"] if as_json else argv
@@ -123,6 +127,14 @@ FilesFlag = Annotated[
         "--files", help="Benchmark apply_patch against generate_script, file reads against jobs."
     ),
 ]
+PreviewsFlag = Annotated[
+    bool,
+    typer.Option(
+        "--previews",
+        help="Benchmark a cache-hit render_preview against generate_script, and the editor "
+        "bridge's overhead around the editor's screenshot time.",
+    ),
+]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
@@ -135,6 +147,7 @@ def bench(
     builds: BuildsFlag = False,
     security: SecurityFlag = False,
     files: FilesFlag = False,
+    previews: PreviewsFlag = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Benchmark SPARK against bare Celery, with --events its event path against raw
@@ -142,9 +155,14 @@ def bench(
     call, with --builds a unity_build's scheduling overhead against bare Celery running
     the same Unity stand-in, or with --security one route with the security layer on and
     off, or with --files apply_patch jobs against generate_script and a file's content read
-    against a job's (throwaway database; Redis db 12; a private nats-server or fake LLM)."""
-    argv = _argv(events, event_count, jobs, clients, as_json, llm, builds, security, files)
+    against a job's, or with --previews a cache-hit render_preview against generate_script
+    and the editor bridge's overhead (throwaway database; Redis db 12; a private nats-server,
+    fake LLM or unity-mcp stand-in)."""
+    argv = _argv(
+        events, event_count, jobs, clients, as_json, llm, builds, security, files, previews
+    )
     chosen = {
+        "bench_previews": previews,
         "bench_files": files,
         "bench_builds": builds,
         "bench_llm": llm,

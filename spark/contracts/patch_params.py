@@ -55,3 +55,9 @@ class RenderPreviewParams(Params):
     scene: str | None = Field(default=None, max_length=512)
     camera: str | None = Field(default=None, max_length=256)
     format: Literal["png", "jpg"] = "png"
+
+    @field_validator("scene")
+    @classmethod
+    def _scene_in_assets(cls, value: str | None) -> str | None:
+        # The editor opens whatever path it is given; only the project's scenes are allowed.
+        return None if value is None else check_project_path(value, suffix=".unity")

@@ -34,11 +34,18 @@ class JobContext:
     #: report(percent, message); raises JobCanceled or JobLost to stop the handler
     report: Callable[[int, str], None]
     tools: Tools | None = None
+    #: where the job's own events (a preview's frame) go, alongside started and terminal
+    events: EventSink | None = None
 
     @property
     def author(self) -> Author:
         """Who the job's file writes are by: its owner, the key or JWT that submitted it, it."""
         return Author(self.job.owner, self.job.subject, self.job.id)
+
+    def emit(self, type_: EventType, data: Mapping[str, Any]) -> None:
+        """Announce something the handler did (a frame) on the job's subject tree."""
+        if self.events is not None:
+            self.events.publish(job_event(self.job, type_, data))
 
     def need_tools(self) -> Tools:
         """The worker's tools; a handler that needs them cannot run without a worker."""
@@ -132,7 +139,7 @@ class _Checkpoint:
 def _execute(db: Database, held: Claim, handler: Handler, policy: RunPolicy) -> Ending | None:
     """Call the handler and decide how the job ends; None if this attempt lost the job."""
     report = _Checkpoint(db, held, policy.progress_interval_s, policy.events)
-    ctx = JobContext(held.job, held.attempt, report, policy.tools)
+    ctx = JobContext(held.job, held.attempt, report, policy.tools, policy.events)
     try:
         result = handler(ctx)
     except lifecycle.JobCanceled:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from spark.artifacts import ArtifactStorage
 from spark.db.engine import Database
-from spark.engines.unity.bridge import EditorBridge
+from spark.engines.unity.bridge import Editor, EditorBridge
 from spark.engines.unity.builds import BuildEnvironment
+from spark.kv.preview_cache import MemoryPreviewCache, PreviewCache
 from spark.llm.base import ScriptGenerator
 
 
@@ -21,3 +22,8 @@ class Tools:
     builds: BuildEnvironment
     #: the Unity editor bridge (connects on first use, per editor URL)
     editor: EditorBridge
+    #: the editor a job without a project's own uses (SPARK_UNITY_MCP_URL)
+    default_editor: Editor | None = None
+    #: a project's editor URL may be a private address (SPARK_WEBHOOK_ALLOW_PRIVATE)
+    allow_private_editors: bool = False
+    previews: PreviewCache = field(default_factory=MemoryPreviewCache)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from spark.config import Settings
 from spark.kv.base import BreakerStore
+from spark.kv.preview_cache import MemoryPreviewCache, PreviewCache, RedisPreviewCache
 from spark.security.limits import LimitStore
 
 
@@ -27,3 +28,10 @@ def make_limit_store(settings: Settings) -> LimitStore:
     from spark.kv.limits_memory import MemoryLimitStore
 
     return MemoryLimitStore()
+
+
+def make_preview_cache(settings: Settings) -> PreviewCache:
+    """The preview cache for these settings: shared in Redis, else this process's LRU."""
+    if settings.redis_url:
+        return RedisPreviewCache(settings.redis_url)
+    return MemoryPreviewCache()

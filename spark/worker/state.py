@@ -10,12 +10,12 @@ from spark.artifacts import ArtifactStore
 from spark.config import Settings, load_settings
 from spark.db.engine import Database
 from spark.engines.unity.builds import BuildEnvironment
-from spark.engines.unity.mcp_bridge import make_editor_bridge
+from spark.engines.unity.mcp_bridge import default_editor, make_editor_bridge
 from spark.events.factory import make_sink
 from spark.events.sink import EventSink
 from spark.jobs.heartbeat import Heartbeats
 from spark.jobs.tools import Tools
-from spark.kv.factory import make_breaker_store
+from spark.kv.factory import make_breaker_store, make_preview_cache
 from spark.llm.factory import make_generator
 from spark.logstore import LocalLogStore
 
@@ -71,5 +71,8 @@ def _create(settings: Settings) -> WorkerResources:
             artifacts,
             builds,
             make_editor_bridge(settings, make_breaker_store(settings)),
+            default_editor=default_editor(settings),
+            allow_private_editors=settings.webhook_allow_private,
+            previews=make_preview_cache(settings),
         ),
     )

@@ -30,7 +30,7 @@ CONTRACT_KINDS = {
     "export_package": ("patches", "runtime"),
 }
 #: declared with every fact but their handler: submissions are refused with a 422 saying so
-NOT_YET_SERVED = {"render_preview"}
+NOT_YET_SERVED: set[str] = set()
 
 
 def missing_facts(spec: KindSpec, worker_tasks: Any, config: dict[str, Any]) -> list[str]:

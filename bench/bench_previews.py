@@ -1,0 +1,224 @@
+"""Previews: a cache-hit render_preview against an offline generate_script job in the same
+run, and what the editor bridge adds around the editor's own screenshot time.
+
+    .venv/bin/python -m bench.bench_previews [--jobs N] [--json]
+
+The real `spark api` and one `spark worker` (generation and previews queues, 2 processes) on a
+throwaway database and Redis db 12 (the preview cache lives there), with SPARK_UNITY_MCP_URL
+pointing at the unity-mcp stand-in (real MCP over streamable HTTP). (a) N jobs of each kind,
+one at a time and interleaved, each timed from its POST until the database says `succeeded`:
+a render_preview that the cache answers (one miss warms it first) and an offline
+generate_script. (b) N screenshots through the bridge (McpBridge, as a worker calls it),
+each compared with the time the stand-in itself spent answering that call.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+
+from bench._cli import Bench
+from bench._load import JOB_BODY, LoadResult
+from bench._procs import Proc, child_env, free_port, stop_all
+from bench._resources import (
+    REDIS_DB,
+    REDIS_URL,
+    BenchDatabase,
+    flush_redis,
+    spark_env,
+    throwaway_database,
+)
+from bench._unity_mcp import StandIn, bridge_overheads
+from bench.bench_jobs import _api_key
+
+DEFAULT_JOBS = 200
+WARMUP = 10
+POLL_S = 0.001
+JOB_TIMEOUT_S = 60.0
+PREVIEW = {"width": 640, "height": 360, "format": "png", "scene": "Assets/Scenes/SampleScene.unity"}
+
+
+def _percentiles(samples: list[float]) -> dict[str, float]:
+    ranked = LoadResult(len(samples), latencies_ms=samples)
+    return {"p50": ranked.percentile(50), "p99": ranked.percentile(99)}
+
+
+@dataclass(frozen=True)
+class Report:
+    """Every figure of one run, in milliseconds."""
+
+    database: str
+    jobs: int
+    preview_hit_ms: dict[str, float]
+    generate_ms: dict[str, float]
+    bridge_total_ms: dict[str, float]
+    editor_own_ms: dict[str, float]
+    bridge_overhead_ms: dict[str, float]
+
+    def as_dict(self) -> dict[str, Any]:
+        ratio = {q: self.preview_hit_ms[q] / self.generate_ms[q] for q in ("p50", "p99")}
+        extra = {"preview_hit_vs_generate": ratio, "redis_db": REDIS_DB, "cpus": os.cpu_count()}
+        return asdict(self) | extra
+
+
+def _start_spark(db: BenchDatabase, workdir: Path, editor_url: str, procs: list[Proc]) -> str:
+    env = spark_env(db, workdir / "var") | {
+        "SPARK_WORKER_METRICS_PORT": str(free_port()),
+        "SPARK_REDIS_URL": REDIS_URL,
+        "SPARK_UNITY_MCP_URL": editor_url,
+    }
+    port = free_port()
+    for name, args in (
+        ("api", ["api", "--port", str(port), "--no-access-log"]),
+        ("worker", ["worker", "--queues", "generation,previews", "--concurrency", "2"]),
+    ):
+        procs.append(Proc(f"spark-{name}", ["-m", "spark.cli", *args], child_env(env), workdir))
+        procs[-1].start()
+    url = f"http://127.0.0.1:{port}"
+    procs[-2].wait_http_ok(f"{url}/v1/health")
+    procs[-1].wait_for_log("ready.")
+    return url
+
+
+def _one_job(http: httpx.Client, conn: psycopg.Connection[Any], body: dict[str, Any]) -> float:
+    """POST body and poll its row until succeeded; the milliseconds in between."""
+    start = time.perf_counter()
+    resp = http.post("/v1/jobs", json=body)
+    if resp.status_code != 202:
+        raise RuntimeError(f"POST answered {resp.status_code}: {resp.text[:200]}")
+    job_id = resp.json()["id"]
+    while True:
+        row = conn.execute("SELECT state, error, result FROM jobs WHERE id = %s", (job_id,))
+        state, error, result = row.fetchone() or ("queued", None, None)
+        if state == "succeeded":
+            elapsed = (time.perf_counter() - start) * 1000
+            if body["kind"] == "render_preview" and not (result or {}).get("cached"):
+                raise RuntimeError(f"preview {job_id} was not a cache hit: {result}")
+            return elapsed
+        if state in ("failed", "canceled", "timed_out"):
+            raise RuntimeError(f"{body['kind']} job {job_id} ended {state}: {error}")
+        if time.perf_counter() - start > JOB_TIMEOUT_S:
+            raise RuntimeError(f"{body['kind']} job {job_id} still {state}")
+        time.sleep(POLL_S)
+
+
+def _jobs(
+    db: BenchDatabase, url: str, token: str, project: str, count: int
+) -> tuple[list[float], list[float]]:
+    """(a) WARMUP, then count, of each kind, one at a time, alternating."""
+    preview = {"kind": "render_preview", "project_id": project, "params": PREVIEW}
+    headers = {"Authorization": f"Bearer {token}"}
+    with (
+        httpx.Client(base_url=url, headers=headers, timeout=30.0) as http,
+        psycopg.connect(db.psycopg_url, autocommit=True) as conn,
+    ):
+        first = http.post("/v1/jobs", json=preview).json()["id"]
+        _wait_done(conn, first)
+        hits: list[float] = []
+        generated: list[float] = []
+        for n in range(WARMUP + count):
+            if n == WARMUP:
+                hits.clear()
+                generated.clear()
+            hits.append(_one_job(http, conn, preview))
+            generated.append(_one_job(http, conn, JOB_BODY))
+    return hits, generated
+
+
+def _wait_done(conn: psycopg.Connection[Any], job_id: str) -> None:
+    """Wait for the cache-warming miss (it may not be a hit, so _one_job cannot time it)."""
+    deadline = time.monotonic() + JOB_TIMEOUT_S
+    while time.monotonic() < deadline:
+        row = conn.execute("SELECT state, error FROM jobs WHERE id = %s", (job_id,)).fetchone()
+        if row and row[0] == "succeeded":
+            return
+        if row and row[0] in ("failed", "canceled", "timed_out"):
+            raise RuntimeError(f"the cache-warming preview ended {row[0]}: {row[1]}")
+        time.sleep(0.01)
+    raise RuntimeError("the cache-warming preview did not finish")
+
+
+def run(jobs: int = DEFAULT_JOBS) -> Report:
+    """Both phases on fresh resources; every child is stopped, the database dropped."""
+    with (
+        tempfile.TemporaryDirectory(prefix="spark-bench-previews-") as tmp,
+        throwaway_database() as db,
+    ):
+        workdir = Path(tmp)
+        (workdir / "var").mkdir()
+        flush_redis()
+        procs: list[Proc] = []
+        editor = StandIn(workdir)
+        try:
+            editor.start()
+            url = _start_spark(db, workdir, editor.url, procs)
+            token = _api_key(db)
+            with httpx.Client(base_url=url, timeout=30.0) as http:
+                body = {"name": "bench-previews", "source_dir": str(workdir)}
+                headers = {"Authorization": f"Bearer {token}"}
+                project = str(http.post("/v1/projects", json=body, headers=headers).json()["id"])
+            hits, generated = _jobs(db, url, token, project, jobs)
+            totals, own = bridge_overheads(editor, jobs, WARMUP)
+        finally:
+            stop_all(procs)
+            editor.stop()
+            flush_redis()
+    overhead = [t - o for t, o in zip(totals, own, strict=True)]
+    return Report(
+        db.name,
+        jobs,
+        _percentiles(hits),
+        _percentiles(generated),
+        _percentiles(totals),
+        _percentiles(own),
+        _percentiles(overhead),
+    )
+
+
+def _row(label: str, figures: dict[str, float]) -> str:
+    return f"{label:<58}{figures['p50']:>9.2f}{figures['p99']:>9.2f}"
+
+
+def render(r: Report) -> str:
+    """The human-readable table."""
+    d = r.as_dict()["preview_hit_vs_generate"]
+    return "\n".join([
+        f"SPARK previews benchmark: spark api + 1 worker (2 processes), Postgres ({r.database}), "
+        f"Redis db {REDIS_DB}, unity-mcp stand-in, {os.cpu_count()} CPUs, {r.jobs} of each",
+        "",
+        f"{'(a) one job at a time, POST to succeeded':<58}{'p50 ms':>9}{'p99 ms':>9}",
+        _row("render_preview 640x360 png, cache hit", r.preview_hit_ms),
+        _row("generate_script, offline generator", r.generate_ms),
+        f"cache hit / generate_script: p50 {d['p50']:.2f}, p99 {d['p99']:.2f}",
+        "",
+        f"{'(b) one screenshot at a time (max_resolution 640)':<58}{'p50 ms':>9}{'p99 ms':>9}",
+        _row("McpBridge.screenshot, as a worker calls it", r.bridge_total_ms),
+        _row("the stand-in's own time answering the call", r.editor_own_ms),
+        _row("bridge overhead (the difference, per call)", r.bridge_overhead_ms),
+    ])  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the options, run the benchmark, print the table or JSON."""
+    return Bench(
+        "bench.bench_previews",
+        __doc__ or "",
+        "--jobs",
+        DEFAULT_JOBS,
+        "jobs of each kind, and screenshots through the bridge",
+        run,
+        render,
+        lambda r: r.as_dict(),
+    ).main(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

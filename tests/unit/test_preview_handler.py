@@ -1,0 +1,154 @@
+"""The render_preview handler against an in-process bridge: scene first, then one capture
+at max(width, height); a cache hit copies the frame without calling the editor."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from spark.artifacts import ArtifactStore
+from spark.domain.events import Event, EventType
+from spark.domain.jobs import Job, JobKind, JobState
+from spark.engines.unity.bridge import Editor, EditorUnavailable, Screenshot
+from spark.errors import JobFailure
+from spark.handlers.previews import render_preview
+from spark.jobs.runner import JobContext
+from spark.jobs.tools import Tools
+from spark.kv.preview_cache import MemoryPreviewCache
+
+EDITOR = Editor("http://editor.example:8080/mcp")
+
+
+@dataclass
+class FakeBridge:
+    """Records calls; captures a 16:9 frame no larger than asked."""
+
+    calls: list[tuple[str, Any]] = field(default_factory=list)
+    down: bool = False
+
+    def open_scene(self, editor: Editor, scene: str) -> None:
+        self.calls.append(("open_scene", scene))
+
+    def screenshot(
+        self, editor: Editor, *, max_resolution: int, camera: str | None = None
+    ) -> Screenshot:
+        if self.down:
+            raise EditorUnavailable(f"the Unity editor at {editor.url} did not answer")
+        self.calls.append(("screenshot", (max_resolution, camera)))
+        w, h = max_resolution, max(1, max_resolution * 9 // 16)
+        out = io.BytesIO()
+        Image.new("RGBA", (w, h), (0, 128, 0, 255)).save(out, "PNG")
+        return Screenshot(out.getvalue(), "image/png", w, h)
+
+
+@dataclass
+class Sink:
+    events: list[Event] = field(default_factory=list)
+
+    def publish(self, event: Event) -> None:
+        self.events.append(event)
+
+
+def run(tools: Tools, params: dict[str, Any], sink: Sink) -> tuple[uuid.UUID, dict[str, Any]]:
+    job = Job(
+        uuid.uuid4(), "alice", JobKind.RENDER_PREVIEW, JobState.RUNNING, params, datetime.now(UTC)
+    )
+    ctx = JobContext(job, 1, lambda p, m: None, tools, sink)  # type: ignore[arg-type]
+    return job.id, dict(render_preview(ctx))
+
+
+@pytest.fixture
+def bridge() -> FakeBridge:
+    return FakeBridge()
+
+
+@pytest.fixture
+def tools(tmp_path: Path, bridge: FakeBridge) -> Tools:
+    return Tools(
+        db=None,  # type: ignore[arg-type]  # a job without a project reads no files
+        generator=None,  # type: ignore[arg-type]
+        artifacts=ArtifactStore(tmp_path),
+        builds=None,  # type: ignore[arg-type]
+        editor=bridge,  # type: ignore[arg-type]
+        default_editor=EDITOR,
+        previews=MemoryPreviewCache(),
+    )
+
+
+def test_the_scene_is_opened_before_one_capture_at_the_longest_side(
+    tools: Tools, bridge: FakeBridge
+) -> None:
+    params = {"width": 1080, "height": 1920, "scene": "Assets/Scenes/Main.unity", "camera": "Cam"}
+    job_id, result = run(tools, params, Sink())
+    assert bridge.calls == [
+        ("open_scene", "Assets/Scenes/Main.unity"),
+        ("screenshot", (1920, "Cam")),
+    ]
+    [listed] = result.pop("artifacts")
+    assert result == {"artifact": "preview.png", "width": 1080, "height": 1920, "cached": False}
+    assert listed["name"] == "preview.png" and listed["content_type"] == "image/png"
+    stored = tools.artifacts.path(job_id, "preview.png")
+    assert stored is not None
+    with Image.open(stored) as image:
+        assert image.size == (1080, 1920)
+
+
+def test_a_frame_event_names_the_artifact_its_href_size_and_digest(tools: Tools) -> None:
+    sink = Sink()
+    job_id, _ = run(tools, {"width": 64, "height": 48, "format": "jpg"}, sink)
+    [frame] = sink.events
+    data = tools.artifacts.path(job_id, "preview.jpg").read_bytes()  # type: ignore[union-attr]
+    assert frame.type is EventType.FRAME
+    assert frame.subject == "spark.preview.unity.frame.default"
+    assert dict(frame.data) == {
+        "artifact": "preview.jpg",
+        "href": f"/v1/jobs/{job_id}/artifacts/preview.jpg",
+        "width": 64,
+        "height": 48,
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }
+
+
+def test_the_same_preview_again_is_copied_from_the_cache(tools: Tools, bridge: FakeBridge) -> None:
+    params = {"width": 320, "height": 200}
+    first, _ = run(tools, params, Sink())
+    sink = Sink()
+    second, result = run(tools, params, sink)
+    assert result["cached"] is True
+    assert [c for c in bridge.calls if c[0] == "screenshot"] == [("screenshot", (320, None))]
+    copied = tools.artifacts.path(second, "preview.png").read_bytes()  # type: ignore[union-attr]
+    assert copied == tools.artifacts.path(first, "preview.png").read_bytes()  # type: ignore[union-attr]
+    assert [e.type for e in sink.events] == [EventType.FRAME]
+
+
+def test_a_cached_frame_whose_artifact_is_gone_is_rendered_again(
+    tools: Tools, bridge: FakeBridge
+) -> None:
+    first, _ = run(tools, {"width": 32, "height": 32}, Sink())
+    tools.artifacts.path(first, "preview.png").unlink()  # type: ignore[union-attr]
+    _, result = run(tools, {"width": 32, "height": 32}, Sink())
+    assert result["cached"] is False
+    assert len([c for c in bridge.calls if c[0] == "screenshot"]) == 2
+
+
+def test_an_editor_that_does_not_answer_is_a_dependency_outage(
+    tools: Tools, bridge: FakeBridge
+) -> None:
+    bridge.down = True
+    with pytest.raises(EditorUnavailable, match=r"editor\.example"):
+        run(tools, {"width": 32, "height": 32}, Sink())
+
+
+def test_without_any_editor_configured_the_job_fails_editor_unavailable(tmp_path: Path) -> None:
+    bare = Tools(None, None, ArtifactStore(tmp_path), None, FakeBridge())  # type: ignore[arg-type]
+    with pytest.raises(JobFailure) as failed:
+        run(bare, {"width": 32, "height": 32}, Sink())
+    assert failed.value.failure_code == "editor_unavailable"
