@@ -13,6 +13,7 @@ from spark.domain.files import FileVersion
 from spark.engines.unity import sync
 from spark.engines.unity.bridge import Editor
 from spark.jobs.runner import JobContext
+from spark.security import destinations
 
 #: what the job reports while its files go into the editor
 _PUSHING_PERCENT = 96
@@ -48,6 +49,12 @@ def to_editor(
     editor = project_editor(ctx, project_id)
     if editor is None or not written:
         return {}
+    refused = None if tools.allow_private_editors else destinations.refusal(editor.url)
+    if refused is not None:
+        # The URL is the project owner's choice: the files stay in SPARK, and the worker
+        # sends nothing to an address it would not send a webhook to.
+        error = f"editor_unavailable: {editor.url} may not be called: {refused}"
+        return {"editor": {"pushed": [], "stale": [], "diagnostics": [], "error": error}}
     ctx.report(_PUSHING_PERCENT, f"pushing {len(written)} file(s) to the editor")
     writes = [
         sync.FileWrite(

@@ -3,6 +3,7 @@ file store, with an in-process editor standing in for unity-mcp."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
@@ -56,7 +57,8 @@ def tools_with(db: Database, settings: Settings, editor: FakeEditor, tmp: Path) 
     artifacts = ArtifactStore(tmp / "artifacts")
     builds = BuildEnvironment(None, tmp / "ws", artifacts, LocalLogStore(tmp / "logs"), 60.0)
     offline = settings.model_copy(update={"llm_base_url": None})
-    return Tools(db, make_generator(offline), artifacts, builds, editor)
+    # The fake editor's URL is on 127.0.0.1, as the suite's webhook receivers are.
+    return Tools(db, make_generator(offline), artifacts, builds, editor, allow_private_editors=True)
 
 
 @pytest.fixture
@@ -167,3 +169,18 @@ def test_a_project_without_its_own_editor_pushes_nothing(
     files.write(db, project, COIN, b"class Coin { int v = 1; }\n", Author("alice"), "first")
     result = run(apply_patch, JobKind.APPLY_PATCH, replace("1", "2"), tools, project)
     assert "editor" not in result and editor.calls == []
+
+
+def test_a_project_editor_on_a_private_address_gets_nothing_unless_allowed(
+    db: Database, settings: Settings, editor: FakeEditor, tmp_path: Path
+) -> None:
+    """The URL is the project owner's: refused like a webhook's, the files stay in SPARK."""
+    strict = dataclasses.replace(
+        tools_with(db, settings, editor, tmp_path), allow_private_editors=False
+    )
+    project = project_with(db, EDITOR_URL)
+    files.write(db, project, COIN, b"class Coin { int v = 1; }\n", Author("alice"), "first")
+    result = run(apply_patch, JobKind.APPLY_PATCH, replace("v = 1", "v = 2"), strict, project)
+    assert result["version"] == 2
+    assert result["editor"]["pushed"] == [] and "may not be called" in result["editor"]["error"]
+    assert editor.calls == []
