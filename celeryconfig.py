@@ -19,6 +19,7 @@ MAINTENANCE_TASKS = {
     "spark.maintenance.relay": Queue.MAINTENANCE.value,
     "spark.maintenance.reap": Queue.MAINTENANCE.value,
     "spark.maintenance.rescue": Queue.MAINTENANCE.value,
+    "spark.maintenance.push_file": Queue.MAINTENANCE.value,
     "spark.maintenance.relay_events": Queue.MAINTENANCE.value,
     "spark.maintenance.partitions": Queue.MAINTENANCE.value,
     "spark.maintenance.webhooks": Queue.MAINTENANCE.value,

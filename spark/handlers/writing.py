@@ -4,7 +4,7 @@ into the project's Unity editor when it has one (spark.engines.unity.sync)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from spark import files
@@ -13,6 +13,7 @@ from spark.domain.files import FileVersion
 from spark.engines.unity import sync
 from spark.engines.unity.bridge import Editor
 from spark.jobs.runner import JobContext
+from spark.jobs.tools import Tools
 from spark.security import destinations
 
 #: what the job reports while its files go into the editor
@@ -45,17 +46,27 @@ def to_editor(
 ) -> dict[str, Any]:
     """Push the job's writes (each with its new content) into the project's editor:
     `{editor: {pushed, stale, diagnostics, error?}}`, or nothing when the project has none."""
-    tools = ctx.need_tools()
-    editor = project_editor(ctx, project_id)
-    if editor is None or not written:
+    return push_written(ctx.need_tools(), project_id, written, ctx.report)
+
+
+def push_written(
+    tools: Tools,
+    project_id: uuid.UUID,
+    written: Sequence[tuple[files.Written, bytes]],
+    report: Callable[[int, str], None] | None = None,
+) -> dict[str, Any]:
+    """to_editor's work, for a job or for a write made through the API (a rollback)."""
+    editor = project_editor(tools, project_id) if written else None
+    if editor is None:
         return {}
+    if report is not None:
+        report(_PUSHING_PERCENT, f"pushing {len(written)} file(s) to the editor")
     refused = None if tools.allow_private_editors else destinations.refusal(editor.url)
     if refused is not None:
         # The URL is the project owner's choice: the files stay in SPARK, and the worker
         # sends nothing to an address it would not send a webhook to.
         error = f"editor_unavailable: {editor.url} may not be called: {refused}"
         return {"editor": {"pushed": [], "stale": [], "diagnostics": [], "error": error}}
-    ctx.report(_PUSHING_PERCENT, f"pushing {len(written)} file(s) to the editor")
     writes = [
         sync.FileWrite(
             path=each.after.path,
@@ -68,11 +79,21 @@ def to_editor(
     return {"editor": sync.push(tools.editor, editor, writes).as_result()}
 
 
-def project_editor(ctx: JobContext, project_id: uuid.UUID) -> Editor | None:
+def push_version(tools: Tools, project_id: uuid.UUID, path: str, version: int) -> dict[str, Any]:
+    """Push one stored version of path over its previous one (a rollback made through the
+    API, which has no editor bridge of its own)."""
+    after = files.read(tools.db, project_id, path, version)
+    if after is None:
+        return {}
+    before = files.read(tools.db, project_id, path, version - 1) if version > 1 else None
+    return push_written(tools, project_id, [(files.Written(before, after.version), after.content)])
+
+
+def project_editor(tools: Tools, project_id: uuid.UUID) -> Editor | None:
     """The project's own editor, if it names one. SPARK's global editor (SPARK_UNITY_MCP_URL)
     is never a push target: it is one editor, and every project's files would land in it.
     Nor does its API key go to a project's URL, which whoever owns the project chooses."""
-    with ctx.need_tools().db.statement() as s:
+    with tools.db.statement() as s:
         project = project_queries.get_project_for_worker(s, project_id)
     if project is None or not project.unity_mcp_url:
         return None

@@ -15,11 +15,13 @@ from spark.db import events as event_queries
 from spark.domain.jobs import Job
 from spark.errors import ServiceUnavailable
 from spark.events import relay as events_relay
+from spark.handlers import writing
 from spark.jobs import maintenance
 from spark.jobs.dispatch import CeleryDispatcher
 from spark.jobs.lifecycle import worker_identity
 from spark.jobs.runner import Handler, JobDeferred, RunPolicy, run_job
 from spark.kinds import KindSpec, available
+from spark.taskqueue import PUSH_FILE_TASK
 from spark.worker.state import resources
 
 log = logging.getLogger(__name__)
@@ -127,6 +129,13 @@ def _deliver_webhooks() -> int:
     return webhooks.deliver_due(res.db, allow_private=res.settings.webhook_allow_private)
 
 
+def _push_file(project_id: str, path: str, version: int) -> None:
+    pushed = writing.push_version(resources().tools, uuid.UUID(project_id), path, version)
+    editor = pushed.get("editor")
+    if editor and (editor.get("error") or editor.get("stale")):
+        log.warning("pushing %s version %d to its editor: %s", path, version, editor)
+
+
 def register_tasks(app: Celery) -> None:
     """Add a task per kind this server runs, and the maintenance tasks, to app."""
     for spec in available():
@@ -148,3 +157,4 @@ def register_tasks(app: Celery) -> None:
     app.task(name="spark.maintenance.relay_events", ignore_result=True)(_relay_events)
     app.task(name="spark.maintenance.partitions", ignore_result=True)(_prepare_partitions)
     app.task(name=WEBHOOKS_TASK, ignore_result=True)(_deliver_webhooks)
+    app.task(name=PUSH_FILE_TASK, ignore_result=True)(_push_file)

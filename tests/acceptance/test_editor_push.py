@@ -4,6 +4,7 @@ the unity-mcp stand-in as a process on 127.0.0.1 (a project's `unity_mcp_url`)."
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,8 +13,10 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from spark import files
 from spark.config import Settings
 from spark.db.engine import Database
+from spark.domain.files import Author
 from spark.domain.principals import DEFAULT_PERMISSIONS, Tier
 from spark.security.apikeys import create_key
 from tests.support.fake_llm import FakeLLM, Reply
@@ -187,3 +190,34 @@ def test_a_preset_pushes_its_scripts_and_names_the_files_the_editor_does_not_tak
     assert [r["path"] for r in refused] == [p for p in written if not p.endswith(".cs")]
     assert all(r["error"].startswith("editor_error: ") for r in refused)
     assert len(editor.calls("refresh_unity")) == 1
+
+
+def test_a_rollback_through_the_api_reaches_the_editor_over_the_version_it_replaced(
+    client: TestClient,
+    db: Database,
+    key: str,
+    editor: UnityMcpStandIn,
+    settings: Settings,
+    tmp_path: Path,
+) -> None:
+    """The API has no editor bridge: it asks a worker (maintenance queue) to push the
+    rollback's new version, with the replaced version's SHA-256 as precondition."""
+    project = project_on(client, key, editor)
+    first, second = COIN_FIXED.encode(), COIN_FIXED.replace("Update", "LateUpdate").encode()
+    files.write(db, uuid.UUID(project), PATH, first, Author("alice"), "one")
+    files.write(db, uuid.UUID(project), PATH, second, Author("alice"), "two")
+    editor.put(PATH, second)  # the editor holds what SPARK last wrote
+    upkeep = WorkerProcess(settings, tmp_path, queues="maintenance", concurrency=1)
+    upkeep.start()
+    try:
+        url = f"/v1/projects/{project}/files/{PATH}/rollback"
+        resp = client.post(url, json={"to_version": 1}, headers=auth(key))
+        assert resp.status_code == 201 and resp.json()["version"] == 3, resp.text
+        deadline = time.monotonic() + 20
+        while editor.file(PATH) != first:
+            assert time.monotonic() < deadline, editor.calls()
+            time.sleep(0.1)
+    finally:
+        upkeep.stop()
+    edits = editor.calls("apply_text_edits")
+    assert edits[-1]["args"]["precondition_sha256"] == sha(second)

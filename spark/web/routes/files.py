@@ -8,6 +8,7 @@ rollback wrote it, and a lagging replica would show it the version before.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -37,10 +38,13 @@ from spark.db.engine import Database
 from spark.db.types import utcnow
 from spark.domain.files import Author, FileHead, FileVersion, StoredFile
 from spark.errors import NotFound, ValidationFailed
+from spark.taskqueue import PUSH_FILE_TASK
 from spark.web.bodies import parse, read_json
 from spark.web.cursors import after_path, before_version, decode_after_path, decode_before_version
 from spark.web.routing import ApiRoute
 from spark.web.services import principal_of, services
+
+log = logging.getLogger(__name__)
 
 _PROJECT = "/v1/projects/{project_id:uuid}"
 _FILE = _PROJECT + "/files/{path:path}"
@@ -215,6 +219,22 @@ async def file_history(request: Request) -> Response:
     return _json(body)
 
 
+def _push_to_editor(request: Request, project_id: uuid.UUID, version: FileVersion) -> None:
+    """Have a worker push the new version into the project's editor, if it has one. A broker
+    that is away costs only that push: the next job writing the file finds the editor's copy
+    stale and says so."""
+    svc = services(request)
+    with svc.db.session() as s:
+        project = project_queries.get_project_for_worker(s, project_id)
+    if project is None or not project.unity_mcp_url:
+        return
+    try:
+        args = [str(project_id), version.path, version.version]
+        svc.celery.send_task(PUSH_FILE_TASK, args=args)
+    except Exception:
+        log.warning("could not ask a worker to push %s to its editor", version.path, exc_info=True)
+
+
 async def rollback_file(request: Request) -> Response:
     """POST …/files/{path}/rollback {to_version}: 201 with the new version, whose content is
     to_version's, written by the caller."""
@@ -230,6 +250,7 @@ async def rollback_file(request: Request) -> Response:
         return files.rollback(db, project_id, path, body.to_version, author)
 
     version = await run_in_threadpool(write)
+    await run_in_threadpool(_push_to_editor, request, project_id, version)
     location = f"/v1/projects/{project_id}/files/{quote(path)}?version={version.version}"
     return _json(FileVersionOut.from_version(version), 201, {"Location": location})
 
