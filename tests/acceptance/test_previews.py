@@ -173,3 +173,20 @@ def test_an_editor_that_is_down_fails_the_job_quickly_naming_its_url(
     assert job["state"] == "failed", job
     assert job["error"]["code"] == "editor_unavailable"
     assert url in job["error"]["message"]
+
+
+@pytest.mark.parametrize("mode", ["reloading", "pending"])
+def test_an_editor_that_is_reloading_or_busy_is_asked_again_and_the_job_succeeds(
+    stack: Stack, client: TestClient, api_key: str, db: Database, tmp_path: Path, mode: str
+) -> None:
+    """ "Unity is reloading; please retry" and `_mcp_status: pending` twice each, then a frame."""
+    pid = project(client, api_key, tmp_path, stack.editor.url)
+    before = screenshots(stack.editor)
+    stack.editor.set_mode(mode, tool="manage_camera", times=2)
+    try:
+        job = preview(client, api_key, db, pid, width=321, height=123)
+    finally:
+        stack.editor.set_mode("ok")
+    assert job["state"] == "succeeded", job
+    assert job["result"]["cached"] is False
+    assert screenshots(stack.editor) == before + 3
