@@ -154,3 +154,23 @@ def postgres_ticks(database: str) -> dict[int, int]:
             fields = tail.split()  # state(0) ... utime(11) stime(12)
             found[int(proc.name)] = int(fields[11]) + int(fields[12])
     return found
+
+
+def start_api_and_worker(
+    env: dict[str, str], workdir: Path, procs: list[Proc], queues: str, concurrency: int
+) -> str:
+    """`spark api` and one `spark worker` on queues, both with env (SPARK_* included: the
+    parent's own SPARK_* are left out), appended to procs and ready; the API's URL."""
+    # the worker's own /metrics server stays on, on a port of its own
+    env = {"SPARK_WORKER_METRICS_PORT": str(free_port())} | env
+    port = free_port()
+    for name, args in (
+        ("api", ["api", "--port", str(port), "--no-access-log"]),
+        ("worker", ["worker", "--queues", queues, "--concurrency", str(concurrency)]),
+    ):
+        procs.append(Proc(f"spark-{name}", ["-m", "spark.cli", *args], child_env(env), workdir))
+        procs[-1].start()
+    url = f"http://127.0.0.1:{port}"
+    procs[-2].wait_http_ok(f"{url}/v1/health")
+    procs[-1].wait_for_log("ready.")
+    return url

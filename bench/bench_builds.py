@@ -33,7 +33,7 @@ from psycopg.rows import TupleRow
 from bench._bare_build import TARGET, run_bare_builds
 from bench._cli import Bench
 from bench._load import LoadResult
-from bench._procs import Proc, child_env, free_port, stop_all
+from bench._procs import Proc, start_api_and_worker, stop_all
 from bench._resources import (
     REDIS_DB,
     BenchDatabase,
@@ -158,24 +158,15 @@ def bare_phase(paths: Paths, builds: int) -> Side:
 
 def _start_spark(db: BenchDatabase, paths: Paths, procs: list[Proc]) -> str:
     """The API and one builds worker, started together (appended to procs); the API's URL."""
-    env = spark_env(db, paths.workdir / "var") | {
-        "SPARK_UNITY_PATH": str(paths.unity),
-        "SPARK_WORKSPACE_DIR": str(paths.workdir / "workspaces"),
-        # the worker's own /metrics server stays on, on a port of its own
-        "SPARK_WORKER_METRICS_PORT": str(free_port()),
-    }
-    port = free_port()
-    for name, args in (
-        ("api", ["api", "--port", str(port), "--no-access-log"]),
-        ("worker", ["worker", "--queues", "builds", "--concurrency", "1"]),
-    ):
-        full_env = child_env(env | paths.stand_in_env("spark"))
-        procs.append(Proc(f"spark-{name}", ["-m", "spark.cli", *args], full_env, paths.workdir))
-        procs[-1].start()
-    url = f"http://127.0.0.1:{port}"
-    procs[-2].wait_http_ok(f"{url}/v1/health")
-    procs[-1].wait_for_log("ready.")
-    return url
+    env = (
+        spark_env(db, paths.workdir / "var")
+        | paths.stand_in_env("spark")
+        | {
+            "SPARK_UNITY_PATH": str(paths.unity),
+            "SPARK_WORKSPACE_DIR": str(paths.workdir / "workspaces"),
+        }
+    )
+    return start_api_and_worker(env, paths.workdir, procs, "builds", 1)
 
 
 def _create_project(http: httpx.Client, source: Path) -> str:

@@ -26,7 +26,7 @@ import psycopg
 
 from bench._cli import Bench
 from bench._load import JOB_BODY, Bodies, LoadResult, post_jobs
-from bench._procs import Proc, child_env, free_port, stop_all
+from bench._procs import Proc, start_api_and_worker, stop_all
 from bench._resources import REDIS_DB, BenchDatabase, flush_redis, spark_env, throwaway_database
 from bench.bench_jobs import _api_key
 
@@ -75,18 +75,8 @@ class Report:
 
 
 def _start_spark(db: BenchDatabase, workdir: Path, procs: list[Proc]) -> str:
-    env = spark_env(db, workdir / "var") | {"SPARK_WORKER_METRICS_PORT": str(free_port())}
-    port = free_port()
-    for name, args in (
-        ("api", ["api", "--port", str(port), "--no-access-log"]),
-        ("worker", ["worker", "--queues", "generation,patches", "--concurrency", "2"]),
-    ):
-        procs.append(Proc(f"spark-{name}", ["-m", "spark.cli", *args], child_env(env), workdir))
-        procs[-1].start()
-    url = f"http://127.0.0.1:{port}"
-    procs[-2].wait_http_ok(f"{url}/v1/health")
-    procs[-1].wait_for_log("ready.")
-    return url
+    env = spark_env(db, workdir / "var")
+    return start_api_and_worker(env, workdir, procs, "generation,patches", 2)
 
 
 def _succeeded(conn: psycopg.Connection[Any], kind: str) -> int:

@@ -30,7 +30,7 @@ from psycopg.rows import TupleRow
 from bench import _fake_llm as fake_llm
 from bench._cli import Bench
 from bench._load import LoadResult, post_jobs
-from bench._procs import Proc, child_env, free_port, postgres_ticks, stop_all
+from bench._procs import Proc, postgres_ticks, start_api_and_worker, stop_all
 from bench._resources import (
     REDIS_DB,
     BenchDatabase,
@@ -174,20 +174,8 @@ def _start_spark(db: BenchDatabase, workdir: Path, fake_url: str, procs: list[Pr
         "SPARK_LLM_BASE_URL": f"{fake_url}/v1",
         "SPARK_LLM_MODEL": MODEL,
         "SPARK_LLM_API_KEY": LLM_API_KEY,
-        # the worker's own /metrics server stays on, on a port of its own
-        "SPARK_WORKER_METRICS_PORT": str(free_port()),
     }
-    port = free_port()
-    for name, args in (
-        ("api", ["api", "--port", str(port), "--no-access-log"]),
-        ("worker", ["worker", "--queues", "generation", "--concurrency", "1"]),
-    ):
-        procs.append(Proc(f"spark-{name}", ["-m", "spark.cli", *args], child_env(env), workdir))
-        procs[-1].start()
-    url = f"http://127.0.0.1:{port}"
-    procs[-2].wait_http_ok(f"{url}/v1/health")
-    procs[-1].wait_for_log("ready.")
-    return url
+    return start_api_and_worker(env, workdir, procs, "generation", 1)
 
 
 def wait_for(

@@ -27,7 +27,7 @@ import psycopg
 
 from bench._cli import Bench
 from bench._load import JOB_BODY, LoadResult
-from bench._procs import Proc, child_env, free_port, stop_all
+from bench._procs import Proc, start_api_and_worker, stop_all
 from bench._resources import (
     REDIS_DB,
     REDIS_URL,
@@ -71,21 +71,10 @@ class Report:
 
 def _start_spark(db: BenchDatabase, workdir: Path, editor_url: str, procs: list[Proc]) -> str:
     env = spark_env(db, workdir / "var") | {
-        "SPARK_WORKER_METRICS_PORT": str(free_port()),
         "SPARK_REDIS_URL": REDIS_URL,
         "SPARK_UNITY_MCP_URL": editor_url,
     }
-    port = free_port()
-    for name, args in (
-        ("api", ["api", "--port", str(port), "--no-access-log"]),
-        ("worker", ["worker", "--queues", "generation,previews", "--concurrency", "2"]),
-    ):
-        procs.append(Proc(f"spark-{name}", ["-m", "spark.cli", *args], child_env(env), workdir))
-        procs[-1].start()
-    url = f"http://127.0.0.1:{port}"
-    procs[-2].wait_http_ok(f"{url}/v1/health")
-    procs[-1].wait_for_log("ready.")
-    return url
+    return start_api_and_worker(env, workdir, procs, "generation,previews", 2)
 
 
 def _one_job(http: httpx.Client, conn: psycopg.Connection[Any], body: dict[str, Any]) -> float:

@@ -89,7 +89,8 @@ def update(
             if file_queries.append_version(s, after):
                 return Written(current, after)
         if base_version is not None:
-            check_base(read(db, project_id, path), base_version)
+            # Someone else's version landed: pinned, this write yields (the head alone tells).
+            check_head(db, project_id, path, base_version)
     raise Conflict(f"{path} is being written too often to get a write in; try again")
 
 
@@ -148,17 +149,16 @@ def write_for_job(
     """Write content as the path's next version, unless it already is the newest one and this
     job (author.job_id) wrote it: a job run again after its worker died writes nothing twice,
     and gets back the same before and after as the first run did."""
-    current = read(db, project_id, path)
+    with db.session() as s:
+        newest = file_queries.get_version(s, project_id, path)  # its bytes are not needed
     if (
-        current is not None
+        newest is not None
         and author.job_id is not None
-        and current.version.author.job_id == author.job_id
-        and current.version.sha256 == sha256_of(content)
+        and newest.author.job_id == author.job_id
+        and newest.sha256 == sha256_of(content)
     ):
-        number = current.version.version
-        return Written(
-            read(db, project_id, path, number - 1) if number > 1 else None, current.version
-        )
+        number = newest.version
+        return Written(read(db, project_id, path, number - 1) if number > 1 else None, newest)
     return update(db, project_id, path, lambda _: content, author, message)
 
 

@@ -118,8 +118,7 @@ def check_health(settings: Settings, db: Database, celery: Any) -> Health:
 
 def breaker_states(settings: Settings, store: BreakerStore) -> dict[str, str]:
     """Each known circuit breaker's state (closed, open or half_open)."""
-    from spark.llm.factory import breaker_policy
-    from spark.resilience.breaker import CircuitBreaker
+    from spark.resilience.breaker import CircuitBreaker, breaker_policy
 
     try:
         names = set(store.names())

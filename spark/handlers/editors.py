@@ -14,33 +14,43 @@ _HINT = "set the project's unity_mcp_url or SPARK_UNITY_MCP_URL"
 
 
 def editor_for(tools: Tools, project_id: uuid.UUID | None) -> Editor:
-    """The project's editor (its URL checked like a webhook's), else the configured default.
-
-    A project's URL is chosen by its owner, so without the check a job could make the worker
-    call the cloud metadata service or an internal port; the operator's own URL is trusted.
-    """
-    url = _project_url(tools, project_id)
-    if url is None:
+    """The project's editor (its URL checked like a webhook's), else the configured default."""
+    editor = project_editor(tools, project_id) if project_id is not None else None
+    if editor is None:
         if tools.default_editor is None:
             raise JobFailure("editor_unavailable", f"no Unity editor is configured: {_HINT}")
         return tools.default_editor
-    refused = None if tools.allow_private_editors else destinations.refusal(url)
+    refused = refusal(tools, editor)
     if refused is not None:
         raise JobFailure(
             "editor_unavailable",
-            f"the project's editor {url} may not be called: {refused} "
-            "(set SPARK_WEBHOOK_ALLOW_PRIVATE=true to allow private addresses)",
-            {"url": url},
+            f"{refused} (set SPARK_WEBHOOK_ALLOW_PRIVATE=true to allow private addresses)",
+            {"url": editor.url},
         )
-    # The configured key goes with the configured URL only, never to a user-chosen host.
-    default = tools.default_editor
-    key = default.api_key if default is not None and default.url == url else None
-    return Editor(url, key)
+    return editor
 
 
-def _project_url(tools: Tools, project_id: uuid.UUID | None) -> str | None:
-    if project_id is None:
-        return None
+def project_editor(tools: Tools, project_id: uuid.UUID) -> Editor | None:
+    """The project's own editor, if it names one (not yet checked: see refusal). The
+    configured API key goes with the configured URL only, never to a user-chosen host."""
     with tools.db.session() as s:
         project = project_queries.get_project_for_worker(s, project_id)
-    return None if project is None else project.unity_mcp_url
+    url = None if project is None else project.unity_mcp_url
+    if not url:
+        return None
+    default = tools.default_editor
+    return Editor(url, default.api_key if default is not None and default.url == url else None)
+
+
+def refusal(tools: Tools, editor: Editor) -> str | None:
+    """Why a project's editor may not be called, or None. Its URL is chosen by the project's
+    owner, so without this a job could make the worker call the cloud metadata service or an
+    internal port with the owner's files."""
+    if tools.allow_private_editors:
+        return None
+    refused = destinations.refusal(editor.url)
+    return (
+        None
+        if refused is None
+        else f"the project's editor {editor.url} may not be called: {refused}"
+    )

@@ -3,7 +3,6 @@ reused from the preview cache while nothing it depends on has changed."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,6 +10,7 @@ from spark import files
 from spark.artifacts import Artifact
 from spark.contracts.patch_params import RenderPreviewParams
 from spark.domain.events import EventType
+from spark.domain.files import sha256_of
 from spark.engines.unity import preview_image
 from spark.engines.unity.bridge import Editor
 from spark.errors import JobFailure
@@ -63,11 +63,10 @@ def _request(
 ) -> PreviewRequest:
     """What this preview depends on; reading the file heads is what makes any write a miss."""
     project_id = ctx.job.project_id
-    heads = files.heads(tools.db, project_id) if project_id is not None else []
     return PreviewRequest(
         editor_url=editor.url,
         project_id=project_id,
-        files=files_digest(heads) if project_id is not None else "",
+        files=files_digest(files.heads(tools.db, project_id)) if project_id is not None else "",
         scene=params.scene,
         camera=params.camera,
         width=params.width,
@@ -92,7 +91,7 @@ def _from_cache(
         return None
     with source:
         data = source.read()
-    if hashlib.sha256(data).hexdigest() != entry.sha256:
+    if sha256_of(data) != entry.sha256:
         return None
     return tools.artifacts.put(ctx.job.id, artifact_name(params), data)
 

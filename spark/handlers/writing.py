@@ -8,13 +8,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from spark import files
-from spark.db import projects as project_queries
 from spark.domain.files import FileVersion
 from spark.engines.unity import sync
-from spark.engines.unity.bridge import Editor
+from spark.handlers import editors
 from spark.jobs.runner import JobContext
 from spark.jobs.tools import Tools
-from spark.security import destinations
 
 #: what the job reports while its files go into the editor
 _PUSHING_PERCENT = 96
@@ -55,18 +53,18 @@ def push_written(
     written: Sequence[tuple[files.Written, bytes]],
     report: Callable[[int, str], None] | None = None,
 ) -> dict[str, Any]:
-    """to_editor's work, for a job or for a write made through the API (a rollback)."""
-    editor = project_editor(tools, project_id) if written else None
+    """to_editor's work, for a job or for a write made through the API (a rollback). Only the
+    project's own editor gets its files: SPARK_UNITY_MCP_URL is one editor, and every
+    project's files would land in it."""
+    editor = editors.project_editor(tools, project_id) if written else None
     if editor is None:
         return {}
     if report is not None:
         report(_PUSHING_PERCENT, f"pushing {len(written)} file(s) to the editor")
-    refused = None if tools.allow_private_editors else destinations.refusal(editor.url)
+    refused = editors.refusal(tools, editor)
     if refused is not None:
-        # The URL is the project owner's choice: the files stay in SPARK, and the worker
-        # sends nothing to an address it would not send a webhook to.
-        error = f"editor_unavailable: {editor.url} may not be called: {refused}"
-        return {"editor": {"pushed": [], "stale": [], "diagnostics": [], "error": error}}
+        # The files stay in SPARK; the worker sends nothing where it would send no webhook.
+        return {"editor": sync.EditorSync(error=f"editor_unavailable: {refused}").as_result()}
     writes = [
         sync.FileWrite(
             path=each.after.path,
@@ -87,14 +85,3 @@ def push_version(tools: Tools, project_id: uuid.UUID, path: str, version: int) -
         return {}
     before = files.read(tools.db, project_id, path, version - 1) if version > 1 else None
     return push_written(tools, project_id, [(files.Written(before, after.version), after.content)])
-
-
-def project_editor(tools: Tools, project_id: uuid.UUID) -> Editor | None:
-    """The project's own editor, if it names one. SPARK's global editor (SPARK_UNITY_MCP_URL)
-    is never a push target: it is one editor, and every project's files would land in it.
-    Nor does its API key go to a project's URL, which whoever owns the project chooses."""
-    with tools.db.statement() as s:
-        project = project_queries.get_project_for_worker(s, project_id)
-    if project is None or not project.unity_mcp_url:
-        return None
-    return Editor(project.unity_mcp_url)

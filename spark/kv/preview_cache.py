@@ -14,10 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import threading
-import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
@@ -25,6 +22,7 @@ from typing import Protocol
 import redis
 
 from spark.domain.files import FileHead
+from spark.lru import ExpiringLru
 
 log = logging.getLogger(__name__)
 
@@ -108,27 +106,14 @@ class MemoryPreviewCache:
     """The embedded adapter: an LRU of MEMORY_ENTRIES entries, each kept for ttl_s."""
 
     def __init__(self, ttl_s: float = TTL_S, max_entries: int = MEMORY_ENTRIES) -> None:
-        self._ttl_s, self._max = ttl_s, max_entries
-        self._entries: OrderedDict[str, tuple[float, CachedPreview]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._ttl_s = ttl_s
+        self._entries: ExpiringLru[str, CachedPreview] = ExpiringLru(max_entries)
 
     def get(self, key: str) -> CachedPreview | None:
-        with self._lock:
-            found = self._entries.get(key)
-            if found is None:
-                return None
-            if found[0] <= time.monotonic():
-                del self._entries[key]
-                return None
-            self._entries.move_to_end(key)
-            return found[1]
+        return self._entries.get(key)
 
     def put(self, key: str, entry: CachedPreview) -> None:
-        with self._lock:
-            self._entries[key] = (time.monotonic() + self._ttl_s, entry)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._max:
-                self._entries.popitem(last=False)
+        self._entries.put(key, entry, self._entries.now() + self._ttl_s)
 
 
 class RedisPreviewCache:

@@ -6,7 +6,7 @@ from spark.config import Settings
 from spark.kv.factory import make_breaker_store
 from spark.llm.base import ScriptGenerator
 from spark.llm.offline import OfflineGenerator
-from spark.resilience.breaker import BreakerPolicy, CircuitBreaker
+from spark.resilience.breaker import CircuitBreaker, breaker_policy
 
 
 def make_generator(settings: Settings) -> ScriptGenerator:
@@ -26,11 +26,4 @@ def make_generator(settings: Settings) -> ScriptGenerator:
     breaker = CircuitBreaker("llm", make_breaker_store(settings), breaker_policy(settings))
     return OpenAICompatibleGenerator(
         settings.llm_base_url, key, routes, settings.llm_timeout_s, breaker
-    )
-
-
-def breaker_policy(settings: Settings) -> BreakerPolicy:
-    """The breaker thresholds from settings."""
-    return BreakerPolicy(
-        settings.breaker_failures, settings.breaker_reset_s, settings.breaker_successes
     )

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
+from spark.config import Settings
 from spark.domain.breakers import BreakerRecord, BreakerState
 from spark.errors import DependencyUnavailable
 from spark.kv.base import BreakerStore
@@ -25,6 +26,13 @@ class BreakerPolicy:
     failures_to_open: int = 5
     reset_after_s: float = 60.0
     successes_to_close: int = 2
+
+
+def breaker_policy(settings: Settings) -> BreakerPolicy:
+    """The breaker thresholds from settings (SPARK_BREAKER_*)."""
+    return BreakerPolicy(
+        settings.breaker_failures, settings.breaker_reset_s, settings.breaker_successes
+    )
 
 
 class BreakerOpen(DependencyUnavailable):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,6 +13,7 @@ import jwt
 from spark.config import Settings
 from spark.domain.principals import Permission, Principal, Tier
 from spark.errors import ServiceUnavailable, Unauthenticated
+from spark.lru import ExpiringLru
 
 # Each key source verifies only its own algorithms, so an RSA public key can never be used as
 # an HMAC secret and `alg: none` matches nothing (RFC 8725 §2.1).
@@ -164,28 +164,16 @@ class VerifiedTokens:
     MAX_AGE_S = 60.0
 
     def __init__(self) -> None:
-        self._entries: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
-        self._lock = threading.Lock()
+        # Wall-clock time: a token's expiry is a Unix time.
+        self._entries: ExpiringLru[str, Principal] = ExpiringLru(self.SIZE, time.time)
 
     def get(self, token: str) -> Principal | None:
         """The principal of a token verified before and not yet expired."""
-        with self._lock:
-            found = self._entries.get(token)
-            if found is None:
-                return None
-            if found[0] <= time.time():
-                del self._entries[token]
-                return None
-            self._entries.move_to_end(token)
-            return found[1]
+        return self._entries.get(token)
 
     def put(self, token: str, principal: Principal, expires_at: float) -> None:
         """Remember a verified token until expires_at (a Unix time) or MAX_AGE_S."""
-        with self._lock:
-            self._entries[token] = (min(expires_at, time.time() + self.MAX_AGE_S), principal)
-            self._entries.move_to_end(token)
-            while len(self._entries) > self.SIZE:
-                self._entries.popitem(last=False)
+        self._entries.put(token, principal, min(expires_at, time.time() + self.MAX_AGE_S))
 
 
 class JwtVerifier:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import hashlib
 import io
 import json
 import logging
@@ -24,6 +23,7 @@ from mcp_types import CallToolResult, ImageContent, TextContent
 from PIL import Image
 
 from spark.config import Settings
+from spark.domain.files import sha256_of
 from spark.engines.unity.bridge import (
     Diagnostic,
     Editor,
@@ -34,7 +34,7 @@ from spark.engines.unity.bridge import (
 )
 from spark.engines.unity.mcp_session import Loop, Sessions, round_trip
 from spark.kv.base import BreakerStore
-from spark.resilience.breaker import BreakerOpen, BreakerPolicy, CircuitBreaker
+from spark.resilience.breaker import BreakerOpen, BreakerPolicy, CircuitBreaker, breaker_policy
 
 log = logging.getLogger(__name__)
 
@@ -122,8 +122,8 @@ class McpBridge:
         if not filename.endswith(".cs") or not folder:
             raise EditorRefused(editor.url, "write_file", "bad_extension", f"{path} is no script")
         current_text = self._read_script(editor, folder, filename.removesuffix(".cs"))
-        current = _sha(current_text.encode()) if current_text is not None else None
-        wanted = _sha(content)
+        current = sha256_of(current_text.encode()) if current_text is not None else None
+        wanted = sha256_of(content)
         if current == wanted:
             return Pushed(path, wanted)
         if current_text is None and precondition_sha256 is None:
@@ -161,7 +161,7 @@ class McpBridge:
     def _create(self, editor: Editor, path: str, content: bytes) -> Pushed:
         answer = self._call(editor, "create_script", path=path, contents=content.decode())
         self._ok(editor, "create_script", answer)
-        return Pushed(path, _sha(content))
+        return Pushed(path, sha256_of(content))
 
     def _replace(
         self, editor: Editor, path: str, old: str, content: bytes, precondition: str
@@ -178,7 +178,7 @@ class McpBridge:
                 path, data.get("current_sha256"), True, expected, data.get("current_sha256")
             )
         sha = self._ok(editor, "apply_text_edits", answer).data or {}
-        return Pushed(path, sha.get("sha256") or _sha(content))
+        return Pushed(path, sha.get("sha256") or sha256_of(content))
 
     # -- calling --------------------------------------------------------------------------
 
@@ -318,10 +318,6 @@ def state_of(answer: Answer) -> str:
     return str(answer.payload.get("error") or answer.payload.get("message") or "pending")
 
 
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def _why(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError):
         return "timed out"
@@ -344,11 +340,11 @@ def probe(editor: Editor, timeout_s: float) -> None:
 
 def make_editor_bridge(settings: Settings, store: BreakerStore) -> McpBridge:
     """The bridge for these settings (contacts no editor)."""
-    policy = BreakerPolicy(
-        settings.breaker_failures, settings.breaker_reset_s, settings.breaker_successes
-    )
     return McpBridge(
-        store, policy, timeout_s=settings.unity_mcp_timeout_s, wait_s=settings.unity_mcp_wait_s
+        store,
+        breaker_policy(settings),
+        timeout_s=settings.unity_mcp_timeout_s,
+        wait_s=settings.unity_mcp_wait_s,
     )
 
 

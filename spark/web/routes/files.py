@@ -37,6 +37,7 @@ from spark.db import projects as project_queries
 from spark.db.engine import Database
 from spark.db.types import utcnow
 from spark.domain.files import Author, FileHead, FileVersion, StoredFile
+from spark.domain.projects import Project
 from spark.errors import NotFound, ValidationFailed
 from spark.taskqueue import PUSH_FILE_TASK
 from spark.web.bodies import parse, read_json
@@ -96,14 +97,16 @@ def _file_path(request: Request) -> str:
         raise ValidationFailed(f"path: {exc}", details={"field": "path"}) from None
 
 
-def _require_project(s: Session, project_id: uuid.UUID, owner: str) -> None:
-    if project_queries.get_project(s, project_id, owner) is None:
+def _require_project(s: Session, project_id: uuid.UUID, owner: str) -> Project:
+    project = project_queries.get_project(s, project_id, owner)
+    if project is None:
         raise NotFound("no such project")
+    return project
 
 
-def _owned(db: Database, project_id: uuid.UUID, owner: str) -> None:
+def _owned(db: Database, project_id: uuid.UUID, owner: str) -> Project:
     with db.session() as s:
-        _require_project(s, project_id, owner)
+        return _require_project(s, project_id, owner)
 
 
 async def list_files(request: Request) -> Response:
@@ -219,18 +222,15 @@ async def file_history(request: Request) -> Response:
     return _json(body)
 
 
-def _push_to_editor(request: Request, project_id: uuid.UUID, version: FileVersion) -> None:
+def _push_to_editor(celery: Any, project: Project, version: FileVersion) -> None:
     """Have a worker push the new version into the project's editor, if it has one. A broker
     that is away costs only that push: the next job writing the file finds the editor's copy
     stale and says so."""
-    svc = services(request)
-    with svc.db.session() as s:
-        project = project_queries.get_project_for_worker(s, project_id)
-    if project is None or not project.unity_mcp_url:
+    if not project.unity_mcp_url:
         return
     try:
-        args = [str(project_id), version.path, version.version]
-        svc.celery.send_task(PUSH_FILE_TASK, args=args)
+        args = [str(project.id), version.path, version.version]
+        celery.send_task(PUSH_FILE_TASK, args=args)
     except Exception:
         log.warning("could not ask a worker to push %s to its editor", version.path, exc_info=True)
 
@@ -243,14 +243,15 @@ async def rollback_file(request: Request) -> Response:
     path = _file_path(request)
     body = parse(RollbackIn, await read_json(request))
     author = Author(principal.user, principal.subject, None)
-    db = services(request).db
+    svc = services(request)
 
     def write() -> FileVersion:
-        _owned(db, project_id, principal.user)
-        return files.rollback(db, project_id, path, body.to_version, author)
+        project = _owned(svc.db, project_id, principal.user)
+        version = files.rollback(svc.db, project_id, path, body.to_version, author)
+        _push_to_editor(svc.celery, project, version)
+        return version
 
     version = await run_in_threadpool(write)
-    await run_in_threadpool(_push_to_editor, request, project_id, version)
     location = f"/v1/projects/{project_id}/files/{quote(path)}?version={version.version}"
     return _json(FileVersionOut.from_version(version), 201, {"Location": location})
 
