@@ -11,7 +11,6 @@ import psycopg
 from bench._load import post_jobs, wait_succeeded
 from bench._procs import Proc, child_env, free_port, stop_all
 from bench._resources import BenchDatabase, flush_redis, spark_env
-from bench.bench_jobs import EndToEndResult, _phase_e2e
 
 WARMUP_JOBS = 20
 COUNT_EVENTS = "SELECT count(*) FROM spark_events"
@@ -23,6 +22,37 @@ def sql_value(db: BenchDatabase, query: str) -> int:
         cur = conn.execute(query)
         row = cur.fetchone() if cur.description else None
     return int(row[0]) if row else 0
+
+
+@dataclass(frozen=True)
+class EndToEndResult:
+    """POST /v1/jobs with a worker, until every job has succeeded."""
+
+    jobs: int
+    clients: int
+    post_s: float
+    end_to_end_s: float
+    per_s: float
+    api_cpu_ms_per_job: float
+    worker_cpu_ms_per_job: float
+
+
+def _phase_e2e(
+    db: BenchDatabase, api: Proc, worker: Proc, url: str, token: str, jobs: int, clients: int
+) -> EndToEndResult:
+    api0, worker0 = api.cpu_seconds(), worker.cpu_seconds()
+    load = post_jobs(url, token, jobs, clients)
+    done = wait_succeeded(db, jobs, worker, timeout=120 + jobs / 5)
+    elapsed = done - load.started_at
+    return EndToEndResult(
+        jobs=jobs,
+        clients=clients,
+        post_s=load.elapsed_s,
+        end_to_end_s=elapsed,
+        per_s=jobs / elapsed,
+        api_cpu_ms_per_job=(api.cpu_seconds() - api0) * 1000 / jobs,
+        worker_cpu_ms_per_job=(worker.cpu_seconds() - worker0) * 1000 / jobs,
+    )
 
 
 @dataclass(frozen=True)

@@ -80,13 +80,13 @@ class Proc:
                 raise RuntimeError(f"{self.name} not ready in {timeout:.0f}s:\n{self.tail()}")
             time.sleep(0.1)
 
-    def wait_http_ok(self, url: str, timeout: float = 60.0) -> None:
-        """Wait until GET url answers 200."""
+    def wait_http_ok(self, url: str, timeout: float = 60.0, expect: int = 200) -> None:
+        """Wait until GET url answers expect (200)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self.check_alive()
             try:
-                if httpx.get(url, timeout=1.0).status_code == 200:
+                if httpx.get(url, timeout=1.0).status_code == expect:
                     return
             except httpx.HTTPError:
                 pass

@@ -1,11 +1,14 @@
-"""SPARK vs bare Celery on Postgres + Redis: submission and end-to-end throughput.
+"""SPARK's hot paths against the thin front a user would write instead, under wrk.
 
-    .venv/bin/python -m bench.bench_jobs [--jobs N] [--clients C] [--json]
+    .venv/bin/python -m bench.bench_jobs [--seconds S] [--connections C] [--json]
 
-(a) bare Celery (SPARK's Celery config, a no-op task, a real prefork worker): publish rate from
-one producer and end-to-end rate; (b) POST /v1/jobs against the real API with no worker running;
-(c) POST /v1/jobs with a real `spark worker` until every job has succeeded. (a) and (b) run 2*N
-tasks/requests, (c) N jobs. Everything runs on a throwaway database and Redis db 12.
+Three phases, each run on both sides with the same load (wrk, one thread, C connections,
+S seconds after a short warm-up), one API process each, on a throwaway database and Redis db 12:
+(poll) GET a job by id; (submit) POST a job with no worker running; (e2e) POST jobs with a
+worker of 2 prefork processes until every accepted one is done. The thin front
+(bench/_thin_front.py) is Starlette + `send_task` of a no-op + a psycopg pool SELECT; SPARK runs
+with its security layer on (an API key, the rate-limit decision in Redis) and its tier ceilings
+lifted out of the way.
 """
 
 from __future__ import annotations
@@ -16,103 +19,149 @@ import os
 import signal
 import sys
 import tempfile
+import time
+import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bench._bare import BareResult, make_app, run_bare
+import httpx
+import psycopg
+import redis
+
+from bench import _bare
 from bench._cli import terminate
-from bench._load import LoadResult, post_jobs, wait_succeeded
+from bench._load import JOB_BODY
 from bench._procs import Proc, child_env, free_port, stop_all
 from bench._resources import (
-    REDIS_DB,
     REDIS_URL,
     BenchDatabase,
+    count_succeeded,
     flush_redis,
     spark_env,
     throwaway_database,
     truncate_jobs,
 )
+from bench._wrk import WrkResult, ensure_wrk, run_wrk, script
 from spark.db.engine import Database
 from spark.domain.principals import DEFAULT_PERMISSIONS, Tier
 from spark.security.apikeys import create_key
 
-DEFAULT_JOBS = 1000
-DEFAULT_CLIENTS = 16
-SUBMIT_WARMUP = 50
+DEFAULT_SECONDS = 10.0
+DEFAULT_CONNECTIONS = 32
+WARMUP_S = 2.0
+#: jobs the poll phase reads, cycled through by wrk
+POLLED_JOBS = 200
+#: the issue's goals: SPARK's rate over the thin front's
+GOALS = {"poll": 0.6, "submit": 0.6, "e2e": 0.5}
+POLL_P99_GOAL_MS = 50.0
 
 
 @dataclass(frozen=True)
-class SubmitResult:
-    """Phase (b): POST /v1/jobs with no worker running."""
+class Side:
+    """One side of one phase: what wrk saw, and the CPU its processes spent."""
 
-    requests: int
-    clients: int
-    elapsed_s: float
-    per_s: float
-    p50_ms: float
-    p99_ms: float
-    api_cpu_ms_per_request: float
+    wrk: WrkResult
+    api_cpu_ms: float
+    #: e2e only: accepted jobs done per second, first request to last job done
+    done_per_s: float | None = None
+    worker_cpu_ms: float | None = None
+
+    @property
+    def rate(self) -> float:
+        """The phase's figure: responses per second, or jobs done per second end to end."""
+        return self.wrk.per_s if self.done_per_s is None else self.done_per_s
 
 
 @dataclass(frozen=True)
-class EndToEndResult:
-    """Phase (c): POST /v1/jobs with a worker, until every job has succeeded."""
+class Phase:
+    """Both sides of one phase."""
 
-    jobs: int
-    clients: int
-    post_s: float
-    end_to_end_s: float
-    per_s: float
-    api_cpu_ms_per_job: float
-    worker_cpu_ms_per_job: float
+    name: str
+    thin: Side
+    spark: Side
+
+    @property
+    def ratio(self) -> float:
+        """SPARK's rate over the thin front's."""
+        return self.spark.rate / self.thin.rate
 
 
 @dataclass(frozen=True)
 class Report:
-    """All figures of one run."""
+    """Every phase of one run."""
 
     database: str
-    bare: BareResult
-    submit: SubmitResult
-    e2e: EndToEndResult
-
-    @property
-    def submission_ratio(self) -> float:
-        """(b) req/s ÷ (a) publish tasks/s."""
-        return self.submit.per_s / self.bare.publish_per_s
-
-    @property
-    def end_to_end_ratio(self) -> float:
-        """(c) jobs/s ÷ (a) end-to-end tasks/s."""
-        return self.e2e.per_s / self.bare.end_to_end_per_s
+    seconds: float
+    connections: int
+    phases: tuple[Phase, ...]
 
     def as_dict(self) -> dict[str, Any]:
         """Every figure, for --json."""
-        bare = asdict(self.bare) | {
-            "publish_per_s": self.bare.publish_per_s,
-            "end_to_end_per_s": self.bare.end_to_end_per_s,
-        }
         return {
             "database": self.database,
-            "redis_db": REDIS_DB,
             "cpus": os.cpu_count(),
-            "bare_celery": bare,
-            "submission": asdict(self.submit),
-            "end_to_end": asdict(self.e2e),
-            "ratios": {"submission": self.submission_ratio, "end_to_end": self.end_to_end_ratio},
+            "seconds": self.seconds,
+            "connections": self.connections,
+            "phases": {
+                p.name: {
+                    "thin": asdict(p.thin) | {"rate": p.thin.rate},
+                    "spark": asdict(p.spark) | {"rate": p.spark.rate},
+                    "ratio": p.ratio,
+                    "goal": GOALS[p.name],
+                }
+                for p in self.phases
+            },
         }
 
 
-def _start_api(db: BenchDatabase, workdir: Path, procs: list[Proc]) -> tuple[Proc, str]:
-    port = free_port()
-    args = ["-m", "spark.cli", "api", "--port", str(port), "--no-access-log"]
-    api = Proc("api", args, child_env(spark_env(db, workdir / "var")), workdir)
-    procs.append(api)
-    api.start()
-    url = f"http://127.0.0.1:{port}"
-    api.wait_http_ok(f"{url}/v1/health")
-    return api, url
+@dataclass
+class Target:
+    """One API under test: its process, URL, paths and headers."""
+
+    proc: Proc
+    url: str
+    submit_path: str
+    poll_prefix: str
+    headers: dict[str, str]
+
+    def load(self, method: str, paths: list[str], seconds: float, connections: int) -> Side:
+        body = json.dumps(JOB_BODY) if method == "POST" else None
+        headers = self.headers | ({"Content-Type": "application/json"} if body else {})
+        lua = script(method, paths, headers, body)
+        run_wrk(self.url, lua, seconds=WARMUP_S, connections=connections)
+        cpu0 = self.proc.cpu_seconds()
+        result = run_wrk(self.url, lua, seconds=seconds, connections=connections)
+        return Side(result, (self.proc.cpu_seconds() - cpu0) * 1000 / max(result.requests, 1))
+
+
+def _start(
+    name: str, args: list[str], env: dict[str, str], workdir: Path, procs: list[Proc]
+) -> Proc:
+    proc = Proc(name, args, child_env(env), workdir)
+    procs.append(proc)
+    proc.start()
+    return proc
+
+
+def _start_apis(db: BenchDatabase, workdir: Path, procs: list[Proc]) -> tuple[Target, Target]:
+    thin_port, spark_port = free_port(), free_port()
+    thin_env = {"THIN_DATABASE_URL": db.psycopg_url, _bare.BROKER_ENV: REDIS_URL}
+    uvicorn = ["-m", "uvicorn", "bench._thin_front:app", "--port", str(thin_port)]
+    thin = _start("thin-front", [*uvicorn, "--no-access-log"], thin_env, workdir, procs)
+    args = ["-m", "spark.cli", "api", "--port", str(spark_port), "--workers", "1"]
+    api = _start(
+        "spark-api", [*args, "--no-access-log"], spark_env(db, workdir / "var"), workdir, procs
+    )
+    thin_url, spark_url = f"http://127.0.0.1:{thin_port}", f"http://127.0.0.1:{spark_port}"
+    api.wait_http_ok(f"{spark_url}/v1/health")
+    thin.wait_http_ok(f"{thin_url}/jobs/{uuid.uuid4()}", expect=404)
+    token = _api_key(db)
+    return (
+        Target(thin, thin_url, "/jobs", "/jobs/", {}),
+        Target(api, spark_url, "/v1/jobs", "/v1/jobs/", {"Authorization": f"Bearer {token}"}),
+    )
 
 
 def _api_key(db: BenchDatabase) -> str:
@@ -123,134 +172,167 @@ def _api_key(db: BenchDatabase) -> str:
         database.dispose()
 
 
-def _phase_submit(api: Proc, url: str, token: str, count: int, clients: int) -> SubmitResult:
-    post_jobs(url, token, SUBMIT_WARMUP, clients)
-    cpu0 = api.cpu_seconds()
-    load: LoadResult = post_jobs(url, token, count, clients)
-    api_cpu = api.cpu_seconds() - cpu0
-    return SubmitResult(
-        requests=count,
-        clients=clients,
-        elapsed_s=load.elapsed_s,
-        per_s=load.per_s,
-        p50_ms=load.percentile(50),
-        p99_ms=load.percentile(99),
-        api_cpu_ms_per_request=api_cpu * 1000 / count,
+def _seed_jobs(spark: Target, count: int) -> list[str]:
+    """count queued jobs submitted through SPARK: the rows both sides poll."""
+    with httpx.Client(base_url=spark.url, headers=spark.headers, timeout=30) as client:
+        ids = []
+        for _ in range(count):
+            response = client.post(spark.submit_path, json=JOB_BODY)
+            response.raise_for_status()
+            ids.append(response.json()["id"])
+    return ids
+
+
+def _phase_poll(thin: Target, spark: Target, ids: list[str], s: float, c: int) -> Phase:
+    return Phase(
+        "poll",
+        thin.load("GET", [thin.poll_prefix + i for i in ids], s, c),
+        spark.load("GET", [spark.poll_prefix + i for i in ids], s, c),
     )
 
 
-def _forget_submitted(db: BenchDatabase, expected: int) -> None:
-    """Drop (b)'s messages from the broker and its jobs from the database."""
-    producer = make_app(REDIS_URL)
-    try:
-        purged = int(producer.control.purge() or 0)
-    finally:
-        producer.close()
-    if purged != expected:
-        print(f"warning: purged {purged} messages, expected {expected}", file=sys.stderr)
+def _reset(db: BenchDatabase) -> None:
+    """No job rows, no queued messages (the API keys stay)."""
     truncate_jobs(db)
+    flush_redis()
 
 
-def _start_worker(db: BenchDatabase, workdir: Path, procs: list[Proc]) -> Proc:
-    args = ["-m", "spark.cli", "worker", "--queues", "generation", "--concurrency", "2"]
-    worker = Proc("spark-worker", args, child_env(spark_env(db, workdir / "var")), workdir)
-    procs.append(worker)
-    worker.start()
-    worker.wait_for_log("ready.")
-    return worker
+def _phase_submit(db: BenchDatabase, thin: Target, spark: Target, s: float, c: int) -> Phase:
+    thin_side = thin.load("POST", [thin.submit_path], s, c)
+    _reset(db)
+    spark_side = spark.load("POST", [spark.submit_path], s, c)
+    _reset(db)
+    return Phase("submit", thin_side, spark_side)
+
+
+def _end_to_end(
+    target: Target, worker: Proc, done_count: Callable[[], int], s: float, c: int
+) -> Side:
+    """Load target while worker runs; wait until done_count() has grown by every 2xx answer."""
+    body = json.dumps(JOB_BODY)
+    headers = target.headers | {"Content-Type": "application/json"}
+    lua = script("POST", [target.submit_path], headers, body)
+    _wait_for(done_count, run_wrk(target.url, lua, seconds=WARMUP_S, connections=c).ok, worker)
+    before = done_count()
+    api0, worker0 = target.proc.cpu_seconds(), worker.cpu_seconds()
+    start = time.perf_counter()
+    result = run_wrk(target.url, lua, seconds=s, connections=c)
+    finished = _wait_for(done_count, before + result.ok, worker)
+    jobs = max(result.ok, 1)
+    return Side(
+        result,
+        api_cpu_ms=(target.proc.cpu_seconds() - api0) * 1000 / jobs,
+        done_per_s=result.ok / (finished - start),
+        worker_cpu_ms=(worker.cpu_seconds() - worker0) * 1000 / jobs,
+    )
+
+
+def _wait_for(done_count: Callable[[], int], expected: int, worker: Proc) -> float:
+    deadline = time.monotonic() + 300
+    while done_count() < expected:
+        worker.check_alive()
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{worker.name}: {done_count()} of {expected} done in 300 s")
+        time.sleep(0.01)
+    return time.perf_counter()
 
 
 def _phase_e2e(
-    db: BenchDatabase, api: Proc, worker: Proc, url: str, token: str, jobs: int, clients: int
-) -> EndToEndResult:
-    api0, worker0 = api.cpu_seconds(), worker.cpu_seconds()
-    load = post_jobs(url, token, jobs, clients)
-    done = wait_succeeded(db, jobs, worker, timeout=120 + jobs / 5)
-    elapsed = done - load.started_at
-    return EndToEndResult(
-        jobs=jobs,
-        clients=clients,
-        post_s=load.elapsed_s,
-        end_to_end_s=elapsed,
-        per_s=jobs / elapsed,
-        api_cpu_ms_per_job=(api.cpu_seconds() - api0) * 1000 / jobs,
-        worker_cpu_ms_per_job=(worker.cpu_seconds() - worker0) * 1000 / jobs,
-    )
+    db: BenchDatabase,
+    workdir: Path,
+    thin: Target,
+    spark: Target,
+    s: float,
+    c: int,
+    procs: list[Proc],
+) -> Phase:
+    bare_env = {_bare.BROKER_ENV: REDIS_URL}
+    name = f"bench{os.getpid()}@%h"
+    args = ["-m", "celery", "-A", "bench._bare:app", *_bare.worker_args(_bare.QUEUE, name)]
+    bare = _start("bare-worker", args, bare_env, workdir, procs)
+    bare.wait_for_log("ready.")
+    counter = redis.Redis.from_url(REDIS_URL)
+    try:
+        thin_side = _end_to_end(thin, bare, lambda: int(counter.get(_bare.COUNTER) or 0), s, c)
+    finally:
+        counter.close()
+        bare.stop()
+    _reset(db)
+    args = ["-m", "spark.cli", "worker", "--queues", "generation", "--concurrency", "2"]
+    worker = _start("spark-worker", args, spark_env(db, workdir / "var"), workdir, procs)
+    worker.wait_for_log("ready.")
+    with psycopg.connect(db.psycopg_url, autocommit=True) as conn:
+        spark_side = _end_to_end(spark, worker, lambda: count_succeeded(conn), s, c)
+    return Phase("e2e", thin_side, spark_side)
 
 
-def run(jobs: int = DEFAULT_JOBS, clients: int = DEFAULT_CLIENTS) -> Report:
-    """Run phases (a), (b), (c) on fresh resources; every child is stopped, the database dropped."""
+def run(seconds: float = DEFAULT_SECONDS, connections: int = DEFAULT_CONNECTIONS) -> Report:
+    """Every phase on fresh resources; every child is stopped, the database dropped."""
+    ensure_wrk()
     with tempfile.TemporaryDirectory(prefix="spark-bench-") as tmp, throwaway_database() as db:
         workdir = Path(tmp)
         (workdir / "var").mkdir()
         flush_redis()
         procs: list[Proc] = []
         try:
-            bare = run_bare(2 * jobs, workdir)
-            api, url = _start_api(db, workdir, procs)
-            token = _api_key(db)
-            submit = _phase_submit(api, url, token, 2 * jobs, clients)
-            _forget_submitted(db, 2 * jobs + SUBMIT_WARMUP)
-            worker = _start_worker(db, workdir, procs)
-            e2e = _phase_e2e(db, api, worker, url, token, jobs, clients)
+            thin, spark = _start_apis(db, workdir, procs)
+            ids = _seed_jobs(spark, POLLED_JOBS)
+            poll = _phase_poll(thin, spark, ids, seconds, connections)
+            _reset(db)
+            submit = _phase_submit(db, thin, spark, seconds, connections)
+            e2e = _phase_e2e(db, workdir, thin, spark, seconds, connections, procs)
         finally:
             stop_all(procs)
             flush_redis()
-    return Report(db.name, bare, submit, e2e)
+    return Report(db.name, seconds, connections, (poll, submit, e2e))
 
 
-def _row(label: str, count: int, secs: float, rate: str, p50: str = "", p99: str = "") -> str:
-    return f"{label:<42}{count:>7}{secs:>9.2f}  {rate:>13}{p50:>9}{p99:>9}"
-
-
-def _table(report: Report) -> list[str]:
-    b, s, e = report.bare, report.submit, report.e2e
-    return [
-        f"{'':<42}{'count':>7}{'secs':>9}  {'rate':>13}{'p50 ms':>9}{'p99 ms':>9}",
-        _row("(a) bare Celery publish, 1 producer", b.tasks, b.publish_s,
-             f"{b.publish_per_s:,.0f} task/s"),
-        _row("(a) bare Celery end to end (no-op)", b.tasks, b.end_to_end_s,
-             f"{b.end_to_end_per_s:,.0f} task/s"),
-        _row(f"(b) SPARK POST /v1/jobs, {s.clients} clients", s.requests, s.elapsed_s,
-             f"{s.per_s:,.0f} req/s", f"{s.p50_ms:.1f}", f"{s.p99_ms:.1f}"),
-        _row("(c) SPARK end to end (generate_script)", e.jobs, e.end_to_end_s,
-             f"{e.per_s:,.0f} job/s"),
-    ]  # fmt: skip
+def _side_row(label: str, side: Side) -> str:
+    w = side.wrk
+    rate = f"{side.rate:,.0f}/s"
+    cpu = f"{side.api_cpu_ms:.2f}"
+    if side.worker_cpu_ms is not None:
+        cpu += f" + {side.worker_cpu_ms:.2f}"
+    return (
+        f"  {label:<7}{w.requests:>8}{w.per_s:>10,.0f}{w.p50_ms:>9.1f}{w.p99_ms:>9.1f}"
+        f"{w.bad_status:>6}{w.socket_errors:>6}{rate:>11}  {cpu}"
+    )
 
 
 def render(report: Report) -> str:
     """The human-readable table."""
-    b, s, e = report.bare, report.submit, report.e2e
     lines = [
-        f"SPARK job benchmark: Postgres 127.0.0.1:5432 ({report.database}), "
-        f"Redis 127.0.0.1:6379/{REDIS_DB}, {os.cpu_count()} CPUs",
+        f"SPARK hot paths vs a thin Starlette + send_task front: wrk -t1 -c{report.connections} "
+        f"-d{report.seconds:g}s per side, Postgres ({report.database}), Redis db 12, "
+        f"{os.cpu_count()} CPUs",
         "",
-        *_table(report),
-        "",
-        f"submission ratio  (b) req/s / (a) publish task/s  = {report.submission_ratio:.3f}",
-        f"end-to-end ratio  (c) job/s / (a) e2e task/s      = {report.end_to_end_ratio:.3f}",
-        "",
-        "CPU ms per item: "
-        f"bare producer {b.producer_cpu_s * 1000 / b.tasks:.2f}, "
-        f"bare worker {b.worker_cpu_s * 1000 / b.tasks:.2f}, "
-        f"API in (b) {s.api_cpu_ms_per_request:.2f}, "
-        f"API in (c) {e.api_cpu_ms_per_job:.2f}, SPARK worker {e.worker_cpu_ms_per_job:.2f}",
-        f"(c) all POSTs answered after {e.post_s:.2f}s of {e.end_to_end_s:.2f}s",
+        f"  {'':<7}{'reqs':>8}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'!2xx':>6}{'sock':>6}"
+        f"{'rate':>11}  CPU ms/req (API + worker)",
     ]
+    for phase in report.phases:
+        mark = "ok" if phase.ratio >= GOALS[phase.name] else "BELOW GOAL"
+        lines += [
+            f"{phase.name}",
+            _side_row("thin", phase.thin),
+            _side_row("SPARK", phase.spark),
+            f"  ratio {phase.ratio:.2f} (goal {GOALS[phase.name]}: {mark})",
+        ]
+    poll = report.phases[0].spark.wrk
+    lines.append(f"SPARK poll p99 {poll.p99_ms:.1f} ms (goal <= {POLL_P99_GOAL_MS:g} ms)")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the options, run the benchmark, print the table or JSON."""
     parser = argparse.ArgumentParser(prog="bench.bench_jobs", description=__doc__.split("\n")[0])
-    parser.add_argument("--jobs", type=int, default=DEFAULT_JOBS, help="end-to-end jobs (N)")
-    parser.add_argument("--clients", type=int, default=DEFAULT_CLIENTS, help="HTTP clients")
+    parser.add_argument("--seconds", type=float, default=DEFAULT_SECONDS, help="load per side")
+    parser.add_argument("--connections", type=int, default=DEFAULT_CONNECTIONS, help="wrk -c")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     opts = parser.parse_args(argv)
-    if opts.jobs < 1 or opts.clients < 1:
-        parser.error("--jobs and --clients must be at least 1")
+    if opts.seconds < 1 or opts.connections < 1:
+        parser.error("--seconds and --connections must be at least 1")
     signal.signal(signal.SIGTERM, terminate)
-    report = run(opts.jobs, opts.clients)
+    report = run(opts.seconds, opts.connections)
     print(json.dumps(report.as_dict(), indent=2) if opts.json else render(report))
     return 0
 

@@ -1,8 +1,8 @@
 """`spark bench`: SPARK's throughput against its raw building blocks (the `bench` package).
 
-By default SPARK vs bare Celery on Postgres + Redis (bench.bench_jobs); with --events, SPARK's
-event path vs raw nats-py and psycopg on a private nats-server (bench.bench_events); with --llm,
-a generate_script job vs a bare openai SDK call against an instant fake LLM (bench.bench_llm);
+By default SPARK's hot paths (poll, submit, end to end) vs a thin Starlette + send_task front,
+under wrk (bench.bench_jobs); with --events, SPARK's event path vs raw nats-py and psycopg on a
+private nats-server (bench.bench_events); with --llm, a generate_script job vs a bare openai SDK call against an instant fake LLM (bench.bench_llm);
 with --builds, a unity_build job's scheduling overhead vs bare Celery running the same Unity
 stand-in (bench.bench_builds); with --security, one route with the security layer on and off
 (bench.bench_security); with --files, apply_patch jobs against generate_script and a file's
@@ -44,13 +44,14 @@ def _argv(
     events: bool,
     event_count: int,
     jobs: int | None,
-    clients: int,
+    clients: int | None,
     as_json: bool,
     llm: bool = False,
     builds: bool = False,
     security: bool = False,
     files: bool = False,
     previews: bool = False,
+    seconds: float = 10.0,
 ) -> list[str]:
     """The benchmark module's command line; refuses --jobs below its minimum."""
     picked = {"--llm": llm, "--builds": builds, "--security": security, "--files": files}
@@ -74,13 +75,20 @@ def _argv(
         }[chosen]
         argv = [flag, str(default if jobs is None else jobs)]
         return [*argv, "--json"] if as_json else argv
-    if jobs is not None and jobs < (0 if events else 1):
-        minimum = "0 with --events" if events else "1"
-        raise typer.BadParameter(f"must be at least {minimum}", param_hint="--jobs")
-    argv = ["--events", str(event_count)] if events else []
-    if jobs is not None or not events:
-        argv += ["--jobs", str(1000 if jobs is None else jobs)]
-    argv += ["--clients", str(clients)]
+    if not events:
+        # the hot paths run for a time under wrk, not for a count of jobs
+        if jobs is not None:
+            raise typer.BadParameter(
+                "the hot-path benchmark runs for --seconds", param_hint="--jobs"
+            )
+        argv = ["--seconds", f"{seconds:g}", "--connections", str(clients or 32)]
+        return [*argv, "--json"] if as_json else argv
+    if jobs is not None and jobs < 0:
+        raise typer.BadParameter("must be at least 0 with --events", param_hint="--jobs")
+    argv = ["--events", str(event_count)]
+    if jobs is not None:
+        argv += ["--jobs", str(jobs)]
+    argv += ["--clients", str(clients or 16)]
     return [*argv, "--json"] if as_json else argv
 
 
@@ -89,7 +97,7 @@ JobsOption = Annotated[
     int | None,
     typer.Option(
         "--jobs",
-        help="End-to-end jobs N (default 1000); bare Celery and submissions run 2*N. "
+        help="Not for the hot paths (they run for --seconds). "
         "With --events: jobs per events-on/off run (default 500); 0 skips that phase. "
         "With --llm: SDK calls, and jobs per phase (default 300). "
         "With --builds: builds per phase (default 40). "
@@ -98,8 +106,15 @@ JobsOption = Annotated[
     ),
 ]
 ClientsOption = Annotated[
-    int,
-    typer.Option(min=1, help="Concurrent HTTP clients (not used by --llm, --builds)."),
+    int | None,
+    typer.Option(
+        min=1,
+        help="Concurrent HTTP connections (default 32 for the hot paths, 16 with --events; "
+        "not used by the others).",
+    ),
+]
+SecondsOption = Annotated[
+    float, typer.Option(min=1, help="Hot paths: seconds of wrk load per side and phase.")
 ]
 EventsFlag = Annotated[
     bool,
@@ -140,7 +155,8 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")
 
 def bench(
     jobs: JobsOption = None,
-    clients: ClientsOption = 16,
+    clients: ClientsOption = None,
+    seconds: SecondsOption = 10.0,
     events: EventsFlag = False,
     event_count: EventCountOption = 20_000,
     llm: LlmFlag = False,
@@ -150,7 +166,8 @@ def bench(
     previews: PreviewsFlag = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Benchmark SPARK against bare Celery, with --events its event path against raw
+    """Benchmark SPARK's hot paths (poll, submit, end to end) against a thin Starlette +
+    send_task front under wrk, with --events its event path against raw
     nats-py and psycopg, with --llm its generate_script job against a bare openai SDK
     call, with --builds a unity_build's scheduling overhead against bare Celery running
     the same Unity stand-in, or with --security one route with the security layer on and
@@ -159,7 +176,7 @@ def bench(
     and the editor bridge's overhead (throwaway database; Redis db 12; a private nats-server,
     fake LLM or unity-mcp stand-in)."""
     argv = _argv(
-        events, event_count, jobs, clients, as_json, llm, builds, security, files, previews
+        events, event_count, jobs, clients, as_json, llm, builds, security, files, previews, seconds
     )
     chosen = {
         "bench_previews": previews,
