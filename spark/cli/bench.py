@@ -2,7 +2,8 @@
 
 By default SPARK's hot paths (poll, submit, end to end) vs a thin Starlette + send_task front,
 under wrk (bench.bench_jobs); with --events, SPARK's event path vs raw nats-py and psycopg on a
-private nats-server (bench.bench_events); with --llm, a generate_script job vs a bare openai SDK call against an instant fake LLM (bench.bench_llm);
+private nats-server (bench.bench_events); with --llm, a generate_script job vs a bare openai
+SDK call against an instant fake LLM (bench.bench_llm);
 with --builds, a unity_build job's scheduling overhead vs bare Celery running the same Unity
 stand-in (bench.bench_builds); with --security, one route with the security layer on and off
 (bench.bench_security); with --files, apply_patch jobs against generate_script and a file's
