@@ -1,9 +1,11 @@
-"""A background batcher: items added from any thread are written together, off the hot path."""
+"""Batching: items added from any thread written together off the hot path (Batcher), and
+calls made in one turn of the event loop answered together (TurnBatcher)."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -47,3 +49,57 @@ class Batcher(Generic[T]):
     def _run(self) -> None:
         while not self._closed.wait(self._interval):
             self.flush()
+
+
+Item = TypeVar("Item")
+R = TypeVar("R")
+
+
+class TurnBatcher(Generic[Item, R]):
+    """Calls made in the same turn of the event loop, answered together by one `answer`.
+
+    answer(items) returns one result per item, in order; an exception fails every caller of
+    that batch. A lone call waits for nothing: the batch goes out as soon as the loop has run
+    what was already ready. Several batches may be in flight at once.
+    """
+
+    def __init__(self, answer: Callable[[list[Item]], Awaitable[list[R]]], max_batch: int = 256):
+        self._answer = answer
+        self._max = max_batch
+        self._items: list[Item] = []
+        self._futures: list[asyncio.Future[R]] = []
+        self._in_flight: set[asyncio.Task[None]] = set()
+
+    async def call(self, item: Item) -> R:
+        """answer's result for item."""
+        loop = asyncio.get_running_loop()
+        if not self._items:
+            loop.call_soon(self._send)
+        future: asyncio.Future[R] = loop.create_future()
+        self._items.append(item)
+        self._futures.append(future)
+        if len(self._items) >= self._max:
+            self._send()
+        return await future
+
+    def _send(self) -> None:
+        if not self._items:
+            return
+        items, futures = self._items, self._futures
+        self._items, self._futures = [], []
+        task = asyncio.ensure_future(self._settle(items, futures))
+        # held until done, so the task is not collected mid-flight
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+
+    async def _settle(self, items: list[Item], futures: list[asyncio.Future[R]]) -> None:
+        try:
+            results = await self._answer(items)
+        except Exception as exc:
+            for future in futures:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        for future, result in zip(futures, results, strict=True):
+            if not future.done():
+                future.set_result(result)

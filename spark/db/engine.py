@@ -56,6 +56,7 @@ class Database:
 
     def __init__(self, url: str, replica_url: str | None = None, *, pool_size: int = 10) -> None:
         self.url = url
+        self.replica_url = replica_url
         self.engine = _make_engine(url, pool_size=pool_size)
         self.replica = _make_engine(replica_url, pool_size=pool_size) if replica_url else None
         self._primary = sessionmaker(self.engine, expire_on_commit=False)

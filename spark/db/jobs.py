@@ -9,9 +9,12 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
+    ARRAY,
     Boolean,
     Table,
+    Uuid,
     and_,
+    any_,
     bindparam,
     case,
     delete,
@@ -22,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from spark.db.aio import AsyncDatabase
 from spark.db.models import JobRow, OutboxRow
 from spark.domain.jobs import Job, JobError, JobKind, JobState, Progress
 
@@ -73,6 +77,19 @@ def to_job(row: Any) -> Job:
         cancel_requested=row.cancel_requested,
         subject=row.subject,
     )
+
+
+_JOB_BY_KEY = select(JOBS).where(JOBS.c.id == bindparam("key"))
+_JOBS_BY_KEYS = select(JOBS).where(JOBS.c.id == any_(bindparam("keys", type_=ARRAY(Uuid()))))
+
+
+async def read_owned_job(
+    adb: AsyncDatabase, job_id: uuid.UUID, owner: str, *, replica: bool = False
+) -> Job | None:
+    """owner's job (the API's poll: no thread hop, concurrent polls share a query), or None."""
+    row = await adb.by_key(_JOBS_BY_KEYS, _JOB_BY_KEY, "id", job_id, replica=replica)
+    # ownership is checked here, on every row: another user's job is as unknown as none
+    return to_job(row) if row is not None and row.owner == owner else None
 
 
 def get_job(s: Session, job_id: uuid.UUID, owner: str | None = None) -> Job | None:

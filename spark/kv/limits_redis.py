@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import uuid
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
+from spark.batching import TurnBatcher
 from spark.errors import ServiceUnavailable
 from spark.security.limits import Decision, Reason, decide
 
@@ -38,8 +40,9 @@ local function utc_date(secs)
 end
 """
 
-# KEYS: the (user, family) window; the user's daily counter without its date.
-# ARGV: window_ms, per_minute, per_day, a unique member, the counter's TTL.
+# Every hit gathered in one turn of the API's event loop, decided in order by one call.
+# KEYS: per hit, its (user, family) window and the user's daily counter without its date.
+# ARGV: window_ms, the counter's TTL, then per hit: per_minute, per_day, a unique member.
 # The server's clock decides, so API processes with drifting clocks still agree.
 HIT_LUA = (
     UTC_DATE_LUA
@@ -48,28 +51,36 @@ local t = redis.call('TIME')
 local secs = tonumber(t[1])
 local now = secs * 1000 + tonumber(t[2]) / 1000
 local window_ms = tonumber(ARGV[1])
-local day_key = KEYS[2] .. ':' .. utc_date(secs)
-local today = tonumber(redis.call('GET', day_key) or '0')
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window_ms)
-local in_window = redis.call('ZCARD', KEYS[1])
-local outcome = 0
-if today >= tonumber(ARGV[3]) then
-  outcome = 2
-elseif in_window >= tonumber(ARGV[2]) then
-  outcome = 1
-else
-  redis.call('ZADD', KEYS[1], now, ARGV[4])
-  redis.call('PEXPIRE', KEYS[1], window_ms)
-  today = redis.call('INCR', day_key)
-  redis.call('EXPIRE', day_key, ARGV[5])
-  in_window = in_window + 1
+local today_date = utc_date(secs)
+local out = {}
+for i = 1, #KEYS / 2 do
+  local window_key, day_key = KEYS[2 * i - 1], KEYS[2 * i] .. ':' .. today_date
+  local per_minute, per_day = tonumber(ARGV[3 * i]), tonumber(ARGV[3 * i + 1])
+  local today = tonumber(redis.call('GET', day_key) or '0')
+  redis.call('ZREMRANGEBYSCORE', window_key, '-inf', now - window_ms)
+  local in_window = redis.call('ZCARD', window_key)
+  local outcome = 0
+  if today >= per_day then
+    outcome = 2
+  elseif in_window >= per_minute then
+    outcome = 1
+  else
+    redis.call('ZADD', window_key, now, ARGV[3 * i + 2])
+    redis.call('PEXPIRE', window_key, window_ms)
+    today = redis.call('INCR', day_key)
+    redis.call('EXPIRE', day_key, ARGV[2])
+    in_window = in_window + 1
+  end
+  local leaves_ms = 0
+  local oldest = redis.call('ZRANGE', window_key, 0, 0, 'WITHSCORES')
+  if oldest[2] then
+    leaves_ms = tonumber(oldest[2]) + window_ms - now
+  end
+  for _, v in ipairs({outcome, in_window, math.ceil(leaves_ms), today, 86400 - secs % 86400}) do
+    out[#out + 1] = v
+  end
 end
-local leaves_ms = 0
-local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-if oldest[2] then
-  leaves_ms = tonumber(oldest[2]) + window_ms - now
-end
-return {outcome, in_window, math.ceil(leaves_ms), today, 86400 - secs % 86400}
+return out
 """
 )
 
@@ -91,8 +102,17 @@ class _Connection:
     pid: int
     loop: asyncio.AbstractEventLoop
     client: Redis
-    hit: AsyncScript
+    #: the hits of one loop turn, decided by one script call
+    hits: TurnBatcher[_Hit, tuple[int, ...]]
     today: AsyncScript
+
+
+@dataclass(frozen=True)
+class _Hit:
+    window_key: str
+    day_key: str
+    per_minute: int
+    per_day: int
 
 
 class RedisLimitStore:
@@ -106,13 +126,8 @@ class RedisLimitStore:
 
     async def hit(self, user: str, family: str, per_minute: int, per_day: int) -> Decision:
         conn = self._connection()
-        keys = [self._window_key(user, family), self._day_key(user)]
-        args: list[str | int] = [self._window_ms, per_minute, per_day, uuid.uuid4().hex, DAY_TTL_S]
-        try:
-            raw = await conn.hit(keys=keys, args=args)
-        except (RedisError, OSError) as exc:
-            raise _unavailable() from exc
-        outcome, in_window, leaves_ms, today, to_midnight_s = (int(v) for v in raw)
+        hit = _Hit(self._window_key(user, family), self._day_key(user), per_minute, per_day)
+        outcome, in_window, leaves_ms, today, to_midnight_s = await conn.hits.call(hit)
         return decide(
             family=family,
             per_minute=per_minute,
@@ -123,6 +138,17 @@ class RedisLimitStore:
             requests_today=today,
             to_midnight_s=to_midnight_s,
         )
+
+    async def _decide(self, script: AsyncScript, hits: list[_Hit]) -> list[tuple[int, ...]]:
+        keys = [key for hit in hits for key in (hit.window_key, hit.day_key)]
+        args: list[str | int] = [self._window_ms, DAY_TTL_S]
+        for hit in hits:
+            args += [hit.per_minute, hit.per_day, uuid.uuid4().hex]
+        try:
+            raw = [int(v) for v in await script(keys=keys, args=args)]
+        except (RedisError, OSError) as exc:
+            raise _unavailable() from exc
+        return [tuple(raw[i : i + 5]) for i in range(0, len(raw), 5)]
 
     async def requests_today(self, user: str) -> int:
         conn = self._connection()
@@ -152,11 +178,12 @@ class RedisLimitStore:
                 retry=Retry(NoBackoff(), 1),
             )
             client = Redis.from_pool(pool)
+            script = client.register_script(HIT_LUA)
             self._conn = _Connection(
                 pid=os.getpid(),
                 loop=asyncio.get_running_loop(),
                 client=client,
-                hit=client.register_script(HIT_LUA),
+                hits=TurnBatcher(functools.partial(self._decide, script), max_batch=128),
                 today=client.register_script(TODAY_LUA),
             )
         return self._conn

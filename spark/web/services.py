@@ -10,6 +10,7 @@ from starlette.requests import Request
 
 from spark.artifacts import ArtifactStorage, ArtifactStore
 from spark.config import Settings, TierLimits, tier_limits
+from spark.db.aio import AsyncDatabase
 from spark.db.engine import Database
 from spark.domain.principals import Permission, Principal, Tier
 from spark.errors import Forbidden, Unauthenticated
@@ -31,6 +32,8 @@ class Services:
 
     settings: Settings
     db: Database
+    #: the same database for the hot paths, without a thread hop (async psycopg on Postgres)
+    adb: AsyncDatabase
     dispatcher: Dispatcher
     authenticator: Authenticator
     celery: Any
@@ -49,6 +52,7 @@ class Services:
         self.marks.close()
         self.events.close()
         await self.limiter.close()
+        await self.adb.close()
         self.db.dispose()
 
 
@@ -59,6 +63,7 @@ def build_services(settings: Settings) -> Services:
     return Services(
         settings=settings,
         db=db,
+        adb=AsyncDatabase(db),
         dispatcher=CeleryDispatcher(celery),
         authenticator=build_authenticator(settings, db),
         celery=celery,

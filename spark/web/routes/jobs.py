@@ -113,18 +113,11 @@ async def get_job(request: Request) -> Response:
     """GET /v1/jobs/{id}: the caller's job, or 404."""
     principal = principal_of(request)
     job_id: uuid.UUID = request.path_params["job_id"]
-    db = services(request).db
-
-    def read() -> Job | None:
-        with db.read_session() as s:
-            found = job_queries.get_job(s, job_id, principal.user)
-        if found is None and db.replica is not None:
-            # The replica may lag a fresh submission: fall back to the primary.
-            with db.session() as s:
-                found = job_queries.get_job(s, job_id, principal.user)
-        return found
-
-    job = await run_in_threadpool(read)
+    adb = services(request).adb
+    job = await job_queries.read_owned_job(adb, job_id, principal.user, replica=True)
+    if job is None and adb.db.replica is not None:
+        # The replica may lag a fresh submission: fall back to the primary.
+        job = await job_queries.read_owned_job(adb, job_id, principal.user)
     if job is None:
         raise NotFound("no such job")
     return _job_response(job)

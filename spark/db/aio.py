@@ -1,0 +1,199 @@
+"""The API's way to the database without a thread hop: psycopg's async pool on Postgres.
+
+A request served by the sync engine pays a thread-pool hop, an ORM session and BEGIN/COMMIT
+around one SELECT; measured under load that was most of a poll's CPU. The API's hot
+statements are SQLAlchemy Core, written once in their db module; on Postgres they are
+compiled once to SQL text and run here on an autocommit psycopg connection (one round trip).
+SQLite (the embedded default) has no async driver in SPARK: there the same statements run on
+the sync engine in a worker thread, so callers have one path either way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg.rows import namedtuple_row
+from psycopg.types.json import JsonbDumper
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg
+from sqlalchemy.engine import make_url
+from sqlalchemy.sql import Executable
+from starlette.concurrency import run_in_threadpool
+
+from spark.db.coalesce import Coalescer
+from spark.db.engine import Database, UniqueViolation
+from spark.errors import ServiceUnavailable
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: how long a request waits for a pooled connection before it is told to come back (503)
+CHECKOUT_TIMEOUT_S = 3.0
+
+_DIALECT = pg_psycopg.dialect()  # type: ignore[no-untyped-call]
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    defaults: Mapping[str, Any]
+
+
+_compiled: dict[int, tuple[Executable, _Compiled]] = {}
+
+
+def _compile(stmt: Executable) -> _Compiled:
+    """stmt as psycopg SQL, compiled once (statements are module constants)."""
+    found = _compiled.get(id(stmt))
+    if found is None or found[0] is not stmt:
+        compiled = stmt.compile(dialect=_DIALECT)  # type: ignore[attr-defined]
+        found = (stmt, _Compiled(str(compiled), dict(compiled.params)))
+        _compiled[id(stmt)] = found
+    return found[1]
+
+
+def _conninfo(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
+    # dicts bind as JSONB, like the sync engine's JsonDoc columns
+    conn.adapters.register_dumper(dict, JsonbDumper)
+
+
+@dataclass(frozen=True)
+class _Pools:
+    """Pools bound to the process and event loop that opened them."""
+
+    pid: int
+    loop: asyncio.AbstractEventLoop
+    primary: AsyncConnectionPool[Any]
+    replica: AsyncConnectionPool[Any] | None
+
+
+class AsyncDatabase:
+    """Runs Core statements for the API: async on Postgres, in a thread on SQLite."""
+
+    def __init__(self, db: Database, *, pool_size: int = 10) -> None:
+        self.db = db
+        self._pool_size = pool_size
+        self._urls = (db.url, db.replica_url) if db.dialect == "postgresql" else None
+        self._pools: _Pools | None = None
+        self._coalescers: dict[tuple[int, str, bool], Coalescer] = {}
+
+    async def one(
+        self, stmt: Executable, params: Mapping[str, Any], *, replica: bool = False
+    ) -> Any:
+        """The first row stmt returns (attribute access by column name), or None."""
+        if self._urls is None:
+            return await run_in_threadpool(self._sync_one, stmt, params, replica)
+        async with self._connection(replica) as conn:
+            cur = conn.cursor(row_factory=namedtuple_row)
+            await cur.execute(*self._bind(stmt, params))
+            return await cur.fetchone()
+
+    async def by_key(
+        self, many: Executable, one: Executable, column: str, key: Any, *, replica: bool = False
+    ) -> Any:
+        """The row whose column equals key, or None; on Postgres, lookups made in the same
+        turn of the event loop share one query (many takes the array `keys`)."""
+        if self._urls is None:
+            return await run_in_threadpool(self._sync_one, one, {"key": key}, replica)
+        slot = (id(many), column, replica)
+        coalescer = self._coalescers.get(slot)
+        if coalescer is None:
+            coalescer = self._coalescers[slot] = Coalescer(self, many, column, replica)
+        return await coalescer.get(key)
+
+    async def all(
+        self, stmt: Executable, params: Mapping[str, Any], *, replica: bool = False
+    ) -> list[Any]:
+        """Every row stmt returns (Postgres only: callers of by_key use it)."""
+        async with self._connection(replica) as conn:
+            cur = conn.cursor(row_factory=namedtuple_row)
+            await cur.execute(*self._bind(stmt, params))
+            return await cur.fetchall()
+
+    async def run(self, stmt: Executable, params: Mapping[str, Any]) -> int:
+        """Execute stmt on the primary; the rows it touched."""
+        if self._urls is None:
+            return await run_in_threadpool(self._sync_run, stmt, params)
+        async with self._connection(False) as conn:
+            cur = await conn.execute(*self._bind(stmt, params))
+            return cur.rowcount
+
+    async def in_thread(self, fn: Callable[..., T], *args: Any) -> T:
+        """fn(*args) on the sync engine's side: for the rare paths that need a transaction."""
+        return await run_in_threadpool(fn, *args)
+
+    async def close(self) -> None:
+        """Close the pools (the app's shutdown)."""
+        pools, self._pools = self._pools, None
+        if pools is not None and pools.loop is asyncio.get_running_loop():
+            await pools.primary.close()
+            if pools.replica is not None:
+                await pools.replica.close()
+
+    @staticmethod
+    def _bind(stmt: Executable, params: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+        compiled = _compile(stmt)
+        return compiled.sql, {**compiled.defaults, **params}
+
+    @asynccontextmanager
+    async def _connection(self, replica: bool) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        pools = await self._open()
+        pool = pools.replica if replica and pools.replica is not None else pools.primary
+        try:
+            async with pool.connection(timeout=CHECKOUT_TIMEOUT_S) as conn:
+                yield conn
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            log.warning("database unavailable: %s", exc)
+            raise ServiceUnavailable("the database is unavailable") from exc
+        except psycopg.errors.UniqueViolation as exc:
+            raise UniqueViolation(exc.diag.constraint_name) from exc
+
+    async def _open(self) -> _Pools:
+        loop = asyncio.get_running_loop()
+        pools = self._pools
+        if pools is not None and pools.pid == os.getpid() and pools.loop is loop:
+            return pools
+        assert self._urls is not None
+        primary, replica = (self._pool(url) if url else None for url in self._urls)
+        assert primary is not None
+        # wait=False: connections are made in the background; a request waits for one
+        await primary.open(wait=False)
+        if replica is not None:
+            await replica.open(wait=False)
+        self._pools = _Pools(os.getpid(), loop, primary, replica)
+        return self._pools
+
+    def _pool(self, url: str) -> AsyncConnectionPool[Any]:
+        return AsyncConnectionPool(
+            _conninfo(url),
+            min_size=1,
+            max_size=self._pool_size,
+            open=False,
+            # UTC like the sync engine's UTCDateTime, whatever the server's TimeZone is
+            kwargs={"autocommit": True, "options": "-c TimeZone=UTC"},
+            configure=_configure,
+            # a broken connection fails its one request (503) and is replaced in the
+            # background; nothing waits for the database at startup
+            reconnect_timeout=float("inf"),
+        )
+
+    def _sync_one(self, stmt: Executable, params: Mapping[str, Any], replica: bool) -> Any:
+        session = self.db.read_session() if replica else self.db.statement()
+        with session as s:
+            return s.execute(stmt, params).first()
+
+    def _sync_run(self, stmt: Executable, params: Mapping[str, Any]) -> int:
+        with self.db.statement() as s:
+            return int(s.execute(stmt, params).rowcount)  # type: ignore[attr-defined]
