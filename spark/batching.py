@@ -12,10 +12,15 @@ T = TypeVar("T")
 
 
 class Batcher(Generic[T]):
-    """Hands added items to `write` in batches: every interval, on flush(), and on close()."""
+    """Hands added items to `write` in batches: every interval, on flush(), and on close();
+    eager, also as soon as the background thread is free after an add (what gathered while
+    it was writing is the next batch)."""
 
-    def __init__(self, write: Callable[[list[T]], None], interval_s: float, name: str) -> None:
-        self._write, self._interval, self._name = write, interval_s, name
+    def __init__(
+        self, write: Callable[[list[T]], None], interval_s: float, name: str, *, eager: bool = False
+    ) -> None:
+        self._write, self._interval, self._name, self._eager = write, interval_s, name, eager
+        self._wake = threading.Event()
         self._pending: list[T] = []
         self._lock = threading.Lock()
         # one writer at a time, so a flush() returns only after earlier items are written
@@ -27,6 +32,8 @@ class Batcher(Generic[T]):
         """Queue item; the background thread starts with the first one."""
         with self._lock:
             self._pending.append(item)
+            if self._eager:
+                self._wake.set()
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
                 self._thread.start()
@@ -42,13 +49,17 @@ class Batcher(Generic[T]):
     def close(self) -> None:
         """Stop the thread and write what is left."""
         self._closed.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(5)
         self.flush()
 
     def _run(self) -> None:
-        while not self._closed.wait(self._interval):
-            self.flush()
+        while not self._closed.is_set():
+            self._wake.wait(self._interval)
+            self._wake.clear()
+            if not self._closed.is_set():
+                self.flush()
 
 
 Item = TypeVar("Item")

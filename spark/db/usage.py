@@ -7,10 +7,11 @@ from collections.abc import Collection
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from spark.db.aio import AsyncDatabase
 from spark.db.models import JobRow, UsageCounterRow, UsageRecordRow
 from spark.domain.jobs import JobKind, JobState
 
@@ -121,3 +122,14 @@ def lock_owner(s: Session, owner: str) -> None:
         # SQLite has one writer: a write, even of no rows, takes the write lock now rather
         # than at the insert, so two submissions cannot both count the same free slot.
         s.execute(text("UPDATE usage_counters SET jobs = jobs WHERE 0"))
+
+
+_MONTH_USAGE = select(UsageCounterRow.tokens, UsageCounterRow.jobs).where(
+    UsageCounterRow.owner == bindparam("owner"), UsageCounterRow.period == bindparam("period")
+)
+
+
+async def read_month_usage(adb: AsyncDatabase, owner: str, period: str) -> tuple[int, int]:
+    """month_usage for the API's submissions, without a thread hop."""
+    row = await adb.one(_MONTH_USAGE, {"owner": owner, "period": period})
+    return (int(row.tokens), int(row.jobs)) if row else (0, 0)

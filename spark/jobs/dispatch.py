@@ -7,6 +7,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
@@ -116,7 +117,7 @@ class CeleryDispatcher:
         pipe.hdel(self._unacked, *tags)
         pipe.execute()
 
-    def send(self, job_id: uuid.UUID, kind: JobKind, priority: int) -> None:
+    def send(self, job_id: uuid.UUID, kind: JobKind, priority: int, producer: Any = None) -> None:
         # Celery's Redis priorities run 0 (first) to 9; SPARK's run 0 (lowest) to 9.
         spec = spec_of(kind)
         self._app.send_task(
@@ -125,7 +126,12 @@ class CeleryDispatcher:
             task_id=str(job_id),
             queue=spec.queue.value,
             priority=9 - priority,
+            producer=producer,
         )
+
+    def producer(self) -> AbstractContextManager[Any]:
+        """One producer for several sends (saves a pool checkout per message)."""
+        return cast("AbstractContextManager[Any]", self._app.producer_or_acquire())
 
 
 def _job_delivery(tag: bytes, raw: bytes | None) -> Delivery | None:

@@ -17,16 +17,22 @@ from spark.config import TierLimits
 from spark.db import outbox as outbox_queries
 from spark.db import projects as project_queries
 from spark.db import submissions as submission_queries
+from spark.db import usage as usage_queries
+from spark.db.aio import AsyncDatabase
 from spark.db.engine import Database, UniqueViolation
 from spark.db.types import utcnow
 from spark.domain.jobs import Job, JobKind, JobState
 from spark.errors import IdempotencyConflict, NotFound
 from spark.jobs.dispatch import Dispatcher
 from spark.jobs.outbox import SentMarks
+from spark.jobs.sending import Sender
 from spark.kinds import Quota, spec_of
 from spark.security import quotas
 
 log = logging.getLogger(__name__)
+
+#: a token limit no owner reaches (kinds the token quota does not apply to)
+NO_LIMIT = 2**62
 
 #: a quota check that runs inside the transaction inserting the job
 Check = Callable[[Session], None]
@@ -72,13 +78,50 @@ def submit(
 
     With marks, the outbox row is marked sent in a later batch instead of a second transaction.
     """
-    replay = _replay(db, new)
-    if replay is not None:
-        return replay
-    if new.project_id is not None:
-        _check_project(db, new.owner, new.project_id)
-        _check_base_version(db, new.project_id, new.params)
-    job = Job(
+    done = store(db, new)
+    if done.created:
+        _send(db, dispatcher, done.job, marks)
+    return done
+
+
+async def accept(adb: AsyncDatabase, sender: Sender, new: NewJob) -> Submitted:
+    """The API's submit: the job stored (without a thread hop when nothing needs a
+    transaction of its own), its message left to the sender's thread."""
+    if new.idempotency_key is None and new.project_id is None and not _slot_checked(new):
+        job = _queued(new)
+        await _insert_now(adb, new, job)
+        done = Submitted(job, created=True)
+    else:
+        done = await adb.in_thread(store, adb.db, new)
+    if done.created:
+        sender.add(done.job)
+    return done
+
+
+async def _insert_now(adb: AsyncDatabase, new: NewJob, job: Job) -> None:
+    """Insert job, its token quota checked by the same statement (spark/db/submissions.py)."""
+    limited = new.limits is not None and Quota.LLM_TOKENS in spec_of(new.kind).quotas
+    limit = new.limits.tokens_per_month if new.limits is not None and limited else NO_LIMIT
+    period = quotas.month_of(job.created_at)
+    if await submission_queries.insert_job_now(adb, job, new.request_hash, limit, period):
+        return
+    assert new.limits is not None
+    # Refused: read what was used, for the error's details.
+    tokens, _ = await usage_queries.read_month_usage(adb, new.owner, period)
+    raise quotas.exceeded(
+        "LLM tokens per month",
+        limit,
+        max(tokens, limit),
+        quotas.seconds_to_next_month(job.created_at),
+    )
+
+
+def _slot_checked(new: NewJob) -> bool:
+    return new.limits is not None and Quota.CONCURRENT_BUILDS in spec_of(new.kind).quotas
+
+
+def _queued(new: NewJob) -> Job:
+    return Job(
         id=uuid.uuid4(),
         owner=new.owner,
         subject=new.subject,
@@ -90,6 +133,18 @@ def submit(
         project_id=new.project_id,
         priority=new.priority,
     )
+
+
+def store(db: Database, new: NewJob) -> Submitted:
+    """Store the job and its outbox row after the quota checks (or find the earlier job
+    under the same Idempotency-Key); nothing is sent."""
+    replay = _replay(db, new)
+    if replay is not None:
+        return replay
+    if new.project_id is not None:
+        _check_project(db, new.owner, new.project_id)
+        _check_base_version(db, new.project_id, new.params)
+    job = _queued(new)
     checks = _checks_in_transaction(db, new, job)
     try:
         with submission_queries.insertion(db, checked=bool(checks)) as s:
@@ -102,7 +157,6 @@ def submit(
         if replay is None:
             raise
         return replay
-    _send(db, dispatcher, job, marks)
     return Submitted(job, created=True)
 
 

@@ -54,6 +54,11 @@ def check_tokens(s: Session, owner: str, limits: TierLimits, now: datetime) -> N
     it may be a read of its own before the insert rather than part of its transaction.
     """
     tokens, _ = usage_queries.month_usage(s, owner, month_of(now))
+    check_token_count(tokens, limits, now)
+
+
+def check_token_count(tokens: int, limits: TierLimits, now: datetime) -> None:
+    """Refuse an LLM job when tokens, the month's so far, reach the quota."""
     if tokens >= limits.tokens_per_month:
         retry = seconds_to_next_month(now)
         raise exceeded("LLM tokens per month", limits.tokens_per_month, tokens, retry)

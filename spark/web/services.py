@@ -18,6 +18,7 @@ from spark.events.factory import make_sink
 from spark.events.sink import EventSink
 from spark.jobs.dispatch import CeleryDispatcher, Dispatcher
 from spark.jobs.outbox import SentMarks
+from spark.jobs.sending import Sender
 from spark.kv.base import BreakerStore
 from spark.kv.factory import make_breaker_store, make_limit_store
 from spark.logstore import LocalLogStore, LogStorage
@@ -38,6 +39,8 @@ class Services:
     authenticator: Authenticator
     celery: Any
     marks: SentMarks
+    #: publishes accepted jobs' messages from one background thread
+    sender: Sender
     events: EventSink
     breakers: BreakerStore
     artifacts: ArtifactStorage
@@ -49,6 +52,7 @@ class Services:
 
     async def close(self) -> None:
         """Flush what is batched and release every connection (the app's shutdown)."""
+        self.sender.close()
         self.marks.close()
         self.events.close()
         await self.limiter.close()
@@ -60,14 +64,17 @@ def build_services(settings: Settings) -> Services:
     """Wire the production dependencies for settings."""
     db = Database(settings.database_url, settings.database_replica_url)
     celery = create_celery(settings)
+    dispatcher = CeleryDispatcher(celery)
+    marks = SentMarks(db)
     return Services(
         settings=settings,
         db=db,
         adb=AsyncDatabase(db),
-        dispatcher=CeleryDispatcher(celery),
+        dispatcher=dispatcher,
         authenticator=build_authenticator(settings, db),
         celery=celery,
-        marks=SentMarks(db),
+        marks=marks,
+        sender=Sender(dispatcher, marks),
         events=make_sink(settings, db),
         breakers=make_breaker_store(settings),
         artifacts=ArtifactStore(settings.artifact_dir),

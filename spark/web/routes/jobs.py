@@ -21,7 +21,7 @@ from spark.db import jobs as job_queries
 from spark.domain.jobs import Job, JobKind, JobState
 from spark.errors import Forbidden, NotFound, ValidationFailed
 from spark.jobs import lifecycle
-from spark.jobs.submit import NewJob, request_hash, submit
+from spark.jobs.submit import NewJob, accept, request_hash
 from spark.kinds import KindSpec, job_permissions, spec_of
 from spark.web.bodies import parse, read_json
 from spark.web.routing import ApiRoute
@@ -100,7 +100,7 @@ async def submit_job(request: Request) -> Response:
         request_hash=request_hash(body),
         limits=svc.tiers[principal.tier.value],
     )
-    done = await run_in_threadpool(submit, svc.db, svc.dispatcher, new, svc.marks)
+    done = await accept(svc.adb, svc.sender, new)
     if done.created:
         metrics.job_submitted(new.kind.value)
     headers = {"Location": f"/v1/jobs/{done.job.id}"}
