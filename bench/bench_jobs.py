@@ -164,6 +164,11 @@ def _start_apis(db: BenchDatabase, workdir: Path, procs: list[Proc]) -> tuple[Ta
     )
 
 
+def _production_env(db: BenchDatabase, workdir: Path) -> dict[str, str]:
+    # as deployed: rate limits, quotas and breakers shared through Redis
+    return spark_env(db, workdir / "var") | {"SPARK_REDIS_URL": REDIS_URL}
+
+
 def _api_key(db: BenchDatabase) -> str:
     database = Database(db.spark_url)
     try:
@@ -259,7 +264,7 @@ def _phase_e2e(
         bare.stop()
     _reset(db)
     args = ["-m", "spark.cli", "worker", "--queues", "generation", "--concurrency", "2"]
-    worker = _start("spark-worker", args, spark_env(db, workdir / "var"), workdir, procs)
+    worker = _start("spark-worker", args, _production_env(db, workdir), workdir, procs)
     worker.wait_for_log("ready.")
     with psycopg.connect(db.psycopg_url, autocommit=True) as conn:
         spark_side = _end_to_end(spark, worker, lambda: count_succeeded(conn), s, c)
