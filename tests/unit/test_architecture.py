@@ -22,7 +22,7 @@ CONTRACTS: list[dict[str, Any]] = tomllib.loads(PYPROJECT.read_text())["tool"]["
 ]
 #: what a contract forbidding "everything else" leaves allowed, besides its own package
 ALLOWED = {
-    "db-below-domain": {"spark.domain", "spark.errors", "spark.config"},
+    "db-below-domain": {"spark.domain", "spark.errors", "spark.config", "spark.batching"},
     "registry-on-domain-and-contracts": {"spark.domain", "spark.contracts"},
 }
 
