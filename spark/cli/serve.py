@@ -157,7 +157,12 @@ def up(
 def api(
     host: Annotated[str, typer.Option(help="Bind address.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
-    workers: Annotated[int, typer.Option(help="Server processes.")] = 1,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Server processes (default: half the CPUs, at least 1).", show_default=False
+        ),
+    ] = None,
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = True,
 ) -> None:
     """Serve the HTTP API."""
@@ -171,15 +176,30 @@ def api(
         http=PROTOCOL,
         host=host,
         port=port,
-        workers=workers,
+        workers=workers or default_api_workers(),
         access_log=access_log,
         log_level="info",
     )
 
 
+def default_api_workers() -> int:
+    """One API process serves about one core's worth of requests; half the CPUs leaves the
+    other half to Postgres, Redis and workers when they share the machine."""
+    return max(1, (os.cpu_count() or 2) // 2)
+
+
+def default_worker_processes() -> int:
+    """One prefork process per CPU: generation jobs spend their time on the CPU or waiting
+    on the LLM, and more processes than cores only contend."""
+    return os.cpu_count() or 2
+
+
 def worker(
     queues: Annotated[str, typer.Option(help="Comma-separated queues.")] = DEFAULT_QUEUES,
-    concurrency: Annotated[int, typer.Option(help="Processes.")] = 2,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(min=1, help="Processes (default: one per CPU).", show_default=False),
+    ] = None,
     pool: Annotated[str, typer.Option(help="prefork, solo or threads.")] = "prefork",
     state_db: Annotated[
         Path | None, typer.Option(help="Keep the revoke list in this file across restarts.")
@@ -199,7 +219,7 @@ def worker(
         "-Q",
         queues,
         "-c",
-        str(concurrency),
+        str(concurrency or default_worker_processes()),
         "-P",
         pool,
         "-l",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator, Callable, Hashable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -88,6 +88,7 @@ class AsyncDatabase:
         self._urls = (db.url, db.replica_url) if db.dialect == "postgresql" else None
         self._pools: _Pools | None = None
         self._coalescers: dict[tuple[int, str, bool], Coalescer] = {}
+        self._batchers: dict[str, TurnBatcher[Any, Any]] = {}
 
     async def one(
         self, stmt: Executable, params: Mapping[str, Any], *, replica: bool = False
@@ -112,6 +113,15 @@ class AsyncDatabase:
         if coalescer is None:
             coalescer = self._coalescers[slot] = Coalescer(self, many, column, replica)
         return await coalescer.get(key)
+
+    def batcher(
+        self, name: str, answer: Callable[[list[Any]], Awaitable[list[Any]]]
+    ) -> TurnBatcher[Any, Any]:
+        """This database's TurnBatcher called name (made with answer the first time)."""
+        found = self._batchers.get(name)
+        if found is None:
+            found = self._batchers[name] = TurnBatcher(answer)
+        return found
 
     async def all(
         self, stmt: Executable, params: Mapping[str, Any], *, replica: bool = False

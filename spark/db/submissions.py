@@ -3,17 +3,19 @@ of an earlier submission under the same Idempotency-Key."""
 
 from __future__ import annotations
 
+import functools
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, literal, select
+from sqlalchemy import bindparam, insert, literal, select, text
 from sqlalchemy.orm import Session
 
 from spark.db.aio import AsyncDatabase
 from spark.db.engine import Database
 from spark.db.jobs import JOBS, OUTBOX, to_job
-from spark.db.models import JobRow, UsageCounterRow
-from spark.domain.jobs import Job
+from spark.db.models import JobRow
+from spark.domain.jobs import Job, JobState
 
 # Hot statements are built once with bind parameters: building a statement per call costs
 # more CPU than executing it.
@@ -55,33 +57,45 @@ def _insert_job_with_outbox() -> Any:
 _INSERT_JOB_WITH_OUTBOX = _insert_job_with_outbox()
 
 
-def _insert_job_under_token_quota() -> Any:
-    """The job and its outbox row, inserted only while the owner's month of tokens is under
-    token_limit: the quota check and the insert in one statement (Postgres)."""
-    used = (
-        select(UsageCounterRow.tokens)
-        .where(
-            UsageCounterRow.owner == bindparam("p_owner"),
-            UsageCounterRow.period == bindparam("period"),
-        )
-        .scalar_subquery()
-    )
-    values = select(
-        *(bindparam(f"p_{c}", type_=JOBS.c[c].type) for c in _JOB_INSERT_COLUMNS)
-    ).where(func.coalesce(used, 0) < bindparam("token_limit"))
-    inserted = (
-        insert(JOBS)
-        .from_select(_JOB_INSERT_COLUMNS, values)
-        .returning(JOBS.c.id, JOBS.c.kind, JOBS.c.priority, JOBS.c.created_at)
-        .cte("inserted")
-    )
-    source = select(
-        inserted.c.id, inserted.c.kind, inserted.c.priority, inserted.c.created_at, literal(0)
-    )
-    return insert(OUTBOX).from_select(["job_id", "kind", "priority", "created_at", "sends"], source)
+# Plain submissions gathered in one turn of the API's event loop, inserted by one statement
+# (Postgres): one array per column, each job inserted only while its owner's month of tokens
+# is under its token_limit, its outbox row written beside it; the ids inserted come back.
+_INSERT_JOBS_UNDER_QUOTA = text(
+    """
+WITH v AS (
+  SELECT * FROM unnest(
+    CAST(:ids AS uuid[]), CAST(:owners AS varchar[]), CAST(:subjects AS varchar[]),
+    CAST(:kinds AS varchar[]), CAST(:params AS jsonb[]), CAST(:session_ids AS varchar[]),
+    CAST(:project_ids AS uuid[]), CAST(:priorities AS smallint[]),
+    CAST(:request_hashes AS varchar[]), CAST(:created_ats AS timestamptz[]),
+    CAST(:token_limits AS bigint[]), CAST(:periods AS varchar[])
+  ) AS v(id, owner, subject, kind, params, session_id, project_id, priority, request_hash,
+         created_at, token_limit, period)
+), inserted AS (
+  INSERT INTO jobs (id, owner, subject, kind, state, params, progress_percent,
+                    progress_message, attempts, session_id, project_id, priority,
+                    idempotency_key, request_hash, cancel_requested, created_at)
+  SELECT v.id, v.owner, v.subject, v.kind, :state, v.params, 0, '', 0, v.session_id,
+         v.project_id, v.priority, NULL, v.request_hash, false, v.created_at
+  FROM v LEFT JOIN usage_counters u ON u.owner = v.owner AND u.period = v.period
+  WHERE coalesce(u.tokens, 0) < v.token_limit
+  RETURNING id, kind, priority, created_at
+)
+INSERT INTO job_outbox (job_id, kind, priority, created_at, sends)
+SELECT id, kind, priority, created_at, 0 FROM inserted
+RETURNING job_id
+"""
+)
 
 
-_INSERT_JOB_UNDER_QUOTA = _insert_job_under_token_quota()
+@dataclass(frozen=True)
+class PlainSubmission:
+    """A job to insert under its owner's token quota (token_limit for the month period)."""
+
+    job: Job
+    request_hash: str
+    token_limit: int
+    period: str
 
 
 def insertion(db: Database, *, checked: bool) -> AbstractContextManager[Session]:
@@ -130,17 +144,40 @@ def insert_job(s: Session, job: Job, idempotency_key: str | None, request_hash: 
     s.execute(_INSERT_OUTBOX, outbox)
 
 
-async def insert_job_now(
-    adb: AsyncDatabase, job: Job, request_hash: str, token_limit: int, period: str
-) -> bool:
+async def insert_job_now(adb: AsyncDatabase, plain: PlainSubmission) -> bool:
     """insert_job for the API's plain submissions (no Idempotency-Key, no check sharing the
-    transaction), if the owner's tokens in period are under token_limit: one autocommit
-    statement on Postgres, without a thread hop. False when the quota refused it."""
+    transaction), if the owner's tokens are under the limit: without a thread hop, and
+    concurrent ones in one statement on Postgres. False when the quota refused it."""
     if adb.db.dialect != "postgresql":
-        await adb.in_thread(_insert_in_session, adb.db, job, request_hash)
+        await adb.in_thread(_insert_in_session, adb.db, plain.job, plain.request_hash)
         return True
-    values = _values(job, None, request_hash) | {"token_limit": token_limit, "period": period}
-    return await adb.run(_INSERT_JOB_UNDER_QUOTA, values) == 1
+    batcher = adb.batcher("insert-plain-jobs", functools.partial(_insert_plain, adb))
+    inserted: bool = await batcher.call(plain)
+    return inserted
+
+
+async def _insert_plain(adb: AsyncDatabase, batch: list[PlainSubmission]) -> list[bool]:
+    jobs = [p.job for p in batch]
+    rows = await adb.all(
+        _INSERT_JOBS_UNDER_QUOTA,
+        {
+            "ids": [j.id for j in jobs],
+            "owners": [j.owner for j in jobs],
+            "subjects": [j.subject for j in jobs],
+            "kinds": [j.kind.value for j in jobs],
+            "params": [dict(j.params) for j in jobs],
+            "session_ids": [j.session_id for j in jobs],
+            "project_ids": [j.project_id for j in jobs],
+            "priorities": [j.priority for j in jobs],
+            "request_hashes": [p.request_hash for p in batch],
+            "created_ats": [j.created_at for j in jobs],
+            "token_limits": [p.token_limit for p in batch],
+            "periods": [p.period for p in batch],
+            "state": JobState.QUEUED.value,
+        },
+    )
+    inserted = {row.job_id for row in rows}
+    return [job.id in inserted for job in jobs]
 
 
 def _insert_in_session(db: Database, job: Job, request_hash: str) -> None:

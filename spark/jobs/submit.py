@@ -94,7 +94,7 @@ async def accept(adb: AsyncDatabase, sender: Sender, new: NewJob) -> Submitted:
     else:
         done = await adb.in_thread(store, adb.db, new)
     if done.created:
-        sender.add(done.job)
+        await sender.send(done.job)
     return done
 
 
@@ -103,7 +103,8 @@ async def _insert_now(adb: AsyncDatabase, new: NewJob, job: Job) -> None:
     limited = new.limits is not None and Quota.LLM_TOKENS in spec_of(new.kind).quotas
     limit = new.limits.tokens_per_month if new.limits is not None and limited else NO_LIMIT
     period = quotas.month_of(job.created_at)
-    if await submission_queries.insert_job_now(adb, job, new.request_hash, limit, period):
+    plain = submission_queries.PlainSubmission(job, new.request_hash, limit, period)
+    if await submission_queries.insert_job_now(adb, plain):
         return
     assert new.limits is not None
     # Refused: read what was used, for the error's details.

@@ -22,17 +22,34 @@ KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPT
 _CONVERTER = re.compile(r"\{(\w+):\w+\}")
 
 
-def route_template(routes: Iterable[BaseRoute], scope: Scope) -> str:
-    """The path template of the route serving scope ("/v1/jobs/{job_id}"), or "unmatched"."""
+#: where the matched route is kept in the scope, so the security layer need not match again
+MATCHED = "spark.matched_route"
+
+
+def matched_route(routes: Iterable[BaseRoute], scope: Scope) -> tuple[BaseRoute | None, bool]:
+    """The route serving scope and True; or the first one matching its path only (the router
+    answers those, a known path with another method, with 405) and False; or (None, False)."""
+    found = scope.get(MATCHED)
+    if found is not None:
+        return found  # type: ignore[no-any-return]
     partial: BaseRoute | None = None
     for route in routes:
         match, _ = route.matches(scope)
         if match is Match.FULL:
-            return _template(route)
+            found = (route, True)
+            break
         if match is Match.PARTIAL and partial is None:
-            # The router answers these (a known path, another method) with 405.
             partial = route
-    return _template(partial) if partial is not None else UNMATCHED
+    else:
+        found = (partial, False)
+    scope[MATCHED] = found
+    return found
+
+
+def route_template(routes: Iterable[BaseRoute], scope: Scope) -> str:
+    """The path template of the route serving scope ("/v1/jobs/{job_id}"), or "unmatched"."""
+    route, _ = matched_route(routes, scope)
+    return _template(route) if route is not None else UNMATCHED
 
 
 def _template(route: BaseRoute) -> str:

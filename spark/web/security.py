@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from spark.config import TierLimits
@@ -17,6 +16,7 @@ from spark.errors import AppError, Forbidden
 from spark.security import limits
 from spark.security.permissions import Family, Open, RouteRule, rule_for
 from spark.web.errors import error_response, record_refusal
+from spark.web.metrics import matched_route
 from spark.web.services import Services, presented_token, services
 
 
@@ -60,11 +60,11 @@ class SecurityMiddleware:
 
 def _rule(scope: Scope) -> RouteRule | None:
     """The rule of the route that will serve scope, or None when no route matches fully."""
-    for route in scope["app"].router.routes:
-        match, _ = route.matches(scope)
-        if match is Match.FULL:
-            return rule_for(scope["method"], route.path)
-    return None
+    route, full = matched_route(scope["app"].router.routes, scope)
+    if not full or route is None:
+        return None
+    # every route has a rule: rule_for refuses one missing from the table
+    return rule_for(scope["method"], getattr(route, "path", ""))
 
 
 async def _admit(request: Request, rule: RouteRule) -> dict[str, str]:

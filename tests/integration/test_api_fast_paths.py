@@ -103,3 +103,27 @@ def test_a_plain_submission_over_the_token_quota_is_refused_by_its_own_insert(
     assert (refused.value.details or {}).get("used") == new.limits.tokens_per_month
     assert _jobs_of(db, "dave") == 0
     assert queued_messages(settings) == 0
+
+
+def test_submissions_inserted_together_are_each_held_to_their_own_owners_quota(
+    db: Database, settings: Settings, dispatcher: CeleryDispatcher
+) -> None:
+    over, under = new_job("erin", settings), new_job("frank", settings)
+    assert over.limits is not None
+    _use_tokens(db, "erin", over.limits.tokens_per_month)
+    sender = Sender(dispatcher, SentMarks(db))
+
+    async def together() -> list[Submitted | BaseException]:
+        adb = AsyncDatabase(db)
+        try:
+            calls = [accept(adb, sender, new) for new in (over, under, under, over, under)]
+            return await asyncio.gather(*calls, return_exceptions=True)
+        finally:
+            await adb.close()
+
+    outcomes = asyncio.run(together())
+    sender.close()
+    refused = [isinstance(o, QuotaExceeded) for o in outcomes]
+    assert refused == [True, False, False, True, False]
+    assert (_jobs_of(db, "erin"), _jobs_of(db, "frank")) == (0, 3)
+    assert queued_messages(settings) == 3
