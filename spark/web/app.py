@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -64,6 +65,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        # Everything loaded so far (SQLAlchemy, Celery, pydantic models…) lives as long as
+        # the process: moved out of the collector's sight, a full collection under load took
+        # 24 ms at most instead of 159 ms (py-spy and gc callbacks under the poll benchmark).
+        gc.freeze()
         yield
         await svc.close()
 
