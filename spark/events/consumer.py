@@ -5,23 +5,26 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import nats
-from nats.errors import TimeoutError as NatsTimeout
+from nats.aio.client import Client
+from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from spark import metrics
 from spark.config import Settings
-from spark.contracts.events import InvalidEvent
 from spark.db import events as event_queries
 from spark.db.engine import Database
-from spark.domain.events import Event
-from spark.events.envelope import DLQ_SUBJECT, STREAM, decode_event
-from spark.events.stream import ensure_stream, quiet_errors
+from spark.events.envelope import DLQ_SUBJECT, STREAM, decode_events
+from spark.events.pull import Puller
+from spark.events.stream import ensure_consumer, ensure_stream, quiet_errors
 
 log = logging.getLogger(__name__)
+
+#: every SPARK subject, dead letters included (they are acknowledged and skipped)
+SUBJECTS = "spark.>"
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,18 @@ def run(settings: Settings, options: ConsumerOptions) -> None:
         db.dispose()
 
 
+def consumer_config(options: ConsumerOptions) -> ConsumerConfig:
+    """The durable consumer every process with options.durable reads through."""
+    return ConsumerConfig(
+        durable_name=options.durable,
+        filter_subject=SUBJECTS,
+        ack_policy=AckPolicy.EXPLICIT,
+        deliver_policy=DeliverPolicy.ALL,
+        ack_wait=options.ack_wait_s,
+        max_ack_pending=options.batch * 4,
+    )
+
+
 async def consume(db: Database, url: str, options: ConsumerOptions, stop: asyncio.Event) -> None:
     """Store events until stop is set; acknowledges a batch only after its rows are committed."""
     nc = await nats.connect(
@@ -67,31 +82,24 @@ async def consume(db: Database, url: str, options: ConsumerOptions, stop: asynci
     try:
         js = nc.jetstream()
         await ensure_stream(js)
-        config = ConsumerConfig(
-            durable_name=options.durable,
-            ack_policy=AckPolicy.EXPLICIT,
-            deliver_policy=DeliverPolicy.ALL,
-            ack_wait=options.ack_wait_s,
-            max_ack_pending=options.batch * 4,
-        )
-        sub = await js.pull_subscribe(
-            "spark.>", durable=options.durable, stream=STREAM, config=config
-        )
+        await ensure_consumer(js, consumer_config(options))
+        puller = Puller(nc, STREAM, options.durable)
+        await puller.start()
         log.info("event consumer %s ready", options.durable)
-        await _pipeline(db, nc, sub, options, stop)
+        await _pipeline(db, nc, puller, options, stop)
     finally:
         # close, not drain: every stored message is already acked, the rest come back anyway
         await nc.close()
 
 
 async def _pipeline(
-    db: Database, nc: Any, sub: Any, options: ConsumerOptions, stop: asyncio.Event
+    db: Database, nc: Client, puller: Puller, options: ConsumerOptions, stop: asyncio.Event
 ) -> None:
-    """Fetch the next batch while the previous one is being inserted (one batch in flight)."""
+    """Fetch the next batch while the previous one is being stored (one batch in flight)."""
     storing: asyncio.Task[None] | None = None
     try:
         while not stop.is_set():
-            msgs = await _fetch(sub, options)
+            msgs = await _fetch(puller, options)
             if storing is not None:
                 await storing
                 storing = None
@@ -102,19 +110,17 @@ async def _pipeline(
             await storing
 
 
-async def _fetch(sub: Any, options: ConsumerOptions) -> list[Any]:
+async def _fetch(puller: Puller, options: ConsumerOptions) -> list[Msg]:
     try:
-        return list(await sub.fetch(options.batch, timeout=options.fetch_timeout_s))
-    except (TimeoutError, NatsTimeout):
-        return []
+        return await puller.fetch(options.batch, options.fetch_timeout_s)
     except Exception as exc:
-        # NATS away or reconnecting: the client reconnects by itself; try again shortly.
+        # NATS away or reconnecting, or the consumer refused: the client reconnects by itself.
         log.warning("event fetch failed (%s); retrying", exc)
         await asyncio.sleep(1.0)
         return []
 
 
-async def _store_or_leave(db: Database, nc: Any, msgs: list[Any]) -> None:
+async def _store_or_leave(db: Database, nc: Client, msgs: list[Msg]) -> None:
     try:
         await store_batch(db, nc, msgs)
     except Exception:
@@ -125,26 +131,22 @@ async def _store_or_leave(db: Database, nc: Any, msgs: list[Any]) -> None:
         await asyncio.sleep(1.0)
 
 
-async def store_batch(db: Database, nc: Any, msgs: list[Any]) -> int:
+async def store_batch(db: Database, nc: Client, msgs: Sequence[Msg]) -> int:
     """Insert the batch's valid events, dead-letter the invalid ones, then ack them all."""
-    events: list[Event] = []
-    invalid: list[tuple[Any, str]] = []
-    for msg in msgs:
-        if msg.subject == DLQ_SUBJECT:
-            continue  # dead letters share the stream; they are kept in their own table
-        try:
-            events.append(decode_event(msg.data, msg.subject))
-        except InvalidEvent as exc:
-            invalid.append((msg, str(exc)))
+    # dead letters share the stream; they are kept in their own table
+    events_msgs = [msg for msg in msgs if msg.subject != DLQ_SUBJECT]
+    events, invalid = decode_events([(msg.data, msg.subject) for msg in events_msgs])
     stored = await asyncio.to_thread(event_queries.store_events, db, events)
-    for msg, reason in invalid:
-        await _dead_letter(db, nc, msg, reason)
+    for index, reason in invalid:
+        await _dead_letter(db, nc, events_msgs[index], reason)
+    # Only now, with the rows committed: a consumer dying before this line leaves the batch
+    # unacknowledged, so it is delivered again and its ids are skipped as already stored.
     for msg in msgs:
         await msg.ack()
     return stored
 
 
-async def _dead_letter(db: Database, nc: Any, msg: Any, reason: str) -> None:
+async def _dead_letter(db: Database, nc: Client, msg: Msg, reason: str) -> None:
     metrics.events_dead_lettered()
     log.error("invalid event on %s dead-lettered: %s", msg.subject, reason)
     await nc.publish(

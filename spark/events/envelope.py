@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import Json, TypeAdapter, ValidationError
 
 from spark.contracts.events import EventEnvelope, InvalidEvent
 from spark.domain.events import Event, EventFamily, EventType
@@ -55,5 +55,48 @@ def decode_event(payload: bytes, subject: str | None = None) -> Event:
         raise InvalidEvent(str(exc.errors(include_url=False)[:3])) from None
     event = envelope.to_event(spec_of(envelope.job_kind).family)
     if subject is not None and event.subject != subject:
-        raise InvalidEvent(f"subject {subject} does not match the envelope ({event.subject})")
+        raise InvalidEvent(_wrong_subject(subject, event))
     return event
+
+
+#: a whole batch of payloads validated in one call: each item is still parsed on its own
+_PAYLOADS = TypeAdapter(list[Json[EventEnvelope]])
+
+
+def decode_events(
+    messages: Sequence[tuple[bytes, str]],
+) -> tuple[list[Event], list[tuple[int, str]]]:
+    """Validate a batch of (payload, subject): its events, and (index, reason) per invalid one.
+
+    The consumer's path: one validation call per batch costs far less than one per message.
+    """
+    try:
+        envelopes = _PAYLOADS.validate_python([payload for payload, _ in messages])
+    except ValidationError:
+        return _decode_each(messages)  # rare: find out which messages are bad, one by one
+    events: list[Event] = []
+    invalid: list[tuple[int, str]] = []
+    for index, (envelope, (_, subject)) in enumerate(zip(envelopes, messages, strict=True)):
+        event = envelope.to_event(spec_of(envelope.job_kind).family)
+        if event.subject == subject:
+            events.append(event)
+        else:
+            invalid.append((index, _wrong_subject(subject, event)))
+    return events, invalid
+
+
+def _decode_each(
+    messages: Sequence[tuple[bytes, str]],
+) -> tuple[list[Event], list[tuple[int, str]]]:
+    events: list[Event] = []
+    invalid: list[tuple[int, str]] = []
+    for index, (payload, subject) in enumerate(messages):
+        try:
+            events.append(decode_event(payload, subject))
+        except InvalidEvent as exc:
+            invalid.append((index, str(exc)))
+    return events, invalid
+
+
+def _wrong_subject(subject: str, event: Event) -> str:
+    return f"subject {subject} does not match the envelope ({event.subject})"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from nats.js.api import StorageType, StreamConfig
-from nats.js.errors import BadRequestError
+from nats.js.api import ConsumerConfig, StorageType, StreamConfig
+from nats.js.errors import BadRequestError, NotFoundError
 
 from spark.events.envelope import STREAM, STREAM_SUBJECTS
 
@@ -36,6 +36,16 @@ async def ensure_stream(js: Any) -> None:
     except BadRequestError:
         # It exists with another configuration (an older release): update it in place.
         await js.update_stream(config)
+
+
+async def ensure_consumer(js: Any, config: ConsumerConfig) -> None:
+    """Create the durable consumer unless it exists; an existing one keeps its configuration."""
+    if not config.durable_name:
+        raise ValueError("a durable consumer needs a name")
+    try:
+        await js.consumer_info(STREAM, config.durable_name)
+    except NotFoundError:
+        await js.add_consumer(STREAM, config)
 
 
 async def quiet_errors(exc: Exception) -> None:
