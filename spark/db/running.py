@@ -126,19 +126,18 @@ WITH done AS (
         SET tokens = usage_counters.tokens + EXCLUDED.tokens, jobs = usage_counters.jobs + 1
 ), staged AS (
 """
+# The events travel as one JSON array (one C-encoded parameter rather than an array per
+# column, which psycopg dumps in Python), laid out like the rows they become.
 _STORE_EVENTS = """
-    INSERT INTO spark_events (id, ts, type, job_id, job_kind, session_id, subject, data)
-    SELECT e.* FROM unnest(%(ev_id)s::uuid[], %(ev_ts)s::timestamptz[], %(ev_type)s::text[],
-        %(ev_job)s::uuid[], %(ev_kind)s::text[], %(ev_session)s::text[], %(ev_subject)s::text[],
-        %(ev_data)s::text[]::jsonb[]) AS e
+    INSERT INTO spark_events
+    SELECT * FROM jsonb_populate_recordset(NULL::spark_events, %(events)s::jsonb)
     WHERE EXISTS (SELECT FROM done)
     ON CONFLICT (id, ts) DO NOTHING
 """
 _OUTBOX_EVENTS = """
     INSERT INTO event_outbox (id, subject, envelope, created_at)
     SELECT e.id, e.subject, e.envelope, %(now)s
-    FROM unnest(%(ev_id)s::uuid[], %(ev_subject)s::text[], %(ev_envelope)s::text[]::jsonb[])
-        AS e(id, subject, envelope)
+    FROM jsonb_populate_recordset(NULL::event_outbox, %(events)s::jsonb) AS e
     WHERE EXISTS (SELECT FROM done)
 """
 _FINISH = {
@@ -176,22 +175,13 @@ def _finish_params(end: Finish) -> dict[str, Any]:
         "duration_ms": usage.duration_ms,
         "period": usage.period,
         "tokens": usage.tokens_in + usage.tokens_out,
-        "ev_id": [e.id for e in events],
-        "ev_subject": [e.subject for e in events],
-        **(_stored_columns(events) if end.table is EventTable.EVENTS else _outbox_columns(events)),
+        "events": _json([_event_row(e, end.table) for e in events]),
     }
 
 
-def _stored_columns(events: Sequence[Event]) -> dict[str, list[Any]]:
-    return {
-        "ev_ts": [e.ts for e in events],
-        "ev_type": [e.type.value for e in events],
-        "ev_job": [e.job_id for e in events],
-        "ev_kind": [e.job_kind.value for e in events],
-        "ev_session": [e.session_id for e in events],
-        "ev_data": [_json(dict(e.data)) for e in events],
-    }
-
-
-def _outbox_columns(events: Sequence[Event]) -> dict[str, list[Any]]:
-    return {"ev_envelope": [_json(e.envelope()) for e in events]}
+def _event_row(event: Event, table: EventTable) -> dict[str, Any]:
+    # the envelope holds every stored column but the subject, already in text form
+    envelope = event.envelope()
+    if table is EventTable.EVENTS:
+        return {**envelope, "subject": event.subject}
+    return {"id": envelope["id"], "subject": event.subject, "envelope": envelope}
