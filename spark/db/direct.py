@@ -19,6 +19,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import namedtuple_row
 from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql import Executable
 
 from spark.db.engine import Database, UniqueViolation
@@ -59,7 +60,12 @@ def connection(db: Database) -> Iterator[psycopg.Connection[Any]]:
     A connection the driver finds broken (the database restarted) is dropped from the pool
     rather than given back, and the caller gets ServiceUnavailable, like a session's.
     """
-    fairy = db.engine.raw_connection()
+    try:
+        fairy = db.engine.raw_connection()
+    except (psycopg.OperationalError, OperationalError) as exc:
+        # no connection to be had: the same answer as a session gives
+        log.warning("database unavailable: %s", exc)
+        raise ServiceUnavailable("the database is unavailable") from exc
     conn: psycopg.Connection[Any] = fairy.driver_connection  # type: ignore[assignment]
     try:
         conn.autocommit = True
