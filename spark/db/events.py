@@ -53,6 +53,14 @@ def ensure_partitions(s: Session, months: Iterable[date]) -> None:
             _known_partitions.add(month)
 
 
+def partitions_ready(db: Database, months: Iterable[date]) -> None:
+    """Make sure months' partitions exist before a statement outside a session writes there."""
+    missing = set(months) - _known_partitions
+    if missing and db.dialect == "postgresql":
+        with db.session() as s:
+            ensure_partitions(s, missing)
+
+
 def prepare_partitions(db: Database, months_ahead: int = 2) -> list[date]:
     """Make this month's partition and the next few, so inserts never wait on DDL."""
     month = month_start(utcnow())

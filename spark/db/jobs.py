@@ -130,7 +130,7 @@ def _returning_job(s: Session, stmt: Any, params: Mapping[str, Any] | None = Non
     return to_job(found) if found else None
 
 
-_CLAIM = (
+CLAIM = (
     update(JOBS)
     .where(JOBS.c.id == bindparam("p_id"), JOBS.c.state == JobState.QUEUED.value)
     .values(
@@ -149,7 +149,7 @@ def claim_queued(s: Session, job_id: uuid.UUID, worker: str, now: datetime) -> J
 
     The job's outbox row stays; the relay prunes rows of jobs that are no longer queued.
     """
-    found = s.execute(_CLAIM, {"p_id": job_id, "p_worker": worker, "p_now": now}).one_or_none()
+    found = s.execute(CLAIM, {"p_id": job_id, "p_worker": worker, "p_now": now}).one_or_none()
     return to_job(found) if found else None
 
 
@@ -167,7 +167,7 @@ def take_over(s: Session, job: Job, worker: str, now: datetime) -> Job | None:
     )
 
 
-_PROGRESS = (
+PROGRESS = (
     update(JOBS)
     .where(
         JOBS.c.id == bindparam("p_id"),
@@ -194,12 +194,13 @@ def record_progress(
         "p_message": progress.message,
         "p_now": now,
     }
-    flag: bool | None = s.execute(_PROGRESS, params).scalar_one_or_none()
+    flag: bool | None = s.execute(PROGRESS, params).scalar_one_or_none()
     return flag
 
 
 def touch_heartbeats(s: Session, running: Sequence[tuple[uuid.UUID, int]], now: datetime) -> None:
-    """Refresh the heartbeat of each (job, attempt) this process is running."""
+    """Refresh the heartbeat of each (job, attempt) this process is running (SQLite's way;
+    Postgres updates them all in one statement, `spark.db.running`)."""
     for job_id, attempt in running:
         s.execute(
             update(JOBS)
@@ -250,14 +251,15 @@ def finish_job(
         "p_state": state.value,
         "p_now": now,
         "p_result": dict(result) if result is not None else None,
-        "p_error": _error_json(error),
+        "p_error": error_json(error),
         "p_done": state is JobState.SUCCEEDED,
     }
     found = s.execute(_FINISH, params).one_or_none()
     return to_job(found) if found else None
 
 
-def _error_json(error: JobError | None) -> dict[str, Any] | None:
+def error_json(error: JobError | None) -> dict[str, Any] | None:
+    """The error as the jobs table stores it."""
     if error is None:
         return None
     return {"code": error.code, "message": error.message, "details": error.details}
@@ -314,7 +316,7 @@ def end_queued(
             state=state.value,
             finished_at=now,
             cancel_requested=state is JobState.CANCELED,
-            error=_error_json(error),
+            error=error_json(error),
         ),
     )
     if job is not None:

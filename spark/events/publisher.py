@@ -8,6 +8,7 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Sequence
 from typing import Any
 
 import nats
@@ -16,9 +17,10 @@ from sqlalchemy.orm import Session
 from spark import metrics
 from spark.db import events as event_queries
 from spark.db.engine import Database
+from spark.db.running import EventTable
 from spark.domain.events import Event
 from spark.events.envelope import DLQ_SUBJECT
-from spark.events.sink import dead_letter
+from spark.events.sink import Staged, dead_letter
 from spark.events.stream import ensure_stream, quiet_errors
 
 log = logging.getLogger(__name__)
@@ -73,9 +75,17 @@ class NatsPublisher:
         """Put the event in the outbox, in the caller's transaction."""
         event_queries.outbox_insert(s, [event])
 
-    def committed(self, event: Event) -> None:
-        """Publish a staged event now; with the queue full, the relay will send it."""
-        self._enqueue(event, staged=True)
+    def take_staged(self, terminal: Event) -> Staged:
+        """The terminal event goes to the outbox with the job's end (the others went to NATS)."""
+        return Staged(EventTable.OUTBOX, terminal)
+
+    def unstaged(self, staged: Staged) -> None:
+        """Nothing to take back: only the terminal event was staged."""
+
+    def committed(self, events: Sequence[Event]) -> None:
+        """Publish staged events now; with the queue full, the relay will send them."""
+        for event in events:
+            self._enqueue(event, staged=True)
 
     def _enqueue(self, event: Event, *, staged: bool) -> bool:
         with self._cond:

@@ -1,13 +1,16 @@
 """The event port, and its embedded adapter: events go straight into spark_events.
 
 Most events are handed over and sent soon (`publish`). A job's terminal event is different:
-it is written in the transaction that ends the job (`stage`), so a process killed after
-that commit cannot lose it, and only then sent on (`committed`).
+it is written in the transaction that ends the job (`stage`, or `take_staged` when the end is
+one statement), so a process killed after that commit cannot lose it, and only then sent on
+(`committed`).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from sqlalchemy.orm import Session
@@ -16,9 +19,25 @@ from spark import metrics
 from spark.batching import Batcher
 from spark.db import events as event_queries
 from spark.db.engine import Database
+from spark.db.running import EventTable
 from spark.domain.events import Event
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Staged:
+    """The event rows a job's end writes in its own statement, and the table they go to."""
+
+    table: EventTable
+    terminal: Event
+    #: the job's earlier events this sink still held (written with the end, not on their own)
+    carried: tuple[Event, ...] = ()
+
+    @property
+    def rows(self) -> tuple[Event, ...]:
+        """Every event the statement writes, in the order they happened."""
+        return (*self.carried, self.terminal)
 
 
 class EventSink(Protocol):
@@ -32,8 +51,16 @@ class EventSink(Protocol):
         """Make the event durable in the caller's transaction (it commits with the caller)."""
         ...
 
-    def committed(self, event: Event) -> None:
-        """Send on a staged event whose transaction committed; never blocks for long."""
+    def take_staged(self, terminal: Event) -> Staged:
+        """The rows a one-statement end writes with terminal; they are the end's to write now."""
+        ...
+
+    def unstaged(self, staged: Staged) -> None:
+        """The end that took staged did not happen: whatever it carried is this sink's again."""
+        ...
+
+    def committed(self, events: Sequence[Event]) -> None:
+        """Send on staged events whose transaction committed; never blocks for long."""
         ...
 
     def flush(self, timeout_s: float = 2.0) -> bool:
@@ -73,8 +100,19 @@ class StoreSink:
         # Without NATS the store is the destination: staging is delivery.
         event_queries.add_events(s, [event])
 
-    def committed(self, event: Event) -> None:
-        metrics.events_published(1)
+    def take_staged(self, terminal: Event) -> Staged:
+        # A fast job's started event is usually still waiting here: it goes with the end
+        # rather than in a transaction of its own.
+        job_id = terminal.job_id
+        carried = self._batcher.take(lambda e: e.job_id == job_id)
+        return Staged(EventTable.EVENTS, terminal, tuple(carried))
+
+    def unstaged(self, staged: Staged) -> None:
+        for event in staged.carried:
+            self._batcher.add(event)
+
+    def committed(self, events: Sequence[Event]) -> None:
+        metrics.events_published(len(events))
 
     def flush(self, timeout_s: float = 2.0) -> bool:
         self._batcher.flush()

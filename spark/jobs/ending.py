@@ -2,7 +2,10 @@
 
 Ending is one transaction: the terminal row (fenced, so only the attempt that holds the job,
 or its owner while it is still queued, can end it), the usage charge and the terminal event
-(into `spark_events`, or the event outbox when NATS carries events). A process killed at any
+(into `spark_events`, or the event outbox when NATS carries events). When the ender knows the
+job as it claimed it (the runner, every job's path) and the database is Postgres, that
+transaction is one statement: the usage and the event are computed beforehand from the
+claimed job and written only if the fenced update ends it. A process killed at any
 point leaves either none of it — the job is still running, and is taken over or reaped — or
 all of it; the event then reaches NATS from the outbox relay if this process did not send it
 on. Metrics are counted after the commit, by the process that ended the job.
@@ -13,13 +16,14 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.orm import Session
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from spark import metrics
+from spark.db import direct, running
 from spark.db import jobs as job_queries
 from spark.db import usage as usage_queries
 from spark.db.engine import Database
@@ -28,7 +32,7 @@ from spark.domain.events import Event
 from spark.domain.jobs import Job, JobError, JobState
 from spark.errors import ServiceUnavailable
 from spark.events.envelope import outcome_event
-from spark.events.sink import EventSink
+from spark.events.sink import EventSink, Staged
 from spark.faults import pause_point
 from spark.jobs.usage import usage_of
 
@@ -87,15 +91,18 @@ def end_job(
     ending: Ending,
     *,
     patience_s: float = 30.0,
+    claimed: Job | None = None,
 ) -> Job | None:
     """End the job if fence still holds; None if someone else ended it or holds it now.
 
-    While the database is away the transaction is tried again for up to patience_s; then
-    ServiceUnavailable propagates and nothing of the ending has happened.
+    claimed is the job as the holding attempt claimed it, if the caller has it. While the
+    database is away the end is tried again for up to patience_s; then ServiceUnavailable
+    propagates and nothing of the ending has happened.
     """
     pause_point("end_decided")
+    commit = _commit_one if claimed is not None and direct.supported(db) else _commit
     try:
-        ended = _commit(db, events, job_id, fence, ending)
+        ended = commit(db, events, job_id, fence, ending, claimed)
     except ServiceUnavailable:
         # Only now build the retry loop: a job's end is on every job's path.
         retrying = Retrying(
@@ -104,19 +111,24 @@ def end_job(
             retry=retry_if_exception_type(ServiceUnavailable),
             reraise=True,
         )
-        ended = retrying(_commit, db, events, job_id, fence, ending)
+        ended = retrying(commit, db, events, job_id, fence, ending, claimed)
     if ended is None:
         return None
-    job, event = ended
+    job, written = ended
     pause_point("end_committed")
-    events.committed(event)
+    events.committed(written)
     metrics.job_finished(job)
     return job
 
 
 def _commit(
-    db: Database, events: EventSink, job_id: uuid.UUID, fence: Fence, ending: Ending
-) -> tuple[Job, Event] | None:
+    db: Database,
+    events: EventSink,
+    job_id: uuid.UUID,
+    fence: Fence,
+    ending: Ending,
+    _claimed: Job | None,
+) -> tuple[Job, tuple[Event, ...]] | None:
     with db.session() as s:
         job = _write_end(s, job_id, fence, ending)
         if job is None:
@@ -125,7 +137,55 @@ def _commit(
         usage_queries.record_usage(s, usage_of(job))
         event = outcome_event(job)
         events.stage(s, event)
-    return job, event
+    return job, (event,)
+
+
+def _commit_one(
+    db: Database,
+    events: EventSink,
+    job_id: uuid.UUID,
+    fence: Fence,
+    ending: Ending,
+    claimed: Job | None,
+) -> tuple[Job, tuple[Event, ...]] | None:
+    """The end as one statement; what it writes is what _commit would, from the same job."""
+    assert claimed is not None and isinstance(fence, Held)
+    now = utcnow()
+    expected = replace(
+        claimed,
+        state=ending.state,
+        finished_at=now,
+        result=ending.result,
+        error=ending.error,
+        attempts=fence.attempt,
+    )
+    staged = events.take_staged(outcome_event(expected))
+    end = running.Finish(
+        job_id=job_id,
+        attempt=fence.attempt,
+        state=ending.state,
+        now=now,
+        result=ending.result,
+        error=ending.error,
+        usage=usage_of(expected),
+        events=staged.rows,
+        table=staged.table,
+    )
+    job = _finish_or_give_back(db, events, end, staged)
+    return None if job is None else (job, staged.rows)
+
+
+def _finish_or_give_back(
+    db: Database, events: EventSink, end: running.Finish, staged: Staged
+) -> Job | None:
+    try:
+        job = running.finish(db, end)
+    except BaseException:
+        events.unstaged(staged)
+        raise
+    if job is None:
+        events.unstaged(staged)
+    return job
 
 
 def _write_end(s: Session, job_id: uuid.UUID, fence: Fence, ending: Ending) -> Job | None:

@@ -8,9 +8,8 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from spark.db import jobs as job_queries
 from spark.db.engine import Database
-from spark.db.types import utcnow
+from spark.db.running import touch_heartbeats
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +53,8 @@ class Heartbeats:
             if not running:
                 continue
             try:
-                with self._db.session() as s:
-                    job_queries.touch_heartbeats(s, running, utcnow())
+                # one statement for all of them, whatever their number
+                touch_heartbeats(self._db, running)
             except Exception:
                 # A missed beat is harmless unless the database stays away for a whole lease.
                 log.warning("heartbeat failed", exc_info=True)

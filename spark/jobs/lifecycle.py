@@ -10,6 +10,7 @@ import uuid
 from datetime import timedelta
 
 from spark.db import jobs as job_queries
+from spark.db import running
 from spark.db.engine import Database
 from spark.db.types import utcnow
 from spark.domain.jobs import Claim, Job, JobState, Progress
@@ -59,8 +60,7 @@ def claim(
     max_attempts: int,
 ) -> Claim | None:
     """Take the job for this worker; None if it is not ours to run (duplicate message)."""
-    with db.statement() as s:
-        job = job_queries.claim_queued(s, job_id, worker, utcnow())
+    job = running.claim(db, job_id, worker, utcnow())
     if job is not None:
         return Claim(job, job.attempts, worker)
     return _take_over(db, events, job_id, worker, lease_s, max_attempts)
@@ -100,8 +100,7 @@ def _take_over(
 def report_progress(db: Database, held: Claim, percent: int, message: str) -> None:
     """Store progress; raises JobCanceled if the owner canceled, JobLost if we lost the job."""
     progress = Progress(max(0, min(100, percent)), message[:500])
-    with db.statement() as s:
-        flag = job_queries.record_progress(s, held.job.id, held.attempt, progress, utcnow())
+    flag = running.record_progress(db, held.job.id, held.attempt, progress, utcnow())
     if flag is None:
         raise JobLost(str(held.job.id))
     if flag:

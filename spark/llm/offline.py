@@ -6,6 +6,7 @@ import html
 import re
 import time
 from collections.abc import Iterable, Sequence
+from functools import cache
 
 from spark.llm.base import Generation, GenerationProgress, ScriptRequest, TokenUsage
 from spark.llm.offline_templates import (
@@ -104,18 +105,19 @@ def is_behaviour(base_class: str) -> bool:
     return name.endswith("Behaviour") and name != "StateMachineBehaviour"
 
 
-def _mentions(words: Iterable[str], stems: Iterable[str]) -> bool:
+def _mentions(words: Iterable[str], stems: tuple[str, ...]) -> bool:
     """Whether any word is a form of any stem."""
-    return any(_is_form_of(word, stem) for word in words for stem in stems)
+    return not _forms(stems).isdisjoint(words)
 
 
-def _is_form_of(word: str, stem: str) -> bool:
-    """Whether a word is a stem plus a common English ending."""
-    if word.startswith(stem) and word[len(stem) :] in _SUFFIXES:
-        return True
-    if stem.endswith("e") and word.startswith(stem[:-1]):
-        return word[len(stem) - 1 :] in _E_DROP_SUFFIXES
-    return stem.endswith("y") and word == stem[:-1] + "ies"
+@cache
+def _forms(stems: tuple[str, ...]) -> frozenset[str]:
+    """Every form of the stems: a stem plus a common English ending, "moving" for "move",
+    "enemies" for "enemy". Made once per family, so a prompt costs set lookups only."""
+    forms = {stem + suffix for stem in stems for suffix in _SUFFIXES}
+    forms |= {stem[:-1] + end for stem in stems if stem.endswith("e") for end in _E_DROP_SUFFIXES}
+    forms |= {stem[:-1] + "ies" for stem in stems if stem.endswith("y")}
+    return frozenset(forms)
 
 
 def _merge(contributions: Sequence[Contribution]) -> Contribution:

@@ -53,10 +53,12 @@ def _parser() -> Parser:
     return Parser(Language(tree_sitter_c_sharp.language()))
 
 
-def check_syntax(code: str) -> tuple[Diagnostic, ...]:
-    """Syntax errors in C# source, one per ERROR or MISSING node, at most MAX_DIAGNOSTICS."""
+def check_syntax(code: str, tree: Tree | None = None) -> tuple[Diagnostic, ...]:
+    """Syntax errors in C# source, one per ERROR or MISSING node, at most MAX_DIAGNOSTICS;
+    tree is code's tree when the caller has parsed it already (it is needed again)."""
     source = code.encode("utf-8")
-    tree = _parser().parse(source)
+    if tree is None:
+        tree = _parser().parse(source)
     if not tree.root_node.has_error:
         return ()
     lines = source.split(b"\n")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tree_sitter import Node
+from tree_sitter import Node, Tree
 
 from spark.engines.unity.csharp import Diagnostic, parse
 
@@ -49,19 +49,20 @@ def _collect(node: Node, namespace: str | None, out: list[ClassDecl]) -> None:
             out.append(ClassDecl(name, scoped, _bases(child), row + 1, col + 1))
 
 
-def declared_classes(code: str) -> list[ClassDecl]:
-    """The file's top-level classes, in order."""
-    tree = parse(code)
+def declared_classes(code: str, tree: Tree | None = None) -> list[ClassDecl]:
+    """The file's top-level classes, in order (tree: code's tree, if already parsed)."""
+    if tree is None:
+        tree = parse(code)
     found: list[ClassDecl] = []
     _collect(tree.root_node, None, found)
     return found
 
 
 def check_declaration(
-    code: str, class_name: str, namespace: str | None, base_class: str
+    code: str, class_name: str, namespace: str | None, base_class: str, tree: Tree | None = None
 ) -> tuple[Diagnostic, ...]:
     """What is wrong if the file lacks class_name in namespace deriving from base_class."""
-    classes = declared_classes(code)
+    classes = declared_classes(code, tree)
     match = next((c for c in classes if c.name == class_name), None)
     if match is None:
         names = ", ".join(c.name for c in classes) or "none"

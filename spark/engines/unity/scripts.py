@@ -8,7 +8,12 @@ from typing import Any
 
 from spark.contracts.params import GenerateScriptParams
 from spark.contracts.paths import MAX_CODE_BYTES
-from spark.engines.unity.csharp import Diagnostic, check_syntax, class_name_from_prompt
+from spark.engines.unity.csharp import (
+    Diagnostic,
+    check_syntax,
+    class_name_from_prompt,
+    parse,
+)
 from spark.engines.unity.declarations import check_declaration
 from spark.errors import JobFailure
 from spark.llm.base import Generation, ScriptGenerator, ScriptRequest, TokenUsage
@@ -20,10 +25,12 @@ _GEN_START, _GEN_END = 10, 85
 
 
 def _problems(code: str, request: ScriptRequest) -> tuple[Diagnostic, ...]:
-    syntax = check_syntax(code)
+    # one parse serves both checks: it is most of a generated script's checking time
+    tree = parse(code)
+    syntax = check_syntax(code, tree)
     if syntax:
         return syntax
-    return check_declaration(code, request.class_name, request.namespace, request.base_class)
+    return check_declaration(code, request.class_name, request.namespace, request.base_class, tree)
 
 
 def _merge_usage(first: Generation, second: Generation) -> Generation:

@@ -1,0 +1,187 @@
+"""The statements a worker runs for every job, each one round trip on Postgres: the claim,
+progress, the heartbeats of all its jobs at once, and the end (terminal row, usage charge and
+event rows in one statement). Elsewhere (SQLite) the session queries of `spark.db.jobs` run.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from spark.db import direct
+from spark.db import events as event_queries
+from spark.db import jobs as job_queries
+from spark.db.engine import Database
+from spark.db.types import utcnow
+from spark.db.usage import UsageRecord
+from spark.domain.events import Event
+from spark.domain.jobs import Job, JobError, JobState, Progress
+
+_CLAIM = direct.compile_pg(job_queries.CLAIM)
+_PROGRESS = direct.compile_pg(job_queries.PROGRESS)
+
+
+def claim(db: Database, job_id: uuid.UUID, worker: str, now: datetime) -> Job | None:
+    """queued→running for this worker; None if the job was not queued (already taken)."""
+    if not direct.supported(db):
+        with db.statement() as s:
+            return job_queries.claim_queued(s, job_id, worker, now)
+    row = direct.fetch_one(db, *_CLAIM.bind({"p_id": job_id, "p_worker": worker, "p_now": now}))
+    return job_queries.to_job(row) if row is not None else None
+
+
+def record_progress(
+    db: Database, job_id: uuid.UUID, attempt: int, progress: Progress, now: datetime
+) -> bool | None:
+    """Store progress; whether cancel was requested, or None if the attempt lost the job."""
+    if not direct.supported(db):
+        with db.statement() as s:
+            return job_queries.record_progress(s, job_id, attempt, progress, now)
+    params = {
+        "p_id": job_id,
+        "p_attempt": attempt,
+        "p_percent": progress.percent,
+        "p_message": progress.message,
+        "p_now": now,
+    }
+    row = direct.fetch_one(db, *_PROGRESS.bind(params))
+    return None if row is None else bool(row[0])
+
+
+_BEAT = """
+UPDATE jobs SET heartbeat_at = %(now)s
+FROM unnest(%(ids)s::uuid[], %(attempts)s::int[]) AS held(id, attempt)
+WHERE jobs.id = held.id AND jobs.attempts = held.attempt AND jobs.state = 'running'
+"""
+
+
+def touch_heartbeats(db: Database, running: Sequence[tuple[uuid.UUID, int]]) -> None:
+    """Refresh the heartbeat of each (job, attempt) this process runs, in one statement."""
+    if not running:
+        return
+    if not direct.supported(db):
+        with db.session() as s:
+            job_queries.touch_heartbeats(s, running, utcnow())
+        return
+    params = {
+        "now": utcnow(),
+        "ids": [job_id for job_id, _ in running],
+        "attempts": [attempt for _, attempt in running],
+    }
+    with direct.connection(db) as conn:
+        conn.execute(_BEAT, params)
+
+
+class EventTable(Enum):
+    """Where a job's end writes its events: the event store, or the outbox NATS is sent from."""
+
+    EVENTS = "spark_events"
+    OUTBOX = "event_outbox"
+
+
+@dataclass(frozen=True)
+class Finish:
+    """A held job's end as one statement: the terminal row, its usage and its event rows."""
+
+    job_id: uuid.UUID
+    attempt: int
+    state: JobState
+    now: datetime
+    result: Mapping[str, Any] | None
+    error: JobError | None
+    #: what the job used, computed from the job as claimed (written only if the end happens)
+    usage: UsageRecord
+    events: Sequence[Event]
+    table: EventTable
+
+
+# The usage and event rows are selected FROM done: if the fence fails (the attempt no longer
+# holds the job) the UPDATE returns nothing and nothing else is written.
+_FINISH_HEAD = """
+WITH done AS (
+    UPDATE jobs SET state = %(state)s, finished_at = %(now)s, result = %(result)s,
+        error = %(error)s,
+        progress_percent = CASE WHEN %(done)s THEN 100 ELSE progress_percent END
+    WHERE id = %(id)s AND state = 'running' AND attempts = %(attempt)s
+    RETURNING *
+), stored AS (
+    INSERT INTO usage_records
+        (job_id, owner, kind, state, model, tokens_in, tokens_out, duration_ms, created_at)
+    SELECT id, owner, kind, state, %(model)s, %(tokens_in)s, %(tokens_out)s, %(duration_ms)s,
+        finished_at
+    FROM done
+    ON CONFLICT (job_id) DO NOTHING
+    RETURNING owner
+), counted AS (
+    INSERT INTO usage_counters (owner, period, tokens, jobs)
+    SELECT owner, %(period)s, %(tokens)s, 1 FROM stored
+    ON CONFLICT (owner, period) DO UPDATE
+        SET tokens = usage_counters.tokens + EXCLUDED.tokens, jobs = usage_counters.jobs + 1
+), staged AS (
+"""
+# The events travel as one JSON array (one C-encoded parameter rather than an array per
+# column, which psycopg dumps in Python), laid out like the rows they become.
+_STORE_EVENTS = """
+    INSERT INTO spark_events
+    SELECT * FROM jsonb_populate_recordset(NULL::spark_events, %(events)s::jsonb)
+    WHERE EXISTS (SELECT FROM done)
+    ON CONFLICT (id, ts) DO NOTHING
+"""
+_OUTBOX_EVENTS = """
+    INSERT INTO event_outbox (id, subject, envelope, created_at)
+    SELECT e.id, e.subject, e.envelope, %(now)s
+    FROM jsonb_populate_recordset(NULL::event_outbox, %(events)s::jsonb) AS e
+    WHERE EXISTS (SELECT FROM done)
+"""
+_FINISH = {
+    EventTable.EVENTS: f"{_FINISH_HEAD}{_STORE_EVENTS}) SELECT * FROM done",
+    EventTable.OUTBOX: f"{_FINISH_HEAD}{_OUTBOX_EVENTS}) SELECT * FROM done",
+}
+
+
+def finish(db: Database, end: Finish) -> Job | None:
+    """End the held job with its usage and events, atomically; None if the attempt lost it."""
+    if end.table is EventTable.EVENTS:
+        event_queries.partitions_ready(db, {event_queries.month_start(e.ts) for e in end.events})
+    row = direct.fetch_one(db, _FINISH[end.table], _finish_params(end))
+    return job_queries.to_job(row) if row is not None else None
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _finish_params(end: Finish) -> dict[str, Any]:
+    usage, events = end.usage, end.events
+    error = job_queries.error_json(end.error)
+    return {
+        "id": end.job_id,
+        "attempt": end.attempt,
+        "state": end.state.value,
+        "now": end.now,
+        "result": Jsonb(dict(end.result)) if end.result is not None else None,
+        "error": Jsonb(error) if error is not None else None,
+        "done": end.state is JobState.SUCCEEDED,
+        "model": usage.model,
+        "tokens_in": usage.tokens_in,
+        "tokens_out": usage.tokens_out,
+        "duration_ms": usage.duration_ms,
+        "period": usage.period,
+        "tokens": usage.tokens_in + usage.tokens_out,
+        "events": _json([_event_row(e, end.table) for e in events]),
+    }
+
+
+def _event_row(event: Event, table: EventTable) -> dict[str, Any]:
+    # the envelope holds every stored column but the subject, already in text form
+    envelope = event.envelope()
+    if table is EventTable.EVENTS:
+        return {**envelope, "subject": event.subject}
+    return {"id": envelope["id"], "subject": event.subject, "envelope": envelope}

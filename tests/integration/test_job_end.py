@@ -1,0 +1,206 @@
+"""A held job's end on Postgres: one statement writes the terminal row, the usage charge and
+the event rows, or, if anything of it fails or the attempt lost the job, none of them."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+from sqlalchemy import event, text
+
+from spark.db import direct, running
+from spark.db import events as event_queries
+from spark.db import jobs as job_queries
+from spark.db.engine import Database
+from spark.db.types import utcnow
+from spark.db.usage import UsageRecord
+from spark.domain.events import EventType
+from spark.domain.jobs import Claim, JobKind, JobState
+from spark.events.envelope import job_event
+from spark.events.sink import StoreSink
+from spark.jobs import lifecycle
+from spark.jobs.dispatch import CeleryDispatcher
+from spark.jobs.ending import Ending, Held, end_job
+from spark.jobs.submit import NewJob, submit
+
+
+def claimed(db: Database, dispatcher: CeleryDispatcher, sink: StoreSink) -> Claim:
+    params = {"prompt": "a coin that spins", "class_name": "Coin"}
+    new = NewJob(owner="alice", kind=JobKind.GENERATE_SCRIPT, params=params, request_hash="x")
+    job = submit(db, dispatcher, new).job
+    held = lifecycle.claim(db, sink, job.id, "w:1", lease_s=30, max_attempts=3)
+    assert held is not None
+    return held
+
+
+def written(db: Database, job_id: uuid.UUID) -> dict[str, Any]:
+    """The job's state, and how many usage records, counted jobs and events it has."""
+    with db.session() as s:
+        row = s.execute(
+            text(
+                "SELECT (SELECT state FROM jobs WHERE id = :id) AS state,"
+                " (SELECT count(*) FROM usage_records WHERE job_id = :id) AS usage,"
+                " (SELECT coalesce(sum(jobs), 0) FROM usage_counters WHERE owner = 'alice')"
+                " AS counted,"
+                " (SELECT array_agg(type ORDER BY ts) FROM spark_events WHERE job_id = :id)"
+                " AS events"
+            ),
+            {"id": job_id},
+        ).one()
+    return {"state": row.state, "usage": row.usage, "counted": row.counted, "events": row.events}
+
+
+@pytest.fixture
+def sink(db: Database) -> Iterator[StoreSink]:
+    """A store sink that writes only when flushed, so what the end carries is deterministic."""
+    events = StoreSink(db, interval_s=3600)
+    yield events
+    events.close()
+
+
+@pytest.fixture
+def transactions(db: Database) -> Iterator[list[str]]:
+    """Every transaction a session begins on db while the test runs."""
+    begun: list[str] = []
+
+    def count(_conn: object) -> None:
+        begun.append("BEGIN")
+
+    event.listen(db.engine, "begin", count)
+    yield begun
+    event.remove(db.engine, "begin", count)
+
+
+def test_a_claimed_job_ends_in_one_statement_with_its_started_event_usage_and_outcome(
+    db: Database,
+    dispatcher: CeleryDispatcher,
+    sink: StoreSink,
+    transactions: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One round trip, no session: the started event still waiting in the sink goes with it."""
+    held = claimed(db, dispatcher, sink)
+    sink.publish(job_event(held.job, EventType.STARTED, {"attempt": held.attempt}))
+    statements: list[str] = []
+    fetch = direct.fetch_one
+
+    def counted(db: Database, sql: str, params: Any) -> Any:
+        statements.append(sql)
+        return fetch(db, sql, params)
+
+    monkeypatch.setattr(direct, "fetch_one", counted)
+    event_queries.prepare_partitions(db)  # as the scheduler does ahead of each month
+    transactions.clear()
+    ending = Ending(JobState.SUCCEEDED, {"tokens": {"prompt": 3, "completion": 4}})
+    job = end_job(db, sink, held.job.id, Held(held.attempt), ending, claimed=held.job)
+    assert job is not None and job.state is JobState.SUCCEEDED and job.progress.percent == 100
+    assert len(statements) == 1 and transactions == []
+    # nothing was left for the sink's own writes: both events are stored already
+    assert written(db, held.job.id) == {
+        "state": "succeeded",
+        "usage": 1,
+        "counted": 1,
+        "events": ["started", "completed"],
+    }
+
+
+def test_an_end_that_fails_midway_leaves_no_state_usage_or_event(
+    db: Database, dispatcher: CeleryDispatcher, sink: StoreSink
+) -> None:
+    """A failure inside the statement (here the usage counter refuses) undoes all of it: the
+    job is still running, to be taken over, and its started event is the sink's again."""
+    held = claimed(db, dispatcher, sink)
+    sink.publish(job_event(held.job, EventType.STARTED, {"attempt": held.attempt}))
+    with db.session() as s:
+        s.execute(
+            text(
+                "CREATE FUNCTION spark_test_refuse() RETURNS trigger LANGUAGE plpgsql AS"
+                " $$ BEGIN RAISE EXCEPTION 'refused'; END $$;"
+                " CREATE TRIGGER spark_test_refuse BEFORE INSERT ON usage_counters"
+                " FOR EACH ROW EXECUTE FUNCTION spark_test_refuse()"
+            )
+        )
+    try:
+        with pytest.raises(psycopg.errors.RaiseException):
+            end_job(
+                db, sink, held.job.id, Held(held.attempt), Ending(JobState.SUCCEEDED, {}),
+                claimed=held.job,
+            )  # fmt: skip
+    finally:
+        with db.session() as s:
+            s.execute(text("DROP TRIGGER spark_test_refuse ON usage_counters"))
+            s.execute(text("DROP FUNCTION spark_test_refuse()"))
+    assert written(db, held.job.id) == {
+        "state": "running",
+        "usage": 0,
+        "counted": 0,
+        "events": None,
+    }
+    sink.flush()
+    assert written(db, held.job.id)["events"] == ["started"]
+
+
+def test_an_end_by_an_attempt_that_lost_the_job_writes_nothing(
+    db: Database, dispatcher: CeleryDispatcher, sink: StoreSink
+) -> None:
+    """The fence is part of the statement: a stale attempt charges nothing and says nothing."""
+    held = claimed(db, dispatcher, sink)
+    with db.session() as s:
+        taken = job_queries.take_over(s, held.job, "w:2", utcnow())
+    assert taken is not None
+    ending = Ending(JobState.SUCCEEDED, {})
+    assert end_job(db, sink, held.job.id, Held(held.attempt), ending, claimed=held.job) is None
+    assert written(db, held.job.id) == {
+        "state": "running",
+        "usage": 0,
+        "counted": 0,
+        "events": None,
+    }
+
+
+def test_an_end_staged_for_nats_puts_its_event_in_the_outbox_with_the_end(
+    db: Database, dispatcher: CeleryDispatcher, sink: StoreSink
+) -> None:
+    """With NATS carrying events the terminal event waits in the outbox, written atomically."""
+    held = claimed(db, dispatcher, sink)
+    terminal = job_event(held.job, EventType.COMPLETED, {"state": "succeeded"})
+    usage_row = UsageRecord(
+        job_id=held.job.id, owner="alice", kind="generate_script", state="succeeded",
+        model=None, tokens_in=0, tokens_out=0, duration_ms=0, created_at=utcnow(),
+        period=utcnow().strftime("%Y-%m"),
+    )  # fmt: skip
+    end = running.Finish(
+        job_id=held.job.id,
+        attempt=held.attempt,
+        state=JobState.SUCCEEDED,
+        now=utcnow(),
+        result={},
+        error=None,
+        usage=usage_row,
+        events=[terminal],
+        table=running.EventTable.OUTBOX,
+    )
+    assert running.finish(db, end) is not None
+    with db.session() as s:
+        rows = s.execute(text("SELECT id, subject, envelope FROM event_outbox")).all()
+    assert [(r.id, r.subject, r.envelope["type"]) for r in rows] == [
+        (terminal.id, terminal.subject, "completed")
+    ]
+
+
+def test_heartbeats_of_every_held_job_are_one_update_that_spares_lost_attempts(
+    db: Database, dispatcher: CeleryDispatcher, sink: StoreSink
+) -> None:
+    """Jobs still held by their attempt are refreshed; an attempt that lost its job is not."""
+    first, second = claimed(db, dispatcher, sink), claimed(db, dispatcher, sink)
+    with db.session() as s:
+        s.execute(text("UPDATE jobs SET heartbeat_at = now() - interval '1 hour'"))
+    running.touch_heartbeats(db, [(first.job.id, first.attempt), (second.job.id, 99)])
+    with db.session() as s:
+        fresh = s.execute(
+            text("SELECT id FROM jobs WHERE heartbeat_at > now() - interval '1 minute'")
+        ).scalars()
+        assert list(fresh) == [first.job.id]
