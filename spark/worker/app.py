@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 from celery import Celery
@@ -25,6 +26,9 @@ def create_worker_app() -> Celery:
 def _init_process(**_: Any) -> None:
     # Each prefork child opens its own database pool and heartbeat thread.
     resources()
+    # What the child holds now (modules, handlers, pools) lives as long as it does: kept out
+    # of the collector's sight, full collections stay short, as in the API (spark/web/app.py).
+    gc.freeze()
 
 
 worker_process_init.connect(_init_process, weak=False)
