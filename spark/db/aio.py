@@ -11,6 +11,7 @@ the sync engine in a worker thread, so callers have one path either way.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping
@@ -23,11 +24,11 @@ from anyio.to_thread import run_sync as run_in_threadpool
 from psycopg.rows import namedtuple_row
 from psycopg.types.json import JsonbDumper
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
-from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg
 from sqlalchemy.engine import make_url
 from sqlalchemy.sql import Executable
 
 from spark.batching import TurnBatcher
+from spark.db.direct import Compiled, compile_pg
 from spark.db.engine import Database, UniqueViolation
 from spark.errors import ServiceUnavailable
 
@@ -38,25 +39,14 @@ T = TypeVar("T")
 #: how long a request waits for a pooled connection before it is told to come back (503)
 CHECKOUT_TIMEOUT_S = 3.0
 
-_DIALECT = pg_psycopg.dialect()  # type: ignore[no-untyped-call]
+_compiled: dict[int, tuple[Executable, Compiled]] = {}
 
 
-@dataclass(frozen=True)
-class _Compiled:
-    sql: str
-    defaults: Mapping[str, Any]
-
-
-_compiled: dict[int, tuple[Executable, _Compiled]] = {}
-
-
-def _compile(stmt: Executable) -> _Compiled:
+def _compile(stmt: Executable) -> Compiled:
     """stmt as psycopg SQL, compiled once (statements are module constants)."""
     found = _compiled.get(id(stmt))
     if found is None or found[0] is not stmt:
-        compiled = stmt.compile(dialect=_DIALECT)  # type: ignore[attr-defined]
-        found = (stmt, _Compiled(str(compiled), dict(compiled.params)))
-        _compiled[id(stmt)] = found
+        found = _compiled[id(stmt)] = (stmt, compile_pg(stmt))
     return found[1]
 
 
@@ -87,7 +77,6 @@ class AsyncDatabase:
         self._pool_size = pool_size
         self._urls = (db.url, db.replica_url) if db.dialect == "postgresql" else None
         self._pools: _Pools | None = None
-        self._coalescers: dict[tuple[int, str, bool], Coalescer] = {}
         self._batchers: dict[str, TurnBatcher[Any, Any]] = {}
 
     async def one(
@@ -108,11 +97,18 @@ class AsyncDatabase:
         turn of the event loop share one query (many takes the array `keys`)."""
         if self._urls is None:
             return await run_in_threadpool(self._sync_one, one, {"key": key}, replica)
-        slot = (id(many), column, replica)
-        coalescer = self._coalescers.get(slot)
-        if coalescer is None:
-            coalescer = self._coalescers[slot] = Coalescer(self, many, column, replica)
-        return await coalescer.get(key)
+        # Thirty-two clients polling at once would otherwise take thirty-two pooled
+        # connections and round trips; gathered, they cost one `WHERE key = ANY(...)`.
+        answer = functools.partial(self._rows_by_key, many, column, replica)
+        return await self.batcher(f"by-key {id(many)} {column} {replica}", answer).call(key)
+
+    async def _rows_by_key(
+        self, many: Executable, column: str, replica: bool, keys: list[Hashable]
+    ) -> list[Any]:
+        unique = list(dict.fromkeys(keys))
+        rows = await self.all(many, {"keys": unique}, replica=replica)
+        found = {getattr(row, column): row for row in rows}
+        return [found.get(key) for key in keys]
 
     def batcher(
         self, name: str, answer: Callable[[list[Any]], Awaitable[list[Any]]]
@@ -154,8 +150,7 @@ class AsyncDatabase:
 
     @staticmethod
     def _bind(stmt: Executable, params: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
-        compiled = _compile(stmt)
-        return compiled.sql, {**compiled.defaults, **params}
+        return _compile(stmt).bind(params)
 
     @asynccontextmanager
     async def _connection(self, replica: bool) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
@@ -207,23 +202,3 @@ class AsyncDatabase:
     def _sync_run(self, stmt: Executable, params: Mapping[str, Any]) -> int:
         with self.db.statement() as s:
             return int(s.execute(stmt, params).rowcount)  # type: ignore[attr-defined]
-
-
-# Thirty-two clients polling at once would otherwise take thirty-two pooled connections and
-# thirty-two round trips; gathered, they cost one `WHERE key = ANY(...)`.
-class Coalescer:
-    """Answers by-key lookups of one statement (taking the array `keys`) in batches."""
-
-    def __init__(self, adb: AsyncDatabase, many: Executable, column: str, replica: bool) -> None:
-        self._adb, self._many, self._column, self._replica = adb, many, column, replica
-        self._batcher: TurnBatcher[Hashable, Any] = TurnBatcher(self._answer)
-
-    async def get(self, key: Hashable) -> Any:
-        """The row whose column is key, or None."""
-        return await self._batcher.call(key)
-
-    async def _answer(self, keys: list[Hashable]) -> list[Any]:
-        unique = list(dict.fromkeys(keys))
-        rows = await self._adb.all(self._many, {"keys": unique}, replica=self._replica)
-        found = {getattr(row, self._column): row for row in rows}
-        return [found.get(key) for key in keys]

@@ -183,17 +183,24 @@ PROGRESS = (
 )
 
 
-def record_progress(
-    s: Session, job_id: uuid.UUID, attempt: int, progress: Progress, now: datetime
-) -> bool | None:
-    """Store progress; returns whether cancel was requested, or None if the attempt lost the job."""
-    params = {
+def progress_params(
+    job_id: uuid.UUID, attempt: int, progress: Progress, now: datetime
+) -> dict[str, Any]:
+    """The bound parameters of PROGRESS."""
+    return {
         "p_id": job_id,
         "p_attempt": attempt,
         "p_percent": progress.percent,
         "p_message": progress.message,
         "p_now": now,
     }
+
+
+def record_progress(
+    s: Session, job_id: uuid.UUID, attempt: int, progress: Progress, now: datetime
+) -> bool | None:
+    """Store progress; returns whether cancel was requested, or None if the attempt lost the job."""
+    params = progress_params(job_id, attempt, progress, now)
     flag: bool | None = s.execute(PROGRESS, params).scalar_one_or_none()
     return flag
 

@@ -44,13 +44,7 @@ def record_progress(
     if not direct.supported(db):
         with db.statement() as s:
             return job_queries.record_progress(s, job_id, attempt, progress, now)
-    params = {
-        "p_id": job_id,
-        "p_attempt": attempt,
-        "p_percent": progress.percent,
-        "p_message": progress.message,
-        "p_now": now,
-    }
+    params = job_queries.progress_params(job_id, attempt, progress, now)
     row = direct.fetch_one(db, *_PROGRESS.bind(params))
     return None if row is None else bool(row[0])
 
