@@ -165,6 +165,11 @@ class SparkClient:
         params = {k: v for k, v in filters.items() if v is not None}
         return self._call("GET", "/v1/jobs", params=params)
 
+    def audit(self, **filters: Any) -> Any:
+        """GET /v1/audit with filters (user, action, since, limit, cursor); spark:admin."""
+        params = {k: v for k, v in filters.items() if v is not None}
+        return self._call("GET", "/v1/audit", params=params)
+
     def cancel(self, job_id: str) -> Any:
         """POST /v1/jobs/{id}/cancel."""
         return self._call("POST", f"/v1/jobs/{job_id}/cancel")

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -15,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from spark.db.models import ProjectRow, WebhookRow
 from spark.domain.projects import Project, Webhook
-from spark.errors import Conflict, ValidationFailed
+from spark.errors import Conflict
 
 
 def _to_webhook(row: WebhookRow) -> Webhook:
@@ -121,33 +118,14 @@ def find_project_by_name(s: Session, owner: str, name: str) -> Project | None:
     return _with_webhooks(s, row)
 
 
-def encode_cursor(project: Project) -> str:
-    """An opaque cursor pointing just past project in the newest-first listing."""
-    raw = json.dumps([project.created_at.isoformat(), project.id.hex]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    """The (created_at, id) a cursor points past; 422 naming `cursor` if it is not one of ours."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        stamp, hex_id = json.loads(raw)
-        created_at = datetime.fromisoformat(stamp)
-        if created_at.tzinfo is None:
-            # ours always carry a zone; a naive one would fail binding to the UTC column
-            raise ValueError("naive timestamp")
-        return created_at, uuid.UUID(hex=hex_id)
-    except (ValueError, TypeError, binascii.Error):
-        raise ValidationFailed("cursor: not a valid cursor", details={"field": "cursor"}) from None
-
-
 def list_projects(
-    s: Session, owner: str, limit: int, cursor: str | None = None
-) -> tuple[list[Project], str | None]:
-    """A page of the owner's projects, newest first, and the cursor of the next page (or None)."""
+    s: Session, owner: str, limit: int, after: tuple[datetime, uuid.UUID] | None = None
+) -> tuple[list[Project], bool]:
+    """A page of the owner's projects, newest first, after (created_at, id); and whether more
+    follow."""
     query = select(ProjectRow).where(ProjectRow.owner == owner)
-    if cursor:
-        created_at, last_id = decode_cursor(cursor)
+    if after:
+        created_at, last_id = after
         query = query.where(
             or_(
                 ProjectRow.created_at < created_at,
@@ -159,4 +137,4 @@ def list_projects(
     page, more = rows[:limit], len(rows) > limit
     hooks = _webhooks_of(s, [r.id for r in page])
     projects = [_to_project(r, hooks[r.id]) for r in page]
-    return projects, encode_cursor(projects[-1]) if more else None
+    return projects, more

@@ -19,6 +19,7 @@ from spark.web.metrics import MetricsMiddleware, metrics_endpoint
 from spark.web.openapi import DOCS_HTML, openapi_document
 from spark.web.routes import (
     artifacts,
+    audit,
     events,
     files,
     health,
@@ -52,6 +53,7 @@ def routes() -> list[BaseRoute]:
         *projects.routes,
         *files.routes,
         *usage.routes,
+        *audit.routes,
         *health.routes,
         ApiRoute("/openapi.json", _openapi, method="GET"),
         ApiRoute("/docs", _docs, method="GET"),

@@ -1,4 +1,4 @@
-"""Opaque page cursors for the file routes: a small JSON object, base64url without padding.
+"""Opaque page cursors: a small JSON value, base64url without padding.
 
 A cursor is only ever one SPARK handed out; anything else — not base64, not JSON, the wrong
 shape, far too long — is a 422 naming `cursor`, never a query that runs on made-up input.
@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import uuid
+from datetime import datetime
 from typing import Any
 
 from spark.contracts.files import check_file_path
@@ -16,13 +18,15 @@ from spark.errors import ValidationFailed
 
 #: a path is at most 512 characters of up to 4 UTF-8 bytes each; base64 makes 4 of 3
 _MAX_CURSOR = 3000
+#: a (timestamp, id) cursor is about 70 characters; anything much longer is not one of ours
+_MAX_STAMP_CURSOR = 128
 
 
 def _invalid() -> ValidationFailed:
     return ValidationFailed("cursor: not a valid cursor", details={"field": "cursor"})
 
 
-def _encode(position: dict[str, Any]) -> str:
+def _encode(position: Any) -> str:
     raw = json.dumps(position, ensure_ascii=False).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -69,5 +73,27 @@ def decode_before_version(cursor: str) -> int:
     match _decode(cursor):
         case {"before": int() as version, **rest} if not rest and _is_version(version):
             return version
+        case _:
+            raise _invalid()
+
+
+def after_stamp(at: datetime, row_id: uuid.UUID) -> str:
+    """A cursor pointing just past the row (at, row_id) of a newest-first listing."""
+    return _encode([at.isoformat(), row_id.hex])
+
+
+def decode_after_stamp(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """The (at, id) a newest-first cursor points past; 422 unless it is exactly one of ours."""
+    if len(cursor) > _MAX_STAMP_CURSOR:
+        raise _invalid()
+    match _decode(cursor):
+        case [str() as stamp, str() as hex_id]:
+            try:
+                at, row_id = datetime.fromisoformat(stamp), uuid.UUID(hex=hex_id)
+            except ValueError:
+                raise _invalid() from None
+            if at.tzinfo is None:
+                raise _invalid()
+            return at, row_id
         case _:
             raise _invalid()

@@ -17,6 +17,7 @@ from starlette.convertors import UUIDConvertor
 from starlette.routing import BaseRoute
 
 from spark import __version__
+from spark.contracts.audit import AuditEntryOut, AuditPage
 from spark.contracts.files import (
     FileOut,
     FilePage,
@@ -56,6 +57,8 @@ _MODELS: list[type[BaseModel]] = [
     RollbackIn,
     HistoryDocument,
     HistoryImported,
+    AuditPage,
+    AuditEntryOut,
 ]
 _REF = "#/components/schemas/{model}"
 
@@ -202,6 +205,11 @@ OPERATIONS: Mapping[tuple[str, str], Operation] = {
     ("GET", "/v1/usage"): Operation(
         "Your tier, its limits, requests today, tokens and jobs this month, builds",
         _ok("your usage", _JSON),
+    ),
+    ("GET", "/v1/audit"): Operation(
+        "The audit log, newest first (spark:admin): keys created and revoked, refusals;"
+        " filters `user`, `action`, `since`",
+        {"200": _json("AuditPage", "a page")},
     ),
     ("GET", "/v1/health"): Operation(
         "Service health: 503 when unhealthy",

@@ -297,7 +297,9 @@ def test_unity_build_needs_the_build_permission(
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
     assert client.post("/v1/jobs", json=body, headers=auth(holder)).status_code == 202
     with db.session() as s:
-        actions = [e.action for e in audit_queries.entries(s, actor="carol")]
+        actions = [
+            e.action for e in audit_queries.entries(s, audit_queries.AuditFilters(actor="carol"))
+        ]
     assert "permission.denied" in actions
 
 

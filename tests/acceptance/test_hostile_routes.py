@@ -21,7 +21,7 @@ from starlette.testclient import TestClient
 
 from spark.config import Settings, TierLimits
 from spark.db.engine import Database
-from spark.domain.principals import DEFAULT_PERMISSIONS, Tier
+from spark.domain.principals import DEFAULT_PERMISSIONS, Permission, Tier
 from spark.security.apikeys import create_key
 from spark.web.app import create_app, routes
 from spark.web.guards import MAX_HEADER_BYTES
@@ -68,7 +68,9 @@ def roomy_settings(settings: Settings) -> Settings:
 
 @pytest.fixture
 def key(db: Database) -> str:
-    return create_key(db, f"hostile-{uuid.uuid4().hex[:8]}", Tier.PRO, DEFAULT_PERMISSIONS).token
+    # admin too, so the admin routes' input checks are reached rather than a 403
+    permissions = {*DEFAULT_PERMISSIONS, Permission.ADMIN}
+    return create_key(db, f"hostile-{uuid.uuid4().hex[:8]}", Tier.PRO, permissions).token
 
 
 @pytest.fixture

@@ -77,7 +77,7 @@ def test_key_creation_and_revocation_are_audited_without_the_secret(db: Database
     assert revoke_key(db, minted.record.key_id)
     assert not revoke_key(db, minted.record.key_id)
     with db.session() as s:
-        entries = audit_queries.entries(s, actor="auditee")
+        entries = audit_queries.entries(s, audit_queries.AuditFilters(actor="auditee"))
     assert [e.action for e in entries] == ["key.revoked", "key.created"]
     assert {e.key_id for e in entries} == {minted.record.key_id}
     assert entries[1].details == {"tier": "pro", "permissions": ["spark:read"]}

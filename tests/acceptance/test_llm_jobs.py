@@ -145,4 +145,6 @@ def test_a_used_up_monthly_token_quota_refuses_the_next_generation(
     assert refused.headers["RateLimit-Remaining"] == "0"
     assert usage["month"]["tokens"] == 900 and usage["limits"]["tokens_per_month"] == 800
     with db.session() as s:
-        assert "quota.exceeded" in [e.action for e in audit_queries.entries(s, actor="alice")]
+        assert "quota.exceeded" in [
+            e.action for e in audit_queries.entries(s, audit_queries.AuditFilters(actor="alice"))
+        ]

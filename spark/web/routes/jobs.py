@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
@@ -24,6 +20,7 @@ from spark.jobs import lifecycle
 from spark.jobs.submit import NewJob, accept, request_hash
 from spark.kinds import KindSpec, job_permissions, spec_of
 from spark.web.bodies import parse, read_json
+from spark.web.cursors import after_stamp, decode_after_stamp
 from spark.web.routing import ApiRoute
 from spark.web.services import principal_of, require_any, services
 
@@ -140,45 +137,11 @@ class ListQuery(BaseModel):
     cursor: Annotated[str | None, BeforeValidator(_blank_to_none)] = None
 
 
-def encode_cursor(job: Job) -> str:
-    """An opaque cursor pointing just past job."""
-    raw = json.dumps([job.created_at.isoformat(), job.id.hex]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-#: an encoded cursor is about 70 characters; anything much longer is not one of ours
-_MAX_CURSOR = 128
-
-
-def decode_cursor(cursor: str) -> job_queries.Cursor:
-    """The position a cursor points at; 422 if it is not exactly one of ours."""
-    invalid = ValidationFailed("cursor: not a valid cursor", details={"field": "cursor"})
-    if len(cursor) > _MAX_CURSOR:
-        raise invalid
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        decoded = json.loads(raw)
-    except (ValueError, TypeError, binascii.Error):
-        raise invalid from None
-    match decoded:
-        case [str() as stamp, str() as hex_id]:
-            try:
-                at = datetime.fromisoformat(stamp)
-                position = job_queries.Cursor(at, uuid.UUID(hex=hex_id))
-            except ValueError:
-                raise invalid from None
-            if at.tzinfo is None:
-                raise invalid
-            return position
-        case _:
-            raise invalid
-
-
 async def list_jobs(request: Request) -> Response:
     """GET /v1/jobs: the caller's jobs, newest first, filtered, one page at a time."""
     principal = principal_of(request)
     query = parse(ListQuery, dict(request.query_params))
-    after = decode_cursor(query.cursor) if query.cursor else None
+    after = job_queries.Cursor(*decode_after_stamp(query.cursor)) if query.cursor else None
     filters = job_queries.JobFilters(query.kind, query.state, query.session_id, query.project_id)
     db = services(request).db
 
@@ -190,7 +153,7 @@ async def list_jobs(request: Request) -> Response:
     page, more = jobs[: query.limit], len(jobs) > query.limit
     body = JobPage(
         items=[JobOut.from_job(j) for j in page],
-        next_cursor=encode_cursor(page[-1]) if more else None,
+        next_cursor=after_stamp(page[-1].created_at, page[-1].id) if more else None,
     )
     return Response(body.model_dump_json(), media_type="application/json")
 

@@ -33,6 +33,7 @@ from spark.errors import NotFound, ValidationFailed
 from spark.security import destinations
 from spark.security.permissions import PROJECT_PERMISSIONS
 from spark.web.bodies import parse, read_json
+from spark.web.cursors import after_stamp, decode_after_stamp
 from spark.web.routing import ApiRoute
 from spark.web.services import principal_of, require_any, services
 
@@ -166,13 +167,17 @@ async def list_projects(request: Request) -> Response:
     query = parse(PageQuery, dict(request.query_params))
     db = services(request).db
 
-    def read() -> tuple[list[Project], str | None]:
-        with db.read_session() as s:
-            return project_queries.list_projects(s, principal.user, query.limit, query.cursor)
+    after = decode_after_stamp(query.cursor) if query.cursor else None
 
-    projects, next_cursor = await run_in_threadpool(read)
+    def read() -> tuple[list[Project], bool]:
+        with db.read_session() as s:
+            return project_queries.list_projects(s, principal.user, query.limit, after)
+
+    projects, more = await run_in_threadpool(read)
+    last = projects[-1] if more else None
     page = ProjectPage(
-        items=[ProjectOut.from_project(p) for p in projects], next_cursor=next_cursor
+        items=[ProjectOut.from_project(p) for p in projects],
+        next_cursor=after_stamp(last.created_at, last.id) if last else None,
     )
     return _json(page)
 
