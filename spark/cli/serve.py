@@ -34,7 +34,13 @@ def _migrate(settings: Settings) -> None:
 
 
 def _spawn(args: list[str], **env: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "spark.cli", *args], env={**os.environ, **env})
+    # Each service in a process group of its own: Ctrl-C or a TERM to `spark up`'s group then
+    # reaches only `spark up`, which stops each service through its main process. A signal
+    # straight to a worker's pool children kills one holding the pool's queue lock, and the
+    # worker's exit then waits on that lock until it is killed.
+    return subprocess.Popen(
+        [sys.executable, "-m", "spark.cli", *args], env={**os.environ, **env}, process_group=0
+    )
 
 
 def _wait_healthy(url: str, procs: list[subprocess.Popen[bytes]], timeout: float = 60.0) -> None:
