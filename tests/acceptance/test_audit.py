@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 from spark.cli import app as cli_app
-from spark.config import Settings
 from spark.db.engine import Database
 from spark.domain.principals import DEFAULT_PERMISSIONS, Permission, Tier
 from spark.security.apikeys import create_key, revoke_key
 from tests.support.jobs import auth
-from tests.support.services import free_port
 from tests.support.workers import ApiProcess
 
 
@@ -124,16 +120,6 @@ def test_bad_audit_queries_are_refused_naming_the_field(
     answer = client.get("/v1/audit", params=params, headers=auth(admin_key))
     assert answer.status_code == status, answer.text
     assert answer.json()["error"]["details"]["field"] == field
-
-
-@pytest.fixture
-def api_server(
-    settings: Settings, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ApiProcess]:
-    proc = ApiProcess(settings, Path(tmp_path_factory.mktemp("audit-api")), free_port())
-    proc.start()
-    yield proc
-    proc.stop()
 
 
 def test_spark_audit_prints_the_log_as_a_table_and_as_json(

@@ -7,7 +7,6 @@ import base64
 import copy
 import json
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +18,11 @@ from typer.testing import CliRunner
 
 from spark import files
 from spark.cli import app as cli_app
-from spark.config import Settings
 from spark.db.engine import Database
 from spark.db.models import FileBlobRow, FileVersionRow
 from spark.domain.files import Author, sha256_of
 from spark.web.routes import files as file_routes
 from tests.support.jobs import auth
-from tests.support.services import free_port
 from tests.support.workers import ApiProcess
 
 JOB = uuid.uuid4()
@@ -434,16 +431,6 @@ def test_another_user_gets_404_on_every_file_route_and_changes_nothing(
 
 
 # `spark files`, against `spark api` as operators run it.
-
-
-@pytest.fixture(scope="module")
-def api_server(
-    settings: Settings, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ApiProcess]:
-    proc = ApiProcess(settings, Path(tmp_path_factory.mktemp("files-api")), free_port())
-    proc.start()
-    yield proc
-    proc.stop()
 
 
 def spark_cli(server: ApiProcess, key: str, *args: str) -> Result:
