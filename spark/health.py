@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 
 import redis
 
+from spark import metrics
 from spark.config import Settings
 from spark.db.engine import Database
 from spark.engines.unity.mcp_bridge import breaker_name, default_editor, probe
@@ -23,11 +24,14 @@ log = logging.getLogger(__name__)
 Check = Literal["ok", "down", "disabled", "offline"]
 #: a failing required dependency makes the service unhealthy; an optional one, degraded
 REQUIRED = ("database", "broker")
-#: the editor probe's own timeout, and how long its answer is reused (health is polled often)
+#: the editor's and the LLM's probe timeout, and how long an answer is reused (health is
+#: polled often, and each probe is a real round trip to the dependency)
 EDITOR_PROBE_TIMEOUT_S = 2.0
 EDITOR_PROBE_CACHE_S = 5.0
-_editor_probes: dict[str, tuple[float, Check]] = {}
-_editor_lock = threading.Lock()
+LLM_PROBE_TIMEOUT_S = 2.0
+LLM_PROBE_CACHE_S = 5.0
+_probes: dict[tuple[str, str], tuple[float, Check]] = {}
+_probes_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -59,19 +63,48 @@ def _tcp(url: str, default_port: int) -> Callable[[], None]:
     return connect
 
 
+def _cached(name: str, key: str, ttl_s: float, fn: Callable[[], None]) -> Check:
+    """_probe(name, fn), reusing an answer for key younger than ttl_s."""
+    with _probes_lock:
+        cached = _probes.get((name, key))
+        if cached is not None and time.monotonic() - cached[0] < ttl_s:
+            return cached[1]
+    check = _probe(name, fn)
+    with _probes_lock:
+        _probes[(name, key)] = (time.monotonic(), check)
+    return check
+
+
 def _unity_mcp(settings: Settings) -> Check:
     """An MCP initialize + ping round trip to the configured editor, reused for a few seconds."""
     editor = default_editor(settings)
     if editor is None:
         return "disabled"
-    with _editor_lock:
-        cached = _editor_probes.get(editor.url)
-        if cached is not None and time.monotonic() - cached[0] < EDITOR_PROBE_CACHE_S:
-            return cached[1]
-    check = _probe("unity_mcp", lambda: probe(editor, EDITOR_PROBE_TIMEOUT_S))
-    with _editor_lock:
-        _editor_probes[editor.url] = (time.monotonic(), check)
-    return check
+    return _cached(
+        "unity_mcp", editor.url, EDITOR_PROBE_CACHE_S, lambda: probe(editor, EDITOR_PROBE_TIMEOUT_S)
+    )
+
+
+def _llm(settings: Settings) -> Check:
+    """GET /models on the configured OpenAI-compatible server (with its key), reused for a few
+    seconds; offline when none is configured (the offline generator needs nothing)."""
+    base_url = settings.llm_base_url
+    if not base_url:
+        return "offline"
+    key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+
+    def check() -> None:
+        # imported here: the openai SDK is slow to import and only this check needs it
+        from spark.llm.openai_compat import list_models
+
+        list_models(base_url, key, LLM_PROBE_TIMEOUT_S)
+
+    return _cached("llm", base_url, LLM_PROBE_CACHE_S, check)
+
+
+def record_replica_lag(db: Database) -> Check:
+    """Ask the replica how far behind it is and export that; down if it does not answer."""
+    return _probe("replica", lambda: metrics.set_replica_lag(db.replica_lag()))
 
 
 def _broker(settings: Settings, celery: Any) -> Callable[[], None]:
@@ -104,9 +137,12 @@ def check_health(settings: Settings, db: Database, celery: Any) -> Health:
         "broker": _probe("broker", _broker(settings, celery)),
         "redis": _probe("redis", _redis(settings.redis_url)) if settings.redis_url else "disabled",
         "nats": _probe("nats", _tcp(settings.nats_url, 4222)) if settings.nats_url else "disabled",
-        "llm": "ok" if settings.llm_base_url else "offline",
+        "llm": _llm(settings),
         "unity_mcp": _unity_mcp(settings),
     }
+    if db.replica is not None:
+        # reads fall back to the primary, so a missing replica only degrades the service
+        checks["replica"] = record_replica_lag(db)
     if any(checks[name] == "down" for name in REQUIRED):
         status: Literal["healthy", "degraded", "unhealthy"] = "unhealthy"
     elif "down" in checks.values():

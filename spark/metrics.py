@@ -44,6 +44,7 @@ class _Metrics:
     celery_tasks: Counter
     celery_tasks_active: Gauge
     messages_resent: Counter
+    replica_lag: Gauge
 
 
 @functools.cache
@@ -93,6 +94,12 @@ def _metrics() -> _Metrics:
             "Tasks running now.",
             ["task"],
             multiprocess_mode="livesum",
+        ),
+        # livemax: the API's latest reading, forgetting processes that have exited.
+        replica_lag=Gauge(
+            "spark_db_replica_lag_seconds",
+            "Seconds the read replica's replay is behind the primary.",
+            multiprocess_mode="livemax",
         ),
     )
 
@@ -146,6 +153,11 @@ def events_dead_lettered(n: int = 1) -> None:
 def set_event_outbox_depth(n: int) -> None:
     """Record how many events wait in the outbox."""
     _metrics().event_outbox_depth.set(n)
+
+
+def set_replica_lag(seconds: float) -> None:
+    """Record how far the read replica's replay is behind the primary."""
+    _metrics().replica_lag.set(seconds)
 
 
 def http_request(route: str, method: str, status: int, seconds: float) -> None:

@@ -30,6 +30,7 @@ from sqlalchemy.sql import Executable
 from spark.batching import TurnBatcher
 from spark.db.direct import Compiled, compile_pg
 from spark.db.engine import Database, UniqueViolation
+from spark.db.replica import REPLICA_CHECKOUT_TIMEOUT_S, REPLICA_CONNECT_TIMEOUT_S
 from spark.errors import ServiceUnavailable
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,24 @@ T = TypeVar("T")
 #: how long a request waits for a pooled connection before it is told to come back (503)
 CHECKOUT_TIMEOUT_S = 3.0
 
+#: a dead replica is found by a refused or timed-out connect, not by a stalled poll
+REPLICA_CONNECT_OPTIONS = {"connect_timeout": REPLICA_CONNECT_TIMEOUT_S}
+
 _compiled: dict[int, tuple[Executable, Compiled]] = {}
+_Sql = tuple[str, dict[str, Any]]
+_Fetch = Callable[[psycopg.AsyncConnection[Any], _Sql], Awaitable[Any]]
+
+
+async def _fetchone(conn: psycopg.AsyncConnection[Any], sql: _Sql) -> Any:
+    cur = conn.cursor(row_factory=namedtuple_row)
+    await cur.execute(*sql)
+    return await cur.fetchone()
+
+
+async def _fetchall(conn: psycopg.AsyncConnection[Any], sql: _Sql) -> list[Any]:
+    cur = conn.cursor(row_factory=namedtuple_row)
+    await cur.execute(*sql)
+    return await cur.fetchall()
 
 
 def _compile(stmt: Executable) -> Compiled:
@@ -85,10 +103,7 @@ class AsyncDatabase:
         """The first row stmt returns (attribute access by column name), or None."""
         if self._urls is None:
             return await run_in_threadpool(self._sync_one, stmt, params, replica)
-        async with self._connection(replica) as conn:
-            cur = conn.cursor(row_factory=namedtuple_row)
-            await cur.execute(*self._bind(stmt, params))
-            return await cur.fetchone()
+        return await self._read(self._bind(stmt, params), replica, _fetchone)
 
     async def by_key(
         self, many: Executable, one: Executable, column: str, key: Any, *, replica: bool = False
@@ -123,16 +138,28 @@ class AsyncDatabase:
         self, stmt: Executable, params: Mapping[str, Any], *, replica: bool = False
     ) -> list[Any]:
         """Every row stmt returns (Postgres only: callers of by_key use it)."""
-        async with self._connection(replica) as conn:
-            cur = conn.cursor(row_factory=namedtuple_row)
-            await cur.execute(*self._bind(stmt, params))
-            return await cur.fetchall()
+        rows: list[Any] = await self._read(self._bind(stmt, params), replica, _fetchall)
+        return rows
+
+    async def _read(self, sql: _Sql, replica: bool, fetch: _Fetch) -> Any:
+        """fetch's answer to sql: from the replica when asked for and it answers, else the
+        primary (a dead replica is then left alone for a while: see ReplicaStanding)."""
+        pools = await self._open()
+        if replica and pools.replica is not None and self.db.standing.usable():
+            try:
+                async with pools.replica.connection(timeout=REPLICA_CHECKOUT_TIMEOUT_S) as conn:
+                    return await fetch(conn, sql)
+            except (psycopg.OperationalError, PoolTimeout) as exc:
+                self.db.standing.failed(exc)
+        async with self._connection(pools.primary) as conn:
+            return await fetch(conn, sql)
 
     async def run(self, stmt: Executable, params: Mapping[str, Any]) -> int:
         """Execute stmt on the primary; the rows it touched."""
         if self._urls is None:
             return await run_in_threadpool(self._sync_run, stmt, params)
-        async with self._connection(False) as conn:
+        pools = await self._open()
+        async with self._connection(pools.primary) as conn:
             cur = await conn.execute(*self._bind(stmt, params))
             return cur.rowcount
 
@@ -149,13 +176,13 @@ class AsyncDatabase:
                 await pools.replica.close()
 
     @staticmethod
-    def _bind(stmt: Executable, params: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    def _bind(stmt: Executable, params: Mapping[str, Any]) -> _Sql:
         return _compile(stmt).bind(params)
 
     @asynccontextmanager
-    async def _connection(self, replica: bool) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-        pools = await self._open()
-        pool = pools.replica if replica and pools.replica is not None else pools.primary
+    async def _connection(
+        self, pool: AsyncConnectionPool[Any]
+    ) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
         try:
             async with pool.connection(timeout=CHECKOUT_TIMEOUT_S) as conn:
                 yield conn
@@ -171,8 +198,8 @@ class AsyncDatabase:
         if pools is not None and pools.pid == os.getpid() and pools.loop is loop:
             return pools
         assert self._urls is not None
-        primary, replica = (self._pool(url) if url else None for url in self._urls)
-        assert primary is not None
+        primary = self._pool(self._urls[0])
+        replica = self._pool(self._urls[1], REPLICA_CONNECT_OPTIONS) if self._urls[1] else None
         # wait=False: connections are made in the background; a request waits for one
         await primary.open(wait=False)
         if replica is not None:
@@ -180,14 +207,14 @@ class AsyncDatabase:
         self._pools = _Pools(os.getpid(), loop, primary, replica)
         return self._pools
 
-    def _pool(self, url: str) -> AsyncConnectionPool[Any]:
+    def _pool(self, url: str, extra: Mapping[str, Any] | None = None) -> AsyncConnectionPool[Any]:
         return AsyncConnectionPool(
             _conninfo(url),
             min_size=1,
             max_size=self._pool_size,
             open=False,
             # UTC like the sync engine's UTCDateTime, whatever the server's TimeZone is
-            kwargs={"autocommit": True, "options": "-c TimeZone=UTC"},
+            kwargs={"autocommit": True, "options": "-c TimeZone=UTC", **(extra or {})},
             configure=_configure,
             # a broken connection fails its one request (503) and is replaced in the
             # background; nothing waits for the database at startup

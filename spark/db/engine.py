@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from spark.db.replica import LAG, REPLICA_CONNECT_TIMEOUT_S, ReplicaStanding
 from spark.errors import ServiceUnavailable
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,7 @@ class UniqueViolation(Exception):
         self.constraint = constraint
 
 
-def _make_engine(url: str, *, pool_size: int) -> Engine:
+def _make_engine(url: str, *, pool_size: int, replica: bool = False) -> Engine:
     """An engine tuned for the dialect: WAL and a busy timeout on SQLite, a pool on Postgres."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -35,6 +36,17 @@ def _make_engine(url: str, *, pool_size: int) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
+    if replica:
+        # A replica's reads can go to the primary instead, but only if its failure shows
+        # before the first query: pre-ping at checkout, and a short connect timeout.
+        return create_engine(
+            url,
+            pool_size=pool_size,
+            max_overflow=pool_size * 2,
+            pool_recycle=1800,
+            pool_pre_ping=True,
+            connect_args={"connect_timeout": REPLICA_CONNECT_TIMEOUT_S},
+        )
     # No pre-ping: it costs a round trip per transaction. A connection broken by a database
     # restart fails its one statement (503, or a task retry) and the pool is then refreshed.
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2, pool_recycle=1800)
@@ -58,7 +70,11 @@ class Database:
         self.url = url
         self.replica_url = replica_url
         self.engine = _make_engine(url, pool_size=pool_size)
-        self.replica = _make_engine(replica_url, pool_size=pool_size) if replica_url else None
+        self.replica = (
+            _make_engine(replica_url, pool_size=pool_size, replica=True) if replica_url else None
+        )
+        #: shared with the async pools: a replica that failed is skipped by both for a while
+        self.standing = ReplicaStanding()
         self._primary = sessionmaker(self.engine, expire_on_commit=False)
         self._autocommit = sessionmaker(
             self.engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
@@ -88,15 +104,36 @@ class Database:
 
     @contextmanager
     def read_session(self) -> Iterator[Session]:
-        """A read-only transaction on the replica if there is one, else the primary."""
-        factory = self._reader or self._primary
-        with _translated(), factory.begin() as session:
+        """A read-only transaction on the replica if there is one and it answers, else the
+        primary."""
+        session = self._replica_session() or self._primary()
+        with _translated(), session:
             yield session
+            session.commit()
+
+    def _replica_session(self) -> Session | None:
+        """A session already connected to the replica, or None (none, backing off, or down)."""
+        if self._reader is None or not self.standing.usable():
+            return None
+        session = self._reader()
+        try:
+            session.connection()
+        except OperationalError as exc:
+            session.close()
+            self.standing.failed(exc.orig or exc)
+            return None
+        return session
 
     def ping(self) -> None:
         """Run a trivial query; raises ServiceUnavailable if the database is away."""
         with self.session() as s:
             s.execute(text("SELECT 1"))
+
+    def replica_lag(self) -> float:
+        """Seconds the replica's replay is behind the primary; ServiceUnavailable if it is away."""
+        assert self.replica is not None, "no replica is configured"
+        with _translated(), self.replica.connect() as conn:
+            return float(conn.execute(LAG).scalar_one())
 
     def dispose(self) -> None:
         """Drop pooled connections (after fork, or at shutdown)."""

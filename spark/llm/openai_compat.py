@@ -110,6 +110,18 @@ class OpenAICompatibleGenerator:
             )
 
 
+def list_models(base_url: str, api_key: str | None, timeout_s: float) -> list[str]:
+    """The ids of the models the server offers (GET {base_url}/models): a cheap liveness call
+    that also proves the key is accepted."""
+    client = OpenAI(
+        base_url=base_url, api_key=api_key or "not-needed", timeout=timeout_s, max_retries=0
+    )
+    try:
+        return [model.id for model in client.models.list().data]
+    finally:
+        client.close()
+
+
 def _messages(request: ScriptRequest) -> list[dict[str, Any]]:
     messages: list[dict[str, Any]] = [
         {"role": "system", "content": prompting.system_prompt(request)},

@@ -13,6 +13,8 @@ from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from spark import metrics
+from spark.health import record_replica_lag
+from spark.web.services import services
 
 #: the label of a request no route matched; raw paths would make label values unbounded
 UNMATCHED = "unmatched"
@@ -86,8 +88,12 @@ class MetricsMiddleware:
             metrics.http_request(route, method, status, time.perf_counter() - started)
 
 
-async def metrics_endpoint(_: Request) -> Response:
+async def metrics_endpoint(request: Request) -> Response:
     """GET /metrics: the Prometheus text exposition (no authentication, per the contract)."""
+    db = services(request).db
+    if db.replica is not None:
+        # the lag is read when it is asked for, so a scrape never reports an old value
+        await run_in_threadpool(record_replica_lag, db)
     # Multiprocess mode reads one file per process: keep that off the event loop.
     body, content_type = await run_in_threadpool(metrics.render)
     return Response(body, media_type=content_type)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +16,8 @@ from spark.db.engine import Database
 from spark.events.sink import StoreSink
 from spark.jobs.dispatch import CeleryDispatcher
 from spark.taskqueue import create_celery
+from tests.support.replica import StreamingReplica
+from tests.support.services import listening
 
 
 @pytest.fixture
@@ -44,3 +49,26 @@ def queued_messages(settings: Settings, queue: str = "generation") -> int:
     client = redis.Redis.from_url(settings.resolved_broker_url)
     keys = [k for k in client.keys(f"{queue}*") if client.type(k) == b"list"]
     return sum(int(client.llen(k)) for k in keys)
+
+
+@pytest.fixture(scope="module")
+def streaming_replica() -> Iterator[StreamingReplica]:
+    """A throwaway primary, migrated, with a hot standby streaming from it (one per module)."""
+    # not tmp_path: the servers run as the postgres user, who cannot enter root's pytest dirs
+    work = Path(tempfile.mkdtemp(prefix="spark-replica-"))
+    cluster = StreamingReplica(work)
+    try:
+        yield cluster.start()
+    finally:
+        cluster.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+@pytest.fixture
+def replica(streaming_replica: StreamingReplica) -> StreamingReplica:
+    """The streaming replica, running and caught up, whatever the previous test did to it."""
+    if not listening(streaming_replica.standby_port):
+        streaming_replica.start_standby()
+    streaming_replica.resume_replay()
+    streaming_replica.wait_caught_up()
+    return streaming_replica

@@ -42,6 +42,8 @@ class FakeLLM:
         self.replies = list(replies)
         self.refuse_tools = refuse_tools
         self.seen: list[Seen] = []
+        #: GET /models requests (health checks), apart from the completions in seen
+        self.listed: list[Seen] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -68,6 +70,14 @@ class FakeLLM:
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *_: Any) -> None:
                 pass
+
+            def do_GET(self) -> None:
+                if self.path.rstrip("/").rsplit("/", 1)[-1] != "models":
+                    self._send(404, {"error": {"message": "not found", "type": "not_found"}})
+                    return
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                fake.listed.append(Seen(time.monotonic(), headers, {}))
+                self._send(200, models())
 
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
@@ -108,6 +118,18 @@ class FakeLLM:
                 self.wfile.write(data)
 
         return Handler
+
+
+def models() -> dict[str, Any]:
+    """The model list, as GET /v1/models answers it."""
+    created = int(time.time())
+    return {
+        "object": "list",
+        "data": [
+            {"id": name, "object": "model", "created": created, "owned_by": "spark-tests"}
+            for name in ("fake-model", "fake-creative-model")
+        ],
+    }
 
 
 def completion(request: dict[str, Any], reply: Reply) -> dict[str, Any]:
