@@ -23,6 +23,7 @@ MAINTENANCE_TASKS = {
     "spark.maintenance.relay_events": Queue.MAINTENANCE.value,
     "spark.maintenance.partitions": Queue.MAINTENANCE.value,
     "spark.maintenance.webhooks": Queue.MAINTENANCE.value,
+    "spark.maintenance.retention": Queue.MAINTENANCE.value,
 }
 
 
@@ -97,6 +98,12 @@ def build(settings: Settings) -> dict[str, Any]:
                 "task": "spark.maintenance.partitions",
                 "schedule": 3600.0,
                 "options": {"expires": 600},
+            },
+            # Rollups of the hours just ended, then pruning (spark/jobs/retention.py).
+            "retention": {
+                "task": "spark.maintenance.retention",
+                "schedule": 3600.0,
+                "options": {"expires": 1800},
             },
             "relay-events": {
                 "task": "spark.maintenance.relay_events",

@@ -6,6 +6,7 @@ import hashlib
 import mimetypes
 import os
 import re
+import shutil
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -60,6 +61,10 @@ class ArtifactStorage(Protocol):
         """A local file holding the artifact, or None (missing, or not kept on local disk)."""
         ...
 
+    def remove(self, job_id: uuid.UUID) -> None:
+        """Delete every artifact of the job (retention); nothing if it has none."""
+        ...
+
 
 class ArtifactStore:
     """The local-directory adapter: a directory per job; writes are atomic (temp, then rename)."""
@@ -87,6 +92,10 @@ class ArtifactStore:
             return None
         found = self.root / str(job_id) / name
         return found if found.is_file() else None
+
+    def remove(self, job_id: uuid.UUID) -> None:
+        """Delete the job's folder of artifacts, if there is one."""
+        shutil.rmtree(self.root / str(job_id), ignore_errors=True)
 
     def _write(self, job_id: uuid.UUID, name: str, chunks: Iterable[bytes]) -> Artifact:
         """Write chunks to a temp file, hashing on the way, then rename it into place."""

@@ -103,6 +103,16 @@ class Settings(BaseSettings):
     #: spark/faults.py) stops there until its marker file under var_dir is removed
     fault_pause_at: str | None = None
 
+    # Retention (run hourly by `spark beat`, after the hourly rollups): days each data set is
+    # kept. Finished jobs go with their logs, artifacts and webhook deliveries; usage records
+    # and jobs only once their hour is rolled up; events by whole monthly partitions.
+    retention_events_days: int = Field(default=90, ge=0)
+    retention_jobs_days: int = Field(default=30, ge=0)
+    retention_usage_days: int = Field(default=400, ge=0)
+    retention_audit_days: int = Field(default=365, ge=0)
+    #: rows one short delete transaction removes at most
+    retention_batch: int = Field(default=1000, ge=1, le=100_000)
+
     # The worker's own /metrics server (the API serves /metrics itself); port 0 disables it.
     worker_metrics_port: int = Field(default=9808, ge=0, le=65535)
     worker_metrics_host: str = "127.0.0.1"

@@ -60,6 +60,10 @@ class LogStorage(Protocol):
         """Lines from raw line offset_lines on; only those keep accepts when it is given."""
         ...
 
+    def remove(self, job_id: uuid.UUID) -> None:
+        """Delete the job's log (retention); nothing if it has none."""
+        ...
+
 
 class LocalLogWriter:
     """Writes one log file, flushing every line so followers see it at once."""
@@ -105,6 +109,10 @@ class LocalLogStore:
     def path(self, job_id: uuid.UUID) -> Path:
         """The file holding the job's log."""
         return self.root / "logs" / f"{job_id}.log"
+
+    def remove(self, job_id: uuid.UUID) -> None:
+        """Delete the job's log file, if there is one."""
+        self.path(job_id).unlink(missing_ok=True)
 
     def open_writer(self, job_id: uuid.UUID, attempt: int = 1) -> LocalLogWriter:
         """A writer on a fresh log for the job, whose first line names the attempt."""

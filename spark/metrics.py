@@ -45,6 +45,8 @@ class _Metrics:
     celery_tasks_active: Gauge
     messages_resent: Counter
     replica_lag: Gauge
+    retention_deleted: Counter
+    rollup_hours: Counter
 
 
 @functools.cache
@@ -101,6 +103,10 @@ def _metrics() -> _Metrics:
             "Seconds the read replica's replay is behind the primary.",
             multiprocess_mode="livemax",
         ),
+        retention_deleted=Counter(
+            "spark_retention_deleted", "Rows and partitions retention removed.", ["dataset"]
+        ),
+        rollup_hours=Counter("spark_rollup_hours", "Hours rolled up (again) into the rollups."),
     )
 
 
@@ -158,6 +164,14 @@ def set_event_outbox_depth(n: int) -> None:
 def set_replica_lag(seconds: float) -> None:
     """Record how far the read replica's replay is behind the primary."""
     _metrics().replica_lag.set(seconds)
+
+
+def retention_run(deleted: dict[str, int], hours_rolled: int) -> None:
+    """Count what one retention run removed, per data set, and the hours it rolled up."""
+    m = _metrics()
+    for dataset, n in deleted.items():
+        m.retention_deleted.labels(dataset).inc(n)
+    m.rollup_hours.inc(hours_rolled)
 
 
 def http_request(route: str, method: str, status: int, seconds: float) -> None:

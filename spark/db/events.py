@@ -53,6 +53,26 @@ def ensure_partitions(s: Session, months: Iterable[date]) -> None:
             _known_partitions.add(month)
 
 
+def drop_partitions_before(s: Session, before: date) -> list[str]:
+    """Drop the monthly partitions of spark_events that end on or before `before` (Postgres),
+    whole: no row-by-row delete, no bloat. Returns the dropped partitions' names."""
+    names = s.scalars(
+        text(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'spark_events'"
+        )
+    ).all()
+    dropped = []
+    for name in sorted(names):
+        year, month = (int(part) for part in name.removeprefix("spark_events_").split("_"))
+        if _next_month(date(year, month, 1)) <= before:
+            s.execute(text(f"DROP TABLE IF EXISTS {name}"))
+            dropped.append(name)
+            with _partition_lock:
+                _known_partitions.discard(date(year, month, 1))
+    return dropped
+
+
 def partitions_ready(db: Database, months: Iterable[date]) -> None:
     """Make sure months' partitions exist before a statement outside a session writes there."""
     missing = set(months) - _known_partitions

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -301,3 +302,54 @@ class ProjectFileRow(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class JobsHourRow(Base):
+    """Jobs that ended in one UTC hour, by kind and final state (spark/db/rollups.py)."""
+
+    __tablename__ = "rollup_jobs_hourly"
+
+    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), primary_key=True)
+    jobs: Mapped[int] = mapped_column(Integer)
+    #: run time (started → finished) and queue wait (created → started); Postgres only
+    duration_p50_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    duration_p95_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    wait_p50_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    wait_p95_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class TokensHourRow(Base):
+    """LLM tokens recorded in one UTC hour, by user and model ('' when none was named)."""
+
+    __tablename__ = "rollup_tokens_hourly"
+    __table_args__ = (Index("ix_rollup_tokens_hourly_owner_hour", "owner", "hour"),)
+
+    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    owner: Mapped[str] = mapped_column(String(128), primary_key=True)
+    model: Mapped[str] = mapped_column(String(255), primary_key=True)
+    jobs: Mapped[int] = mapped_column(Integer)
+    tokens_in: Mapped[int] = mapped_column(BigInteger)
+    tokens_out: Mapped[int] = mapped_column(BigInteger)
+
+
+class BuildsHourRow(Base):
+    """Builds that ended in one UTC hour, by target and result."""
+
+    __tablename__ = "rollup_builds_hourly"
+
+    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    target: Mapped[str] = mapped_column(String(64), primary_key=True)
+    result: Mapped[str] = mapped_column(String(16), primary_key=True)
+    builds: Mapped[int] = mapped_column(Integer)
+    duration_p95_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class RollupMarkRow(Base):
+    """How far the hourly rollups have got: every hour before `rolled_until` is rolled up."""
+
+    __tablename__ = "rollup_marks"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    rolled_until: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -203,7 +203,8 @@ OPERATIONS: Mapping[tuple[str, str], Operation] = {
         statuses=frozenset({409}),
     ),
     ("GET", "/v1/usage"): Operation(
-        "Your tier, its limits, requests today, tokens and jobs this month, builds",
+        "Your tier, its limits, requests today, tokens and jobs this month, builds; with"
+        " `history_days`, your tokens per hour and model from the hourly rollups",
         _ok("your usage", _JSON),
     ),
     ("GET", "/v1/audit"): Operation(

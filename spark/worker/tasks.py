@@ -12,10 +12,11 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from spark import webhooks
 from spark.db import events as event_queries
+from spark.db.types import utcnow
 from spark.errors import ServiceUnavailable
 from spark.events import relay as events_relay
 from spark.handlers import writing
-from spark.jobs import maintenance
+from spark.jobs import maintenance, retention
 from spark.jobs.dispatch import CeleryDispatcher
 from spark.jobs.lifecycle import worker_identity
 from spark.jobs.runner import Handler, JobDeferred, RunPolicy, run_job
@@ -120,6 +121,14 @@ def _prepare_partitions() -> int:
     return len(event_queries.prepare_partitions(resources().db))
 
 
+def _retention() -> dict[str, int]:
+    res = resources()
+    files = retention.JobFiles(res.tools.artifacts, res.tools.builds.logs)
+    policy = retention.RetentionPolicy.of(res.settings)
+    report = retention.run_retention(res.db, policy, files, utcnow())
+    return report.deleted
+
+
 def _relay_events() -> int:
     res = resources()
     if not res.settings.nats_url:
@@ -158,6 +167,7 @@ def register_tasks(app: Celery) -> None:
     app.task(name="spark.maintenance.rescue", ignore_result=True)(rescue)
     app.task(name="spark.maintenance.reap", ignore_result=True)(_reap)
     app.task(name="spark.maintenance.relay_events", ignore_result=True)(_relay_events)
+    app.task(name="spark.maintenance.retention", ignore_result=True)(_retention)
     app.task(name="spark.maintenance.partitions", ignore_result=True)(_prepare_partitions)
     app.task(name=WEBHOOKS_TASK, ignore_result=True)(_deliver_webhooks)
     app.task(name=PUSH_FILE_TASK, ignore_result=True)(_push_file)

@@ -3,34 +3,67 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from spark.db import rollups
 from spark.db import usage as usage_queries
 from spark.domain.principals import Principal
 from spark.security import quotas
+from spark.web.bodies import parse
 from spark.web.routing import ApiRoute
 from spark.web.services import principal_of, services
 
 
+class UsageQuery(BaseModel):
+    """Query parameters of GET /v1/usage."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: add `history`: the caller's tokens per hour and model over this many days, from the
+    #: hourly rollups (so it outlives the raw usage records)
+    history_days: int = Field(default=0, ge=0, le=400)
+
+
+def _history(rows: Sequence[rollups.TokenHour]) -> list[dict[str, Any]]:
+    return [
+        {
+            "hour": r.hour.isoformat(),
+            "model": r.model or None,
+            "jobs": r.jobs,
+            "tokens_in": r.tokens_in,
+            "tokens_out": r.tokens_out,
+        }
+        for r in rows
+    ]
+
+
 async def usage(request: Request) -> Response:
-    """Tier, limits, requests today, tokens and jobs this month, builds now."""
+    """Tier, limits, requests today, tokens and jobs this month, builds now; with
+    history_days, the rolled-up token history too."""
     principal: Principal = principal_of(request)
+    query = parse(UsageQuery, dict(request.query_params))
     svc = services(request)
     now = datetime.now(UTC)
     period = quotas.month_of(now)
 
-    def read() -> tuple[tuple[int, int], int]:
+    since = now - timedelta(days=query.history_days)
+
+    def read() -> tuple[tuple[int, int], int, Sequence[rollups.TokenHour]]:
         with svc.db.read_session() as s:
             month = usage_queries.month_usage(s, principal.user, period)
-            return month, quotas.active_builds(s, principal.user)
+            history = rollups.token_history(s, principal.user, since) if query.history_days else []
+            return month, quotas.active_builds(s, principal.user), history
 
-    (tokens, jobs), builds = await run_in_threadpool(read)
+    (tokens, jobs), builds, history = await run_in_threadpool(read)
     requests_today = await svc.limiter.requests_today(principal.user)
-    body = {
+    body: dict[str, Any] = {
         "user": principal.user,
         "tier": principal.tier.value,
         "limits": svc.tiers[principal.tier.value].model_dump(),
@@ -38,7 +71,9 @@ async def usage(request: Request) -> Response:
         "month": {"period": period, "tokens": tokens, "jobs": jobs},
         "builds": {"active": builds},
     }
+    if query.history_days:
+        body["history"] = _history(history)
     return Response(json.dumps(body), media_type="application/json")
 
 
-routes = [ApiRoute("/v1/usage", usage, method="GET")]
+routes = [ApiRoute("/v1/usage", usage, method="GET", query=UsageQuery)]

@@ -1,0 +1,265 @@
+"""Retention and hourly rollups: old rows go in short batches, recent ones stay, rollups keep
+what the raw rows said, and two runs at once never do anything twice."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from celery import Celery
+from sqlalchemy import insert, text
+
+from spark.artifacts import ArtifactStore
+from spark.config import Settings
+from spark.db import events as event_queries
+from spark.db import migrate
+from spark.db.engine import Database
+from spark.db.models import AuditRow, EventRow, JobRow, UsageRecordRow
+from spark.db.types import utcnow
+from spark.jobs.retention import JobFiles, RetentionPolicy, RetentionReport, run_retention
+from spark.logstore import LocalLogStore
+from spark.taskqueue import create_celery
+from tests.conftest import PG_ADMIN
+from tests.support.workers import WorkerProcess
+
+#: the run's clock, pushed 90 days past the real one
+NOW = (utcnow() + timedelta(days=90)).replace(minute=30)
+OLD = NOW - timedelta(days=100)
+RECENT = NOW - timedelta(minutes=10)
+#: zero days everywhere; the audit log keeps a day so "recent" means something for it too
+POLICY = RetentionPolicy(events_days=0, jobs_days=0, usage_days=0, audit_days=1, batch=7)
+TABLES = "jobs, usage_records, audit_log, spark_events, rollup_jobs_hourly, " + (
+    "rollup_tokens_hourly, rollup_builds_hourly, rollup_marks, job_outbox, webhook_deliveries"
+)
+
+
+@pytest.fixture(scope="module")
+def fresh_url() -> Iterator[str]:
+    """A database of this module's own: retention removes everything old in it."""
+    name = f"spark_retention_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
+    migrate.upgrade(url)
+    yield url
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def rdb(fresh_url: str) -> Iterator[Database]:
+    db = Database(fresh_url)
+    with db.session() as s:
+        s.execute(text(f"TRUNCATE {TABLES}"))
+    yield db
+    db.dispose()
+
+
+@dataclass(frozen=True)
+class Seeded:
+    old_jobs: list[uuid.UUID]
+    kept_jobs: list[uuid.UUID]
+    files: JobFiles
+
+
+def _job(
+    kind: str, state: str, created: datetime, run_s: float | None, **params: Any
+) -> dict[str, Any]:
+    started = created + timedelta(seconds=3 + run_s % 5) if run_s is not None else None
+    finished = (
+        started + timedelta(seconds=run_s)
+        if started and state not in ("queued", "running")
+        else None
+    )
+    return {
+        "id": uuid.uuid4(), "owner": "alice" if run_s and int(run_s) % 2 else "bob",
+        "kind": kind, "state": state, "params": params, "created_at": created,
+        "started_at": started, "finished_at": finished,
+    }  # fmt: skip
+
+
+def _seed(db: Database, root: Path) -> Seeded:
+    states = ["succeeded", "failed", "canceled", "timed_out"]
+    jobs = [
+        _job("generate_script", states[i % 4], OLD + timedelta(minutes=7 * i), 1.5 * i + 1)
+        for i in range(30)
+    ] + [
+        _job("unity_build", states[i % 2], OLD + timedelta(minutes=11 * i), 20.0 * i + 5,
+             target=["webgl", "android"][i % 2])
+        for i in range(12)
+    ]  # fmt: skip
+    unfinished = [_job("generate_script", st, OLD, None) for st in ("queued", "running")]
+    recent = [_job("generate_script", "succeeded", RECENT - timedelta(minutes=1), 2.0)]
+    usage = [
+        {"job_id": j["id"], "owner": j["owner"], "kind": j["kind"], "state": j["state"],
+         "model": None if n % 3 == 0 else f"model-{n % 2}", "tokens_in": 10 * n,
+         "tokens_out": 7 * n + 1, "duration_ms": 100, "created_at": j["finished_at"]}
+        for n, j in enumerate(jobs[:30] + recent)
+    ]  # fmt: skip
+    audit = [
+        {"id": uuid.uuid4(), "at": at, "action": "key.created", "actor": "alice"}
+        for at in [OLD + timedelta(hours=h) for h in range(5)] + [RECENT]
+    ]
+    events = [
+        {"id": uuid.uuid4(), "ts": ts, "type": "completed", "job_id": uuid.uuid4(),
+         "job_kind": "generate_script", "session_id": "default", "subject": "spark.x", "data": {}}
+        for ts in (OLD, OLD + timedelta(days=31), RECENT)
+    ]  # fmt: skip
+    files = JobFiles(ArtifactStore(root), LocalLogStore(root))
+    with db.session() as s:
+        event_queries.ensure_partitions(s, {event_queries.month_start(e["ts"]) for e in events})
+        s.execute(insert(JobRow), jobs + unfinished + recent)
+        s.execute(insert(UsageRecordRow), usage)
+        s.execute(insert(AuditRow), audit)
+        s.execute(insert(EventRow), events)
+    for job in jobs + recent:
+        files.artifacts.put(job["id"], "out.txt", b"artifact")
+        files.logs.open_writer(job["id"]).close()
+    kept = [j["id"] for j in unfinished + recent]
+    return Seeded([j["id"] for j in jobs], kept, files)
+
+
+# Written apart from spark/db/rollups.py, as an operator would check it by hand.
+EXPECTED_JOBS = """
+SELECT date_trunc('hour', finished_at, 'UTC') AS hour, kind, state, count(*) AS jobs,
+  percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - started_at)),
+  percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - started_at)),
+  percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM started_at - created_at)),
+  percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM started_at - created_at))
+FROM jobs WHERE finished_at IS NOT NULL AND finished_at < :hour GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+"""
+EXPECTED_TOKENS = """
+SELECT date_trunc('hour', created_at, 'UTC'), owner, coalesce(model, ''), count(*),
+  sum(tokens_in), sum(tokens_out)
+FROM usage_records WHERE created_at < :hour GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+"""
+EXPECTED_BUILDS = """
+SELECT date_trunc('hour', finished_at, 'UTC'), params->>'target', state, count(*),
+  percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - started_at))
+FROM jobs WHERE kind = 'unity_build' AND finished_at IS NOT NULL AND finished_at < :hour
+GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+"""
+ROLLUPS = {
+    EXPECTED_JOBS: "SELECT hour, kind, state, jobs, duration_p50_s, duration_p95_s, wait_p50_s,"
+    " wait_p95_s FROM rollup_jobs_hourly ORDER BY 1, 2, 3",
+    EXPECTED_TOKENS: "SELECT hour, owner, model, jobs, tokens_in, tokens_out"
+    " FROM rollup_tokens_hourly ORDER BY 1, 2, 3",
+    EXPECTED_BUILDS: "SELECT hour, target, result, builds, duration_p95_s"
+    " FROM rollup_builds_hourly ORDER BY 1, 2, 3",
+}
+
+
+def _rows(db: Database, sql: str) -> list[tuple[Any, ...]]:
+    hour = NOW.replace(minute=0, second=0, microsecond=0)
+    with db.session() as s:
+        return [
+            tuple(round(float(v), 6) if isinstance(v, float) else v for v in row)
+            for row in s.execute(text(sql), {"hour": hour})
+        ]
+
+
+def _count(db: Database, sql: str) -> int:
+    with db.session() as s:
+        return int(s.scalar(text(sql)) or 0)
+
+
+def _partitions(db: Database) -> list[str]:
+    sql = "SELECT relname FROM pg_class WHERE relname LIKE 'spark\\_events\\_%' AND relkind = 'r'"
+    return sorted(str(name) for (name,) in _rows(db, sql))
+
+
+def _concurrently(db: Database, files: JobFiles) -> list[RetentionReport]:
+    start, reports = threading.Barrier(2), []
+
+    def run() -> None:
+        start.wait()
+        reports.append(run_retention(db, POLICY, files, NOW))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return reports
+
+
+def test_two_concurrent_runs_prune_old_rows_once_and_keep_rollups_equal_to_group_by(
+    rdb: Database, tmp_path: Path
+) -> None:
+    """Old jobs (with files), usage, audit and event partitions go once; recent rows, jobs
+    still queued or running and the current month stay; rollups equal a GROUP BY."""
+    seeded = _seed(rdb, tmp_path)
+    expected = {sql: _rows(rdb, sql) for sql in ROLLUPS}
+    assert all(expected.values())
+    partitions = _partitions(rdb)
+    old_months = [p for p in partitions if p < f"spark_events_{NOW:%Y_%m}"]
+    assert len(old_months) >= 2
+    reports = _concurrently(rdb, seeded.files)
+    deleted: dict[str, int] = {}
+    for report in reports:
+        for dataset, n in report.deleted.items():
+            deleted[dataset] = deleted.get(dataset, 0) + n
+    assert deleted == {
+        "event_partitions": len(old_months), "jobs": 42, "webhook_deliveries": 0, "usage_records": 30,
+        "audit": 5,
+    }  # fmt: skip
+    for sql, rollup in ROLLUPS.items():
+        assert _rows(rdb, rollup) == expected[sql]
+    assert {str(i) for i in seeded.kept_jobs} == {
+        str(i) for (i,) in _rows(rdb, "SELECT id FROM jobs")
+    }
+    assert _count(rdb, "SELECT count(*) FROM usage_records") == 1
+    assert _count(rdb, "SELECT count(*) FROM audit_log") == 1
+    assert _count(rdb, "SELECT count(*) FROM spark_events") == 1
+    assert _partitions(rdb) == sorted(set(partitions) - set(old_months))
+    assert not any((tmp_path / str(j)).exists() for j in seeded.old_jobs)
+    assert not any(seeded.files.logs.path(j).exists() for j in seeded.old_jobs)  # type: ignore[attr-defined]
+    recent = seeded.kept_jobs[-1]
+    assert (tmp_path / str(recent) / "out.txt").exists()
+    again = run_retention(rdb, POLICY, seeded.files, NOW)
+    assert not again.skipped and sum(again.deleted.values()) == 0
+    for sql, rollup in ROLLUPS.items():
+        assert _rows(rdb, rollup) == expected[sql]
+
+
+def test_a_run_while_another_holds_the_lock_does_nothing(rdb: Database, tmp_path: Path) -> None:
+    """The second of two overlapping runs reports skipped and removes nothing."""
+    seeded = _seed(rdb, tmp_path)
+    from spark.db import retention as queries
+
+    with queries.exclusive(rdb, "retention") as held:
+        assert held
+        report = run_retention(rdb, POLICY, seeded.files, NOW)
+    assert report == RetentionReport(skipped=True)
+    assert _count(rdb, "SELECT count(*) FROM jobs") == 45
+
+
+def test_the_beat_task_runs_retention_in_a_real_worker(
+    fresh_url: str, rdb: Database, settings: Settings, tmp_path: Path
+) -> None:
+    """spark.maintenance.retention, sent as beat sends it, rolls up and prunes."""
+    seeded = _seed(rdb, Path(settings.artifact_dir))
+    with rdb.session() as s:
+        s.execute(text("UPDATE audit_log SET at = at - interval '200 days'"))
+    mine = settings.model_copy(update={"database_url": fresh_url})
+    worker = WorkerProcess(mine, tmp_path, queues="maintenance", SPARK_RETENTION_AUDIT_DAYS="0")
+    worker.start()
+    try:
+        app: Celery = create_celery(mine)
+        app.send_task("spark.maintenance.retention", queue="maintenance")
+        deadline = time.monotonic() + 60
+        while _count(rdb, "SELECT count(*) FROM audit_log") and time.monotonic() < deadline:
+            time.sleep(0.5)
+    finally:
+        worker.stop()
+    assert _count(rdb, "SELECT count(*) FROM audit_log") == 0
+    assert _count(rdb, "SELECT count(*) FROM rollup_marks") == 1
+    assert _count(rdb, "SELECT count(*) FROM jobs") == len(seeded.kept_jobs) + len(seeded.old_jobs)
