@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -81,6 +82,15 @@ class Settings(BaseSettings):
     # The CLI's view of the API.
     api_url: str = "http://127.0.0.1:8000"
     api_key: SecretStr | None = None
+
+    # Logs: JSON lines, or text for a person when stderr is a terminal ("auto").
+    log_format: Literal["auto", "json", "text"] = "auto"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
     # HTTP limits.
     max_body_bytes: int = Field(default=1_048_576, ge=1024)

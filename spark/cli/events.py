@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated
 
 import typer
 
+from spark import logs
 from spark.config import load_settings
 from spark.events.consumer import ConsumerOptions, run
 
@@ -17,8 +17,8 @@ def consumer(
     ] = None,
 ) -> None:
     """Run an event consumer (needs SPARK_NATS_URL); stop with Ctrl-C or SIGTERM."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = load_settings()
+    logs.configure_process(settings)
     options = ConsumerOptions(
         durable=durable or settings.consumer_durable,
         batch=settings.consumer_batch,

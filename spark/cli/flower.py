@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 import typer
 
-from spark.cli.output import err_console
+from spark import logs
 from spark.config import load_settings
+
+log = logging.getLogger(__name__)
 
 # Workers that stop sending heartbeats for this long leave the dashboard: autoscaled or
 # redeployed workers get new names, so keeping dead ones would only clutter the list.
@@ -35,14 +38,17 @@ def flower(
     """Run Flower, protected by SPARK_FLOWER_BASIC_AUTH (user:password) when it is set."""
     from spark.worker.app import app as celery_app
 
-    secret = load_settings().flower_basic_auth
+    settings = load_settings()
+    # Before Flower starts: tornado then sees the root handler and adds no handler of its own.
+    logs.configure_process(settings)
+    secret = settings.flower_basic_auth
     basic_auth = secret.get_secret_value() if secret is not None else None
     if not basic_auth:
         # Flower still refuses its HTTP API without credentials (unless the operator sets
         # FLOWER_UNAUTHENTICATED_API), but the dashboard itself would be open to anyone.
-        err_console.print(
-            "[bold yellow]warning:[/bold yellow] SPARK_FLOWER_BASIC_AUTH is not set: the Flower"
-            " UI is unauthenticated (its API stays closed). Set it to user:password."
+        log.warning(
+            "SPARK_FLOWER_BASIC_AUTH is not set: the Flower UI is unauthenticated"
+            " (its API stays closed). Set it to user:password."
         )
     # In-process argv: the password never appears in the process list or in our output.
     celery_app.start(flower_argv(host, port, basic_auth))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shlex
 import signal
@@ -14,13 +15,16 @@ from typing import Annotated
 import httpx
 import typer
 
-from spark.cli.output import console, emit_json, err_console
+from spark import logs
+from spark.cli.output import console, emit_json
 from spark.config import Settings, load_settings
 from spark.db import migrate as migrations
 from spark.db.engine import Database
 from spark.domain.jobs import Queue
 from spark.domain.principals import Permission, Tier
 from spark.security.apikeys import create_key
+
+log = logging.getLogger(__name__)
 
 DEFAULT_QUEUES = ",".join(
     q.value for q in (Queue.GENERATION, Queue.PATCHES, Queue.PREVIEWS, Queue.MAINTENANCE)
@@ -99,7 +103,7 @@ def _supervise(procs: list[subprocess.Popen[bytes]]) -> None:
             if p.returncode is not None:
                 # args are [python, -m, spark.cli, command, …]
                 command = str(p.args[3])  # type: ignore[index]
-                err_console.print(f"[red]spark {command} exited ({p.returncode}); stopping[/red]")
+                log.error("spark %s exited (%d); stopping", command, p.returncode)
     except KeyboardInterrupt:
         pass
     finally:
@@ -129,6 +133,7 @@ def up(
 ) -> None:
     """Migrate, then run the API, job and build workers and the scheduler (Ctrl-C stops all)."""
     settings = load_settings()
+    logs.configure_process(settings)
     _migrate(settings)
     url = f"http://{host}:{port}"
     procs = [
@@ -150,7 +155,7 @@ def up(
     try:
         _wait_healthy(url, procs)
     except RuntimeError as exc:
-        err_console.print(f"[red]{exc}[/red]")
+        log.error("%s", exc)
         _stop_all(procs)
         raise typer.Exit(1) from None
     if new_key:
@@ -176,6 +181,8 @@ def api(
 
     from spark.web.server import PROTOCOL
 
+    settings = load_settings()
+    logs.configure_process(settings)
     uvicorn.run(
         "spark.web.app:app_from_env",
         factory=True,
@@ -184,7 +191,10 @@ def api(
         port=port,
         workers=workers or default_api_workers(),
         access_log=access_log,
-        log_level="info",
+        # No config of uvicorn's own: its lines reach the root handler set up above here, and
+        # by the app factory in each server process.
+        log_config=None,
+        log_level=settings.log_level.lower(),
     )
 
 
@@ -210,17 +220,23 @@ def worker(
     state_db: Annotated[
         Path | None, typer.Option(help="Keep the revoke list in this file across restarts.")
     ] = None,
-    loglevel: Annotated[str, typer.Option()] = "INFO",
+    loglevel: Annotated[
+        str | None, typer.Option(help="Log level (default: SPARK_LOG_LEVEL).", show_default=False)
+    ] = None,
 ) -> None:
     """Run a Celery worker on the given queues (builds: prefetch 1)."""
     from spark.worker.metrics import multiprocess_dir, prepare_multiprocess_dir
 
+    settings = load_settings()
+    # Now, not only when Celery sets logging up: it warns about privileges before that.
+    logs.configure_process(settings, loglevel)
     # Before the worker app (and prometheus_client) loads, so every prefork child
     # writes its metrics to files the main process's /metrics server can add up.
-    prepare_multiprocess_dir(multiprocess_dir(load_settings(), os.getpid()))
+    prepare_multiprocess_dir(multiprocess_dir(settings, os.getpid()))
     from spark.worker.app import app as celery_app
 
     argv = [
+        *_banner_flags(settings),
         "worker",
         "-Q",
         queues,
@@ -229,7 +245,7 @@ def worker(
         "-P",
         pool,
         "-l",
-        loglevel,
+        loglevel or settings.log_level,
         "-n",
         f"spark{os.getpid()}@%h",
         "-E",
@@ -245,14 +261,26 @@ def worker(
     celery_app.worker_main(argv)
 
 
-def beat(loglevel: Annotated[str, typer.Option()] = "INFO") -> None:
+def beat(
+    loglevel: Annotated[
+        str | None, typer.Option(help="Log level (default: SPARK_LOG_LEVEL).", show_default=False)
+    ] = None,
+) -> None:
     """Run the scheduler: outbox relay and reaper."""
     from spark.worker.app import app as celery_app
 
     settings = load_settings()
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     schedule = settings.var_dir / "celerybeat-schedule"
-    celery_app.start(["beat", "-l", loglevel, "-s", str(schedule)])
+    level = loglevel or settings.log_level
+    logs.configure_process(settings, level)
+    celery_app.start([*_banner_flags(settings), "beat", "-l", level, "-s", str(schedule)])
+
+
+def _banner_flags(settings: Settings) -> list[str]:
+    """Celery's global flags: its start-up banner, printed for a person, only on a terminal,
+    so a log collector reading JSON lines gets nothing else."""
+    return ["--quiet"] if logs.resolved_format(settings.log_format, sys.stderr) == "json" else []
 
 
 def migrate(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:

@@ -76,6 +76,7 @@ def to_job(row: Any) -> Job:
         worker=row.worker,
         cancel_requested=row.cancel_requested,
         subject=row.subject,
+        request_id=row.request_id,
     )
 
 

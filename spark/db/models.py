@@ -71,6 +71,8 @@ class JobRow(Base):
     priority: Mapped[int] = mapped_column(SmallInteger, default=5)
     idempotency_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
     request_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: the X-Request-ID of the request that submitted the job, for the worker's log lines
+    request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     worker: Mapped[str | None] = mapped_column(String(255), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -34,6 +34,7 @@ _JOB_INSERT_COLUMNS = (
     "priority",
     "idempotency_key",
     "request_hash",
+    "request_id",
     "cancel_requested",
     "created_at",
 )
@@ -67,16 +68,17 @@ WITH v AS (
     CAST(:ids AS uuid[]), CAST(:owners AS varchar[]), CAST(:subjects AS varchar[]),
     CAST(:kinds AS varchar[]), CAST(:params AS jsonb[]), CAST(:session_ids AS varchar[]),
     CAST(:project_ids AS uuid[]), CAST(:priorities AS smallint[]),
-    CAST(:request_hashes AS varchar[]), CAST(:created_ats AS timestamptz[]),
-    CAST(:token_limits AS bigint[]), CAST(:periods AS varchar[])
+    CAST(:request_hashes AS varchar[]), CAST(:request_ids AS varchar[]),
+    CAST(:created_ats AS timestamptz[]), CAST(:token_limits AS bigint[]),
+    CAST(:periods AS varchar[])
   ) AS v(id, owner, subject, kind, params, session_id, project_id, priority, request_hash,
-         created_at, token_limit, period)
+         request_id, created_at, token_limit, period)
 ), inserted AS (
   INSERT INTO jobs (id, owner, subject, kind, state, params, progress_percent,
                     progress_message, attempts, session_id, project_id, priority,
-                    idempotency_key, request_hash, cancel_requested, created_at)
+                    idempotency_key, request_hash, request_id, cancel_requested, created_at)
   SELECT v.id, v.owner, v.subject, v.kind, :state, v.params, 0, '', 0, v.session_id,
-         v.project_id, v.priority, NULL, v.request_hash, false, v.created_at
+         v.project_id, v.priority, NULL, v.request_hash, v.request_id, false, v.created_at
   FROM v LEFT JOIN usage_counters u ON u.owner = v.owner AND u.period = v.period
   WHERE coalesce(u.tokens, 0) < v.token_limit
   RETURNING id, kind, priority, created_at
@@ -122,6 +124,7 @@ def _values(job: Job, idempotency_key: str | None, request_hash: str) -> dict[st
         "p_priority": job.priority,
         "p_idempotency_key": idempotency_key,
         "p_request_hash": request_hash,
+        "p_request_id": job.request_id,
         "p_cancel_requested": False,
         "p_created_at": job.created_at,
     }
@@ -170,6 +173,7 @@ async def _insert_plain(adb: AsyncDatabase, batch: list[PlainSubmission]) -> lis
             "project_ids": [j.project_id for j in jobs],
             "priorities": [j.priority for j in jobs],
             "request_hashes": [p.request_hash for p in batch],
+            "request_ids": [j.request_id for j in jobs],
             "created_ats": [j.created_at for j in jobs],
             "token_limits": [p.token_limit for p in batch],
             "periods": [p.period for p in batch],

@@ -106,6 +106,8 @@ class Job:
     cancel_requested: bool = False
     #: the API key id or JWT subject that submitted the job
     subject: str | None = None
+    #: the X-Request-ID of the request that submitted the job (its log lines name it)
+    request_id: str | None = None
 
     def __repr__(self) -> str:
         # Short on purpose: Celery logs a task's return value, and a result may hold 200 KB of code.

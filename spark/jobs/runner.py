@@ -10,6 +10,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
+from spark import logs
 from spark.db.engine import Database
 from spark.db.types import utcnow
 from spark.domain.events import EventType
@@ -92,6 +93,12 @@ def run_job(db: Database, job_id: uuid.UUID, handler: Handler, policy: RunPolicy
     if held is None:
         log.info("job %s: not claimable (duplicate or finished); skipping", job_id)
         return None
+    # Until the task ends (the worker clears it), every line names the job, who submitted it
+    # and the request that did.
+    logs.bind(job_id=job_id, request_id=held.job.request_id, user=held.job.owner)
+    if log.isEnabledFor(logging.DEBUG):
+        params = logs.summary(held.job.params)
+        log.debug("running %s attempt %d: %s", held.job.kind.value, held.attempt, params)
     if held.job.cancel_requested:
         return _end(db, held, policy, Ending(JobState.CANCELED, error=CANCELED))
     policy.events.publish(job_event(held.job, EventType.STARTED, {"attempt": held.attempt}))

@@ -55,6 +55,8 @@ class NewJob:
     request_hash: str = ""
     #: the caller's tier limits; None submits without quota checks
     limits: TierLimits | None = None
+    #: the X-Request-ID of the submitting request, kept so the worker's lines name it too
+    request_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,7 @@ def _queued(new: NewJob) -> Job:
         session_id=new.session_id,
         project_id=new.project_id,
         priority=new.priority,
+        request_id=new.request_id,
     )
 
 

@@ -11,12 +11,15 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import BaseRoute
+from starlette.types import ASGIApp
 
 from spark.config import Settings, load_settings
+from spark.logs import configure_process
 from spark.web import errors
 from spark.web.guards import BodyLimitMiddleware, HeaderLimitMiddleware
 from spark.web.metrics import MetricsMiddleware, metrics_endpoint
 from spark.web.openapi import DOCS_HTML, openapi_document
+from spark.web.request_id import RequestIdMiddleware
 from spark.web.routes import (
     artifacts,
     audit,
@@ -61,6 +64,15 @@ def routes() -> list[BaseRoute]:
     ]
 
 
+class Api(Starlette):
+    """Starlette with the request id outside even its error middleware, so the 500 it answers
+    and the line it logs for an unexpected error carry the id too."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        """Starlette's stack, wrapped in RequestIdMiddleware."""
+        return RequestIdMiddleware(super().build_middleware_stack())
+
+
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Starlette:
     """The API for settings (or the environment), with its services wired."""
     svc = services or build_services(settings or load_settings())
@@ -74,7 +86,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         yield
         await svc.close()
 
-    app = Starlette(
+    app = Api(
         routes=routes(),
         # Metrics outermost, so every refusal is counted too; headers are bounded before
         # anything reads them, a body only once the caller is known to be allowed to send one.
@@ -92,5 +104,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
 
 def app_from_env() -> Starlette:
-    """Factory for `uvicorn --factory spark.web.app:app_from_env`."""
-    return create_app()
+    """Factory for `uvicorn --factory spark.web.app:app_from_env`: run in every server process,
+    so each logs in the one format (a spawned server process starts with no logging set up)."""
+    settings = load_settings()
+    configure_process(settings)
+    return create_app(settings)

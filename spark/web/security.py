@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from spark import logs
 from spark.config import TierLimits
 from spark.domain.principals import Principal
 from spark.errors import AppError, Forbidden
@@ -72,6 +73,7 @@ async def _admit(request: Request, rule: RouteRule) -> dict[str, str]:
     svc = services(request)
     principal = await _authenticate(request, svc)
     request.state.principal = principal
+    logs.USER.set(principal.user)  # reset by RequestIdMiddleware once the response is sent
     if not isinstance(rule.access, Open) and not principal.can(rule.access):
         raise Forbidden(f"this credential lacks the {rule.access.value} permission")
     if rule.family is None:

@@ -10,6 +10,7 @@ HeaderLimitMiddleware answers with a JSON 431 (spark/web/guards.py).
 from __future__ import annotations
 
 import json
+import uuid
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
@@ -59,6 +60,8 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             name + b": " + value + b"\r\n" for name, value in self.server_state.default_headers
         ]
         head += [
+            # the app never saw this request, so the id is made here (CONTRACT §4: every one)
+            b"x-request-id: " + uuid.uuid4().hex.encode() + b"\r\n",
             b"content-type: application/json\r\n",
             b"content-length: %d\r\n" % len(body),
             b"connection: close\r\n\r\n",

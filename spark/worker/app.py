@@ -6,8 +6,9 @@ import gc
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import setup_logging, task_postrun, worker_process_init
 
+from spark import logs
 from spark.config import load_settings
 from spark.taskqueue import create_celery
 from spark.worker.events import connect_event_signals
@@ -31,6 +32,20 @@ def _init_process(**_: Any) -> None:
     gc.freeze()
 
 
+def _setup_logging(loglevel: int | None = None, **_: Any) -> None:
+    # With a receiver here Celery leaves logging alone: its own lines and the tasks' go through
+    # SPARK's handler, which prefork children inherit when they are forked.
+    logs.configure_process(load_settings(), loglevel or None)
+
+
+def _forget_job(**_: Any) -> None:
+    # Set by the task (spark/worker/tasks.py) and kept through Celery's own line about the
+    # task's outcome; the next task in this process starts with none.
+    logs.clear()
+
+
+setup_logging.connect(_setup_logging, weak=False)
+task_postrun.connect(_forget_job, weak=False, dispatch_uid="spark-log-context")
 worker_process_init.connect(_init_process, weak=False)
 connect_signals()
 connect_event_signals()

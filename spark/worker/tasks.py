@@ -10,7 +10,7 @@ from typing import Any, cast
 from celery import Celery
 from celery.exceptions import SoftTimeLimitExceeded
 
-from spark import webhooks
+from spark import logs, webhooks
 from spark.db import events as event_queries
 from spark.db.types import utcnow
 from spark.errors import ServiceUnavailable
@@ -88,6 +88,8 @@ def _register_kind(app: Celery, spec: KindSpec) -> None:
     handler = load_handler(spec)
 
     def task(self: Any, job_id: str) -> str | None:
+        # The job's lines name it from the start; its request and user once it is claimed.
+        logs.bind(job_id=job_id, request_id=None, user=None)
         try:
             return _execute(app, spec, handler, job_id)
         except JobDeferred as wait:

@@ -191,3 +191,14 @@ def test_a_backlog_that_outlasts_the_resend_window_costs_one_extra_message_per_j
     assert maintenance.relay(db, dispatcher, min_age_s=0) == 0
     assert maintenance.rescue(db, dispatcher, older_than_s=0) == 0
     assert queued_messages(settings) == 4_000
+
+
+def test_the_claim_returns_the_request_id_that_submitted_the_job(
+    db: Database, dispatcher: CeleryDispatcher
+) -> None:
+    """The submitting request's X-Request-ID is stored with the job and handed to its worker."""
+    from spark.db import running
+
+    done = submit(db, dispatcher, new_job("with-request-id", request_id="r-123"))
+    claimed = running.claim(db, done.job.id, "test-host:1", utcnow())
+    assert claimed is not None and claimed.request_id == "r-123"

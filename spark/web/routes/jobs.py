@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Annotated, Any
 
@@ -10,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from spark import metrics
+from spark import logs, metrics
 from spark.contracts.jobs import JobOut, JobPage, JobSubmission, SessionId
 from spark.contracts.params import Params
 from spark.db import jobs as job_queries
@@ -23,6 +24,8 @@ from spark.web.bodies import parse, read_json
 from spark.web.cursors import after_stamp, decode_after_stamp
 from spark.web.routing import ApiRoute
 from spark.web.services import principal_of, require_any, services
+
+log = logging.getLogger(__name__)
 
 
 def _job_response(job: Job, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -96,8 +99,12 @@ async def submit_job(request: Request) -> Response:
         idempotency_key=_idempotency_key(request),
         request_hash=request_hash(body),
         limits=svc.tiers[principal.tier.value],
+        request_id=logs.REQUEST_ID.get(),
     )
     done = await accept(svc.adb, svc.sender, new)
+    logs.JOB_ID.set(str(done.job.id))  # reset by RequestIdMiddleware once the response is sent
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("accepted job %s: %s %s", done.job.id, new.kind.value, logs.summary(new.params))
     if done.created:
         metrics.job_submitted(new.kind.value)
     headers = {"Location": f"/v1/jobs/{done.job.id}"}
