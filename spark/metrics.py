@@ -47,6 +47,8 @@ class _Metrics:
     replica_lag: Gauge
     retention_deleted: Counter
     rollup_hours: Counter
+    breaker_open: Gauge
+    preview_cache_lookups: Counter
 
 
 @functools.cache
@@ -107,6 +109,17 @@ def _metrics() -> _Metrics:
             "spark_retention_deleted", "Rows and partitions retention removed.", ["dataset"]
         ),
         rollup_hours=Counter("spark_rollup_hours", "Hours rolled up (again) into the rollups."),
+        # livemax: 1 while any live process last saw the breaker open; an alert on it lasting
+        # minutes means the dependency has stayed down past several half-open trials.
+        breaker_open=Gauge(
+            "spark_breaker_open",
+            "1 while the circuit breaker holds calls back, else 0.",
+            ["breaker"],
+            multiprocess_mode="livemax",
+        ),
+        preview_cache_lookups=Counter(
+            "spark_preview_cache_lookups", "Preview cache lookups by result.", ["result"]
+        ),
     )
 
 
@@ -172,6 +185,16 @@ def retention_run(deleted: dict[str, int], hours_rolled: int) -> None:
     for dataset, n in deleted.items():
         m.retention_deleted.labels(dataset).inc(n)
     m.rollup_hours.inc(hours_rolled)
+
+
+def breaker_state(breaker: str, is_open: bool) -> None:
+    """Record whether a circuit breaker is holding calls back."""
+    _metrics().breaker_open.labels(breaker).set(1 if is_open else 0)
+
+
+def preview_cache_lookup(hit: bool) -> None:
+    """Count one preview cache lookup: a hit reuses a frame, a miss renders one."""
+    _metrics().preview_cache_lookups.labels("hit" if hit else "miss").inc()
 
 
 def http_request(route: str, method: str, status: int, seconds: float) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from spark import files
+from spark import files, metrics
 from spark.artifacts import Artifact
 from spark.contracts.patch_params import RenderPreviewParams
 from spark.domain.events import EventType
@@ -30,6 +30,7 @@ def render_preview(ctx: JobContext) -> Mapping[str, Any]:
     ctx.report(10, "looking up the preview cache")
     artifact = _from_cache(ctx, tools, key, params)
     cached = artifact is not None
+    metrics.preview_cache_lookup(hit=cached)
     if artifact is None:
         artifact = _render(ctx, tools, editor, params)
         tools.previews.put(key, CachedPreview(ctx.job.id, artifact.name, artifact.sha256))

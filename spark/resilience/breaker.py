@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
+from spark import metrics
 from spark.config import Settings
 from spark.domain.breakers import BreakerRecord, BreakerState
 from spark.errors import DependencyUnavailable
@@ -80,6 +81,7 @@ class CircuitBreaker:
         """Call fn if admitted; failures for which counts(exc) is true count against it."""
         now = time.time()
         record = self._store.update(self.name, lambda r: admit(r, self._policy, now))
+        metrics.breaker_state(self.name, record.state is BreakerState.OPEN)
         if record.state is BreakerState.OPEN:
             wait = max(1, int(self._policy.reset_after_s - (now - record.opened_at)))
             raise BreakerOpen(f"{self.name} is failing; retry in {wait}s", retry_after=wait)
@@ -87,7 +89,11 @@ class CircuitBreaker:
             result = fn()
         except Exception as exc:
             if counts(exc):
-                self._store.update(self.name, lambda r: on_failure(r, self._policy, time.time()))
+                failed = self._store.update(
+                    self.name, lambda r: on_failure(r, self._policy, time.time())
+                )
+                metrics.breaker_state(self.name, failed.state is BreakerState.OPEN)
             raise
         self._store.update(self.name, lambda r: on_success(r, self._policy))
+        metrics.breaker_state(self.name, is_open=False)
         return result

@@ -16,6 +16,8 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
+from spark.kv.memory import MemoryBreakerStore
+from spark.resilience.breaker import BreakerOpen, BreakerPolicy, CircuitBreaker
 from spark.web.metrics import MetricsMiddleware, route_template
 from spark.web.routes import jobs
 from spark.worker.metrics import prepare_multiprocess_dir
@@ -94,3 +96,37 @@ def test_the_worker_command_path_does_not_load_prometheus_client_early(tmp_path:
         [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "False"
+
+
+def _breaker_open(name: str) -> float | None:
+    return REGISTRY.get_sample_value("spark_breaker_open", {"breaker": name})
+
+
+def _fail() -> None:
+    raise OSError("down")
+
+
+def test_the_breaker_gauge_is_1_while_open_and_0_once_a_call_succeeds() -> None:
+    """Failures that open a breaker set spark_breaker_open to 1; a refused call keeps it 1;
+    a successful trial after the reset time brings it back to 0."""
+    name = f"dep-{uuid.uuid4().hex[:8]}"
+    policy = BreakerPolicy(failures_to_open=2, reset_after_s=0.0, successes_to_close=1)
+    breaker = CircuitBreaker(name, MemoryBreakerStore(), policy)
+    for _ in range(2):
+        with pytest.raises(OSError):
+            breaker.call(_fail, counts=lambda exc: True)
+    assert _breaker_open(name) == 1
+    assert breaker.call(lambda: "ok", counts=lambda exc: True) == "ok"
+    assert _breaker_open(name) == 0
+
+
+def test_a_refused_call_keeps_the_breaker_gauge_at_1() -> None:
+    """While the reset time has not passed, calls are refused and the gauge stays 1."""
+    name = f"dep-{uuid.uuid4().hex[:8]}"
+    policy = BreakerPolicy(failures_to_open=1, reset_after_s=3600.0)
+    breaker = CircuitBreaker(name, MemoryBreakerStore(), policy)
+    with pytest.raises(OSError):
+        breaker.call(_fail, counts=lambda exc: True)
+    with pytest.raises(BreakerOpen):
+        breaker.call(lambda: "ok", counts=lambda exc: True)
+    assert _breaker_open(name) == 1

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from PIL import Image
+from prometheus_client import REGISTRY
 
 from spark.artifacts import ArtifactStore
 from spark.domain.events import Event, EventType
@@ -127,6 +128,19 @@ def test_the_same_preview_again_is_copied_from_the_cache(tools: Tools, bridge: F
     copied = tools.artifacts.path(second, "preview.png").read_bytes()  # type: ignore[union-attr]
     assert copied == tools.artifacts.path(first, "preview.png").read_bytes()  # type: ignore[union-attr]
     assert [e.type for e in sink.events] == [EventType.FRAME]
+
+
+def _lookups(result: str) -> float:
+    return REGISTRY.get_sample_value("spark_preview_cache_lookups_total", {"result": result}) or 0.0
+
+
+def test_each_lookup_is_counted_as_a_miss_then_a_hit(tools: Tools) -> None:
+    """The first render of a preview counts a miss, the same preview again a hit."""
+    hits, misses = _lookups("hit"), _lookups("miss")
+    params = {"width": 64, "height": 48}
+    run(tools, params, Sink())
+    run(tools, params, Sink())
+    assert (_lookups("hit") - hits, _lookups("miss") - misses) == (1, 1)
 
 
 def test_a_cached_frame_whose_artifact_is_gone_is_rendered_again(
