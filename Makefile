@@ -25,7 +25,7 @@ test: lint typecheck unit integration acceptance fuzz chaos
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check spark workers celeryconfig.py bench fakes tests
+	$(BIN)/ruff format --check spark workers celeryconfig.py bench fakes deploy tests
 
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
