@@ -1,0 +1,227 @@
+"""docker-compose.yml runs real `spark` commands with real flags and real settings, starts
+after `migrate`, checks the health of what it can, and mounts the generated monitoring files.
+(No Docker engine here: this reads the file as compose would.)"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+import yaml
+from typer.core import TyperGroup
+from typer.exceptions import TyperException
+
+from spark.cli import app
+from spark.config import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+MIGRATE = "migrate"
+LONG_RUNNING = ("api", "worker", "build-worker", "beat", "consumer", "flower")
+NEEDS_HEALTHCHECK = ("postgres", "redis", "api", "worker", "build-worker", "consumer")
+
+
+def load_compose() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    return data
+
+
+@pytest.fixture(scope="module")
+def services() -> dict[str, Any]:
+    return dict(load_compose()["services"])
+
+
+def spark_services(services: dict[str, Any]) -> dict[str, Any]:
+    """The services built from this repository's image."""
+    return {name: s for name, s in services.items() if s.get("build") == "."}
+
+
+def cli_error(argv: list[str]) -> str | None:
+    """Why the real `spark` parser rejects argv (without running anything), or None."""
+    group = typer.main.get_command(app)
+    assert isinstance(group, TyperGroup)
+    if not argv or argv[0] != "spark":
+        return f"{argv!r} does not run `spark`"
+    command = group.get_command(typer.Context(group), argv[1]) if len(argv) > 1 else None
+    if command is None:
+        return f"no spark subcommand in {argv!r}"
+    try:
+        command.make_context(argv[1], list(argv[2:]), resilient_parsing=False)
+    except TyperException as exc:  # the parser's usage errors (unknown option, bad value)
+        return str(exc) or type(exc).__name__
+    return None
+
+
+def unknown_settings(names: set[str]) -> set[str]:
+    """The SPARK_* names that are not a field of Settings."""
+    fields = {f"SPARK_{name.upper()}" for name in Settings.model_fields}
+    return {n for n in names if n.startswith("SPARK_")} - fields
+
+
+def env_example_names(text: str) -> set[str]:
+    """Variables .env.example sets or shows commented out."""
+    return set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]*)=", text, flags=re.MULTILINE))
+
+
+def chain_ends_at_migrate(services: dict[str, Any], name: str) -> bool:
+    deps = services[name].get("depends_on", {})
+    return deps.get(MIGRATE, {}).get("condition") == "service_completed_successfully"
+
+
+def cycle(services: dict[str, Any]) -> list[str] | None:
+    """A depends_on cycle, if there is one."""
+    state: dict[str, str] = {}
+
+    def visit(name: str, path: list[str]) -> list[str] | None:
+        if state.get(name) == "active":
+            return [*path, name]
+        if state.get(name) == "done":
+            return None
+        state[name] = "active"
+        for dep in services[name].get("depends_on", {}):
+            found = visit(dep, [*path, name])
+            if found:
+                return found
+        state[name] = "done"
+        return None
+
+    return next((c for n in services if (c := visit(n, [])) is not None), None)
+
+
+def test_every_spark_service_runs_a_real_subcommand_with_real_flags(
+    services: dict[str, Any],
+) -> None:
+    commands = {n: s["command"] for n, s in spark_services(services).items()}
+    assert set(commands) == {MIGRATE, *LONG_RUNNING}
+    assert {n: cli_error(argv) for n, argv in commands.items()} == dict.fromkeys(commands)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["spark", "worker", "--queues", "builds", "--concurrncy", "1"],  # misspelled flag
+        ["spark", "api", "--workers", "0"],  # below the flag's minimum
+        ["spark", "serve"],  # no such subcommand
+        ["python", "-m", "workers.build"],  # not the spark CLI
+    ],
+)
+def test_a_made_up_command_or_flag_is_rejected(argv: list[str]) -> None:
+    assert cli_error(argv) is not None
+
+
+def test_every_spark_variable_in_compose_and_env_example_is_a_setting(
+    services: dict[str, Any],
+) -> None:
+    in_compose = {k for s in spark_services(services).values() for k in s.get("environment", {})}
+    in_example = env_example_names((ROOT / ".env.example").read_text())
+    assert {n for n in in_example if n.startswith("SPARK_")} and in_compose
+    assert unknown_settings(in_compose | in_example) == set()
+
+
+def test_a_made_up_spark_variable_is_caught() -> None:
+    assert unknown_settings({"SPARK_BROKER_URL", "SPARK_BROKER_URI", "POSTGRES_PASSWORD"}) == {
+        "SPARK_BROKER_URI"
+    }
+    assert env_example_names("A=1\n# SPARK_X=\nnot one\n") == {"A", "SPARK_X"}
+
+
+def test_secrets_come_from_the_env_file_not_the_compose_file(services: dict[str, Any]) -> None:
+    text = (ROOT / "docker-compose.yml").read_text()
+    for secret in (
+        "SPARK_FLOWER_BASIC_AUTH:",
+        "SPARK_DATABASE_URL:",
+        "SPARK_JWT_SECRET:",
+        "change-me",
+    ):
+        assert secret not in text
+    assert all(s["env_file"] == ".env" for s in spark_services(services).values())
+    example = env_example_names((ROOT / ".env.example").read_text())
+    assert {
+        "POSTGRES_PASSWORD",
+        "GRAFANA_ADMIN_PASSWORD",
+        "SPARK_DATABASE_URL",
+        "SPARK_FLOWER_BASIC_AUTH",
+    } <= example
+    assert ".env" in (ROOT / ".gitignore").read_text().splitlines()
+
+
+def test_the_dependency_graph_has_no_cycle(services: dict[str, Any]) -> None:
+    assert cycle(services) is None
+
+
+def test_a_dependency_cycle_is_found() -> None:
+    looped = {"a": {"depends_on": {"b": {}}}, "b": {"depends_on": {"a": {}}}, "c": {}}
+    assert cycle(looped) == ["a", "b", "a"]
+
+
+def test_migrate_runs_once_after_postgres_and_everything_spark_waits_for_it(
+    services: dict[str, Any],
+) -> None:
+    assert services[MIGRATE]["restart"] == "no"
+    assert services[MIGRATE]["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+    assert {n for n in LONG_RUNNING if not chain_ends_at_migrate(services, n)} == set()
+
+
+def test_a_service_that_skips_migrate_is_caught(services: dict[str, Any]) -> None:
+    broken = {**services, "api": {**services["api"], "depends_on": {"redis": {}}}}
+    assert not chain_ends_at_migrate(broken, "api")
+
+
+def test_healthchecks_exist_where_required(services: dict[str, Any]) -> None:
+    assert {
+        n for n in NEEDS_HEALTHCHECK if "test" not in services[n].get("healthcheck", {})
+    } == set()
+    assert "/v1/health" in " ".join(services["api"]["healthcheck"]["test"])
+    for name in ("worker", "build-worker"):
+        assert (
+            "celery -A spark.worker.app inspect ping -d spark1@$$HOSTNAME"
+            in services[name]["healthcheck"]["test"][1]
+        )
+
+
+def test_the_worker_ping_names_the_module_that_defines_the_celery_app() -> None:
+    from celery import Celery
+
+    from spark.worker import app as worker_app
+
+    assert isinstance(worker_app.app, Celery)
+
+
+def test_workers_serve_metrics_where_prometheus_scrapes_them(services: dict[str, Any]) -> None:
+    scraped = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
+    targets = {
+        t for job in scraped["scrape_configs"] for s in job["static_configs"] for t in s["targets"]
+    }
+    for name in ("worker", "build-worker"):
+        env = services[name]["environment"]
+        assert env["SPARK_WORKER_METRICS_HOST"] == "0.0.0.0"
+        assert f"{name}:{env['SPARK_WORKER_METRICS_PORT']}" in targets
+    assert "api:8000" in targets
+
+
+def test_prometheus_and_grafana_mount_generated_files_that_exist(services: dict[str, Any]) -> None:
+    mounts = {
+        m.split(":")[0]: m.split(":")[1]
+        for name in ("prometheus", "grafana")
+        for m in services[name]["volumes"]
+        if m.startswith("./")
+    }
+    assert all((ROOT / src).exists() for src in mounts), mounts
+    assert mounts["./deploy/prometheus/alerts.yml"] == "/etc/prometheus/alerts.yml"
+    assert mounts["./deploy/grafana/dashboards"] == "/var/lib/grafana/dashboards"
+    assert mounts["./deploy/grafana/provisioning"] == "/etc/grafana/provisioning"
+    assert (
+        "GRAFANA_ADMIN_PASSWORD" in services["grafana"]["environment"]["GF_SECURITY_ADMIN_PASSWORD"]
+    )
+
+
+def test_published_ports_are_on_loopback_only(services: dict[str, Any]) -> None:
+    ports = [p for s in services.values() for p in s.get("ports", [])]
+    assert ports and all(p.startswith("127.0.0.1:") for p in ports)
+
+
+def test_the_image_installs_git_for_git_sourced_builds() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert re.search(r"apt-get install[^\n]*\bgit\b", dockerfile)
