@@ -157,6 +157,18 @@ def rendered() -> dict[Path, str]:
     return files
 
 
+def committed_expressions(root: Path = ROOT) -> list[str]:
+    """Every PromQL expression of the committed dashboards and alert rules under root."""
+    exprs = [
+        target["expr"]
+        for path in sorted((root / "grafana/dashboards").glob("*.json"))
+        for panel in json.loads(path.read_text(encoding="utf-8"))["panels"]
+        for target in panel["targets"]
+    ]
+    rules = yaml.safe_load((root / "prometheus/alerts.yml").read_text(encoding="utf-8"))
+    return exprs + [rule["expr"] for group in rules["groups"] for rule in group["rules"]]
+
+
 def drifted(root: Path = ROOT) -> list[Path]:
     """Generated files whose committed copy under root is missing or different."""
     return [

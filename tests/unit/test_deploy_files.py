@@ -17,18 +17,6 @@ from deploy.promql import PromQLError, metric_names
 DEPLOY = Path(build.__file__).parent
 
 
-def every_expression() -> list[str]:
-    """Every expr of every committed panel and alert rule, read back from the files."""
-    exprs = [
-        target["expr"]
-        for path in sorted((DEPLOY / "grafana/dashboards").glob("*.json"))
-        for panel in json.loads(path.read_text())["panels"]
-        for target in panel["targets"]
-    ]
-    rules = yaml.safe_load((DEPLOY / "prometheus/alerts.yml").read_text())
-    return exprs + [r["expr"] for g in rules["groups"] for r in g["rules"]]
-
-
 def test_the_committed_files_equal_what_the_builder_produces() -> None:
     """Edit deploy/catalog.py, then run `python -m deploy.build`: never the files by hand."""
     assert build.drifted() == []
@@ -120,7 +108,7 @@ def test_the_alert_thresholds_are_the_agreed_ones() -> None:
     assert "spark_db_replica_lag_seconds" in by_name["SparkReplicaLagHigh"].expr
 
 
-@pytest.mark.parametrize("expr", every_expression())
+@pytest.mark.parametrize("expr", build.committed_expressions())
 def test_every_expression_parses_and_selects_only_spark_metrics(expr: str) -> None:
     names = metric_names(expr)
     assert names and all(n.startswith("spark_") for n in names)
