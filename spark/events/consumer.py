@@ -7,6 +7,7 @@ import logging
 import signal
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import nats
 from nats.aio.client import Client
@@ -36,6 +37,14 @@ class ConsumerOptions:
     #: unacknowledged messages (a consumer killed mid-batch) come back after this long
     ack_wait_s: float = 30.0
     fetch_timeout_s: float = 1.0
+    #: touched on every turn of the fetch loop (about once a fetch timeout), so a healthcheck
+    #: (`spark consumer --check`) can tell a consumer that still turns from one that is stuck
+    alive_file: Path | None = None
+
+
+def alive_file(settings: Settings) -> Path:
+    """The file a running consumer touches on every turn of its loop."""
+    return settings.var_dir / "consumer.alive"
 
 
 def run(settings: Settings, options: ConsumerOptions) -> None:
@@ -97,8 +106,12 @@ async def _pipeline(
 ) -> None:
     """Fetch the next batch while the previous one is being stored (one batch in flight)."""
     storing: asyncio.Task[None] | None = None
+    if options.alive_file is not None:
+        options.alive_file.parent.mkdir(parents=True, exist_ok=True)
     try:
         while not stop.is_set():
+            if options.alive_file is not None:
+                options.alive_file.touch()
             msgs = await _fetch(puller, options)
             if storing is not None:
                 await storing

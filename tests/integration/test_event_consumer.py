@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,7 +12,9 @@ from pathlib import Path
 import nats
 import pytest
 from sqlalchemy import func, select
+from typer.testing import CliRunner
 
+from spark.cli import app as cli_app
 from spark.config import Settings
 from spark.db.engine import Database
 from spark.db.models import DeadLetterRow, EventRow
@@ -138,3 +142,23 @@ def test_an_invalid_message_is_dead_lettered_not_stored(
     with db.session() as s:
         letter = s.scalars(select(DeadLetterRow)).one()
     assert letter.subject == subject and letter.payload == "{not json"
+
+
+def test_the_consumer_check_passes_while_it_turns_and_fails_once_it_stopped(
+    nats_server: NatsServer, settings: Settings, tmp_path: Path
+) -> None:
+    """`spark consumer --check` (compose's healthcheck) follows the loop's heartbeat file."""
+    var = tmp_path / "var"
+    env = {"SPARK_VAR_DIR": str(var)}
+    check = ["consumer", "--check", "--max-age", "5"]
+    assert CliRunner().invoke(cli_app, check, env=env).exit_code == 1
+    mine = settings.model_copy(update={"var_dir": var})
+    consumer = ConsumerProcess(mine, tmp_path, nats_server.url, SPARK_CONSUMER_DURABLE="alive")
+    consumer.start()
+    try:
+        wait_until(lambda: CliRunner().invoke(cli_app, check, env=env).exit_code == 0)
+    finally:
+        consumer.stop()
+    beat = var / "consumer.alive"
+    os.utime(beat, (time.time() - 60, time.time() - 60))
+    assert CliRunner().invoke(cli_app, check, env=env).exit_code == 1
