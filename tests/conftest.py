@@ -44,6 +44,10 @@ TABLES = (
     "project_files",
     "file_versions",
     "file_blobs",
+    "rollup_jobs_hourly",
+    "rollup_tokens_hourly",
+    "rollup_builds_hourly",
+    "rollup_marks",
 )
 
 

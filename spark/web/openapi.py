@@ -35,6 +35,7 @@ from spark.contracts.projects import (
     ProjectOut,
     ProjectPage,
 )
+from spark.contracts.usage import UsageOut
 from spark.kinds import KindSpec, available
 from spark.security.permissions import Open, rule_for
 from spark.web.routing import ApiRoute
@@ -59,6 +60,7 @@ _MODELS: list[type[BaseModel]] = [
     HistoryImported,
     AuditPage,
     AuditEntryOut,
+    UsageOut,
 ]
 _REF = "#/components/schemas/{model}"
 
@@ -205,7 +207,7 @@ OPERATIONS: Mapping[tuple[str, str], Operation] = {
     ("GET", "/v1/usage"): Operation(
         "Your tier, its limits, requests today, tokens and jobs this month, builds; with"
         " `history_days`, your tokens per hour and model from the hourly rollups",
-        _ok("your usage", _JSON),
+        {"200": _json("UsageOut", "your usage")},
     ),
     ("GET", "/v1/audit"): Operation(
         "The audit log, newest first (spark:admin): keys created and revoked, refusals;"

@@ -6,11 +6,18 @@ import uuid
 from dataclasses import replace
 from datetime import timedelta
 
+from sqlalchemy import insert
+from starlette.testclient import TestClient
+
+from spark.config import Settings
 from spark.db import usage as usage_queries
 from spark.db.engine import Database
+from spark.db.models import TokensHourRow
 from spark.db.types import utcnow
 from spark.domain.jobs import Job, JobKind, JobState
 from spark.jobs import usage
+from spark.web.app import create_app
+from tests.support.jobs import auth
 
 
 def finished(owner: str, prompt: int, completion: int) -> Job:
@@ -46,3 +53,33 @@ def test_a_record_keeps_model_tokens_and_duration(db: Database) -> None:
     record = usage.usage_of(job)
     assert (record.model, record.tokens_in, record.tokens_out) == ("m", 7, 0)
     assert record.duration_ms == 1000 and record.kind == "generate_script"
+
+
+def test_usage_history_lists_only_the_callers_rolled_up_hours(
+    settings: Settings, db: Database, api_key: str
+) -> None:
+    """?history_days=N adds the caller's hourly tokens by model from the rollups, none of
+    another user's and none older than N days; without it the response is unchanged."""
+    hour = utcnow().replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
+    rows = [
+        {"hour": hour, "owner": "alice", "model": "m1", "jobs": 2, "tokens_in": 30, "tokens_out": 9},
+        {"hour": hour, "owner": "alice", "model": "", "jobs": 1, "tokens_in": 5, "tokens_out": 1},
+        {"hour": hour, "owner": "mallory", "model": "m1", "jobs": 4, "tokens_in": 7, "tokens_out": 7},
+        {"hour": hour - timedelta(days=5), "owner": "alice", "model": "m1", "jobs": 1,
+         "tokens_in": 1, "tokens_out": 1},
+    ]  # fmt: skip
+    with db.session() as s:
+        s.execute(insert(TokensHourRow), rows)
+    with TestClient(create_app(settings)) as client:
+        plain = client.get("/v1/usage", headers=auth(api_key)).json()
+        resp = client.get("/v1/usage?history_days=2", headers=auth(api_key))
+        bad = client.get("/v1/usage?history_days=-1", headers=auth(api_key))
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert "history" not in plain
+    assert {k: v for k, v in body.items() if k != "history"}.keys() == plain.keys()
+    assert body["history"] == [
+        {"hour": hour.isoformat(), "model": None, "jobs": 1, "tokens_in": 5, "tokens_out": 1},
+        {"hour": hour.isoformat(), "model": "m1", "jobs": 2, "tokens_in": 30, "tokens_out": 9},
+    ]
+    assert bad.status_code == 422

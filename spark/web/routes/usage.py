@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from spark.contracts.usage import (
+    TokenHourOut,
+    UsageBuilds,
+    UsageDay,
+    UsageMonth,
+    UsageOut,
+    UsageQuery,
+)
 from spark.db import rollups
 from spark.db import usage as usage_queries
 from spark.domain.principals import Principal
@@ -21,25 +26,15 @@ from spark.web.routing import ApiRoute
 from spark.web.services import principal_of, services
 
 
-class UsageQuery(BaseModel):
-    """Query parameters of GET /v1/usage."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    #: add `history`: the caller's tokens per hour and model over this many days, from the
-    #: hourly rollups (so it outlives the raw usage records)
-    history_days: int = Field(default=0, ge=0, le=400)
-
-
-def _history(rows: Sequence[rollups.TokenHour]) -> list[dict[str, Any]]:
+def _history(rows: Sequence[rollups.TokenHour]) -> list[TokenHourOut]:
     return [
-        {
-            "hour": r.hour.isoformat(),
-            "model": r.model or None,
-            "jobs": r.jobs,
-            "tokens_in": r.tokens_in,
-            "tokens_out": r.tokens_out,
-        }
+        TokenHourOut(
+            hour=r.hour.isoformat(),
+            model=r.model or None,
+            jobs=r.jobs,
+            tokens_in=r.tokens_in,
+            tokens_out=r.tokens_out,
+        )
         for r in rows
     ]
 
@@ -63,17 +58,18 @@ async def usage(request: Request) -> Response:
 
     (tokens, jobs), builds, history = await run_in_threadpool(read)
     requests_today = await svc.limiter.requests_today(principal.user)
-    body: dict[str, Any] = {
-        "user": principal.user,
-        "tier": principal.tier.value,
-        "limits": svc.tiers[principal.tier.value].model_dump(),
-        "day": {"date": now.date().isoformat(), "requests": requests_today},
-        "month": {"period": period, "tokens": tokens, "jobs": jobs},
-        "builds": {"active": builds},
-    }
+    body = UsageOut(
+        user=principal.user,
+        tier=principal.tier.value,
+        limits=svc.tiers[principal.tier.value].model_dump(),
+        day=UsageDay(date=now.date().isoformat(), requests=requests_today),
+        month=UsageMonth(period=period, tokens=tokens, jobs=jobs),
+        builds=UsageBuilds(active=builds),
+    )
     if query.history_days:
-        body["history"] = _history(history)
-    return Response(json.dumps(body), media_type="application/json")
+        body.history = _history(history)
+    # exclude_unset: `history` is absent, not null, when it was not asked for
+    return Response(body.model_dump_json(exclude_unset=True), media_type="application/json")
 
 
 routes = [ApiRoute("/v1/usage", usage, method="GET", query=UsageQuery)]
