@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 import redis
 from sqlalchemy import text
@@ -18,6 +16,7 @@ from spark.db import migrate
 from spark.db.engine import Database
 from spark.domain.principals import DEFAULT_PERMISSIONS, Permission, Tier
 from spark.security.apikeys import create_key
+from tests.support.databases import fresh_database
 from tests.support.services import ensure_services
 from tests.support.workers import WorkerProcess
 
@@ -25,7 +24,6 @@ from tests.support.workers import WorkerProcess
 for _name in [n for n in os.environ if n.startswith("SPARK_") and not n.startswith("SPARK_TEST_")]:
     del os.environ[_name]
 
-PG_ADMIN = os.environ.get("SPARK_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_DB = int(os.environ.get("SPARK_TEST_REDIS_DB", "13"))
 REDIS_URL = f"redis://127.0.0.1:6379/{REDIS_DB}"
 TABLES = (
@@ -55,14 +53,9 @@ TABLES = (
 def pg_url() -> Iterator[str]:
     """A Postgres database made for this run and migrated to head; dropped afterwards."""
     ensure_services()
-    name = f"spark_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
-    migrate.upgrade(url)
-    yield url
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_database("spark_test") as url:
+        migrate.upgrade(url)
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from celery import Celery
 from sqlalchemy import insert, text
@@ -27,7 +26,7 @@ from spark.db.types import utcnow
 from spark.jobs.retention import JobFiles, RetentionPolicy, RetentionReport, run_retention
 from spark.logstore import LocalLogStore
 from spark.taskqueue import create_celery
-from tests.conftest import PG_ADMIN
+from tests.support.databases import fresh_database
 from tests.support.workers import WorkerProcess
 
 #: the run's clock, pushed 90 days past the real one
@@ -44,14 +43,9 @@ TABLES = "jobs, usage_records, audit_log, spark_events, rollup_jobs_hourly, " + 
 @pytest.fixture(scope="module")
 def fresh_url() -> Iterator[str]:
     """A database of this module's own: retention removes everything old in it."""
-    name = f"spark_retention_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
-    migrate.upgrade(url)
-    yield url
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_database("spark_retention") as url:
+        migrate.upgrade(url)
+        yield url
 
 
 @pytest.fixture
