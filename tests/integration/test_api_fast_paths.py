@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import text
@@ -54,6 +55,17 @@ def test_polls_gathered_into_one_query_each_see_only_their_owners_jobs(db: Datab
     assert found[20:] == [None] * 21
 
 
+@pytest.fixture
+def sender(db: Database, dispatcher: CeleryDispatcher) -> Iterator[Sender]:
+    """The API's sender, with its outbox marks; both threads stopped before the database is
+    emptied and disposed (a mark written meanwhile would hold a connection past it)."""
+    marks = SentMarks(db)
+    sending = Sender(dispatcher, marks)
+    yield sending
+    sending.close()
+    marks.close()
+
+
 def _use_tokens(db: Database, owner: str, tokens: int) -> None:
     with db.session() as s:
         s.execute(
@@ -80,38 +92,33 @@ def _jobs_of(db: Database, owner: str) -> int:
 
 
 def test_a_plain_submission_under_the_token_quota_is_stored_and_sent(
-    db: Database, settings: Settings, dispatcher: CeleryDispatcher
+    db: Database, settings: Settings, sender: Sender
 ) -> None:
     _use_tokens(db, "carol", 10)
-    sender = Sender(dispatcher, SentMarks(db))
     done = _accept(db, sender, new_job("carol", settings))
-    sender.close()
     assert done.created and _jobs_of(db, "carol") == 1
     assert queued_messages(settings) == 1
 
 
 def test_a_plain_submission_over_the_token_quota_is_refused_by_its_own_insert(
-    db: Database, settings: Settings, dispatcher: CeleryDispatcher
+    db: Database, settings: Settings, sender: Sender
 ) -> None:
     new = new_job("dave", settings)
     assert new.limits is not None
     _use_tokens(db, "dave", new.limits.tokens_per_month)
-    sender = Sender(dispatcher, SentMarks(db))
     with pytest.raises(QuotaExceeded) as refused:
         _accept(db, sender, new)
-    sender.close()
     assert (refused.value.details or {}).get("used") == new.limits.tokens_per_month
     assert _jobs_of(db, "dave") == 0
     assert queued_messages(settings) == 0
 
 
 def test_submissions_inserted_together_are_each_held_to_their_own_owners_quota(
-    db: Database, settings: Settings, dispatcher: CeleryDispatcher
+    db: Database, settings: Settings, sender: Sender
 ) -> None:
     over, under = new_job("erin", settings), new_job("frank", settings)
     assert over.limits is not None
     _use_tokens(db, "erin", over.limits.tokens_per_month)
-    sender = Sender(dispatcher, SentMarks(db))
 
     async def together() -> list[Submitted | BaseException]:
         adb = AsyncDatabase(db)
@@ -122,7 +129,6 @@ def test_submissions_inserted_together_are_each_held_to_their_own_owners_quota(
             await adb.close()
 
     outcomes = asyncio.run(together())
-    sender.close()
     refused = [isinstance(o, QuotaExceeded) for o in outcomes]
     assert refused == [True, False, False, True, False]
     assert (_jobs_of(db, "erin"), _jobs_of(db, "frank")) == (0, 3)
