@@ -13,8 +13,8 @@ from starlette.testclient import TestClient
 
 from spark.config import Settings
 from spark.db.engine import Database
-from tests.conftest import PG_ADMIN
 from tests.support.chaos import postgres_stopped, restart_redis_empty
+from tests.support.databases import PG_ADMIN
 from tests.support.jobs import TURRET, auth
 from tests.support.ledger import assert_each_ended_once, wait_all_terminal
 from tests.support.services import free_port
