@@ -36,20 +36,18 @@ def _make_engine(url: str, *, pool_size: int, replica: bool = False) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    if replica:
-        # A replica's reads can go to the primary instead, but only if its failure shows
-        # before the first query: pre-ping at checkout, and a short connect timeout.
-        return create_engine(
-            url,
-            pool_size=pool_size,
-            max_overflow=pool_size * 2,
-            pool_recycle=1800,
-            pool_pre_ping=True,
-            connect_args={"connect_timeout": REPLICA_CONNECT_TIMEOUT_S},
-        )
-    # No pre-ping: it costs a round trip per transaction. A connection broken by a database
-    # restart fails its one statement (503, or a task retry) and the pool is then refreshed.
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2, pool_recycle=1800)
+    # No pre-ping on the primary: it costs a round trip per transaction, and a connection
+    # broken by a restart fails its one statement (503, or a task retry) before the pool is
+    # refreshed. A replica's reads can go to the primary instead, but only if its failure
+    # shows before the first query: pre-ping at checkout, and a short connect timeout.
+    extra = (
+        {"pool_pre_ping": True, "connect_args": {"connect_timeout": REPLICA_CONNECT_TIMEOUT_S}}
+        if replica
+        else {}
+    )
+    return create_engine(
+        url, pool_size=pool_size, max_overflow=pool_size * 2, pool_recycle=1800, **extra
+    )
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

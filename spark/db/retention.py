@@ -25,9 +25,9 @@ from spark.db.models import (
     UsageRecordRow,
     WebhookDeliveryRow,
 )
-from spark.domain.jobs import JobState
+from spark.domain.jobs import TERMINAL_STATES
 
-_ENDED = [state.value for state in JobState if state.terminal]
+_ENDED = sorted(state.value for state in TERMINAL_STATES)
 
 
 @contextmanager

@@ -25,6 +25,7 @@ from spark.db.models import (
     TokensHourRow,
     UsageRecordRow,
 )
+from spark.domain.jobs import TERMINAL_STATES, JobKind
 
 HOUR = timedelta(hours=1)
 #: hours before the mark rolled up again on every run: a job's end stamped in one hour may
@@ -33,7 +34,7 @@ REROLL = timedelta(hours=2)
 #: the most hours one transaction rolls up, so a first run over months of rows stays short
 CHUNK = timedelta(days=1)
 _MARK = "hourly"
-_ENDED = ("succeeded", "failed", "canceled", "timed_out")
+_ENDED = sorted(state.value for state in TERMINAL_STATES)
 _JOBS = cast(Table, JobRow.__table__)
 
 
@@ -157,7 +158,7 @@ def _roll_builds(s: Session, start: datetime, end: datetime) -> None:
     run = _seconds(s, JobRow.started_at, JobRow.finished_at)
     query = (
         select(hour, target, JobRow.state, func.count(), _pct(s, 0.95, run))
-        .where(_ended_between(start, end), JobRow.kind == "unity_build")
+        .where(_ended_between(start, end), JobRow.kind == JobKind.UNITY_BUILD.value)
         .group_by(hour, target, JobRow.state)
     )
     s.execute(

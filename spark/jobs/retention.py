@@ -113,18 +113,18 @@ def _prune(
     # Postgres drops whole monthly partitions (counted as such); SQLite deletes rows.
     events = "event_partitions" if db.dialect == "postgresql" else "events"
     deleted = {events: _prune_events(db, days(policy.events_days), policy.batch)}
+    batch = policy.batch
     if counted is not None:
         jobs_before = min(days(policy.jobs_days), counted)
-        deleted["jobs"] = _batches(db, lambda s: _jobs_batch(s, files, jobs_before, policy.batch))
-        deleted["webhook_deliveries"] = _batches(
-            db, lambda s: queries.delete_deliveries(s, jobs_before, policy.batch)
-        )
+
+        def jobs(s: Session, before: datetime, n: int) -> int:
+            return _jobs_batch(s, files, before, n)
+
+        deleted["jobs"] = _batches(db, jobs, jobs_before, batch)
+        deleted["webhook_deliveries"] = _batches(db, queries.delete_deliveries, jobs_before, batch)
         usage_before = min(days(policy.usage_days), counted)
-        deleted["usage_records"] = _batches(
-            db, lambda s: queries.delete_usage_records(s, usage_before, policy.batch)
-        )
-    audit_before = days(policy.audit_days)
-    deleted["audit"] = _batches(db, lambda s: queries.delete_audit(s, audit_before, policy.batch))
+        deleted["usage_records"] = _batches(db, queries.delete_usage_records, usage_before, batch)
+    deleted["audit"] = _batches(db, queries.delete_audit, days(policy.audit_days), batch)
     return deleted
 
 
@@ -135,7 +135,7 @@ def _prune_events(db: Database, before: datetime, batch: int) -> int:
         if dropped:
             log.info("retention: dropped event partitions %s", ", ".join(dropped))
         return len(dropped)
-    return _batches(db, lambda s: queries.delete_events(s, before, batch))
+    return _batches(db, queries.delete_events, before, batch)
 
 
 def _jobs_batch(s: Session, files: JobFiles, before: datetime, batch: int) -> int:
@@ -148,12 +148,18 @@ def _jobs_batch(s: Session, files: JobFiles, before: datetime, batch: int) -> in
     return len(ids)
 
 
-def _batches(db: Database, one: Callable[[Session], int]) -> int:
-    """Run one batch per transaction until a batch removes nothing; the total removed."""
+def _batches(
+    db: Database, delete: Callable[[Session, datetime, int], int], before: datetime, batch: int
+) -> int:
+    """Run one batch per transaction until a batch comes back short; the total removed.
+
+    A short batch means nothing more is due, or the rest is locked by a concurrent run, which
+    deletes it.
+    """
     total = 0
     while True:
         with db.session() as s:
-            n = one(s)
+            n = delete(s, before, batch)
         total += n
-        if n == 0:
+        if n < batch:
             return total

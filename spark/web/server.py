@@ -10,11 +10,11 @@ HeaderLimitMiddleware answers with a JSON 431 (spark/web/guards.py).
 from __future__ import annotations
 
 import json
-import uuid
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from spark.errors import AppError, BadRequest, HeadersTooLarge
+from spark.web.request_id import new_request_id
 
 #: bytes a connection may send before its request head is complete; counted per read, so a
 #: head is cut off somewhere between this and this plus one socket read (256 KiB)
@@ -61,7 +61,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         ]
         head += [
             # the app never saw this request, so the id is made here (CONTRACT §4: every one)
-            b"x-request-id: " + uuid.uuid4().hex.encode() + b"\r\n",
+            b"x-request-id: " + new_request_id().encode() + b"\r\n",
             b"content-type: application/json\r\n",
             b"content-length: %d\r\n" % len(body),
             b"connection: close\r\n\r\n",
