@@ -9,6 +9,7 @@ from kombu.entity import Queue as KombuQueue
 
 from spark.config import Settings
 from spark.domain.jobs import Queue
+from spark.filebroker import TRANSPORT_PATH
 from spark.kinds import LONGEST_HARD_LIMIT_S, REGISTRY
 
 #: a message stays unacknowledged while its task runs (acks_late): the broker must not hand
@@ -41,6 +42,8 @@ def transport_options(settings: Settings) -> dict[str, Any]:
             "data_folder_out": str(folder / "queue"),
             "control_folder": str(folder / "control"),
             "processed_folder": str(folder / "processed"),
+            # spark.filebroker writes each message here, then renames it into the queue
+            "staging_folder": str(folder / "staging"),
             "store_processed": False,
             "polling_interval": 0.05,
         }
@@ -62,6 +65,7 @@ def build(settings: Settings) -> dict[str, Any]:
     routes.update({name: {"queue": queue} for name, queue in MAINTENANCE_TASKS.items()})
     return {
         "broker_url": settings.resolved_broker_url,
+        "broker_transport": TRANSPORT_PATH if settings.uses_file_broker else None,
         "broker_transport_options": options,
         "result_backend_transport_options": {"visibility_timeout": VISIBILITY_TIMEOUT_S},
         "broker_connection_retry_on_startup": True,

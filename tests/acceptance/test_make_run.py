@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -68,7 +69,8 @@ def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
         errors = log.read_text(errors="replace")[-4000:] if log.exists() else ""
         assert proc.poll() is None, "spark up stopped early:\n" + errors
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):  # the stack may have stopped already
+            os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(30)
         except subprocess.TimeoutExpired:
