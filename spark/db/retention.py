@@ -20,6 +20,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from spark.db.engine import Database
 from spark.db.models import (
     AuditRow,
+    DeadLetterRow,
     EventRow,
     JobRow,
     UsageRecordRow,
@@ -83,3 +84,9 @@ def delete_audit(s: Session, before: datetime, limit: int) -> int:
 def delete_events(s: Session, before: datetime, limit: int) -> int:
     """Up to limit stored events from before `before` (SQLite; Postgres drops partitions)."""
     return len(_delete_batch(s, EventRow.id, EventRow.ts < before, EventRow.ts, limit))
+
+
+def delete_dead_letters(s: Session, before: datetime, limit: int) -> int:
+    """Up to limit dead letters recorded before `before` (kept as long as events are)."""
+    where = DeadLetterRow.created_at < before
+    return len(_delete_batch(s, DeadLetterRow.id, where, DeadLetterRow.created_at, limit))

@@ -114,6 +114,11 @@ def _prune(
     events = "event_partitions" if db.dialect == "postgresql" else "events"
     deleted = {events: _prune_events(db, days(policy.events_days), policy.batch)}
     batch = policy.batch
+    # Dead letters are kept as long as the events they failed to become. The event outbox
+    # holds only events NATS has not taken yet: pruning it would lose them.
+    deleted["event_dead_letters"] = _batches(
+        db, queries.delete_dead_letters, days(policy.events_days), batch
+    )
     if counted is not None:
         jobs_before = min(days(policy.jobs_days), counted)
 

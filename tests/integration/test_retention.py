@@ -21,7 +21,7 @@ from spark.config import Settings
 from spark.db import events as event_queries
 from spark.db import migrate
 from spark.db.engine import Database
-from spark.db.models import AuditRow, EventRow, JobRow, UsageRecordRow
+from spark.db.models import AuditRow, DeadLetterRow, EventRow, JobRow, UsageRecordRow
 from spark.db.types import utcnow
 from spark.jobs.retention import JobFiles, RetentionPolicy, RetentionReport, run_retention
 from spark.logstore import LocalLogStore
@@ -36,7 +36,8 @@ RECENT = NOW - timedelta(minutes=10)
 #: zero days everywhere; the audit log keeps a day so "recent" means something for it too
 POLICY = RetentionPolicy(events_days=0, jobs_days=0, usage_days=0, audit_days=1, batch=7)
 TABLES = "jobs, usage_records, audit_log, spark_events, rollup_jobs_hourly, " + (
-    "rollup_tokens_hourly, rollup_builds_hourly, rollup_marks, job_outbox, webhook_deliveries"
+    "rollup_tokens_hourly, rollup_builds_hourly, rollup_marks, job_outbox, webhook_deliveries, "
+    "event_dead_letters"
 )
 
 
@@ -107,6 +108,12 @@ def _seed(db: Database, root: Path) -> Seeded:
          "job_kind": "generate_script", "session_id": "default", "subject": "spark.x", "data": {}}
         for ts in (OLD, OLD + timedelta(days=31), RECENT)
     ]  # fmt: skip
+    # Zero days of events: every dead letter is due, even the recent one (unlike events,
+    # which go a whole month at a time).
+    dead = [
+        {"subject": "spark.x", "payload": "{", "reason": "not JSON", "created_at": at}
+        for at in (OLD, OLD + timedelta(hours=1), OLD + timedelta(days=40), RECENT)
+    ]
     files = JobFiles(ArtifactStore(root), LocalLogStore(root))
     with db.session() as s:
         event_queries.ensure_partitions(s, {event_queries.month_start(e["ts"]) for e in events})
@@ -114,6 +121,7 @@ def _seed(db: Database, root: Path) -> Seeded:
         s.execute(insert(UsageRecordRow), usage)
         s.execute(insert(AuditRow), audit)
         s.execute(insert(EventRow), events)
+        s.execute(insert(DeadLetterRow), dead)
     for job in jobs + recent:
         files.artifacts.put(job["id"], "out.txt", b"artifact")
         files.logs.open_writer(job["id"]).close()
@@ -202,7 +210,7 @@ def test_two_concurrent_runs_prune_old_rows_once_and_keep_rollups_equal_to_group
         for dataset, n in report.deleted.items():
             deleted[dataset] = deleted.get(dataset, 0) + n
     assert deleted == {
-        "event_partitions": len(old_months), "jobs": 42, "webhook_deliveries": 0, "usage_records": 30,
+        "event_partitions": len(old_months), "event_dead_letters": 4, "jobs": 42, "webhook_deliveries": 0, "usage_records": 30,
         "audit": 5,
     }  # fmt: skip
     for sql, rollup in ROLLUPS.items():
@@ -213,6 +221,7 @@ def test_two_concurrent_runs_prune_old_rows_once_and_keep_rollups_equal_to_group
     assert _count(rdb, "SELECT count(*) FROM usage_records") == 1
     assert _count(rdb, "SELECT count(*) FROM audit_log") == 1
     assert _count(rdb, "SELECT count(*) FROM spark_events") == 1
+    assert _count(rdb, "SELECT count(*) FROM event_dead_letters") == 0
     assert _partitions(rdb) == sorted(set(partitions) - set(old_months))
     assert not any((tmp_path / str(j)).exists() for j in seeded.old_jobs)
     assert not any(seeded.files.logs.path(j).exists() for j in seeded.old_jobs)  # type: ignore[attr-defined]
