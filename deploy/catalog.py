@@ -225,6 +225,19 @@ EVENTS = Dashboard(
         ),
         Panel("Outbox depth", (("waiting", "max(spark_event_outbox_depth)"),)),
         Panel("Read replica lag", (("lag", "max(spark_db_replica_lag_seconds)"),), "s"),
+        Panel(
+            "Retention: removed per hour",
+            (
+                (
+                    "{{dataset}}",
+                    "sum by (dataset) (increase(spark_retention_deleted_total[1h]))",
+                ),
+            ),
+        ),
+        Panel(
+            "Rollups: hours rolled up per hour",
+            (("hours", "sum(increase(spark_rollup_hours_total[1h]))"),),
+        ),
     ),
 )
 

@@ -38,6 +38,7 @@ EVENT_DRIVEN = {
     "spark_preview_cache_lookups_total": "a render_preview job looks up the cache",
     "spark_job_messages_resent_total": "the rescue task sends a lost message again",
     "spark_db_replica_lag_seconds": "a read replica is configured",
+    "spark_retention_deleted_total": "the hourly retention run removes something",
 }
 
 
