@@ -44,6 +44,8 @@ def transport_options(settings: Settings) -> dict[str, Any]:
             "processed_folder": str(folder / "processed"),
             # spark.filebroker writes each message here, then renames it into the queue
             "staging_folder": str(folder / "staging"),
+            # job messages stay on disk until acknowledged, for the rescue task to find
+            "tracked_queues": sorted({spec.queue.value for spec in REGISTRY.values()}),
             "store_processed": False,
             "polling_interval": 0.05,
         }

@@ -9,10 +9,12 @@ import uuid
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol, cast
 
 import redis
 
+from spark import filebroker
 from spark.domain.jobs import JobKind
 from spark.kinds import REGISTRY, spec_of
 
@@ -87,7 +89,19 @@ class CeleryDispatcher:
         # back without the marker too, so SET NX succeeding means every queued message is gone.
         return bool(client.set(BROKER_MARKER, "1", nx=True))
 
+    def _claims(self) -> Path | None:
+        """The file broker's folder of taken, unacknowledged messages (None on Redis)."""
+        if not str(self._app.conf.broker_url or "").startswith("filesystem://"):
+            return None
+        folder = dict(self._app.conf.broker_transport_options or {}).get("processed_folder")
+        return Path(folder) if folder else None
+
     def deliveries(self, older_than_s: float, limit: int) -> list[Delivery]:
+        claims = self._claims()
+        if claims is not None:
+            taken = filebroker.unacknowledged(claims, older_than_s, limit)
+            found = (_job_delivery(name, message) for name, message in taken)
+            return [d for d in found if d is not None]
         client = self._redis()
         if client is None:
             return []
@@ -99,7 +113,10 @@ class CeleryDispatcher:
         if not tags:
             return []
         raws = cast("list[bytes | None]", client.hmget(self._unacked, tags))
-        found = (_job_delivery(tag, raw) for tag, raw in zip(tags, raws, strict=True))
+        # Each entry is [message, exchange, routing key].
+        found = (
+            _job_delivery(tag.decode(), _first(raw)) for tag, raw in zip(tags, raws, strict=True)
+        )
         return [d for d in found if d is not None]
 
     def held(self, job_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
@@ -108,8 +125,12 @@ class CeleryDispatcher:
         return {uuid.UUID(task_id) for reply in replies.values() for task_id in reply or {}}
 
     def forget(self, deliveries: Iterable[Delivery]) -> None:
-        client = self._redis()
         tags = [d.tag for d in deliveries]
+        claims = self._claims()
+        if claims is not None:
+            filebroker.forget(claims, tags)
+            return
+        client = self._redis()
         if client is None or not tags:
             return
         pipe = client.pipeline()
@@ -134,15 +155,20 @@ class CeleryDispatcher:
         return cast("AbstractContextManager[Any]", self._app.producer_or_acquire())
 
 
-def _job_delivery(tag: bytes, raw: bytes | None) -> Delivery | None:
-    """The delivery of a SPARK job message; None for other tasks and unreadable entries."""
-    if raw is None:
-        return None
+def _first(raw: bytes | None) -> Any:
+    """The message of a Redis unacknowledged entry; None when it is missing or unreadable."""
     try:
-        message = json.loads(raw)[0]
+        return json.loads(raw)[0] if raw is not None else None
+    except (ValueError, IndexError, TypeError, KeyError):
+        return None
+
+
+def _job_delivery(tag: str, message: Any) -> Delivery | None:
+    """The delivery of a SPARK job message; None for other tasks and unreadable entries."""
+    try:
         headers = message["headers"]
         if headers.get("task") not in _JOB_TASKS:
             return None
-        return Delivery(tag.decode(), uuid.UUID(str(headers["id"])))
-    except (ValueError, KeyError, IndexError, TypeError):
+        return Delivery(tag, uuid.UUID(str(headers["id"])))
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
         return None

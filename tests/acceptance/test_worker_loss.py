@@ -18,7 +18,8 @@ from spark.domain.jobs import Job
 from spark.jobs import maintenance
 from spark.jobs.dispatch import CeleryDispatcher
 from spark.taskqueue import create_celery
-from tests.support.jobs import TERMINAL, auth, delivered, stored, wait_delivered, wait_state
+from spark.web.app import create_app
+from tests.support.jobs import TERMINAL, auth, delivered, stored, wait_state
 from tests.support.jobs import TURRET as BODY
 from tests.support.workers import BeatProcess, WorkerProcess
 
@@ -134,18 +135,76 @@ def test_jobs_a_killed_worker_had_prefetched_are_sent_again_and_a_live_ones_are_
     """A busy worker holds prefetched jobs and the rescue leaves them be; once the whole worker
     is SIGKILLed, every queued job it took is marked for the relay and its stale delivery
     dropped, while the jobs it was running are left to the reaper's lease."""
+    prefetched_jobs_of_a_killed_worker_go_again(client, api_key, db, settings, slow_worker)
+
+
+@pytest.fixture
+def file_broker(settings: Settings, tmp_path: Path) -> Settings:
+    """The same database, with the embedded file broker of `make run` in a folder of its own."""
+    var = tmp_path / "file-broker-var"
+    return settings.model_copy(update={"broker_url": None, "var_dir": var})
+
+
+def test_the_file_broker_also_gives_a_killed_workers_prefetched_jobs_back(
+    api_key: str, db: Database, file_broker: Settings, tmp_path: Path
+) -> None:
+    """The embedded broker keeps each taken job message on disk until it is acknowledged, so
+    the rescue finds what a SIGKILLed worker had prefetched, as it does on Redis."""
+    worker = WorkerProcess(file_broker, tmp_path, SPARK_OFFLINE_LATENCY_S="4")
+    worker.start()
+    try:
+        with TestClient(create_app(file_broker)) as client:
+            # Celery feeds a pool from a broker without an event loop one task ahead: two
+            # jobs run, one waits prefetched.
+            prefetched_jobs_of_a_killed_worker_go_again(
+                client, api_key, db, file_broker, worker, taken=3
+            )
+    finally:
+        worker.kill()
+
+
+def prefetched_jobs_of_a_killed_worker_go_again(
+    client: TestClient,
+    key: str,
+    db: Database,
+    settings: Settings,
+    worker: WorkerProcess,
+    taken: int = 6,
+) -> None:
+    """Six jobs on a worker of two processes that takes `taken` of them (two run, the rest
+    wait prefetched): left alone while it lives; once it is SIGKILLed, the prefetched ones are
+    marked for the relay and sent once, the running ones left to the reaper's lease."""
     dispatcher = CeleryDispatcher(create_celery(settings))
-    ids = [client.post("/v1/jobs", json=BODY, headers=auth(api_key)).json()["id"] for _ in range(6)]
-    wait_delivered(dispatcher, ids, len(ids))
+    ids = [client.post("/v1/jobs", json=BODY, headers=auth(key)).json()["id"] for _ in range(6)]
+    wait_received(worker, ids, taken)
+    wait_running(db, ids, 2)
     assert maintenance.rescue(db, dispatcher, older_than_s=0.0) == 0
 
-    slow_worker.kill()
-    states = {i: stored(db, i).state.value for i in ids}
-    queued = {i for i, state in states.items() if state == "queued"}
-    assert len(queued) == 4, states
+    worker.kill()
+    held = delivered(dispatcher, ids)
+    assert len(held) == taken
+    states = {i: stored(db, i).state.value for i in held}
+    stranded = {i for i, state in states.items() if state == "queued"}
+    assert len(stranded) == taken - 2, states
     before = resent_stranded()
-    assert maintenance.rescue(db, dispatcher, older_than_s=0.0) == 4
-    assert resent_stranded() == before + 4
-    assert delivered(dispatcher, ids) == set(ids) - queued
-    assert maintenance.relay(db, dispatcher, min_age_s=0) == 4
+    assert maintenance.rescue(db, dispatcher, older_than_s=0.0) == len(stranded)
+    assert resent_stranded() == before + len(stranded)
+    assert delivered(dispatcher, ids) == held - stranded
+    assert maintenance.relay(db, dispatcher, min_age_s=0) == len(stranded)
     assert maintenance.rescue(db, dispatcher, older_than_s=0.0) == 0
+
+
+def wait_received(worker: WorkerProcess, ids: list[str], count: int) -> None:
+    """Wait until the worker has logged taking count of ids."""
+    deadline = time.monotonic() + 20
+    while sum(f"[{i}] received" in worker.log() for i in ids) < count:
+        assert time.monotonic() < deadline, worker.log()[-2000:]
+        time.sleep(0.1)
+
+
+def wait_running(db: Database, ids: list[str], count: int) -> None:
+    """Wait until count of ids have been claimed by the worker's processes."""
+    deadline = time.monotonic() + 20
+    while sum(stored(db, i).state.value == "running" for i in ids) < count:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)

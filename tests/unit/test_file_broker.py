@@ -5,12 +5,15 @@ the queue folder as the producer writes (kombu's own file channel hands out empt
 from __future__ import annotations
 
 import multiprocessing
+import os
+import subprocess
 import time
 from pathlib import Path
 from queue import Empty
 
 from kombu.transport import filesystem
 
+from spark import filebroker
 from spark.config import Settings
 from spark.filebroker import Channel
 from spark.taskqueue import create_celery
@@ -120,3 +123,88 @@ def test_publishers_never_read_an_exchange_table_being_created(tmp_path: Path) -
     with create_celery(settings_in(tmp_path)).connection_for_read() as conn:
         tables = [conn.default_channel.get_table(f"e{i}") for i in range(EXCHANGES)]
     assert all(len(table) == 1 for table in tables)
+
+
+JOB_QUEUE = "generation"
+
+
+def send_job(folder: Path, job_id: str) -> None:
+    """A job's task message, sent as the API sends it."""
+    app = create_celery(settings_in(folder))
+    app.send_task("spark.jobs.generate_script", args=[job_id], task_id=job_id, queue=JOB_QUEUE)
+
+
+def exited_pid() -> int:
+    """The id of a process that has run, exited and been reaped."""
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
+def claims(folder: Path) -> list[str]:
+    return sorted(p.name for p in (folder / "broker" / "processed").iterdir())
+
+
+def queued(folder: Path) -> list[str]:
+    return sorted(p.name for p in (folder / "broker" / "queue").iterdir())
+
+
+def test_a_taken_job_message_stays_on_disk_until_acknowledged(tmp_path: Path) -> None:
+    """Taken: it leaves the queue and waits in the processed folder, listed as unacknowledged
+    (so a dead worker's prefetched jobs can be found); acknowledged: gone."""
+    with create_celery(settings_in(tmp_path)).connection_for_read() as conn:
+        channel = conn.default_channel
+        send_job(tmp_path, "job-1")
+        message = channel.basic_get(JOB_QUEUE)
+        assert message.headers["id"] == "job-1"
+        assert queued(tmp_path) == [] and len(claims(tmp_path)) == 1
+        message.ack()
+        assert claims(tmp_path) == []
+
+
+def test_only_claims_of_processes_gone_and_old_enough_are_unacknowledged(tmp_path: Path) -> None:
+    """A claim of a running process is its own business; one whose process has exited is
+    listed once it is older_than_s old."""
+    processed = tmp_path / "broker" / "processed"
+    with create_celery(settings_in(tmp_path)).connection_for_read() as conn:
+        channel = conn.default_channel
+        send_job(tmp_path, "job-1")
+        channel.basic_get(JOB_QUEUE)
+        (claim,) = claims(tmp_path)
+        assert claim.startswith(f"{os.getpid()}-")
+        assert filebroker.unacknowledged(processed, 0.0, 10) == []
+        dead = f"{exited_pid()}-{claim.partition('-')[2]}"
+        (processed / claim).rename(processed / dead)
+        listed = filebroker.unacknowledged(processed, 0.0, 10)
+        assert [(c, m["headers"]["id"]) for c, m in listed] == [(dead, "job-1")]
+        assert filebroker.unacknowledged(processed, 60.0, 10) == []
+        channel.qos.restore_at_shutdown = False
+
+
+def test_a_rejected_or_given_back_job_message_is_queued_again_once(tmp_path: Path) -> None:
+    """Requeued on reject, and written back on a warm shutdown: each time one file in the
+    queue and no claim left behind."""
+    with create_celery(settings_in(tmp_path)).connection_for_read() as conn:
+        channel = conn.default_channel
+        send_job(tmp_path, "job-2")
+        channel.basic_get(JOB_QUEUE).reject(requeue=True)
+        assert len(queued(tmp_path)) == 1 and claims(tmp_path) == []
+        channel.basic_get(JOB_QUEUE)
+        assert channel.qos.restore_unacked() == []
+        assert len(queued(tmp_path)) == 1 and claims(tmp_path) == []
+
+
+def test_other_queues_messages_leave_no_claim_and_forget_drops_one(tmp_path: Path) -> None:
+    """Events and control messages are deleted once read; forget() drops a dead claim."""
+    processed = tmp_path / "broker" / "processed"
+    with create_celery(settings_in(tmp_path)).connection_for_read() as conn:
+        channel = conn.default_channel
+        channel._put("celeryev.x", {"body": "{}", "properties": {}})
+        assert channel._get("celeryev.x")["body"] == "{}"
+        send_job(tmp_path, "job-3")
+        channel.basic_get(JOB_QUEUE)
+        # gone without acknowledging or giving back, as a SIGKILLed worker: the claim stays
+        channel.qos.restore_at_shutdown = False
+    (claim,) = claims(tmp_path)
+    filebroker.forget(processed, [claim])
+    assert claims(tmp_path) == [] and queued(tmp_path) == []
