@@ -8,8 +8,10 @@ import multiprocessing
 import os
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 from queue import Empty
+from typing import Any
 
 from kombu.transport import filesystem
 
@@ -62,22 +64,29 @@ def test_the_embedded_broker_uses_the_atomic_channel(tmp_path: Path) -> None:
         assert isinstance(channel, filesystem.Channel)
 
 
+def race(folder: Path, writer: Callable[[Path], None], reader: Callable[..., None]) -> list[Any]:
+    """Two reader processes polling while one writer process works, until it is done; what
+    each reader put on its results queue."""
+    create_celery(settings_in(folder))  # makes the folders
+    spawn = multiprocessing.get_context("spawn")
+    results: multiprocessing.Queue[Any] = spawn.Queue()
+    readers = [spawn.Process(target=reader, args=(folder, results)) for _ in range(CONSUMERS)]
+    for process in readers:
+        process.start()
+    producer = spawn.Process(target=writer, args=(folder,))
+    producer.start()
+    producer.join(60)
+    (folder / "done").touch()
+    outcomes = [results.get(timeout=90) for _ in readers]
+    for process in readers:
+        process.join(10)
+    return outcomes
+
+
 def test_consumers_polling_during_writes_get_every_message_once_and_whole(
     tmp_path: Path,
 ) -> None:
-    create_celery(settings_in(tmp_path))  # makes the folders
-    spawn = multiprocessing.get_context("spawn")
-    results: multiprocessing.Queue[tuple[list[int], int]] = spawn.Queue()
-    consumers = [spawn.Process(target=consume, args=(tmp_path, results)) for _ in range(CONSUMERS)]
-    for process in consumers:
-        process.start()
-    producer = spawn.Process(target=produce, args=(tmp_path,))
-    producer.start()
-    producer.join(60)
-    (tmp_path / "done").touch()
-    outcomes = [results.get(timeout=90) for _ in consumers]
-    for process in consumers:
-        process.join(10)
+    outcomes = race(tmp_path, produce, consume)
     taken = sorted(i for got, _ in outcomes for i in got)
     assert sum(broken for _, broken in outcomes) == 0
     assert taken == list(range(MESSAGES))
@@ -107,19 +116,7 @@ def read_tables(folder: Path, results: multiprocessing.Queue[int]) -> None:
 
 
 def test_publishers_never_read_an_exchange_table_being_created(tmp_path: Path) -> None:
-    create_celery(settings_in(tmp_path))
-    spawn = multiprocessing.get_context("spawn")
-    results: multiprocessing.Queue[int] = spawn.Queue()
-    readers = [spawn.Process(target=read_tables, args=(tmp_path, results)) for _ in range(2)]
-    for process in readers:
-        process.start()
-    binder = spawn.Process(target=bind_all, args=(tmp_path,))
-    binder.start()
-    binder.join(60)
-    (tmp_path / "done").touch()
-    assert [results.get(timeout=60) for _ in readers] == [0, 0]
-    for process in readers:
-        process.join(10)
+    assert race(tmp_path, bind_all, read_tables) == [0, 0]
     with create_celery(settings_in(tmp_path)).connection_for_read() as conn:
         tables = [conn.default_channel.get_table(f"e{i}") for i in range(EXCHANGES)]
     assert all(len(table) == 1 for table in tables)
