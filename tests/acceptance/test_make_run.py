@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,64 +17,20 @@ import pytest
 from fakes.unity import make_unity_project, write_launcher
 from spark.engines.unity.csharp import check_syntax
 from tests.support.services import free_port
-
-
-class Up:
-    """A running `spark up` and what it printed."""
-
-    def __init__(self, proc: subprocess.Popen[str], lines: list[str], url: str) -> None:
-        self.proc, self.lines, self.url = proc, lines, url
-
-    def line_after(self, marker: str) -> str:
-        index = next(i for i, line in enumerate(self.lines) if marker in line)
-        return self.lines[index + 1].strip()
+from tests.support.stack import Up
 
 
 @pytest.fixture(scope="module")
 def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
     """`spark up` in an empty directory with no SPARK_* configuration but the Unity stand-in."""
     workdir = tmp_path_factory.mktemp("embedded")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SPARK_")}
-    env["SPARK_UNITY_PATH"] = str(write_launcher(workdir.parent / f"{workdir.name}-unity"))
-    spark = Path(sys.executable).parent / "spark"
-    log = workdir.parent / f"{workdir.name}-stderr.log"
-    with log.open("wb") as stderr:
-        proc = subprocess.Popen(
-            [str(spark), "up", "--port", str(port)],
-            cwd=workdir,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            text=True,
-            start_new_session=True,
-        )
-    assert proc.stdout is not None
-    lines: list[str] = []
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        lines.append(line)
-        if "--wait" in line or proc.poll() is not None:
-            break
-    # Keep reading, so the services' own output never fills the pipe and blocks them.
-    drain = threading.Thread(target=proc.stdout.read, daemon=True)
-    drain.start()
+    unity = write_launcher(workdir.parent / f"{workdir.name}-unity")
+    stack = Up(workdir, free_port(), SPARK_UNITY_PATH=str(unity))
     try:
-        yield Up(proc, lines, f"http://127.0.0.1:{port}")
-        # The services log to stderr: its tail explains a stack that stopped early.
-        errors = log.read_text(errors="replace")[-4000:] if log.exists() else ""
-        assert proc.poll() is None, "spark up stopped early:\n" + errors
+        yield stack
+        assert stack.proc.poll() is None, "spark up stopped early:\n" + stack.errors()
     finally:
-        with contextlib.suppress(ProcessLookupError):  # the stack may have stopped already
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
-        drain.join(10)
-        proc.stdout.close()
+        stack.stop()
 
 
 def test_up_prints_url_key_and_examples(up: Up) -> None:
@@ -119,10 +72,8 @@ def test_the_printed_cli_line_waits_for_the_script(up: Up) -> None:
 
 def run_cli(up: Up, *args: str) -> subprocess.CompletedProcess[str]:
     """Run `spark …` as a user would, against the running service with its printed key."""
-    key = re.search(r"API key: (spk_\S+)", "".join(up.lines))
-    assert key is not None
     env = {k: v for k, v in os.environ.items() if not k.startswith("SPARK_")}
-    env.update(SPARK_API_URL=up.url, SPARK_API_KEY=key.group(1))
+    env.update(SPARK_API_URL=up.url, SPARK_API_KEY=up.key)
     spark = Path(sys.executable).parent / "spark"
     return subprocess.run([str(spark), *args], env=env, capture_output=True, text=True, timeout=60)
 

@@ -1,0 +1,106 @@
+"""`spark up` (what `make run` starts) as a child process group, and what it printed."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+
+class Up:
+    """A running `spark up` in workdir: its process group, printed lines and URL."""
+
+    def __init__(self, workdir: Path, port: int, **env: str) -> None:
+        self.workdir, self.url = workdir, f"http://127.0.0.1:{port}"
+        self.log = workdir.parent / f"{workdir.name}-stderr.log"
+        base = {k: v for k, v in os.environ.items() if not k.startswith("SPARK_")}
+        spark = Path(sys.executable).parent / "spark"
+        with self.log.open("ab") as stderr:
+            self.proc = subprocess.Popen(
+                [str(spark), "up", "--port", str(port)],
+                cwd=workdir,
+                env=base | env,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                text=True,
+                start_new_session=True,
+            )
+        assert self.proc.stdout is not None
+        self.lines: list[str] = []
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            self.lines.append(line)
+            if "--wait" in line or self.proc.poll() is not None:
+                break
+        # Keep reading, so the services' own output never fills the pipe and blocks them.
+        self._drain = threading.Thread(target=self.proc.stdout.read, daemon=True)
+        self._drain.start()
+
+    def line_after(self, marker: str) -> str:
+        """The printed line after the first one containing marker."""
+        index = next(i for i, line in enumerate(self.lines) if marker in line)
+        return self.lines[index + 1].strip()
+
+    @property
+    def key(self) -> str:
+        """The API key it printed."""
+        found = re.search(r"API key: (spk_\S+)", "".join(self.lines))
+        assert found is not None, "".join(self.lines)
+        return found.group(1)
+
+    def errors(self) -> str:
+        """The tail of the services' stderr: it explains a stack that stopped early."""
+        return self.log.read_text(errors="replace")[-4000:] if self.log.exists() else ""
+
+    def stop(self) -> None:
+        """TERM `spark up`, which stops its services, and wait for it."""
+        with contextlib.suppress(ProcessLookupError):  # the stack may have stopped already
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.kill()
+        self._close()
+
+    def kill(self) -> None:
+        """SIGKILL every process of the stack at once, as when its machine dies.
+
+        `spark up` puts each service in a process group of its own, so the session (which
+        they all share) is what names them all.
+        """
+        deadline = time.monotonic() + 10
+        while members := _session_members(self.proc.pid):
+            for pid in members:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            assert time.monotonic() < deadline, f"still running: {members}"
+            time.sleep(0.05)
+        self.proc.wait(10)
+        self._close()
+
+    def _close(self) -> None:
+        self._drain.join(10)
+        assert self.proc.stdout is not None
+        self.proc.stdout.close()
+
+
+def _session_members(sid: int) -> list[int]:
+    """Live (not zombie) processes of session sid."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if fields[0] != "Z" and int(fields[3]) == sid:
+            members.append(int(entry.name))
+    return members
