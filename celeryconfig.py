@@ -46,7 +46,6 @@ def transport_options(settings: Settings) -> dict[str, Any]:
             "staging_folder": str(folder / "staging"),
             # job messages stay on disk until acknowledged, for the rescue task to find
             "tracked_queues": sorted({spec.queue.value for spec in REGISTRY.values()}),
-            "store_processed": False,
             "polling_interval": 0.05,
         }
     return {

@@ -48,13 +48,17 @@ class Channel(filesystem.Channel):
     def _put(self, queue: Any, payload: Any, **kwargs: Any) -> None:  # type: ignore[override]
         # The same name kombu gives a message: its consumers sort and select by it.
         name = f"{round(monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
-        staged = os.path.join(self.transport_options["staging_folder"], name)
+        staged = os.path.join(self._staging, name)
         try:
             with open(staged, "wb") as out:
                 out.write(dumps(payload).encode())  # type: ignore[no-untyped-call]
             os.replace(staged, os.path.join(self.data_folder_out, name))
         except OSError as exc:
             raise ChannelError(f"Cannot add file {name!r} to the queue folder") from exc
+
+    @cached_property
+    def _staging(self) -> str:
+        return str(self.transport_options["staging_folder"])
 
     @cached_property
     def _tracked(self) -> frozenset[str]:
@@ -123,9 +127,7 @@ class Channel(filesystem.Channel):
         table = self._exchange_file(exchange)  # type: ignore[no-untyped-call]
         if not table.exists():
             self.control_folder.mkdir(exist_ok=True)
-            staged = os.path.join(
-                self.transport_options["staging_folder"], f"{uuid.uuid4()}.exchange"
-            )
+            staged = os.path.join(self._staging, f"{uuid.uuid4()}.exchange")
             with open(staged, "w") as out:
                 out.write("[]")
             try:

@@ -71,6 +71,10 @@ class CeleryDispatcher:
         options = dict(app.conf.broker_transport_options or {})
         self._unacked = str(options.get("unacked_key", "unacked"))
         self._unacked_index = str(options.get("unacked_index_key", "unacked_index"))
+        #: the file broker's folder of taken, unacknowledged messages (None on Redis)
+        on_files = str(app.conf.broker_url or "").startswith("filesystem://")
+        folder = options.get("processed_folder") if on_files else None
+        self._claims = Path(folder) if folder else None
 
     def _redis(self) -> redis.Redis | None:
         url = str(self._app.conf.broker_url or "")
@@ -89,17 +93,9 @@ class CeleryDispatcher:
         # back without the marker too, so SET NX succeeding means every queued message is gone.
         return bool(client.set(BROKER_MARKER, "1", nx=True))
 
-    def _claims(self) -> Path | None:
-        """The file broker's folder of taken, unacknowledged messages (None on Redis)."""
-        if not str(self._app.conf.broker_url or "").startswith("filesystem://"):
-            return None
-        folder = dict(self._app.conf.broker_transport_options or {}).get("processed_folder")
-        return Path(folder) if folder else None
-
     def deliveries(self, older_than_s: float, limit: int) -> list[Delivery]:
-        claims = self._claims()
-        if claims is not None:
-            taken = filebroker.unacknowledged(claims, older_than_s, limit)
+        if self._claims is not None:
+            taken = filebroker.unacknowledged(self._claims, older_than_s, limit)
             found = (_job_delivery(name, message) for name, message in taken)
             return [d for d in found if d is not None]
         client = self._redis()
@@ -126,9 +122,8 @@ class CeleryDispatcher:
 
     def forget(self, deliveries: Iterable[Delivery]) -> None:
         tags = [d.tag for d in deliveries]
-        claims = self._claims()
-        if claims is not None:
-            filebroker.forget(claims, tags)
+        if self._claims is not None:
+            filebroker.forget(self._claims, tags)
             return
         client = self._redis()
         if client is None or not tags:
