@@ -16,7 +16,8 @@ import redis
 from spark import metrics
 from spark.config import Settings
 from spark.db.engine import Database
-from spark.engines.unity.mcp_bridge import breaker_name, default_editor, probe
+from spark.engines.unity.bridge import EditorUnavailable
+from spark.engines.unity.mcp_bridge import breaker_name, default_editor, list_instances
 from spark.kv.base import BreakerStore
 
 log = logging.getLogger(__name__)
@@ -26,12 +27,29 @@ Check = Literal["ok", "down", "disabled", "offline"]
 REQUIRED = ("database", "broker")
 #: the editor's and the LLM's probe timeout, and how long an answer is reused (health is
 #: polled often, and each probe is a real round trip to the dependency)
-EDITOR_PROBE_TIMEOUT_S = 2.0
+EDITOR_PROBE_TIMEOUT_S = 3.0
 EDITOR_PROBE_CACHE_S = 5.0
 LLM_PROBE_TIMEOUT_S = 2.0
 LLM_PROBE_CACHE_S = 5.0
 _probes: dict[tuple[str, str], tuple[float, Check]] = {}
 _probes_lock = threading.Lock()
+_editors: dict[str, tuple[float, EditorCheck]] = {}
+
+
+@dataclass(frozen=True)
+class EditorCheck:
+    """The unity-mcp server's check: ok only with a Unity instance connected to it (the
+    server answers MCP on its own, editor or not), and which instances those are."""
+
+    status: Check
+    instances: tuple[str, ...] = ()
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        found: dict[str, Any] = {"status": self.status, "instances": list(self.instances)}
+        if self.error is not None:
+            found["error"] = self.error
+        return found
 
 
 @dataclass(frozen=True)
@@ -40,6 +58,11 @@ class Health:
 
     status: Literal["healthy", "degraded", "unhealthy"]
     checks: dict[str, Check]
+    unity_mcp: EditorCheck = EditorCheck("disabled")
+
+    def body_checks(self) -> dict[str, Any]:
+        """The checks as GET /v1/health shows them (unity_mcp with its instances)."""
+        return {**self.checks, "unity_mcp": self.unity_mcp.as_dict()}
 
 
 def _probe(name: str, fn: Callable[[], None]) -> Check:
@@ -75,14 +98,27 @@ def _cached(name: str, key: str, ttl_s: float, fn: Callable[[], None]) -> Check:
     return check
 
 
-def _unity_mcp(settings: Settings) -> Check:
-    """An MCP initialize + ping round trip to the configured editor, reused for a few seconds."""
+def _unity_mcp(settings: Settings) -> EditorCheck:
+    """The Unity instances connected to the configured unity-mcp server (its
+    `mcpforunity://instances`), reused for a few seconds; down with none."""
     editor = default_editor(settings)
     if editor is None:
-        return "disabled"
-    return _cached(
-        "unity_mcp", editor.url, EDITOR_PROBE_CACHE_S, lambda: probe(editor, EDITOR_PROBE_TIMEOUT_S)
-    )
+        return EditorCheck("disabled")
+    with _probes_lock:
+        cached = _editors.get(editor.url)
+        if cached is not None and time.monotonic() - cached[0] < EDITOR_PROBE_CACHE_S:
+            return cached[1]
+    try:
+        ids = tuple(i.id for i in list_instances(editor, EDITOR_PROBE_TIMEOUT_S))
+        check = EditorCheck(
+            "ok" if ids else "down", ids, None if ids else "no Unity editor is connected"
+        )
+    except EditorUnavailable as exc:
+        log.warning("health check unity_mcp failed: %s", exc.message)
+        check = EditorCheck("down", (), exc.message)
+    with _probes_lock:
+        _editors[editor.url] = (time.monotonic(), check)
+    return check
 
 
 def _llm(settings: Settings) -> Check:
@@ -138,8 +174,9 @@ def check_health(settings: Settings, db: Database, celery: Any) -> Health:
         "redis": _probe("redis", _redis(settings.redis_url)) if settings.redis_url else "disabled",
         "nats": _probe("nats", _tcp(settings.nats_url, 4222)) if settings.nats_url else "disabled",
         "llm": _llm(settings),
-        "unity_mcp": _unity_mcp(settings),
     }
+    editor = _unity_mcp(settings)
+    checks["unity_mcp"] = editor.status
     if db.replica is not None:
         # reads fall back to the primary, so a missing replica only degrades the service
         checks["replica"] = record_replica_lag(db)
@@ -149,7 +186,7 @@ def check_health(settings: Settings, db: Database, celery: Any) -> Health:
         status = "degraded"
     else:
         status = "healthy"
-    return Health(status, checks)
+    return Health(status, checks, editor)
 
 
 def breaker_states(settings: Settings, store: BreakerStore) -> dict[str, str]:

@@ -148,8 +148,8 @@ _DECLARED = (
         family=EventFamily.PREVIEW,
         limits=TimeLimits(soft_s=120, hard_s=180),
         handler="spark.handlers.previews:render_preview",
-        # A preview is interactive: with its editor away it fails within seconds (one
-        # retry rides out a domain reload) instead of waiting out its two-minute limit.
+        # A preview is interactive: with no editor connected it fails within seconds
+        # instead of waiting out its two-minute limit (the bridge itself rides out reloads).
         retry=RetryPolicy(dependency_wait_s=10),
     ),
     KindSpec(

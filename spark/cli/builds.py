@@ -135,6 +135,13 @@ def create(
     webhook: Annotated[
         list[str], typer.Option(help="URL told when a build ends (repeatable).")
     ] = [],  # noqa: B006
+    unity_mcp_url: Annotated[
+        str | None, typer.Option("--unity-mcp-url", help="The project's unity-mcp server.")
+    ] = None,
+    unity_instance: Annotated[
+        str | None,
+        typer.Option(help="The Unity instance (Name@hash) on that server for this project."),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Register a project (a directory or a git repository)."""
@@ -145,6 +152,10 @@ def create(
         body["git_url"] = git_url
     if ref is not None:
         body["default_ref"] = ref
+    if unity_mcp_url is not None:
+        body["unity_mcp_url"] = unity_mcp_url
+    if unity_instance is not None:
+        body["unity_instance"] = unity_instance
     try:
         project = client_from_settings().create_project(body)
     except ApiError as exc:

@@ -88,6 +88,9 @@ def _check_secret(value: str) -> str:
 HttpUrlText = Annotated[str, AfterValidator(_check_http_url)]
 GitUrl = Annotated[str, AfterValidator(_check_git_url)]
 SourceDir = Annotated[str, AfterValidator(_check_source_dir)]
+UnityInstance = Annotated[
+    str, StringConstraints(pattern=r"^[^\x00-\x1f@]{1,150}(@[A-Za-z0-9]{1,64})?$")
+]
 ProjectName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,99}$")]
 WebhookSecret = Annotated[
     str, StringConstraints(min_length=16, max_length=128), AfterValidator(_check_secret)
@@ -122,6 +125,9 @@ class ProjectIn(BaseModel):
     #: the branch, tag or commit builds use when their params name no `ref`
     default_ref: GitRef | None = None
     unity_mcp_url: HttpUrlText | None = None
+    #: the Unity instance on that server (`Name@hash` as unity-mcp lists it, or a hash prefix)
+    #: that gets this project's editor work when several are connected
+    unity_instance: UnityInstance | None = None
     webhooks: list[WebhookIn] = Field(default_factory=list, max_length=MAX_WEBHOOKS)
 
     @model_validator(mode="after")
@@ -171,6 +177,7 @@ class ProjectOut(BaseModel):
     source: DirSource | GitSource
     default_ref: str | None
     unity_mcp_url: str | None
+    unity_instance: str | None
     created_at: datetime
     webhooks: list[WebhookOut]
     links: ProjectLinks
@@ -205,6 +212,7 @@ def _fields(project: Project, *, with_secrets: bool) -> dict[str, Any]:
         "source": source,
         "default_ref": project.default_ref,
         "unity_mcp_url": project.unity_mcp_url,
+        "unity_instance": project.unity_instance,
         "created_at": project.created_at,
         "webhooks": [
             {"id": w.id, "url": w.url, **({"secret": w.secret} if with_secrets else {})}

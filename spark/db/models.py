@@ -169,6 +169,7 @@ class ProjectRow(Base):
     git_url: Mapped[str | None] = mapped_column(Text, nullable=True)
     default_ref: Mapped[str | None] = mapped_column(String(200), nullable=True)
     unity_mcp_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    unity_instance: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

@@ -29,6 +29,7 @@ def _to_project(row: ProjectRow, webhooks: Sequence[Webhook] = ()) -> Project:
         git_url=row.git_url,
         default_ref=row.default_ref,
         unity_mcp_url=row.unity_mcp_url,
+        unity_instance=row.unity_instance,
         webhooks=tuple(webhooks),
     )
 
@@ -83,6 +84,7 @@ def insert_project(s: Session, project: Project) -> Project:
                 git_url=project.git_url,
                 default_ref=project.default_ref,
                 unity_mcp_url=project.unity_mcp_url,
+                unity_instance=project.unity_instance,
                 created_at=project.created_at,
             )
         )

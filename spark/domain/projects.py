@@ -30,6 +30,9 @@ class Project:
     #: the branch, tag or commit a build uses when its params name no `ref`
     default_ref: str | None = None
     unity_mcp_url: str | None = None
+    #: which of the editors connected to that server gets the project's work (`Name@hash`,
+    #: a hash prefix, or a project name only one of them has); None: the only one connected
+    unity_instance: str | None = None
     webhooks: tuple[Webhook, ...] = ()
 
 

@@ -20,7 +20,9 @@ def editor_for(tools: Tools, project_id: uuid.UUID | None) -> Editor:
         if tools.default_editor is None:
             raise JobFailure("editor_unavailable", f"no Unity editor is configured: {_HINT}")
         return tools.default_editor
-    refused = refusal(tools, editor)
+    default = tools.default_editor
+    # the operator's own server is trusted; a URL a project's owner chose is checked
+    refused = None if default is not None and editor.url == default.url else refusal(tools, editor)
     if refused is not None:
         raise JobFailure(
             "editor_unavailable",
@@ -31,15 +33,19 @@ def editor_for(tools: Tools, project_id: uuid.UUID | None) -> Editor:
 
 
 def project_editor(tools: Tools, project_id: uuid.UUID) -> Editor | None:
-    """The project's own editor, if it names one (not yet checked: see refusal). The
-    configured API key goes with the configured URL only, never to a user-chosen host."""
+    """The project's own editor, if it names one (not yet checked: see refusal): its server,
+    or the configured one with the project's instance. The configured API key goes with the
+    configured URL only, never to a user-chosen host."""
     with tools.db.session() as s:
         project = project_queries.get_project_for_worker(s, project_id)
-    url = None if project is None else project.unity_mcp_url
-    if not url:
+    if project is None:
         return None
     default = tools.default_editor
-    return Editor(url, default.api_key if default is not None and default.url == url else None)
+    url = project.unity_mcp_url or (default.url if default is not None else None)
+    if not url or not (project.unity_mcp_url or project.unity_instance):
+        return None
+    key = default.api_key if default is not None and default.url == url else None
+    return Editor(url, key, project.unity_instance)
 
 
 def refusal(tools: Tools, editor: Editor) -> str | None:

@@ -65,7 +65,7 @@ def _request(
     """What this preview depends on; reading the file heads is what makes any write a miss."""
     project_id = ctx.job.project_id
     return PreviewRequest(
-        editor_url=editor.url,
+        editor_url=editor.url if editor.instance is None else f"{editor.url}#{editor.instance}",
         project_id=project_id,
         files=files_digest(files.heads(tools.db, project_id)) if project_id is not None else "",
         scene=params.scene,
@@ -99,14 +99,13 @@ def _from_cache(
 
 def _render(ctx: JobContext, tools: Tools, editor: Editor, params: RenderPreviewParams) -> Artifact:
     """Open the scene, capture the game view, fit it to the asked size and store it."""
-    bridge = tools.editor
-    if params.scene is not None:
-        ctx.report(20, f"opening {params.scene}")
-        bridge.open_scene(editor, params.scene)
-    ctx.report(40, "capturing the game view")
-    shot = bridge.screenshot(
-        editor, max_resolution=max(params.width, params.height), camera=params.camera
-    )
+    ctx.report(15, f"connecting to the Unity editor at {editor.url}")
+    with tools.editor.attach(editor) as session:
+        if params.scene is not None:
+            ctx.report(20, f"opening {params.scene} in {session.instance.id}")
+            session.open_scene(params.scene)
+        ctx.report(40, f"capturing the game view of {session.instance.id}")
+        shot = session.screenshot(width=params.width, height=params.height, camera=params.camera)
     ctx.report(70, f"fitting {shot.width}x{shot.height} to {params.width}x{params.height}")
     try:
         fitted = preview_image.fit(shot.image, params.width, params.height, params.format)

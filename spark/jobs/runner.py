@@ -178,13 +178,14 @@ def _execute(db: Database, held: Claim, handler: Handler, policy: RunPolicy) -> 
 def _wait_or_fail(
     db: Database, held: Claim, exc: DependencyUnavailable, policy: RunPolicy
 ) -> Ending | None:
-    """Requeue the job to wait for its dependency, unless it has waited its whole time limit."""
+    """Requeue the job to wait for its dependency, unless the wait would take it past its
+    limit (a dependency that says it is away for longer fails the job now, not at the end)."""
     waited = (utcnow() - held.job.created_at).total_seconds()
-    if waited >= policy.wait_limit_s:
+    countdown = int(exc.headers.get("Retry-After", "5"))
+    if waited + countdown > policy.wait_limit_s:
         error = JobError(exc.code, f"gave up after {waited:.0f}s: {exc.message}")
         return Ending(JobState.FAILED, error=error)
     if lifecycle.requeue(db, held, f"waiting: {exc.message}") is None:
         return None
-    countdown = int(exc.headers.get("Retry-After", "5"))
     log.info("job %s waits %ds for its dependency: %s", held.job.id, countdown, exc.message)
     raise JobDeferred(max(1, countdown))

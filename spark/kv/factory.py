@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from spark.config import Settings
 from spark.kv.base import BreakerStore
+from spark.kv.leases import Leases, MemoryLeases, RedisLeases
 from spark.kv.preview_cache import MemoryPreviewCache, PreviewCache, RedisPreviewCache
 from spark.security.limits import LimitStore
 
@@ -35,3 +36,10 @@ def make_preview_cache(settings: Settings) -> PreviewCache:
     if settings.redis_url:
         return RedisPreviewCache(settings.redis_url)
     return MemoryPreviewCache()
+
+
+def make_leases(settings: Settings) -> Leases:
+    """Editor leases for these settings: shared in Redis, else this process's."""
+    if settings.redis_url:
+        return RedisLeases(settings.redis_url)
+    return MemoryLeases()

@@ -15,7 +15,7 @@ from spark.events.factory import make_sink
 from spark.events.sink import EventSink
 from spark.jobs.heartbeat import Heartbeats
 from spark.jobs.tools import Tools
-from spark.kv.factory import make_breaker_store, make_preview_cache
+from spark.kv.factory import make_breaker_store, make_leases, make_preview_cache
 from spark.llm.factory import make_generator
 from spark.logstore import LocalLogStore
 
@@ -70,7 +70,7 @@ def _create(settings: Settings) -> WorkerResources:
             make_generator(settings),
             artifacts,
             builds,
-            make_editor_bridge(settings, make_breaker_store(settings)),
+            make_editor_bridge(settings, make_breaker_store(settings), make_leases(settings)),
             default_editor=default_editor(settings),
             allow_private_editors=settings.webhook_allow_private,
             previews=make_preview_cache(settings),

@@ -1,13 +1,23 @@
 """An in-process Unity editor for tests of code that pushes files: it keeps files by path and
-answers like unity-mcp, writing only over the version named as precondition."""
+answers like unity-mcp, writing only over the version named as precondition. It is both the
+bridge and the session a job attaches to."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from spark.engines.unity.bridge import Diagnostic, Editor, EditorUnavailable, Pushed
+from spark.engines.unity.bridge import (
+    Diagnostic,
+    Editor,
+    EditorInstance,
+    EditorUnavailable,
+    Pushed,
+)
+
+INSTANCE = EditorInstance("Game@0f1e2d3c", "Game", "0f1e2d3c")
 
 
 def sha(content: bytes) -> str:
@@ -31,9 +41,20 @@ class FakeEditor:
         if self.down_from == name:
             raise EditorUnavailable(f"{self.url} did not answer")
 
-    def write_file(
-        self, editor: Editor, path: str, content: bytes, precondition_sha256: str | None
-    ) -> Pushed:
+    @property
+    def instance(self) -> EditorInstance:
+        return INSTANCE
+
+    def instances(self, editor: Editor) -> list[EditorInstance]:
+        return [INSTANCE]
+
+    @contextlib.contextmanager
+    def attach(self, editor: Editor) -> Iterator[FakeEditor]:
+        if self.down_from == "attach":
+            raise EditorUnavailable(f"{self.url} has no instance connected")
+        yield self
+
+    def write_file(self, path: str, content: bytes, precondition_sha256: str | None) -> Pushed:
         self._answer("write_file", path, str(precondition_sha256))
         held = self.files.get(path)
         current = sha(held) if held is not None else None
@@ -42,9 +63,9 @@ class FakeEditor:
         self.files[path] = content
         return Pushed(path, sha(content))
 
-    def refresh(self, editor: Editor) -> None:
+    def refresh(self) -> None:
         self._answer("refresh")
 
-    def console(self, editor: Editor, types: Sequence[str] = ("error",)) -> list[Diagnostic]:
+    def console(self, types: Sequence[str] = ("error",)) -> list[Diagnostic]:
         self._answer("console", *types)
         return [entry for entry in self.console_entries if entry.severity in types]

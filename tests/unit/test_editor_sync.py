@@ -105,12 +105,10 @@ def test_the_result_names_every_stale_file_with_both_hashes() -> None:
 
 def test_a_file_the_editor_refuses_is_named_and_the_others_still_go_in() -> None:
     class Picky(FakeEditor):
-        def write_file(
-            self, editor: Editor, path: str, content: bytes, precondition_sha256: str | None
-        ) -> Pushed:
+        def write_file(self, path: str, content: bytes, precondition_sha256: str | None) -> Pushed:
             if path.endswith(".mat"):
                 raise EditorRefused(EDITOR.url, "write_file", "bad_extension", "no script")
-            return super().write_file(editor, path, content, precondition_sha256)
+            return super().write_file(path, content, precondition_sha256)
 
     fake = Picky()
     done = push(
@@ -124,3 +122,11 @@ def test_a_file_the_editor_refuses_is_named_and_the_others_still_go_in() -> None
         }
     ]
     assert ("refresh",) in fake.calls
+
+
+def test_an_editor_with_no_instance_connected_is_reported_and_nothing_is_written() -> None:
+    fake = FakeEditor(files={"Assets/A.cs": b"a1"}, down_from="attach")
+    done = push(fake, EDITOR, [write("Assets/A.cs", b"a2", b"a1")])
+    assert done.pushed == () and done.error is not None
+    assert done.error.startswith("editor_unavailable:")
+    assert fake.files == {"Assets/A.cs": b"a1"} and fake.calls == []

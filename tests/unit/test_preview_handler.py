@@ -1,15 +1,17 @@
 """The render_preview handler against an in-process bridge: scene first, then one capture
-at max(width, height); a cache hit copies the frame without calling the editor."""
+of the asked size; a cache hit copies the frame without calling the editor."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from PIL import Image
@@ -18,7 +20,7 @@ from prometheus_client import REGISTRY
 from spark.artifacts import ArtifactStore
 from spark.domain.events import Event, EventType
 from spark.domain.jobs import Job, JobKind, JobState
-from spark.engines.unity.bridge import Editor, EditorUnavailable, Screenshot
+from spark.engines.unity.bridge import Editor, EditorInstance, EditorUnavailable, Screenshot
 from spark.errors import JobFailure
 from spark.handlers.previews import render_preview
 from spark.jobs.runner import JobContext
@@ -30,21 +32,25 @@ EDITOR = Editor("http://editor.example:8080/mcp")
 
 @dataclass
 class FakeBridge:
-    """Records calls; captures a 16:9 frame no larger than asked."""
+    """Records calls; captures a 16:9 frame no larger than asked (it is its own session)."""
 
     calls: list[tuple[str, Any]] = field(default_factory=list)
     down: bool = False
+    instance: ClassVar[EditorInstance] = EditorInstance("Game@1234abcd", "Game", "1234abcd")
 
-    def open_scene(self, editor: Editor, scene: str) -> None:
+    @contextlib.contextmanager
+    def attach(self, editor: Editor) -> Iterator[FakeBridge]:
+        if self.down:
+            raise EditorUnavailable(f"no Unity editor is connected to {editor.url}")
+        yield self
+
+    def open_scene(self, scene: str) -> None:
         self.calls.append(("open_scene", scene))
 
-    def screenshot(
-        self, editor: Editor, *, max_resolution: int, camera: str | None = None
-    ) -> Screenshot:
-        if self.down:
-            raise EditorUnavailable(f"the Unity editor at {editor.url} did not answer")
-        self.calls.append(("screenshot", (max_resolution, camera)))
-        w, h = max_resolution, max(1, max_resolution * 9 // 16)
+    def screenshot(self, *, width: int, height: int, camera: str | None = None) -> Screenshot:
+        self.calls.append(("screenshot", (width, height, camera)))
+        longest = max(width, height)
+        w, h = longest, max(1, longest * 9 // 16)
         out = io.BytesIO()
         Image.new("RGBA", (w, h), (0, 128, 0, 255)).save(out, "PNG")
         return Screenshot(out.getvalue(), "image/png", w, h)
@@ -84,14 +90,14 @@ def tools(tmp_path: Path, bridge: FakeBridge) -> Tools:
     )
 
 
-def test_the_scene_is_opened_before_one_capture_at_the_longest_side(
+def test_the_scene_is_opened_before_one_capture_of_the_asked_size(
     tools: Tools, bridge: FakeBridge
 ) -> None:
     params = {"width": 1080, "height": 1920, "scene": "Assets/Scenes/Main.unity", "camera": "Cam"}
     job_id, result = run(tools, params, Sink())
     assert bridge.calls == [
         ("open_scene", "Assets/Scenes/Main.unity"),
-        ("screenshot", (1920, "Cam")),
+        ("screenshot", (1080, 1920, "Cam")),
     ]
     [listed] = result.pop("artifacts")
     assert result == {"artifact": "preview.png", "width": 1080, "height": 1920, "cached": False}
@@ -124,7 +130,7 @@ def test_the_same_preview_again_is_copied_from_the_cache(tools: Tools, bridge: F
     sink = Sink()
     second, result = run(tools, params, sink)
     assert result["cached"] is True
-    assert [c for c in bridge.calls if c[0] == "screenshot"] == [("screenshot", (320, None))]
+    assert [c for c in bridge.calls if c[0] == "screenshot"] == [("screenshot", (320, 200, None))]
     copied = tools.artifacts.path(second, "preview.png").read_bytes()  # type: ignore[union-attr]
     assert copied == tools.artifacts.path(first, "preview.png").read_bytes()  # type: ignore[union-attr]
     assert [e.type for e in sink.events] == [EventType.FRAME]

@@ -2,16 +2,22 @@
 and the plain values it gets back. Handlers depend on this; the adapter on the `mcp` SDK
 (spark/engines/unity/mcp_bridge.py) implements it.
 
+A job attaches to one editor instance (a Unity Editor connected to the unity-mcp server) and
+makes its calls through the attachment; while attached, no other job's calls reach that
+instance, so two jobs never interleave their edits in one editor.
+
 Every call is synchronous: handlers run in prefork pool processes. An editor that cannot be
-reached, answers past its timeout, or keeps reloading raises EditorUnavailable, which ends
-the job `editor_unavailable` with a message naming the editor's URL.
+reached, has no instance connected, answers past its timeout, or stays away longer than a
+reload takes raises EditorUnavailable, which ends the job `editor_unavailable` with a message
+naming the editor's URL.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from spark.errors import DependencyUnavailable, JobFailure
 
@@ -25,17 +31,37 @@ class EditorUnavailable(DependencyUnavailable):
 class EditorRefused(JobFailure):
     """The editor answered, but could not do what was asked (unity-mcp's `success: false`)."""
 
-    def __init__(self, url: str, tool: str, code: str, error: str) -> None:
+    def __init__(
+        self,
+        url: str,
+        tool: str,
+        code: str,
+        error: str,
+        details: dict[str, Any] | None = None,
+    ) -> None:
         message = f"{tool} on the Unity editor at {url} failed: {error}"
-        super().__init__("editor_error", message, {"tool": tool, "code": code})
+        super().__init__("editor_error", message, {"tool": tool, "code": code, **(details or {})})
 
 
 @dataclass(frozen=True)
 class Editor:
-    """Where an editor's unity-mcp server listens, and the key it wants (remote-hosted mode)."""
+    """Where an editor's unity-mcp server listens, the key it wants (remote-hosted mode), and
+    which of its connected Unity instances to use (`Name@hash` or a hash prefix; None: the
+    only one connected)."""
 
     url: str
     api_key: str | None = field(default=None, repr=False)
+    instance: str | None = None
+
+
+@dataclass(frozen=True)
+class EditorInstance:
+    """A Unity Editor connected to the unity-mcp server."""
+
+    id: str
+    name: str
+    hash: str
+    unity_version: str = ""
 
 
 @dataclass(frozen=True)
@@ -70,34 +96,48 @@ class Pushed:
     current_sha256: str | None = None
 
 
-class EditorBridge(Protocol):
-    """The calls SPARK makes on a Unity editor."""
+class EditorSession(Protocol):
+    """One job's calls on the editor instance it attached to."""
 
-    def ping(self, editor: Editor) -> None:
-        """Raise EditorUnavailable unless the editor answers."""
+    @property
+    def instance(self) -> EditorInstance:
+        """The instance the calls go to."""
         ...
 
-    def open_scene(self, editor: Editor, scene: str) -> None:
+    def open_scene(self, scene: str) -> None:
         """Open the scene at its `Assets/…` path."""
         ...
 
-    def screenshot(
-        self, editor: Editor, *, max_resolution: int, camera: str | None = None
-    ) -> Screenshot:
-        """Capture the game view (through camera, when named), at most max_resolution wide."""
+    def screenshot(self, *, width: int, height: int, camera: str | None = None) -> Screenshot:
+        """Capture the game view (through camera, when named) at least large enough to fit
+        width x height without enlarging it, and at most max(width, height) on its long side."""
         ...
 
-    def write_file(
-        self, editor: Editor, path: str, content: bytes, precondition_sha256: str | None
-    ) -> Pushed:
+    def write_file(self, path: str, content: bytes, precondition_sha256: str | None) -> Pushed:
         """Write content at path, only if the editor's copy hashes to precondition_sha256
-        (None: the file must be new)."""
+        (None: the file must be new); EditorRefused when the editor ends up holding anything
+        but content."""
         ...
 
-    def refresh(self, editor: Editor) -> None:
+    def refresh(self) -> None:
         """Import changed assets and compile scripts, waiting until the editor is ready."""
         ...
 
-    def console(self, editor: Editor, types: Sequence[str] = ("error",)) -> list[Diagnostic]:
+    def console(self, types: Sequence[str] = ("error",)) -> list[Diagnostic]:
         """The console's current entries of those types."""
+        ...
+
+
+class EditorBridge(Protocol):
+    """How SPARK reaches Unity editors."""
+
+    def attach(self, editor: Editor) -> AbstractContextManager[EditorSession]:
+        """The editor's instance, held for this job's calls until the block ends.
+
+        EditorUnavailable when no instance is connected (within seconds) or the one named is
+        not; EditorRefused (`editor_error`) when several are connected and none is named."""
+        ...
+
+    def instances(self, editor: Editor) -> list[EditorInstance]:
+        """The Unity instances connected to the editor's server now."""
         ...

@@ -4,13 +4,15 @@ The fit rule is letterbox ("contain"): the frame is scaled, keeping its aspect r
 it fits inside width x height, and centred on bars. Cover-cropping was the alternative; it
 was rejected because a preview exists to show what the game view shows, and a crop would
 silently cut off whatever sits at the edges (HUD anchors, off-centre objects). The editor
-is asked for max(width, height) on its longest side, so letterboxing never upscales a
-frame of the editor's own aspect ratio, where a crop to a different aspect would have to.
+is asked for max(width, height) on its longest side, and for a capture at a multiple of its
+game view's size (Unity's super-size) large enough that letterboxing only ever reduces it:
+the editor never enlarges the image it sends, and enlarging here would blur it.
 """
 
 from __future__ import annotations
 
 import io
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -24,6 +26,8 @@ _PNG_BARS = (0, 0, 0, 0)
 _JPEG_BACKGROUND = (0, 0, 0)
 #: visually lossless for previews at about a tenth of a PNG's size
 JPEG_QUALITY = 90
+#: the largest multiple of the game view a capture is asked for
+MAX_SUPER_SIZE = 16
 
 
 class UnreadableImage(ValueError):
@@ -55,6 +59,18 @@ def fit(image: bytes, width: int, height: int, format_: Format) -> Fitted:
     canvas = Image.new("RGBA", (width, height), _PNG_BARS)
     canvas.paste(frame, ((width - inner[0]) // 2, (height - inner[1]) // 2))
     return Fitted(_encode(canvas, format_), width, height, format_)
+
+
+def scale_to_fit(size: tuple[int, int], width: int, height: int) -> float:
+    """The factor fit applies to an image of size: above 1 it would enlarge it."""
+    return min(width / size[0], height / size[1])
+
+
+def super_size(game_view: tuple[int, int], width: int, height: int) -> int:
+    """The multiple of the game view to capture so that fitting it into width x height
+    never enlarges it."""
+    needed = math.ceil(scale_to_fit(game_view, width, height) - 1e-9)
+    return min(max(needed, 1), MAX_SUPER_SIZE)
 
 
 def _decode(image: bytes) -> Image.Image:

@@ -14,7 +14,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from spark.engines.unity.bridge import Diagnostic, Editor, EditorBridge, EditorUnavailable
+from spark.engines.unity.bridge import (
+    Diagnostic,
+    Editor,
+    EditorBridge,
+    EditorSession,
+    EditorUnavailable,
+)
 from spark.errors import AppError, JobFailure
 
 
@@ -83,35 +89,35 @@ class EditorSync:
 
 def push(bridge: EditorBridge, editor: Editor, writes: Sequence[FileWrite]) -> EditorSync:
     """Write each file into the editor over its previous version, then refresh once and
-    collect the console's errors about the files that went in."""
+    collect the console's errors about the files that went in; the editor's instance is held
+    for the whole push, so another job's push never lands in between."""
     pushed: list[str] = []
     stale: list[StaleFile] = []
     refused: list[RefusedFile] = []
     try:
-        for write in writes:
-            outcome = _push_one(bridge, editor, write)
-            if isinstance(outcome, StaleFile):
-                stale.append(outcome)
-            elif isinstance(outcome, RefusedFile):
-                refused.append(outcome)
-            else:
-                pushed.append(write.path)
-        if not pushed:
-            return EditorSync(stale=tuple(stale), refused=tuple(refused))
-        bridge.refresh(editor)
-        console = bridge.console(editor, ("error",))
+        with bridge.attach(editor) as session:
+            for write in writes:
+                outcome = _push_one(session, write)
+                if isinstance(outcome, StaleFile):
+                    stale.append(outcome)
+                elif isinstance(outcome, RefusedFile):
+                    refused.append(outcome)
+                else:
+                    pushed.append(write.path)
+            if not pushed:
+                return EditorSync(stale=tuple(stale), refused=tuple(refused))
+            session.refresh()
+            console = session.console(("error",))
     except AppError as exc:  # EditorUnavailable, or an editor failing the refresh itself
         error = named(exc)
         return EditorSync(tuple(pushed), tuple(stale), error=error, refused=tuple(refused))
     return EditorSync(tuple(pushed), tuple(stale), about(console, pushed), refused=tuple(refused))
 
 
-def _push_one(
-    bridge: EditorBridge, editor: Editor, write: FileWrite
-) -> StaleFile | RefusedFile | None:
+def _push_one(session: EditorSession, write: FileWrite) -> StaleFile | RefusedFile | None:
     """Write one file: None when the editor has it now; why not otherwise."""
     try:
-        answer = bridge.write_file(editor, write.path, write.content, write.previous_sha256)
+        answer = session.write_file(write.path, write.content, write.previous_sha256)
     except EditorUnavailable:
         raise  # the editor is gone: no other file will go in either
     except AppError as exc:

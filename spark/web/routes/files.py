@@ -226,7 +226,7 @@ def _push_to_editor(celery: Any, project: Project, version: FileVersion) -> None
     """Have a worker push the new version into the project's editor, if it has one. A broker
     that is away costs only that push: the next job writing the file finds the editor's copy
     stale and says so."""
-    if not project.unity_mcp_url:
+    if not (project.unity_mcp_url or project.unity_instance):
         return
     try:
         args = [str(project.id), version.path, version.version]

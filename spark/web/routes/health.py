@@ -16,7 +16,7 @@ async def health(request: Request) -> JSONResponse:
     svc = services(request)
     result = await run_in_threadpool(check_health, svc.settings, svc.db, svc.celery)
     breakers = await run_in_threadpool(breaker_states, svc.settings, svc.breakers)
-    body = {"status": result.status, "checks": result.checks, "breakers": breakers}
+    body = {"status": result.status, "checks": result.body_checks(), "breakers": breakers}
     unhealthy = result.status == "unhealthy"
     return JSONResponse(
         body,

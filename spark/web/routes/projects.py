@@ -75,6 +75,7 @@ def new_project(owner: str, body: ProjectIn) -> Project:
         git_url=body.git_url,
         default_ref=body.default_ref,
         unity_mcp_url=body.unity_mcp_url,
+        unity_instance=body.unity_instance,
         webhooks=tuple(
             Webhook(
                 id=uuid.uuid4(),

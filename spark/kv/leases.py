@@ -1,0 +1,85 @@
+"""Leases: one holder at a time for a named thing (a Unity editor instance), across every
+worker process through Redis, or across one process's threads without it.
+
+A Redis lease lives LEASE_TTL_S and is renewed by a thread while its holder runs, so a worker
+killed mid-job frees the thing within that time instead of blocking it forever.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from typing import Protocol
+
+import redis
+from redis.exceptions import LockError
+
+PREFIX = "spark:lease:"
+LEASE_TTL_S = 30.0
+
+
+class LeaseBusy(TimeoutError):
+    """Another holder kept the lease for the whole wait."""
+
+
+class Leases(Protocol):
+    """Exclusive holds on names."""
+
+    def hold(self, name: str, wait_s: float) -> AbstractContextManager[None]:
+        """Hold name for the block, waiting up to wait_s for its holder; else LeaseBusy."""
+        ...
+
+
+class RedisLeases:
+    """Leases as Redis locks (a token only the holder knows; released only by it)."""
+
+    def __init__(self, url: str) -> None:
+        self._redis = redis.Redis.from_url(url, socket_timeout=5.0, socket_connect_timeout=2.0)
+
+    @contextlib.contextmanager
+    def hold(self, name: str, wait_s: float) -> Iterator[None]:
+        lock = self._redis.lock(
+            PREFIX + name, timeout=LEASE_TTL_S, sleep=0.05, blocking_timeout=wait_s
+        )
+        if not lock.acquire():
+            raise LeaseBusy(f"{name} stayed busy for {wait_s:g}s")
+        stop = threading.Event()
+        renewer = threading.Thread(
+            target=_renew, args=(lock, stop), name=f"lease-{name}", daemon=True
+        )
+        renewer.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            renewer.join()
+            with contextlib.suppress(LockError, redis.RedisError):
+                lock.release()
+
+
+def _renew(lock: redis.lock.Lock, stop: threading.Event) -> None:
+    while not stop.wait(LEASE_TTL_S / 3):
+        with contextlib.suppress(LockError, redis.RedisError):
+            lock.reacquire()
+
+
+class MemoryLeases:
+    """Leases as this process's thread locks: without Redis, jobs in other worker processes
+    are not held apart."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    @contextlib.contextmanager
+    def hold(self, name: str, wait_s: float) -> Iterator[None]:
+        with self._guard:
+            lock = self._locks.setdefault(name, threading.Lock())
+        if not lock.acquire(timeout=wait_s):
+            raise LeaseBusy(f"{name} stayed busy for {wait_s:g}s")
+        try:
+            yield
+        finally:
+            lock.release()
