@@ -18,6 +18,16 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e ".[dev]"
 	touch $@ $(VENV)/.installed
 
+# unity-mcp's real server, for the tests that stand only the Unity Editor in: a venv of its own,
+# its dependencies (fastmcp 3, mcp 1.x, top-level `core`, `models`, ...) clash with SPARK's.
+UNITY_MCP_SERVER := $(VENV)/unity-mcp/.installed
+
+$(UNITY_MCP_SERVER): tests/support/unity-mcp-server.txt | $(BIN)/python
+	rm -rf $(VENV)/unity-mcp
+	$(PYTHON) -m venv $(VENV)/unity-mcp
+	$(VENV)/unity-mcp/bin/pip install -q -r tests/support/unity-mcp-server.txt
+	touch $@
+
 run: $(VENV)/.installed
 	$(BIN)/spark up
 
@@ -33,10 +43,10 @@ typecheck: $(VENV)/.installed-dev
 unit: $(VENV)/.installed-dev
 	$(BIN)/pytest tests/unit -q
 
-integration: $(VENV)/.installed-dev
+integration: $(VENV)/.installed-dev $(UNITY_MCP_SERVER)
 	$(BIN)/pytest tests/integration -q
 
-acceptance: $(VENV)/.installed-dev
+acceptance: $(VENV)/.installed-dev $(UNITY_MCP_SERVER)
 	$(BIN)/pytest tests/acceptance -q
 
 # schemathesis over /openapi.json against a real `spark api`, with a key and without one
