@@ -63,17 +63,22 @@ def session(
     return asyncio.run(run())
 
 
-def call(
+def call_tool(
     server: UnityMcpServer, tool: str, key: str | None = None, **args: Any
-) -> tuple[dict[str, Any], list[ImageContent]]:
-    """A tool's JSON answer and its images."""
-
+) -> CallToolResult:
     async def then(mcp: ClientSession) -> CallToolResult:
         result = await mcp.call_tool(tool, args)
         assert isinstance(result, CallToolResult)
         return result
 
-    result = session(server, then, key)
+    return session(server, then, key)
+
+
+def call(
+    server: UnityMcpServer, tool: str, key: str | None = None, **args: Any
+) -> tuple[dict[str, Any], list[ImageContent]]:
+    """A tool's JSON answer and its images."""
+    result = call_tool(server, tool, key, **args)
     texts = [c.text for c in result.content if isinstance(c, TextContent)]
     images = [c for c in result.content if isinstance(c, ImageContent)]
     assert not result.is_error, texts
@@ -327,6 +332,46 @@ def test_a_call_cut_by_a_domain_reload_answers_retry_and_the_editor_comes_back(
     assert editor.registrations == 2
     again, images = call(server, "manage_camera", action="screenshot", include_image=True)
     assert again["success"] is True and images
+
+
+def test_an_edit_whose_answer_a_reload_lost_is_verified_by_sha_and_answered_without_one(
+    server: UnityMcpServer, editor: EditorStandIn
+) -> None:
+    editor.write(SCRIPT, COMPACT)
+    editor.reload_on("manage_script", down_s=1.0, after_running=True)
+    edits = [replacing(COMPACT, "1f", "2f"), replacing(COMPACT, "(0, 0,", "(0f, 0,")]
+    answer, _ = call(
+        server, "apply_text_edits", uri=URI, edits=edits, precondition_sha256=sha(COMPACT)
+    )
+    assert answer == {
+        "success": True,
+        "message": "Edit applied (verified after domain reload).",
+        "data": {"normalizedEdits": edits},
+    }
+    assert editor.read(SCRIPT) == COMPACT.replace("1f", "2f").replace("(0, 0,", "(0f, 0,")
+    assert [c[2]["action"] for c in editor.calls if c[1] == "manage_script"] == [
+        "apply_text_edits",
+        "get_sha",
+    ]
+
+
+def test_an_edit_cut_by_a_reload_before_it_ran_fails_inside_the_server(
+    server: UnityMcpServer, editor: EditorStandIn
+) -> None:
+    """apply_text_edits then does `resp.setdefault("data", {})` on the disconnect answer,
+    whose data is None: the tool raises and the client gets an MCP error result."""
+    editor.write(SCRIPT, COMPACT)
+    editor.reload_on("manage_script", down_s=1.0)
+    edits = [replacing(COMPACT, "1f", "2f"), replacing(COMPACT, "(0, 0,", "(0f, 0,")]
+    result = call_tool(
+        server, "apply_text_edits", uri=URI, edits=edits, precondition_sha256=sha(COMPACT)
+    )
+    assert result.is_error
+    texts = [c.text for c in result.content if isinstance(c, TextContent)]
+    assert texts == [
+        "Error calling tool 'apply_text_edits': 'NoneType' object has no attribute 'setdefault'"
+    ]
+    assert editor.read(SCRIPT) == COMPACT
 
 
 def test_a_call_made_while_the_editor_reloads_waits_for_it_to_register_again(

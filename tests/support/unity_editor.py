@@ -4,7 +4,7 @@
     editor = EditorStandIn(server.hub_url, project_dir, project_name="SparkGame")
     editor.start()                       # back once the server lists SparkGame@a1b2c3d4
     editor.compile_seconds = 35.0        # every script write is followed by a 35 s compile
-    editor.reload_on("manage_camera", down_s=1.5)
+    editor.reload_on("manage_camera", down_s=1.5)   # that call is cut by a domain reload
     ...                                  # an MCP client calls the server's tools
     editor.calls                         # [(monotonic time, command, params), ...]
     editor.stop()
@@ -116,7 +116,7 @@ class EditorStandIn(EditorCommands):
         self.registrations = 0
         self.last_error: str | None = None
         self._calls: list[tuple[float, str, dict[str, Any]]] = []
-        self._reload_on: dict[str, float] = {}
+        self._reload_on: dict[str, tuple[float, bool]] = {}
         self._down_s: float | None = None
         self._stopping = False
         self._registered = threading.Event()
@@ -176,11 +176,12 @@ class EditorStandIn(EditorCommands):
         """A domain reload: the socket is dropped now, the editor registers again after down_s."""
         self._call(self._drop(down_s))
 
-    def reload_on(self, command: str, down_s: float = 1.5) -> None:
+    def reload_on(self, command: str, down_s: float = 1.5, *, after_running: bool = False) -> None:
         """The next time `command` arrives, drop the socket without answering it (the reload
-        it set off), and come back after down_s."""
+        it set off), and come back after down_s. after_running: the command runs first (a
+        script write lands, its answer is lost), as when the reload follows the write."""
         with self._lock:
-            self._reload_on[command] = down_s
+            self._reload_on[command] = (down_s, after_running)
 
     def stop(self) -> None:
         """Close the editor: disconnect, no re-register."""
@@ -236,7 +237,11 @@ class EditorStandIn(EditorCommands):
     async def _connection(self) -> None:
         headers = {"X-API-Key": self.api_key} if self.api_key else None
         async with websockets.connect(
-            self.hub_url, additional_headers=headers, max_size=None, ping_interval=None
+            self.hub_url,
+            additional_headers=headers,
+            max_size=None,
+            ping_interval=None,
+            close_timeout=2,
         ) as ws:
             self._ws = ws
             keep_alive: asyncio.Task[None] | None = None
@@ -290,9 +295,11 @@ class EditorStandIn(EditorCommands):
             return
         with self._lock:
             self._calls.append((time.monotonic(), str(name), copy.deepcopy(params)))
-            down = self._reload_on.pop(str(name), None)
-        if down is not None:
-            await self._drop(down)
+            reload = self._reload_on.pop(str(name), None)
+        if reload is not None:
+            if reload[1]:
+                await self.dispatch(str(name), params)
+            await self._drop(reload[0])
             return
         timeout = max(1, round(float(message.get("timeout") or 30)))
         try:
