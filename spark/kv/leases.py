@@ -35,19 +35,25 @@ class Leases(Protocol):
 class RedisLeases:
     """Leases as Redis locks (a token only the holder knows; released only by it)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, ttl_s: float = LEASE_TTL_S) -> None:
         self._redis = redis.Redis.from_url(url, socket_timeout=5.0, socket_connect_timeout=2.0)
+        self._ttl = ttl_s
 
     @contextlib.contextmanager
     def hold(self, name: str, wait_s: float) -> Iterator[None]:
+        # not thread-local: the renewing thread must see the holder's token
         lock = self._redis.lock(
-            PREFIX + name, timeout=LEASE_TTL_S, sleep=0.05, blocking_timeout=wait_s
+            PREFIX + name,
+            timeout=self._ttl,
+            sleep=0.05,
+            blocking_timeout=wait_s,
+            thread_local=False,
         )
         if not lock.acquire():
             raise LeaseBusy(f"{name} stayed busy for {wait_s:g}s")
         stop = threading.Event()
         renewer = threading.Thread(
-            target=_renew, args=(lock, stop), name=f"lease-{name}", daemon=True
+            target=_renew, args=(lock, stop, self._ttl / 3), name=f"lease-{name}", daemon=True
         )
         renewer.start()
         try:
@@ -59,8 +65,8 @@ class RedisLeases:
                 lock.release()
 
 
-def _renew(lock: redis.lock.Lock, stop: threading.Event) -> None:
-    while not stop.wait(LEASE_TTL_S / 3):
+def _renew(lock: redis.lock.Lock, stop: threading.Event, every_s: float) -> None:
+    while not stop.wait(every_s):
         with contextlib.suppress(LockError, redis.RedisError):
             lock.reacquire()
 
