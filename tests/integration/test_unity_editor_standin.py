@@ -251,6 +251,42 @@ def test_an_edit_answers_only_once_the_compile_it_started_is_over(
     assert len(states) >= 4 and states[-1] - states[0] >= 1.5
 
 
+def test_the_editor_state_resource_says_compiling_while_a_compile_runs(
+    server: UnityMcpServer, editor: EditorStandIn
+) -> None:
+    """The plugin reports compilation.is_compiling; the server adds the advice."""
+
+    async def state(mcp: ClientSession) -> Any:
+        return await mcp.read_resource("mcpforunity://editor/state")
+
+    def advice() -> dict[str, Any]:
+        text = getattr(session(server, state).contents[0], "text", "{}")
+        return dict(json.loads(text)["data"]["advice"])
+
+    assert advice()["ready_for_tools"] is True
+    editor.compile_seconds = 30.0
+    editor.start_compile()
+    busy = advice()
+    assert busy["ready_for_tools"] is False and busy["blocking_reasons"] == ["compiling"]
+    editor.compile_seconds = 0.0
+    editor.start_compile()
+    assert advice()["ready_for_tools"] is True
+
+
+def test_a_scene_loads_only_from_a_file_in_the_project_and_tints_the_capture(
+    server: UnityMcpServer, editor: EditorStandIn
+) -> None:
+    missing, _ = call(server, "manage_scene", action="load", path="Assets/Scenes/Level1.unity")
+    assert missing["success"] is False
+    assert missing["error"] == "Scene file not found at 'Assets/Scenes/Level1.unity'."
+    _, before = call(server, "manage_camera", action="screenshot", include_image=True)
+    editor.write("Assets/Scenes/Level1.unity", "%YAML 1.1\n")
+    loaded, _ = call(server, "manage_scene", action="load", path="Assets/Scenes/Level1.unity")
+    assert loaded["success"] is True and editor.scene == "Assets/Scenes/Level1.unity"
+    _, after = call(server, "manage_camera", action="screenshot", include_image=True)
+    assert before[0].data != after[0].data
+
+
 def test_compile_errors_reach_the_console_after_a_refresh(
     server: UnityMcpServer, editor: EditorStandIn
 ) -> None:
