@@ -1,5 +1,5 @@
-"""render_preview end to end: a real worker on the previews queue, a unity-mcp stand-in
-speaking MCP over streamable HTTP, NATS with an independent subscriber."""
+"""render_preview end to end: a real worker on the previews queue, unity-mcp's real server
+with a stand-in Unity Editor connected to its plugin hub, NATS with an independent subscriber."""
 
 from __future__ import annotations
 
@@ -25,37 +25,46 @@ from tests.conftest import REDIS_URL
 from tests.support.jobs import TERMINAL, auth, wait_state
 from tests.support.nats import NatsServer, Subscriber
 from tests.support.services import free_port
-from tests.support.unity_mcp import UnityMcpStandIn
+from tests.support.unity_editor import EditorStandIn
+from tests.support.unity_mcp_real import UnityMcpServer
 from tests.support.workers import WorkerProcess
 
 SCENE = "Assets/Scenes/Main.unity"
+#: the breaker opens after this many jobs found no editor (SPARK_BREAKER_FAILURES)
+BREAKER_FAILURES = 3
 
 
 @dataclass(frozen=True)
 class Stack:
     nats: NatsServer
-    editor: UnityMcpStandIn
+    server: UnityMcpServer
+    editor: EditorStandIn
 
 
 @pytest.fixture(scope="module")
 def stack(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """NATS, the editor stand-in and a worker consuming only `previews`, with Redis caching."""
+    """NATS, unity-mcp with one editor (a 1920x1080 game view), and a worker consuming only
+    `previews`, with Redis caching, breakers and leases."""
     workdir = Path(tmp_path_factory.mktemp("previews"))
     nats_server = NatsServer(workdir)
     nats_server.start()
-    editor = UnityMcpStandIn(free_port()).start()
-    editor.put(SCENE, b"%YAML 1.1\n")
+    server = UnityMcpServer(free_port()).start()
+    editor = EditorStandIn(server.hub_url, workdir / "Game", "Game", uuid.uuid4().hex[:8])
+    editor.write(SCENE, "%YAML 1.1\n")
+    editor.start()
     worker = WorkerProcess(
         settings,
         workdir,
         queues="previews",
         SPARK_NATS_URL=nats_server.url,
         SPARK_REDIS_URL=REDIS_URL,
+        SPARK_BREAKER_FAILURES=str(BREAKER_FAILURES),
     )
     worker.start()
-    yield Stack(nats_server, editor)
+    yield Stack(nats_server, server, editor)
     worker.stop()
-    editor.cleanup()
+    editor.stop()
+    server.cleanup()
     nats_server.stop()
 
 
@@ -89,8 +98,12 @@ def preview(
     return dict(client.get(f"/v1/jobs/{job_id}", headers=auth(key)).json())
 
 
-def screenshots(editor: UnityMcpStandIn) -> int:
-    return len(editor.calls("manage_camera"))
+def captures(editor: EditorStandIn) -> list[dict[str, Any]]:
+    return [params for _, command, params in editor.calls if command == "manage_camera"]
+
+
+def screenshots(editor: EditorStandIn) -> int:
+    return len(captures(editor))
 
 
 @pytest.mark.parametrize(
@@ -111,7 +124,7 @@ def test_the_artifact_is_exactly_the_asked_size_and_format_and_announced_as_a_fr
     session = f"pv-{uuid.uuid4().hex[:6]}"
     sub = Subscriber(stack.nats.url, f"spark.preview.unity.*.{session}")
     sub.start()
-    pid = project(client, api_key, tmp_path, stack.editor.url)
+    pid = project(client, api_key, tmp_path, stack.server.url)
     job = preview(client, api_key, db, pid, session, width=width, height=height, format=format_)
     assert job["state"] == "succeeded", job
     name = f"preview.{format_}"
@@ -139,18 +152,25 @@ def test_the_artifact_is_exactly_the_asked_size_and_format_and_announced_as_a_fr
         height,
     )
     assert frame.data["sha256"] == hashlib.sha256(got.content).hexdigest()
+    # the 1920x1080 game view was captured at a multiple that covers the asked size, and
+    # reduced to it: nothing was enlarged
+    capture = captures(stack.editor)[-1]
+    assert capture["superSize"] == (3 if width == 4096 else 1)
+    assert capture["maxResolution"] == max(width, height)
+    assert not list((stack.editor.project_dir / "Assets").rglob("*.png"))
 
 
 def test_the_same_preview_is_served_from_the_cache_until_a_file_is_written(
     stack: Stack, client: TestClient, api_key: str, db: Database, tmp_path: Path
 ) -> None:
-    pid = project(client, api_key, tmp_path, stack.editor.url)
+    pid = project(client, api_key, tmp_path, stack.server.url)
     params = {"width": 640, "height": 360, "scene": SCENE}
     before = screenshots(stack.editor)
     first = preview(client, api_key, db, pid, **params)
     assert first["state"] == "succeeded" and first["result"]["cached"] is False, first
     assert screenshots(stack.editor) == before + 1
-    assert stack.editor.calls("manage_scene")[-1]["args"] == {"action": "load", "path": SCENE}
+    loads = [p for _, c, p in stack.editor.calls if c == "manage_scene" and p["action"] == "load"]
+    assert loads[-1]["path"] == SCENE
     second = preview(client, api_key, db, pid, **params)
     assert second["state"] == "succeeded" and second["result"]["cached"] is True, second
     assert screenshots(stack.editor) == before + 1
@@ -178,18 +198,35 @@ def test_an_editor_that_is_down_fails_the_job_quickly_naming_its_url(
     assert url in job["error"]["message"]
 
 
-@pytest.mark.parametrize("mode", ["reloading", "pending"])
-def test_an_editor_that_is_reloading_or_busy_is_asked_again_and_the_job_succeeds(
-    stack: Stack, client: TestClient, api_key: str, db: Database, tmp_path: Path, mode: str
+def test_an_editor_that_reloads_during_the_capture_is_waited_for_and_the_job_succeeds(
+    stack: Stack, client: TestClient, api_key: str, db: Database, tmp_path: Path
 ) -> None:
-    """ "Unity is reloading; please retry" and `_mcp_status: pending` twice each, then a frame."""
-    pid = project(client, api_key, tmp_path, stack.editor.url)
+    """The editor drops its connection on the capture and registers again 1.5 s later."""
+    pid = project(client, api_key, tmp_path, stack.server.url)
     before = screenshots(stack.editor)
-    stack.editor.set_mode(mode, tool="manage_camera", times=2)
-    try:
-        job = preview(client, api_key, db, pid, width=321, height=123)
-    finally:
-        stack.editor.set_mode("ok")
+    stack.editor.reload_on("manage_camera", down_s=1.5)
+    job = preview(client, api_key, db, pid, width=321, height=123)
     assert job["state"] == "succeeded", job
     assert job["result"]["cached"] is False
-    assert screenshots(stack.editor) == before + 3
+    assert screenshots(stack.editor) == before + 2
+
+
+def test_with_no_editor_connected_jobs_fail_within_seconds_then_at_once(
+    stack: Stack, client: TestClient, api_key: str, db: Database, tmp_path: Path
+) -> None:
+    """A unity-mcp server nobody's editor is connected to: each preview fails
+    editor_unavailable in seconds, and once the breaker opens, at once."""
+    with UnityMcpServer(free_port()) as empty:
+        pid = project(client, api_key, tmp_path, empty.url)
+        for n in range(BREAKER_FAILURES):
+            started = time.monotonic()
+            job = preview(client, api_key, db, pid, width=64, height=64 + n)
+            assert time.monotonic() - started <= 10, job
+            assert job["state"] == "failed", job
+            assert job["error"]["code"] == "editor_unavailable"
+            assert "no Unity editor is connected" in job["error"]["message"]
+        started = time.monotonic()
+        job = preview(client, api_key, db, pid, width=64, height=32)
+        assert time.monotonic() - started < 3, job
+        assert job["error"]["code"] == "editor_unavailable"
+        assert "is failing" in job["error"]["message"]

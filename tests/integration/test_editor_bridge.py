@@ -322,3 +322,16 @@ def test_a_write_the_editor_compiles_for_35_seconds_is_reported_pushed(
     push(bridge, target, SCRIPT, COMPACT.replace("1f", "2f"), COMPACT)
     assert time.monotonic() - started >= 30, "the server did not wait for the compile"
     assert editor.read(SCRIPT) == COMPACT.replace("1f", "2f")
+
+
+@pytest.mark.parametrize("lands", [True, False], ids=["write-lands", "write-lost"])
+def test_a_reload_in_the_middle_of_a_write_still_leaves_sparks_version(
+    bridge: McpBridge, server: UnityMcpServer, editor: EditorStandIn, lands: bool
+) -> None:
+    """The editor drops its connection on the edit, before or after writing it; either way the
+    file ends as SPARK's version and is reported pushed."""
+    target = alone(bridge, server, editor.instance_id)
+    push(bridge, target, SCRIPT, COMPACT, None)
+    editor.reload_on("manage_script:apply_text_edits", down_s=1.0, after_running=lands)
+    push(bridge, target, SCRIPT, COMPACT.replace("1f", "2f"), COMPACT)
+    assert editor.read(SCRIPT) == COMPACT.replace("1f", "2f")

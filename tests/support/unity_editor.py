@@ -177,9 +177,10 @@ class EditorStandIn(EditorCommands):
         self._call(self._drop(down_s))
 
     def reload_on(self, command: str, down_s: float = 1.5, *, after_running: bool = False) -> None:
-        """The next time `command` arrives, drop the socket without answering it (the reload
-        it set off), and come back after down_s. after_running: the command runs first (a
-        script write lands, its answer is lost), as when the reload follows the write."""
+        """The next time `command` (or `command:action`) arrives, drop the socket without
+        answering it (the reload it set off), and come back after down_s. after_running: the
+        command runs first (a script write lands, its answer is lost), as when the reload
+        follows the write."""
         with self._lock:
             self._reload_on[command] = (down_s, after_running)
 
@@ -295,7 +296,9 @@ class EditorStandIn(EditorCommands):
             return
         with self._lock:
             self._calls.append((time.monotonic(), str(name), copy.deepcopy(params)))
-            reload = self._reload_on.pop(str(name), None)
+            # `command` or `command:action` (a script write is manage_script:apply_text_edits)
+            action = f"{name}:{params.get('action')}" if isinstance(params, dict) else ""
+            reload = self._reload_on.pop(action, None) or self._reload_on.pop(str(name), None)
         if reload is not None:
             if reload[1]:
                 await self.dispatch(str(name), params)

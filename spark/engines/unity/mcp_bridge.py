@@ -46,6 +46,9 @@ LOOP = Loop()
 #: how long a job waits for a first instance: a reload under way when it starts ends well
 #: within this; an editor that is closed fails the job in seconds, not minutes
 CONNECT_WAIT_S = 5.0
+#: when to ask again after no instance came within CONNECT_WAIT_S: a user opens an editor in
+#: minutes, not seconds, so a job with a short wait fails now rather than after its limit
+ABSENT_RETRY_S = 30
 #: how long a job waits while another job holds the instance (a push with its compile)
 LEASE_WAIT_S = 600.0
 #: how often the instance list is read while waiting for an instance
@@ -155,7 +158,7 @@ class McpBridge:
                     editor.url, "unity_instance", "ambiguous", chosen, {"instances": ids}
                 )
             if time.monotonic() + POLL_S > deadline:
-                raise EditorUnavailable(_missing(editor, connected), retry_after=5)
+                raise EditorUnavailable(_missing(editor, connected), retry_after=ABSENT_RETRY_S)
             time.sleep(POLL_S)
 
     def _listed(self, editor: Editor) -> list[EditorInstance]:

@@ -37,6 +37,8 @@ SERVER_WAIT_S = {
     "manage_scene": 20 + 30,
 }
 DEFAULT_SERVER_WAIT_S = 50
+#: the codes of answers the server made up itself when a tool failed in it, not the editor's
+SERVER_FAILURES = ("tool_error", "mcp_error")
 #: the server's words for an instance that is not (or no longer) there
 _GONE = (
     "unity session not available",

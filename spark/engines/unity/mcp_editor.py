@@ -29,7 +29,7 @@ from spark.engines.unity.bridge import (
     Pushed,
     Screenshot,
 )
-from spark.engines.unity.mcp_calls import Answer
+from spark.engines.unity.mcp_calls import SERVER_FAILURES, Answer
 from spark.engines.unity.script_edits import Batch, Unplannable, plan
 
 log = logging.getLogger(__name__)
@@ -151,6 +151,11 @@ class McpEditorSession:
             return base64.b64decode(data["encodedContents"]).decode("utf-8")
         return str(data.get("contents", ""))
 
+    def _holds(self, path: str) -> str | None:
+        """The SHA-256 of the editor's copy of path (None: it has none)."""
+        text = self._read(path)
+        return sha256_of(text.encode()) if text is not None else None
+
     def _create(self, path: str, text: str, wanted: str) -> Pushed:
         answer = self._call("create_script", {"path": path, "contents": text})
         self._ok("create_script", answer)
@@ -177,6 +182,14 @@ class McpEditorSession:
             "precondition_sha256": before,
         }
         answer = self._call("apply_text_edits", args)
+        if answer.payload.get("code") in SERVER_FAILURES:
+            # The server failed without an answer from the editor (it does when the editor
+            # reloads before the write lands): what the editor holds says what happened.
+            holds = self._holds(path)
+            if holds == after:
+                return None
+            if holds == before:
+                answer = self._call("apply_text_edits", args)
         data = answer.data if isinstance(answer.data, dict) else {}
         if answer.failed and answer.payload.get("code") == "stale_file":
             current = data.get("current_sha256")
@@ -193,8 +206,7 @@ class McpEditorSession:
         reported = data.get("sha256")
         if reported == wanted:
             return
-        text = self._read(path)
-        holds = sha256_of(text.encode()) if text is not None else None
+        holds = self._holds(path)
         if holds == wanted:
             return
         said = str(answer.payload.get("message") or answer.error or "success")
