@@ -1,5 +1,6 @@
 """Files a job writes reach the project's Unity editor: a real worker, the API in-process, and
-the unity-mcp stand-in as a process on 127.0.0.1 (a project's `unity_mcp_url`)."""
+unity-mcp's real server on 127.0.0.1 (a project's `unity_mcp_url`) with a stand-in Unity
+Editor connected to its plugin hub."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import hashlib
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +24,12 @@ from spark.security.apikeys import create_key
 from tests.support.fake_llm import FakeLLM, Reply
 from tests.support.jobs import assert_result_matches_its_model, auth, wait_state
 from tests.support.services import free_port
-from tests.support.unity_mcp import UnityMcpStandIn
+from tests.support.unity_editor import EditorStandIn
+from tests.support.unity_mcp_real import UnityMcpServer
 from tests.support.workers import WorkerProcess
 
 PATH = "Assets/Scripts/Coin.cs"
-#: what the model writes: valid C#, but the stand-in's compiler reports every `#error` line
+#: what the model writes: valid C#, but the stand-in editor's compiler reports every `#error` line
 COIN = (
     "using UnityEngine;\n\n"
     "public class Coin : MonoBehaviour\n{\n"
@@ -68,10 +71,57 @@ def worker(
     proc.stop()
 
 
+@dataclass
+class Editor:
+    """unity-mcp's server and the one Unity editor connected to it."""
+
+    server: UnityMcpServer
+    standin: EditorStandIn
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def file(self, path: str) -> bytes | None:
+        on_disk = self.standin.project_dir / path
+        return on_disk.read_bytes() if on_disk.exists() else None
+
+    def put(self, path: str, content: bytes) -> None:
+        self.standin.write(path, content.decode())
+
+    def commands(self, name: str) -> list[dict[str, Any]]:
+        """The params of every `name` (or `name:action`) command the editor received."""
+        command, _, action = name.partition(":")
+        return [
+            params
+            for _, got, params in self.standin.calls
+            if got == command and (not action or params.get("action") == action)
+        ]
+
+    def names(self) -> list[str]:
+        return [command for _, command, _ in self.standin.calls]
+
+    def stop(self) -> None:
+        self.standin.stop()
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[UnityMcpServer]:
+    with UnityMcpServer(free_port()) as running:
+        yield running
+
+
 @pytest.fixture
-def editor() -> Iterator[UnityMcpStandIn]:
-    with UnityMcpStandIn(free_port()) as standin:
-        yield standin
+def editor(server: UnityMcpServer, tmp_path: Path) -> Iterator[Editor]:
+    """A new editor on the server, once it is the only one the server lists."""
+    standin = EditorStandIn(server.hub_url, tmp_path / "Coins", "Coins", uuid.uuid4().hex[:8])
+    standin.start()
+    deadline = time.monotonic() + 10
+    while len(server.instances()) != 1:
+        assert time.monotonic() < deadline, server.instances()
+        time.sleep(0.05)
+    yield Editor(server, standin)
+    standin.stop()
 
 
 @pytest.fixture
@@ -79,12 +129,16 @@ def key(db: Database) -> str:
     return create_key(db, "alice", Tier.PRO, DEFAULT_PERMISSIONS).token
 
 
-def project_on(client: TestClient, key: str, editor: UnityMcpStandIn) -> str:
+def project_on(
+    client: TestClient, key: str, editor: Editor, unity_instance: str | None = None
+) -> str:
     body = {
         "name": f"coins-{uuid.uuid4().hex[:6]}",
         "source_dir": "/srv/unity/coins",
         "unity_mcp_url": editor.url,
     }
+    if unity_instance is not None:
+        body["unity_instance"] = unity_instance
     resp = client.post("/v1/projects", json=body, headers=auth(key))
     assert resp.status_code == 201, resp.text
     return str(resp.json()["id"])
@@ -104,7 +158,7 @@ def run(
 
 
 def test_a_generated_script_reaches_the_editor_with_its_compiler_errors(
-    worker: WorkerProcess, client: TestClient, db: Database, key: str, editor: UnityMcpStandIn
+    worker: WorkerProcess, client: TestClient, db: Database, key: str, editor: Editor
 ) -> None:
     project = project_on(client, key, editor)
     first = run(client, db, key, project, "generate_script", SCRIPT)
@@ -115,19 +169,19 @@ def test_a_generated_script_reaches_the_editor_with_its_compiler_errors(
     ]
     assert "Rigidbody2D" in first["editor"]["diagnostics"][0]["message"]
     assert [d["source"] for d in first["diagnostics"]] == ["editor"]
-    tools = [call["tool"] for call in editor.calls()]
-    assert tools.index("refresh_unity") < tools.index("read_console")
+    commands = editor.names()
+    assert commands.index("refresh_unity") < commands.index("read_console")
 
     # The next version goes in only over the one SPARK wrote: its SHA-256 is the precondition.
     second = run(client, db, key, project, "generate_script", SCRIPT)
     assert second["version"] == 2 and editor.file(PATH) == COIN_FIXED.encode()
-    edits = editor.calls("apply_text_edits")
-    assert edits[-1]["args"]["precondition_sha256"] == sha(COIN.encode())
+    edits = editor.commands("manage_script:apply_text_edits")
+    assert edits[-1]["precondition_sha256"] == sha(COIN.encode())
     assert second["diagnostics"] == [] and second["editor"]["diagnostics"] == []
 
 
 def test_a_script_edited_in_the_editor_is_reported_stale_and_kept(
-    worker: WorkerProcess, client: TestClient, db: Database, key: str, editor: UnityMcpStandIn
+    worker: WorkerProcess, client: TestClient, db: Database, key: str, editor: Editor
 ) -> None:
     project = project_on(client, key, editor)
     run(
@@ -158,7 +212,7 @@ def test_a_script_edited_in_the_editor_is_reported_stale_and_kept(
 
 
 def test_an_editor_that_is_gone_does_not_fail_the_job(
-    worker: WorkerProcess, client: TestClient, db: Database, key: str, editor: UnityMcpStandIn
+    worker: WorkerProcess, client: TestClient, db: Database, key: str, editor: Editor
 ) -> None:
     project = project_on(client, key, editor)
     editor.stop()
@@ -177,7 +231,7 @@ def test_an_editor_that_is_gone_does_not_fail_the_job(
 
 
 def test_a_preset_pushes_its_scripts_and_names_the_files_the_editor_does_not_take(
-    worker: WorkerProcess, client: TestClient, db: Database, key: str, editor: UnityMcpStandIn
+    worker: WorkerProcess, client: TestClient, db: Database, key: str, editor: Editor
 ) -> None:
     """unity-mcp writes only C# scripts: the preset's settings file is refused, not lost."""
     project = project_on(client, key, editor)
@@ -189,14 +243,14 @@ def test_a_preset_pushes_its_scripts_and_names_the_files_the_editor_does_not_tak
     refused = result["editor"]["refused"]
     assert [r["path"] for r in refused] == [p for p in written if not p.endswith(".cs")]
     assert all(r["error"].startswith("editor_error: ") for r in refused)
-    assert len(editor.calls("refresh_unity")) == 1
+    assert len(editor.commands("refresh_unity")) == 1
 
 
 def test_a_rollback_through_the_api_reaches_the_editor_over_the_version_it_replaced(
     client: TestClient,
     db: Database,
     key: str,
-    editor: UnityMcpStandIn,
+    editor: Editor,
     settings: Settings,
     tmp_path: Path,
 ) -> None:
@@ -215,9 +269,52 @@ def test_a_rollback_through_the_api_reaches_the_editor_over_the_version_it_repla
         assert resp.status_code == 201 and resp.json()["version"] == 3, resp.text
         deadline = time.monotonic() + 20
         while editor.file(PATH) != first:
-            assert time.monotonic() < deadline, editor.calls()
+            assert time.monotonic() < deadline, editor.names()
             time.sleep(0.1)
     finally:
         upkeep.stop()
-    edits = editor.calls("apply_text_edits")
-    assert edits[-1]["args"]["precondition_sha256"] == sha(second)
+    edits = editor.commands("manage_script:apply_text_edits")
+    assert edits[-1]["precondition_sha256"] == sha(second)
+
+
+def test_the_projects_named_instance_gets_its_files_when_two_editors_are_connected(
+    worker: WorkerProcess,
+    client: TestClient,
+    db: Database,
+    key: str,
+    editor: Editor,
+    server: UnityMcpServer,
+    tmp_path: Path,
+) -> None:
+    other = EditorStandIn(server.hub_url, tmp_path / "Other", "Other", uuid.uuid4().hex[:8])
+    other.start()
+    try:
+        named = project_on(client, key, editor, unity_instance=other.instance_id)
+        patch = {"path": PATH, "patch_type": "full", "content": COIN_FIXED}
+        result = run(client, db, key, named, "apply_patch", patch)
+        assert result["editor"]["pushed"] == [PATH]
+        assert other.read(PATH) == COIN_FIXED and editor.file(PATH) is None
+        unnamed = project_on(client, key, editor)
+        result = run(client, db, key, unnamed, "apply_patch", patch)
+        assert result["editor"]["pushed"] == []
+        error = result["editor"]["error"]
+        assert error.startswith("editor_error: ")
+        assert other.instance_id in error and editor.standin.instance_id in error
+    finally:
+        other.stop()
+
+
+def test_an_editor_that_ends_up_holding_other_text_is_reported_refused_not_pushed(
+    worker: WorkerProcess, client: TestClient, db: Database, key: str, editor: Editor
+) -> None:
+    """An editor with Roslyn formats each edited script: SPARK's SHA-256 is not the editor's."""
+    project = project_on(client, key, editor)
+    patch = {"path": PATH, "patch_type": "full", "content": COIN_FIXED}
+    run(client, db, key, project, "apply_patch", patch)
+    editor.standin.reformat_on_edit = True
+    changed = COIN_FIXED.replace("{ }", "{ transform.Rotate(0, 1, 0); }")
+    result = run(client, db, key, project, "apply_patch", {**patch, "content": changed})
+    assert result["editor"]["pushed"] == []
+    [refused] = result["editor"]["refused"]
+    assert refused["path"] == PATH
+    assert sha(editor.file(PATH) or b"") in refused["error"]
