@@ -175,7 +175,7 @@ def bench(
     off, or with --files apply_patch jobs against generate_script and a file's content read
     against a job's, or with --previews a cache-hit render_preview against generate_script
     and the editor bridge's overhead (throwaway database; Redis db 12; a private nats-server,
-    fake LLM or unity-mcp stand-in)."""
+    fake LLM or unity-mcp's server with a stand-in editor)."""
     argv = _argv(
         events, event_count, jobs, clients, as_json, llm, builds, security, files, previews, seconds
     )
