@@ -46,9 +46,9 @@ class Settings(BaseSettings):
     source_roots: list[Path] | None = None
     unity_mcp_url: str | None = None
     unity_mcp_api_key: SecretStr | None = None
-    #: each call to the editor (unity-mcp's own commands time out at 30 s)
+    #: how long a call to unity-mcp may take beyond the server's own waits for that tool
     unity_mcp_timeout_s: float = Field(default=30.0, gt=0)
-    #: how long a call keeps polling an editor that is reloading or answers "pending"
+    #: how long a job waits for its Unity instance to come back (a domain reload)
     unity_mcp_wait_s: float = Field(default=60.0, ge=0)
     artifact_dir: Path = Path("./var/artifacts")
     jwt_secret: SecretStr | None = None
