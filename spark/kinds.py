@@ -96,6 +96,12 @@ class KindSpec:
         return self.handler is not None
 
 
+#: the longest unity-mcp may hold one push into a project's editor: a script write and the
+#: refresh after it, each waiting out the compile it starts (the bridge's SERVER_WAIT_S); the
+#: kinds that write project files get it on top of their own work, so a slow compile is
+#: reported as the editor's, not as the job timing out with its files already written
+EDITOR_PUSH_S = 240
+
 _DECLARED = (
     KindSpec(
         kind=JobKind.GENERATE_SCRIPT,
@@ -104,9 +110,11 @@ _DECLARED = (
         result=results.GenerateScriptResult,
         permission=Permission.GENERATE,
         family=EventFamily.RUNTIME,
-        limits=TimeLimits(soft_s=120, hard_s=150),
+        limits=TimeLimits(soft_s=120 + EDITOR_PUSH_S, hard_s=150 + EDITOR_PUSH_S),
         handler="spark.handlers.scripts:generate_script",
         quotas=frozenset({Quota.LLM_TOKENS}),
+        # an LLM that is down is waited for as long as the generation itself may take
+        retry=RetryPolicy(dependency_wait_s=120),
     ),
     KindSpec(
         kind=JobKind.APPLY_PATCH,
@@ -115,7 +123,7 @@ _DECLARED = (
         result=results.ApplyPatchResult,
         permission=Permission.GENERATE,
         family=EventFamily.RUNTIME,
-        limits=TimeLimits(soft_s=60, hard_s=90),
+        limits=TimeLimits(soft_s=60 + EDITOR_PUSH_S, hard_s=90 + EDITOR_PUSH_S),
         handler="spark.handlers.patches:apply_patch",
         needs_project=True,
     ),
@@ -126,7 +134,7 @@ _DECLARED = (
         result=results.ApplyPresetResult,
         permission=Permission.GENERATE,
         family=EventFamily.RUNTIME,
-        limits=TimeLimits(soft_s=120, hard_s=150),
+        limits=TimeLimits(soft_s=120 + EDITOR_PUSH_S, hard_s=150 + EDITOR_PUSH_S),
         handler="spark.handlers.presets:apply_preset",
     ),
     KindSpec(
@@ -136,7 +144,7 @@ _DECLARED = (
         result=results.GenerateAssetResult,
         permission=Permission.GENERATE,
         family=EventFamily.RUNTIME,
-        limits=TimeLimits(soft_s=60, hard_s=90),
+        limits=TimeLimits(soft_s=60 + EDITOR_PUSH_S, hard_s=90 + EDITOR_PUSH_S),
         handler="spark.handlers.assets:generate_asset",
     ),
     KindSpec(

@@ -145,12 +145,18 @@ def project_on(
 
 
 def run(
-    client: TestClient, db: Database, key: str, project: str, kind: str, params: dict[str, Any]
+    client: TestClient,
+    db: Database,
+    key: str,
+    project: str,
+    kind: str,
+    params: dict[str, Any],
+    timeout: float = 60,
 ) -> dict[str, Any]:
     body = {"kind": kind, "project_id": project, "params": params}
     resp = client.post("/v1/jobs", json=body, headers=auth(key))
     assert resp.status_code == 202, resp.text
-    job = wait_state(db, resp.json()["id"], {"succeeded", "failed"}, timeout=60)
+    job = wait_state(db, resp.json()["id"], {"succeeded", "failed"}, timeout=timeout)
     assert job.state.value == "succeeded", job.error
     assert job.result is not None
     assert_result_matches_its_model(kind, job.result)
@@ -318,3 +324,20 @@ def test_an_editor_that_ends_up_holding_other_text_is_reported_refused_not_pushe
     [refused] = result["editor"]["refused"]
     assert refused["path"] == PATH
     assert sha(editor.file(PATH) or b"") in refused["error"]
+
+
+def test_a_patch_the_editor_compiles_for_35_seconds_is_reported_pushed(
+    worker: WorkerProcess, client: TestClient, db: Database, key: str, editor: Editor
+) -> None:
+    """unity-mcp holds a script write up to 30 s while the editor compiles, and the refresh
+    after it until the compile ends: SPARK waits longer than the server does."""
+    project = project_on(client, key, editor)
+    patch = {"path": PATH, "patch_type": "full", "content": COIN_FIXED}
+    run(client, db, key, project, "apply_patch", patch)
+    editor.standin.compile_seconds = 35.0
+    changed = COIN_FIXED.replace("{ }", "{ transform.Rotate(0, 1, 0); }")
+    started = time.monotonic()
+    result = run(client, db, key, project, "apply_patch", {**patch, "content": changed}, 150)
+    assert time.monotonic() - started >= 30, "the server did not wait for the compile"
+    assert result["editor"]["pushed"] == [PATH] and "error" not in result["editor"]
+    assert editor.file(PATH) == changed.encode()

@@ -1,22 +1,18 @@
-"""Planning apply_text_edits calls: every call, applied the way ManageScript applies line and
-column edits, leaves exactly the text planned, stays under its size cap and is never a lone
-edit it would re-route."""
+"""Planning apply_text_edits calls: every call, applied by the stand-in editor's port of
+ManageScript (its auto-upgrade, using guard, size cap, UTF-16 columns), leaves exactly the text
+planned and the SHA-256 SPARK expects."""
 
 from __future__ import annotations
 
-import itertools
+import hashlib
 import random
-import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from spark.engines.unity.script_edits import MAX_EDIT_BYTES, Unplannable, plan
-
-USING = re.compile(
-    r"^\s*using\s+(?:static\s+)?(?:[A-Za-z_]\w*\s*=\s*)?[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*\s*;",
-    re.MULTILINE,
-)
+from tests.support.manage_script_rules import ManageScript, read_text, write_text
 
 COMPACT = (
     "using UnityEngine;\n"
@@ -27,60 +23,41 @@ COMPACT = (
 )
 
 
-def index_of(text: str, line1: int, col1: int) -> int:
-    """ManageScript's TryIndexFromLineCol over UTF-16 code units, mapped back to a code-point
-    index (an independent reading of the C#: CRLF and CR are one newline)."""
-    units = text.encode("utf-16-le")
-    chars = [units[i : i + 2] for i in range(0, len(units), 2)]
-    line, col, i = 1, 1, 0
-    while True:
-        if line == line1 and col == col1:
-            return len(b"".join(chars[:i]).decode("utf-16-le"))
-        if i == len(chars):
-            raise AssertionError(f"({line1},{col1}) is out of range")
-        c = chars[i].decode("utf-16-le", errors="surrogatepass")
-        if c == "\r":
-            if i + 1 < len(chars) and chars[i + 1] == "\n".encode("utf-16-le"):
-                i += 1
-            line, col = line + 1, 1
-        elif c == "\n":
-            line, col = line + 1, 1
-        else:
-            col += 1
-        i += 1
+@pytest.fixture
+def script(tmp_path: Path) -> ManageScript:
+    return ManageScript(tmp_path, lambda _path: None)
 
 
-def manage_script_applies(text: str, edits: tuple[dict[str, Any], ...]) -> str:
-    """The text ManageScript writes for one call, checking the rules it enforces."""
-    assert len(edits) >= 2, "a lone edit may be re-routed into a method replacement"
-    assert sum(len(e["newText"].encode()) for e in edits) <= MAX_EDIT_BYTES
-    spans = []
-    for e in edits:
-        start = index_of(text, e["startLine"], e["startCol"])
-        end = index_of(text, e["endLine"], e["endCol"])
-        spans.append((start, end, e["newText"]))
-    spans.sort(key=lambda s: s[0], reverse=True)
-    for later, earlier in itertools.pairwise(spans):
-        assert earlier[1] <= later[0], "overlapping edits"
-    boundary = USING.search(text)
-    for start, end, new_text in spans:
-        assert boundary is None or start >= boundary.start(), "edit before the first using"
-        text = text[:start] + new_text + text[end:]
-    return text
+def sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
-def run(old: str, new: str, limit: int = MAX_EDIT_BYTES) -> int:
-    current = old
+def run(editor: ManageScript, old: str, new: str, limit: int = MAX_EDIT_BYTES) -> int:
+    """Plan old -> new and apply each call as the editor does; the number of calls."""
+    held = editor.project / "Assets" / "Scripts" / "Mover.cs"
+    held.parent.mkdir(parents=True, exist_ok=True)
+    write_text(held, old)
     batches = plan(old, new, limit)
     for batch in batches:
-        assert batch.before == current
-        current = manage_script_applies(current, batch.edits)
-        assert current == batch.after
-    assert current == new
+        assert batch.before == read_text(held)
+        params: dict[str, Any] = {
+            "action": "apply_text_edits",
+            "name": "Mover",
+            "path": "Assets/Scripts",
+            "edits": list(batch.edits),
+            "precondition_sha256": sha(batch.before),
+        }
+        answer = editor.handle(params)
+        assert answer["success"], answer
+        assert answer["data"]["sha256"] == sha(batch.after), answer
+        assert read_text(held) == batch.after
+    assert read_text(held) == new
     return len(batches)
 
 
-def test_a_one_character_change_outside_a_method_is_two_edits_applied_literally() -> None:
+def test_a_one_character_change_outside_a_method_is_two_edits_applied_literally(
+    script: ManageScript,
+) -> None:
     new = COMPACT.replace("speed = 1f", "speed = 2f")
     [batch] = plan(COMPACT, new)
     assert batch.edits[0] == {
@@ -91,7 +68,28 @@ def test_a_one_character_change_outside_a_method_is_two_edits_applied_literally(
         "newText": "2",
     }
     assert batch.edits[1]["newText"] == ""
-    assert run(COMPACT, new) == 1
+    assert run(script, COMPACT, new) == 1
+
+
+def test_the_same_change_as_one_edit_is_what_the_editor_silently_drops(
+    script: ManageScript, tmp_path: Path
+) -> None:
+    """Why every call carries two edits: ManageScript re-routes a lone whole-file edit."""
+    held = tmp_path / "Assets" / "Scripts" / "Mover.cs"
+    held.parent.mkdir(parents=True)
+    write_text(held, COMPACT)
+    lines = COMPACT.split("\n")
+    whole = {"startLine": 1, "startCol": 1, "endLine": len(lines), "endCol": 1}
+    answer = script.handle(
+        {
+            "action": "apply_text_edits",
+            "name": "Mover",
+            "path": "Assets/Scripts",
+            "edits": [{**whole, "newText": COMPACT.replace("speed = 1f", "speed = 2f")}],
+            "precondition_sha256": sha(COMPACT),
+        }
+    )
+    assert answer["success"] and read_text(held) == COMPACT
 
 
 @pytest.mark.parametrize(
@@ -107,57 +105,72 @@ def test_a_one_character_change_outside_a_method_is_two_edits_applied_literally(
         lambda t: "",
     ],
 )
-def test_changes_at_every_place_of_a_compact_script_land_exactly(change: Any) -> None:
-    run(COMPACT, change(COMPACT))
+def test_changes_at_every_place_of_a_compact_script_land_exactly(
+    script: ManageScript, change: Any
+) -> None:
+    run(script, COMPACT, change(COMPACT))
 
 
-def test_random_edits_of_a_script_always_land_exactly() -> None:
+def test_random_edits_of_a_script_always_land_exactly(script: ManageScript) -> None:
+    """Token-level edits, so every version's braces balance (the editor refuses any other)."""
     rng = random.Random(7)
-    words = ["speed", "{", "}", ";", "\n", "\r\n", "  ", "é", "😀", "x = 1", "\r", "void A()"]
+    words = ["speed", "{ }", ";", "\n", "\r\n", "  ", "é", "😀", "x = 1", "\r", "void A() { }"]
+    words += ["// {", "'}'", '"{"', "(a[1])"]
     for _ in range(300):
-        text = "using UnityEngine;\n" + "".join(
-            rng.choice(words) for _ in range(rng.randint(0, 40))
-        )
-        new = list(text)
+        tokens = [rng.choice(words) for _ in range(rng.randint(0, 40))]
+        new = list(tokens)
         for _ in range(rng.randint(1, 4)):
-            at = rng.randint(len("using UnityEngine;\n"), len(new))
-            cut = rng.randint(0, 3)
-            new[at : at + cut] = list(rng.choice(words))
-        run(text, "".join(new))
+            at, cut = rng.randint(0, len(new)), rng.randint(0, 3)
+            new[at : at + cut] = [rng.choice(words) for _ in range(rng.randint(0, 2))]
+        using = "using UnityEngine;\n"
+        run(script, using + "".join(tokens) + "\n", using + "".join(new) + "\n")
 
 
-def test_an_emoji_on_the_last_line_is_counted_in_utf16_columns() -> None:
+def test_an_emoji_on_the_last_line_is_counted_in_utf16_columns(script: ManageScript) -> None:
     old = "using UnityEngine;\nclass A { }\n// 🎮 done"
     new = "using UnityEngine;\nclass A { }\n// 🎮 done 🚀!"
     [batch] = plan(old, new)
     # "// 🎮 done" is 10 UTF-16 units (the emoji is two): the end of the line is column 11
     assert batch.edits[0]["startCol"] == 11
-    run(old, new)
-    run(new, old)
+    run(script, old, new)
+    run(script, new, old)
 
 
-def test_a_header_before_using_is_left_out_of_every_edit() -> None:
+def test_a_header_before_using_is_left_out_of_every_edit(script: ManageScript) -> None:
     header = "// Copyright (c) Example Studio. MIT licence.\n\n"
     old = header + COMPACT
-    run(old, header + COMPACT.replace("1f", "3f"))
+    run(script, old, header + COMPACT.replace("1f", "3f"))
 
 
-def test_new_text_over_the_cap_is_spread_over_calls_under_it() -> None:
+def test_new_text_over_the_cap_is_spread_over_calls_under_it(script: ManageScript) -> None:
     body = "".join(f"    public int field{i} = {i}; // {'x' * 30}\n" for i in range(3000))
     big = COMPACT.replace("}\n", body + "}\n", 1)
     assert len(big.encode()) > 2 * MAX_EDIT_BYTES
-    assert run(COMPACT, big) >= 3
-    assert run(big, COMPACT) == 1
+    assert run(script, COMPACT, big) >= 3
+    assert run(script, big, COMPACT) == 1
 
 
-def test_a_single_line_over_the_cap_is_cut_between_calls() -> None:
+def test_methods_over_the_cap_go_in_as_balanced_parts_the_editor_accepts(
+    script: ManageScript,
+) -> None:
+    """Every intermediate version keeps its braces balanced, or the editor refuses the call."""
+    methods = "".join(
+        f"    void Step{i}()\n    {{\n        speed += {i}f; // {{ not code\n    }}\n"
+        for i in range(2500)
+    )
+    big = COMPACT.replace("    void Update()", methods + "    void Update()")
+    assert run(script, COMPACT, big) >= 2
+    assert run(script, big, COMPACT.replace("1f", "9f")) == 1
+
+
+def test_a_single_line_over_the_cap_is_cut_between_calls(script: ManageScript) -> None:
     line = "// " + "é" * 50_000 + "\n"
-    assert run(COMPACT, COMPACT + line, limit=20_000) >= 5
+    assert run(script, COMPACT, COMPACT + line, limit=20_000) >= 5
 
 
-def test_crlf_files_keep_their_line_ends() -> None:
+def test_crlf_files_keep_their_line_ends(script: ManageScript) -> None:
     old = COMPACT.replace("\n", "\r\n")
-    run(old, old.replace("1f", "2f").replace("}\r\n", "}\r\n// tail\r\n"))
+    run(script, old, old.replace("1f", "2f").replace("}\r\n", "}\r\n// tail\r\n"))
 
 
 def test_equal_texts_need_no_call() -> None:

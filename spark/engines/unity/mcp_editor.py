@@ -98,6 +98,9 @@ class McpEditorSession:
         return self._edit(path, current_text, text, wanted)
 
     def refresh(self) -> None:
+        # Asking for the compile (which the writes already asked for) is what makes the
+        # plugin answer at once and the server wait for the editor (60 s); without it the
+        # plugin itself waits, and a compile over 30 s times its command out.
         args = {"mode": "if_dirty", "scope": "all", "compile": "request", "wait_for_ready": True}
         self._ok("refresh_unity", self._call("refresh_unity", args))
 

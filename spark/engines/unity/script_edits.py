@@ -9,6 +9,9 @@ some edits mean something else, or nothing:
   no call is ever re-routed;
 - the new texts of one call may total 64 KiB of UTF-8 at most (`too_large`), so the changes
   are spread over as many calls as that takes, each planned on the text the previous leaves;
+  a change too large for one call goes in first as insertions of whole lines whose braces,
+  parentheses and brackets balance, because ManageScript refuses any call that leaves the
+  file unbalanced (`unbalanced_braces`);
 - columns count UTF-16 code units, and CRLF or a lone CR ends a line as LF does.
 
 The edits are the differences between the two texts, line by line, trimmed to the characters
@@ -103,21 +106,49 @@ def _take(spans: list[Span], limit: int) -> list[Span]:
         taken.append(span)
         total += span.size
     if not taken and spans:
+        # inserted ahead of the text it replaces, which stays until the last part goes in
         first = spans[0]
-        taken.append(Span(first.start, first.end, _prefix(first.new_text, limit)))
+        taken.append(Span(first.start, first.start, _prefix(first.new_text, limit)))
     return taken
 
 
 def _prefix(text: str, limit: int) -> str:
-    """The longest start of text within limit UTF-8 bytes, ending at a line end if one fits
-    (so the rest is whole lines) and never between a CR and its LF."""
+    """The longest start of text within limit UTF-8 bytes that ends at a line end where its
+    delimiters balance; else at any line end; else anywhere but between a CR and its LF."""
     cut = len(text.encode("utf-8")[:limit].decode("utf-8", errors="ignore"))
+    balanced = [end for end in _balanced_line_ends(text) if end <= cut]
+    if balanced:
+        return text[: balanced[-1]]
     line_end = max(text.rfind("\n", 0, cut), text.rfind("\r", 0, cut))
     if line_end > 0:
         cut = line_end + 1
     if 0 < cut < len(text) and text[cut - 1] == "\r" and text[cut] == "\n":
         cut -= 1
     return text[:cut]
+
+
+_TOKEN = re.compile(
+    r'//[^\r\n]*|/\*.*?(?:\*/|\Z)|@"(?:[^"]|"")*(?:"|\Z)|\$?"(?:[^"\\\r\n]|\\.)*(?:"|$)'
+    r"|'(?:[^'\\\r\n]|\\.)*(?:'|$)|[{}()\[\]]|\r\n|\r|\n",
+    re.DOTALL | re.MULTILINE,
+)
+
+
+def _balanced_line_ends(text: str) -> list[int]:
+    """The indices just past each line end of text at which every (, [ and { opened since
+    the start is closed, none closed unopened, strings and comments not counted."""
+    depth, ends = 0, []
+    for token in _TOKEN.finditer(text):
+        kind = token.group()
+        if kind in ("{", "(", "["):
+            depth += 1
+        elif kind in ("}", ")", "]"):
+            depth -= 1
+            if depth < 0:
+                break
+        elif kind in ("\r\n", "\r", "\n") and depth == 0:
+            ends.append(token.end())
+    return ends
 
 
 def _trimmed(old: str, span: Span) -> Span:
