@@ -88,8 +88,10 @@ def _check_secret(value: str) -> str:
 HttpUrlText = Annotated[str, AfterValidator(_check_http_url)]
 GitUrl = Annotated[str, AfterValidator(_check_git_url)]
 SourceDir = Annotated[str, AfterValidator(_check_source_dir)]
+#: `Name@hash` as unity-mcp lists an instance, a hash prefix, or a project name (at most 165
+#: characters, within its column's 200)
 UnityInstance = Annotated[
-    str, StringConstraints(pattern=r"^[^\x00-\x1f@]{1,150}(@[A-Za-z0-9]{1,64})?$")
+    str, StringConstraints(pattern=r"^[^\x00-\x1f@]{1,100}(@[A-Za-z0-9]{1,64})?$")
 ]
 ProjectName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,99}$")]
 WebhookSecret = Annotated[

@@ -54,6 +54,7 @@ def test_a_directory_project_is_created_and_its_webhook_secret_shown_only_once(
     assert resp.headers["location"] == f"/v1/projects/{created['id']}"
     assert created["source"] == {"dir": "/srv/unity/space-shooter"}
     assert created["unity_mcp_url"] == "http://localhost:8080/mcp"
+    assert created["unity_instance"] is None
     assert created["default_ref"] is None
     assert created["webhooks"][0]["url"] == HOOK
     assert created["webhooks"][0]["secret"] == SECRET
@@ -124,6 +125,9 @@ def test_a_project_needs_exactly_one_source(
         ({"webhooks": [{"url": HOOK, "secret": "short"}]}, "webhooks.0.secret"),
         ({"webhooks": [{"url": HOOK}] * 11}, "webhooks"),
         ({"owner": "mallory"}, "owner"),
+        ({"unity_instance": "Game@a1b2\u0000"}, "unity_instance"),
+        ({"unity_instance": "G" * 101 + "@a1b2c3d4"}, "unity_instance"),
+        ({"unity_instance": "Game@a1@b2"}, "unity_instance"),
     ],
 )
 def test_a_bad_field_is_422_naming_it(
@@ -134,6 +138,16 @@ def test_a_bad_field_is_422_naming_it(
     resp = client.post("/v1/projects", json=body, headers=auth(api_key))
     assert resp.status_code == 422, resp.text
     assert resp.json()["error"]["details"]["field"] == field
+
+
+def test_a_project_names_the_unity_instance_its_editor_work_goes_to(
+    client: TestClient, api_key: str
+) -> None:
+    body = dir_project(unity_mcp_url="http://localhost:8080/mcp", unity_instance="Space@a1b2c3d4")
+    created = create(client, api_key, body)
+    assert created["unity_instance"] == "Space@a1b2c3d4"
+    shown = client.get(f"/v1/projects/{created['id']}", headers=auth(api_key)).json()
+    assert shown["unity_instance"] == "Space@a1b2c3d4"
 
 
 def test_a_second_project_of_the_same_name_is_a_conflict(
