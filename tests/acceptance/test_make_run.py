@@ -108,8 +108,14 @@ def test_cli_builds_a_project_following_its_progress_and_log(up: Up, tmp_path: P
     """`spark projects create` then `spark build … --follow`: the log tail, the result, exit 0;
     `spark jobs logs --compact` shows only the warning."""
     source = make_unity_project(tmp_path / "Demo")
-    made = run_cli(up, "projects", "create", "Demo", "--dir", str(source), "--json")
+    editor = ["--unity-mcp-url", "http://localhost:8080/mcp", "--unity-instance", "Demo@a1b2c3d4"]
+    made = run_cli(up, "projects", "create", "Demo", "--dir", str(source), *editor, "--json")
     assert made.returncode == 0, made.stderr
+    project = json.loads(made.stdout)
+    assert (project["unity_mcp_url"], project["unity_instance"]) == (
+        "http://localhost:8080/mcp",
+        "Demo@a1b2c3d4",
+    )
     built = run_cli(up, "build", "Demo", "--target", "WebGL", "--follow")
     assert built.returncode == 0, built.stdout + built.stderr
     assert "Build Finished, Result: Success." in built.stderr
