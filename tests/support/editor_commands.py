@@ -1,7 +1,7 @@
 """The Unity Editor of the stand-in (tests/support/unity_editor.py) without its connection:
 its project folder, its state and the plugin commands it answers, ported from the unity-mcp
 plugin's C# (TransportCommandDispatcher, EditorStateCache, ProjectInfo, RefreshUnity,
-ReadConsole, ManageScene, ManageCamera; ManageScript in manage_script_rules.py, screenshots in
+ReadConsole, ManageScene, ManageCamera; ManageScript in manage_script.py, screenshots in
 editor_screenshots.py).
 
 Any successful write of a script starts a compile of `compile_seconds`; when it ends, every
@@ -22,14 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from tests.support import editor_screenshots as shots
-from tests.support.manage_script_rules import (
-    ManageScript,
-    bool_param,
-    error,
-    param,
-    success,
-    text_param,
-)
+from tests.support.manage_script import ManageScript
+from tests.support.plugin_protocol import bool_param, error, param, success, text_param
 
 UNITY_VERSION = "6000.0.32f1"
 SAMPLE_SCENE = "Assets/Scenes/SampleScene.unity"

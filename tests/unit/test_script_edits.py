@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from spark.engines.unity.script_edits import MAX_EDIT_BYTES, Unplannable, plan
-from tests.support.manage_script_rules import ManageScript, read_text, write_text
+from tests.support.manage_script import ManageScript
+from tests.support.script_files import read_text, write_text
 
 COMPACT = (
     "using UnityEngine;\n"
