@@ -1,5 +1,6 @@
 """X-Request-ID: every response carries the caller's request id, or a new one, and every log
-line written while serving the request names it."""
+line written while serving the request names it. Being the outermost layer, it also adds the
+headers every response needs (spark/web/headers.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from random import getrandbits
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from spark import logs
+from spark.web.headers import EVERY_RESPONSE
 
 HEADER = b"x-request-id"
 
@@ -55,7 +57,8 @@ class RequestIdMiddleware:
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", ()), header]}
+                headers = [*message.get("headers", ()), header, *EVERY_RESPONSE]
+                message = {**message, "headers": headers}
                 # The server's access line is written as the response starts: let it name the
                 # job the route served, when the route did not already.
                 job_id = scope.get("path_params", {}).get("job_id")

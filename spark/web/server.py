@@ -14,6 +14,7 @@ import json
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from spark.errors import AppError, BadRequest, HeadersTooLarge
+from spark.web.headers import EVERY_RESPONSE
 from spark.web.request_id import new_request_id
 
 #: bytes a connection may send before its request head is complete; counted per read, so a
@@ -63,6 +64,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             # the app never saw this request, so the id is made here (CONTRACT §4: every one)
             b"x-request-id: " + new_request_id().encode() + b"\r\n",
             b"content-type: application/json\r\n",
+            *(name + b": " + value + b"\r\n" for name, value in EVERY_RESPONSE),
             b"content-length: %d\r\n" % len(body),
             b"connection: close\r\n\r\n",
         ]

@@ -139,6 +139,8 @@ def test_raw_bytes_come_with_etag_and_version_and_revalidate_with_304(
     assert resp.status_code == 200
     assert resp.content == ICON
     assert resp.headers["content-type"] == "application/octet-stream"
+    assert resp.headers["content-disposition"] == 'attachment; filename="icon.png"'
+    assert resp.headers["x-content-type-options"] == "nosniff"
     assert resp.headers["etag"] == f'"{sha256_of(ICON)}"'
     assert resp.headers["x-file-version"] == "1"
     again = client.get(url, headers={**raw, "If-None-Match": resp.headers["etag"]})

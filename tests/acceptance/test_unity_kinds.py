@@ -98,6 +98,8 @@ def test_export_package_is_downloadable_and_private(
     assert artifact["name"].endswith(".unitypackage")
     data = client.get(artifact["href"], headers=auth(api_key))
     assert data.status_code == 200 and len(data.content) == artifact["size"]
+    assert data.headers["content-disposition"].startswith("attachment; filename=")
+    assert data.headers["x-content-type-options"] == "nosniff"
     with tarfile.open(fileobj=io.BytesIO(data.content), mode="r:gz") as tar:
         names = sorted(tar.getnames())
         guid = names[0].split("/")[0]

@@ -15,6 +15,7 @@ from spark.db import jobs as job_queries
 from spark.domain.jobs import Job
 from spark.domain.principals import Principal
 from spark.errors import NotFound
+from spark.web.headers import attachment
 from spark.web.routing import ApiRoute
 from spark.web.services import principal_of, services
 
@@ -66,7 +67,7 @@ async def download_artifact(request: Request) -> Response:
     stream = storage.open(job.id, name)
     if stream is None:
         raise NotFound("no such artifact")
-    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    headers = {"Content-Disposition": attachment(name)}
     return StreamingResponse(_chunks(stream), media_type=media_type, headers=headers)
 
 

@@ -42,6 +42,7 @@ from spark.errors import NotFound, ValidationFailed
 from spark.taskqueue import PUSH_FILE_TASK
 from spark.web.bodies import parse, read_json
 from spark.web.cursors import after_path, before_version, decode_after_path, decode_before_version
+from spark.web.headers import attachment
 from spark.web.routing import ApiRoute
 from spark.web.services import principal_of, services
 
@@ -194,6 +195,8 @@ async def get_file(request: Request) -> Response:
     headers["ETag"] = f'"{version.sha256}"'
     if not isinstance(found, StoredFile):
         return Response(status_code=304, headers=headers)
+    # the user's own bytes: saved by a browser, never rendered
+    headers["Content-Disposition"] = attachment(path.rpartition("/")[2])
     return Response(found.content, media_type="application/octet-stream", headers=headers)
 
 
