@@ -49,8 +49,9 @@ CONNECT_WAIT_S = 5.0
 #: when to ask again after no instance came within CONNECT_WAIT_S: a user opens an editor in
 #: minutes, not seconds, so a job with a short wait fails now rather than after its limit
 ABSENT_RETRY_S = 30
-#: how long a job waits while another job holds the instance (a push with its compile)
-LEASE_WAIT_S = 600.0
+#: how long a job waits while another job holds the instance (a push with its compile); well
+#: within every kind's time limit, so a busy editor is reported as such, not as a timeout
+LEASE_WAIT_S = 90.0
 #: how often the instance list is read while waiting for an instance
 POLL_S = 0.25
 
