@@ -41,9 +41,20 @@ class Settings(BaseSettings):
     #: let webhooks reach private, loopback and link-local addresses (off: no SSRF into the
     #: network SPARK runs in; turn on for webhooks inside your own network)
     webhook_allow_private: bool = False
-    #: directories a project's source_dir (or file:// git URL) must lie under; unset allows any
-    #: absolute path, which suits one team on its own farm — set it when tenants share one
+    #: directories a project's source_dir (or file:// git URL) must lie under once resolved;
+    #: `{user}` stands for the caller (the project's owner on a builder). Unset: no project
+    #: may read a local directory. `spark up` sets it to the user's home unless it is given.
     source_roots: list[Path] | None = None
+
+    @field_validator("source_roots")
+    @classmethod
+    def _absolute_roots(cls, value: list[Path] | None) -> list[Path] | None:
+        # A relative root would mean whatever directory each process started in.
+        for root in value or []:
+            if not root.is_absolute():
+                raise ValueError(f"{root} is not an absolute path")
+        return value
+
     unity_mcp_url: str | None = None
     unity_mcp_api_key: SecretStr | None = None
     #: how long a call to unity-mcp may take beyond the server's own waits for that tool

@@ -80,6 +80,9 @@ def settings(pg_url: str, broker_url: str, tmp_path_factory: pytest.TempPathFact
         relay_min_age_s=1.0,
         relay_interval_s=1.0,
         reaper_interval_s=1.0,
+        # Tests register projects anywhere ("/srv/unity/coins", their tmp_path); the tests of
+        # SPARK_SOURCE_ROOTS itself set their own.
+        source_roots=[Path("/")],
         # Every webhook receiver a test runs is on 127.0.0.1.
         webhook_allow_private=True,
     )

@@ -5,13 +5,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from pathlib import PurePath
 
-from sqlalchemy import and_, insert, or_, select
+from sqlalchemy import ColumnElement, and_, insert, or_, select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from spark.db.models import ProjectRow, WebhookRow
-from spark.domain.projects import Project, Webhook
+from spark.domain.projects import Project, Webhook, file_url
 from spark.errors import Conflict
 
 
@@ -97,6 +98,36 @@ def insert_project(s: Session, project: Project) -> Project:
         ) from exc
     _insert_webhooks(s, project)
     return project
+
+
+def source_claimed(s: Session, owner: str, path: PurePath) -> bool:
+    """Whether another owner's project reads the resolved directory path, one inside it or
+    one containing it (directory sources, and file:// repositories as SPARK stores them).
+
+    Takes a lock held to the end of the transaction first, so two users registering one
+    directory at once cannot both see it free; the insert belongs in the same transaction.
+    """
+    if s.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
+        s.execute(text("SELECT pg_advisory_xact_lock(hashtext('spark'), hashtext('sources'))"))
+    else:
+        # SQLite has one writer: take the write lock now, not at the insert.
+        s.execute(text("UPDATE projects SET name = name WHERE 0"))
+    around = [path, *path.parents]
+    inside = str(path).rstrip("/") + "/"
+    claims = or_(
+        ProjectRow.source_dir.in_([str(p) for p in around]),
+        _starts_with(ProjectRow.source_dir, inside),
+        ProjectRow.git_url.in_([file_url(p) for p in around]),
+        _starts_with(ProjectRow.git_url, file_url(inside)),
+    )
+    found = s.scalars(select(ProjectRow.id).where(ProjectRow.owner != owner, claims).limit(1))
+    return found.first() is not None
+
+
+def _starts_with(column: InstrumentedAttribute[str | None], prefix: str) -> ColumnElement[bool]:
+    """column LIKE prefix%, with LIKE's own characters in prefix taken literally."""
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return column.like(escaped + "%", escape="\\")
 
 
 def get_project(s: Session, project_id: uuid.UUID, owner: str) -> Project | None:

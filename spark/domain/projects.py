@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import PurePath
+from urllib.parse import quote, unquote
 
 
 @dataclass(frozen=True)
@@ -53,3 +55,48 @@ class Delivery:
     error: str | None
     duration_ms: int
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class LocalSource:
+    """The directory on the build machines a project reads, and the field that names it."""
+
+    #: `source_dir`, or `git_url` for a repository on the machine itself
+    field: str
+    #: the path as the copy or git reads it, before any symlink is resolved
+    path: str
+
+
+def local_source(source_dir: str | None, git_url: str | None) -> LocalSource | None:
+    """Which directory of the build machines a project with this source reads; None for a
+    repository git fetches over the network."""
+    if git_url is not None:
+        path = git_local_path(git_url)
+        return None if path is None else LocalSource("git_url", path)
+    if source_dir is not None:
+        return LocalSource("source_dir", source_dir)
+    return None
+
+
+def git_local_path(url: str) -> str | None:
+    """The path git reads url from when url names a repository on this machine, else None.
+
+    As git reads it: a `file://` URL's host is ignored, its %-escapes are decoded and `?` or
+    `#` are part of the path; a URL without `://` is a local path unless it is scp-like
+    (`host:path` with no `/` before the first `:`).
+    """
+    scheme, separator, rest = url.partition("://")
+    if separator:
+        if scheme.lower() != "file":
+            return None
+        _host, slash, path = rest.partition("/")
+        return unquote(slash + path)
+    colon = url.find(":")
+    if colon > 0 and "/" not in url[:colon]:
+        return None
+    return url
+
+
+def file_url(path: PurePath | str) -> str:
+    """The file:// URL git reads exactly the directory path from."""
+    return "file://" + quote(str(path))

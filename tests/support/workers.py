@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -32,6 +33,8 @@ def spark_env(settings: Settings, **extra: str) -> dict[str, str]:
             "SPARK_WORKER_METRICS_PORT": "0",
         }
     )
+    if settings.source_roots is not None:
+        env["SPARK_SOURCE_ROOTS"] = json.dumps([str(root) for root in settings.source_roots])
     env.update(extra)
     return env
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 import uuid
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
@@ -28,9 +26,9 @@ from spark.db import webhooks as webhook_queries
 from spark.db.engine import Database
 from spark.db.types import utcnow
 from spark.domain.principals import Principal
-from spark.domain.projects import Delivery, Project, Webhook
+from spark.domain.projects import Delivery, Project, Webhook, file_url, local_source
 from spark.errors import NotFound, ValidationFailed
-from spark.security import destinations
+from spark.security import destinations, sources
 from spark.security.permissions import PROJECT_PERMISSIONS
 from spark.web.bodies import parse, read_json
 from spark.web.cursors import after_stamp, decode_after_stamp
@@ -96,14 +94,11 @@ async def create_project(request: Request) -> Response:
     body = parse(ProjectIn, await read_json(request))
     if not svc.settings.webhook_allow_private:
         _refuse_private_webhooks(body)
-    if svc.settings.source_roots is not None:
-        _require_allowed_source(body, svc.settings.source_roots)
-    project = new_project(principal.user, body)
-    db = svc.db
+    roots, db = svc.settings.source_roots, svc.db
 
     def write() -> Project:
-        with db.session() as s:
-            return project_queries.insert_project(s, project)
+        placed, directory = _placed_source(body, roots, principal.user)
+        return _insert(db, new_project(principal.user, placed), directory)
 
     created = await run_in_threadpool(write)
     headers = {"Location": f"/v1/projects/{created.id}"}
@@ -122,24 +117,36 @@ def _refuse_private_webhooks(body: ProjectIn) -> None:
             )
 
 
-def _require_allowed_source(body: ProjectIn, roots: list[Path]) -> None:
-    """422 unless a directory source lies under one of the allowed roots: another tenant's
-    project directory on the build farm must not be buildable by naming its path."""
-    field, path = "source_dir", body.source_dir
-    if body.git_url is not None:
-        parts = urlsplit(body.git_url)
-        if parts.scheme.lower() != "file":
-            return
-        field, path = "git_url", parts.path
-    if path is None:
-        return
-    resolved = Path(os.path.normpath(path))
-    if not any(resolved.is_relative_to(Path(os.path.normpath(root))) for root in roots):
-        allowed = ", ".join(str(root) for root in roots)
-        raise ValidationFailed(
-            f"{field}: must lie under one of SPARK_SOURCE_ROOTS ({allowed})",
-            details={"field": field},
-        )
+def _placed_source(
+    body: ProjectIn, roots: list[Path] | None, user: str
+) -> tuple[ProjectIn, Path | None]:
+    """body with its directory (source_dir or file:// repository) resolved, and that
+    directory; 422 naming the field unless it lies under one of the caller's roots. A remote
+    git repository passes as it is, with no directory."""
+    local = local_source(body.source_dir, body.git_url)
+    if local is None:
+        return body, None
+    try:
+        directory = sources.place(local.path, roots, user)
+    except sources.SourceRefused as refused:
+        field = local.field
+        raise ValidationFailed(f"{field}: {refused}", details={"field": field}) from None
+    stored = str(directory) if local.field == "source_dir" else file_url(directory)
+    return body.model_copy(update={local.field: stored}), directory
+
+
+def _insert(db: Database, project: Project, directory: Path | None) -> Project:
+    """Store the project; 422 if another user's project reads its directory, one inside it
+    or one containing it (either would build the other's files)."""
+    with db.session() as s:
+        if directory is not None and project_queries.source_claimed(s, project.owner, directory):
+            field = "source_dir" if project.source_dir else "git_url"
+            raise ValidationFailed(
+                f"{field}: another user's project reads this directory, one inside it or one "
+                "containing it",
+                details={"field": field},
+            )
+        return project_queries.insert_project(s, project)
 
 
 def _read_owned(db: Database, project_id: uuid.UUID, owner: str) -> Project | None:
