@@ -59,6 +59,7 @@ def _create(settings: Settings) -> WorkerResources:
         logs=LocalLogStore(settings.artifact_dir),
         default_timeout_s=settings.build_timeout_s,
         kill_grace_s=settings.build_kill_grace_s,
+        source_roots=None if settings.source_roots is None else tuple(settings.source_roots),
     )
     return WorkerResources(
         settings=settings,

@@ -72,6 +72,7 @@ def env(tmp_path: Path) -> Iterator[BuildEnvironment]:
         default_timeout_s=60,
         kill_grace_s=1.0,
         poll_interval_s=0.05,
+        source_roots=(tmp_path,),
     )
     assert wait_until_gone(str(root)) == []
 

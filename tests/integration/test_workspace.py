@@ -16,7 +16,7 @@ import pytest
 
 from fakes.unity import HELPER_MARKER, processes_mentioning, write_launcher
 from spark.domain.projects import Project
-from spark.engines.unity.workspace import PIDFILE, prepare, scrub, write_pidfile
+from spark.engines.unity.workspace import PIDFILE, Workspace, prepare, scrub, write_pidfile
 from spark.errors import JobFailure
 
 GIT_ENV = {
@@ -53,6 +53,14 @@ def make_project(
     )
 
 
+def sync(
+    project: Project, ref: str | None, root: Path
+) -> contextlib.AbstractContextManager[Workspace]:
+    """prepare() with the folder holding root (the test's tmp_path, where its sources are)
+    as the one source root."""
+    return prepare(project, ref, root, source_roots=[root.parent])
+
+
 @pytest.fixture
 def origin(tmp_path: Path) -> Path:
     """A git repository with one commit on main."""
@@ -73,7 +81,7 @@ def test_directory_source_is_mirrored_and_unitys_caches_are_kept(tmp_path: Path)
     project = make_project(source_dir=str(source))
     root = tmp_path / "workspaces"
 
-    with prepare(project, None, root) as ws:
+    with sync(project, None, root) as ws:
         assert ws.path == root / str(project.id) and ws.revision is None
         assert (ws.path / "Assets" / "Old" / "Gone.cs").is_file()
         assert not (ws.path / "Library" / "from-source.bin").exists()
@@ -88,7 +96,7 @@ def test_directory_source_is_mirrored_and_unitys_caches_are_kept(tmp_path: Path)
     (source / "Assets" / "Old").rmdir()
     (source / "Assets" / "New.cs").write_text("class New {}\n")
 
-    with prepare(project, None, root) as ws:
+    with sync(project, None, root) as ws:
         assert (ws.path / "Assets" / "Player.cs").read_text() == "class Player { int speed; }\n"
         assert (ws.path / "Assets" / "New.cs").is_file()
         assert not (ws.path / "Assets" / "Old").exists()
@@ -99,7 +107,7 @@ def test_directory_source_is_mirrored_and_unitys_caches_are_kept(tmp_path: Path)
 
 def test_missing_source_dir_is_project_source_unavailable(tmp_path: Path) -> None:
     project = make_project(source_dir=str(tmp_path / "nowhere"))
-    with pytest.raises(JobFailure) as caught, prepare(project, None, tmp_path / "ws"):
+    with pytest.raises(JobFailure) as caught, sync(project, None, tmp_path / "ws"):
         pass
     assert caught.value.failure_code == "project_source_unavailable"
     assert str(tmp_path / "nowhere") in caught.value.message
@@ -108,7 +116,7 @@ def test_missing_source_dir_is_project_source_unavailable(tmp_path: Path) -> Non
 def test_git_clone_then_fetch_sees_a_new_commit(tmp_path: Path, origin: Path) -> None:
     project = make_project(git_url=str(origin))
     root = tmp_path / "workspaces"
-    with prepare(project, None, root) as ws:
+    with sync(project, None, root) as ws:
         assert ws.revision == git(origin, "rev-parse", "HEAD")
         assert (ws.path / "README.md").read_text() == "one\n"
         (ws.path / "Library").mkdir()
@@ -116,7 +124,7 @@ def test_git_clone_then_fetch_sees_a_new_commit(tmp_path: Path, origin: Path) ->
         (ws.path / "stray.txt").write_text("left by the last build")
 
     second = commit(origin, "Player.cs", "class Player {}\n")
-    with prepare(project, None, root) as ws:
+    with sync(project, None, root) as ws:
         assert ws.revision == second
         assert (ws.path / "Player.cs").is_file()
         assert not (ws.path / "stray.txt").exists()
@@ -134,18 +142,18 @@ def test_branch_tag_and_commit_refs_check_out(tmp_path: Path, origin: Path) -> N
     root = tmp_path / "workspaces"
 
     for ref, expected in (("feature", feature), ("v1", first), (second, second), (None, second)):
-        with prepare(project, ref, root) as ws:
+        with sync(project, ref, root) as ws:
             assert ws.revision == expected, ref
-    with prepare(project, first[:10], root) as ws:
+    with sync(project, first[:10], root) as ws:
         assert ws.revision == first and not (ws.path / "two.txt").exists()
     defaulted = make_project(git_url=str(origin), default_ref="feature")
-    with prepare(defaulted, None, root) as ws:
+    with sync(defaulted, None, root) as ws:
         assert ws.revision == feature and (ws.path / "feature.txt").is_file()
 
 
 def test_unknown_ref_is_project_source_unavailable(tmp_path: Path, origin: Path) -> None:
     project = make_project(git_url=str(origin))
-    with pytest.raises(JobFailure) as caught, prepare(project, "no-such-branch", tmp_path / "ws"):
+    with pytest.raises(JobFailure) as caught, sync(project, "no-such-branch", tmp_path / "ws"):
         pass
     assert caught.value.failure_code == "project_source_unavailable"
     assert "no-such-branch" in caught.value.message
@@ -153,7 +161,7 @@ def test_unknown_ref_is_project_source_unavailable(tmp_path: Path, origin: Path)
 
 def test_git_errors_never_show_credentials(tmp_path: Path) -> None:
     project = make_project(git_url="https://bob:s3cret@127.0.0.1:1/game.git")
-    with pytest.raises(JobFailure) as caught, prepare(project, None, tmp_path / "ws"):
+    with pytest.raises(JobFailure) as caught, sync(project, None, tmp_path / "ws"):
         pass
     assert caught.value.failure_code == "project_source_unavailable"
     assert "127.0.0.1" in caught.value.message
@@ -169,10 +177,10 @@ def test_two_builds_of_one_project_wait_for_each_other(tmp_path: Path) -> None:
     entered = threading.Event()
 
     def second_build() -> None:
-        with prepare(project, None, root):
+        with sync(project, None, root):
             entered.set()
 
-    with prepare(project, None, root):
+    with sync(project, None, root):
         thread = threading.Thread(target=second_build)
         thread.start()
         assert not entered.wait(0.5)
@@ -199,7 +207,7 @@ def test_a_stale_unity_group_from_a_killed_worker_is_killed(tmp_path: Path) -> N
             time.sleep(0.05)
         write_pidfile(workspace, stale.pid)
 
-        with prepare(project, None, root):
+        with sync(project, None, root):
             assert processes_mentioning(str(workspace)) == []
             assert not (workspace / PIDFILE).exists()
     finally:

@@ -75,6 +75,8 @@ class BuildEnvironment:
     default_timeout_s: float
     kill_grace_s: float = 10.0
     poll_interval_s: float = 0.25
+    #: SPARK_SOURCE_ROOTS: where a project's directory may lie (None: nowhere)
+    source_roots: tuple[Path, ...] | None = None
 
 
 Report = Callable[[int, str], None]
@@ -117,7 +119,8 @@ def _build(
     params, project = request.params, request.project
     log.write(f"[spark] job {request.job_id}: {params.target} build of {project.name!r}")
     # Absolute: Unity runs inside the workspace, so a relative root would point elsewhere.
-    with workspace.prepare(project, params.ref, env.workspace_root.resolve()) as ws:
+    root = env.workspace_root.resolve()
+    with workspace.prepare(project, params.ref, root, source_roots=env.source_roots) as ws:
         log.write(f"[spark] workspace {ws.path} at {ws.revision or 'the source directory'}")
         laid = _lay_over(ws.path, request, log)
         name = player_name(project.name)

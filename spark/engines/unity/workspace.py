@@ -11,12 +11,15 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
-from spark.domain.projects import Project
+from spark.domain.projects import Project, file_url, git_local_path
+from spark.engines.unity import mirror
 from spark.errors import JobFailure
+from spark.security import sources
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +43,19 @@ class Workspace:
 
 @contextlib.contextmanager
 def prepare(
-    project: Project, ref: str | None, root: Path, *, git_timeout_s: float = GIT_TIMEOUT_S
+    project: Project,
+    ref: str | None,
+    root: Path,
+    *,
+    source_roots: Sequence[Path] | None,
+    git_timeout_s: float = GIT_TIMEOUT_S,
 ) -> Iterator[Workspace]:
-    """The project's workspace under root, synced to ref and locked for the whole build."""
+    """The project's workspace under root, synced to ref and locked for the whole build.
+
+    A source on this machine is resolved and checked against source_roots (`{user}` the
+    project's owner) again here, before anything is read: a symlink swapped in since the
+    project was registered fails the build `source_unreachable`, nothing copied.
+    """
     root.mkdir(parents=True, exist_ok=True)
     path = root / str(project.id)
     with (root / f"{project.id}.lock").open("a") as lock:
@@ -52,9 +65,10 @@ def prepare(
         kill_stale_build(path)
         if project.git_url:
             wanted = ref or project.default_ref
-            revision: str | None = _sync_git(project.git_url, wanted, path, git_timeout_s)
+            url = _fetchable(project, project.git_url, source_roots, root)
+            revision: str | None = _sync_git(url, wanted, path, git_timeout_s)
         elif project.source_dir:
-            _sync_dir(Path(project.source_dir), path)
+            _sync_dir(project, project.source_dir, source_roots, path)
             revision = None
         else:
             raise JobFailure(
@@ -127,63 +141,87 @@ def _start_time(pid: int) -> int | None:
         return None
 
 
-def _sync_dir(source: Path, workspace: Path) -> None:
+def _sync_dir(
+    project: Project, source_dir: str, roots: Sequence[Path] | None, workspace: Path
+) -> None:
     """Mirror the source directory into the workspace, leaving Unity's caches alone."""
-    if not source.is_dir() or not os.access(source, os.R_OK | os.X_OK):
-        raise JobFailure(
-            "project_source_unavailable", f"the project's source_dir {source} is not readable"
-        )
+
+    def copy(tree: mirror.Tree) -> None:
+        mirror.mirror(tree, workspace, _NOT_MIRRORED)
+
+    _read_tree(project, source_dir, roots, copy)
+
+
+def _fetchable(project: Project, url: str, roots: Sequence[Path] | None, root: Path) -> str:
+    """What git fetches from: a remote URL as it is; a repository on this machine copied
+    first (the copy never leaving it) to a folder of the workspace root, and fetched from
+    there, so git itself never follows a symlink or a path the repository names."""
+    local = git_local_path(url)
+    if local is None:
+        return url
+    staged = root / f"{project.id}.repository"
+
+    def copy(tree: mirror.Tree) -> None:
+        work_tree_git = mirror.subtree(tree, ".git")
+        try:
+            mirror.mirror(work_tree_git or tree, staged, frozenset())
+        finally:
+            if work_tree_git is not None:
+                os.close(work_tree_git.fd)
+
+    _read_tree(project, local, roots, copy, within_only=True)
+    for borrowed in ("commondir", "objects/info/alternates", "objects/info/http-alternates"):
+        if (staged / borrowed).exists():
+            raise JobFailure(
+                "source_unreachable",
+                f"the repository at {local} names another one in {borrowed}; "
+                "SPARK builds only a repository that holds its own objects",
+            )
+    return file_url(staged.resolve())
+
+
+def _read_tree(
+    project: Project,
+    path: str,
+    roots: Sequence[Path] | None,
+    read: Callable[[mirror.Tree], None],
+    *,
+    within_only: bool = False,
+) -> None:
+    """Open the directory at path, once it resolves under the owner's roots, and read it;
+    source_unreachable outside them, project_source_unavailable if it cannot be read.
+    within_only: a symlink in it may not lead out of it at all."""
+    field = "git_url" if project.git_url else "source_dir"
+    resolved = _placed(project, field, path, roots)
     try:
-        _mirror(source, workspace, top=True)
+        fd = mirror.open_dir(resolved)
     except OSError as error:
         raise JobFailure(
-            "project_source_unavailable", f"copying the project from {source} failed: {error}"
-        ) from error
-
-
-def _mirror(source: Path, target: Path, *, top: bool = False) -> None:
-    """Make target hold what source holds: copy new and changed files, delete the rest."""
-    target.mkdir(exist_ok=True)
-    skip = _NOT_MIRRORED if top else frozenset()
-    wanted = {entry.name: entry for entry in os.scandir(source) if entry.name not in skip}
-    for entry in os.scandir(target):
-        if entry.name not in skip and (
-            entry.name not in wanted or _kind(entry) != _kind(wanted[entry.name])
-        ):
-            _remove(Path(entry.path))
-    for name, entry in wanted.items():
-        destination = target / name
-        if entry.is_symlink():
-            if not destination.is_symlink() or os.readlink(destination) != os.readlink(entry):
-                _remove(destination)
-                destination.symlink_to(os.readlink(entry))
-        elif entry.is_dir():
-            _mirror(Path(entry.path), destination)
-        elif _changed(entry, destination):
-            shutil.copy2(entry.path, destination)
-
-
-def _kind(entry: os.DirEntry[str]) -> str:
-    """Whether an entry is a symlink, a directory or a file."""
-    return "link" if entry.is_symlink() else "dir" if entry.is_dir() else "file"
-
-
-def _changed(entry: os.DirEntry[str], destination: Path) -> bool:
-    """Whether the copy differs from the source file; copy2 keeps mtimes, so they compare."""
+            "project_source_unavailable",
+            f"the project's {field} {path} is not readable: {error.strerror}",
+        ) from None
     try:
-        copied = destination.stat()
-    except FileNotFoundError:
-        return True
-    stat = entry.stat()
-    return (stat.st_size, stat.st_mtime_ns) != (copied.st_size, copied.st_mtime_ns)
+        # Checked again where it was really opened: something may have moved in between.
+        real = _placed(project, field, str(mirror.real_path(fd, resolved)), roots)
+        owned = sources.roots_for(roots or [], project.owner)
+        allowed = (lambda _path: False) if within_only else partial(sources.within, roots=owned)
+        read(mirror.Tree(fd, real, allowed))
+    except OSError as error:
+        raise JobFailure(
+            "project_source_unavailable", f"copying the project from {path} failed: {error}"
+        ) from error
+    finally:
+        os.close(fd)
 
 
-def _remove(path: Path) -> None:
-    """Delete a file, symlink or directory tree if it exists."""
-    if path.is_symlink() or path.is_file():
-        path.unlink(missing_ok=True)
-    elif path.is_dir():
-        shutil.rmtree(path)
+def _placed(project: Project, field: str, path: str, roots: Sequence[Path] | None) -> Path:
+    """path resolved, or source_unreachable when it lies outside the owner's roots."""
+    try:
+        return sources.place(path, roots, project.owner)
+    except sources.SourceRefused as refused:
+        raise JobFailure(
+            "source_unreachable", f"the project's {field} {path}: {refused}", {"field": field}
+        ) from None
 
 
 def _sync_git(url: str, wanted: str | None, workspace: Path, timeout_s: float) -> str:
