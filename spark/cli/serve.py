@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shlex
@@ -35,6 +36,14 @@ EXAMPLE_PROMPT = "a player controller that runs and jumps"
 def _migrate(settings: Settings) -> None:
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     migrations.upgrade(settings.database_url)
+
+
+def home_source_roots(settings: Settings) -> dict[str, str]:
+    """SPARK_SOURCE_ROOTS for `spark up`'s processes unless it is given: the user's home, so
+    their projects may lie there (unset, no project may read a directory)."""
+    if "source_roots" in settings.model_fields_set:
+        return {}
+    return {"SPARK_SOURCE_ROOTS": json.dumps([str(Path.home())])}
 
 
 def _spawn(args: list[str], **env: str) -> subprocess.Popen[bytes]:
@@ -136,22 +145,24 @@ def up(
     logs.configure_process(settings)
     _migrate(settings)
     url = f"http://{host}:{port}"
+    local = home_source_roots(settings)
     procs = [
-        _spawn(["api", "--host", host, "--port", str(port)]),
-        _spawn(["worker", "--concurrency", str(concurrency)]),
+        _spawn(["api", "--host", host, "--port", str(port)], **local),
+        _spawn(["worker", "--concurrency", str(concurrency)], **local),
         # One build at a time; without SPARK_UNITY_PATH its builds fail at once, saying so.
         _spawn(
             ["worker", "--queues", Queue.BUILDS.value, "--concurrency", "1"],
+            **local,
             # its own metrics port (the job worker has the configured one; 0 stays off)
             SPARK_WORKER_METRICS_PORT=str(
                 settings.worker_metrics_port + 1 if settings.worker_metrics_port else 0
             ),
         ),
-        _spawn(["beat"]),
+        _spawn(["beat"], **local),
     ]
     if settings.nats_url:
         # With NATS, events reach spark_events through the consumer.
-        procs.append(_spawn(["consumer"]))
+        procs.append(_spawn(["consumer"], **local))
     try:
         _wait_healthy(url, procs)
     except RuntimeError as exc:

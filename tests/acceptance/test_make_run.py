@@ -22,10 +22,12 @@ from tests.support.stack import Up
 
 @pytest.fixture(scope="module")
 def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
-    """`spark up` in an empty directory with no SPARK_* configuration but the Unity stand-in."""
+    """`spark up` in an empty directory with no SPARK_* configuration but the Unity stand-in;
+    its user's home is the tests' temporary folder, where their projects lie."""
     workdir = tmp_path_factory.mktemp("embedded")
     unity = write_launcher(workdir.parent / f"{workdir.name}-unity")
-    stack = Up(workdir, free_port(), SPARK_UNITY_PATH=str(unity))
+    home = str(tmp_path_factory.getbasetemp())
+    stack = Up(workdir, free_port(), SPARK_UNITY_PATH=str(unity), HOME=home)
     try:
         yield stack
         assert stack.proc.poll() is None, "spark up stopped early:\n" + stack.errors()
@@ -106,7 +108,10 @@ def test_cli_reports_a_bad_param_as_the_api_does(up: Up) -> None:
 
 def test_cli_builds_a_project_following_its_progress_and_log(up: Up, tmp_path: Path) -> None:
     """`spark projects create` then `spark build … --follow`: the log tail, the result, exit 0;
-    `spark jobs logs --compact` shows only the warning."""
+    `spark jobs logs --compact` shows only the warning. A project lies in the user's home."""
+    elsewhere = run_cli(up, "projects", "create", "Etc", "--dir", "/etc", "--json")
+    assert elsewhere.returncode == 2, elsewhere.stdout
+    assert "SPARK_SOURCE_ROOTS" in json.loads(elsewhere.stdout)["error"]["message"]
     source = make_unity_project(tmp_path / "Demo")
     editor = ["--unity-mcp-url", "http://localhost:8080/mcp", "--unity-instance", "Demo@a1b2c3d4"]
     made = run_cli(up, "projects", "create", "Demo", "--dir", str(source), *editor, "--json")

@@ -3,10 +3,12 @@ roots; `{user}` never lets a user name climb out; file:// URLs are read as git r
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
+from spark.cli.serve import home_source_roots
 from spark.config import Settings
 from spark.domain.projects import LocalSource, file_url, git_local_path, local_source
 from spark.security.sources import SourceRefused, place, roots_for
@@ -110,3 +112,12 @@ def test_a_project_reads_its_directory_or_its_local_repository_never_a_remote_on
     assert local_source("/srv/game", None) == LocalSource("source_dir", "/srv/game")
     assert local_source(None, "file:///srv/repo") == LocalSource("git_url", "/srv/repo")
     assert local_source(None, "https://example.com/game.git") is None
+
+
+def test_spark_up_gives_its_processes_the_users_home_unless_roots_are_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert home_source_roots(Settings()) == {"SPARK_SOURCE_ROOTS": json.dumps([str(tmp_path)])}
+    monkeypatch.setenv("SPARK_SOURCE_ROOTS", '["/srv/sources/{user}"]')
+    assert home_source_roots(Settings()) == {}
