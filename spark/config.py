@@ -5,14 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
     """Configuration for every SPARK process; nothing else reads os.environ."""
 
-    model_config = SettingsConfigDict(env_prefix="SPARK_", extra="ignore", frozen=True)
+    # validate_by_name: fields with an old environment name as well still take their own
+    # name in code (Settings(allow_private_destinations=True)).
+    model_config = SettingsConfigDict(
+        env_prefix="SPARK_", extra="ignore", frozen=True, validate_by_name=True
+    )
 
     # Job state, broker and the optional shared services (CONTRACT §3).
     database_url: str = "sqlite:///./var/spark.db"
@@ -38,9 +42,16 @@ class Settings(BaseSettings):
     build_kill_grace_s: float = Field(default=10.0, ge=0)
     #: where build workers keep a workspace per project, reused between builds
     workspace_dir: Path = Path("./var/workspaces")
-    #: let webhooks reach private, loopback and link-local addresses (off: no SSRF into the
-    #: network SPARK runs in; turn on for webhooks inside your own network)
-    webhook_allow_private: bool = False
+    #: let the URLs users choose (webhooks, a project's unity_mcp_url) reach private,
+    #: loopback, link-local and reserved addresses (off: no SSRF into the network SPARK runs
+    #: in; on for destinations inside your own network). `spark up` turns it on unless set.
+    #: SPARK_WEBHOOK_ALLOW_PRIVATE is its former name, still read.
+    allow_private_destinations: bool = Field(
+        default=False,
+        validation_alias=AliasChoices(
+            "SPARK_ALLOW_PRIVATE_DESTINATIONS", "SPARK_WEBHOOK_ALLOW_PRIVATE"
+        ),
+    )
     #: directories a project's source_dir (or file:// git URL) must lie under once resolved;
     #: `{user}` stands for the caller (the project's owner on a builder). Unset: no project
     #: may read a local directory. `spark up` sets it to the user's home unless it is given.

@@ -28,7 +28,7 @@ from spark.db.types import utcnow
 from spark.domain.jobs import Job
 from spark.domain.projects import Delivery, Project, Webhook
 from spark.kinds import REGISTRY
-from spark.security import destinations
+from spark.security.destinations import ALLOW_HINT, Destinations
 
 SIGNATURE_HEADER = "X-Spark-Signature-256"
 EVENT_HEADER = "X-Spark-Event"
@@ -40,8 +40,8 @@ BACKOFF_S = (5, 30, 120, 600, 1800)
 MAX_ATTEMPTS = 6
 #: the kinds whose end a project's webhooks hear about
 _NOTIFYING = frozenset(spec.kind for spec in REGISTRY.values() if spec.notifies_webhooks)
-#: what a refused private destination's record tells the owner
-ALLOW_PRIVATE_HINT = "private destinations need SPARK_WEBHOOK_ALLOW_PRIVATE=true"
+#: by default no webhook reaches a private address
+_STRICT = Destinations()
 #: builds that ended longer ago than this are no longer announced
 DELIVERY_WINDOW = timedelta(days=1)
 #: an attempt unanswered this long past its timeout is taken as lost with its sender
@@ -103,7 +103,7 @@ def deliver(
     attempt: int,
     *,
     timeout_s: float = 10.0,
-    allow_private: bool = False,
+    destinations: Destinations = _STRICT,
 ) -> DeliveryOutcome | None:
     """Send attempt number attempt unless an earlier one succeeded, and record how it went.
 
@@ -122,10 +122,11 @@ def deliver(
         return None
     body = payload(job, project, did)
     started = time.monotonic()
-    refused = None if allow_private else destinations.refusal(webhook.url)
+    # Checked again at each attempt: what the name resolves to may have changed.
+    refused = destinations.refusal(webhook.url)
     if refused is not None:
         # Recorded like any failed attempt, so the owner sees why nothing arrived.
-        outcome = DeliveryOutcome(ok=False, error=f"not sent: {refused} ({ALLOW_PRIVATE_HINT})")
+        outcome = DeliveryOutcome(ok=False, error=f"not sent: {refused} ({ALLOW_HINT})")
     else:
         outcome = _post(webhook, body, headers(webhook.secret, body, did), timeout_s)
     elapsed_ms = int((time.monotonic() - started) * 1000)
@@ -167,7 +168,7 @@ def deliver_due(
     timeout_s: float = 10.0,
     window: timedelta = DELIVERY_WINDOW,
     limit: int = 50,
-    allow_private: bool = False,
+    destinations: Destinations = _STRICT,
 ) -> int:
     """Send every due attempt for builds that ended within window; how many were sent."""
     now = utcnow()
@@ -189,7 +190,7 @@ def deliver_due(
             continue
         attempt = item.attempts + 1
         done = deliver(
-            db, job, project, webhook, attempt, timeout_s=timeout_s, allow_private=allow_private
+            db, job, project, webhook, attempt, timeout_s=timeout_s, destinations=destinations
         )
         sent += done is not None
     return sent

@@ -84,7 +84,7 @@ def settings(pg_url: str, broker_url: str, tmp_path_factory: pytest.TempPathFact
         # SPARK_SOURCE_ROOTS itself set their own.
         source_roots=[Path("/")],
         # Every webhook receiver a test runs is on 127.0.0.1.
-        webhook_allow_private=True,
+        allow_private_destinations=True,
     )
 
 

@@ -8,7 +8,7 @@ from spark.db import projects as project_queries
 from spark.engines.unity.bridge import Editor
 from spark.errors import JobFailure
 from spark.jobs.tools import Tools
-from spark.security import destinations
+from spark.security.destinations import ALLOW_HINT
 
 _HINT = "set the project's unity_mcp_url or SPARK_UNITY_MCP_URL"
 
@@ -20,15 +20,9 @@ def editor_for(tools: Tools, project_id: uuid.UUID | None) -> Editor:
         if tools.default_editor is None:
             raise JobFailure("editor_unavailable", f"no Unity editor is configured: {_HINT}")
         return tools.default_editor
-    default = tools.default_editor
-    # the operator's own server is trusted; a URL a project's owner chose is checked
-    refused = None if default is not None and editor.url == default.url else refusal(tools, editor)
+    refused = refusal(tools, editor)
     if refused is not None:
-        raise JobFailure(
-            "editor_unavailable",
-            f"{refused} (set SPARK_WEBHOOK_ALLOW_PRIVATE=true to allow private addresses)",
-            {"url": editor.url},
-        )
+        raise JobFailure("editor_unavailable", refused, {"url": editor.url})
     return editor
 
 
@@ -51,12 +45,12 @@ def project_editor(tools: Tools, project_id: uuid.UUID) -> Editor | None:
 def refusal(tools: Tools, editor: Editor) -> str | None:
     """Why a project's editor may not be called, or None. Its URL is chosen by the project's
     owner, so without this a job could make the worker call the cloud metadata service or an
-    internal port with the owner's files."""
-    if tools.allow_private_editors:
+    internal port with the owner's files. The operator's own server (SPARK_UNITY_MCP_URL) is
+    trusted; any other is checked at each use, as when it was registered."""
+    default = tools.default_editor
+    if default is not None and editor.url == default.url:
         return None
-    refused = destinations.refusal(editor.url)
-    return (
-        None
-        if refused is None
-        else f"the project's editor {editor.url} may not be called: {refused}"
-    )
+    refused = tools.destinations.refusal(editor.url)
+    if refused is None:
+        return None
+    return f"the project's editor {editor.url} may not be called: {refused} ({ALLOW_HINT})"

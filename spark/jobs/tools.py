@@ -10,6 +10,7 @@ from spark.engines.unity.bridge import Editor, EditorBridge
 from spark.engines.unity.builds import BuildEnvironment
 from spark.kv.preview_cache import MemoryPreviewCache, PreviewCache
 from spark.llm.base import ScriptGenerator
+from spark.security.destinations import Destinations
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,6 @@ class Tools:
     editor: EditorBridge
     #: the editor a job without a project's own uses (SPARK_UNITY_MCP_URL)
     default_editor: Editor | None = None
-    #: a project's editor URL may be a private address (SPARK_WEBHOOK_ALLOW_PRIVATE)
-    allow_private_editors: bool = False
+    #: where a job may call for a user: a project's editor URL is checked at each use
+    destinations: Destinations = field(default_factory=Destinations)
     previews: PreviewCache = field(default_factory=MemoryPreviewCache)

@@ -23,6 +23,7 @@ from spark.kv.base import BreakerStore
 from spark.kv.factory import make_breaker_store, make_limit_store
 from spark.logstore import LocalLogStore, LogStorage
 from spark.security.credentials import Authenticator, build_authenticator
+from spark.security.destinations import Destinations
 from spark.security.limits import LimitStore
 from spark.taskqueue import create_celery
 
@@ -49,6 +50,8 @@ class Services:
     tiers: Mapping[str, TierLimits]
     #: rate limits and the daily request quota, shared by every API process through Redis
     limiter: LimitStore
+    #: which URLs a user may register for SPARK to call (webhooks, unity_mcp_url)
+    destinations: Destinations
 
     async def close(self) -> None:
         """Flush what is batched and release every connection (the app's shutdown)."""
@@ -81,6 +84,7 @@ def build_services(settings: Settings) -> Services:
         logs=LocalLogStore(settings.artifact_dir),
         tiers={tier.value: tier_limits(settings, tier.value) for tier in Tier},
         limiter=make_limit_store(settings),
+        destinations=Destinations(allow_private=settings.allow_private_destinations),
     )
 
 

@@ -18,6 +18,7 @@ from spark.jobs.tools import Tools
 from spark.kv.factory import make_breaker_store, make_leases, make_preview_cache
 from spark.llm.factory import make_generator
 from spark.logstore import LocalLogStore
+from spark.security.destinations import Destinations
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ def _create(settings: Settings) -> WorkerResources:
             builds,
             make_editor_bridge(settings, make_breaker_store(settings), make_leases(settings)),
             default_editor=default_editor(settings),
-            allow_private_editors=settings.webhook_allow_private,
+            destinations=Destinations(allow_private=settings.allow_private_destinations),
             previews=make_preview_cache(settings),
         ),
     )

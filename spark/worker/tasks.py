@@ -140,7 +140,7 @@ def _relay_events() -> int:
 
 def _deliver_webhooks() -> int:
     res = resources()
-    return webhooks.deliver_due(res.db, allow_private=res.settings.webhook_allow_private)
+    return webhooks.deliver_due(res.db, destinations=res.tools.destinations)
 
 
 def _push_file(project_id: str, path: str, version: int) -> None:

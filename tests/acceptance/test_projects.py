@@ -10,12 +10,10 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from spark.config import Settings
 from spark.db import webhooks as webhook_queries
 from spark.db.engine import Database
 from spark.db.types import utcnow
 from spark.domain.projects import Delivery
-from spark.web.app import create_app
 from tests.support.jobs import auth
 
 HOOK = "https://ci.example.com/hooks/spark"
@@ -288,21 +286,3 @@ def test_the_openapi_document_describes_the_project_routes(client: TestClient) -
         "/v1/projects/{project_id}/deliveries",
     } <= set(spec["paths"])
     assert {"ProjectIn", "ProjectOut", "CreatedProjectOut"} <= set(spec["components"]["schemas"])
-
-
-@pytest.mark.parametrize(
-    "url",
-    ["http://169.254.169.254/latest/meta-data/", "http://127.0.0.1:6379/", "http://localhost/"],
-)
-def test_a_webhook_into_a_private_network_is_refused_by_default(
-    settings: Settings, api_key: str, url: str
-) -> None:
-    """Unless SPARK_WEBHOOK_ALLOW_PRIVATE is set, a webhook at a private address is a 422."""
-    strict = settings.model_copy(update={"webhook_allow_private": False})
-    with TestClient(create_app(strict), raise_server_exceptions=False) as client:
-        body = dir_project(webhooks=[{"url": HOOK}, {"url": url}])
-        resp = client.post("/v1/projects", json=body, headers=auth(api_key))
-        assert resp.status_code == 422
-        assert resp.json()["error"]["details"]["field"] == "webhooks.1.url"
-        assert "SPARK_WEBHOOK_ALLOW_PRIVATE" in resp.json()["error"]["message"]
-        assert client.get("/v1/projects", headers=auth(api_key)).json()["items"] == []

@@ -30,6 +30,7 @@ from spark.jobs.runner import Handler, JobContext
 from spark.jobs.tools import Tools
 from spark.llm.factory import make_generator
 from spark.logstore import LocalLogStore
+from spark.security.destinations import Destinations
 from tests.support.fake_editor import FakeEditor, sha
 
 COIN = "Assets/Scripts/Coin.cs"
@@ -58,7 +59,8 @@ def tools_with(db: Database, settings: Settings, editor: FakeEditor, tmp: Path) 
     builds = BuildEnvironment(None, tmp / "ws", artifacts, LocalLogStore(tmp / "logs"), 60.0)
     offline = settings.model_copy(update={"llm_base_url": None})
     # The fake editor's URL is on 127.0.0.1, as the suite's webhook receivers are.
-    return Tools(db, make_generator(offline), artifacts, builds, editor, allow_private_editors=True)
+    allowed = Destinations(allow_private=True)
+    return Tools(db, make_generator(offline), artifacts, builds, editor, destinations=allowed)
 
 
 @pytest.fixture
@@ -176,7 +178,7 @@ def test_a_project_editor_on_a_private_address_gets_nothing_unless_allowed(
 ) -> None:
     """The URL is the project owner's: refused like a webhook's, the files stay in SPARK."""
     strict = dataclasses.replace(
-        tools_with(db, settings, editor, tmp_path), allow_private_editors=False
+        tools_with(db, settings, editor, tmp_path), destinations=Destinations()
     )
     project = project_with(db, EDITOR_URL)
     files.write(db, project, COIN, b"class Coin { int v = 1; }\n", Author("alice"), "first")

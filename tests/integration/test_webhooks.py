@@ -6,6 +6,7 @@ import functools
 import hashlib
 import hmac
 import json
+import socket
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +22,7 @@ from spark.db.engine import Database
 from spark.db.types import utcnow
 from spark.domain.jobs import Job, JobKind, JobState
 from spark.domain.projects import Delivery, Project, Webhook
-from spark.security import destinations
+from spark.security.destinations import ALLOW_SETTING, Destinations
 from tests.support.builds import WebhookReceiver
 from tests.support.services import free_port
 
@@ -36,7 +37,8 @@ def receiver() -> Iterator[WebhookReceiver]:
 
 
 #: the receiver is on 127.0.0.1, which SPARK refuses unless told it is its own network
-deliver = functools.partial(webhooks.deliver, allow_private=True)
+ALLOWED = Destinations(allow_private=True)
+deliver = functools.partial(webhooks.deliver, destinations=ALLOWED)
 
 
 def registered(db: Database, url: str) -> tuple[Project, Webhook]:
@@ -199,12 +201,12 @@ def test_the_scheduler_retries_a_failed_delivery_only_after_its_backoff(
     project, _ = registered(db, receiver.url)
     stored_build(db, project)
     receiver.answers.append((500, {}))
-    assert webhooks.deliver_due(db, allow_private=True) == 1
-    assert webhooks.deliver_due(db, allow_private=True) == 0, "retried before the backoff"
+    assert webhooks.deliver_due(db, destinations=ALLOWED) == 1
+    assert webhooks.deliver_due(db, destinations=ALLOWED) == 0, "retried before the backoff"
     age_attempts(db, webhooks.BACKOFF_S[0] + 1)
-    assert webhooks.deliver_due(db, allow_private=True) == 1
+    assert webhooks.deliver_due(db, destinations=ALLOWED) == 1
     age_attempts(db, 3600)
-    assert webhooks.deliver_due(db, allow_private=True) == 0, "delivered again after a success"
+    assert webhooks.deliver_due(db, destinations=ALLOWED) == 0, "delivered again after a success"
     assert [a.ok for a in reversed(attempts(db, project))] == [False, True]
     assert len(receiver.received) == 2
 
@@ -216,11 +218,11 @@ def test_a_receivers_longer_retry_after_is_honoured(
     project, _ = registered(db, receiver.url)
     stored_build(db, project)
     receiver.answers.append((503, {"Retry-After": "40"}))
-    assert webhooks.deliver_due(db, allow_private=True) == 1
+    assert webhooks.deliver_due(db, destinations=ALLOWED) == 1
     age_attempts(db, webhooks.BACKOFF_S[0] + 1)
-    assert webhooks.deliver_due(db, allow_private=True) == 0, "retried before Retry-After"
+    assert webhooks.deliver_due(db, destinations=ALLOWED) == 0, "retried before Retry-After"
     age_attempts(db, 40)
-    assert webhooks.deliver_due(db, allow_private=True) == 1
+    assert webhooks.deliver_due(db, destinations=ALLOWED) == 1
     assert [a.ok for a in reversed(attempts(db, project))] == [False, True]
 
 
@@ -247,7 +249,38 @@ def test_a_private_destination_is_refused_and_the_refusal_recorded(
     assert receiver.received == []
     [attempt] = attempts(db, project)
     assert attempt.ok is False and attempt.error is not None
-    assert "127.0.0.1" in attempt.error and "SPARK_WEBHOOK_ALLOW_PRIVATE" in attempt.error
+    assert "127.0.0.1" in attempt.error and ALLOW_SETTING in attempt.error
+
+
+def test_a_name_that_now_resolves_to_a_private_address_is_refused_at_delivery(
+    db: Database,
+) -> None:
+    """Registered while its name pointed elsewhere: each attempt resolves it again, and an
+    answer inside the private network stops the delivery."""
+    project, hook = registered(db, "https://hooks.ci.test/spark")
+    rebound = Destinations(resolve=lambda host, port: ["203.0.113.7", "10.1.2.3"])
+    outcome = webhooks.deliver(
+        db, finished_build(project), project, hook, attempt=1, destinations=rebound
+    )
+    assert outcome is not None and not outcome.ok
+    [attempt] = attempts(db, project)
+    assert attempt.error is not None and "hooks.ci.test" in attempt.error
+    assert "10.1.2.3" in attempt.error and ALLOW_SETTING in attempt.error
+
+
+def test_a_name_that_does_not_resolve_at_delivery_is_not_sent(db: Database) -> None:
+    """Nothing is sent where the check could not see the addresses; the attempt says why."""
+
+    def no_answer(host: str, port: int) -> list[str]:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    project, hook = registered(db, "https://gone.ci.test/spark")
+    outcome = webhooks.deliver(
+        db, finished_build(project), project, hook, 1, destinations=Destinations(resolve=no_answer)
+    )
+    assert outcome is not None and not outcome.ok
+    [attempt] = attempts(db, project)
+    assert attempt.error is not None and "gone.ci.test does not resolve" in attempt.error
 
 
 @pytest.mark.parametrize(
@@ -262,9 +295,9 @@ def test_a_private_destination_is_refused_and_the_refusal_recorded(
 )
 def test_private_and_local_destinations_are_recognised(url: str) -> None:
     """Metadata services, private ranges, loopback and local names are all refused."""
-    assert destinations.refusal(url) is not None
+    assert Destinations().refusal(url) is not None
 
 
 def test_a_public_literal_address_is_allowed() -> None:
     """A global address passes without a lookup."""
-    assert destinations.refusal("https://93.184.216.34/hooks") is None
+    assert Destinations().refusal("https://93.184.216.34/hooks") is None

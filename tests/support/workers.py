@@ -28,7 +28,7 @@ def spark_env(settings: Settings, **extra: str) -> dict[str, str]:
             "SPARK_RELAY_INTERVAL_S": str(settings.relay_interval_s),
             "SPARK_REAPER_INTERVAL_S": str(settings.reaper_interval_s),
             "SPARK_OFFLINE_LATENCY_S": str(settings.offline_latency_s),
-            "SPARK_WEBHOOK_ALLOW_PRIVATE": str(settings.webhook_allow_private).lower(),
+            "SPARK_ALLOW_PRIVATE_DESTINATIONS": str(settings.allow_private_destinations).lower(),
             # Several test workers run at once: only a test that scrapes one gives it a port.
             "SPARK_WORKER_METRICS_PORT": "0",
         }

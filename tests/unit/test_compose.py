@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import typer
 import yaml
+from pydantic import AliasChoices
 from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
@@ -54,10 +55,22 @@ def cli_error(argv: list[str]) -> str | None:
     return None
 
 
+def setting_names() -> set[str]:
+    """Every environment name Settings reads: SPARK_<field>, or the names a field lists
+    (a renamed setting keeps its old one)."""
+    names = set()
+    for name, field in Settings.model_fields.items():
+        alias = field.validation_alias
+        if isinstance(alias, AliasChoices):
+            names |= {choice.upper() for choice in alias.choices if isinstance(choice, str)}
+        else:
+            names.add(f"SPARK_{name.upper()}")
+    return names
+
+
 def unknown_settings(names: set[str]) -> set[str]:
     """The SPARK_* names that are not a field of Settings."""
-    fields = {f"SPARK_{name.upper()}" for name in Settings.model_fields}
-    return {n for n in names if n.startswith("SPARK_")} - fields
+    return {n for n in names if n.startswith("SPARK_")} - setting_names()
 
 
 def env_example_names(text: str) -> set[str]:
@@ -125,6 +138,11 @@ def test_a_made_up_spark_variable_is_caught() -> None:
         "SPARK_BROKER_URI"
     }
     assert env_example_names("A=1\n# SPARK_X=\nnot one\n") == {"A", "SPARK_X"}
+
+
+def test_a_renamed_setting_is_known_by_both_names() -> None:
+    names = {"SPARK_ALLOW_PRIVATE_DESTINATIONS", "SPARK_WEBHOOK_ALLOW_PRIVATE"}
+    assert unknown_settings(names) == set()
 
 
 def test_secrets_come_from_the_env_file_not_the_compose_file(services: dict[str, Any]) -> None:

@@ -12,7 +12,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from spark import webhooks
 from spark.contracts.projects import (
     CreatedProjectOut,
     DeliveryOut,
@@ -28,7 +27,7 @@ from spark.db.types import utcnow
 from spark.domain.principals import Principal
 from spark.domain.projects import Delivery, Project, Webhook, file_url, local_source
 from spark.errors import NotFound, ValidationFailed
-from spark.security import destinations, sources
+from spark.security import sources
 from spark.security.permissions import PROJECT_PERMISSIONS
 from spark.web.bodies import parse, read_json
 from spark.web.cursors import after_stamp, decode_after_stamp
@@ -92,8 +91,9 @@ async def create_project(request: Request) -> Response:
     require_any(principal, PROJECT_PERMISSIONS, "registering a project")
     svc = services(request)
     body = parse(ProjectIn, await read_json(request))
-    if not svc.settings.webhook_allow_private:
-        _refuse_private_webhooks(body)
+    await run_in_threadpool(
+        svc.destinations.require_allowed, _called_urls(body, svc.settings.unity_mcp_url)
+    )
     roots, db = svc.settings.source_roots, svc.db
 
     def write() -> Project:
@@ -105,16 +105,13 @@ async def create_project(request: Request) -> Response:
     return _json(CreatedProjectOut.from_project(created), 201, headers)
 
 
-def _refuse_private_webhooks(body: ProjectIn) -> None:
-    """422 for a webhook at a literal private address or a local name (DNS is checked again
-    at each delivery)."""
-    for index, hook in enumerate(body.webhooks):
-        reason = destinations.literal_refusal(hook.url)
-        if reason is not None:
-            field = f"webhooks.{index}.url"
-            raise ValidationFailed(
-                f"{field}: {reason}; {webhooks.ALLOW_PRIVATE_HINT}", details={"field": field}
-            )
+def _called_urls(body: ProjectIn, operator_editor: str | None) -> list[tuple[str, str]]:
+    """The URLs SPARK will call for the project, by field, checked now and again at each use;
+    the operator's own editor server (SPARK_UNITY_MCP_URL) is trusted."""
+    urls = [(f"webhooks.{index}.url", hook.url) for index, hook in enumerate(body.webhooks)]
+    if body.unity_mcp_url is not None and body.unity_mcp_url != operator_editor:
+        urls.insert(0, ("unity_mcp_url", body.unity_mcp_url))
+    return urls
 
 
 def _placed_source(
