@@ -38,6 +38,16 @@ def _migrate(settings: Settings) -> None:
     migrations.upgrade(settings.database_url)
 
 
+def single_user_defaults(settings: Settings) -> dict[str, str]:
+    """What `spark up` sets for its processes where the environment does not: it runs SPARK
+    for one user on their own machine, whose editor (unity-mcp on localhost:8080) and
+    webhook receivers are local, so private destinations are allowed unless set to false."""
+    defaults: dict[str, str] = {}
+    if "allow_private_destinations" not in settings.model_fields_set:
+        defaults["SPARK_ALLOW_PRIVATE_DESTINATIONS"] = "true"
+    return defaults
+
+
 def home_source_roots(settings: Settings) -> dict[str, str]:
     """SPARK_SOURCE_ROOTS for `spark up`'s processes unless it is given: the user's home, so
     their projects may lie there (unset, no project may read a directory)."""
@@ -145,7 +155,7 @@ def up(
     logs.configure_process(settings)
     _migrate(settings)
     url = f"http://{host}:{port}"
-    local = home_source_roots(settings)
+    local = single_user_defaults(settings) | home_source_roots(settings)
     procs = [
         _spawn(["api", "--host", host, "--port", str(port)], **local),
         _spawn(["worker", "--concurrency", str(concurrency)], **local),

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import pytest
 
+from spark.cli.serve import single_user_defaults
 from spark.config import Settings
 from spark.errors import ValidationFailed
 from spark.security.destinations import (
@@ -218,3 +219,16 @@ def test_the_setting_has_a_new_name_and_keeps_its_old_one(monkeypatch: pytest.Mo
     monkeypatch.setenv("SPARK_ALLOW_PRIVATE_DESTINATIONS", "false")
     assert Settings().allow_private_destinations is False
     assert Settings(allow_private_destinations=True).allow_private_destinations is True
+
+
+def test_spark_up_allows_private_destinations_unless_told_not_to(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One user's own machine: their editor on localhost:8080 is the usual setup. A value
+    in the environment, under either name, is left as it is."""
+    assert single_user_defaults(Settings()) == {ALLOW_SETTING: "true"}
+    monkeypatch.setenv("SPARK_ALLOW_PRIVATE_DESTINATIONS", "false")
+    assert ALLOW_SETTING not in single_user_defaults(Settings())
+    monkeypatch.delenv("SPARK_ALLOW_PRIVATE_DESTINATIONS")
+    monkeypatch.setenv("SPARK_WEBHOOK_ALLOW_PRIVATE", "false")
+    assert ALLOW_SETTING not in single_user_defaults(Settings())
