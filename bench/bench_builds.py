@@ -164,6 +164,8 @@ def _start_spark(db: BenchDatabase, paths: Paths, procs: list[Proc]) -> str:
         | {
             "SPARK_UNITY_PATH": str(paths.unity),
             "SPARK_WORKSPACE_DIR": str(paths.workdir / "workspaces"),
+            # the project lies in the run's folder
+            "SPARK_SOURCE_ROOTS": json.dumps([str(paths.workdir)]),
         }
     )
     return start_api_and_worker(env, paths.workdir, procs, "builds", 1)

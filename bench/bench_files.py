@@ -13,6 +13,7 @@ the server has the route, of a file's content (`GET /v1/projects/{id}/files/{pat
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import tempfile
@@ -75,7 +76,8 @@ class Report:
 
 
 def _start_spark(db: BenchDatabase, workdir: Path, procs: list[Proc]) -> str:
-    env = spark_env(db, workdir / "var")
+    # The project's directory is the run's folder.
+    env = spark_env(db, workdir / "var") | {"SPARK_SOURCE_ROOTS": json.dumps([str(workdir)])}
     return start_api_and_worker(env, workdir, procs, "generation,patches", 2)
 
 
