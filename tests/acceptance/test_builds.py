@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from fakes.unity import make_unity_project, processes_mentioning, write_launcher
+from fakes.unity import make_unity_project, processes_mentioning
 from spark import files
 from spark.config import Settings
 from spark.db import audit as audit_queries
@@ -25,7 +25,7 @@ from spark.db.engine import Database
 from spark.domain.files import Author, sha256_of
 from spark.domain.principals import Permission, Tier
 from spark.security.apikeys import create_key
-from tests.support.builds import WebhookReceiver, wait_no_processes
+from tests.support.builds import WebhookReceiver, builds_only_worker, wait_no_processes
 from tests.support.jobs import TERMINAL, assert_result_matches_its_model, auth, wait_state
 from tests.support.workers import WorkerProcess
 
@@ -35,15 +35,8 @@ def build_worker(
     settings: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[WorkerProcess]:
     """A builds-only worker, one build at a time, with the Unity stand-in as its editor."""
-    workdir = tmp_path_factory.mktemp("build-worker")
-    proc = WorkerProcess(
-        settings,
-        workdir,
-        queues="builds",
-        concurrency=1,
-        SPARK_UNITY_PATH=str(write_launcher(workdir / "unity")),
-        SPARK_WORKSPACE_DIR=str(workdir / "workspaces"),
-        SPARK_BUILD_KILL_GRACE_S="2",
+    proc = builds_only_worker(
+        settings, tmp_path_factory.mktemp("build-worker"), SPARK_BUILD_KILL_GRACE_S="2"
     )
     proc.start()
     yield proc

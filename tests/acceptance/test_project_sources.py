@@ -13,11 +13,12 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from fakes.unity import make_unity_project, write_launcher
+from fakes.unity import make_unity_project
 from spark.config import Settings
 from spark.db.engine import Database
 from spark.domain.projects import file_url
 from spark.web.app import create_app
+from tests.support.builds import builds_only_worker
 from tests.support.jobs import TERMINAL, auth, wait_state
 from tests.support.workers import WorkerProcess
 
@@ -145,15 +146,9 @@ def build_worker(
     settings: Settings, sources: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[WorkerProcess]:
     """A builds-only worker with the same per-user roots as the API."""
-    workdir = tmp_path_factory.mktemp("build-worker")
-    proc = WorkerProcess(
-        settings,
-        workdir,
-        queues="builds",
-        concurrency=1,
-        SPARK_UNITY_PATH=str(write_launcher(workdir / "unity")),
-        SPARK_WORKSPACE_DIR=str(workdir / "workspaces"),
-        SPARK_SOURCE_ROOTS=json.dumps([str(sources / "{user}")]),
+    roots = json.dumps([str(sources / "{user}")])
+    proc = builds_only_worker(
+        settings, tmp_path_factory.mktemp("build-worker"), SPARK_SOURCE_ROOTS=roots
     )
     proc.start()
     yield proc

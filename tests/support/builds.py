@@ -1,4 +1,5 @@
-"""Build-farm test helpers: waiting on the process table, a webhook receiver, record files."""
+"""Build-farm test helpers: a builds-only worker, waiting on the process table, a webhook
+receiver, record files."""
 
 from __future__ import annotations
 
@@ -10,7 +11,23 @@ from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from fakes.unity import processes_mentioning
+from fakes.unity import processes_mentioning, write_launcher
+from spark.config import Settings
+from tests.support.workers import WorkerProcess
+
+
+def builds_only_worker(settings: Settings, workdir: Path, **env: str) -> WorkerProcess:
+    """A worker on `builds` only, one build at a time, the Unity stand-in as its editor and
+    its workspaces under workdir (not started)."""
+    return WorkerProcess(
+        settings,
+        workdir,
+        queues="builds",
+        concurrency=1,
+        SPARK_UNITY_PATH=str(write_launcher(workdir / "unity")),
+        SPARK_WORKSPACE_DIR=str(workdir / "workspaces"),
+        **env,
+    )
 
 
 def wait_no_processes(text: str, timeout: float = 10.0) -> list[int]:
