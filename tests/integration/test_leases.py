@@ -28,10 +28,10 @@ def name() -> str:
 
 
 def test_a_held_lease_keeps_a_second_holder_out_past_its_ttl_until_released() -> None:
-    leases, other = RedisLeases(REDIS_URL, ttl_s=1.0), RedisLeases(REDIS_URL, ttl_s=1.0)
+    leases, other = RedisLeases(REDIS_URL, ttl_s=2.0), RedisLeases(REDIS_URL, ttl_s=2.0)
     held = name()
     # over twice the TTL: only renewal keeps the first holder's lease
-    with leases.hold(held, wait_s=1.0), pytest.raises(LeaseBusy), other.hold(held, wait_s=2.5):
+    with leases.hold(held, wait_s=1.0), pytest.raises(LeaseBusy), other.hold(held, wait_s=5.0):
         pass
     with other.hold(held, wait_s=1.0):
         pass
