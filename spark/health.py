@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, cast
 from urllib.parse import urlparse
 
 import redis
@@ -22,6 +22,8 @@ from spark.kv.base import BreakerStore
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 Check = Literal["ok", "down", "disabled", "offline"]
 #: a failing required dependency makes the service unhealthy; an optional one, degraded
 REQUIRED = ("database", "broker")
@@ -31,9 +33,9 @@ EDITOR_PROBE_TIMEOUT_S = 3.0
 EDITOR_PROBE_CACHE_S = 5.0
 LLM_PROBE_TIMEOUT_S = 2.0
 LLM_PROBE_CACHE_S = 5.0
-_probes: dict[tuple[str, str], tuple[float, Check]] = {}
-_probes_lock = threading.Lock()
-_editors: dict[str, tuple[float, EditorCheck]] = {}
+#: each probe's last answer, by (check, what it probed): when it was made, and the answer
+_answers: dict[tuple[str, str], tuple[float, Any]] = {}
+_answers_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -86,16 +88,16 @@ def _tcp(url: str, default_port: int) -> Callable[[], None]:
     return connect
 
 
-def _cached(name: str, key: str, ttl_s: float, fn: Callable[[], None]) -> Check:
-    """_probe(name, fn), reusing an answer for key younger than ttl_s."""
-    with _probes_lock:
-        cached = _probes.get((name, key))
+def _reused(name: str, key: str, ttl_s: float, probe: Callable[[], T]) -> T:
+    """probe()'s answer, or the one it gave for key less than ttl_s ago."""
+    with _answers_lock:
+        cached = _answers.get((name, key))
         if cached is not None and time.monotonic() - cached[0] < ttl_s:
-            return cached[1]
-    check = _probe(name, fn)
-    with _probes_lock:
-        _probes[(name, key)] = (time.monotonic(), check)
-    return check
+            return cast(T, cached[1])
+    answer = probe()
+    with _answers_lock:
+        _answers[(name, key)] = (time.monotonic(), answer)
+    return answer
 
 
 def _unity_mcp(settings: Settings) -> EditorCheck:
@@ -104,21 +106,18 @@ def _unity_mcp(settings: Settings) -> EditorCheck:
     editor = default_editor(settings)
     if editor is None:
         return EditorCheck("disabled")
-    with _probes_lock:
-        cached = _editors.get(editor.url)
-        if cached is not None and time.monotonic() - cached[0] < EDITOR_PROBE_CACHE_S:
-            return cached[1]
-    try:
-        ids = tuple(i.id for i in list_instances(editor, EDITOR_PROBE_TIMEOUT_S))
-        check = EditorCheck(
-            "ok" if ids else "down", ids, None if ids else "no Unity editor is connected"
-        )
-    except EditorUnavailable as exc:
-        log.warning("health check unity_mcp failed: %s", exc.message)
-        check = EditorCheck("down", (), exc.message)
-    with _probes_lock:
-        _editors[editor.url] = (time.monotonic(), check)
-    return check
+
+    def check() -> EditorCheck:
+        try:
+            ids = tuple(i.id for i in list_instances(editor, EDITOR_PROBE_TIMEOUT_S))
+        except EditorUnavailable as exc:
+            log.warning("health check unity_mcp failed: %s", exc.message)
+            return EditorCheck("down", (), exc.message)
+        if not ids:
+            return EditorCheck("down", (), "no Unity editor is connected")
+        return EditorCheck("ok", ids)
+
+    return _reused("unity_mcp", editor.url, EDITOR_PROBE_CACHE_S, check)
 
 
 def _llm(settings: Settings) -> Check:
@@ -135,7 +134,7 @@ def _llm(settings: Settings) -> Check:
 
         list_models(base_url, key, LLM_PROBE_TIMEOUT_S)
 
-    return _cached("llm", base_url, LLM_PROBE_CACHE_S, check)
+    return _reused("llm", base_url, LLM_PROBE_CACHE_S, lambda: _probe("llm", check))
 
 
 def record_replica_lag(db: Database) -> Check:

@@ -94,7 +94,7 @@ def test_ipv6_forms_and_full_width_spellings_are_addresses(host: str, address: s
         "127.0.0.1",
         "10.1.2.3",
         "172.16.0.1",
-        "192.168.1.1",
+        "198.18.0.1",
         "169.254.169.254",
         "100.64.0.1",
         "0.0.0.0",

@@ -89,7 +89,7 @@ class McpBridge:
 
     def instances(self, editor: Editor) -> list[EditorInstance]:
         """The Unity instances connected to the editor's server now."""
-        return self._listed(editor)
+        return list_instances(editor, self._timeout)
 
     @contextlib.contextmanager
     def attach(self, editor: Editor) -> Iterator[EditorSession]:
@@ -135,35 +135,44 @@ class McpBridge:
         self, editor: Editor, instance: EditorInstance, deadline: float, why: str
     ) -> None:
         """Return once instance is connected again; EditorUnavailable at deadline."""
-        while True:
-            if any(i.hash == instance.hash for i in self._listed(editor)):
-                return
-            if time.monotonic() + POLL_S > deadline:
-                raise EditorUnavailable(
-                    f"the Unity editor {instance.id} at {editor.url} went away and was not "
-                    f"back within {self._wait:g}s ({why})"
-                )
-            time.sleep(POLL_S)
+        back, _ = self._listing(editor, deadline, lambda found: instance.hash in _hashes(found))
+        if not back:
+            raise EditorUnavailable(
+                f"the Unity editor {instance.id} at {editor.url} went away and was not "
+                f"back within {self._wait:g}s ({why})"
+            )
 
     def _resolve(self, editor: Editor) -> EditorInstance:
         """The instance a job's calls go to, waiting up to connect_wait_s for one."""
         deadline = time.monotonic() + self._connect_wait
-        while True:
-            connected = self._listed(editor)
-            chosen = choose(editor.instance, connected)
-            if isinstance(chosen, EditorInstance):
-                return chosen
-            if isinstance(chosen, str):
-                ids = [i.id for i in connected]
-                raise EditorRefused(
-                    editor.url, "unity_instance", "ambiguous", chosen, {"instances": ids}
-                )
-            if time.monotonic() + POLL_S > deadline:
-                raise EditorUnavailable(_missing(editor, connected), retry_after=ABSENT_RETRY_S)
-            time.sleep(POLL_S)
+        _, connected = self._listing(
+            editor, deadline, lambda found: choose(editor.instance, found) is not None
+        )
+        chosen = choose(editor.instance, connected)
+        if isinstance(chosen, EditorInstance):
+            return chosen
+        if isinstance(chosen, str):
+            ids = [i.id for i in connected]
+            raise EditorRefused(
+                editor.url, "unity_instance", "ambiguous", chosen, {"instances": ids}
+            )
+        raise EditorUnavailable(_missing(editor, connected), retry_after=ABSENT_RETRY_S)
 
-    def _listed(self, editor: Editor) -> list[EditorInstance]:
-        return list_instances(editor, self._timeout)
+    def _listing(
+        self,
+        editor: Editor,
+        deadline: float,
+        done: Callable[[list[EditorInstance]], bool],
+    ) -> tuple[bool, list[EditorInstance]]:
+        """Read the connected instances until done(them) holds or deadline passes: whether it
+        held, and the last list read."""
+        while True:
+            connected = list_instances(editor, self._timeout)
+            if done(connected):
+                return True, connected
+            if time.monotonic() + POLL_S > deadline:
+                return False, connected
+            time.sleep(POLL_S)
 
     def _guarded(self, editor: Editor, fn: Callable[[], T]) -> T:
         breaker = CircuitBreaker(breaker_name(editor.url), self._store, self._policy)
@@ -225,6 +234,10 @@ def _on_loop(editor: Editor, what: str, make: Callable[[], Awaitable[T]], timeou
 
 def _lease(editor: Editor, instance: EditorInstance) -> str:
     return f"unity:{urlparse(editor.url).netloc}:{instance.hash}"
+
+
+def _hashes(instances: list[EditorInstance]) -> set[str]:
+    return {i.hash for i in instances}
 
 
 def _missing(editor: Editor, connected: list[EditorInstance]) -> str:
