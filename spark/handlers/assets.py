@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from spark import files
 from spark.contracts.asset_params import GenerateAssetParams
 from spark.domain.files import StoredFile
 from spark.engines.unity import assets
 from spark.engines.unity.unity_yaml import meta_guid
 from spark.handlers.writing import write_files
 from spark.jobs.runner import JobContext
+from spark.projects import files
 
 
 def generate_asset(ctx: JobContext) -> Mapping[str, Any]:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from spark import files
 from spark.contracts.build_params import UnityBuildParams
 from spark.db import projects as project_queries
 from spark.engines.unity import builds
 from spark.errors import JobFailure
 from spark.jobs.runner import JobContext
+from spark.projects import files
 
 
 def unity_build(ctx: JobContext) -> Mapping[str, Any]:

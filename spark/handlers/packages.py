@@ -7,7 +7,6 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from spark import files
 from spark.contracts.asset_params import ExportPackageParams
 from spark.db.engine import Database
 from spark.domain.files import FileHead, StoredFile
@@ -16,6 +15,7 @@ from spark.engines.unity import package
 from spark.errors import JobFailure
 from spark.handlers.writing import version_ref
 from spark.jobs.runner import JobContext
+from spark.projects import files
 
 #: the most project files one package takes, and their total size
 MAX_PACKED_FILES = 5000

@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
-from spark import files
 from spark.contracts.patch_params import ApplyPatchParams
 from spark.domain.files import StoredFile
 from spark.engines import patching
@@ -15,6 +14,7 @@ from spark.engines.unity.csharp import check_syntax
 from spark.errors import JobFailure, PayloadTooLarge, VersionConflict
 from spark.handlers.writing import to_editor
 from spark.jobs.runner import JobContext
+from spark.projects import files
 
 #: how many syntax errors the failure message lists (details carry them all)
 _LISTED_ERRORS = 5

@@ -6,8 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from spark import files, metrics
-from spark.artifacts import Artifact
+from spark import metrics
 from spark.contracts.patch_params import RenderPreviewParams
 from spark.domain.events import EventType
 from spark.domain.files import sha256_of
@@ -18,6 +17,8 @@ from spark.handlers.editors import editor_for
 from spark.jobs.runner import JobContext
 from spark.jobs.tools import Tools
 from spark.kv.preview_cache import CachedPreview, PreviewRequest, files_digest
+from spark.projects import files
+from spark.storage.artifacts import Artifact
 
 
 def render_preview(ctx: JobContext) -> Mapping[str, Any]:

@@ -7,12 +7,12 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from spark import files
 from spark.domain.files import FileVersion
 from spark.engines.unity import sync
 from spark.handlers import editors
 from spark.jobs.runner import JobContext
 from spark.jobs.tools import Tools
+from spark.projects import files
 
 #: what the job reports while its files go into the editor
 _PUSHING_PERCENT = 96

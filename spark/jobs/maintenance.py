@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from spark import metrics
+from spark.broker.dispatch import Dispatcher
 from spark.db import jobs as job_queries
 from spark.db import outbox as outbox_queries
 from spark.db.engine import Database
 from spark.db.types import utcnow
 from spark.domain.jobs import Job, JobState
 from spark.events.sink import EventSink
-from spark.jobs.dispatch import Dispatcher
 from spark.jobs.ending import TIME_LIMIT, Ending, Held, end_job, worker_lost_error
 from spark.kinds import REGISTRY, spec_of
 

@@ -16,13 +16,13 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from spark import metrics
-from spark.artifacts import ArtifactStorage
 from spark.config import Settings
 from spark.db import events as event_queries
 from spark.db import retention as queries
 from spark.db import rollups
 from spark.db.engine import Database
-from spark.logstore import LogStorage
+from spark.storage.artifacts import ArtifactStorage
+from spark.storage.logs import LogStorage
 
 log = logging.getLogger(__name__)
 

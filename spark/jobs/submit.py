@@ -12,7 +12,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from spark import files
+from spark.broker.dispatch import Dispatcher
+from spark.broker.outbox import SentMarks
+from spark.broker.sending import Sender
 from spark.config import TierLimits
 from spark.db import outbox as outbox_queries
 from spark.db import projects as project_queries
@@ -23,10 +25,8 @@ from spark.db.engine import Database, UniqueViolation
 from spark.db.types import utcnow
 from spark.domain.jobs import Job, JobKind, JobState
 from spark.errors import IdempotencyConflict, NotFound
-from spark.jobs.dispatch import Dispatcher
-from spark.jobs.outbox import SentMarks
-from spark.jobs.sending import Sender
 from spark.kinds import Quota, spec_of
+from spark.projects import files
 from spark.security import quotas
 
 log = logging.getLogger(__name__)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from spark.artifacts import ArtifactStorage
 from spark.db.engine import Database
 from spark.engines.unity.bridge import Editor, EditorBridge
 from spark.engines.unity.builds import BuildEnvironment
 from spark.kv.preview_cache import MemoryPreviewCache, PreviewCache
 from spark.llm.base import ScriptGenerator
 from spark.security.destinations import Destinations
+from spark.storage.artifacts import ArtifactStorage
 
 
 @dataclass(frozen=True)

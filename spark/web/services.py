@@ -8,7 +8,10 @@ from typing import Any
 
 from starlette.requests import Request
 
-from spark.artifacts import ArtifactStorage, ArtifactStore
+from spark.broker.app import create_celery
+from spark.broker.dispatch import CeleryDispatcher, Dispatcher
+from spark.broker.outbox import SentMarks
+from spark.broker.sending import Sender
 from spark.config import Settings, TierLimits, tier_limits
 from spark.db.aio import AsyncDatabase
 from spark.db.engine import Database
@@ -16,16 +19,13 @@ from spark.domain.principals import Permission, Principal, Tier
 from spark.errors import Forbidden, Unauthenticated
 from spark.events.factory import make_sink
 from spark.events.sink import EventSink
-from spark.jobs.dispatch import CeleryDispatcher, Dispatcher
-from spark.jobs.outbox import SentMarks
-from spark.jobs.sending import Sender
 from spark.kv.base import BreakerStore
 from spark.kv.factory import make_breaker_store, make_limit_store
-from spark.logstore import LocalLogStore, LogStorage
 from spark.security.credentials import Authenticator, build_authenticator
 from spark.security.destinations import Destinations
 from spark.security.limits import LimitStore
-from spark.taskqueue import create_celery
+from spark.storage.artifacts import ArtifactStorage, ArtifactStore
+from spark.storage.logs import LocalLogStore, LogStorage
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from celery import Celery
 from celery.signals import setup_logging, task_postrun, worker_process_init
 
 from spark import logs
+from spark.broker.app import create_celery
 from spark.config import load_settings
-from spark.taskqueue import create_celery
 from spark.worker.events import connect_event_signals
 from spark.worker.metrics import connect_signals
 from spark.worker.state import resources

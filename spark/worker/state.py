@@ -6,7 +6,6 @@ import os
 from dataclasses import dataclass
 
 from spark import faults
-from spark.artifacts import ArtifactStore
 from spark.config import Settings, load_settings
 from spark.db.engine import Database
 from spark.engines.unity.builds import BuildEnvironment
@@ -17,8 +16,9 @@ from spark.jobs.heartbeat import Heartbeats
 from spark.jobs.tools import Tools
 from spark.kv.factory import make_breaker_store, make_leases, make_preview_cache
 from spark.llm.factory import make_generator
-from spark.logstore import LocalLogStore
 from spark.security.destinations import Destinations
+from spark.storage.artifacts import ArtifactStore
+from spark.storage.logs import LocalLogStore
 
 
 @dataclass(frozen=True)

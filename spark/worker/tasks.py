@@ -10,18 +10,19 @@ from typing import Any, cast
 from celery import Celery
 from celery.exceptions import SoftTimeLimitExceeded
 
-from spark import logs, webhooks
+from spark import logs
+from spark.broker.app import PUSH_FILE_TASK
+from spark.broker.dispatch import CeleryDispatcher
 from spark.db import events as event_queries
 from spark.db.types import utcnow
 from spark.errors import ServiceUnavailable
 from spark.events import relay as events_relay
 from spark.handlers import writing
 from spark.jobs import maintenance, retention
-from spark.jobs.dispatch import CeleryDispatcher
 from spark.jobs.lifecycle import worker_identity
 from spark.jobs.runner import Handler, JobDeferred, RunPolicy, run_job
 from spark.kinds import KindSpec, available
-from spark.taskqueue import PUSH_FILE_TASK
+from spark.projects import webhooks
 from spark.worker.state import resources
 
 log = logging.getLogger(__name__)

@@ -18,12 +18,12 @@ import pytest
 from starlette.testclient import TestClient
 
 from fakes.unity import make_unity_project, processes_mentioning
-from spark import files
 from spark.config import Settings
 from spark.db import audit as audit_queries
 from spark.db.engine import Database
 from spark.domain.files import Author, sha256_of
 from spark.domain.principals import Permission, Tier
+from spark.projects import files
 from spark.security.apikeys import create_key
 from tests.support.builds import WebhookReceiver, builds_only_worker, wait_no_processes
 from tests.support.jobs import TERMINAL, assert_result_matches_its_model, auth, wait_state

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from spark import files
 from spark.config import Settings
 from spark.db.engine import Database
 from spark.domain.files import Author
 from spark.domain.principals import DEFAULT_PERMISSIONS, Tier
+from spark.projects import files
 from spark.security.apikeys import create_key
 from tests.support.fake_llm import FakeLLM, Reply
 from tests.support.jobs import assert_result_matches_its_model, auth, wait_state

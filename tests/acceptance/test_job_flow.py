@@ -67,10 +67,10 @@ def test_a_message_delivered_twice_runs_the_handler_once(
     """Two more copies of a job's message reach the worker; the job still ran exactly once."""
     import uuid
 
+    from spark.broker.app import create_celery
+    from spark.broker.dispatch import CeleryDispatcher
     from spark.config import Settings
     from spark.domain.jobs import JobKind
-    from spark.jobs.dispatch import CeleryDispatcher
-    from spark.taskqueue import create_celery
 
     assert isinstance(settings, Settings)
     resp = client.post(

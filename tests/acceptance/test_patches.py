@@ -17,7 +17,6 @@ import pytest
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
-from spark import files
 from spark.config import Settings
 from spark.db import files as file_queries
 from spark.db.engine import Database
@@ -26,6 +25,7 @@ from spark.domain.files import Author, sha256_of
 from spark.domain.jobs import Job
 from spark.domain.principals import DEFAULT_PERMISSIONS, Tier
 from spark.engines.patching import unified_diff
+from spark.projects import files
 from spark.security.apikeys import MintedKey, create_key
 from tests.support.jobs import TERMINAL, assert_result_matches_its_model, auth, wait_state
 from tests.support.services import free_port

@@ -16,11 +16,11 @@ import pytest
 from PIL import Image
 from starlette.testclient import TestClient
 
-from spark import files
 from spark.config import Settings
 from spark.db.engine import Database
 from spark.domain.files import Author
 from spark.events.envelope import decode_event
+from spark.projects import files
 from tests.conftest import REDIS_URL
 from tests.support.jobs import TERMINAL, auth, wait_state
 from tests.support.nats import NatsServer, Subscriber

@@ -16,11 +16,11 @@ from sqlalchemy import func, select
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
-from spark import files
 from spark.cli import app as cli_app
 from spark.db.engine import Database
 from spark.db.models import FileBlobRow, FileVersionRow
 from spark.domain.files import Author, sha256_of
+from spark.projects import files
 from spark.web.routes import files as file_routes
 from tests.support.jobs import auth
 from tests.support.workers import ApiProcess

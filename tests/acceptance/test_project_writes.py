@@ -12,10 +12,10 @@ from typing import Any
 from starlette.testclient import TestClient
 
 from fakes.unity import make_unity_project
-from spark import files
 from spark.db.engine import Database
 from spark.domain.files import Author, sha256_of
 from spark.engines.unity.unity_yaml import meta_for_path, meta_guid, stable_guid
+from spark.projects import files
 from tests.acceptance.test_builds import create_project
 from tests.support.jobs import TERMINAL, assert_result_matches_its_model, auth, wait_state
 from tests.support.workers import WorkerProcess

@@ -12,12 +12,12 @@ import pytest
 from prometheus_client import REGISTRY
 from starlette.testclient import TestClient
 
+from spark.broker.app import create_celery
+from spark.broker.dispatch import CeleryDispatcher
 from spark.config import Settings
 from spark.db.engine import Database
 from spark.domain.jobs import Job
 from spark.jobs import maintenance
-from spark.jobs.dispatch import CeleryDispatcher
-from spark.taskqueue import create_celery
 from spark.web.app import create_app
 from tests.support.jobs import TERMINAL, auth, delivered, stored, wait_state
 from tests.support.jobs import TURRET as BODY

@@ -9,11 +9,11 @@ from pathlib import Path
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
+from spark.broker.app import create_celery
+from spark.broker.dispatch import CeleryDispatcher
 from spark.config import Settings
 from spark.db.engine import Database
 from spark.db.models import JobRow
-from spark.jobs.dispatch import CeleryDispatcher
-from spark.taskqueue import create_celery
 from tests.support.chaos import PoolKiller, pool_children
 from tests.support.jobs import TURRET, auth, wait_delivered, wait_state
 from tests.support.ledger import assert_each_ended_once, wait_all_terminal

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 import redis
 
+from spark.broker.app import create_celery
+from spark.broker.dispatch import CeleryDispatcher
 from spark.config import Settings
 from spark.db.engine import Database
 from spark.events.sink import StoreSink
-from spark.jobs.dispatch import CeleryDispatcher
-from spark.taskqueue import create_celery
 from tests.support.replica import StreamingReplica
 from tests.support.services import listening
 

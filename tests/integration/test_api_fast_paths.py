@@ -10,6 +10,9 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import text
 
+from spark.broker.dispatch import CeleryDispatcher
+from spark.broker.outbox import SentMarks
+from spark.broker.sending import Sender
 from spark.config import Settings, tier_limits
 from spark.db import jobs as job_queries
 from spark.db.aio import AsyncDatabase
@@ -17,9 +20,6 @@ from spark.db.engine import Database
 from spark.db.types import utcnow
 from spark.domain.jobs import Job, JobKind
 from spark.errors import QuotaExceeded
-from spark.jobs.dispatch import CeleryDispatcher
-from spark.jobs.outbox import SentMarks
-from spark.jobs.sending import Sender
 from spark.jobs.submit import NewJob, Submitted, accept, request_hash, store
 from spark.security.quotas import month_of
 from tests.integration.conftest import queued_messages

@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 
 from fakes.unity import COMPILE_WARNING, processes_mentioning, write_launcher
-from spark.artifacts import ArtifactStore
 from spark.contracts.build_params import UnityBuildParams
 from spark.domain.projects import Project
 from spark.engines.unity.build_log import is_compact
@@ -24,7 +23,8 @@ from spark.engines.unity.builds import BuildEnvironment, BuildRequest, run_build
 from spark.engines.unity.editor_script import BUILDER_CS, PROJECT_PATH
 from spark.engines.unity.workspace import PIDFILE
 from spark.errors import JobFailure, JobTimedOut
-from spark.logstore import LocalLogStore
+from spark.storage.artifacts import ArtifactStore
+from spark.storage.logs import LocalLogStore
 
 
 class Canceled(Exception):

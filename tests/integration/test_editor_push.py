@@ -11,8 +11,6 @@ from typing import Any
 
 import pytest
 
-from spark import files
-from spark.artifacts import ArtifactStore
 from spark.config import Settings
 from spark.db import projects as project_queries
 from spark.db.engine import Database
@@ -29,8 +27,10 @@ from spark.handlers.scripts import generate_script
 from spark.jobs.runner import Handler, JobContext
 from spark.jobs.tools import Tools
 from spark.llm.factory import make_generator
-from spark.logstore import LocalLogStore
+from spark.projects import files
 from spark.security.destinations import Destinations
+from spark.storage.artifacts import ArtifactStore
+from spark.storage.logs import LocalLogStore
 from tests.support.fake_editor import FakeEditor, sha
 
 COIN = "Assets/Scripts/Coin.cs"

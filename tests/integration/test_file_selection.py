@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 
-from spark import files
 from spark.db.engine import Database
 from spark.domain.files import Author
+from spark.projects import files
 from tests.integration.test_file_store import new_project
 
 

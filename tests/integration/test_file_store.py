@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from spark import files
 from spark.db import migrate
 from spark.db import projects as project_queries
 from spark.db.engine import Database
@@ -20,6 +19,7 @@ from spark.db.types import utcnow
 from spark.domain.files import Author, StoredFile, sha256_of
 from spark.domain.projects import Project
 from spark.errors import NotFound, PayloadTooLarge, VersionConflict
+from spark.projects import files
 
 PATH = "Assets/Scripts/Coin.cs"
 ALICE = Author("alice", "key-1")

@@ -11,6 +11,7 @@ import psycopg
 import pytest
 from sqlalchemy import event, text
 
+from spark.broker.dispatch import CeleryDispatcher
 from spark.db import direct, running
 from spark.db import events as event_queries
 from spark.db import jobs as job_queries
@@ -22,7 +23,6 @@ from spark.domain.jobs import Claim, JobKind, JobState
 from spark.events.envelope import job_event
 from spark.events.sink import StoreSink
 from spark.jobs import lifecycle
-from spark.jobs.dispatch import CeleryDispatcher
 from spark.jobs.ending import Ending, Held, end_job
 from spark.jobs.submit import NewJob, submit
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from spark.broker.dispatch import CeleryDispatcher
 from spark.db import jobs as job_queries
 from spark.db import running
 from spark.db.engine import Database
@@ -18,7 +19,6 @@ from spark.domain.jobs import Job, JobKind, JobState
 from spark.errors import JobNotCancelable, NotFound
 from spark.events.sink import StoreSink
 from spark.jobs import lifecycle, maintenance
-from spark.jobs.dispatch import CeleryDispatcher
 from spark.jobs.ending import Ending, Held, end_job
 from spark.jobs.runner import JobContext, RunPolicy, run_job
 from spark.jobs.submit import NewJob, submit

@@ -1,4 +1,4 @@
-"""The preview cache on the real services: a file write through spark.files changes the key;
+"""The preview cache on the real services: a file write through spark.projects.files changes the key;
 the Redis adapter shares entries between processes and lets them expire."""
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ import uuid
 import pytest
 import redis
 
-from spark import files
 from spark.db.engine import Database
 from spark.domain.files import Author
 from spark.kv.preview_cache import CachedPreview, PreviewRequest, RedisPreviewCache, files_digest
+from spark.projects import files
 from tests.conftest import REDIS_URL
 from tests.integration.test_file_store import new_project
 

@@ -16,7 +16,7 @@ import pytest
 from celery import Celery
 from sqlalchemy import insert, text
 
-from spark.artifacts import ArtifactStore
+from spark.broker.app import create_celery
 from spark.config import Settings
 from spark.db import events as event_queries
 from spark.db import migrate
@@ -24,8 +24,8 @@ from spark.db.engine import Database
 from spark.db.models import AuditRow, DeadLetterRow, EventRow, JobRow, UsageRecordRow
 from spark.db.types import utcnow
 from spark.jobs.retention import JobFiles, RetentionPolicy, RetentionReport, run_retention
-from spark.logstore import LocalLogStore
-from spark.taskqueue import create_celery
+from spark.storage.artifacts import ArtifactStore
+from spark.storage.logs import LocalLogStore
 from tests.support.databases import fresh_database
 from tests.support.workers import WorkerProcess
 

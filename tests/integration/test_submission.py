@@ -9,6 +9,7 @@ import pytest
 import redis
 from sqlalchemy import select, update
 
+from spark.broker.dispatch import CeleryDispatcher
 from spark.config import Settings
 from spark.db import jobs as job_queries
 from spark.db.engine import Database
@@ -17,7 +18,6 @@ from spark.db.types import utcnow
 from spark.domain.jobs import JobKind, JobState
 from spark.errors import IdempotencyConflict
 from spark.jobs import maintenance
-from spark.jobs.dispatch import CeleryDispatcher
 from spark.jobs.submit import NewJob, Submitted, request_hash, submit
 from tests.integration.conftest import queued_messages
 

@@ -14,7 +14,6 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import text
 
-from spark import webhooks
 from spark.db import projects as project_queries
 from spark.db import submissions as submission_queries
 from spark.db import webhooks as webhook_queries
@@ -22,6 +21,7 @@ from spark.db.engine import Database
 from spark.db.types import utcnow
 from spark.domain.jobs import Job, JobKind, JobState
 from spark.domain.projects import Delivery, Project, Webhook
+from spark.projects import webhooks
 from spark.security.destinations import ALLOW_SETTING, Destinations
 from tests.support.builds import WebhookReceiver
 from tests.support.services import free_port

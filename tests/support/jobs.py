@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 import uuid
 
+from spark.broker.dispatch import CeleryDispatcher
 from spark.db import jobs as job_queries
 from spark.db.engine import Database
 from spark.domain.jobs import Job, JobKind
-from spark.jobs.dispatch import CeleryDispatcher
 from spark.kinds import spec_of
 
 TERMINAL = {"succeeded", "failed", "canceled", "timed_out"}

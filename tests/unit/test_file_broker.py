@@ -16,9 +16,9 @@ from typing import Any
 from kombu.transport import filesystem
 
 from spark import filebroker
+from spark.broker.app import create_celery
 from spark.config import Settings
 from spark.filebroker import Channel
-from spark.taskqueue import create_celery
 
 MESSAGES = 120
 #: large messages widen the moment between a file's creation and its last byte

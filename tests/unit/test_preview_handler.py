@@ -17,7 +17,6 @@ import pytest
 from PIL import Image
 from prometheus_client import REGISTRY
 
-from spark.artifacts import ArtifactStore
 from spark.domain.events import Event, EventType
 from spark.domain.jobs import Job, JobKind, JobState
 from spark.engines.unity.bridge import Editor, EditorInstance, EditorUnavailable, Screenshot
@@ -26,6 +25,7 @@ from spark.handlers.previews import render_preview
 from spark.jobs.runner import JobContext
 from spark.jobs.tools import Tools
 from spark.kv.preview_cache import MemoryPreviewCache
+from spark.storage.artifacts import ArtifactStore
 
 EDITOR = Editor("http://editor.example:8080/mcp")
 

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from spark.artifacts import Artifact, ArtifactStorage
 from spark.contracts.build_params import BuildTarget, UnityBuildParams
 from spark.domain.files import StoredFile
 from spark.domain.projects import Project
@@ -30,7 +29,8 @@ from spark.engines.unity.build_log import (
 )
 from spark.engines.unity.editor_script import BUILD_METHOD, BUILDER_CS, PROJECT_PATH
 from spark.errors import JobFailure, JobTimedOut
-from spark.logstore import LogStorage, LogWriter
+from spark.storage.artifacts import Artifact, ArtifactStorage
+from spark.storage.logs import LogStorage, LogWriter
 
 #: how many errors and how many warnings a result lists; the totals count them all
 MAX_MESSAGES = 100

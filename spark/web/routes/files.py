@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from spark import files
+from spark.broker.app import PUSH_FILE_TASK
 from spark.contracts.files import (
     FileHeadOut,
     FileOut,
@@ -39,7 +39,7 @@ from spark.db.types import utcnow
 from spark.domain.files import Author, FileHead, FileVersion, StoredFile
 from spark.domain.projects import Project
 from spark.errors import NotFound, ValidationFailed
-from spark.taskqueue import PUSH_FILE_TASK
+from spark.projects import files
 from spark.web.bodies import parse, read_json
 from spark.web.cursors import after_path, before_version, decode_after_path, decode_before_version
 from spark.web.headers import attachment

@@ -13,7 +13,7 @@ from spark.db import jobs as job_queries
 from spark.domain.jobs import Job
 from spark.engines.unity.build_log import is_compact
 from spark.errors import NotFound
-from spark.logstore import LogPage
+from spark.storage.logs import LogPage
 from spark.web.bodies import parse
 from spark.web.routing import ApiRoute
 from spark.web.services import principal_of, services

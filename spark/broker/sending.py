@@ -16,9 +16,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from spark.batching import Batcher
+from spark.broker.dispatch import CeleryDispatcher
+from spark.broker.outbox import SentMarks
 from spark.domain.jobs import Job
-from spark.jobs.dispatch import CeleryDispatcher
-from spark.jobs.outbox import SentMarks
 
 log = logging.getLogger(__name__)
 

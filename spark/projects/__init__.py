@@ -1,0 +1,1 @@
+"""Project services: versioned project files and webhooks."""

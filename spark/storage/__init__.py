@@ -1,0 +1,1 @@
+"""Where what jobs produce is kept: artifacts and logs (the storage port)."""
