@@ -196,7 +196,7 @@ def run(n: int) -> dict[str, Any]:
     with throwaway_database() as bench_db:
         # The JWKS URL is the real server's, set once it has a port (_run_apps).
         settings = _settings(bench_db, "http://127.0.0.1:9/unused")
-        db = Database(settings.database_url)
+        db = Database(settings.require("database_url"))
         try:
             job_id = _stored_job(db)
             ways = asyncio.run(_run_apps(settings, job_id, n, db))

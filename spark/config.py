@@ -8,6 +8,13 @@ from typing import Literal
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+#: the servers every SPARK process reaches
+ServerUrl = Literal["database_url", "broker_url", "redis_url", "nats_url"]
+
+
+class ConfigurationMissing(RuntimeError):
+    """A setting a process cannot run without is unset."""
+
 
 class Settings(BaseSettings):
     """Configuration for every SPARK process; nothing else reads os.environ."""
@@ -18,8 +25,9 @@ class Settings(BaseSettings):
         env_prefix="SPARK_", extra="ignore", frozen=True, validate_by_name=True
     )
 
-    # Job state, broker and the optional shared services (CONTRACT §3).
-    database_url: str = "sqlite:///./var/spark.db"
+    # The servers (CONTRACT §3): unset, `spark up` starts embedded ones (spark/embedded) and
+    # hands their URLs to the processes it runs; any other process needs them set.
+    database_url: str | None = None
     database_replica_url: str | None = None
     broker_url: str | None = None
     redis_url: str | None = None
@@ -157,6 +165,16 @@ class Settings(BaseSettings):
     consumer_durable: str = "spark-events-store"
     consumer_batch: int = Field(default=500, ge=1, le=10_000)
     consumer_ack_wait_s: float = Field(default=30.0, gt=0)
+
+    def require(self, name: ServerUrl) -> str:
+        """The configured URL of a server SPARK needs; ConfigurationMissing if it is unset."""
+        value: str | None = getattr(self, name)
+        if not value:
+            raise ConfigurationMissing(
+                f"SPARK_{name.upper()} is not set: `spark up` starts embedded servers and"
+                " passes their URLs on; any other SPARK process needs the URL of each server"
+            )
+        return value
 
     @property
     def resolved_broker_url(self) -> str:

@@ -21,7 +21,7 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable J
 
 def _db() -> Database:
     settings = load_settings()
-    return Database(settings.database_url)
+    return Database(settings.require("database_url"))
 
 
 def _permissions(raw: str | None) -> frozenset[Permission]:

@@ -35,7 +35,7 @@ EXAMPLE_PROMPT = "a player controller that runs and jumps"
 
 def _migrate(settings: Settings) -> None:
     settings.var_dir.mkdir(parents=True, exist_ok=True)
-    migrations.upgrade(settings.database_url)
+    migrations.upgrade(settings.require("database_url"))
 
 
 def single_user_defaults(settings: Settings) -> dict[str, str]:
@@ -181,7 +181,7 @@ def up(
         raise typer.Exit(1) from None
     if new_key:
         perms = [Permission.READ, Permission.GENERATE, Permission.BUILD]
-        minted = create_key(Database(settings.database_url), "local", Tier.PRO, perms)
+        minted = create_key(Database(settings.require("database_url")), "local", Tier.PRO, perms)
         _print_example(url, minted.token)
     _supervise(procs)
 
@@ -309,7 +309,7 @@ def migrate(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     settings = load_settings()
     _migrate(settings)
     if as_json:
-        emit_json({"migrated": True, "database": settings.database_url.split("@")[-1]})
+        emit_json({"migrated": True, "database": settings.require("database_url").split("@")[-1]})
     else:
         console.print("database is up to date")
 

@@ -52,7 +52,7 @@ def run(settings: Settings, options: ConsumerOptions) -> None:
     if not settings.nats_url:
         raise SystemExit("SPARK_NATS_URL is not set: without NATS, events are stored directly")
     url = settings.nats_url
-    db = Database(settings.database_url, pool_size=2)
+    db = Database(settings.require("database_url"), pool_size=2)
 
     async def until_signalled() -> None:
         stop = asyncio.Event()

@@ -65,7 +65,7 @@ class Services:
 
 def build_services(settings: Settings) -> Services:
     """Wire the production dependencies for settings."""
-    db = Database(settings.database_url, settings.database_replica_url)
+    db = Database(settings.require("database_url"), settings.database_replica_url)
     celery = create_celery(settings)
     dispatcher = CeleryDispatcher(celery)
     marks = SentMarks(db)

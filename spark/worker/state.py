@@ -48,7 +48,7 @@ def resources() -> WorkerResources:
 
 
 def _create(settings: Settings) -> WorkerResources:
-    db = Database(settings.database_url, settings.database_replica_url, pool_size=2)
+    db = Database(settings.require("database_url"), settings.database_replica_url, pool_size=2)
     heartbeats = Heartbeats(db, settings.heartbeat_interval_s)
     heartbeats.start()
     artifacts = ArtifactStore(settings.artifact_dir)
