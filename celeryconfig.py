@@ -9,7 +9,6 @@ from kombu.entity import Queue as KombuQueue
 
 from spark.config import Settings
 from spark.domain.jobs import Queue
-from spark.filebroker import TRANSPORT_PATH
 from spark.kinds import LONGEST_HARD_LIMIT_S, REGISTRY
 
 #: a message stays unacknowledged while its task runs (acks_late): the broker must not hand
@@ -33,21 +32,8 @@ def _queue(name: str) -> KombuQueue:
     return KombuQueue(name, Exchange(name, type="direct"), routing_key=name)  # type: ignore[no-untyped-call]
 
 
-def transport_options(settings: Settings) -> dict[str, Any]:
-    """Broker transport options for the configured broker."""
-    if settings.uses_file_broker:
-        folder = settings.broker_dir
-        return {
-            "data_folder_in": str(folder / "queue"),
-            "data_folder_out": str(folder / "queue"),
-            "control_folder": str(folder / "control"),
-            "processed_folder": str(folder / "processed"),
-            # spark.filebroker writes each message here, then renames it into the queue
-            "staging_folder": str(folder / "staging"),
-            # job messages stay on disk until acknowledged, for the rescue task to find
-            "tracked_queues": sorted({spec.queue.value for spec in REGISTRY.values()}),
-            "polling_interval": 0.05,
-        }
+def transport_options() -> dict[str, Any]:
+    """Options of the Redis broker transport."""
     return {
         "visibility_timeout": VISIBILITY_TIMEOUT_S,
         # Redis keeps one list per priority step; 0 is served first.
@@ -59,15 +45,13 @@ def transport_options(settings: Settings) -> dict[str, Any]:
 
 def build(settings: Settings) -> dict[str, Any]:
     """The Celery configuration mapping for these settings."""
-    options = transport_options(settings)
     routes: dict[str, dict[str, str]] = {
         spec.task_name: {"queue": spec.queue.value} for spec in REGISTRY.values()
     }
     routes.update({name: {"queue": queue} for name, queue in MAINTENANCE_TASKS.items()})
     return {
-        "broker_url": settings.resolved_broker_url,
-        "broker_transport": TRANSPORT_PATH if settings.uses_file_broker else None,
-        "broker_transport_options": options,
+        "broker_url": settings.require("broker_url"),
+        "broker_transport_options": transport_options(),
         "result_backend_transport_options": {"visibility_timeout": VISIBILITY_TIMEOUT_S},
         "broker_connection_retry_on_startup": True,
         "task_serializer": "json",

@@ -106,7 +106,7 @@ class Settings(BaseSettings):
 
     flower_basic_auth: SecretStr | None = None
 
-    # Where the embedded default keeps its files (SQLite, the file broker).
+    # This host's own files (worker metrics, the beat schedule, `spark up`'s servers).
     var_dir: Path = Path("./var")
 
     # The CLI's view of the API.
@@ -175,21 +175,6 @@ class Settings(BaseSettings):
                 " passes their URLs on; any other SPARK process needs the URL of each server"
             )
         return value
-
-    @property
-    def resolved_broker_url(self) -> str:
-        """The Celery broker: the configured one, or the file broker under var_dir."""
-        return self.broker_url or "filesystem://"
-
-    @property
-    def uses_file_broker(self) -> bool:
-        """Whether the broker is the embedded file-backed one."""
-        return self.resolved_broker_url.startswith("filesystem://")
-
-    @property
-    def broker_dir(self) -> Path:
-        """The folder the file broker keeps its messages in."""
-        return self.var_dir / "broker"
 
 
 class TierLimits(BaseModel):

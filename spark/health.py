@@ -142,12 +142,8 @@ def record_replica_lag(db: Database) -> Check:
     return _probe("replica", lambda: metrics.set_replica_lag(db.replica_lag()))
 
 
-def _broker(settings: Settings, celery: Any) -> Callable[[], None]:
+def _broker(celery: Any) -> Callable[[], None]:
     def check() -> None:
-        if settings.uses_file_broker:
-            if not (settings.broker_dir / "queue").is_dir():
-                raise RuntimeError("the file broker's folder is missing")
-            return
         with celery.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=1.0)
 
@@ -169,7 +165,7 @@ def check_health(settings: Settings, db: Database, celery: Any) -> Health:
     """Probe every dependency once (blocking; call from a thread)."""
     checks: dict[str, Check] = {
         "database": _probe("database", db.ping),
-        "broker": _probe("broker", _broker(settings, celery)),
+        "broker": _probe("broker", _broker(celery)),
         "redis": _probe("redis", _redis(settings.redis_url)) if settings.redis_url else "disabled",
         "nats": _probe("nats", _tcp(settings.nats_url, 4222)) if settings.nats_url else "disabled",
         "llm": _llm(settings),

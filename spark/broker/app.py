@@ -14,9 +14,6 @@ PUSH_FILE_TASK = "spark.maintenance.push_file"
 
 def create_celery(settings: Settings, name: str = "spark") -> Celery:
     """A Celery app configured for these settings (the worker adds tasks and signals)."""
-    if settings.uses_file_broker:
-        for sub in ("queue", "control", "processed", "staging"):
-            (settings.broker_dir / sub).mkdir(parents=True, exist_ok=True)
     app = Celery(name)
     app.conf.update(celeryconfig.build(settings))
     return app

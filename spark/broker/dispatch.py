@@ -9,12 +9,10 @@ import uuid
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol, cast
 
 import redis
 
-from spark import filebroker
 from spark.domain.jobs import JobKind
 from spark.kinds import REGISTRY, spec_of
 
@@ -48,8 +46,7 @@ class Dispatcher(Protocol):
         ...
 
     def deliveries(self, older_than_s: float, limit: int) -> list[Delivery]:
-        """Job messages taken by a consumer at least older_than_s ago and still unacknowledged
-        (empty when the broker cannot tell)."""
+        """Job messages taken by a consumer at least older_than_s ago and still unacknowledged."""
         ...
 
     def held(self, job_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
@@ -71,36 +68,21 @@ class CeleryDispatcher:
         options = dict(app.conf.broker_transport_options or {})
         self._unacked = str(options.get("unacked_key", "unacked"))
         self._unacked_index = str(options.get("unacked_index_key", "unacked_index"))
-        #: the file broker's folder of taken, unacknowledged messages (None on Redis)
-        on_files = str(app.conf.broker_url or "").startswith("filesystem://")
-        folder = options.get("processed_folder") if on_files else None
-        self._claims = Path(folder) if folder else None
 
-    def _redis(self) -> redis.Redis | None:
-        url = str(self._app.conf.broker_url or "")
-        if not url.startswith(("redis://", "rediss://")):
-            # The file broker keeps its messages on disk and no unacknowledged set.
-            return None
+    def _redis(self) -> redis.Redis:
         if self._client is None:
+            url = str(self._app.conf.broker_url)
             self._client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
         return self._client
 
     def broker_emptied(self) -> bool:
         client = self._redis()
-        if client is None:
-            return False
         # A marker kept in the broker itself: a Redis that comes back without its data comes
         # back without the marker too, so SET NX succeeding means every queued message is gone.
         return bool(client.set(BROKER_MARKER, "1", nx=True))
 
     def deliveries(self, older_than_s: float, limit: int) -> list[Delivery]:
-        if self._claims is not None:
-            taken = filebroker.unacknowledged(self._claims, older_than_s, limit)
-            found = (_job_delivery(name, message) for name, message in taken)
-            return [d for d in found if d is not None]
         client = self._redis()
-        if client is None:
-            return []
         # Kombu's Redis transport keeps each delivered, unacknowledged message in a hash and
         # the time it was delivered in a sorted set beside it.
         due = time.time() - older_than_s
@@ -122,13 +104,9 @@ class CeleryDispatcher:
 
     def forget(self, deliveries: Iterable[Delivery]) -> None:
         tags = [d.tag for d in deliveries]
-        if self._claims is not None:
-            filebroker.forget(self._claims, tags)
+        if not tags:
             return
-        client = self._redis()
-        if client is None or not tags:
-            return
-        pipe = client.pipeline()
+        pipe = self._redis().pipeline()
         pipe.zrem(self._unacked_index, *tags)
         pipe.hdel(self._unacked, *tags)
         pipe.execute()

@@ -199,9 +199,13 @@ def test_healthchecks_exist_where_required(services: dict[str, Any]) -> None:
         )
 
 
-def test_the_worker_ping_names_the_module_that_defines_the_celery_app() -> None:
+def test_the_worker_ping_names_the_module_that_defines_the_celery_app(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from celery import Celery
 
+    # The app is made at import and needs a broker URL (nothing connects to it).
+    monkeypatch.setenv("SPARK_BROKER_URL", "redis://127.0.0.1:6379/0")
     from spark.worker import app as worker_app
 
     assert isinstance(worker_app.app, Celery)

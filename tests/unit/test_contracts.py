@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 import celeryconfig
-from spark.config import Settings
+from spark.config import ConfigurationMissing, Settings
 from spark.contracts.params import GenerateScriptParams
 from spark.contracts.paths import check_project_path
 from spark.domain.jobs import JobState
@@ -81,9 +81,7 @@ def test_visibility_timeout_exceeds_the_longest_time_limit() -> None:
     assert config["task_routes"]["spark.jobs.unity_build"] == {"queue": "builds"}
 
 
-def test_embedded_default_uses_the_file_broker_under_var(tmp_path: object) -> None:
-    """With no broker configured, Celery talks to a folder under var_dir."""
-    settings = Settings()
-    assert settings.uses_file_broker
-    options = celeryconfig.build(settings)["broker_transport_options"]
-    assert options["data_folder_in"].startswith(str(settings.var_dir))
+def test_the_celery_configuration_needs_a_broker_url() -> None:
+    """With no broker configured there is no Celery configuration, and the error names it."""
+    with pytest.raises(ConfigurationMissing, match="SPARK_BROKER_URL"):
+        celeryconfig.build(Settings(broker_url=None))

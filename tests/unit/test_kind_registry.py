@@ -64,7 +64,10 @@ def missing_facts(spec: KindSpec, worker_tasks: Any, config: dict[str, Any]) -> 
 
 @pytest.fixture(scope="module")
 def worker_tasks() -> Any:
-    from spark.worker.app import app
+    # The worker's app is made at import and needs a broker URL (nothing connects to it).
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("SPARK_BROKER_URL", "redis://127.0.0.1:6379/0")
+        from spark.worker.app import app
 
     return app.tasks
 
