@@ -1,4 +1,5 @@
-"""Fixtures: a fresh Postgres database, a Redis broker, API clients and real Celery workers."""
+"""Fixtures: the suite's own Postgres, Redis and NATS, a fresh database, the event consumer,
+API clients and real Celery workers."""
 
 from __future__ import annotations
 
@@ -17,15 +18,14 @@ from spark.db.engine import Database
 from spark.domain.principals import DEFAULT_PERMISSIONS, Permission, Tier
 from spark.security.apikeys import create_key
 from tests.support.databases import fresh_database
-from tests.support.services import ensure_services
-from tests.support.workers import WorkerProcess
+from tests.support.nats import purge_stream
+from tests.support.services import SuiteStack, stop_suite_stack, suite_stack
+from tests.support.workers import ConsumerProcess, WorkerProcess
 
 # Tests build their own settings: nothing from the developer's shell may leak in.
-for _name in [n for n in os.environ if n.startswith("SPARK_") and not n.startswith("SPARK_TEST_")]:
+for _name in [n for n in os.environ if n.startswith("SPARK_")]:
     del os.environ[_name]
 
-REDIS_DB = int(os.environ.get("SPARK_TEST_REDIS_DB", "13"))
-REDIS_URL = f"redis://127.0.0.1:6379/{REDIS_DB}"
 TABLES = (
     "job_outbox",
     "jobs",
@@ -50,29 +50,49 @@ TABLES = (
 
 
 @pytest.fixture(scope="session")
-def pg_url() -> Iterator[str]:
+def stack() -> Iterator[SuiteStack]:
+    """This session's Postgres, Redis and NATS, started from the wheels on free ports."""
+    yield suite_stack()
+    stop_suite_stack()
+
+
+@pytest.fixture(scope="session")
+def pg_url(stack: SuiteStack) -> Iterator[str]:
     """A Postgres database made for this run and migrated to head; dropped afterwards."""
-    ensure_services()
     with fresh_database("spark_test") as url:
         migrate.upgrade(url)
         yield url
 
 
 @pytest.fixture(scope="session")
-def broker_url() -> str:
-    """A Redis database of its own for the Celery broker, emptied at the start."""
-    ensure_services()
-    redis.Redis.from_url(REDIS_URL).flushdb()
-    return REDIS_URL
+def broker_url(stack: SuiteStack) -> str:
+    """The Celery broker: Redis database 0 of the suite's server (new with the session)."""
+    assert stack.urls.broker_url is not None
+    return stack.urls.broker_url
 
 
 @pytest.fixture(scope="session")
-def settings(pg_url: str, broker_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """Settings for the production topology on the local services."""
+def redis_url(stack: SuiteStack) -> str:
+    """SPARK's own Redis keys (limits, breakers, caches, leases): database 1 of the suite's
+    server, apart from the broker's queues; emptied after every test that uses `db`."""
+    return stack.redis_url(1)
+
+
+@pytest.fixture(scope="session")
+def stack_settings(
+    pg_url: str,
+    broker_url: str,
+    redis_url: str,
+    stack: SuiteStack,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Settings:
+    """Settings for the production topology on the suite's servers."""
     var = tmp_path_factory.mktemp("var")
     return Settings(
         database_url=pg_url,
         broker_url=broker_url,
+        redis_url=redis_url,
+        nats_url=stack.nats_url,
         var_dir=var,
         artifact_dir=var / "artifacts",
         heartbeat_interval_s=0.5,
@@ -80,6 +100,8 @@ def settings(pg_url: str, broker_url: str, tmp_path_factory: pytest.TempPathFact
         relay_min_age_s=1.0,
         relay_interval_s=1.0,
         reaper_interval_s=1.0,
+        # a batch the consumer could not store (the database restarting) comes back soon
+        consumer_ack_wait_s=5.0,
         # Tests register projects anywhere ("/srv/unity/coins", their tmp_path); the tests of
         # SPARK_SOURCE_ROOTS itself set their own.
         source_roots=[Path("/")],
@@ -88,14 +110,35 @@ def settings(pg_url: str, broker_url: str, tmp_path_factory: pytest.TempPathFact
     )
 
 
+@pytest.fixture(scope="session")
+def event_consumer(
+    stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ConsumerProcess]:
+    """`spark consumer` for the whole session: events reach spark_events only through it."""
+    proc = ConsumerProcess(stack_settings, Path(tmp_path_factory.mktemp("consumer")))
+    proc.start()
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(stack_settings: Settings, event_consumer: ConsumerProcess) -> Settings:
+    """Settings for the suite's servers, with the event consumer running."""
+    return stack_settings
+
+
 @pytest.fixture
 def db(settings: Settings) -> Iterator[Database]:
-    """The test database, emptied after each test."""
-    database = Database(settings.database_url)
+    """The test database; emptied after each test, with SPARK's Redis keys and the events
+    stream, so no limit, breaker, lease or message outlives its test."""
+    database = Database(settings.require("database_url"))
     yield database
     with database.session() as s:
         s.execute(text(f"TRUNCATE {', '.join(TABLES)} CASCADE"))
     database.dispose()
+    with redis.Redis.from_url(settings.require("redis_url")) as client:
+        client.flushdb()
+    purge_stream(settings.require("nats_url"))
 
 
 @pytest.fixture

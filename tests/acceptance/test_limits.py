@@ -9,7 +9,6 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-import redis
 
 from spark.config import Settings
 from spark.db import audit as audit_queries
@@ -20,18 +19,16 @@ from tests.support.jobs import auth
 from tests.support.services import free_port
 from tests.support.workers import ApiProcess
 
-#: the limiter's own Redis database in these tests
-LIMITS_REDIS = "redis://127.0.0.1:6379/11"
 #: reads limited to 60 a minute for the free tier, so 200 GETs show the limit
 TIER_LIMITS = json.dumps({"free": {"reads_per_minute": 60}})
 
 
 @pytest.fixture(scope="module")
 def two_apis(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str]]:
-    """Two `spark api` processes on one database and one Redis."""
-    redis.Redis.from_url(LIMITS_REDIS).flushdb()
+    """Two `spark api` processes on one database and one Redis (the suite's, whose limits
+    every test leaves empty)."""
     workdir = tmp_path_factory.mktemp("apis")
-    env = {"SPARK_REDIS_URL": LIMITS_REDIS, "SPARK_TIER_LIMITS": TIER_LIMITS}
+    env = {"SPARK_TIER_LIMITS": TIER_LIMITS}
     apis = [ApiProcess(settings, workdir, free_port(), **env) for _ in range(2)]
     for api in apis:
         api.start()

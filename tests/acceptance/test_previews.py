@@ -21,9 +21,8 @@ from spark.db.engine import Database
 from spark.domain.files import Author
 from spark.events.envelope import decode_event
 from spark.projects import files
-from tests.conftest import REDIS_URL
 from tests.support.jobs import TERMINAL, auth, wait_state
-from tests.support.nats import NatsServer, Subscriber
+from tests.support.nats import Subscriber
 from tests.support.services import free_port
 from tests.support.unity_editor import EditorStandIn
 from tests.support.unity_mcp_real import UnityMcpServer
@@ -36,18 +35,16 @@ BREAKER_FAILURES = 3
 
 @dataclass(frozen=True)
 class Stack:
-    nats: NatsServer
+    nats_url: str
     server: UnityMcpServer
     editor: EditorStandIn
 
 
 @pytest.fixture(scope="module")
 def stack(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """NATS, unity-mcp with one editor (a 1920x1080 game view), and a worker consuming only
+    """unity-mcp with one editor (a 1920x1080 game view), and a worker consuming only
     `previews`, with Redis caching, breakers and leases."""
     workdir = Path(tmp_path_factory.mktemp("previews"))
-    nats_server = NatsServer(workdir)
-    nats_server.start()
     server = UnityMcpServer(free_port()).start()
     editor = EditorStandIn(server.hub_url, workdir / "Game", "Game", uuid.uuid4().hex[:8])
     editor.write(SCENE, "%YAML 1.1\n")
@@ -56,16 +53,13 @@ def stack(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Itera
         settings,
         workdir,
         queues="previews",
-        SPARK_NATS_URL=nats_server.url,
-        SPARK_REDIS_URL=REDIS_URL,
         SPARK_BREAKER_FAILURES=str(BREAKER_FAILURES),
     )
     worker.start()
-    yield Stack(nats_server, server, editor)
+    yield Stack(settings.require("nats_url"), server, editor)
     worker.stop()
     editor.stop()
     server.cleanup()
-    nats_server.stop()
 
 
 def project(client: TestClient, key: str, tmp_path: Path, editor_url: str) -> str:
@@ -122,7 +116,7 @@ def test_the_artifact_is_exactly_the_asked_size_and_format_and_announced_as_a_fr
     pil_format: str,
 ) -> None:
     session = f"pv-{uuid.uuid4().hex[:6]}"
-    sub = Subscriber(stack.nats.url, f"spark.preview.unity.*.{session}")
+    sub = Subscriber(stack.nats_url, f"spark.preview.unity.*.{session}")
     sub.start()
     pid = project(client, api_key, tmp_path, stack.server.url)
     job = preview(client, api_key, db, pid, session, width=width, height=height, format=format_)

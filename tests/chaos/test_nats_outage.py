@@ -14,10 +14,12 @@ from starlette.testclient import TestClient
 from spark.config import Settings
 from spark.db.engine import Database
 from spark.db.models import EventOutboxRow, EventRow, JobRow
+from spark.embedded.stack import NATS
 from spark.events.envelope import STREAM
 from tests.support.jobs import auth
-from tests.support.nats import NatsServer
-from tests.support.workers import BeatProcess, ConsumerProcess, WorkerProcess
+from tests.support.nats import purge_stream
+from tests.support.services import SuiteStack
+from tests.support.workers import BeatProcess, WorkerProcess
 
 JOBS = 200
 OUTAGE_S = 30.0
@@ -41,16 +43,19 @@ async def stream_messages(url: str) -> int:
 
 
 def test_jobs_succeed_through_a_nats_outage_and_every_event_arrives_once(
-    settings: Settings, client: TestClient, api_key: str, db: Database, tmp_path: Path
+    settings: Settings,
+    stack: SuiteStack,
+    client: TestClient,
+    api_key: str,
+    db: Database,
+    tmp_path: Path,
 ) -> None:
-    """Events wait in the outbox during the outage; the relay and consumer deliver each once."""
-    server = NatsServer(tmp_path)
-    server.start()
-    procs = [
-        WorkerProcess(settings, tmp_path, SPARK_NATS_URL=server.url),
-        BeatProcess(settings, tmp_path, SPARK_NATS_URL=server.url),
-        ConsumerProcess(settings, tmp_path, server.url),
-    ]
+    """Events wait in the outbox during the outage; the relay and the suite's consumer deliver
+    each once."""
+    url = settings.require("nats_url")
+    server = stack.server(NATS)
+    purge_stream(url)  # the stream then holds this test's events only
+    procs = [WorkerProcess(settings, tmp_path), BeatProcess(settings, tmp_path)]
     for proc in procs:
         proc.start()
     try:
@@ -84,10 +89,10 @@ def test_jobs_succeed_through_a_nats_outage_and_every_event_arrives_once(
         distinct = scalar(db, select(func.count(func.distinct(EventRow.id))).where(mine))
         started = scalar(db, select(func.count()).where(mine, EventRow.type == "started"))
         completed = scalar(db, select(func.count()).where(mine, EventRow.type == "completed"))
-        in_stream = asyncio.run(stream_messages(server.url))
+        in_stream = asyncio.run(stream_messages(url))
     finally:
         for proc in reversed(procs):
             proc.stop()
-        server.stop()
+        server.start()
     assert rows == distinct == in_stream
     assert started == completed == JOBS

@@ -22,8 +22,7 @@ from spark.engines.unity.mcp_bridge import McpBridge, breaker_name
 from spark.kv.leases import RedisLeases
 from spark.kv.redis_store import RedisBreakerStore
 from spark.resilience.breaker import BreakerPolicy, CircuitBreaker
-from tests.conftest import REDIS_URL
-from tests.support.services import ensure_services, free_port
+from tests.support.services import free_port
 from tests.support.unity_editor import EditorStandIn
 from tests.support.unity_mcp_real import UnityMcpServer, running_server
 
@@ -52,14 +51,13 @@ def server() -> Iterator[UnityMcpServer]:
 
 
 @pytest.fixture
-def store() -> RedisBreakerStore:
-    ensure_services()
-    return RedisBreakerStore(REDIS_URL)
+def store(redis_url: str) -> RedisBreakerStore:
+    return RedisBreakerStore(redis_url)
 
 
 @pytest.fixture
-def bridge(store: RedisBreakerStore) -> McpBridge:
-    return McpBridge(store, POLICY, leases=RedisLeases(REDIS_URL), timeout_s=10.0, wait_s=20.0)
+def bridge(store: RedisBreakerStore, redis_url: str) -> McpBridge:
+    return McpBridge(store, POLICY, leases=RedisLeases(redis_url), timeout_s=10.0, wait_s=20.0)
 
 
 def stand_in(server: UnityMcpServer, root: Path, name: str = "Game") -> EditorStandIn:
@@ -248,11 +246,11 @@ def test_the_named_instance_gets_the_files_and_none_named_is_an_error_listing_bo
 
 
 def test_two_jobs_pushing_to_one_instance_never_interleave(
-    bridge: McpBridge, server: UnityMcpServer, editor: EditorStandIn
+    bridge: McpBridge, server: UnityMcpServer, editor: EditorStandIn, redis_url: str
 ) -> None:
     target = alone(bridge, server, editor.instance_id)
     other = McpBridge(
-        RedisBreakerStore(REDIS_URL), POLICY, leases=RedisLeases(REDIS_URL), timeout_s=10.0
+        RedisBreakerStore(redis_url), POLICY, leases=RedisLeases(redis_url), timeout_s=10.0
     )
     errors: list[BaseException] = []
 

@@ -12,23 +12,16 @@ import uuid
 import pytest
 
 from spark.kv.leases import LeaseBusy, RedisLeases
-from tests.conftest import REDIS_URL
-from tests.support.services import ensure_services
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(autouse=True)
-def _redis() -> None:
-    ensure_services()
 
 
 def name() -> str:
     return f"test-{uuid.uuid4().hex}"
 
 
-def test_a_held_lease_keeps_a_second_holder_out_past_its_ttl_until_released() -> None:
-    leases, other = RedisLeases(REDIS_URL, ttl_s=2.0), RedisLeases(REDIS_URL, ttl_s=2.0)
+def test_a_held_lease_keeps_a_second_holder_out_past_its_ttl_until_released(redis_url: str) -> None:
+    leases, other = RedisLeases(redis_url, ttl_s=2.0), RedisLeases(redis_url, ttl_s=2.0)
     held = name()
     # over twice the TTL: only renewal keeps the first holder's lease
     with leases.hold(held, wait_s=1.0), pytest.raises(LeaseBusy), other.hold(held, wait_s=5.0):
@@ -37,8 +30,8 @@ def test_a_held_lease_keeps_a_second_holder_out_past_its_ttl_until_released() ->
         pass
 
 
-def test_the_second_holder_gets_the_lease_when_the_first_lets_go() -> None:
-    leases = RedisLeases(REDIS_URL, ttl_s=5.0)
+def test_the_second_holder_gets_the_lease_when_the_first_lets_go(redis_url: str) -> None:
+    leases = RedisLeases(redis_url, ttl_s=5.0)
     held, order = name(), []
 
     def second() -> None:
@@ -53,17 +46,19 @@ def test_the_second_holder_gets_the_lease_when_the_first_lets_go() -> None:
     assert order == ["first", "second"]
 
 
-def _die_holding(lease: str) -> None:
-    with RedisLeases(REDIS_URL, ttl_s=1.0).hold(lease, wait_s=1.0):
+def _die_holding(url: str, lease: str) -> None:
+    with RedisLeases(url, ttl_s=1.0).hold(lease, wait_s=1.0):
         os._exit(0)  # a worker killed mid-job: nothing is released
 
 
-def test_a_holder_that_dies_frees_the_lease_within_its_ttl() -> None:
+def test_a_holder_that_dies_frees_the_lease_within_its_ttl(redis_url: str) -> None:
     lease = name()
-    child = multiprocessing.get_context("fork").Process(target=_die_holding, args=(lease,))
+    child = multiprocessing.get_context("fork").Process(
+        target=_die_holding, args=(redis_url, lease)
+    )
     child.start()
     child.join(10)
     started = time.monotonic()
-    with RedisLeases(REDIS_URL).hold(lease, wait_s=5.0):
+    with RedisLeases(redis_url).hold(lease, wait_s=5.0):
         pass
     assert time.monotonic() - started < 5.0

@@ -1,4 +1,4 @@
-"""Rate limits and daily quotas on both limit stores, and across API processes through Redis."""
+"""Rate limits and daily quotas in Redis, shared across stores and API processes."""
 
 from __future__ import annotations
 
@@ -17,15 +17,12 @@ import redis
 from redis.asyncio import Redis as AsyncRedis
 
 from spark.errors import ServiceUnavailable
-from spark.kv.limits_memory import MemoryLimitStore
 from spark.kv.limits_redis import UTC_DATE_LUA, RedisLimitStore
 from spark.security.limits import Decision, LimitStore
-from tests.support.services import ensure_services, free_port
+from tests.support.services import SuiteStack, free_port
 
 pytestmark = pytest.mark.integration
 
-# Database 15 is this module's own; 12 and 13 belong to other runs and are never touched.
-REDIS_URL = "redis://127.0.0.1:6379/15"
 PREFIX = "spark-test"
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,28 +30,25 @@ MakeStore = Callable[..., LimitStore]
 
 
 @pytest.fixture(scope="module")
-def services() -> None:
-    """Redis reachable on its default port."""
-    ensure_services()
+def limits_url(stack: SuiteStack) -> str:
+    """A database of the suite's Redis that only this module uses."""
+    return stack.redis_url(15)
 
 
 @pytest.fixture
-def redis_db(services: None) -> Iterator[redis.Redis]:
-    """Database 15, empty before and after the test."""
-    client = redis.Redis.from_url(REDIS_URL)
+def redis_db(limits_url: str) -> Iterator[redis.Redis]:
+    """This module's database, empty before and after the test."""
+    client = redis.Redis.from_url(limits_url)
     client.flushdb()
     yield client
     client.flushdb()
     client.close()
 
 
-@pytest.fixture(params=["memory", "redis"])
-def make_store(request: pytest.FixtureRequest) -> MakeStore:
-    """Makes a store of one adapter, with the window the test asks for."""
-    if request.param == "memory":
-        return lambda window_s=60.0: MemoryLimitStore(window_s)
-    request.getfixturevalue("redis_db")
-    return lambda window_s=60.0: RedisLimitStore(REDIS_URL, window_s=window_s, prefix=PREFIX)
+@pytest.fixture
+def make_store(redis_db: redis.Redis, limits_url: str) -> MakeStore:
+    """Makes a store with the window the test asks for."""
+    return lambda window_s=60.0: RedisLimitStore(limits_url, window_s=window_s, prefix=PREFIX)
 
 
 def run(store: LimitStore, scenario: Callable[[LimitStore], Awaitable[Any]]) -> Any:
@@ -198,10 +192,10 @@ def test_a_rate_limited_hit_is_not_counted_in_the_quota(make_store: MakeStore) -
 # --- Redis only: many API processes, one limit -------------------------------------------
 
 
-def test_two_stores_share_one_users_limit(redis_db: redis.Redis) -> None:
+def test_two_stores_share_one_users_limit(redis_db: redis.Redis, limits_url: str) -> None:
     """Two stores (two API processes' worth) admit exactly 60 of 200 concurrent hits in total."""
-    a = RedisLimitStore(REDIS_URL, prefix=PREFIX)
-    b = RedisLimitStore(REDIS_URL, prefix=PREFIX)
+    a = RedisLimitStore(limits_url, prefix=PREFIX)
+    b = RedisLimitStore(limits_url, prefix=PREFIX)
 
     async def scenario(_: LimitStore) -> list[Decision]:
         try:
@@ -238,10 +232,10 @@ asyncio.run(main(*sys.argv[1:]))
 """
 
 
-def test_two_os_processes_share_one_users_limit(redis_db: redis.Redis) -> None:
+def test_two_os_processes_share_one_users_limit(redis_db: redis.Redis, limits_url: str) -> None:
     """Two real processes firing 100 hits each at the same moment admit exactly 60 in total."""
     go_key = f"{PREFIX}:go:{uuid.uuid4().hex}"
-    args = [sys.executable, "-c", CHILD, REDIS_URL, PREFIX, "alice", go_key, "100"]
+    args = [sys.executable, "-c", CHILD, limits_url, PREFIX, "alice", go_key, "100"]
     children = [
         subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, text=True) for _ in range(2)
     ]
@@ -284,7 +278,9 @@ def test_redis_down_fails_closed() -> None:
         assert error.headers["Retry-After"] == "5"
 
 
-def test_one_hit_is_one_round_trip(redis_db: redis.Redis, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_one_hit_is_one_round_trip(
+    redis_db: redis.Redis, limits_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Every hit sends a single EVALSHA: the whole decision runs inside Redis."""
     sent: list[str] = []
     original: Callable[..., Awaitable[Any]] = AsyncRedis.execute_command
@@ -301,18 +297,18 @@ def test_one_hit_is_one_round_trip(redis_db: redis.Redis, monkeypatch: pytest.Mo
         for _ in range(10):
             await store.hit("alice", "read", 600, 10_000)
 
-    run(RedisLimitStore(REDIS_URL, prefix=PREFIX), scenario)
+    run(RedisLimitStore(limits_url, prefix=PREFIX), scenario)
 
     assert sent == ["EVALSHA"] * 10
 
 
-def test_keys_expire_and_name_the_utc_day(redis_db: redis.Redis) -> None:
+def test_keys_expire_and_name_the_utc_day(redis_db: redis.Redis, limits_url: str) -> None:
     """The window key lives one window; the day counter is named by its UTC date and kept ~48 h."""
 
     async def scenario(store: LimitStore) -> Decision:
         return await store.hit("alice", "submit", 60, 100)
 
-    run(RedisLimitStore(REDIS_URL, window_s=2.0, prefix=PREFIX), scenario)
+    run(RedisLimitStore(limits_url, window_s=2.0, prefix=PREFIX), scenario)
 
     today = datetime.now(UTC).date().isoformat()
     assert redis_db.get(f"{PREFIX}:quota:{{alice}}:{today}") == b"1"

@@ -1,9 +1,9 @@
-"""NATS for the event tests: a private JetStream server that tests may stop, and a subscriber."""
+"""NATS for the event tests: emptying the events stream, a private JetStream server, and a
+subscriber."""
 
 from __future__ import annotations
 
 import asyncio
-import shutil
 import subprocess
 import threading
 import time
@@ -11,19 +11,38 @@ from pathlib import Path
 from typing import Any
 
 import nats
+from nats.js.errors import NotFoundError
 
+from spark.embedded.stack import nats_binary
+from spark.events.envelope import STREAM
 from tests.support.services import free_port, listening
 
 
+def purge_stream(url: str) -> None:
+    """Drop every message of SPARK's events stream (if it exists yet) on the NATS at url."""
+
+    async def purge() -> None:
+        nc = await nats.connect(url, connect_timeout=2, allow_reconnect=False)
+        try:
+            await nc.jetstream().purge_stream(STREAM)
+        except NotFoundError:
+            pass
+        finally:
+            await nc.close()
+
+    asyncio.run(purge())
+
+
 class NatsServer:
-    """A nats-server with JetStream on its own port and store, stoppable mid-test."""
+    """A nats-server (the wheel's) with JetStream on its own port and store, stoppable
+    mid-test, for tests that need a stream no other test writes to."""
 
     def __init__(self, workdir: Path) -> None:
         self.port = free_port()
         self.store = workdir / "nats-store"
         self.proc: subprocess.Popen[bytes] | None = None
-        binary = shutil.which("nats-server") or "/usr/sbin/nats-server"
-        self.argv = [binary, "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", str(self.store)]
+        self.argv = [str(nats_binary()), "-a", "127.0.0.1", "-p", str(self.port), "-js"]
+        self.argv += ["-sd", str(self.store)]
 
     @property
     def url(self) -> str:

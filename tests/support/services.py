@@ -1,17 +1,21 @@
-"""Real Postgres, Redis and NATS for the suite: use the local ones, or start throwaway ones."""
+"""The suite's own servers: PostgreSQL, Redis (Valkey) and NATS started from their wheels.
+
+One stack per test session, on free ports under a folder of its own, so two runs on one
+machine never share a server and the chaos tier may stop, kill and restart them (each comes
+back on its port: the stack remembers it in servers.json). The machine's own services are
+never reached.
+"""
 
 from __future__ import annotations
 
-import glob
-import os
 import shutil
 import socket
-import subprocess
 import tempfile
-import time
+from dataclasses import dataclass
 from pathlib import Path
 
-PG_PORT, REDIS_PORT, NATS_PORT = 5432, 6379, 4222
+from spark.embedded.servers import ChildServer
+from spark.embedded.stack import NATS, POSTGRES, REDIS, EmbeddedStack, StackOptions, StackUrls
 
 
 def listening(port: int, host: str = "127.0.0.1") -> bool:
@@ -30,104 +34,62 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _wait(port: int, what: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if listening(port):
-            return
-        time.sleep(0.2)
-    raise RuntimeError(f"{what} did not start listening on 127.0.0.1:{port}")
+@dataclass(frozen=True)
+class SuiteStack:
+    """The session's running servers and where they answer."""
+
+    stack: EmbeddedStack
+    urls: StackUrls
+
+    @property
+    def root(self) -> Path:
+        """The folder holding the servers' data and logs."""
+        return self.stack.root
+
+    def server(self, name: str) -> ChildServer:
+        """One server ("postgres", "redis" or "nats"), to stop, kill or start again."""
+        return self.stack.servers[name]
+
+    def port(self, name: str) -> int:
+        """The port a server answers on (the same after a restart)."""
+        return self.server(name).spec.port
+
+    @property
+    def admin_url(self) -> str:
+        """A libpq URL of the server's maintenance database, for creating databases."""
+        return f"postgresql://postgres@127.0.0.1:{self.port(POSTGRES)}/postgres"
+
+    def redis_url(self, db: int) -> str:
+        """A Redis database of the suite's server (0 is the broker's, 1 SPARK's own keys)."""
+        return f"redis://127.0.0.1:{self.port(REDIS)}/{db}"
+
+    @property
+    def nats_url(self) -> str:
+        """The suite's NATS with JetStream."""
+        return f"nats://127.0.0.1:{self.port(NATS)}"
 
 
-def _start_redis(work: Path) -> None:
-    binary = shutil.which("redis-server")
-    if binary:
-        subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(REDIS_PORT),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(work),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+_running: SuiteStack | None = None
 
 
-def _start_nats(work: Path) -> None:
-    binary = shutil.which("nats-server") or (
-        "/usr/sbin/nats-server" if os.path.exists("/usr/sbin/nats-server") else None
-    )
-    if binary:
-        subprocess.Popen(
-            [binary, "-a", "127.0.0.1", "-p", str(NATS_PORT), "-js", "-sd", str(work / "nats")],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+def suite_stack() -> SuiteStack:
+    """The session's stack, started on first use (about a second and a half)."""
+    global _running
+    if _running is None:
+        root = Path(tempfile.mkdtemp(prefix="spark-suite-"))
+        # Run as root, Postgres runs as nobody, who must be able to enter the folder
+        # (pytest's own temporary folders are 0700).
+        root.chmod(0o755)
+        # not durable: fsync off, as nothing here must survive the machine
+        stack = EmbeddedStack(root, StackOptions(durable=False))
+        _running = SuiteStack(stack, stack.start())
+    return _running
 
 
-def _start_postgres(work: Path) -> None:
-    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
-    if not bins:
-        return
-    bindir = Path(bins[-1])
-    data = work / "pg"
-    # initdb refuses to run as root; run the throwaway cluster as the postgres user then.
-    prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    if prefix:
-        shutil.chown(work, "postgres")
-    subprocess.run(
-        [*prefix, str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"],
-        check=True,
-        capture_output=True,
-    )
-    subprocess.run(
-        [
-            *prefix,
-            str(bindir / "pg_ctl"),
-            "-D",
-            str(data),
-            "-l",
-            str(work / "pg.log"),
-            "-o",
-            f"-p {PG_PORT} -c listen_addresses=127.0.0.1 -k {work}",
-            "start",
-        ],
-        check=True,
-        capture_output=True,
-    )
-
-
-def ensure_services() -> None:
-    """Make Postgres, Redis and NATS reachable on their default ports, or raise."""
-    work = Path(tempfile.mkdtemp(prefix="spark-services-"))
-    os.chmod(work, 0o755)
-    starters = {
-        PG_PORT: ("Postgres", _start_postgres),
-        REDIS_PORT: ("Redis", _start_redis),
-        NATS_PORT: ("NATS", _start_nats),
-    }
-    for port, (name, start) in starters.items():
-        # A service restarted by a chaos test of another run on this machine is back within
-        # seconds; starting a throwaway one on its port meanwhile would keep it out for good.
-        if not listening(port) and not _back_soon(port):
-            start(work)
-            _wait(port, name)
-
-
-def _back_soon(port: int, within_s: float = 20.0) -> bool:
-    deadline = time.monotonic() + within_s
-    while time.monotonic() < deadline:
-        if listening(port):
-            return True
-        time.sleep(0.5)
-    return False
+def stop_suite_stack() -> None:
+    """Stop the session's servers and remove their folder."""
+    global _running
+    if _running is not None:
+        _running.stack.stop()
+        shutil.rmtree(_running.root, ignore_errors=True)
+        _running = None

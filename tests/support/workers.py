@@ -16,10 +16,15 @@ from spark.config import Settings
 def spark_env(settings: Settings, **extra: str) -> dict[str, str]:
     """The environment a SPARK process needs to run on settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SPARK_")}
+    servers = {
+        "SPARK_DATABASE_URL": settings.database_url,
+        "SPARK_BROKER_URL": settings.broker_url,
+        "SPARK_REDIS_URL": settings.redis_url,
+        "SPARK_NATS_URL": settings.nats_url,
+    }
+    env.update({name: url for name, url in servers.items() if url})
     env.update(
         {
-            "SPARK_DATABASE_URL": settings.database_url,
-            "SPARK_BROKER_URL": settings.resolved_broker_url,
             "SPARK_VAR_DIR": str(settings.var_dir),
             "SPARK_ARTIFACT_DIR": str(settings.artifact_dir),
             "SPARK_HEARTBEAT_INTERVAL_S": str(settings.heartbeat_interval_s),
@@ -27,6 +32,7 @@ def spark_env(settings: Settings, **extra: str) -> dict[str, str]:
             "SPARK_RELAY_MIN_AGE_S": str(settings.relay_min_age_s),
             "SPARK_RELAY_INTERVAL_S": str(settings.relay_interval_s),
             "SPARK_REAPER_INTERVAL_S": str(settings.reaper_interval_s),
+            "SPARK_CONSUMER_ACK_WAIT_S": str(settings.consumer_ack_wait_s),
             "SPARK_OFFLINE_LATENCY_S": str(settings.offline_latency_s),
             "SPARK_ALLOW_PRIVATE_DESTINATIONS": str(settings.allow_private_destinations).lower(),
             # Several test workers run at once: only a test that scrapes one gives it a port.
@@ -143,8 +149,12 @@ class ConsumerProcess(SparkProcess):
 
     ready_marker = "ready"
 
-    def __init__(self, settings: Settings, workdir: Path, nats_url: str, **env: str) -> None:
-        super().__init__(settings, workdir, ["consumer"], SPARK_NATS_URL=nats_url, **env)
+    def __init__(
+        self, settings: Settings, workdir: Path, nats_url: str | None = None, **env: str
+    ) -> None:
+        if nats_url is not None:
+            env["SPARK_NATS_URL"] = nats_url
+        super().__init__(settings, workdir, ["consumer"], **env)
 
 
 class ApiProcess(SparkProcess):
