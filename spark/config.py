@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -227,6 +229,50 @@ def tier_limits(settings: Settings, tier: str) -> TierLimits:
     return TierLimits.model_validate({**base, **settings.tier_limits.get(tier, {})})
 
 
-def load_settings() -> Settings:
-    """Read the settings from the environment (the only place that does)."""
-    return Settings()
+#: the file under var_dir where `spark up` keeps the ports of the embedded servers it runs
+SERVERS_FILE = "servers.json"
+#: the database SPARK uses on its embedded PostgreSQL
+EMBEDDED_DATABASE = "spark"
+
+
+def embedded_urls(ports: Mapping[str, int]) -> dict[str, str]:
+    """The server URL settings of embedded servers on these ports (postgres, redis, nats)."""
+    urls = {}
+    if "postgres" in ports:
+        urls["database_url"] = (
+            f"postgresql+psycopg://postgres@127.0.0.1:{ports['postgres']}/{EMBEDDED_DATABASE}"
+        )
+    if "redis" in ports:
+        # Celery's messages and SPARK's own keys in separate databases: one FLUSHDB never
+        # takes the other's data
+        urls["broker_url"] = f"redis://127.0.0.1:{ports['redis']}/0"
+        urls["redis_url"] = f"redis://127.0.0.1:{ports['redis']}/1"
+    if "nats" in ports:
+        urls["nats_url"] = f"nats://127.0.0.1:{ports['nats']}"
+    return urls
+
+
+def remembered_ports(var_dir: Path) -> dict[str, int]:
+    """The ports `spark up` chose for its embedded servers under var_dir; empty if none."""
+    try:
+        found = json.loads((var_dir / SERVERS_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(found, dict):
+        return {}
+    return {name: port for name, port in found.items() if isinstance(port, int)}
+
+
+def with_embedded_servers(settings: Settings) -> Settings:
+    """settings with each server URL left unset pointing at `spark up`'s embedded server
+    under var_dir, so a second terminal's `spark keys create` needs nothing exported."""
+    remembered = embedded_urls(remembered_ports(settings.var_dir))
+    unset = {name: url for name, url in remembered.items() if getattr(settings, name) is None}
+    return settings.model_copy(update=unset) if unset else settings
+
+
+def load_settings(*, embedded: bool = True) -> Settings:
+    """Read the settings from the environment (the only place that does); unless embedded is
+    off, unset server URLs come from `spark up`'s embedded servers under var_dir."""
+    settings = Settings()
+    return with_embedded_servers(settings) if embedded else settings

@@ -17,12 +17,14 @@ import httpx
 import typer
 
 from spark import logs
-from spark.cli.output import console, emit_json
+from spark.cli.output import console, emit_json, err_console
 from spark.config import Settings, load_settings
 from spark.db import migrate as migrations
 from spark.db.engine import Database
 from spark.domain.jobs import Queue
 from spark.domain.principals import Permission, Tier
+from spark.embedded.servers import EmbeddedUnavailable, die_with_parent
+from spark.embedded.stack import SET_INSTEAD, TITLES, EmbeddedStack, StackOptions, missing_servers
 from spark.security.apikeys import create_key
 
 log = logging.getLogger(__name__)
@@ -56,13 +58,21 @@ def home_source_roots(settings: Settings) -> dict[str, str]:
     return {"SPARK_SOURCE_ROOTS": json.dumps([str(Path.home())])}
 
 
+class StartFailed(RuntimeError):
+    """`spark up` could not bring its processes up."""
+
+
 def _spawn(args: list[str], **env: str) -> subprocess.Popen[bytes]:
     # Each service in a process group of its own: Ctrl-C or a TERM to `spark up`'s group then
     # reaches only `spark up`, which stops each service through its main process. A signal
     # straight to a worker's pool children kills one holding the pool's queue lock, and the
-    # worker's exit then waits on that lock until it is killed.
+    # worker's exit then waits on that lock until it is killed. A `spark up` killed outright
+    # cannot do that: the kernel then TERMs each service itself.
     return subprocess.Popen(
-        [sys.executable, "-m", "spark.cli", *args], env={**os.environ, **env}, process_group=0
+        [sys.executable, "-m", "spark.cli", *args],
+        env={**os.environ, **env},
+        process_group=0,
+        preexec_fn=die_with_parent(signal.SIGTERM),
     )
 
 
@@ -70,14 +80,36 @@ def _wait_healthy(url: str, procs: list[subprocess.Popen[bytes]], timeout: float
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if any(p.poll() is not None for p in procs):
-            raise RuntimeError("a SPARK process exited during start-up")
+            raise StartFailed("a SPARK process exited during start-up")
         try:
             if httpx.get(f"{url}/v1/health", timeout=1.0).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
-        time.sleep(0.2)
-    raise RuntimeError(f"the API at {url} did not become healthy in {timeout:.0f}s")
+        time.sleep(0.05)
+    raise StartFailed(f"the API at {url} did not become healthy in {timeout:.0f}s")
+
+
+def _start_servers(stack: EmbeddedStack, settings: Settings) -> Settings:
+    """Start the embedded servers for the URLs settings leaves unset; settings with their
+    URLs, which every process `spark up` runs is given."""
+    urls = stack.start()
+    filled = {
+        name: url
+        for name, url in vars(urls).items()
+        if url is not None and getattr(settings, name) is None
+    }
+    _print_servers(stack, filled)
+    return settings.model_copy(update=filled)
+
+
+def _print_servers(stack: EmbeddedStack, filled: dict[str, str]) -> None:
+    started = ", ".join(title for name, title in TITLES.items() if name in stack.servers)
+    where = f", data under {stack.root}" if started else " (every server URL is set)"
+    console.print(f"Embedded servers: {started or 'none'}{where}", highlight=False)
+    for name, url in filled.items():
+        # embedded servers' URLs carry no password; configured ones are not printed
+        console.print(f"  SPARK_{name.upper()}={url}", highlight=False, markup=False)
 
 
 def _print_example(url: str, token: str) -> None:
@@ -111,22 +143,25 @@ def _print_example(url: str, token: str) -> None:
     )
 
 
-def _supervise(procs: list[subprocess.Popen[bytes]]) -> None:
-    """Wait until a process exits, Ctrl-C or SIGTERM; then stop them all."""
-    signal.signal(signal.SIGTERM, lambda *_: _terminate(procs))
-    try:
-        while all(p.poll() is None for p in procs):
-            time.sleep(0.5)
-        # Say which one ended: otherwise the others just stop with no reason given.
-        for p in procs:
-            if p.returncode is not None:
-                # args are [python, -m, spark.cli, command, …]
-                command = str(p.args[3])  # type: ignore[index]
-                log.error("spark %s exited (%d); stopping", command, p.returncode)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        _stop_all(procs)
+def _watch(procs: list[subprocess.Popen[bytes]], stack: EmbeddedStack) -> None:
+    """Return once a SPARK process or an embedded server has exited, saying which."""
+    servers = list(stack.servers.values())
+    while all(p.poll() is None for p in procs) and all(s.running for s in servers):
+        time.sleep(0.5)
+    # Say which one ended: otherwise the others just stop with no reason given.
+    for p in procs:
+        if p.returncode is not None:
+            # args are [python, -m, spark.cli, command, …]
+            command = str(p.args[3])  # type: ignore[index]
+            log.error("spark %s exited (%d); stopping", command, p.returncode)
+    for server in servers:
+        if not server.running:
+            log.error("the embedded %s server exited; stopping", server.spec.name)
+
+
+def _interrupt(*_: object) -> None:
+    # SIGTERM takes Ctrl-C's path: one way to stop, whatever `spark up` was doing.
+    raise KeyboardInterrupt
 
 
 def _terminate(procs: list[subprocess.Popen[bytes]]) -> None:
@@ -150,13 +185,58 @@ def up(
     concurrency: Annotated[int, typer.Option(help="Worker processes.")] = 2,
     new_key: Annotated[bool, typer.Option(help="Create and print a fresh API key.")] = True,
 ) -> None:
-    """Migrate, then run the API, job and build workers and the scheduler (Ctrl-C stops all)."""
-    settings = load_settings()
+    """Start embedded servers for unset URLs, migrate, then run the API, job and build
+    workers, the scheduler and the event consumer (Ctrl-C stops all)."""
+    # Only the environment: URLs remembered under var_dir are the servers this starts.
+    settings = load_settings(embedded=False)
     logs.configure_process(settings)
-    _migrate(settings)
-    url = f"http://{host}:{port}"
-    local = single_user_defaults(settings) | home_source_roots(settings)
-    procs = [
+    stack = EmbeddedStack(settings.var_dir, StackOptions(servers=missing_servers(settings)))
+    procs: list[subprocess.Popen[bytes]] = []
+    signal.signal(signal.SIGTERM, _interrupt)
+    failed = False
+    try:
+        settings = _start_servers(stack, settings)
+        _migrate(settings)
+        procs += _spawn_services(settings, host, port, concurrency)
+        _wait_healthy(f"http://{host}:{port}", procs)
+        if new_key:
+            _print_example(f"http://{host}:{port}", _local_key(settings))
+        _watch(procs, stack)
+        failed = True
+    except KeyboardInterrupt:
+        pass
+    except EmbeddedUnavailable as exc:
+        hint = "" if SET_INSTEAD in str(exc) else f"; or {SET_INSTEAD}"
+        err_console.print(f"error: {exc}{hint}", highlight=False, markup=False, soft_wrap=True)
+        failed = True
+    except StartFailed as exc:
+        log.error("%s", exc)
+        failed = True
+    finally:
+        # Ctrl-C pressed again must not cut the stopping short: servers would be left.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        _stop_all(procs)
+        stack.stop()
+    if failed:
+        raise typer.Exit(1)
+
+
+def _local_key(settings: Settings) -> str:
+    perms = [Permission.READ, Permission.GENERATE, Permission.BUILD]
+    return create_key(Database(settings.require("database_url")), "local", Tier.PRO, perms).token
+
+
+def _spawn_services(
+    settings: Settings, host: str, port: int, concurrency: int
+) -> list[subprocess.Popen[bytes]]:
+    """The API, job worker, build worker, scheduler and event consumer, started."""
+    servers = {
+        f"SPARK_{name.upper()}": getattr(settings, name)
+        for name in ("database_url", "broker_url", "redis_url", "nats_url")
+    }
+    local = single_user_defaults(settings) | home_source_roots(settings) | servers
+    return [
         _spawn(["api", "--host", host, "--port", str(port)], **local),
         _spawn(["worker", "--concurrency", str(concurrency)], **local),
         # One build at a time; without SPARK_UNITY_PATH its builds fail at once, saying so.
@@ -169,21 +249,9 @@ def up(
             ),
         ),
         _spawn(["beat"], **local),
+        # events reach spark_events through the consumer
+        _spawn(["consumer"], **local),
     ]
-    if settings.nats_url:
-        # With NATS, events reach spark_events through the consumer.
-        procs.append(_spawn(["consumer"], **local))
-    try:
-        _wait_healthy(url, procs)
-    except RuntimeError as exc:
-        log.error("%s", exc)
-        _stop_all(procs)
-        raise typer.Exit(1) from None
-    if new_key:
-        perms = [Permission.READ, Permission.GENERATE, Permission.BUILD]
-        minted = create_key(Database(settings.require("database_url")), "local", Tier.PRO, perms)
-        _print_example(url, minted.token)
-    _supervise(procs)
 
 
 def api(

@@ -11,6 +11,7 @@ import ctypes
 import os
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -51,7 +52,12 @@ def tcp_probe(port: int) -> None:
         pass
 
 
-def _die_with_parent(sig: signal.Signals) -> Callable[[], None]:
+def die_with_parent(sig: signal.Signals) -> Callable[[], None] | None:
+    """A Popen preexec_fn that has Linux send the child sig when its parent dies (elsewhere
+    None: the parent must stop its children itself)."""
+    if sys.platform != "linux":
+        return None
+
     def set_death_signal() -> None:
         # Runs in the child after the uid change (a uid change would clear the setting).
         libc = ctypes.CDLL(None, use_errno=True)
@@ -81,17 +87,27 @@ class ChildServer:
         """Start the server and wait until it answers; raises EmbeddedUnavailable if not."""
         if self.running:
             return
-        self._proc = subprocess.Popen(
-            list(self.spec.argv),
-            stdin=subprocess.DEVNULL,
-            stdout=self._log(),
-            stderr=subprocess.STDOUT,
-            # its own process group: Ctrl-C in a terminal reaches the supervisor, which stops
-            # the servers last, after the processes that use them
-            process_group=0,
-            preexec_fn=_die_with_parent(self.spec.stop_signal) if sys.platform == "linux" else None,
-            **as_user(self.spec.user),
-        )
+        log = self._log()
+        try:
+            self._proc = subprocess.Popen(
+                list(self.spec.argv),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                # its own process group: Ctrl-C in a terminal reaches the supervisor, which
+                # stops the servers last, after the processes that use them
+                process_group=0,
+                preexec_fn=die_with_parent(self.spec.stop_signal),
+                **as_user(self.spec.user),
+            )
+        except OSError as exc:
+            # a binary built for another platform, or one its user may not execute
+            raise EmbeddedUnavailable(
+                f"{self.spec.name} cannot run here ({self.spec.argv[0]}: {exc.strerror})"
+            ) from None
+        finally:
+            if not isinstance(log, int):
+                log.close()  # the child holds its own copy
         self._wait_ready(timeout)
 
     def _log(self) -> int | IO[bytes]:
@@ -125,7 +141,10 @@ class ChildServer:
         if self._proc is None:
             return
         if self._proc.poll() is None:
-            self._proc.send_signal(self.spec.stop_signal)
+            if os.name == "nt":
+                self._proc.terminate()  # Windows delivers no other signal to a child
+            else:
+                self._proc.send_signal(self.spec.stop_signal)
             try:
                 self._proc.wait(timeout)
             except subprocess.TimeoutExpired:
@@ -153,6 +172,28 @@ def as_user(user: str | None) -> dict[str, Any]:
     return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
 
 
+def unreachable_folder(path: Path, user: str) -> Path | None:
+    """The first folder from / down to path that user may not enter, judged by its mode
+    bits; None if user reaches path."""
+    import pwd
+
+    entry = pwd.getpwnam(user)
+    for folder in [*reversed(path.parents), path]:
+        try:
+            st = folder.stat()
+        except FileNotFoundError:
+            return None  # made later by whoever reached its parent
+        if st.st_uid == entry.pw_uid:
+            allowed = st.st_mode & stat.S_IXUSR
+        elif st.st_gid == entry.pw_gid:
+            allowed = st.st_mode & stat.S_IXGRP
+        else:
+            allowed = st.st_mode & stat.S_IXOTH
+        if not allowed:
+            return folder
+    return None
+
+
 def unprivileged_user() -> str | None:
     """The account a server that refuses root runs as: none when SPARK is not root."""
     return "nobody" if hasattr(os, "geteuid") and os.geteuid() == 0 else None
@@ -166,8 +207,11 @@ def free_port() -> int:
 
 
 def port_is_free(port: int) -> bool:
-    """Whether port on 127.0.0.1 can be bound now."""
+    """Whether a server could listen on port on 127.0.0.1 now."""
     with socket.socket() as s:
+        # as the servers do: a port whose last server stopped a moment ago still has
+        # connections in TIME_WAIT, which only a plain bind refuses
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:

