@@ -34,7 +34,7 @@ BODY = {
 @pytest.fixture
 def llm_settings(settings: Settings) -> Settings:
     """Settings with Redis for shared breakers, and a short breaker reset."""
-    url = settings.resolved_broker_url.rsplit("/", 1)[0] + "/14"
+    url = settings.require("broker_url").rsplit("/", 1)[0] + "/14"
     redis.Redis.from_url(url).flushdb()
     return settings.model_copy(update={"redis_url": url, "breaker_reset_s": 3.0})
 

@@ -31,7 +31,7 @@ def sink(db: Database) -> Iterator[StoreSink]:
 @pytest.fixture
 def dispatcher(settings: Settings) -> CeleryDispatcher:
     """Sends to the test broker; its queues are emptied first."""
-    redis.Redis.from_url(settings.resolved_broker_url).flushdb()
+    redis.Redis.from_url(settings.require("broker_url")).flushdb()
     return CeleryDispatcher(create_celery(settings))
 
 
@@ -46,7 +46,7 @@ def dead_dispatcher(settings: Settings) -> CeleryDispatcher:
 
 def queued_messages(settings: Settings, queue: str = "generation") -> int:
     """How many messages wait in queue on the broker, across its priority lists."""
-    client = redis.Redis.from_url(settings.resolved_broker_url)
+    client = redis.Redis.from_url(settings.require("broker_url"))
     keys = [k for k in client.keys(f"{queue}*") if client.type(k) == b"list"]
     return sum(int(client.llen(k)) for k in keys)
 

@@ -160,7 +160,7 @@ def test_a_broker_that_lost_its_messages_gets_each_queued_job_sent_once_more(
     for _ in range(5):
         submit(db, dispatcher, new_job())
     assert queued_messages(settings) == 5
-    redis.Redis.from_url(settings.resolved_broker_url).flushdb()
+    redis.Redis.from_url(settings.require("broker_url")).flushdb()
     assert queued_messages(settings) == 0
     assert maintenance.relay(db, dispatcher, min_age_s=0) == 5
     assert maintenance.relay(db, dispatcher, min_age_s=0) == 0
