@@ -18,7 +18,7 @@ down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-JSON_DOC = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+JSON_DOC = postgresql.JSONB()
 
 
 def _ts(name: str, nullable: bool = True) -> sa.Column[object]:

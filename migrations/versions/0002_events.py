@@ -1,4 +1,4 @@
-"""Events: spark_events (monthly partitions on Postgres), the event outbox, dead letters.
+"""Events: spark_events (monthly partitions), the event outbox, dead letters.
 
 Revision ID: 0002
 Revises: 0001
@@ -20,9 +20,9 @@ down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-JSON_DOC = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+JSON_DOC = postgresql.JSONB()
 
-_PG_EVENTS = """
+_EVENTS = """
 CREATE TABLE spark_events (
     id UUID NOT NULL,
     ts TIMESTAMP WITH TIME ZONE NOT NULL,
@@ -47,26 +47,12 @@ def _months_ahead(count: int) -> list[date]:
 
 
 def _events_table() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(_PG_EVENTS)
-        bounds = _months_ahead(3)
-        for start, end in itertools.pairwise(bounds):
-            op.execute(
-                f"CREATE TABLE spark_events_{start:%Y_%m} PARTITION OF spark_events "
-                f"FOR VALUES FROM ('{start.isoformat()}') TO ('{end.isoformat()}')"
-            )
-    else:
-        op.create_table(
-            "spark_events",
-            sa.Column("id", sa.Uuid(), nullable=False),
-            sa.Column("ts", sa.DateTime(timezone=True), nullable=False),
-            sa.Column("type", sa.String(16), nullable=False),
-            sa.Column("job_id", sa.Uuid(), nullable=False),
-            sa.Column("job_kind", sa.String(32), nullable=False),
-            sa.Column("session_id", sa.String(64), nullable=False),
-            sa.Column("subject", sa.String(255), nullable=False),
-            sa.Column("data", JSON_DOC, nullable=False),
-            sa.PrimaryKeyConstraint("id", "ts", name=op.f("pk_spark_events")),
+    op.execute(_EVENTS)
+    bounds = _months_ahead(3)
+    for start, end in itertools.pairwise(bounds):
+        op.execute(
+            f"CREATE TABLE spark_events_{start:%Y_%m} PARTITION OF spark_events "
+            f"FOR VALUES FROM ('{start.isoformat()}') TO ('{end.isoformat()}')"
         )
     op.create_index("ix_spark_events_job", "spark_events", ["job_id", "ts"])
 

@@ -55,7 +55,7 @@ def upgrade() -> None:
         sa.Column("actor", sa.String(128), nullable=True),
         sa.Column("key_id", sa.String(32), nullable=True),
         sa.Column("target", sa.String(255), nullable=True),
-        sa.Column("details", sa.JSON().with_variant(JSONB(), "postgresql"), nullable=True),
+        sa.Column("details", JSONB(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
     )
     op.create_index("ix_audit_log_actor_at", "audit_log", ["actor", "at"])

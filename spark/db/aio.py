@@ -1,11 +1,9 @@
-"""The API's way to the database without a thread hop: psycopg's async pool on Postgres.
+"""The API's way to the database without a thread hop: psycopg's async pool.
 
 A request served by the sync engine pays a thread-pool hop, an ORM session and BEGIN/COMMIT
 around one SELECT; measured under load that was most of a poll's CPU. The API's hot
-statements are SQLAlchemy Core, written once in their db module; on Postgres they are
-compiled once to SQL text and run here on an autocommit psycopg connection (one round trip).
-SQLite (the embedded default) has no async driver in SPARK: there the same statements run on
-the sync engine in a worker thread, so callers have one path either way.
+statements are SQLAlchemy Core, written once in their db module, compiled once to SQL text
+and run here on an autocommit psycopg connection (one round trip).
 """
 
 from __future__ import annotations
@@ -88,12 +86,11 @@ class _Pools:
 
 
 class AsyncDatabase:
-    """Runs Core statements for the API: async on Postgres, in a thread on SQLite."""
+    """Runs Core statements for the API on async psycopg pools (primary and replica)."""
 
     def __init__(self, db: Database, *, pool_size: int = 10) -> None:
         self.db = db
         self._pool_size = pool_size
-        self._urls = (db.url, db.replica_url) if db.dialect == "postgresql" else None
         self._pools: _Pools | None = None
         self._batchers: dict[str, TurnBatcher[Any, Any]] = {}
 
@@ -101,17 +98,13 @@ class AsyncDatabase:
         self, stmt: Executable, params: Mapping[str, Any], *, replica: bool = False
     ) -> Any:
         """The first row stmt returns (attribute access by column name), or None."""
-        if self._urls is None:
-            return await run_in_threadpool(self._sync_one, stmt, params, replica)
         return await self._read(self._bind(stmt, params), replica, _fetchone)
 
     async def by_key(
-        self, many: Executable, one: Executable, column: str, key: Any, *, replica: bool = False
+        self, many: Executable, column: str, key: Any, *, replica: bool = False
     ) -> Any:
-        """The row whose column equals key, or None; on Postgres, lookups made in the same
-        turn of the event loop share one query (many takes the array `keys`)."""
-        if self._urls is None:
-            return await run_in_threadpool(self._sync_one, one, {"key": key}, replica)
+        """The row whose column equals key, or None; lookups made in the same turn of the event
+        loop share one query (many takes the array `keys`)."""
         # Thirty-two clients polling at once would otherwise take thirty-two pooled
         # connections and round trips; gathered, they cost one `WHERE key = ANY(...)`.
         answer = functools.partial(self._rows_by_key, many, column, replica)
@@ -137,7 +130,7 @@ class AsyncDatabase:
     async def all(
         self, stmt: Executable, params: Mapping[str, Any], *, replica: bool = False
     ) -> list[Any]:
-        """Every row stmt returns (Postgres only: callers of by_key use it)."""
+        """Every row stmt returns."""
         rows: list[Any] = await self._read(self._bind(stmt, params), replica, _fetchall)
         return rows
 
@@ -156,8 +149,6 @@ class AsyncDatabase:
 
     async def run(self, stmt: Executable, params: Mapping[str, Any]) -> int:
         """Execute stmt on the primary; the rows it touched."""
-        if self._urls is None:
-            return await run_in_threadpool(self._sync_run, stmt, params)
         pools = await self._open()
         async with self._connection(pools.primary) as conn:
             cur = await conn.execute(*self._bind(stmt, params))
@@ -197,9 +188,9 @@ class AsyncDatabase:
         pools = self._pools
         if pools is not None and pools.pid == os.getpid() and pools.loop is loop:
             return pools
-        assert self._urls is not None
-        primary = self._pool(self._urls[0])
-        replica = self._pool(self._urls[1], REPLICA_CONNECT_OPTIONS) if self._urls[1] else None
+        primary = self._pool(self.db.url)
+        replica_url = self.db.replica_url
+        replica = self._pool(replica_url, REPLICA_CONNECT_OPTIONS) if replica_url else None
         # wait=False: connections are made in the background; a request waits for one
         await primary.open(wait=False)
         if replica is not None:
@@ -220,12 +211,3 @@ class AsyncDatabase:
             # background; nothing waits for the database at startup
             reconnect_timeout=float("inf"),
         )
-
-    def _sync_one(self, stmt: Executable, params: Mapping[str, Any], replica: bool) -> Any:
-        session = self.db.read_session() if replica else self.db.statement()
-        with session as s:
-            return s.execute(stmt, params).first()
-
-    def _sync_run(self, stmt: Executable, params: Mapping[str, Any]) -> int:
-        with self.db.statement() as s:
-            return int(s.execute(stmt, params).rowcount)  # type: ignore[attr-defined]

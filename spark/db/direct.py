@@ -1,11 +1,11 @@
-"""The worker's per-job statements on Postgres: one round trip each, on a pooled connection.
+"""The worker's per-job statements: one round trip each, on a pooled connection.
 
 A job's claim and its end are each one statement. Through an ORM session each also paid for
 a unit of work, an isolation-level switch on checkout and checkin, and SQLAlchemy's result
 processing: measured, that was most of a fast job's CPU in the worker. Here the statement
 runs on a psycopg connection borrowed from the engine's own pool (no second pool per
 process), in autocommit mode while borrowed; psycopg prepares it on the server after a few
-runs. SQLite, the embedded default, keeps the session paths: callers check `supported`.
+runs.
 """
 
 from __future__ import annotations
@@ -46,11 +46,6 @@ def compile_pg(stmt: Executable) -> Compiled:
     """stmt compiled once for psycopg (the hot statements are module constants)."""
     compiled = stmt.compile(dialect=_DIALECT)  # type: ignore[attr-defined]
     return Compiled(str(compiled), dict(compiled.params))
-
-
-def supported(db: Database) -> bool:
-    """Whether db's statements can run here (Postgres); elsewhere use a session."""
-    return db.dialect == "postgresql"
 
 
 @contextmanager

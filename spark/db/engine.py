@@ -5,10 +5,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
-from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -28,14 +26,11 @@ class UniqueViolation(Exception):
 
 
 def _make_engine(url: str, *, pool_size: int, replica: bool = False) -> Engine:
-    """An engine tuned for the dialect: WAL and a busy timeout on SQLite, a pool on Postgres."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
+    """A pooled engine on a PostgreSQL server; ValueError for a URL of another database."""
+    backend = make_url(url).get_backend_name()
+    if backend != "postgresql":
+        # Refused at start-up rather than at the first statement only Postgres understands.
+        raise ValueError(f"SPARK needs PostgreSQL; the URL given is for {backend}")
     # No pre-ping on the primary: it costs a round trip per transaction, and a connection
     # broken by a restart fails its one statement (503, or a task retry) before the pool is
     # refreshed. A replica's reads can go to the primary instead, but only if its failure
@@ -48,17 +43,6 @@ def _make_engine(url: str, *, pool_size: int, replica: bool = False) -> Engine:
     return create_engine(
         url, pool_size=pool_size, max_overflow=pool_size * 2, pool_recycle=1800, **extra
     )
-
-
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    # Several processes (API, workers, scheduler) share the file: WAL lets readers run
-    # beside the writer, and the busy timeout makes writers wait instead of failing.
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA busy_timeout=30000")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.close()
 
 
 class Database:
@@ -78,11 +62,6 @@ class Database:
             self.engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
         )
         self._reader = sessionmaker(self.replica, expire_on_commit=False) if self.replica else None
-
-    @property
-    def dialect(self) -> str:
-        """The primary's dialect name (postgresql or sqlite)."""
-        return self.engine.dialect.name
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -162,6 +141,4 @@ def _unique_constraint(exc: DBAPIError) -> str | None:
     if sqlstate == "23505":
         diag = getattr(orig, "diag", None)
         return str(getattr(diag, "constraint_name", "") or "")
-    if type(orig).__name__ == "IntegrityError" and "UNIQUE constraint failed" in str(orig):
-        return ""
     return None

@@ -12,7 +12,6 @@ from typing import Any, cast
 from psycopg.types.json import Jsonb
 from pydantic_core import to_json
 from sqlalchemy import Table, and_, delete, func, insert, or_, select, text
-from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from spark.db.engine import Database
@@ -38,9 +37,7 @@ def _next_month(d: date) -> date:
 
 
 def ensure_partitions(s: Session, months: Iterable[date]) -> None:
-    """Create the monthly partitions of spark_events for months (Postgres; no-op elsewhere)."""
-    if s.get_bind().dialect.name != "postgresql":
-        return
+    """Create the monthly partitions of spark_events for months."""
     for month in sorted(set(months) - _known_partitions):
         name = f"spark_events_{month:%Y_%m}"
         s.execute(
@@ -54,8 +51,8 @@ def ensure_partitions(s: Session, months: Iterable[date]) -> None:
 
 
 def drop_partitions_before(s: Session, before: date) -> list[str]:
-    """Drop the monthly partitions of spark_events that end on or before `before` (Postgres),
-    whole: no row-by-row delete, no bloat. Returns the dropped partitions' names."""
+    """Drop the monthly partitions of spark_events that end on or before `before`, whole: no
+    row-by-row delete, no bloat. Returns the dropped partitions' names."""
     names = s.scalars(
         text(
             "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
@@ -76,7 +73,7 @@ def drop_partitions_before(s: Session, before: date) -> list[str]:
 def partitions_ready(db: Database, months: Iterable[date]) -> None:
     """Make sure months' partitions exist before a statement outside a session writes there."""
     missing = set(months) - _known_partitions
-    if missing and db.dialect == "postgresql":
+    if missing:
         with db.session() as s:
             ensure_partitions(s, missing)
 
@@ -93,17 +90,8 @@ def prepare_partitions(db: Database, months_ahead: int = 2) -> list[date]:
     return months
 
 
-def _row(event: Event) -> dict[str, Any]:
-    return {
-        "id": event.id,
-        "ts": event.ts,
-        "type": event.type.value,
-        "job_id": event.job_id,
-        "job_kind": event.job_kind.value,
-        "session_id": event.session_id,
-        "subject": event.subject,
-        "data": dict(event.data),
-    }
+_COLUMNS = "(id, ts, type, job_id, job_kind, session_id, subject, data)"
+_ROW = "(%s, %s, %s, %s, %s, %s, %s, %s::jsonb)"
 
 
 def store_events(db: Database, events: Sequence[Event]) -> int:
@@ -111,28 +99,15 @@ def store_events(db: Database, events: Sequence[Event]) -> int:
     if not events:
         return 0
     with db.session() as s:
-        if s.get_bind().dialect.name == "postgresql":
-            return _copy_pg(s, events)
-        return add_events(s, events)
+        return _copy(s, events)
 
 
 def add_events(s: Session, events: Sequence[Event]) -> int:
     """Insert events in the caller's transaction, once each; returns how many were new."""
     if not events:
         return 0
-    if s.get_bind().dialect.name == "postgresql":
-        return _add_pg(s, events)
-    stmt = sqlite.insert(EVENTS).on_conflict_do_nothing(index_elements=["id", "ts"])
-    return len(s.execute(stmt.returning(EVENTS.c.id), [_row(e) for e in events]).all())
-
-
-_PG_COLUMNS = "(id, ts, type, job_id, job_kind, session_id, subject, data)"
-_PG_ROW = "(%s, %s, %s, %s, %s, %s, %s, %s::jsonb)"
-
-
-def _add_pg(s: Session, events: Sequence[Event]) -> int:
-    """Multi-row INSERTs straight through psycopg: this is the consumer's hot path, and the
-    driver's own parameter binding costs a fraction of building SQLAlchemy statements."""
+    # Multi-row INSERTs straight through psycopg: the driver's own parameter binding costs a
+    # fraction of building SQLAlchemy statements.
     stored = 0
     ensure_partitions(s, {month_start(e.ts) for e in events})
     cursor = s.connection().connection.cursor()
@@ -151,8 +126,8 @@ def _add_pg(s: Session, events: Sequence[Event]) -> int:
                 json.dumps(dict(e.data), separators=(",", ":")),
             ]
         sql = (
-            f"INSERT INTO spark_events {_PG_COLUMNS} VALUES "
-            f"{', '.join([_PG_ROW] * len(chunk))} ON CONFLICT (id, ts) DO NOTHING"
+            f"INSERT INTO spark_events {_COLUMNS} VALUES "
+            f"{', '.join([_ROW] * len(chunk))} ON CONFLICT (id, ts) DO NOTHING"
         )
         cursor.execute(sql, params)
         stored += max(cursor.rowcount, 0)
@@ -161,11 +136,11 @@ def _add_pg(s: Session, events: Sequence[Event]) -> int:
 
 #: a session's own staging table for COPY; emptied by every commit
 _STAGING = "spark_events_incoming"
-#: the binary COPY's column types, in _PG_COLUMNS order
-_PG_TYPES = ["uuid", "timestamptz", "text", "uuid", "text", "text", "text", "jsonb"]
+#: the binary COPY's column types, in _COLUMNS order
+_TYPES = ["uuid", "timestamptz", "text", "uuid", "text", "text", "text", "jsonb"]
 
 
-def _copy_pg(s: Session, events: Sequence[Event]) -> int:
+def _copy(s: Session, events: Sequence[Event]) -> int:
     """COPY into a staging table, then one INSERT ... SELECT that skips stored ids.
 
     The batch path (the consumer, the store sink): binary COPY rows cost the client a
@@ -179,14 +154,14 @@ def _copy_pg(s: Session, events: Sequence[Event]) -> int:
     cursor.execute(
         f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING} (LIKE spark_events) ON COMMIT DELETE ROWS"
     )
-    with cursor.copy(f"COPY {_STAGING} {_PG_COLUMNS} FROM STDIN (FORMAT BINARY)") as copy:
-        copy.set_types(_PG_TYPES)
+    with cursor.copy(f"COPY {_STAGING} {_COLUMNS} FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(_TYPES)
         for e in events:
             row = (e.id, e.ts, e.type.value, e.job_id, e.job_kind.value, e.session_id, e.subject)
             copy.write_row((*row, Jsonb(e.data, dumps=to_json)))
     # DO NOTHING also drops a second copy of an id within the batch itself
     cursor.execute(
-        f"INSERT INTO spark_events {_PG_COLUMNS} SELECT {_PG_COLUMNS[1:-1]} FROM {_STAGING} "
+        f"INSERT INTO spark_events {_COLUMNS} SELECT {_COLUMNS[1:-1]} FROM {_STAGING} "
         "ON CONFLICT (id, ts) DO NOTHING"
     )
     return max(cursor.rowcount, 0)

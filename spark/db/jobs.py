@@ -80,7 +80,6 @@ def to_job(row: Any) -> Job:
     )
 
 
-_JOB_BY_KEY = select(JOBS).where(JOBS.c.id == bindparam("key"))
 _JOBS_BY_KEYS = select(JOBS).where(JOBS.c.id == any_(bindparam("keys", type_=ARRAY(Uuid()))))
 
 
@@ -88,7 +87,7 @@ async def read_owned_job(
     adb: AsyncDatabase, job_id: uuid.UUID, owner: str, *, replica: bool = False
 ) -> Job | None:
     """owner's job (the API's poll: no thread hop, concurrent polls share a query), or None."""
-    row = await adb.by_key(_JOBS_BY_KEYS, _JOB_BY_KEY, "id", job_id, replica=replica)
+    row = await adb.by_key(_JOBS_BY_KEYS, "id", job_id, replica=replica)
     # ownership is checked here, on every row: another user's job is as unknown as none
     return to_job(row) if row is not None and row.owner == owner else None
 
@@ -145,15 +144,6 @@ CLAIM = (
 )
 
 
-def claim_queued(s: Session, job_id: uuid.UUID, worker: str, now: datetime) -> Job | None:
-    """queued→running for this worker; None if the job was not queued (already taken).
-
-    The job's outbox row stays; the relay prunes rows of jobs that are no longer queued.
-    """
-    found = s.execute(CLAIM, {"p_id": job_id, "p_worker": worker, "p_now": now}).one_or_none()
-    return to_job(found) if found else None
-
-
 def take_over(s: Session, job: Job, worker: str, now: datetime) -> Job | None:
     """running→running for a new worker, if nobody else moved the job since it was read."""
     return _returning_job(
@@ -195,30 +185,6 @@ def progress_params(
         "p_message": progress.message,
         "p_now": now,
     }
-
-
-def record_progress(
-    s: Session, job_id: uuid.UUID, attempt: int, progress: Progress, now: datetime
-) -> bool | None:
-    """Store progress; returns whether cancel was requested, or None if the attempt lost the job."""
-    params = progress_params(job_id, attempt, progress, now)
-    flag: bool | None = s.execute(PROGRESS, params).scalar_one_or_none()
-    return flag
-
-
-def touch_heartbeats(s: Session, running: Sequence[tuple[uuid.UUID, int]], now: datetime) -> None:
-    """Refresh the heartbeat of each (job, attempt) this process is running (SQLite's way;
-    Postgres updates them all in one statement, `spark.db.running`)."""
-    for job_id, attempt in running:
-        s.execute(
-            update(JOBS)
-            .where(
-                JobRow.id == job_id,
-                JobRow.state == JobState.RUNNING.value,
-                JobRow.attempts == attempt,
-            )
-            .values(heartbeat_at=now)
-        )
 
 
 _HELD = (

@@ -111,7 +111,7 @@ class ApiKeyRow(Base):
 
 
 class EventRow(Base):
-    """A stored event; on Postgres the table is range-partitioned by month on ts.
+    """A stored event; the table is range-partitioned by month on ts (see migration 0002).
 
     The primary key includes ts because a partitioned table's unique keys must; an event's
     ts never changes, so (id, ts) is as unique as id and ON CONFLICT still dedupes.
@@ -316,7 +316,7 @@ class JobsHourRow(Base):
     kind: Mapped[str] = mapped_column(String(32), primary_key=True)
     state: Mapped[str] = mapped_column(String(16), primary_key=True)
     jobs: Mapped[int] = mapped_column(Integer)
-    #: run time (started → finished) and queue wait (created → started); Postgres only
+    #: run time (started → finished) and queue wait (created → started); none without a start
     duration_p50_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     duration_p95_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     wait_p50_s: Mapped[float | None] = mapped_column(Float, nullable=True)

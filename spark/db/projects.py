@@ -107,11 +107,7 @@ def source_claimed(s: Session, owner: str, path: PurePath) -> bool:
     Takes a lock held to the end of the transaction first, so two users registering one
     directory at once cannot both see it free; the insert belongs in the same transaction.
     """
-    if s.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
-        s.execute(text("SELECT pg_advisory_xact_lock(hashtext('spark'), hashtext('sources'))"))
-    else:
-        # SQLite has one writer: take the write lock now, not at the insert.
-        s.execute(text("UPDATE projects SET name = name WHERE 0"))
+    s.execute(text("SELECT pg_advisory_xact_lock(hashtext('spark'), hashtext('sources'))"))
     around = [path, *path.parents]
     inside = str(path).rstrip("/") + "/"
     claims = or_(

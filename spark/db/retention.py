@@ -21,7 +21,6 @@ from spark.db.engine import Database
 from spark.db.models import (
     AuditRow,
     DeadLetterRow,
-    EventRow,
     JobRow,
     UsageRecordRow,
     WebhookDeliveryRow,
@@ -33,11 +32,8 @@ _ENDED = sorted(state.value for state in TERMINAL_STATES)
 
 @contextmanager
 def exclusive(db: Database, name: str) -> Iterator[bool]:
-    """Whether this process holds the named lock for the block (Postgres: a session advisory
-    lock, released on exit or when the connection drops; SQLite: one process, always)."""
-    if db.dialect != "postgresql":
-        yield True
-        return
+    """Whether this process holds the named lock for the block (a session advisory lock,
+    released on exit or when the connection drops)."""
     key = zlib.crc32(f"spark:{name}".encode())
     with db.engine.connect() as conn:
         held = bool(conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}))
@@ -79,11 +75,6 @@ def delete_usage_records(s: Session, before: datetime, limit: int) -> int:
 def delete_audit(s: Session, before: datetime, limit: int) -> int:
     """Up to limit audit entries from before `before`."""
     return len(_delete_batch(s, AuditRow.id, AuditRow.at < before, AuditRow.at, limit))
-
-
-def delete_events(s: Session, before: datetime, limit: int) -> int:
-    """Up to limit stored events from before `before` (SQLite; Postgres drops partitions)."""
-    return len(_delete_batch(s, EventRow.id, EventRow.ts < before, EventRow.ts, limit))
 
 
 def delete_dead_letters(s: Session, before: datetime, limit: int) -> int:

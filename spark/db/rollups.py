@@ -2,8 +2,7 @@
 and result — what the raw rows said, kept after retention prunes them.
 
 Rolling up an hour replaces that hour's rows, so rolling it up again (a late commit, a
-second beat) gives the same rows, never doubled ones. Percentiles need Postgres'
-`percentile_cont`; on SQLite (the embedded default) they are left empty, counts are not.
+second beat) gives the same rows, never doubled ones.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, insert, literal, select, update
+from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
@@ -54,26 +53,16 @@ def hour_floor(ts: datetime) -> datetime:
     return ts.replace(minute=0, second=0, microsecond=0)
 
 
-def _hour(s: Session, column: Any) -> ColumnElement[Any]:
-    if _pg(s):
-        return func.date_trunc("hour", column, "UTC")
-    return func.strftime("%Y-%m-%d %H:00:00.000000", column)
+def _hour(column: Any) -> ColumnElement[Any]:
+    return func.date_trunc("hour", column, "UTC")
 
 
-def _seconds(s: Session, start: Any, end: Any) -> ColumnElement[Any]:
-    if _pg(s):
-        return func.extract("epoch", end - start)
-    return (func.julianday(end) - func.julianday(start)) * 86400.0
+def _seconds(start: Any, end: Any) -> ColumnElement[Any]:
+    return func.extract("epoch", end - start)
 
 
-def _pct(s: Session, fraction: float, value: ColumnElement[Any]) -> ColumnElement[Any]:
-    if _pg(s):
-        return func.percentile_cont(fraction).within_group(value)
-    return literal(None)
-
-
-def _pg(s: Session) -> bool:
-    return s.get_bind().dialect.name == "postgresql"
+def _pct(fraction: float, value: ColumnElement[Any]) -> ColumnElement[Any]:
+    return func.percentile_cont(fraction).within_group(value)
 
 
 def mark(s: Session) -> datetime | None:
@@ -111,19 +100,19 @@ def _ended_between(start: datetime, end: datetime) -> ColumnElement[bool]:
 
 
 def _roll_jobs(s: Session, start: datetime, end: datetime) -> None:
-    hour = _hour(s, JobRow.finished_at).label("hour")
-    run = _seconds(s, JobRow.started_at, JobRow.finished_at)
-    wait = _seconds(s, JobRow.created_at, JobRow.started_at)
+    hour = _hour(JobRow.finished_at).label("hour")
+    run = _seconds(JobRow.started_at, JobRow.finished_at)
+    wait = _seconds(JobRow.created_at, JobRow.started_at)
     query = (
         select(
             hour,
             JobRow.kind,
             JobRow.state,
             func.count(),
-            _pct(s, 0.5, run),
-            _pct(s, 0.95, run),
-            _pct(s, 0.5, wait),
-            _pct(s, 0.95, wait),
+            _pct(0.5, run),
+            _pct(0.95, run),
+            _pct(0.5, wait),
+            _pct(0.95, wait),
         )
         .where(_ended_between(start, end))
         .group_by(hour, JobRow.kind, JobRow.state)
@@ -134,7 +123,7 @@ def _roll_jobs(s: Session, start: datetime, end: datetime) -> None:
 
 
 def _roll_tokens(s: Session, start: datetime, end: datetime) -> None:
-    hour = _hour(s, UsageRecordRow.created_at).label("hour")
+    hour = _hour(UsageRecordRow.created_at).label("hour")
     model = func.coalesce(UsageRecordRow.model, "").label("model")
     query = (
         select(
@@ -153,11 +142,11 @@ def _roll_tokens(s: Session, start: datetime, end: datetime) -> None:
 
 
 def _roll_builds(s: Session, start: datetime, end: datetime) -> None:
-    hour = _hour(s, JobRow.finished_at).label("hour")
+    hour = _hour(JobRow.finished_at).label("hour")
     target = _JOBS.c.params["target"].as_string().label("target")
-    run = _seconds(s, JobRow.started_at, JobRow.finished_at)
+    run = _seconds(JobRow.started_at, JobRow.finished_at)
     query = (
-        select(hour, target, JobRow.state, func.count(), _pct(s, 0.95, run))
+        select(hour, target, JobRow.state, func.count(), _pct(0.95, run))
         .where(_ended_between(start, end), JobRow.kind == JobKind.UNITY_BUILD.value)
         .group_by(hour, target, JobRow.state)
     )

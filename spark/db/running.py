@@ -1,6 +1,6 @@
-"""The statements a worker runs for every job, each one round trip on Postgres: the claim,
-progress, the heartbeats of all its jobs at once, and the end (terminal row, usage charge and
-event rows in one statement). Elsewhere (SQLite) the session queries of `spark.db.jobs` run.
+"""The statements a worker runs for every job, each one round trip: the claim, progress, the
+heartbeats of all its jobs at once, and the end (terminal row, usage charge and event rows in
+one statement).
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ _PROGRESS = direct.compile_pg(job_queries.PROGRESS)
 
 
 def claim(db: Database, job_id: uuid.UUID, worker: str, now: datetime) -> Job | None:
-    """queued→running for this worker; None if the job was not queued (already taken)."""
-    if not direct.supported(db):
-        with db.statement() as s:
-            return job_queries.claim_queued(s, job_id, worker, now)
+    """queued→running for this worker; None if the job was not queued (already taken).
+
+    The job's outbox row stays; the relay prunes rows of jobs that are no longer queued.
+    """
     row = direct.fetch_one(db, *_CLAIM.bind({"p_id": job_id, "p_worker": worker, "p_now": now}))
     return job_queries.to_job(row) if row is not None else None
 
@@ -41,9 +41,6 @@ def record_progress(
     db: Database, job_id: uuid.UUID, attempt: int, progress: Progress, now: datetime
 ) -> bool | None:
     """Store progress; whether cancel was requested, or None if the attempt lost the job."""
-    if not direct.supported(db):
-        with db.statement() as s:
-            return job_queries.record_progress(s, job_id, attempt, progress, now)
     params = job_queries.progress_params(job_id, attempt, progress, now)
     row = direct.fetch_one(db, *_PROGRESS.bind(params))
     return None if row is None else bool(row[0])
@@ -59,10 +56,6 @@ WHERE jobs.id = held.id AND jobs.attempts = held.attempt AND jobs.state = 'runni
 def touch_heartbeats(db: Database, running: Sequence[tuple[uuid.UUID, int]]) -> None:
     """Refresh the heartbeat of each (job, attempt) this process runs, in one statement."""
     if not running:
-        return
-    if not direct.supported(db):
-        with db.session() as s:
-            job_queries.touch_heartbeats(s, running, utcnow())
         return
     params = {
         "now": utcnow(),

@@ -41,11 +41,10 @@ _JOB_INSERT_COLUMNS = (
 _INSERT_JOB = insert(JOBS).values(
     {c: bindparam(f"p_{c}", type_=JOBS.c[c].type) for c in _JOB_INSERT_COLUMNS}
 )
-_INSERT_OUTBOX = insert(OUTBOX)
 
 
 def _insert_job_with_outbox() -> Any:
-    """INSERT job … RETURNING feeding INSERT outbox: both rows in one statement (Postgres)."""
+    """INSERT job … RETURNING feeding INSERT outbox: both rows in one statement."""
     inserted = _INSERT_JOB.returning(
         JOBS.c.id, JOBS.c.kind, JOBS.c.priority, JOBS.c.created_at
     ).cte("inserted")
@@ -58,8 +57,8 @@ def _insert_job_with_outbox() -> Any:
 _INSERT_JOB_WITH_OUTBOX = _insert_job_with_outbox()
 
 
-# Plain submissions gathered in one turn of the API's event loop, inserted by one statement
-# (Postgres): one array per column, each job inserted only while its owner's month of tokens
+# Plain submissions gathered in one turn of the API's event loop, inserted by one statement:
+# one array per column, each job inserted only while its owner's month of tokens
 # is under its token_limit, its outbox row written beside it; the ids inserted come back.
 _INSERT_JOBS_UNDER_QUOTA = text(
     """
@@ -101,11 +100,9 @@ class PlainSubmission:
 
 
 def insertion(db: Database, *, checked: bool) -> AbstractContextManager[Session]:
-    """Where a submission's checks and insert run: a transaction when checks share it, or
-    when the insert is two statements (SQLite); else one autocommit statement (Postgres)."""
-    if db.dialect == "postgresql" and not checked:
-        return db.statement()
-    return db.session()
+    """Where a submission's checks and insert run: a transaction when checks share it, else
+    one autocommit statement (the insert is one)."""
+    return db.session() if checked else db.statement()
 
 
 def _values(job: Job, idempotency_key: str | None, request_hash: str) -> dict[str, Any]:
@@ -131,29 +128,14 @@ def _values(job: Job, idempotency_key: str | None, request_hash: str) -> dict[st
 
 
 def insert_job(s: Session, job: Job, idempotency_key: str | None, request_hash: str) -> None:
-    """Insert a queued job and its outbox row (one statement on Postgres)."""
-    values = _values(job, idempotency_key, request_hash)
-    if s.get_bind().dialect.name == "postgresql":
-        s.execute(_INSERT_JOB_WITH_OUTBOX, values)
-        return
-    outbox = {
-        "job_id": job.id,
-        "kind": job.kind.value,
-        "priority": job.priority,
-        "created_at": job.created_at,
-        "sends": 0,
-    }
-    s.execute(_INSERT_JOB, values)
-    s.execute(_INSERT_OUTBOX, outbox)
+    """Insert a queued job and its outbox row, in one statement."""
+    s.execute(_INSERT_JOB_WITH_OUTBOX, _values(job, idempotency_key, request_hash))
 
 
 async def insert_job_now(adb: AsyncDatabase, plain: PlainSubmission) -> bool:
     """insert_job for the API's plain submissions (no Idempotency-Key, no check sharing the
     transaction), if the owner's tokens are under the limit: without a thread hop, and
-    concurrent ones in one statement on Postgres. False when the quota refused it."""
-    if adb.db.dialect != "postgresql":
-        await adb.in_thread(_insert_in_session, adb.db, plain.job, plain.request_hash)
-        return True
+    concurrent ones in one statement. False when the quota refused it."""
     batcher = adb.batcher("insert-plain-jobs", functools.partial(_insert_plain, adb))
     inserted: bool = await batcher.call(plain)
     return inserted
@@ -182,11 +164,6 @@ async def _insert_plain(adb: AsyncDatabase, batch: list[PlainSubmission]) -> lis
     )
     inserted = {row.job_id for row in rows}
     return [job.id in inserted for job in jobs]
-
-
-def _insert_in_session(db: Database, job: Job, request_hash: str) -> None:
-    with insertion(db, checked=False) as s:
-        insert_job(s, job, None, request_hash)
 
 
 def find_by_idempotency_key(s: Session, owner: str, key: str) -> tuple[Job, str | None] | None:

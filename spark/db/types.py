@@ -1,21 +1,21 @@
-"""Column types that behave the same on Postgres and SQLite."""
+"""Column types SPARK's tables share: JSON documents and UTC timestamps."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime
+from sqlalchemy import DateTime
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-#: JSON everywhere, JSONB on Postgres; Python None is SQL NULL, not a JSON null
-JsonDoc = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+#: a JSONB document; Python None is SQL NULL, not a JSON null
+JsonDoc = JSONB(none_as_null=True)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
-    """A timezone-aware UTC timestamp; SQLite drops the zone, so it is put back on read."""
+    """A timezone-aware timestamp, stored and read back in UTC."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
@@ -25,14 +25,13 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+        return value.astimezone(UTC)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         assert isinstance(value, datetime)
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return value.astimezone(UTC)
 
 
 def utcnow() -> datetime:

@@ -8,11 +8,10 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, func, select, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from spark.db.aio import AsyncDatabase
-from spark.db.models import JobRow, UsageCounterRow, UsageRecordRow
+from spark.db.models import JobRow, UsageCounterRow
 from spark.domain.jobs import JobKind, JobState
 
 _UNFINISHED = (JobState.QUEUED.value, JobState.RUNNING.value)
@@ -35,12 +34,8 @@ class UsageRecord:
     period: str
 
 
-def _insert(s: Session) -> type[postgresql.Insert] | type[sqlite.Insert]:
-    return postgresql.insert if s.bind.dialect.name == "postgresql" else sqlite.insert  # type: ignore[union-attr,return-value]
-
-
-# One statement on Postgres (a job's end already costs a claim and a finish round trip): the
-# record is inserted once, and only a new record adds to the month's counter.
+# One statement (a job's end already costs a claim and a finish round trip): the record is
+# inserted once, and only a new record adds to the month's counter.
 _RECORD_AND_COUNT = text(
     """
     WITH stored AS (
@@ -61,41 +56,8 @@ _RECORD_AND_COUNT = text(
 
 def record_usage(s: Session, record: UsageRecord) -> None:
     """Store a job's usage once (a repeated call changes nothing) and add it to its month."""
-    if s.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
-        values = {**asdict(record), "tokens": record.tokens_in + record.tokens_out}
-        s.execute(_RECORD_AND_COUNT, values)
-        return
-    insert = _insert(s)
-    stored = s.execute(
-        insert(UsageRecordRow)
-        .values(
-            job_id=record.job_id,
-            owner=record.owner,
-            kind=record.kind,
-            state=record.state,
-            model=record.model,
-            tokens_in=record.tokens_in,
-            tokens_out=record.tokens_out,
-            duration_ms=record.duration_ms,
-            created_at=record.created_at,
-        )
-        .on_conflict_do_nothing(index_elements=["job_id"])
-    )
-    if not getattr(stored, "rowcount", 0):
-        return
-    tokens = record.tokens_in + record.tokens_out
-    counter = insert(UsageCounterRow).values(
-        owner=record.owner, period=record.period, tokens=tokens, jobs=1
-    )
-    s.execute(
-        counter.on_conflict_do_update(
-            index_elements=["owner", "period"],
-            set_={
-                "tokens": UsageCounterRow.tokens + tokens,
-                "jobs": UsageCounterRow.jobs + 1,
-            },
-        )
-    )
+    values = {**asdict(record), "tokens": record.tokens_in + record.tokens_out}
+    s.execute(_RECORD_AND_COUNT, values)
 
 
 def month_usage(s: Session, owner: str, period: str) -> tuple[int, int]:
@@ -116,12 +78,7 @@ def active_jobs(s: Session, owner: str, kinds: Collection[JobKind]) -> int:
 
 def lock_owner(s: Session, owner: str) -> None:
     """Serialise this transaction with the owner's other quota-checked submissions."""
-    if s.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
-        s.execute(text("SELECT pg_advisory_xact_lock(hashtext(:owner))"), {"owner": owner})
-    else:
-        # SQLite has one writer: a write, even of no rows, takes the write lock now rather
-        # than at the insert, so two submissions cannot both count the same free slot.
-        s.execute(text("UPDATE usage_counters SET jobs = jobs WHERE 0"))
+    s.execute(text("SELECT pg_advisory_xact_lock(hashtext(:owner))"), {"owner": owner})
 
 
 _MONTH_USAGE = select(UsageCounterRow.tokens, UsageCounterRow.jobs).where(

@@ -3,12 +3,12 @@
 Ending is one transaction: the terminal row (fenced, so only the attempt that holds the job,
 or its owner while it is still queued, can end it), the usage charge and the terminal event
 (into `spark_events`, or the event outbox when NATS carries events). When the ender knows the
-job as it claimed it (the runner, every job's path) and the database is Postgres, that
-transaction is one statement: the usage and the event are computed beforehand from the
-claimed job and written only if the fenced update ends it. A process killed at any
-point leaves either none of it — the job is still running, and is taken over or reaped — or
-all of it; the event then reaches NATS from the outbox relay if this process did not send it
-on. Metrics are counted after the commit, by the process that ended the job.
+job as it claimed it (the runner, every job's path), that transaction is one statement: the
+usage and the event are computed beforehand from the claimed job and written only if the
+fenced update ends it. A process killed at any point leaves either none of it — the job is
+still running, and is taken over or reaped — or all of it; the event then reaches NATS from
+the outbox relay if this process did not send it on. Metrics are counted after the commit,
+by the process that ended the job.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from spark import metrics
-from spark.db import direct, running
 from spark.db import jobs as job_queries
+from spark.db import running
 from spark.db import usage as usage_queries
 from spark.db.engine import Database
 from spark.db.types import utcnow
@@ -100,7 +100,7 @@ def end_job(
     propagates and nothing of the ending has happened.
     """
     pause_point("end_decided")
-    commit = _commit_one if claimed is not None and direct.supported(db) else _commit
+    commit = _commit_one if claimed is not None else _commit
     try:
         ended = commit(db, events, job_id, fence, ending, claimed)
     except ServiceUnavailable:

@@ -110,9 +110,8 @@ def _prune(
 
     # Rows still in the re-roll window (or never rolled up) stay: a rollup counts them.
     counted = rolled - rollups.REROLL if rolled is not None else None
-    # Postgres drops whole monthly partitions (counted as such); SQLite deletes rows.
-    events = "event_partitions" if db.dialect == "postgresql" else "events"
-    deleted = {events: _prune_events(db, days(policy.events_days), policy.batch)}
+    # Events go by whole monthly partitions (counted as such), never row by row.
+    deleted = {"event_partitions": _prune_events(db, days(policy.events_days))}
     batch = policy.batch
     # Dead letters are kept as long as the events they failed to become. The event outbox
     # holds only events NATS has not taken yet: pruning it would lose them.
@@ -133,14 +132,12 @@ def _prune(
     return deleted
 
 
-def _prune_events(db: Database, before: datetime, batch: int) -> int:
-    if db.dialect == "postgresql":
-        with db.session() as s:
-            dropped = event_queries.drop_partitions_before(s, before.date())
-        if dropped:
-            log.info("retention: dropped event partitions %s", ", ".join(dropped))
-        return len(dropped)
-    return _batches(db, queries.delete_events, before, batch)
+def _prune_events(db: Database, before: datetime) -> int:
+    with db.session() as s:
+        dropped = event_queries.drop_partitions_before(s, before.date())
+    if dropped:
+        log.info("retention: dropped event partitions %s", ", ".join(dropped))
+    return len(dropped)
 
 
 def _jobs_batch(s: Session, files: JobFiles, before: datetime, batch: int) -> int:

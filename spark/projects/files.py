@@ -29,7 +29,7 @@ MAX_FILE_BYTES = MAX_CODE_BYTES
 WRITE_ROUNDS = 64
 #: heads listed per query when walking a project's files
 _PAGE = 1000
-#: paths looked up per query (SQLite allows a few hundred bound values per statement)
+#: paths looked up per query, so one statement's list of bound values stays short
 _BATCH = 500
 
 Editor = Callable[[StoredFile | None], bytes]

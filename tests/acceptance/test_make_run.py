@@ -16,6 +16,7 @@ import pytest
 
 from fakes.unity import make_unity_project, write_launcher
 from spark.engines.unity.csharp import check_syntax
+from tests.support.databases import fresh_database
 from tests.support.services import free_port
 from tests.support.stack import Up
 
@@ -132,10 +133,17 @@ def test_cli_builds_a_project_following_its_progress_and_log(up: Up, tmp_path: P
     assert "Building scene" not in compact.stdout
 
 
-def test_keys_create_prints_the_contract_json(tmp_path: Path) -> None:
+@pytest.fixture
+def keys_database() -> Iterator[str]:
+    """An empty database on the suite's Postgres, for the key commands to migrate and use."""
+    with fresh_database("spark_keys") as url:
+        yield url
+
+
+def test_keys_create_prints_the_contract_json(keys_database: str) -> None:
     """`spark keys create --json` prints key, user, tier and permissions; list shows it, revoke ends it."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SPARK_")}
-    env["SPARK_DATABASE_URL"] = f"sqlite:///{tmp_path / 'keys.db'}"
+    env["SPARK_DATABASE_URL"] = keys_database
     spark = str(Path(sys.executable).parent / "spark")
     subprocess.run([spark, "migrate"], env=env, check=True, capture_output=True)
     out = subprocess.run(

@@ -6,12 +6,10 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from spark.db import migrate
 from spark.db import projects as project_queries
 from spark.db.engine import Database
 from spark.db.models import FileBlobRow
@@ -126,15 +124,3 @@ def test_twenty_concurrent_writes_pinned_to_one_base_version_let_exactly_one_thr
     assert all(e.details == {"current_version": 2, "base_version": 1} for e in errors)  # type: ignore[attr-defined]
     final = files.read(db, project, PATH)
     assert final is not None and final.version.version == 2
-
-
-def test_the_store_works_the_same_on_the_embedded_sqlite(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'spark.db'}"
-    migrate.upgrade(url)
-    db = Database(url)
-    project = new_project(db)
-    files.write(db, project, PATH, b"one", ALICE, "1")
-    files.update(db, project, PATH, appending("two"), ALICE, "2")
-    stored = files.read(db, project, PATH)
-    assert stored is not None and stored.content == b"onetwo\n" and stored.version.version == 2
-    db.dispose()

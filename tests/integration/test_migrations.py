@@ -1,9 +1,8 @@
-"""The Alembic history matches the models on Postgres and SQLite, and unwinds cleanly."""
+"""The Alembic history matches the models and unwinds cleanly."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from alembic import command
@@ -38,8 +37,3 @@ def upgrade_check_downgrade(url: str) -> None:
 def test_migrations_match_models_on_postgres(empty_pg: str) -> None:
     """upgrade head, then check finds no drift, then downgrade base leaves nothing."""
     upgrade_check_downgrade(empty_pg)
-
-
-def test_migrations_match_models_on_sqlite(tmp_path: Path) -> None:
-    """The same history works on the embedded default's SQLite."""
-    upgrade_check_downgrade(f"sqlite:///{tmp_path / 'spark.db'}")

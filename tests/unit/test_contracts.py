@@ -9,6 +9,7 @@ import celeryconfig
 from spark.config import ConfigurationMissing, Settings
 from spark.contracts.params import GenerateScriptParams
 from spark.contracts.paths import check_project_path
+from spark.db.engine import Database
 from spark.domain.jobs import JobState
 from spark.kinds import LONGEST_HARD_LIMIT_S
 
@@ -79,6 +80,12 @@ def test_visibility_timeout_exceeds_the_longest_time_limit() -> None:
     assert config["task_ignore_result"] and config["worker_send_task_events"]
     assert config["task_send_sent_event"] and config["broker_connection_retry_on_startup"]
     assert config["task_routes"]["spark.jobs.unity_build"] == {"queue": "builds"}
+
+
+def test_the_database_must_be_postgres() -> None:
+    """A URL of another database is refused as the engine is made, naming what SPARK needs."""
+    with pytest.raises(ValueError, match="PostgreSQL"):
+        Database("sqlite:///spark.db")
 
 
 def test_the_celery_configuration_needs_a_broker_url() -> None:
