@@ -1,91 +1,19 @@
-"""What the API's routes use, built once per app from Settings."""
+"""The API's own view of its services: the request's Services and caller, and the checks
+routes share; the Services themselves are wired in spark.services."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterable
 
 from starlette.requests import Request
 
-from spark.broker.app import create_celery
-from spark.broker.dispatch import CeleryDispatcher, Dispatcher
-from spark.broker.outbox import SentMarks
-from spark.broker.sending import Sender
-from spark.config import Settings, TierLimits, tier_limits
-from spark.db.aio import AsyncDatabase
-from spark.db.engine import Database
-from spark.domain.principals import Permission, Principal, Tier
+from spark.domain.principals import Permission, Principal
 from spark.errors import Forbidden, Unauthenticated
-from spark.events.factory import make_sink
-from spark.events.sink import EventSink
-from spark.kv.base import BreakerStore
-from spark.kv.factory import make_breaker_store, make_limit_store
-from spark.security.credentials import Authenticator, build_authenticator
-from spark.security.destinations import Destinations
-from spark.security.limits import LimitStore
-from spark.storage.artifacts import ArtifactStorage, ArtifactStore
-from spark.storage.logs import LocalLogStore, LogStorage
 
-
-@dataclass(frozen=True)
-class Services:
-    """The API's dependencies; tests build their own instead of patching."""
-
-    settings: Settings
-    db: Database
-    #: the same database for the hot paths, without a thread hop (async psycopg on Postgres)
-    adb: AsyncDatabase
-    dispatcher: Dispatcher
-    authenticator: Authenticator
-    celery: Any
-    marks: SentMarks
-    #: publishes accepted jobs' messages from one background thread
-    sender: Sender
-    events: EventSink
-    breakers: BreakerStore
-    artifacts: ArtifactStorage
-    logs: LogStorage
-    #: each tier's limits, resolved once (defaults with SPARK_TIER_LIMITS applied)
-    tiers: Mapping[str, TierLimits]
-    #: rate limits and the daily request quota, shared by every API process through Redis
-    limiter: LimitStore
-    #: which URLs a user may register for SPARK to call (webhooks, unity_mcp_url)
-    destinations: Destinations
-
-    async def close(self) -> None:
-        """Flush what is batched and release every connection (the app's shutdown)."""
-        self.sender.close()
-        self.marks.close()
-        self.events.close()
-        await self.limiter.close()
-        await self.adb.close()
-        self.db.dispose()
-
-
-def build_services(settings: Settings) -> Services:
-    """Wire the production dependencies for settings."""
-    db = Database(settings.require("database_url"), settings.database_replica_url)
-    celery = create_celery(settings)
-    dispatcher = CeleryDispatcher(celery)
-    marks = SentMarks(db)
-    return Services(
-        settings=settings,
-        db=db,
-        adb=AsyncDatabase(db),
-        dispatcher=dispatcher,
-        authenticator=build_authenticator(settings, db),
-        celery=celery,
-        marks=marks,
-        sender=Sender(dispatcher, marks),
-        events=make_sink(settings, db),
-        breakers=make_breaker_store(settings),
-        artifacts=ArtifactStore(settings.artifact_dir),
-        logs=LocalLogStore(settings.artifact_dir),
-        tiers={tier.value: tier_limits(settings, tier.value) for tier in Tier},
-        limiter=make_limit_store(settings),
-        destinations=Destinations(allow_private=settings.allow_private_destinations),
-    )
+# Re-exported: the app factory, the security middleware and callers building an app wire
+# the API through here.
+from spark.services import Services as Services
+from spark.services import build_services as build_services
 
 
 def services(request: Request) -> Services:
