@@ -11,10 +11,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response, StreamingResponse
 
-from spark.db import jobs as job_queries
 from spark.domain.jobs import Job
 from spark.domain.principals import Principal
 from spark.errors import NotFound
+from spark.jobs import reads
 from spark.web.headers import attachment
 from spark.web.routing import ApiRoute
 from spark.web.services import principal_of, services
@@ -25,13 +25,7 @@ CHUNK = 1 << 16
 
 async def _owned_job(request: Request, principal: Principal) -> Job:
     job_id: uuid.UUID = request.path_params["job_id"]
-    db = services(request).db
-
-    def read() -> Job | None:
-        with db.read_session() as s:
-            return job_queries.get_job(s, job_id, principal.user)
-
-    job = await run_in_threadpool(read)
+    job = await run_in_threadpool(reads.owned, services(request).db, job_id, principal.user)
     if job is None:
         raise NotFound("no such job")
     return job

@@ -7,18 +7,18 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator
-from datetime import datetime
 
 from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from spark.db import events as event_queries
-from spark.db import jobs as job_queries
-from spark.db.engine import Database
-from spark.domain.events import TERMINAL_TYPES, Event
+from spark.domain.events import TERMINAL_TYPES
 from spark.errors import NotFound
+from spark.events import history
+from spark.events.history import Position
+from spark.jobs import reads
+from spark.services import Services
 from spark.web.routing import ApiRoute
 from spark.web.services import principal_of, services
 
@@ -28,21 +28,8 @@ POLL_S = 0.2
 #: (no consumer is running), so clients are not held forever
 TERMINAL_GRACE_S = 5.0
 
-Cursor = tuple[datetime, uuid.UUID]
 
-
-def _read(db: Database, job_id: uuid.UUID, after: Cursor | None, limit: int) -> list[Event]:
-    with db.read_session() as s:
-        return event_queries.events_after(s, job_id, after, limit)
-
-
-def _job_ended(db: Database, job_id: uuid.UUID) -> bool:
-    with db.read_session() as s:
-        job = job_queries.get_job(s, job_id)
-    return job is None or job.state.terminal
-
-
-def _resume_from(db: Database, job_id: uuid.UUID, last_id: str | None) -> Cursor | None:
+def _resume_from(svc: Services, job_id: uuid.UUID, last_id: str | None) -> Position | None:
     """Where a reconnecting client (Last-Event-ID) left off."""
     try:
         event_id = uuid.UUID(last_id) if last_id else None
@@ -50,16 +37,15 @@ def _resume_from(db: Database, job_id: uuid.UUID, last_id: str | None) -> Cursor
         return None
     if event_id is None:
         return None
-    with db.read_session() as s:
-        return event_queries.event_position(s, job_id, event_id)
+    return history.position_of(svc.db, job_id, event_id)
 
 
 async def _live(
-    db: Database, job_id: uuid.UUID, after: Cursor | None
+    svc: Services, job_id: uuid.UUID, after: Position | None
 ) -> AsyncIterator[dict[str, str]]:
     ended_at: float | None = None
     while True:
-        batch = await run_in_threadpool(_read, db, job_id, after, 500)
+        batch = await run_in_threadpool(history.after, svc.db, job_id, after, 500)
         for event in batch:
             yield {
                 "id": str(event.id),
@@ -69,7 +55,7 @@ async def _live(
             after = (event.ts, event.id)
             if event.type in TERMINAL_TYPES:
                 return
-        if not batch and await run_in_threadpool(_job_ended, db, job_id):
+        if not batch and await run_in_threadpool(reads.has_ended, svc.db, job_id):
             ended_at = ended_at or time.monotonic()
             if time.monotonic() - ended_at > TERMINAL_GRACE_S:
                 return
@@ -80,19 +66,14 @@ async def job_events(request: Request) -> Response:
     """The caller's job's events, oldest first; live until the job ends with text/event-stream."""
     principal = principal_of(request)
     job_id: uuid.UUID = request.path_params["job_id"]
-    db = services(request).db
-
-    def owned() -> bool:
-        with db.read_session() as s:
-            return job_queries.get_job(s, job_id, principal.user) is not None
-
-    if not await run_in_threadpool(owned):
+    svc = services(request)
+    if await run_in_threadpool(reads.owned, svc.db, job_id, principal.user) is None:
         raise NotFound("no such job")
     if "text/event-stream" in request.headers.get("accept", ""):
         last_id = request.headers.get("last-event-id")
-        after = await run_in_threadpool(_resume_from, db, job_id, last_id)
-        return EventSourceResponse(_live(db, job_id, after), ping=15)
-    events = await run_in_threadpool(_read, db, job_id, None, 10_000)
+        after = await run_in_threadpool(_resume_from, svc, job_id, last_id)
+        return EventSourceResponse(_live(svc, job_id, after), ping=15)
+    events = await run_in_threadpool(history.after, svc.db, job_id, None, 10_000)
     body = json.dumps({"items": [e.envelope() for e in events]})
     return Response(body, media_type="application/json")
 

@@ -17,7 +17,7 @@ from spark.contracts.params import Params
 from spark.db import jobs as job_queries
 from spark.domain.jobs import Job, JobKind, JobState
 from spark.errors import Forbidden, NotFound, ValidationFailed
-from spark.jobs import lifecycle
+from spark.jobs import lifecycle, reads
 from spark.jobs.submit import NewJob, accept, request_hash
 from spark.kinds import KindSpec, job_permissions, spec_of
 from spark.web.bodies import parse, read_json
@@ -151,12 +151,7 @@ async def list_jobs(request: Request) -> Response:
     after = job_queries.Cursor(*decode_after_stamp(query.cursor)) if query.cursor else None
     filters = job_queries.JobFilters(query.kind, query.state, query.session_id, query.project_id)
     db = services(request).db
-
-    def read() -> list[Job]:
-        with db.read_session() as s:
-            return job_queries.list_jobs(s, principal.user, filters, query.limit + 1, after)
-
-    jobs = await run_in_threadpool(read)
+    jobs = await run_in_threadpool(reads.page, db, principal.user, filters, query.limit + 1, after)
     page, more = jobs[: query.limit], len(jobs) > query.limit
     body = JobPage(
         items=[JobOut.from_job(j) for j in page],

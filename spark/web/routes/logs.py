@@ -9,10 +9,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from spark.db import jobs as job_queries
 from spark.domain.jobs import Job
 from spark.engines.unity.build_log import is_compact
 from spark.errors import NotFound
+from spark.jobs import reads
 from spark.storage.logs import LogPage
 from spark.web.bodies import parse
 from spark.web.routing import ApiRoute
@@ -45,8 +45,7 @@ async def job_log(request: Request) -> Response:
 
     def read() -> tuple[Job | None, LogPage | None]:
         # The job first: its state says whether the log read after it is complete.
-        with svc.db.read_session() as s:
-            job = job_queries.get_job(s, job_id, principal.user)
+        job = reads.owned(svc.db, job_id, principal.user)
         if job is None:
             return None, None
         # Compact is the build log's notion (errors and warnings); the store only pages lines.
