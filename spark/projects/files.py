@@ -5,6 +5,9 @@ Writers (file routes, `apply_patch`, the generators) hand `update` a function fr
 current file to the new bytes; when another write lands between the read and the commit,
 the function runs again on the newer file, unless the caller pinned `base_version`, in
 which case the write fails `version_conflict` instead.
+
+The API's reads (`owned_*`) check the owner in the same transaction as the read, and read
+the primary: a client reads a file right after a job or a rollback wrote it.
 """
 
 from __future__ import annotations
@@ -13,8 +16,11 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
+from sqlalchemy.orm import Session
+
 from spark.contracts.paths import MAX_CODE_BYTES
 from spark.db import files as file_queries
+from spark.db import projects as project_queries
 from spark.db.engine import Database
 from spark.db.types import utcnow
 from spark.domain import globs
@@ -55,6 +61,58 @@ def read(
     if content is None:  # a blob only goes with its last version; never expected
         raise NotFound(f"the content of {path} version {found.version} is missing")
     return StoredFile(found, content)
+
+
+def owned_heads(
+    db: Database, project_id: uuid.UUID, owner: str, prefix: str, after: str | None, limit: int
+) -> list[FileHead]:
+    """Up to limit of owner's project's files in path order, those under prefix after path
+    `after`; NotFound when owner has no such project."""
+    with db.session() as s:
+        _require_owner(s, project_id, owner)
+        return file_queries.list_heads(s, project_id, prefix, after, limit)
+
+
+def owned_read(
+    db: Database,
+    project_id: uuid.UUID,
+    owner: str,
+    path: str,
+    version: int | None,
+    have: Callable[[str], bool],
+) -> StoredFile | FileVersion:
+    """Version `version` of the path (its newest when None) with its bytes, or without them
+    when have(its sha256) says the caller holds them already."""
+    with db.session() as s:
+        _require_owner(s, project_id, owner)
+        found = file_queries.get_version(s, project_id, path, version)
+        if found is None:
+            raise NotFound(
+                "no such file" if version is None else f"{path} has no version {version}"
+            )
+        if have(found.sha256):
+            return found
+        content = file_queries.blob(s, found.sha256)
+    if content is None:  # a blob goes only with its last version; never expected
+        raise NotFound(f"the content of {path} version {found.version} is missing")
+    return StoredFile(found, content)
+
+
+def owned_history(
+    db: Database, project_id: uuid.UUID, owner: str, path: str, limit: int, before: int | None
+) -> list[FileVersion]:
+    """Up to limit of the path's versions, newest first, below version `before` when given."""
+    with db.session() as s:
+        _require_owner(s, project_id, owner)
+        if file_queries.head(s, project_id, path) is None:
+            raise NotFound("no such file")
+        return file_queries.history(s, project_id, path, limit, before)
+
+
+def _require_owner(s: Session, project_id: uuid.UUID, owner: str) -> None:
+    # Another user's project answers exactly as a missing one does.
+    if project_queries.get_project(s, project_id, owner) is None:
+        raise NotFound("no such project")
 
 
 def update(

@@ -27,6 +27,7 @@ from spark.db.engine import Database, UniqueViolation
 from spark.db.types import utcnow
 from spark.domain.jobs import Job
 from spark.domain.projects import Delivery, Project, Webhook
+from spark.errors import NotFound
 from spark.kinds import REGISTRY
 from spark.security.destinations import ALLOW_HINT, Destinations
 
@@ -194,6 +195,15 @@ def deliver_due(
         )
         sent += done is not None
     return sent
+
+
+def deliveries(db: Database, project_id: uuid.UUID, owner: str, limit: int) -> list[Delivery]:
+    """Up to limit of the attempts at owner's project's webhooks, newest first; NotFound
+    when owner has no such project."""
+    with db.read_session() as s:
+        if project_queries.get_project(s, project_id, owner) is None:
+            raise NotFound("no such project")
+        return webhook_queries.list_deliveries(s, project_id, owner, limit)
 
 
 def _is_due(item: webhook_queries.DueDelivery, now: datetime, timeout_s: float) -> bool:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import logging
 import uuid
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -32,14 +32,11 @@ from spark.contracts.files import (
     check_file_path,
     export_chunks,
 )
-from spark.db import files as file_queries
-from spark.db import projects as project_queries
-from spark.db.engine import Database
 from spark.db.types import utcnow
 from spark.domain.files import Author, FileHead, FileVersion, StoredFile
 from spark.domain.projects import Project
-from spark.errors import NotFound, ValidationFailed
-from spark.projects import files
+from spark.errors import ValidationFailed
+from spark.projects import files, registry
 from spark.web.bodies import parse, read_json
 from spark.web.cursors import after_path, before_version, decode_after_path, decode_before_version
 from spark.web.headers import attachment
@@ -98,32 +95,14 @@ def _file_path(request: Request) -> str:
         raise ValidationFailed(f"path: {exc}", details={"field": "path"}) from None
 
 
-def _require_project(s: Session, project_id: uuid.UUID, owner: str) -> Project:
-    project = project_queries.get_project(s, project_id, owner)
-    if project is None:
-        raise NotFound("no such project")
-    return project
-
-
-def _owned(db: Database, project_id: uuid.UUID, owner: str) -> Project:
-    with db.session() as s:
-        return _require_project(s, project_id, owner)
-
-
 async def list_files(request: Request) -> Response:
     """GET …/files: the project's files in path order, those under prefix, a page at a time."""
     owner = principal_of(request).user
     project_id: uuid.UUID = request.path_params["project_id"]
     query = parse(ListQuery, dict(request.query_params))
     after = decode_after_path(query.cursor) if query.cursor else None
-    db = services(request).db
-
-    def read() -> list[FileHead]:
-        with db.session() as s:
-            _require_project(s, project_id, owner)
-            return file_queries.list_heads(s, project_id, query.prefix, after, query.limit + 1)
-
-    heads = await run_in_threadpool(read)
+    args = (services(request).db, project_id, owner, query.prefix, after, query.limit + 1)
+    heads = await run_in_threadpool(files.owned_heads, *args)
     page, more = heads[: query.limit], len(heads) > query.limit
     body = FilePage(
         items=[FileHeadOut.from_head(h) for h in page],
@@ -151,30 +130,6 @@ def not_modified(if_none_match: str | None, sha256: str) -> bool:
     return "*" in tags or f'"{sha256}"' in tags
 
 
-def _load(
-    db: Database,
-    owner: str,
-    project_id: uuid.UUID,
-    path: str,
-    version: int | None,
-    if_none_match: str | None,
-) -> StoredFile | FileVersion:
-    """The version with its bytes, or without them when the caller has those already."""
-    with db.session() as s:
-        _require_project(s, project_id, owner)
-        found = file_queries.get_version(s, project_id, path, version)
-        if found is None:
-            raise NotFound(
-                "no such file" if version is None else f"{path} has no version {version}"
-            )
-        if not_modified(if_none_match, found.sha256):
-            return found
-        content = file_queries.blob(s, found.sha256)
-    if content is None:  # a blob goes only with its last version; never expected
-        raise NotFound(f"the content of {path} version {found.version} is missing")
-    return StoredFile(found, content)
-
-
 async def get_file(request: Request) -> Response:
     """GET …/files/{path}: a version (the newest, or ?version=N) as JSON with its content, or
     its raw bytes with ETag and X-File-Version when Accept asks for application/octet-stream."""
@@ -185,8 +140,9 @@ async def get_file(request: Request) -> Response:
     raw = wants_bytes(request.headers.get("accept", ""))
     # Only the raw bytes carry the ETag, so only they can be revalidated with it.
     if_none_match = request.headers.get("if-none-match") if raw else None
-    args = (services(request).db, owner, project_id, path, query.version, if_none_match)
-    found = await run_in_threadpool(_load, *args)
+    have = partial(not_modified, if_none_match)
+    args = (services(request).db, project_id, owner, path, query.version, have)
+    found = await run_in_threadpool(files.owned_read, *args)
     version = found.version if isinstance(found, StoredFile) else found
     headers = {"X-File-Version": str(version.version), "Vary": "Accept"}
     if not raw:
@@ -207,16 +163,8 @@ async def file_history(request: Request) -> Response:
     query = parse(HistoryQuery, dict(request.query_params))
     before = decode_before_version(query.cursor) if query.cursor else None
     path = _file_path(request)
-    db = services(request).db
-
-    def read() -> list[FileVersion]:
-        with db.session() as s:
-            _require_project(s, project_id, owner)
-            if file_queries.head(s, project_id, path) is None:
-                raise NotFound("no such file")
-            return file_queries.history(s, project_id, path, query.limit + 1, before)
-
-    versions = await run_in_threadpool(read)
+    args = (services(request).db, project_id, owner, path, query.limit + 1, before)
+    versions = await run_in_threadpool(files.owned_history, *args)
     page, more = versions[: query.limit], len(versions) > query.limit
     body = VersionPage(
         items=[FileVersionOut.from_version(v) for v in page],
@@ -249,7 +197,7 @@ async def rollback_file(request: Request) -> Response:
     svc = services(request)
 
     def write() -> FileVersion:
-        project = _owned(svc.db, project_id, principal.user)
+        project = registry.owned(svc.db, project_id, principal.user)
         version = files.rollback(svc.db, project_id, path, body.to_version, author)
         _push_to_editor(svc.celery, project, version)
         return version
@@ -265,7 +213,7 @@ async def export_history(request: Request) -> Response:
     owner = principal_of(request).user
     project_id: uuid.UUID = request.path_params["project_id"]
     db = services(request).db
-    await run_in_threadpool(_owned, db, project_id, owner)
+    await run_in_threadpool(registry.owned, db, project_id, owner)
     chunks = export_chunks(project_id, utcnow(), files.history_of(db, project_id))
     disposition = f'attachment; filename="spark-history-{project_id}.json"'
     return StreamingResponse(
@@ -283,7 +231,7 @@ async def import_history(request: Request) -> Response:
     db = services(request).db
 
     def write() -> list[FileHead]:
-        _owned(db, project_id, owner)
+        registry.owned(db, project_id, owner)
         return files.import_history(db, project_id, history)
 
     heads = await run_in_threadpool(write)

@@ -20,13 +20,10 @@ from spark.contracts.projects import (
     ProjectOut,
     ProjectPage,
 )
-from spark.db import projects as project_queries
-from spark.db import webhooks as webhook_queries
-from spark.db.engine import Database
 from spark.db.types import utcnow
-from spark.domain.principals import Principal
-from spark.domain.projects import Delivery, Project, Webhook, file_url, local_source
+from spark.domain.projects import Project, Webhook, file_url, local_source
 from spark.errors import NotFound, ValidationFailed
+from spark.projects import registry, webhooks
 from spark.security import sources
 from spark.security.permissions import PROJECT_PERMISSIONS
 from spark.web.bodies import parse, read_json
@@ -98,7 +95,7 @@ async def create_project(request: Request) -> Response:
 
     def write() -> Project:
         placed, directory = _placed_source(body, roots, principal.user)
-        return _insert(db, new_project(principal.user, placed), directory)
+        return registry.register(db, new_project(principal.user, placed), directory)
 
     created = await run_in_threadpool(write)
     headers = {"Location": f"/v1/projects/{created.id}"}
@@ -132,35 +129,13 @@ def _placed_source(
     return body.model_copy(update={local.field: stored}), directory
 
 
-def _insert(db: Database, project: Project, directory: Path | None) -> Project:
-    """Store the project; 422 if another user's project reads its directory, one inside it
-    or one containing it (either would build the other's files)."""
-    with db.session() as s:
-        if directory is not None and project_queries.source_claimed(s, project.owner, directory):
-            field = "source_dir" if project.source_dir else "git_url"
-            raise ValidationFailed(
-                f"{field}: another user's project reads this directory, one inside it or one "
-                "containing it",
-                details={"field": field},
-            )
-        return project_queries.insert_project(s, project)
-
-
-def _read_owned(db: Database, project_id: uuid.UUID, owner: str) -> Project | None:
-    with db.read_session() as s:
-        found = project_queries.get_project(s, project_id, owner)
-    if found is None and db.replica is not None:
-        # The replica may lag a fresh registration: fall back to the primary.
-        with db.session() as s:
-            found = project_queries.get_project(s, project_id, owner)
-    return found
-
-
 async def get_project(request: Request) -> Response:
     """GET /v1/projects/{id}: the caller's project (without webhook secrets), or 404."""
     principal = principal_of(request)
     project_id: uuid.UUID = request.path_params["project_id"]
-    project = await run_in_threadpool(_read_owned, services(request).db, project_id, principal.user)
+    project = await run_in_threadpool(
+        registry.find, services(request).db, project_id, principal.user
+    )
     if project is None:
         raise NotFound("no such project")
     return _json(ProjectOut.from_project(project))
@@ -173,12 +148,7 @@ async def list_projects(request: Request) -> Response:
     db = services(request).db
 
     after = decode_after_stamp(query.cursor) if query.cursor else None
-
-    def read() -> tuple[list[Project], bool]:
-        with db.read_session() as s:
-            return project_queries.list_projects(s, principal.user, query.limit, after)
-
-    projects, more = await run_in_threadpool(read)
+    projects, more = await run_in_threadpool(registry.page, db, principal.user, query.limit, after)
     last = projects[-1] if more else None
     page = ProjectPage(
         items=[ProjectOut.from_project(p) for p in projects],
@@ -187,22 +157,13 @@ async def list_projects(request: Request) -> Response:
     return _json(page)
 
 
-def _deliveries(
-    db: Database, principal: Principal, project_id: uuid.UUID, limit: int
-) -> list[Delivery]:
-    with db.read_session() as s:
-        if project_queries.get_project(s, project_id, principal.user) is None:
-            raise NotFound("no such project")
-        return webhook_queries.list_deliveries(s, project_id, principal.user, limit)
-
-
 async def list_deliveries(request: Request) -> Response:
     """GET /v1/projects/{id}/deliveries: webhook delivery attempts for its builds, newest first."""
     principal = principal_of(request)
     project_id: uuid.UUID = request.path_params["project_id"]
     query = parse(DeliveryQuery, dict(request.query_params))
     found = await run_in_threadpool(
-        _deliveries, services(request).db, principal, project_id, query.limit
+        webhooks.deliveries, services(request).db, project_id, principal.user, query.limit
     )
     return _json(DeliveryPage(items=[DeliveryOut.from_delivery(d) for d in found]))
 
