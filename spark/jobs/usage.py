@@ -1,12 +1,28 @@
-"""What a finished job used, as its usage record (written by the job's end, once per job)."""
+"""What jobs use: a finished job's usage record (written by the job's end, once per job), and
+a user's usage so far, as the API reports it."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from spark.db import rollups
 from spark.db import usage as usage_queries
+from spark.db.engine import Database
 from spark.domain.jobs import Job
+from spark.security import quotas
+
+
+@dataclass(frozen=True)
+class UserUsage:
+    """A user's tokens and jobs this month, builds taking a slot now, and tokens by hour."""
+
+    tokens: int
+    jobs: int
+    active_builds: int
+    history: Sequence[rollups.TokenHour]
 
 
 def usage_of(job: Job) -> usage_queries.UsageRecord:
@@ -33,3 +49,12 @@ def usage_of(job: Job) -> usage_queries.UsageRecord:
 
 def _count(value: Any) -> int:
     return value if isinstance(value, int) and value > 0 else 0
+
+
+def user_usage(db: Database, user: str, period: str, since: datetime | None) -> UserUsage:
+    """user's usage in period (YYYY-MM) and now, with the hourly token history from since
+    (none when None), read in one transaction on the replica if there is one."""
+    with db.read_session() as s:
+        tokens, jobs = usage_queries.month_usage(s, user, period)
+        history = rollups.token_history(s, user, since) if since is not None else []
+        return UserUsage(tokens, jobs, quotas.active_builds(s, user), history)

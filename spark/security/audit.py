@@ -1,10 +1,11 @@
-"""Writing the audit log: who did or was refused what, and when."""
+"""The audit log: who did or was refused what, and when; written here, and read for admins."""
 
 from __future__ import annotations
 
 import logging
 import uuid
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from spark.db import audit as audit_queries
@@ -64,3 +65,15 @@ def audit_refusal(db: Database, error: AppError, principal: Principal | None, ta
     details = {"code": error.code, "message": error.message[:300]}
     actor, key_id = (principal.user, principal.key_id) if principal else (None, None)
     audit(db, action, actor, key_id=key_id, target=target[:255], details=details)
+
+
+def entries(
+    db: Database,
+    filters: audit_queries.AuditFilters,
+    limit: int,
+    after: tuple[datetime, uuid.UUID] | None,
+) -> list[AuditEntry]:
+    """Up to limit entries matching filters, newest first, after (at, id); read from the
+    primary, so an admin looking into a refusal sees it at once."""
+    with db.session() as s:
+        return audit_queries.entries(s, filters, limit, after)

@@ -8,7 +8,7 @@ from starlette.responses import Response
 
 from spark.contracts.audit import AuditEntryOut, AuditPage, AuditQuery
 from spark.db import audit as audit_queries
-from spark.domain.audit import AuditEntry
+from spark.security import audit
 from spark.web.bodies import parse
 from spark.web.cursors import after_stamp, decode_after_stamp
 from spark.web.routing import ApiRoute
@@ -21,13 +21,7 @@ async def list_audit(request: Request) -> Response:
     after = decode_after_stamp(query.cursor) if query.cursor else None
     filters = audit_queries.AuditFilters(query.user, query.action, query.since)
     db = services(request).db
-
-    def read() -> list[AuditEntry]:
-        # the primary: an admin looking into a refusal expects to see it at once
-        with db.session() as s:
-            return audit_queries.entries(s, filters, query.limit + 1, after)
-
-    found = await run_in_threadpool(read)
+    found = await run_in_threadpool(audit.entries, db, filters, query.limit + 1, after)
     page, more = found[: query.limit], len(found) > query.limit
     body = AuditPage(
         items=[AuditEntryOut.from_entry(e) for e in page],

@@ -18,8 +18,8 @@ from spark.contracts.usage import (
     UsageQuery,
 )
 from spark.db import rollups
-from spark.db import usage as usage_queries
 from spark.domain.principals import Principal
+from spark.jobs.usage import user_usage
 from spark.security import quotas
 from spark.web.bodies import parse
 from spark.web.routing import ApiRoute
@@ -47,27 +47,19 @@ async def usage(request: Request) -> Response:
     svc = services(request)
     now = datetime.now(UTC)
     period = quotas.month_of(now)
-
-    since = now - timedelta(days=query.history_days)
-
-    def read() -> tuple[tuple[int, int], int, Sequence[rollups.TokenHour]]:
-        with svc.db.read_session() as s:
-            month = usage_queries.month_usage(s, principal.user, period)
-            history = rollups.token_history(s, principal.user, since) if query.history_days else []
-            return month, quotas.active_builds(s, principal.user), history
-
-    (tokens, jobs), builds, history = await run_in_threadpool(read)
+    since = now - timedelta(days=query.history_days) if query.history_days else None
+    used = await run_in_threadpool(user_usage, svc.db, principal.user, period, since)
     requests_today = await svc.limiter.requests_today(principal.user)
     body = UsageOut(
         user=principal.user,
         tier=principal.tier.value,
         limits=svc.tiers[principal.tier.value].model_dump(),
         day=UsageDay(date=now.date().isoformat(), requests=requests_today),
-        month=UsageMonth(period=period, tokens=tokens, jobs=jobs),
-        builds=UsageBuilds(active=builds),
+        month=UsageMonth(period=period, tokens=used.tokens, jobs=used.jobs),
+        builds=UsageBuilds(active=used.active_builds),
     )
     if query.history_days:
-        body.history = _history(history)
+        body.history = _history(used.history)
     # exclude_unset: `history` is absent, not null, when it was not asked for
     return Response(body.model_dump_json(exclude_unset=True), media_type="application/json")
 
