@@ -1,9 +1,10 @@
 """SPARK's import architecture: every contract in pyproject.toml's [tool.importlinter] is kept,
-and no module of spark or workers imports itself through others (directly, inside a function,
-or under TYPE_CHECKING: grimp reads them all)."""
+no module of spark or workers imports itself through others (directly, inside a function,
+or under TYPE_CHECKING: grimp reads them all), and the API opens no transaction itself."""
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 import tomllib
@@ -25,6 +26,12 @@ ALLOWED = {
     "db-below-domain": {"spark.domain", "spark.errors", "spark.config", "spark.batching"},
     "registry-on-domain-and-contracts": {"spark.domain", "spark.contracts"},
 }
+
+#: the calls that open a transaction or take a connection (Database, its Session, psycopg)
+OPENERS = frozenset(
+    {"session", "statement", "read_session", "transaction", "begin", "begin_nested"}
+    | {"connect", "connection", "execute", "commit"}
+)
 
 
 @pytest.fixture(scope="module")
@@ -98,3 +105,27 @@ def test_the_cycle_check_sees_imports_in_functions_and_under_type_checking(
     monkeypatch.syspath_prepend(str(tmp_path))
     graph = grimp.build_graph("looped", cache_dir=None)
     assert import_cycles(graph) == [["looped.a", "looped.b", "looped.a"]]
+
+
+def transaction_opens(package: Path) -> list[str]:
+    """Every call of an opener in package's modules, as path:line .name()."""
+    found: list[str] = []
+    for path in sorted(package.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+                continue
+            if node.func.attr in OPENERS:
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno} .{node.func.attr}()")
+    return found
+
+
+def test_the_api_opens_no_transaction_itself() -> None:
+    """Routes hand the database to service functions, which own their transactions."""
+    opens = transaction_opens(ROOT / "spark" / "web")
+    assert not opens, f"{len(opens)} transactions opened in spark/web:\n" + "\n".join(opens)
+
+
+def test_the_count_sees_the_transactions_a_service_module_opens() -> None:
+    """The check itself, on the project files service, which opens its own."""
+    opens = transaction_opens(ROOT / "spark" / "projects")
+    assert any("files.py" in line and ".session()" in line for line in opens)
