@@ -19,9 +19,8 @@ from pathlib import Path
 import redis
 from celery import Celery
 
-from bench._bare import bare_app, broker_redis, broker_url
+from bench._bare import BROKER_ENV, bare_app, broker_redis, broker_url
 from bench._procs import Proc, child_env
-from bench._resources import REDIS_URL
 from spark.engines.unity.editor_script import BUILD_METHOD
 
 UNITY_ENV, PROJECT_ENV, OUT_ENV = "BENCH_UNITY_PATH", "BENCH_PROJECT_DIR", "BENCH_OUT_DIR"
@@ -62,7 +61,7 @@ def unity_build(job_id: str) -> None:
 
 def make_app(url: str) -> Celery:
     """The build-baseline app on url."""
-    return bare_app("bench_builds", QUEUE, TASK, unity_build, url)
+    return bare_app("bench_builds", QUEUE, {TASK: unity_build}, url)
 
 
 app = make_app(broker_url())
@@ -93,18 +92,23 @@ def _one(producer: Celery, client: redis.Redis, worker: Proc) -> BareBuild:
 
 
 def run_bare_builds(
-    unity: Path, project: Path, stand_in: dict[str, str], workdir: Path, counts: tuple[int, int]
+    unity: Path,
+    project: Path,
+    stand_in: dict[str, str],
+    workdir: Path,
+    counts: tuple[int, int],
+    broker: str,
 ) -> tuple[list[BareBuild], float]:
-    """Start the bare worker (the stand-in gets stand_in, FAKE_UNITY_*, in its environment);
-    counts = (warm-up, measured) builds, one at a time; the measured builds and the worker's
-    CPU seconds during them."""
+    """Start the bare worker on broker (the stand-in gets stand_in, FAKE_UNITY_*, in its
+    environment); counts = (warm-up, measured) builds, one at a time; the measured builds and
+    the worker's CPU seconds during them."""
     out = workdir / "bare-out"
-    env = {UNITY_ENV: str(unity), PROJECT_ENV: str(project), OUT_ENV: str(out)}
+    env = {UNITY_ENV: str(unity), PROJECT_ENV: str(project), OUT_ENV: str(out), BROKER_ENV: broker}
     args = ["-m", "celery", "-A", "bench._bare_build:app", "worker", "-Q", QUEUE, "-c", "1"]
     args += ["-P", "prefork", "-l", "INFO", "-n", f"benchbuilds{os.getpid()}@%h", "-E"]
     args += ["--prefetch-multiplier", "1"]
     worker = Proc("bare-build-worker", args, child_env(env | stand_in), workdir)
-    producer, client = make_app(REDIS_URL), redis.Redis.from_url(REDIS_URL)
+    producer, client = make_app(broker), redis.Redis.from_url(broker)
     try:
         worker.start()
         worker.wait_for_log("ready.")

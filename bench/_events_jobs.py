@@ -1,4 +1,4 @@
-"""Phase (e) of the event benchmark: jobs end to end, events in the database or via NATS."""
+"""Phase (e) of the event benchmark: jobs end to end, their events via NATS to the consumer."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ from pathlib import Path
 import psycopg
 
 from bench._load import post_jobs, wait_succeeded
-from bench._procs import Proc, child_env, free_port, stop_all
-from bench._resources import BenchDatabase, flush_redis, spark_env
+from bench._procs import Proc, start_api_and_worker, stop_all
+from bench._resources import BenchServers, spark_env
 
 WARMUP_JOBS = 20
 COUNT_EVENTS = "SELECT count(*) FROM spark_events"
 
 
-def sql_value(db: BenchDatabase, query: str) -> int:
+def sql_value(db: BenchServers, query: str) -> int:
     """Run query on a connection of its own: the first value it returns, or 0."""
     with psycopg.connect(db.psycopg_url, autocommit=True) as conn:
         cur = conn.execute(query)
@@ -38,7 +38,7 @@ class EndToEndResult:
 
 
 def _phase_e2e(
-    db: BenchDatabase, api: Proc, worker: Proc, url: str, token: str, jobs: int, clients: int
+    db: BenchServers, api: Proc, worker: Proc, url: str, token: str, jobs: int, clients: int
 ) -> EndToEndResult:
     api0, worker0 = api.cpu_seconds(), worker.cpu_seconds()
     load = post_jobs(url, token, jobs, clients)
@@ -63,7 +63,7 @@ class JobsRun:
     events_per_job: float
 
 
-def _settled_events(db: BenchDatabase) -> int:
+def _settled_events(db: BenchServers) -> int:
     """spark_events' count once it has not changed for 0.5s (the consumer caught up), max 15s."""
     last, deadline = -1, time.monotonic() + 15
     while (now := sql_value(db, COUNT_EVENTS)) != last and time.monotonic() < deadline:
@@ -72,35 +72,13 @@ def _settled_events(db: BenchDatabase) -> int:
     return now
 
 
-def _spark_children(env: dict[str, str], workdir: Path, mode: str, procs: list[Proc]) -> str:
-    """The API and a worker as bench_jobs starts them and, with NATS, `spark consumer`."""
-    port = free_port()
-    children = [
-        ("api", ["api", "--port", str(port), "--no-access-log"], "Uvicorn running"),
-        ("worker", ["worker", "--queues", "generation", "--concurrency", "2"], "ready."),
-    ]
-    if mode == "nats":
-        children.append(("consumer", ["consumer"], "event consumer"))
-    for name, args, ready in children:
-        proc = Proc(f"spark-{name}-{mode}", ["-m", "spark.cli", *args], env, workdir)
-        procs.append(proc)
-        proc.start()
-        proc.wait_for_log(ready)
-    procs[0].wait_http_ok(f"http://127.0.0.1:{port}/v1/health")
-    return f"http://127.0.0.1:{port}"
-
-
-def jobs_run(
-    db: BenchDatabase, workdir: Path, token: str, nats_url: str | None, jobs: int, clients: int
-) -> JobsRun:
-    """(e) POST jobs with a worker until all have succeeded, events via NATS or the database."""
-    extra = {"SPARK_NATS_URL": nats_url} if nats_url else {}
-    env = child_env(spark_env(db, workdir / "var") | extra)
+def jobs_run(db: BenchServers, workdir: Path, token: str, jobs: int, clients: int) -> JobsRun:
+    """(e) POST jobs with a worker until all have succeeded, `spark consumer` storing events."""
     procs: list[Proc] = []
-    flush_redis()
     try:
-        url = _spark_children(env, workdir, "nats" if nats_url else "db", procs)
-        api, worker = procs[0], procs[1]
+        env = spark_env(db, workdir / "var")
+        url = start_api_and_worker(env, workdir, procs, "generation", 2)
+        api, worker = procs[-2], procs[-1]
         post_jobs(url, token, WARMUP_JOBS, clients)
         wait_succeeded(db, WARMUP_JOBS, worker, timeout=60)
         _settled_events(db)
@@ -109,4 +87,3 @@ def jobs_run(
         return JobsRun(e2e, _settled_events(db) / jobs)
     finally:
         stop_all(procs)
-        flush_redis()

@@ -13,7 +13,7 @@ import httpx
 import psycopg
 
 from bench._procs import Proc
-from bench._resources import BenchDatabase, count_succeeded, state_counts
+from bench._resources import BenchServers, count_succeeded, state_counts
 
 JOB_BODY = {
     "kind": "generate_script",
@@ -90,7 +90,7 @@ def post_jobs(
     return result
 
 
-def wait_succeeded(db: BenchDatabase, expected: int, worker: Proc, timeout: float) -> float:
+def wait_succeeded(db: BenchServers, expected: int, worker: Proc, timeout: float) -> float:
     """Poll the database until expected jobs have succeeded; the perf_counter time it happened."""
     deadline = time.monotonic() + timeout
     with psycopg.connect(db.psycopg_url, autocommit=True) as conn:

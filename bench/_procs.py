@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -24,12 +25,18 @@ def free_port() -> int:
         return port
 
 
+#: the source checkout this benchmark runs from (bench and fakes are not installed packages)
+CHECKOUT = Path(__file__).resolve().parents[1]
+
+
 def child_env(extra: dict[str, str]) -> dict[str, str]:
     """The parent's environment without any SPARK_* variable, plus extra.
 
-    Children import bench, fakes and spark as installed packages, like the parent does.
+    Children import spark as an installed package and bench and fakes from the checkout,
+    which goes first on their PYTHONPATH (they run in a temporary folder).
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith("SPARK_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(CHECKOUT), env.get("PYTHONPATH")]))
     env.update(extra)
     return env
 
@@ -119,16 +126,13 @@ def _signal_group(pgid: int, sig: signal.Signals) -> None:
 
 def group_cpu_seconds(pgid: int) -> float:
     """CPU seconds (user + system) used so far by the live processes of group pgid."""
-    total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        # After the command name: state(0) ppid(1) pgrp(2) ... utime(11) stime(12)
-        if int(fields[2]) == pgid:
-            total += int(fields[11]) + int(fields[12])
-    return total / _TICKS
+    return sum(group_ticks(pgid).values()) / _TICKS
+
+
+def cpu_seconds_since(before: dict[int, int], now: dict[int, int]) -> float:
+    """CPU seconds between two readings of ticks per process (new processes count whole;
+    ones that exited in between are lost, so measure long-lived ones)."""
+    return sum(t - before.get(pid, 0) for pid, t in now.items()) / _TICKS
 
 
 def stop_all(procs: list[Proc]) -> None:
@@ -140,37 +144,49 @@ def stop_all(procs: list[Proc]) -> None:
             print(f"warning: could not stop {proc.name}: {exc}", file=sys.stderr)
 
 
-def postgres_ticks(database: str) -> dict[int, int]:
-    """utime + stime of each Postgres process: this database's backends and the server's own."""
+def _ticks_where(keep: Callable[[int, list[str]], bool]) -> dict[int, int]:
+    """utime + stime of each live process whose (pid, stat fields) keep accepts."""
     found: dict[int, int] = {}
-    for proc in Path("/proc").glob("[0-9]*"):
+    for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            head, tail = (proc / "stat").read_text().rsplit(")", 1)
-            title = (proc / "cmdline").read_bytes().decode(errors="replace")
-        except (OSError, ValueError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
             continue
-        client = "(" in title or "[local]" in title  # "postgres: 15/main: user db 127.0.0.1(..."
-        if head.endswith("(postgres") and (database in title or not client):
-            fields = tail.split()  # state(0) ... utime(11) stime(12)
-            found[int(proc.name)] = int(fields[11]) + int(fields[12])
+        pid = int(stat.parent.name)
+        if keep(pid, fields):  # state(0) ppid(1) pgrp(2) ... utime(11) stime(12)
+            found[pid] = int(fields[11]) + int(fields[12])
     return found
+
+
+def group_ticks(pgid: int) -> dict[int, int]:
+    """utime + stime of each live process of group pgid."""
+    return _ticks_where(lambda _, fields: int(fields[2]) == pgid)
+
+
+def server_ticks(pid: int) -> dict[int, int]:
+    """utime + stime of server process pid and its children (Postgres's backends each lead a
+    session of their own, so they are counted as the postmaster's children, not its group)."""
+    return _ticks_where(lambda found, fields: pid in (found, int(fields[1])))
 
 
 def start_api_and_worker(
     env: dict[str, str], workdir: Path, procs: list[Proc], queues: str, concurrency: int
 ) -> str:
-    """`spark api` and one `spark worker` on queues, both with env (SPARK_* included: the
-    parent's own SPARK_* are left out), appended to procs and ready; the API's URL."""
+    """`spark consumer`, `spark api` and one `spark worker` on queues, as deployed, all with env
+    (SPARK_* included: the parent's own are left out), appended to procs in that order (the
+    API and the worker last) and ready; the API's URL."""
     # the worker's own /metrics server stays on, on a port of its own
     env = {"SPARK_WORKER_METRICS_PORT": str(free_port())} | env
     port = free_port()
     for name, args in (
+        ("consumer", ["consumer"]),
         ("api", ["api", "--port", str(port), "--no-access-log"]),
         ("worker", ["worker", "--queues", queues, "--concurrency", str(concurrency)]),
     ):
         procs.append(Proc(f"spark-{name}", ["-m", "spark.cli", *args], child_env(env), workdir))
         procs[-1].start()
     url = f"http://127.0.0.1:{port}"
+    procs[-3].wait_for_log("event consumer")
     procs[-2].wait_http_ok(f"{url}/v1/health")
     procs[-1].wait_for_log("ready.")
     return url

@@ -23,8 +23,8 @@ from spark.config import Settings
 from spark.engines.unity.bridge import Editor
 from spark.engines.unity.mcp_bridge import make_editor_bridge
 from spark.engines.unity.mcp_editor import CAPTURE_FOLDER
-from spark.kv.leases import MemoryLeases
-from spark.kv.memory import MemoryBreakerStore
+from spark.kv.leases import RedisLeases
+from spark.kv.redis_store import RedisBreakerStore
 
 ROOT = Path(__file__).resolve().parents[1]
 #: unity-mcp's server, as `make .venv/unity-mcp/.installed` installs it
@@ -104,11 +104,15 @@ class StandIn:
         shutil.rmtree(self.project_dir / CAPTURE_FOLDER, ignore_errors=True)
 
 
-def bridge_overheads(editor: StandIn, count: int, warmup: int) -> tuple[list[float], list[float]]:
+def bridge_overheads(
+    editor: StandIn, count: int, warmup: int, redis_url: str
+) -> tuple[list[float], list[float]]:
     """(b) count screenshots through McpBridge one at a time, each as a worker takes one (attach
-    to the instance, screenshot 640x360), and each paired with the editor's own work for that
-    command (its handler run again, directly, on the parameters it received), in ms."""
-    bridge = make_editor_bridge(Settings(), MemoryBreakerStore(), MemoryLeases())
+    to the instance, screenshot 640x360, its breaker and lease in Redis at redis_url), and each
+    paired with the editor's own work for that command (its handler run again, directly, on
+    the parameters it received), in ms."""
+    store, leases = RedisBreakerStore(redis_url), RedisLeases(redis_url)
+    bridge = make_editor_bridge(Settings(), store, leases)
     target = Editor(editor.url)
     width, height = SCREENSHOT
     totals: list[float] = []

@@ -34,13 +34,7 @@ from bench._bare_build import TARGET, run_bare_builds
 from bench._cli import Bench
 from bench._load import LoadResult
 from bench._procs import Proc, start_api_and_worker, stop_all
-from bench._resources import (
-    REDIS_DB,
-    BenchDatabase,
-    flush_redis,
-    spark_env,
-    throwaway_database,
-)
+from bench._resources import BenchServers, bench_servers, spark_env
 from bench.bench_jobs import _api_key
 from fakes.unity import make_unity_project, write_launcher
 
@@ -146,17 +140,19 @@ class Paths:
         }
 
 
-def bare_phase(paths: Paths, builds: int) -> Side:
+def bare_phase(db: BenchServers, paths: Paths, builds: int) -> Side:
     """(a) WARMUP, then builds bare Celery builds one at a time."""
     stand_in = paths.stand_in_env("bare")
     counts = (WARMUP, builds)
-    measured, cpu = run_bare_builds(paths.unity, paths.project, stand_in, paths.workdir, counts)
+    measured, cpu = run_bare_builds(
+        paths.unity, paths.project, stand_in, paths.workdir, counts, db.broker_url
+    )
     records = read_records(paths.record("bare"))
     stamps = [stamped(b.job_id, b.submitted, b.ended, records) for b in measured]
     return Side(stamps, {"worker": cpu})
 
 
-def _start_spark(db: BenchDatabase, paths: Paths, procs: list[Proc]) -> str:
+def _start_spark(db: BenchServers, paths: Paths, procs: list[Proc]) -> str:
     """The API and one builds worker, started together (appended to procs); the API's URL."""
     env = (
         spark_env(db, paths.workdir / "var")
@@ -211,7 +207,7 @@ def _one_build(
     return job_id, submitted, *_wait_terminal(conn, job_id, worker)
 
 
-def spark_phase(db: BenchDatabase, paths: Paths, builds: int, procs: list[Proc]) -> Side:
+def spark_phase(db: BenchServers, paths: Paths, builds: int, procs: list[Proc]) -> Side:
     """(b) WARMUP, then builds SPARK unity_build jobs one at a time."""
     url = _start_spark(db, paths, procs)
     api, worker = procs[-2], procs[-1]
@@ -236,7 +232,7 @@ def spark_phase(db: BenchDatabase, paths: Paths, builds: int, procs: list[Proc])
 class Report:
     """All figures of one run."""
 
-    database: str
+    servers: str
     builds: int
     bare: Side
     spark: Side
@@ -267,8 +263,7 @@ class Report:
             for name, side in sides.items()
         }
         return {
-            "database": self.database,
-            "redis_db": REDIS_DB,
+            "servers": self.servers,
             "cpus": os.cpu_count(),
             "builds": self.builds,
             "warmup": WARMUP,
@@ -286,20 +281,18 @@ def _prepare(workdir: Path) -> Paths:
 
 
 def run(builds: int = DEFAULT_BUILDS) -> Report:
-    """(a) then (b) on fresh resources; every child is stopped, the database dropped."""
+    """(a) then (b) on servers of the run's own; every child and server is stopped."""
     with (
         tempfile.TemporaryDirectory(prefix="spark-bench-builds-") as tmp,
-        throwaway_database() as db,
+        bench_servers() as db,
     ):
         paths = _prepare(Path(tmp))
-        flush_redis()
         procs: list[Proc] = []
         try:
-            bare = bare_phase(paths, builds)
+            bare = bare_phase(db, paths, builds)
             spark = spark_phase(db, paths, builds, procs)
         finally:
             stop_all(procs)
-            flush_redis()
     return Report(db.name, builds, bare, spark)
 
 
@@ -319,8 +312,7 @@ def render(r: Report) -> str:
     return "\n".join([
         f"SPARK build benchmark: Unity stand-in (success, no delay), {r.builds} builds one at a "
         f"time after {WARMUP} warm-up, 1 worker process each,",
-        f"Postgres 127.0.0.1:5432 ({r.database}), Redis 127.0.0.1:6379/{REDIS_DB}, "
-        f"{os.cpu_count()} CPUs",
+        f"{r.servers}, {os.cpu_count()} CPUs",
         "",
         f"{'':<41}{'bare Celery ms':>24}{'SPARK ms':>24}{'SPARK / bare':>21}{'+ms':>9}",
         f"{'':<41}{head}{head}{''.join(f'{k:>7}' for k in STATS)}{'mean':>9}",

@@ -6,8 +6,8 @@
 NatsPublisher: publish() N events from a plain thread, then flush(); (c) raw psycopg: the same
 N rows as multi-row INSERT ... ON CONFLICT DO NOTHING in batches of 500; (d) SPARK's consume()
 (batch 500) on a stream holding exactly N events, until all N rows are in spark_events;
-(e) J jobs end to end (API + worker) with events stored directly ("DB events") and through NATS
-with `spark consumer` running ("NATS events"). A private nats-server, a throwaway database.
+(e) J jobs end to end (API + worker) with their events going through NATS to `spark consumer`.
+On the run's own servers (bench._resources): NATS with JetStream, PostgreSQL and Valkey.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import asyncio
 import json
 import math
 import os
-import shutil
 import signal
 import sys
 import tempfile
@@ -33,8 +32,8 @@ from psycopg.types.json import Jsonb
 
 from bench._cli import terminate
 from bench._events_jobs import JobsRun, jobs_run, sql_value
-from bench._procs import Proc, free_port, postgres_ticks, stop_all
-from bench._resources import BenchDatabase, throwaway_database
+from bench._procs import cpu_seconds_since, group_cpu_seconds, server_ticks
+from bench._resources import BenchServers, bench_servers
 from bench.bench_jobs import _api_key
 from spark.db.engine import Database
 from spark.domain.events import Event, EventType
@@ -51,7 +50,6 @@ DEFAULT_CLIENTS = 16
 BATCH = 500
 WARMUP_JOBS = 20
 GOAL_STORED_PER_S = 10_000
-NATS_BINARY = shutil.which("nats-server") or "/usr/sbin/nats-server"
 COUNT_EVENTS = "SELECT count(*) FROM spark_events"
 _COLUMNS = "id, ts, type, job_id, job_kind, session_id, subject, data"
 #: one job's events as the runner and lifecycle send them: started, progress, completed
@@ -97,36 +95,34 @@ class Phase:
 class Meter:
     """Times one phase at a time: wall clock, and CPU of this process, nats-server, Postgres."""
 
-    def __init__(self, server: Proc, database: str) -> None:
-        self.server, self._database = server, database
+    def __init__(self, db: BenchServers) -> None:
+        self._nats, self._postgres = db.nats_pid, db.postgres_pid
         self._cpu = 0.0, 0.0
         self._pg: dict[int, int] = {}
         self._start = 0.0
 
     def start(self) -> None:
         """Start timing (CPU is read first, so reading it is not timed)."""
-        self._cpu = time.process_time(), self.server.cpu_seconds()
-        self._pg = postgres_ticks(self._database)
+        self._cpu = time.process_time(), group_cpu_seconds(self._nats)
+        self._pg = server_ticks(self._postgres)
         self._start = time.perf_counter()
 
     def stop(self, count: int) -> Phase:
         """The phase since start(), for count events."""
         elapsed = time.perf_counter() - self._start
-        bench, nats_s = time.process_time(), self.server.cpu_seconds()
-        ticks = sum(t - self._pg.get(pid, 0) for pid, t in postgres_ticks(self._database).items())
-        pg_s = ticks / os.sysconf("SC_CLK_TCK")
+        bench, nats_s = time.process_time(), group_cpu_seconds(self._nats)
+        pg_s = cpu_seconds_since(self._pg, server_ticks(self._postgres))
         return Phase(count, elapsed, bench - self._cpu[0], nats_s - self._cpu[1], pg_s)
 
 
-def _start_nats(workdir: Path, procs: list[Proc]) -> tuple[Proc, str]:
-    port = free_port()
-    server = Proc("nats-server", [], dict(os.environ), workdir)
-    store = str(workdir / "nats")
-    server.args = [NATS_BINARY, "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", store]
-    procs.append(server)
-    server.start()
-    server.wait_for_log("Server is ready", timeout=20)
-    return server, f"nats://127.0.0.1:{port}"
+async def _purge_stream(url: str) -> None:
+    nc = await nats.connect(url)
+    try:
+        js = nc.jetstream()
+        await ensure_stream(js)
+        await js.purge_stream(STREAM)
+    finally:
+        await nc.close()
 
 
 async def _stream_messages(url: str) -> int:
@@ -160,7 +156,7 @@ async def raw_publish(url: str, events: list[Event], meter: Meter, purge: bool =
 
 
 def spark_publish(
-    url: str, db: BenchDatabase, events: list[Event], meter: Meter
+    url: str, db: BenchServers, events: list[Event], meter: Meter
 ) -> tuple[Phase, int]:
     """(b) NatsPublisher.publish() every event from this (plain) thread, then flush().
 
@@ -194,7 +190,7 @@ def _db_row(e: Event) -> tuple[Any, ...]:
     return (e.id, e.ts, e.type.value, e.job_id, e.job_kind.value, e.session_id, e.subject, data)
 
 
-def raw_insert(db: BenchDatabase, events: list[Event], meter: Meter) -> Phase:
+def raw_insert(db: BenchServers, events: list[Event], meter: Meter) -> Phase:
     """(c) multi-row INSERT ... ON CONFLICT DO NOTHING, one transaction per batch."""
     rows = [_db_row(e) for e in events]
     sql_value(db, "TRUNCATE spark_events CASCADE")
@@ -212,7 +208,7 @@ def raw_insert(db: BenchDatabase, events: list[Event], meter: Meter) -> Phase:
     return phase
 
 
-async def _until_stored(db: BenchDatabase, expected: int, task: asyncio.Task[None]) -> None:
+async def _until_stored(db: BenchServers, expected: int, task: asyncio.Task[None]) -> None:
     deadline = time.monotonic() + 60 + expected / 200
     async with await psycopg.AsyncConnection.connect(db.psycopg_url, autocommit=True) as conn:
         while True:
@@ -228,7 +224,7 @@ async def _until_stored(db: BenchDatabase, expected: int, task: asyncio.Task[Non
             await asyncio.sleep(0.02)
 
 
-async def spark_consume(url: str, db: BenchDatabase, count: int, meter: Meter) -> Phase:
+async def spark_consume(url: str, db: BenchServers, count: int, meter: Meter) -> Phase:
     """(d) consume() with a fresh durable until count rows are in spark_events."""
     database = Database(db.spark_url, pool_size=2)
     options = ConsumerOptions(durable=f"bench-{uuid.uuid4().hex[:10]}", batch=BATCH)
@@ -249,24 +245,20 @@ async def spark_consume(url: str, db: BenchDatabase, count: int, meter: Meter) -
 class Report:
     """All figures of one run."""
 
-    database: str
+    servers: str
     raw_publish: Phase
     spark_publish: Phase
     outboxed: int
     raw_insert: Phase
     spark_consume: Phase
-    jobs_db: JobsRun | None
-    jobs_nats: JobsRun | None
+    jobs: JobsRun | None
 
     def ratios(self) -> dict[str, float]:
-        """publish (b)/(a), store (d)/(c) and, with (e), jobs NATS/DB."""
-        found = {
+        """publish (b)/(a) and store (d)/(c)."""
+        return {
             "publish": self.spark_publish.per_s / self.raw_publish.per_s,
             "store": self.spark_consume.per_s / self.raw_insert.per_s,
         }
-        if self.jobs_db and self.jobs_nats:
-            found["jobs"] = self.jobs_nats.e2e.per_s / self.jobs_db.e2e.per_s
-        return found
 
     def as_dict(self) -> dict[str, Any]:
         """Every figure, for --json."""
@@ -281,28 +273,24 @@ class Report:
 
 
 def run(events: int, jobs: int, clients: int) -> Report:
-    """Phases (a) to (e) on fresh resources; every child is stopped, the database dropped."""
-    with tempfile.TemporaryDirectory(prefix="spark-bench-ev-") as tmp, throwaway_database() as db:
+    """Phases (a) to (e) on servers of the run's own; every child and server is stopped."""
+    with tempfile.TemporaryDirectory(prefix="spark-bench-ev-") as tmp, bench_servers() as db:
         workdir = Path(tmp)
         (workdir / "var").mkdir()
-        procs: list[Proc] = []
-        try:
-            server, url = _start_nats(workdir, procs)
-            meter = Meter(server, db.name)
-            raw_pub = asyncio.run(raw_publish(url, make_events(events), meter))
-            spark_pub, outboxed = spark_publish(url, db, make_events(events), meter)
-            stored = make_events(events)
-            raw_ins = raw_insert(db, stored, meter)
-            # (d) reads a stream holding exactly these N events (purged, then published raw)
-            asyncio.run(raw_publish(url, stored, meter, purge=True))
-            consumed = asyncio.run(spark_consume(url, db, events, meter))
-            runs: list[JobsRun | None] = [None, None]
-            if jobs:
-                token = _api_key(db)
-                runs = [jobs_run(db, workdir, token, nats, jobs, clients) for nats in (None, url)]
-        finally:
-            stop_all(procs)
-    return Report(db.name, raw_pub, spark_pub, outboxed, raw_ins, consumed, *runs)
+        url, meter = db.nats_url, Meter(db)
+        raw_pub = asyncio.run(raw_publish(url, make_events(events), meter))
+        spark_pub, outboxed = spark_publish(url, db, make_events(events), meter)
+        stored = make_events(events)
+        raw_ins = raw_insert(db, stored, meter)
+        # (d) reads a stream holding exactly these N events (purged, then published raw)
+        asyncio.run(raw_publish(url, stored, meter, purge=True))
+        consumed = asyncio.run(spark_consume(url, db, events, meter))
+        run_e: JobsRun | None = None
+        if jobs:
+            # (e)'s consumer stores only the jobs' own events
+            asyncio.run(_purge_stream(url))
+            run_e = jobs_run(db, workdir, _api_key(db), jobs, clients)
+    return Report(db.name, raw_pub, spark_pub, outboxed, raw_ins, consumed, run_e)
 
 
 def _row(label: str, count: int, secs: float, rate: str, *cols: str) -> str:
@@ -323,15 +311,12 @@ def _jobs_row(label: str, found: JobsRun) -> str:
 
 
 def _jobs_lines(report: Report) -> list[str]:
-    if not (report.jobs_db and report.jobs_nats):
+    if not report.jobs:
         return ["(e) skipped (--jobs 0)"]
     return [
         f"{'(e) jobs end to end (generate_script)':<46}{'jobs':>7}{'secs':>8}{'rate':>14}"
         f"{'ev/job':>8}{'API':>8}{'worker':>8}  CPU ms/job",
-        _jobs_row("DB events (no NATS)", report.jobs_db),
-        _jobs_row("NATS events (+ spark consumer)", report.jobs_nats),
-        "",
-        f"jobs ratio     (e) NATS events job/s / DB events job/s = {report.ratios()['jobs']:.3f}",
+        _jobs_row("events via NATS + spark consumer", report.jobs),
     ]
 
 
@@ -340,8 +325,8 @@ def render(report: Report) -> str:
     ratios, d = report.ratios(), report.spark_consume
     met = "met" if d.per_s >= GOAL_STORED_PER_S else "NOT met"
     return "\n".join([
-        f"SPARK event benchmark: private nats-server (JetStream, file store) on 127.0.0.1, "
-        f"Postgres 127.0.0.1:5432 ({report.database}), {os.cpu_count()} CPUs",
+        "SPARK event benchmark: NATS with JetStream (file store), PostgreSQL and Valkey of the "
+        f"run's own ({report.servers}), {os.cpu_count()} CPUs",
         "",
         f"{'':<46}{'count':>7}{'secs':>8}{'rate':>14}{'bench':>8}{'nats':>8}{'pg':>8}"
         "  CPU ms/1000 events",

@@ -3,12 +3,13 @@ generator) in the same run, and reading a file's content against reading a job.
 
     .venv/bin/python -m bench.bench_files [--jobs N] [--json]
 
-The real `spark api` and one `spark worker` (generation and patches queues, 2 processes) on a
-throwaway database and Redis db 12. One project with FILES C# files; (a) N generate_script jobs
-POSTed by CLIENTS clients, timed from the first POST until all have succeeded; (b) the same for
-N apply_patch jobs, the i-th a `replace` of file i % FILES's end marker by a line of its own and
-the marker (C# syntax checked before each write); (c) N one-at-a-time GETs of a job and, when
-the server has the route, of a file's content (`GET /v1/projects/{id}/files/{path}`), interleaved.
+The real `spark api` and one `spark worker` (generation and patches queues, 2 processes), with
+`spark consumer`, on the run's own servers (bench._resources). One project with FILES C# files;
+(a) N generate_script jobs POSTed by CLIENTS clients, timed from the first POST until all have
+succeeded; (b) the same for N apply_patch jobs, the i-th a `replace` of file i % FILES's end
+marker by a line of its own and the marker (C# syntax checked before each write); (c) N
+one-at-a-time GETs of a job and, when the server has the route, of a file's content
+(`GET /v1/projects/{id}/files/{path}`), interleaved.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import psycopg
 from bench._cli import Bench
 from bench._load import JOB_BODY, Bodies, LoadResult, post_jobs
 from bench._procs import Proc, start_api_and_worker, stop_all
-from bench._resources import REDIS_DB, BenchDatabase, flush_redis, spark_env, throwaway_database
+from bench._resources import BenchServers, bench_servers, spark_env
 from bench.bench_jobs import _api_key
 
 DEFAULT_JOBS = 500
@@ -61,7 +62,7 @@ class Burst:
 class Report:
     """Every figure of one run; file_read_ms is None when the server has no file route."""
 
-    database: str
+    servers: str
     generate: Burst
     patch: Burst
     versions_written: int
@@ -71,11 +72,11 @@ class Report:
     def as_dict(self) -> dict[str, Any]:
         ratio = self.patch.per_s / self.generate.per_s
         rates = {"generate_script": self.generate.per_s, "apply_patch": self.patch.per_s}
-        extra = {"per_s": rates, "patch_vs_generate": ratio, "redis_db": REDIS_DB}
+        extra = {"per_s": rates, "patch_vs_generate": ratio}
         return asdict(self) | extra | {"cpus": os.cpu_count()}
 
 
-def _start_spark(db: BenchDatabase, workdir: Path, procs: list[Proc]) -> str:
+def _start_spark(db: BenchServers, workdir: Path, procs: list[Proc]) -> str:
     # The project's directory is the run's folder.
     env = spark_env(db, workdir / "var") | {"SPARK_SOURCE_ROOTS": json.dumps([str(workdir)])}
     return start_api_and_worker(env, workdir, procs, "generation,patches", 2)
@@ -93,7 +94,7 @@ def _succeeded(conn: psycopg.Connection[Any], kind: str) -> int:
     return int(done)
 
 
-def burst(db: BenchDatabase, url: str, token: str, kind: str, count: int, bodies: Bodies) -> Burst:
+def burst(db: BenchServers, url: str, token: str, kind: str, count: int, bodies: Bodies) -> Burst:
     """POST count jobs with CLIENTS clients; wait until all have succeeded."""
     with psycopg.connect(db.psycopg_url, autocommit=True) as conn:
         target = _succeeded(conn, kind) + count
@@ -166,13 +167,13 @@ def reads(
     return _percentiles(jobs), (_percentiles(files) if has_route else None)
 
 
-def _versions(db: BenchDatabase) -> int:
+def _versions(db: BenchServers) -> int:
     with psycopg.connect(db.psycopg_url, autocommit=True) as conn:
         row = conn.execute("SELECT count(*) FROM file_versions").fetchone()
     return int(row[0]) if row else 0
 
 
-def _phases(db: BenchDatabase, workdir: Path, jobs: int, procs: list[Proc]) -> Report:
+def _phases(db: BenchServers, workdir: Path, jobs: int, procs: list[Proc]) -> Report:
     url = _start_spark(db, workdir, procs)
     token = _api_key(db)
     headers = {"Authorization": f"Bearer {token}"}
@@ -192,20 +193,18 @@ def _phases(db: BenchDatabase, workdir: Path, jobs: int, procs: list[Proc]) -> R
 
 
 def run(jobs: int = DEFAULT_JOBS) -> Report:
-    """The three phases on fresh resources; every child is stopped, the database dropped."""
+    """The three phases on servers of the run's own; every child and server is stopped."""
     with (
         tempfile.TemporaryDirectory(prefix="spark-bench-files-") as tmp,
-        throwaway_database() as db,
+        bench_servers() as db,
     ):
         workdir = Path(tmp)
         (workdir / "var").mkdir()
-        flush_redis()
         procs: list[Proc] = []
         try:
             return _phases(db, workdir, jobs, procs)
         finally:
             stop_all(procs)
-            flush_redis()
 
 
 def _burst_row(label: str, b: Burst) -> str:
@@ -222,8 +221,8 @@ def render(r: Report) -> str:
         else "GET /v1/projects/{id}/files/{path}: not served by this build (skipped)"
     )
     return "\n".join([
-        f"SPARK files benchmark: spark api + 1 worker (2 processes), Postgres ({r.database}), "
-        f"Redis db {REDIS_DB}, {CLIENTS} clients, {os.cpu_count()} CPUs",
+        "SPARK files benchmark: spark api + 1 worker (2 processes) + spark consumer, "
+        f"{r.servers}, {CLIENTS} clients, {os.cpu_count()} CPUs",
         "",
         f"{'':<46}{'jobs':>6}{'POSTs s':>9}{'all s':>9}{'jobs/s':>12}",
         _burst_row("(a) generate_script, offline generator", r.generate),

@@ -30,16 +30,8 @@ from psycopg.rows import TupleRow
 from bench import _fake_llm as fake_llm
 from bench._cli import Bench
 from bench._load import LoadResult, post_jobs
-from bench._procs import Proc, postgres_ticks, start_api_and_worker, stop_all
-from bench._resources import (
-    REDIS_DB,
-    BenchDatabase,
-    flush_redis,
-    spark_env,
-    state_counts,
-    throwaway_database,
-    truncate_jobs,
-)
+from bench._procs import Proc, cpu_seconds_since, server_ticks, start_api_and_worker, stop_all
+from bench._resources import BenchServers, bench_servers, spark_env, state_counts, truncate_jobs
 from bench.bench_jobs import _api_key
 from spark.config import Settings
 from spark.llm import prompting
@@ -58,9 +50,8 @@ MODEL, LLM_API_KEY = "fake-coder", "x"
 PROMPT, CLASS_NAME = "a coin that spins and can be collected", "Coin"
 JOB = {"kind": "generate_script", "params": {"prompt": PROMPT, "class_name": CLASS_NAME}}
 CPU_PARTS = ("client", "fake_llm", "api", "worker", "postgres")
-_TICKS = os.sysconf("SC_CLK_TCK")
 T = TypeVar("T")
-_LOST = f"was Redis db {REDIS_DB} flushed by another benchmark? see BENCH_REDIS_DB"
+_LOST = "were the queued messages lost? see the worker's log"
 
 
 @dataclass(frozen=True)
@@ -85,7 +76,7 @@ class Meter:
     """Measures one phase at a time: CPU of this process ("client"), of Postgres and of each
     child group in procs, and the completions the fake LLM answered."""
 
-    database: str
+    postgres_pid: int
     fake_url: str
     procs: dict[str, Proc] = field(default_factory=dict)
     _start: dict[str, float] = field(default_factory=dict)
@@ -99,13 +90,13 @@ class Meter:
     def start(self) -> None:
         """Start measuring (the fake's count is read first, so reading it is not measured)."""
         self._calls = fake_llm.answered(self.fake_url)
-        self._start, self._pg = self._now(), postgres_ticks(self.database)
+        self._start, self._pg = self._now(), server_ticks(self.postgres_pid)
 
     def stop(self, count: int, elapsed_s: float, latency: dict[str, float] | None = None) -> Phase:
         """The phase since start(); CPU per CPU_PARTS (0 for a child not yet running)."""
         end = self._now()
-        pg = sum(t - self._pg.get(pid, 0) for pid, t in postgres_ticks(self.database).items())
-        used = {k: v - self._start.get(k, v) for k, v in end.items()} | {"postgres": pg / _TICKS}
+        pg = cpu_seconds_since(self._pg, server_ticks(self.postgres_pid))
+        used = {k: v - self._start.get(k, v) for k, v in end.items()} | {"postgres": pg}
         cpu = {k: used.get(k, 0.0) * 1000 / count for k in CPU_PARTS}
         calls = fake_llm.answered(self.fake_url) - self._calls
         return Phase(count, elapsed_s, cpu, calls, latency)
@@ -131,7 +122,7 @@ def sequential(step: Callable[[], T], count: int, meter: Meter) -> tuple[Phase, 
 class Target:
     """The running SPARK under test."""
 
-    db: BenchDatabase
+    db: BenchServers
     url: str
     token: str
     worker: Proc
@@ -168,7 +159,7 @@ def bare_sdk(meter: Meter, calls: int) -> Phase:
         client.close()
 
 
-def _start_spark(db: BenchDatabase, workdir: Path, fake_url: str, procs: list[Proc]) -> str:
+def _start_spark(db: BenchServers, workdir: Path, fake_url: str, procs: list[Proc]) -> str:
     """The API and one worker process, started together (appended to procs); the API's URL."""
     env = spark_env(db, workdir / "var") | {
         "SPARK_LLM_BASE_URL": f"{fake_url}/v1",
@@ -182,8 +173,8 @@ def wait_for(
     conn: psycopg.Connection[TupleRow], target: Target, expected: int, job_id: str = ""
 ) -> float:
     """Poll every POLL_S until expected jobs (or job job_id) have succeeded; the perf_counter
-    time it happened. Raises if one fails, or if none succeeds for STALL_S: queued messages
-    lost to a flush of the broker's db would stay queued for ever."""
+    time it happened. Raises if one fails, or if none succeeds for STALL_S: jobs whose
+    messages were lost would stay queued for ever."""
     query = "SELECT count(*) FILTER (WHERE state = 'succeeded'), count(*) FILTER (WHERE state"
     query += " IN ('failed', 'canceled')) FROM jobs" + (" WHERE id = %s" if job_id else "")
     args = (job_id,) if job_id else ()
@@ -272,7 +263,7 @@ def all_at_once(target: Target, jobs: int, meter: Meter) -> tuple[Phase, float]:
 class Report:
     """All figures of one run."""
 
-    database: str
+    servers: str
     sdk: Phase
     sequential: Phase
     breakdown_ms: dict[str, float]
@@ -293,13 +284,13 @@ class Report:
     def as_dict(self) -> dict[str, Any]:
         """Every figure, for --json."""
         rates = {name: getattr(self, name).per_s for name in ("sdk", "sequential", "burst")}
-        extra = {"redis_db": REDIS_DB, "cpus": os.cpu_count(), "per_s": rates}
+        extra = {"cpus": os.cpu_count(), "per_s": rates}
         return asdict(self) | extra | self.figures()
 
 
-def _phases(db: BenchDatabase, workdir: Path, jobs: int, procs: list[Proc]) -> Report:
+def _phases(db: BenchServers, workdir: Path, jobs: int, procs: list[Proc]) -> Report:
     fake_url, fake = fake_llm.start(workdir, procs)
-    meter = Meter(db.name, fake_url, {"fake_llm": fake})
+    meter = Meter(db.postgres_pid, fake_url, {"fake_llm": fake})
     sdk = bare_sdk(meter, jobs)
     url = _start_spark(db, workdir, fake_url, procs)
     meter.procs |= {"api": procs[-2], "worker": procs[-1]}
@@ -315,18 +306,16 @@ def _phases(db: BenchDatabase, workdir: Path, jobs: int, procs: list[Proc]) -> R
 
 
 def run(jobs: int = DEFAULT_JOBS) -> Report:
-    """(a) then (b) on fresh resources; every child is stopped, the database dropped."""
+    """(a) then (b) on servers of the run's own; every child and server is stopped."""
     fake_llm.check_script()
-    with tempfile.TemporaryDirectory(prefix="spark-bench-llm-") as tmp, throwaway_database() as db:
+    with tempfile.TemporaryDirectory(prefix="spark-bench-llm-") as tmp, bench_servers() as db:
         workdir = Path(tmp)
         (workdir / "var").mkdir()
-        flush_redis()
         procs: list[Proc] = []
         try:
             return _phases(db, workdir, jobs, procs)
         finally:
             stop_all(procs)
-            flush_redis()
 
 
 def _row(label: str, phase: Phase, unit: str) -> str:
@@ -345,8 +334,8 @@ def render(r: Report) -> str:
     f = r.figures()
     return "\n".join([
         "SPARK LLM benchmark: fake OpenAI-compatible server on 127.0.0.1 (subprocess, stdlib "
-        f"ThreadingHTTPServer), Postgres 127.0.0.1:5432 ({r.database}), Redis "
-        f"127.0.0.1:6379/{REDIS_DB}, 1 worker process, {os.cpu_count()} CPUs",
+        f"ThreadingHTTPServer), {r.servers}, 1 worker process + spark consumer, "
+        f"{os.cpu_count()} CPUs",
         "",
         f"{'':<40}{'count':>6}{'secs':>8}{'rate':>14}{'mean ms':>9}{'p50 ms':>9}{'p99 ms':>9}",
         _row("(a) bare openai SDK, sequential calls", r.sdk, "call"),

@@ -3,14 +3,15 @@ run, and what the editor bridge adds around the editor's own screenshot time.
 
     .venv/bin/python -m bench.bench_previews [--jobs N] [--json]
 
-The real `spark api` and one `spark worker` (generation and previews queues, 2 processes) on a
-throwaway database and Redis db 12 (the preview cache lives there), with SPARK_UNITY_MCP_URL
-pointing at unity-mcp's real server (its own venv, `make .venv/unity-mcp/.installed`) with
-one stand-in Unity Editor connected to it. (a) N jobs of each kind, one at a time and
-interleaved, each timed from its POST until the database says `succeeded`: a render_preview
-that the cache answers (one miss warms it first) and an offline generate_script. (b) N
-screenshots through the bridge (McpBridge attach + screenshot, as a worker takes one), each
-compared with the editor's own work for that capture, timed by running its handler directly.
+The real `spark api` and one `spark worker` (generation and previews queues, 2 processes), with
+`spark consumer`, on the run's own servers (bench._resources; the preview cache is in its
+Redis), with SPARK_UNITY_MCP_URL pointing at unity-mcp's real server (its own venv,
+`make .venv/unity-mcp/.installed`) with one stand-in Unity Editor connected to it. (a) N jobs
+of each kind, one at a time and interleaved, each timed from its POST until the database says
+`succeeded`: a render_preview that the cache answers (one miss warms it first) and an offline
+generate_script. (b) N screenshots through the bridge (McpBridge attach + screenshot, as a
+worker takes one), each compared with the editor's own work for that capture, timed by running
+its handler directly.
 """
 
 from __future__ import annotations
@@ -29,14 +30,7 @@ import psycopg
 from bench._cli import Bench
 from bench._load import JOB_BODY, LoadResult
 from bench._procs import Proc, start_api_and_worker, stop_all
-from bench._resources import (
-    REDIS_DB,
-    REDIS_URL,
-    BenchDatabase,
-    flush_redis,
-    spark_env,
-    throwaway_database,
-)
+from bench._resources import BenchServers, bench_servers, spark_env
 from bench._unity_mcp import StandIn, bridge_overheads, require_server
 from bench.bench_jobs import _api_key
 
@@ -56,7 +50,7 @@ def _percentiles(samples: list[float]) -> dict[str, float]:
 class Report:
     """Every figure of one run, in milliseconds."""
 
-    database: str
+    servers: str
     jobs: int
     preview_hit_ms: dict[str, float]
     generate_ms: dict[str, float]
@@ -66,15 +60,12 @@ class Report:
 
     def as_dict(self) -> dict[str, Any]:
         ratio = {q: self.preview_hit_ms[q] / self.generate_ms[q] for q in ("p50", "p99")}
-        extra = {"preview_hit_vs_generate": ratio, "redis_db": REDIS_DB, "cpus": os.cpu_count()}
+        extra = {"preview_hit_vs_generate": ratio, "cpus": os.cpu_count()}
         return asdict(self) | extra
 
 
-def _start_spark(db: BenchDatabase, workdir: Path, editor_url: str, procs: list[Proc]) -> str:
-    env = spark_env(db, workdir / "var") | {
-        "SPARK_REDIS_URL": REDIS_URL,
-        "SPARK_UNITY_MCP_URL": editor_url,
-    }
+def _start_spark(db: BenchServers, workdir: Path, editor_url: str, procs: list[Proc]) -> str:
+    env = spark_env(db, workdir / "var") | {"SPARK_UNITY_MCP_URL": editor_url}
     return start_api_and_worker(env, workdir, procs, "generation,previews", 2)
 
 
@@ -101,7 +92,7 @@ def _one_job(http: httpx.Client, conn: psycopg.Connection[Any], body: dict[str, 
 
 
 def _jobs(
-    db: BenchDatabase, url: str, token: str, project: str, count: int
+    db: BenchServers, url: str, token: str, project: str, count: int
 ) -> tuple[list[float], list[float]]:
     """(a) WARMUP, then count, of each kind, one at a time, alternating."""
     preview = {"kind": "render_preview", "project_id": project, "params": PREVIEW}
@@ -137,15 +128,14 @@ def _wait_done(conn: psycopg.Connection[Any], job_id: str) -> None:
 
 
 def run(jobs: int = DEFAULT_JOBS) -> Report:
-    """Both phases on fresh resources; every child is stopped, the database dropped."""
+    """Both phases on servers of the run's own; every child and server is stopped."""
     require_server()
     with (
         tempfile.TemporaryDirectory(prefix="spark-bench-previews-") as tmp,
-        throwaway_database() as db,
+        bench_servers() as db,
     ):
         workdir = Path(tmp)
         (workdir / "var").mkdir()
-        flush_redis()
         procs: list[Proc] = []
         editor = StandIn(workdir)
         try:
@@ -157,11 +147,10 @@ def run(jobs: int = DEFAULT_JOBS) -> Report:
                 headers = {"Authorization": f"Bearer {token}"}
                 project = str(http.post("/v1/projects", json=body, headers=headers).json()["id"])
             hits, generated = _jobs(db, url, token, project, jobs)
-            totals, own = bridge_overheads(editor, jobs, WARMUP)
+            totals, own = bridge_overheads(editor, jobs, WARMUP, db.redis_url)
         finally:
             stop_all(procs)
             editor.stop()
-            flush_redis()
     overhead = [t - o for t, o in zip(totals, own, strict=True)]
     return Report(
         db.name,
@@ -182,8 +171,8 @@ def render(r: Report) -> str:
     """The human-readable table."""
     d = r.as_dict()["preview_hit_vs_generate"]
     return "\n".join([
-        f"SPARK previews benchmark: spark api + 1 worker (2 processes), Postgres ({r.database}), "
-        f"Redis db {REDIS_DB}, unity-mcp's server + a stand-in editor, {os.cpu_count()} CPUs, "
+        "SPARK previews benchmark: spark api + 1 worker (2 processes) + spark consumer, "
+        f"{r.servers}, unity-mcp's server + a stand-in editor, {os.cpu_count()} CPUs, "
         f"{r.jobs} of each",
         "",
         f"{'(a) one job at a time, POST to succeeded':<58}{'p50 ms':>9}{'p99 ms':>9}",

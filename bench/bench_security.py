@@ -2,14 +2,13 @@
 
     .venv/bin/python -m bench.bench_security [--requests N] [--json]
 
-GET /v1/jobs/{id} of a stored job, through create_app() on Postgres with the Redis rate
-limiter, driven in-process (httpx over ASGI, one request at a time) so only the app's own
-work is timed. Five ways in, interleaved request by request so machine drift hits all alike:
-the layer off (_unchecked_app: create_app's routes, error handlers, services and metrics
-middleware, every request run as one principal: no credential, no permission check, no rate
-limit or quota), an API key, an HS256 JWT and an RS256 JWT (key from a JWKS server on
-127.0.0.1), and an API key with the in-process limiter of the embedded default (no Redis
-round trip).
+GET /v1/jobs/{id} of a stored job, through create_app() on the run's own Postgres with the
+Redis rate limiter, driven in-process (httpx over ASGI, one request at a time) so only the
+app's own work is timed. Four ways in, interleaved request by request so machine drift hits
+all alike: the layer off (_unchecked_app: create_app's routes, error handlers, services and
+metrics middleware, every request run as one principal: no credential, no permission check,
+no rate limit or quota), an API key, an HS256 JWT and an RS256 JWT (key from a JWKS server on
+127.0.0.1).
 "Added" is each credential's percentile minus the layer-off percentile.
 """
 
@@ -33,7 +32,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bench._cli import Bench
 from bench._load import LoadResult
-from bench._resources import REDIS_URL, BenchDatabase, flush_redis, throwaway_database
+from bench._resources import BenchServers, bench_servers
 from fakes import jwks
 from spark.config import Settings
 from spark.db import submissions as submission_queries
@@ -50,7 +49,7 @@ from spark.web.services import build_services
 DEFAULT_REQUESTS = 3000
 WARMUP = 200
 USER = "bench-user"
-WAYS = ("off", "api_key", "jwt_hs256", "jwt_rs256", "api_key_local")
+WAYS = ("off", "api_key", "jwt_hs256", "jwt_rs256")
 
 
 @dataclass(frozen=True)
@@ -64,11 +63,12 @@ class Way:
     added_p99_ms: float = 0.0
 
 
-def _settings(db: BenchDatabase, jwks_url: str) -> Settings:
+def _settings(db: BenchServers, jwks_url: str) -> Settings:
     return Settings(
         database_url=db.spark_url,
-        broker_url=REDIS_URL,
-        redis_url=REDIS_URL,
+        broker_url=db.broker_url,
+        redis_url=db.redis_url,
+        nats_url=db.nats_url,
         jwt_secret=SecretStr(jwks.HS_SECRET),
         jwt_jwks_url=jwks_url,
         jwt_issuer=jwks.ISSUER,
@@ -116,17 +116,20 @@ def _credentials(db: Database, key: jwks.SigningKey) -> dict[str, dict[str, str]
         "api_key": {"Authorization": f"Bearer {token}"},
         "jwt_hs256": {"Authorization": f"Bearer {jwks.hs256(claims)}"},
         "jwt_rs256": {"Authorization": f"Bearer {jwks.rs256(key, claims)}"},
-        "api_key_local": {"Authorization": f"Bearer {token}"},
     }
 
 
 async def _measure(
-    clients: dict[str, httpx.AsyncClient], headers: dict[str, dict[str, str]], path: str, n: int
+    clients: dict[str, httpx.AsyncClient],
+    headers: dict[str, dict[str, str]],
+    path: str,
+    n: int,
+    redis_url: str,
 ) -> dict[str, list[float]]:
     """n rounds of one request per way, in a rotating order, and a bare Redis PING on the
     same event loop for scale (the rate limit is one Redis round trip); latencies in ms."""
     samples: dict[str, list[float]] = {way: [] for way in (*WAYS, "redis_ping")}
-    ping = aioredis.Redis.from_url(REDIS_URL)
+    ping = aioredis.Redis.from_url(redis_url)
     for i in range(WARMUP + n):
         started = time.perf_counter()
         await ping.ping()
@@ -169,9 +172,7 @@ async def _run_apps(settings: Settings, job_id: uuid.UUID, n: int, db: Database)
     server = jwks.JwksServer([key]).start()
     try:
         on = create_app(settings.model_copy(update={"jwt_jwks_url": server.url}))
-        # The embedded default's in-process limiter: the layer's own CPU, no round trip.
-        local = create_app(settings.model_copy(update={"redis_url": None}))
-        apps = {"off": off, "api_key_local": local}
+        apps = {"off": off}
         headers = _credentials(db, key)
         clients = {
             way: httpx.AsyncClient(
@@ -179,10 +180,11 @@ async def _run_apps(settings: Settings, job_id: uuid.UUID, n: int, db: Database)
             )
             for way in WAYS
         }
-        samples = await _measure(clients, headers, f"/v1/jobs/{job_id}", n)
+        redis_url = settings.require("redis_url")
+        samples = await _measure(clients, headers, f"/v1/jobs/{job_id}", n, redis_url)
         for client in clients.values():
             await client.aclose()
-        for app in (on, off, local):
+        for app in (on, off):
             # httpx's ASGI transport never runs a lifespan: close what it would have.
             await app.state.services.close()
     finally:
@@ -191,9 +193,8 @@ async def _run_apps(settings: Settings, job_id: uuid.UUID, n: int, db: Database)
 
 
 def run(n: int) -> dict[str, Any]:
-    """The whole benchmark; every figure as a dict."""
-    flush_redis()
-    with throwaway_database() as bench_db:
+    """The whole benchmark, on servers of its own; every figure as a dict."""
+    with bench_servers() as bench_db:
         # The JWKS URL is the real server's, set once it has a port (_run_apps).
         settings = _settings(bench_db, "http://127.0.0.1:9/unused")
         db = Database(settings.require("database_url"))
@@ -202,7 +203,6 @@ def run(n: int) -> dict[str, Any]:
             ways = asyncio.run(_run_apps(settings, job_id, n, db))
         finally:
             db.dispose()
-            flush_redis()
     return {
         "requests_per_way": n,
         "ways": {way: asdict(found) for way, found in ways.items()},

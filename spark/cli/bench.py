@@ -1,8 +1,8 @@
-"""`spark bench`: SPARK's throughput against its raw building blocks (the `bench` package).
+"""`spark bench`: SPARK's throughput against its raw building blocks (the checkout's bench/).
 
 By default SPARK's hot paths (poll, submit, end to end) vs a thin Starlette + send_task front,
-under wrk (bench.bench_jobs); with --events, SPARK's event path vs raw nats-py and psycopg on a
-private nats-server (bench.bench_events); with --llm, a generate_script job vs a bare openai
+under wrk (bench.bench_jobs); with --events, SPARK's event path vs raw nats-py and psycopg
+(bench.bench_events); with --llm, a generate_script job vs a bare openai
 SDK call against an instant fake LLM (bench.bench_llm);
 with --builds, a unity_build job's scheduling overhead vs bare Celery running the same Unity
 stand-in (bench.bench_builds); with --security, one route with the security layer on and off
@@ -14,31 +14,71 @@ against generate_script and the editor bridge's overhead (bench.bench_previews).
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
+import spark
 from spark.cli.output import err_console
+
+#: why `spark bench` cannot run without a source checkout
+_NO_CHECKOUT = (
+    "[red]error[/red] the benchmark is not available: `spark bench` runs the `bench` folder of "
+    "a SPARK source checkout (installed with `pip install -e .`), and this installation has none"
+)
+
+
+def checkout_root() -> Path | None:
+    """The source checkout SPARK runs from (the folder holding spark/ and bench/), if any."""
+    root = Path(spark.__file__).resolve().parent.parent
+    found = (root / "bench" / "__init__.py").is_file() and (root / "pyproject.toml").is_file()
+    return root if found else None
+
+
+@contextmanager
+def _on_path(root: Path) -> Iterator[None]:
+    """root first on sys.path while the benchmark imports and runs; as it was afterwards."""
+    entry = str(root)
+    sys.path.insert(0, entry)
+    try:
+        yield
+    finally:
+        sys.path.remove(entry)
 
 
 def _load_bench(module: str = "bench_jobs") -> Callable[[list[str] | None], int]:
-    """bench.<module>.main; exit 2 if the bench package is not installed."""
+    """bench.<module>.main from the checkout; exit 2 where there is none (an installed image).
+
+    bench is not an installed package (another application's `import bench` must not find
+    it), so the checkout goes on sys.path only while this command imports and runs it.
+    """
+    root = checkout_root()
+    if root is None:
+        err_console.print(_NO_CHECKOUT)
+        raise typer.Exit(2)
     name = f"bench.{module}"
     try:
-        loaded = importlib.import_module(name)
+        with _on_path(root):
+            loaded = importlib.import_module(name)
     except ModuleNotFoundError as exc:
         if exc.name not in ("bench", name):
             raise
-        # Installing from a source checkout (`pip install -e .`, as `make` does) brings the
-        # bench package along; an image built from spark/ and workers/ alone has none.
-        err_console.print(
-            "[red]error[/red] the benchmark is not available: `spark bench` needs the "
-            "`bench` package, installed with SPARK from a source checkout (pip install -e .)"
-        )
+        err_console.print(_NO_CHECKOUT)
         raise typer.Exit(2) from None
+    if not Path(loaded.__file__ or "").resolve().is_relative_to(root):
+        err_console.print(f"[red]error[/red] another package named bench is loaded: {loaded}")
+        raise typer.Exit(2)
     main: Callable[[list[str] | None], int] = loaded.main
-    return main
+
+    def run(argv: list[str] | None) -> int:
+        with _on_path(root):
+            return main(argv)
+
+    return run
 
 
 def _argv(
@@ -99,7 +139,7 @@ JobsOption = Annotated[
     typer.Option(
         "--jobs",
         help="Not for the hot paths (they run for --seconds). "
-        "With --events: jobs per events-on/off run (default 500); 0 skips that phase. "
+        "With --events: jobs in its end-to-end phase (default 500); 0 skips it. "
         "With --llm: SDK calls, and jobs per phase (default 300). "
         "With --builds: builds per phase (default 40). "
         "With --security: requests per way in (default 3000). "
@@ -174,8 +214,9 @@ def bench(
     the same Unity stand-in, or with --security one route with the security layer on and
     off, or with --files apply_patch jobs against generate_script and a file's content read
     against a job's, or with --previews a cache-hit render_preview against generate_script
-    and the editor bridge's overhead (throwaway database; Redis db 12; a private nats-server,
-    fake LLM or unity-mcp's server with a stand-in editor)."""
+    and the editor bridge's overhead (on servers of its own: PostgreSQL, Valkey and NATS
+    started for the run; a fake LLM or unity-mcp's server with a stand-in editor). Needs a
+    source checkout: the benchmarks are its bench/ folder, not an installed package."""
     argv = _argv(
         events, event_count, jobs, clients, as_json, llm, builds, security, files, previews, seconds
     )
