@@ -46,14 +46,6 @@ class Batcher(Generic[T]):
             if batch:
                 self._write(batch)
 
-    def take(self, pick: Callable[[T], bool]) -> list[T]:
-        """Remove and return the queued items pick chooses: the caller writes them itself."""
-        with self._lock:
-            taken = [item for item in self._pending if pick(item)]
-            if taken:
-                self._pending = [item for item in self._pending if not pick(item)]
-        return taken
-
     def close(self) -> None:
         """Stop the thread and write what is left."""
         self._closed.set()

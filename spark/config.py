@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     llm_creative_temperature: float = Field(default=0.8, ge=0, le=2)
     llm_deterministic_temperature: float = Field(default=0.1, ge=0, le=2)
     llm_timeout_s: float = Field(default=60.0, gt=0)
-    # Circuit breakers on external calls (shared through Redis when SPARK_REDIS_URL is set).
+    # Circuit breakers on external calls (shared by every process through Redis).
     breaker_failures: int = Field(default=5, ge=1)
     breaker_reset_s: float = Field(default=60.0, gt=0)
     breaker_successes: int = Field(default=2, ge=1)

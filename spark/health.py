@@ -166,8 +166,8 @@ def check_health(settings: Settings, db: Database, celery: Any) -> Health:
     checks: dict[str, Check] = {
         "database": _probe("database", db.ping),
         "broker": _probe("broker", _broker(celery)),
-        "redis": _probe("redis", _redis(settings.redis_url)) if settings.redis_url else "disabled",
-        "nats": _probe("nats", _tcp(settings.nats_url, 4222)) if settings.nats_url else "disabled",
+        "redis": _probe("redis", _redis(settings.require("redis_url"))),
+        "nats": _probe("nats", _tcp(settings.require("nats_url"), 4222)),
         "llm": _llm(settings),
     }
     editor = _unity_mcp(settings)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import uuid
 from collections.abc import Iterable, Sequence
@@ -70,14 +69,6 @@ def drop_partitions_before(s: Session, before: date) -> list[str]:
     return dropped
 
 
-def partitions_ready(db: Database, months: Iterable[date]) -> None:
-    """Make sure months' partitions exist before a statement outside a session writes there."""
-    missing = set(months) - _known_partitions
-    if missing:
-        with db.session() as s:
-            ensure_partitions(s, missing)
-
-
 def prepare_partitions(db: Database, months_ahead: int = 2) -> list[date]:
     """Make this month's partition and the next few, so inserts never wait on DDL."""
     month = month_start(utcnow())
@@ -90,10 +81,6 @@ def prepare_partitions(db: Database, months_ahead: int = 2) -> list[date]:
     return months
 
 
-_COLUMNS = "(id, ts, type, job_id, job_kind, session_id, subject, data)"
-_ROW = "(%s, %s, %s, %s, %s, %s, %s, %s::jsonb)"
-
-
 def store_events(db: Database, events: Sequence[Event]) -> int:
     """Insert events once each (a duplicate id is ignored); returns how many were new."""
     if not events:
@@ -102,40 +89,9 @@ def store_events(db: Database, events: Sequence[Event]) -> int:
         return _copy(s, events)
 
 
-def add_events(s: Session, events: Sequence[Event]) -> int:
-    """Insert events in the caller's transaction, once each; returns how many were new."""
-    if not events:
-        return 0
-    # Multi-row INSERTs straight through psycopg: the driver's own parameter binding costs a
-    # fraction of building SQLAlchemy statements.
-    stored = 0
-    ensure_partitions(s, {month_start(e.ts) for e in events})
-    cursor = s.connection().connection.cursor()
-    for start in range(0, len(events), 500):
-        chunk = events[start : start + 500]
-        params: list[Any] = []
-        for e in chunk:
-            params += [
-                e.id,
-                e.ts,
-                e.type.value,
-                e.job_id,
-                e.job_kind.value,
-                e.session_id,
-                e.subject,
-                json.dumps(dict(e.data), separators=(",", ":")),
-            ]
-        sql = (
-            f"INSERT INTO spark_events {_COLUMNS} VALUES "
-            f"{', '.join([_ROW] * len(chunk))} ON CONFLICT (id, ts) DO NOTHING"
-        )
-        cursor.execute(sql, params)
-        stored += max(cursor.rowcount, 0)
-    return stored
-
-
 #: a session's own staging table for COPY; emptied by every commit
 _STAGING = "spark_events_incoming"
+_COLUMNS = "(id, ts, type, job_id, job_kind, session_id, subject, data)"
 #: the binary COPY's column types, in _COLUMNS order
 _TYPES = ["uuid", "timestamptz", "text", "uuid", "text", "text", "text", "jsonb"]
 
@@ -143,7 +99,7 @@ _TYPES = ["uuid", "timestamptz", "text", "uuid", "text", "text", "text", "jsonb"
 def _copy(s: Session, events: Sequence[Event]) -> int:
     """COPY into a staging table, then one INSERT ... SELECT that skips stored ids.
 
-    The batch path (the consumer, the store sink): binary COPY rows cost the client a
+    The event consumer's batches: binary COPY rows cost the client a
     fraction of a multi-row INSERT's parameters, which psycopg parses out of the statement
     text each time.
     """

@@ -10,13 +10,11 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
 from typing import Any
 
 from psycopg.types.json import Jsonb
 
 from spark.db import direct
-from spark.db import events as event_queries
 from spark.db import jobs as job_queries
 from spark.db.engine import Database
 from spark.db.types import utcnow
@@ -66,16 +64,9 @@ def touch_heartbeats(db: Database, running: Sequence[tuple[uuid.UUID, int]]) -> 
         conn.execute(_BEAT, params)
 
 
-class EventTable(Enum):
-    """Where a job's end writes its events: the event store, or the outbox NATS is sent from."""
-
-    EVENTS = "spark_events"
-    OUTBOX = "event_outbox"
-
-
 @dataclass(frozen=True)
 class Finish:
-    """A held job's end as one statement: the terminal row, its usage and its event rows."""
+    """A held job's end as one statement: the terminal row, its usage and its outbox rows."""
 
     job_id: uuid.UUID
     attempt: int
@@ -86,12 +77,13 @@ class Finish:
     #: what the job used, computed from the job as claimed (written only if the end happens)
     usage: UsageRecord
     events: Sequence[Event]
-    table: EventTable
 
 
-# The usage and event rows are selected FROM done: if the fence fails (the attempt no longer
-# holds the job) the UPDATE returns nothing and nothing else is written.
-_FINISH_HEAD = """
+# The usage and outbox rows are selected FROM done: if the fence fails (the attempt no longer
+# holds the job) the UPDATE returns nothing and nothing else is written. The events travel as
+# one JSON array (one C-encoded parameter rather than an array per column, which psycopg
+# dumps in Python), laid out like the rows they become.
+_FINISH = """
 WITH done AS (
     UPDATE jobs SET state = %(state)s, finished_at = %(now)s, result = %(result)s,
         error = %(error)s,
@@ -112,32 +104,17 @@ WITH done AS (
     ON CONFLICT (owner, period) DO UPDATE
         SET tokens = usage_counters.tokens + EXCLUDED.tokens, jobs = usage_counters.jobs + 1
 ), staged AS (
-"""
-# The events travel as one JSON array (one C-encoded parameter rather than an array per
-# column, which psycopg dumps in Python), laid out like the rows they become.
-_STORE_EVENTS = """
-    INSERT INTO spark_events
-    SELECT * FROM jsonb_populate_recordset(NULL::spark_events, %(events)s::jsonb)
-    WHERE EXISTS (SELECT FROM done)
-    ON CONFLICT (id, ts) DO NOTHING
-"""
-_OUTBOX_EVENTS = """
     INSERT INTO event_outbox (id, subject, envelope, created_at)
     SELECT e.id, e.subject, e.envelope, %(now)s
     FROM jsonb_populate_recordset(NULL::event_outbox, %(events)s::jsonb) AS e
     WHERE EXISTS (SELECT FROM done)
+) SELECT * FROM done
 """
-_FINISH = {
-    EventTable.EVENTS: f"{_FINISH_HEAD}{_STORE_EVENTS}) SELECT * FROM done",
-    EventTable.OUTBOX: f"{_FINISH_HEAD}{_OUTBOX_EVENTS}) SELECT * FROM done",
-}
 
 
 def finish(db: Database, end: Finish) -> Job | None:
     """End the held job with its usage and events, atomically; None if the attempt lost it."""
-    if end.table is EventTable.EVENTS:
-        event_queries.partitions_ready(db, {event_queries.month_start(e.ts) for e in end.events})
-    row = direct.fetch_one(db, _FINISH[end.table], _finish_params(end))
+    row = direct.fetch_one(db, _FINISH, _finish_params(end))
     return job_queries.to_job(row) if row is not None else None
 
 
@@ -162,13 +139,11 @@ def _finish_params(end: Finish) -> dict[str, Any]:
         "duration_ms": usage.duration_ms,
         "period": usage.period,
         "tokens": usage.tokens_in + usage.tokens_out,
-        "events": _json([_event_row(e, end.table) for e in events]),
+        "events": _json([_outbox_row(e) for e in events]),
     }
 
 
-def _event_row(event: Event, table: EventTable) -> dict[str, Any]:
-    # the envelope holds every stored column but the subject, already in text form
+def _outbox_row(event: Event) -> dict[str, Any]:
+    # the envelope's values are already in JSON's text form (ids, timestamps)
     envelope = event.envelope()
-    if table is EventTable.EVENTS:
-        return {**envelope, "subject": event.subject}
     return {"id": envelope["id"], "subject": event.subject, "envelope": envelope}

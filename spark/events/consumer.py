@@ -49,9 +49,7 @@ def alive_file(settings: Settings) -> Path:
 
 def run(settings: Settings, options: ConsumerOptions) -> None:
     """Consume until SIGINT or SIGTERM (a process's whole life as a consumer)."""
-    if not settings.nats_url:
-        raise SystemExit("SPARK_NATS_URL is not set: without NATS, events are stored directly")
-    url = settings.nats_url
+    url = settings.require("nats_url")
     db = Database(settings.require("database_url"), pool_size=2)
 
     async def until_signalled() -> None:

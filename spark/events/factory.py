@@ -1,16 +1,13 @@
-"""Choosing the event adapter: NATS when configured, the database otherwise."""
+"""The event adapter for a process: JetStream, with the Postgres outbox behind it."""
 
 from __future__ import annotations
 
 from spark.config import Settings
 from spark.db.engine import Database
-from spark.events.sink import EventSink, StoreSink
+from spark.events.publisher import NatsPublisher
+from spark.events.sink import EventSink
 
 
 def make_sink(settings: Settings, db: Database) -> EventSink:
-    """The event sink for this process (call after fork: it may open a NATS connection)."""
-    if settings.nats_url:
-        from spark.events.publisher import NatsPublisher
-
-        return NatsPublisher(settings.nats_url, db)
-    return StoreSink(db)
+    """The event sink for this process (call after fork: it opens a NATS connection)."""
+    return NatsPublisher(settings.require("nats_url"), db)

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 from spark import metrics
 from spark.db import events as event_queries
 from spark.db.engine import Database
-from spark.db.running import EventTable
 from spark.domain.events import Event
 from spark.events.envelope import DLQ_SUBJECT
 from spark.events.sink import Staged, dead_letter
@@ -77,7 +76,7 @@ class NatsPublisher:
 
     def take_staged(self, terminal: Event) -> Staged:
         """The terminal event goes to the outbox with the job's end (the others went to NATS)."""
-        return Staged(EventTable.OUTBOX, terminal)
+        return Staged(terminal)
 
     def unstaged(self, staged: Staged) -> None:
         """Nothing to take back: only the terminal event was staged."""

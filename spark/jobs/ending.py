@@ -2,10 +2,10 @@
 
 Ending is one transaction: the terminal row (fenced, so only the attempt that holds the job,
 or its owner while it is still queued, can end it), the usage charge and the terminal event
-(into `spark_events`, or the event outbox when NATS carries events). When the ender knows the
-job as it claimed it (the runner, every job's path), that transaction is one statement: the
-usage and the event are computed beforehand from the claimed job and written only if the
-fenced update ends it. A process killed at any point leaves either none of it — the job is
+(into the event outbox, from which it is sent to NATS). When the ender knows the job as it
+claimed it (the runner, every job's path), that transaction is one statement: the usage and
+the event are computed beforehand from the claimed job and written only if the fenced update
+ends it. A process killed at any point leaves either none of it — the job is
 still running, and is taken over or reaped — or all of it; the event then reaches NATS from
 the outbox relay if this process did not send it on. Metrics are counted after the commit,
 by the process that ended the job.
@@ -169,7 +169,6 @@ def _commit_one(
         error=ending.error,
         usage=usage_of(expected),
         events=staged.rows,
-        table=staged.table,
     )
     job = _finish_or_give_back(db, events, end, staged)
     return None if job is None else (job, staged.rows)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from spark.db.engine import Database
 from spark.engines.unity.bridge import Editor, EditorBridge
 from spark.engines.unity.builds import BuildEnvironment
-from spark.kv.preview_cache import MemoryPreviewCache, PreviewCache
+from spark.kv.preview_cache import PreviewCache
 from spark.llm.base import ScriptGenerator
 from spark.security.destinations import Destinations
 from spark.storage.artifacts import ArtifactStorage
@@ -23,8 +23,9 @@ class Tools:
     builds: BuildEnvironment
     #: the Unity editor bridge (connects on first use, per editor URL)
     editor: EditorBridge
+    #: where rendered frames are remembered, for every worker
+    previews: PreviewCache
     #: the editor a job without a project's own uses (SPARK_UNITY_MCP_URL)
     default_editor: Editor | None = None
     #: where a job may call for a user: a project's editor URL is checked at each use
     destinations: Destinations = field(default_factory=Destinations)
-    previews: PreviewCache = field(default_factory=MemoryPreviewCache)

@@ -1,45 +1,31 @@
-"""Choosing the kv adapter: Redis when configured, in-process otherwise."""
+"""The kv adapters for a process's settings: all of them on the configured Redis."""
 
 from __future__ import annotations
 
 from spark.config import Settings
 from spark.kv.base import BreakerStore
-from spark.kv.leases import Leases, MemoryLeases, RedisLeases
-from spark.kv.preview_cache import MemoryPreviewCache, PreviewCache, RedisPreviewCache
+from spark.kv.leases import Leases, RedisLeases
+from spark.kv.limits_redis import RedisLimitStore
+from spark.kv.preview_cache import PreviewCache, RedisPreviewCache
+from spark.kv.redis_store import RedisBreakerStore
 from spark.security.limits import LimitStore
 
 
 def make_breaker_store(settings: Settings) -> BreakerStore:
-    """The breaker store for these settings."""
-    if settings.redis_url:
-        from spark.kv.redis_store import RedisBreakerStore
-
-        return RedisBreakerStore(settings.redis_url)
-    from spark.kv.memory import MemoryBreakerStore
-
-    return MemoryBreakerStore()
+    """The breaker store, shared by every process through Redis."""
+    return RedisBreakerStore(settings.require("redis_url"))
 
 
 def make_limit_store(settings: Settings) -> LimitStore:
-    """The rate-limit and quota store for these settings."""
-    if settings.redis_url:
-        from spark.kv.limits_redis import RedisLimitStore
-
-        return RedisLimitStore(settings.redis_url)
-    from spark.kv.limits_memory import MemoryLimitStore
-
-    return MemoryLimitStore()
+    """The rate-limit and quota store, shared by every API process through Redis."""
+    return RedisLimitStore(settings.require("redis_url"))
 
 
 def make_preview_cache(settings: Settings) -> PreviewCache:
-    """The preview cache for these settings: shared in Redis, else this process's LRU."""
-    if settings.redis_url:
-        return RedisPreviewCache(settings.redis_url)
-    return MemoryPreviewCache()
+    """The preview cache, shared by every worker through Redis."""
+    return RedisPreviewCache(settings.require("redis_url"))
 
 
 def make_leases(settings: Settings) -> Leases:
-    """Editor leases for these settings: shared in Redis, else this process's."""
-    if settings.redis_url:
-        return RedisLeases(settings.redis_url)
-    return MemoryLeases()
+    """Editor leases, held across every worker process through Redis."""
+    return RedisLeases(settings.require("redis_url"))

@@ -1,5 +1,5 @@
 """Leases: one holder at a time for a named thing (a Unity editor instance), across every
-worker process through Redis, or across one process's threads without it.
+worker process through Redis.
 
 A Redis lease lives LEASE_TTL_S and is renewed by a thread while its holder runs, so a worker
 killed mid-job frees the thing within that time instead of blocking it forever.
@@ -69,23 +69,3 @@ def _renew(lock: redis.lock.Lock, stop: threading.Event, every_s: float) -> None
     while not stop.wait(every_s):
         with contextlib.suppress(LockError, redis.RedisError):
             lock.reacquire()
-
-
-class MemoryLeases:
-    """Leases as this process's thread locks: without Redis, jobs in other worker processes
-    are not held apart."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, threading.Lock] = {}
-        self._guard = threading.Lock()
-
-    @contextlib.contextmanager
-    def hold(self, name: str, wait_s: float) -> Iterator[None]:
-        with self._guard:
-            lock = self._locks.setdefault(name, threading.Lock())
-        if not lock.acquire(timeout=wait_s):
-            raise LeaseBusy(f"{name} stayed busy for {wait_s:g}s")
-        try:
-            yield
-        finally:
-            lock.release()

@@ -22,15 +22,12 @@ from typing import Protocol
 import redis
 
 from spark.domain.files import FileHead
-from spark.lru import ExpiringLru
 
 log = logging.getLogger(__name__)
 
 #: how long a frame is reused (CONTRACT: previews are cached; the editor may change
 #: things SPARK does not track, such as play mode, so not for long)
 TTL_S = 300
-#: entries the in-process adapter keeps
-MEMORY_ENTRIES = 1000
 PREFIX = "spark:preview:"
 
 
@@ -102,22 +99,8 @@ class PreviewCache(Protocol):
         ...
 
 
-class MemoryPreviewCache:
-    """The embedded adapter: an LRU of MEMORY_ENTRIES entries, each kept for ttl_s."""
-
-    def __init__(self, ttl_s: float = TTL_S, max_entries: int = MEMORY_ENTRIES) -> None:
-        self._ttl_s = ttl_s
-        self._entries: ExpiringLru[str, CachedPreview] = ExpiringLru(max_entries)
-
-    def get(self, key: str) -> CachedPreview | None:
-        return self._entries.get(key)
-
-    def put(self, key: str, entry: CachedPreview) -> None:
-        self._entries.put(key, entry, self._entries.now() + self._ttl_s)
-
-
 class RedisPreviewCache:
-    """The shared adapter: one Redis string per key, expiring after ttl_s."""
+    """One Redis string per key, expiring after ttl_s, shared by every worker."""
 
     def __init__(self, url: str, ttl_s: int = TTL_S) -> None:
         self._ttl_s = ttl_s

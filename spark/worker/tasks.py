@@ -134,9 +134,7 @@ def _retention() -> dict[str, int]:
 
 def _relay_events() -> int:
     res = resources()
-    if not res.settings.nats_url:
-        return 0
-    return events_relay.relay_events(res.db, res.settings.nats_url)
+    return events_relay.relay_events(res.db, res.settings.require("nats_url"))
 
 
 def _deliver_webhooks() -> int:

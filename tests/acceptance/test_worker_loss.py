@@ -18,7 +18,6 @@ from spark.config import Settings
 from spark.db.engine import Database
 from spark.domain.jobs import Job
 from spark.jobs import maintenance
-from spark.web.app import create_app
 from tests.support.jobs import TERMINAL, auth, delivered, stored, wait_state
 from tests.support.jobs import TURRET as BODY
 from tests.support.workers import BeatProcess, WorkerProcess
@@ -136,31 +135,6 @@ def test_jobs_a_killed_worker_had_prefetched_are_sent_again_and_a_live_ones_are_
     is SIGKILLed, every queued job it took is marked for the relay and its stale delivery
     dropped, while the jobs it was running are left to the reaper's lease."""
     prefetched_jobs_of_a_killed_worker_go_again(client, api_key, db, settings, slow_worker)
-
-
-@pytest.fixture
-def file_broker(settings: Settings, tmp_path: Path) -> Settings:
-    """The same database, with the embedded file broker of `make run` in a folder of its own."""
-    var = tmp_path / "file-broker-var"
-    return settings.model_copy(update={"broker_url": None, "var_dir": var})
-
-
-def test_the_file_broker_also_gives_a_killed_workers_prefetched_jobs_back(
-    api_key: str, db: Database, file_broker: Settings, tmp_path: Path
-) -> None:
-    """The embedded broker keeps each taken job message on disk until it is acknowledged, so
-    the rescue finds what a SIGKILLed worker had prefetched, as it does on Redis."""
-    worker = WorkerProcess(file_broker, tmp_path, SPARK_OFFLINE_LATENCY_S="4")
-    worker.start()
-    try:
-        with TestClient(create_app(file_broker)) as client:
-            # Celery feeds a pool from a broker without an event loop one task ahead: two
-            # jobs run, one waits prefetched.
-            prefetched_jobs_of_a_killed_worker_go_again(
-                client, api_key, db, file_broker, worker, taken=3
-            )
-    finally:
-        worker.kill()
 
 
 def prefetched_jobs_of_a_killed_worker_go_again(

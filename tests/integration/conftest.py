@@ -15,15 +15,16 @@ from spark.broker.app import create_celery
 from spark.broker.dispatch import CeleryDispatcher
 from spark.config import Settings
 from spark.db.engine import Database
-from spark.events.sink import StoreSink
+from spark.events.factory import make_sink
+from spark.events.sink import EventSink
 from tests.support.replica import StreamingReplica
 from tests.support.services import listening
 
 
 @pytest.fixture
-def sink(db: Database) -> Iterator[StoreSink]:
-    """Events stored straight into spark_events, as the embedded default does."""
-    events = StoreSink(db)
+def sink(settings: Settings, db: Database) -> Iterator[EventSink]:
+    """The process's event sink: JetStream, stored in spark_events by the session's consumer."""
+    events = make_sink(settings, db)
     yield events
     events.close()
 

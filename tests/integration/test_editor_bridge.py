@@ -56,8 +56,13 @@ def store(redis_url: str) -> RedisBreakerStore:
 
 
 @pytest.fixture
-def bridge(store: RedisBreakerStore, redis_url: str) -> McpBridge:
-    return McpBridge(store, POLICY, leases=RedisLeases(redis_url), timeout_s=10.0, wait_s=20.0)
+def leases(redis_url: str) -> RedisLeases:
+    return RedisLeases(redis_url)
+
+
+@pytest.fixture
+def bridge(store: RedisBreakerStore, leases: RedisLeases) -> McpBridge:
+    return McpBridge(store, POLICY, leases=leases, timeout_s=10.0, wait_s=20.0)
 
 
 def stand_in(server: UnityMcpServer, root: Path, name: str = "Game") -> EditorStandIn:
@@ -203,10 +208,10 @@ def test_a_reload_during_a_capture_is_waited_for_and_the_capture_succeeds(
 
 
 def test_no_editor_connected_is_unavailable_within_seconds_and_opens_the_breaker(
-    server: UnityMcpServer, store: RedisBreakerStore
+    server: UnityMcpServer, store: RedisBreakerStore, leases: RedisLeases
 ) -> None:
     # a job waits CONNECT_WAIT_S for an editor; the preview acceptance test waits it out
-    bridge = McpBridge(store, POLICY, timeout_s=10.0, connect_wait_s=1.0)
+    bridge = McpBridge(store, POLICY, leases=leases, timeout_s=10.0, connect_wait_s=1.0)
     target = alone(bridge, server)
     store.update(breaker_name(server.url), lambda _: BreakerRecord())
     for _ in range(POLICY.failures_to_open):
@@ -288,7 +293,10 @@ def test_an_unreachable_server_is_unavailable_naming_its_url(bridge: McpBridge) 
 
 
 def test_in_hosted_mode_every_call_names_its_instance_and_the_key_is_never_logged(
-    store: RedisBreakerStore, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    store: RedisBreakerStore,
+    leases: RedisLeases,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
     key = "hosted-key-" + uuid.uuid4().hex
@@ -298,7 +306,7 @@ def test_in_hosted_mode_every_call_names_its_instance_and_the_key_is_never_logge
         )
         standin.start()
         try:
-            bridge = McpBridge(store, POLICY, timeout_s=10.0, wait_s=10.0)
+            bridge = McpBridge(store, POLICY, leases=leases, timeout_s=10.0, wait_s=10.0)
             push(bridge, Editor(hosted.url, key), SCRIPT, COMPACT, None)
             assert standin.read(SCRIPT) == COMPACT
             with pytest.raises(EditorUnavailable), bridge.attach(Editor(hosted.url, "wrong")):

@@ -26,6 +26,7 @@ from spark.handlers.presets import apply_preset
 from spark.handlers.scripts import generate_script
 from spark.jobs.runner import Handler, JobContext
 from spark.jobs.tools import Tools
+from spark.kv.factory import make_preview_cache
 from spark.llm.factory import make_generator
 from spark.projects import files
 from spark.security.destinations import Destinations
@@ -60,7 +61,10 @@ def tools_with(db: Database, settings: Settings, editor: FakeEditor, tmp: Path) 
     offline = settings.model_copy(update={"llm_base_url": None})
     # The fake editor's URL is on 127.0.0.1, as the suite's webhook receivers are.
     allowed = Destinations(allow_private=True)
-    return Tools(db, make_generator(offline), artifacts, builds, editor, destinations=allowed)
+    previews = make_preview_cache(settings)
+    return Tools(
+        db, make_generator(offline), artifacts, builds, editor, previews, destinations=allowed
+    )
 
 
 @pytest.fixture

@@ -114,21 +114,3 @@ def test_events_wait_in_the_outbox_while_nats_is_down_and_the_relay_sends_them_o
         publisher.close()
     assert count(db, EventOutboxRow) == 0
     assert sorted(json.loads(d)["id"] for _, d in sub.messages) == sorted(str(e.id) for e in events)
-
-
-def test_embedded_store_sink_keeps_each_event_once_and_scrubbed(db: Database) -> None:
-    """Without NATS, events land in spark_events on flush; a repeat is ignored; PII is masked."""
-    from spark.db import events as event_queries
-    from spark.events.sink import StoreSink
-
-    event = make_event("embedded", message="reach me at ada@example.com, Bearer abcdefgh12345678")
-    sink = StoreSink(db)
-    sink.publish(event)
-    sink.publish(event)
-    sink.flush()
-    sink.publish(event)
-    sink.close()
-    with db.session() as s:
-        [row] = event_queries.events_after(s, event.job_id, None, 10)
-    assert row.id == event.id
-    assert row.data["message"] == "reach me at [email], Bearer [token]"

@@ -1,5 +1,5 @@
-"""A held job's end on Postgres: one statement writes the terminal row, the usage charge and
-the event rows, or, if anything of it fails or the attempt lost the job, none of them."""
+"""A held job's end: one statement writes the terminal row, the usage charge and the outcome
+event's outbox row, or, if anything of it fails or the attempt lost the job, none of them."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from sqlalchemy import event, text
 
 from spark.broker.dispatch import CeleryDispatcher
 from spark.db import direct, running
-from spark.db import events as event_queries
 from spark.db import jobs as job_queries
 from spark.db.engine import Database
 from spark.db.types import utcnow
@@ -21,13 +20,14 @@ from spark.db.usage import UsageRecord
 from spark.domain.events import EventType
 from spark.domain.jobs import Claim, JobKind, JobState
 from spark.events.envelope import job_event
-from spark.events.sink import StoreSink
+from spark.events.publisher import NatsPublisher
+from spark.events.sink import EventSink
 from spark.jobs import lifecycle
 from spark.jobs.ending import Ending, Held, end_job
 from spark.jobs.submit import NewJob, submit
 
 
-def claimed(db: Database, dispatcher: CeleryDispatcher, sink: StoreSink) -> Claim:
+def claimed(db: Database, dispatcher: CeleryDispatcher, sink: EventSink) -> Claim:
     params = {"prompt": "a coin that spins", "class_name": "Coin"}
     new = NewJob(owner="alice", kind=JobKind.GENERATE_SCRIPT, params=params, request_hash="x")
     job = submit(db, dispatcher, new).job
@@ -37,7 +37,8 @@ def claimed(db: Database, dispatcher: CeleryDispatcher, sink: StoreSink) -> Clai
 
 
 def written(db: Database, job_id: uuid.UUID) -> dict[str, Any]:
-    """The job's state, and how many usage records, counted jobs and events it has."""
+    """The job's state, how many usage records and counted jobs it has, and its events
+    waiting in the outbox."""
     with db.session() as s:
         row = s.execute(
             text(
@@ -45,8 +46,8 @@ def written(db: Database, job_id: uuid.UUID) -> dict[str, Any]:
                 " (SELECT count(*) FROM usage_records WHERE job_id = :id) AS usage,"
                 " (SELECT coalesce(sum(jobs), 0) FROM usage_counters WHERE owner = 'alice')"
                 " AS counted,"
-                " (SELECT array_agg(type ORDER BY ts) FROM spark_events WHERE job_id = :id)"
-                " AS events"
+                " (SELECT array_agg(envelope->>'type' ORDER BY created_at) FROM event_outbox"
+                "  WHERE envelope->>'job_id' = CAST(:id AS text)) AS events"
             ),
             {"id": job_id},
         ).one()
@@ -54,9 +55,10 @@ def written(db: Database, job_id: uuid.UUID) -> dict[str, Any]:
 
 
 @pytest.fixture
-def sink(db: Database) -> Iterator[StoreSink]:
-    """A store sink that writes only when flushed, so what the end carries is deterministic."""
-    events = StoreSink(db, interval_s=3600)
+def sink(db: Database) -> Iterator[EventSink]:
+    """A publisher whose NATS never answers (nothing listens on port 1): every event waits in
+    the outbox, where the test reads it."""
+    events = NatsPublisher("nats://127.0.0.1:1", db)
     yield events
     events.close()
 
@@ -74,16 +76,17 @@ def transactions(db: Database) -> Iterator[list[str]]:
     event.remove(db.engine, "begin", count)
 
 
-def test_a_claimed_job_ends_in_one_statement_with_its_started_event_usage_and_outcome(
+def test_a_claimed_job_ends_in_one_statement_with_its_usage_and_outcome(
     db: Database,
     dispatcher: CeleryDispatcher,
-    sink: StoreSink,
+    sink: EventSink,
     transactions: list[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """One round trip, no session: the started event still waiting in the sink goes with it."""
+    """One round trip, no session: the terminal row, the usage charge and the outcome event."""
     held = claimed(db, dispatcher, sink)
     sink.publish(job_event(held.job, EventType.STARTED, {"attempt": held.attempt}))
+    assert sink.flush(10)  # the started event waits in the outbox before the end begins
     statements: list[str] = []
     fetch = direct.fetch_one
 
@@ -92,13 +95,11 @@ def test_a_claimed_job_ends_in_one_statement_with_its_started_event_usage_and_ou
         return fetch(db, sql, params)
 
     monkeypatch.setattr(direct, "fetch_one", counted)
-    event_queries.prepare_partitions(db)  # as the scheduler does ahead of each month
     transactions.clear()
     ending = Ending(JobState.SUCCEEDED, {"tokens": {"prompt": 3, "completion": 4}})
     job = end_job(db, sink, held.job.id, Held(held.attempt), ending, claimed=held.job)
     assert job is not None and job.state is JobState.SUCCEEDED and job.progress.percent == 100
     assert len(statements) == 1 and transactions == []
-    # nothing was left for the sink's own writes: both events are stored already
     assert written(db, held.job.id) == {
         "state": "succeeded",
         "usage": 1,
@@ -108,12 +109,11 @@ def test_a_claimed_job_ends_in_one_statement_with_its_started_event_usage_and_ou
 
 
 def test_an_end_that_fails_midway_leaves_no_state_usage_or_event(
-    db: Database, dispatcher: CeleryDispatcher, sink: StoreSink
+    db: Database, dispatcher: CeleryDispatcher, sink: EventSink
 ) -> None:
     """A failure inside the statement (here the usage counter refuses) undoes all of it: the
-    job is still running, to be taken over, and its started event is the sink's again."""
+    job is still running, to be taken over, and no outcome event waits to be sent."""
     held = claimed(db, dispatcher, sink)
-    sink.publish(job_event(held.job, EventType.STARTED, {"attempt": held.attempt}))
     with db.session() as s:
         s.execute(
             text(
@@ -139,12 +139,10 @@ def test_an_end_that_fails_midway_leaves_no_state_usage_or_event(
         "counted": 0,
         "events": None,
     }
-    sink.flush()
-    assert written(db, held.job.id)["events"] == ["started"]
 
 
 def test_an_end_by_an_attempt_that_lost_the_job_writes_nothing(
-    db: Database, dispatcher: CeleryDispatcher, sink: StoreSink
+    db: Database, dispatcher: CeleryDispatcher, sink: EventSink
 ) -> None:
     """The fence is part of the statement: a stale attempt charges nothing and says nothing."""
     held = claimed(db, dispatcher, sink)
@@ -162,7 +160,7 @@ def test_an_end_by_an_attempt_that_lost_the_job_writes_nothing(
 
 
 def test_an_end_staged_for_nats_puts_its_event_in_the_outbox_with_the_end(
-    db: Database, dispatcher: CeleryDispatcher, sink: StoreSink
+    db: Database, dispatcher: CeleryDispatcher, sink: EventSink
 ) -> None:
     """With NATS carrying events the terminal event waits in the outbox, written atomically."""
     held = claimed(db, dispatcher, sink)
@@ -181,7 +179,6 @@ def test_an_end_staged_for_nats_puts_its_event_in_the_outbox_with_the_end(
         error=None,
         usage=usage_row,
         events=[terminal],
-        table=running.EventTable.OUTBOX,
     )
     assert running.finish(db, end) is not None
     with db.session() as s:
@@ -192,7 +189,7 @@ def test_an_end_staged_for_nats_puts_its_event_in_the_outbox_with_the_end(
 
 
 def test_heartbeats_of_every_held_job_are_one_update_that_spares_lost_attempts(
-    db: Database, dispatcher: CeleryDispatcher, sink: StoreSink
+    db: Database, dispatcher: CeleryDispatcher, sink: EventSink
 ) -> None:
     """Jobs still held by their attempt are refreshed; an attempt that lost its job is not."""
     first, second = claimed(db, dispatcher, sink), claimed(db, dispatcher, sink)

@@ -17,7 +17,7 @@ from spark.db import running
 from spark.db.engine import Database
 from spark.domain.jobs import Job, JobKind, JobState
 from spark.errors import JobNotCancelable, NotFound
-from spark.events.sink import StoreSink
+from spark.events.sink import EventSink
 from spark.jobs import lifecycle, maintenance
 from spark.jobs.ending import Ending, Held, end_job
 from spark.jobs.runner import JobContext, RunPolicy, run_job
@@ -46,7 +46,7 @@ def dead_pid() -> int:
 
 
 def test_a_job_is_claimed_once_however_often_its_message_arrives(
-    db: Database, dispatcher: CeleryDispatcher, sink: StoreSink
+    db: Database, dispatcher: CeleryDispatcher, sink: EventSink
 ) -> None:
     """The second claim of a running job by a live holder does nothing."""
     job = queued(db, dispatcher)
@@ -59,7 +59,7 @@ def test_a_job_is_claimed_once_however_often_its_message_arrives(
 
 
 def test_run_job_runs_the_handler_once_for_a_duplicate_message(
-    db: Database, dispatcher: CeleryDispatcher, sink: StoreSink
+    db: Database, dispatcher: CeleryDispatcher, sink: EventSink
 ) -> None:
     """Running the same job id twice calls the handler once; the second run finds it finished."""
     job = queued(db, dispatcher)
@@ -79,7 +79,7 @@ def test_run_job_runs_the_handler_once_for_a_duplicate_message(
 
 
 def test_a_job_held_by_a_dead_process_is_taken_over(
-    db: Database, dispatcher: CeleryDispatcher, sink: StoreSink
+    db: Database, dispatcher: CeleryDispatcher, sink: EventSink
 ) -> None:
     """A redelivered message whose holder died on this host takes the job as attempt 2."""
     job = queued(db, dispatcher)
@@ -91,7 +91,7 @@ def test_a_job_held_by_a_dead_process_is_taken_over(
 
 
 def test_a_job_out_of_attempts_fails_worker_lost(
-    db: Database, dispatcher: CeleryDispatcher, sink: StoreSink
+    db: Database, dispatcher: CeleryDispatcher, sink: EventSink
 ) -> None:
     """When the last attempt's worker died too, the job fails instead of looping."""
     job = queued(db, dispatcher)
@@ -103,7 +103,7 @@ def test_a_job_out_of_attempts_fails_worker_lost(
 
 
 def test_progress_checkpoint_stops_a_canceled_job(
-    db: Database, dispatcher: CeleryDispatcher, sink: StoreSink
+    db: Database, dispatcher: CeleryDispatcher, sink: EventSink
 ) -> None:
     """Canceling a running job makes its next progress report raise JobCanceled."""
     job = queued(db, dispatcher)
@@ -116,7 +116,7 @@ def test_progress_checkpoint_stops_a_canceled_job(
 
 
 def test_a_superseded_attempt_cannot_finish_the_job(
-    db: Database, dispatcher: CeleryDispatcher, sink: StoreSink
+    db: Database, dispatcher: CeleryDispatcher, sink: EventSink
 ) -> None:
     """After a takeover, the old attempt's progress and finish are refused."""
     job = queued(db, dispatcher)
@@ -130,7 +130,7 @@ def test_a_superseded_attempt_cannot_finish_the_job(
 
 
 def test_cancel_of_a_queued_job_is_immediate_and_final(
-    db: Database, dispatcher: CeleryDispatcher, sink: StoreSink
+    db: Database, dispatcher: CeleryDispatcher, sink: EventSink
 ) -> None:
     """A canceled queued job is never claimed, and canceling it again is a conflict."""
     job = queued(db, dispatcher)
@@ -142,7 +142,7 @@ def test_cancel_of_a_queued_job_is_immediate_and_final(
 
 
 def test_cancel_of_another_users_job_is_not_found(
-    db: Database, dispatcher: CeleryDispatcher, sink: StoreSink
+    db: Database, dispatcher: CeleryDispatcher, sink: EventSink
 ) -> None:
     """Nobody can cancel, or learn of, a job they do not own."""
     job = queued(db, dispatcher)
@@ -152,7 +152,7 @@ def test_cancel_of_another_users_job_is_not_found(
 
 
 def test_reaper_sends_a_job_again_while_it_has_attempts_left(
-    db: Database, dispatcher: CeleryDispatcher, sink: StoreSink
+    db: Database, dispatcher: CeleryDispatcher, sink: EventSink
 ) -> None:
     """A job with no heartbeat for a lease and attempts left goes back to the queue, its
     outbox row unsent so the relay sends it at once; a job still beating is left alone."""
@@ -170,7 +170,7 @@ def test_reaper_sends_a_job_again_while_it_has_attempts_left(
 
 
 def test_reaper_fails_a_job_whose_attempts_are_spent(
-    db: Database, dispatcher: CeleryDispatcher, sink: StoreSink
+    db: Database, dispatcher: CeleryDispatcher, sink: EventSink
 ) -> None:
     """The last attempt's worker went silent: the job ends failed with worker_lost."""
     job = queued(db, dispatcher)
@@ -183,7 +183,7 @@ def test_reaper_fails_a_job_whose_attempts_are_spent(
 
 
 def test_progress_is_written_at_most_once_per_interval_yet_cancel_is_noticed(
-    db: Database, dispatcher: CeleryDispatcher, sink: StoreSink, monkeypatch: pytest.MonkeyPatch
+    db: Database, dispatcher: CeleryDispatcher, sink: EventSink, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A handler reporting in a tight loop costs few writes, and still stops soon after a cancel."""
     job = queued(db, dispatcher)
@@ -219,7 +219,7 @@ def test_progress_is_written_at_most_once_per_interval_yet_cancel_is_noticed(
 
 
 def test_an_unfinished_outcome_is_sql_null(
-    db: Database, dispatcher: CeleryDispatcher, sink: StoreSink
+    db: Database, dispatcher: CeleryDispatcher, sink: EventSink
 ) -> None:
     """A succeeded job has a result and a NULL error (not a JSON null), so SQL filters work."""
     from sqlalchemy import text

@@ -1,54 +1,16 @@
-"""Limit decisions, their 429s and headers, and the in-process store on a clock the test drives."""
+"""Limit decisions, their 429s and headers, and the store the factory builds."""
 
 from __future__ import annotations
 
-import asyncio
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from spark.config import Settings
+from spark.config import ConfigurationMissing, Settings
 from spark.errors import QuotaExceeded, RateLimited
-from spark.kv import limits_memory
 from spark.kv.factory import make_limit_store
-from spark.kv.limits_memory import MemoryLimitStore
 from spark.kv.limits_redis import RedisLimitStore
-from spark.security.limits import Decision, LimitStore, decide, error_for, headers
-
-MIDNIGHT = 1_735_689_600.0  # 2025-01-01T00:00:00Z
-
-
-class Clock:
-    """Wall and monotonic time that only move when the test says so."""
-
-    def __init__(self, wall: float) -> None:
-        self.wall = wall
-        self.mono = 1_000.0
-
-    def advance(self, seconds: float) -> None:
-        self.wall += seconds
-        self.mono += seconds
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    """The memory store's clock, starting 100.5 s before a UTC midnight."""
-    fake = Clock(MIDNIGHT - 100.5)
-    monkeypatch.setattr(
-        limits_memory, "time", SimpleNamespace(time=lambda: fake.wall, monotonic=lambda: fake.mono)
-    )
-    return fake
-
-
-def hits(store: LimitStore, n: int, user: str = "alice", **limits: int) -> list[Decision]:
-    """n hits in a row on a fresh event loop."""
-    per_minute, per_day = limits.get("per_minute", 60), limits.get("per_day", 100)
-
-    async def main() -> list[Decision]:
-        return [await store.hit(user, "submit", per_minute, per_day) for _ in range(n)]
-
-    return asyncio.run(main())
+from spark.security.limits import Decision, decide, error_for, headers
 
 
 def refused(reason: Any = "rate_limited", **changes: Any) -> Decision:
@@ -139,39 +101,9 @@ def test_a_refusal_never_says_retry_now() -> None:
     assert decision.retry_after_s == 1 and decision.reset_s == 0
 
 
-def test_the_memory_window_slides_with_the_clock(clock: Clock) -> None:
-    """A slot frees exactly one window after the hit that held it."""
-    store = MemoryLimitStore(window_s=60.0)
-    assert [d.allowed for d in hits(store, 3, per_minute=2)] == [True, True, False]
-    clock.advance(30)
-    late = hits(store, 1, per_minute=2)[0]
-    assert late.reason == "rate_limited" and late.retry_after_s == 30
-    clock.advance(30)
-    assert [d.allowed for d in hits(store, 3, per_minute=2)] == [True, True, False]
-
-
-def test_the_memory_quota_resets_at_utc_midnight(clock: Clock) -> None:
-    """The 6th of 5 a day waits until midnight; after it, the day starts at zero."""
-    store = MemoryLimitStore()
-    sixth = hits(store, 6, per_day=5)[-1]
-    assert sixth.reason == "quota_exceeded" and sixth.retry_after_s == 101
-    clock.advance(101)
-    fresh = hits(store, 1, per_day=5)[0]
-    assert fresh.allowed and fresh.requests_today == 1
-    assert asyncio.run(store.requests_today("alice")) == 1
-
-
-def test_idle_windows_are_forgotten_at_the_next_day(clock: Clock) -> None:
-    """Users who stopped calling do not keep memory for the life of the process."""
-    store = MemoryLimitStore()
-    hits(store, 1, user="gone")
-    clock.advance(120)
-    hits(store, 1, user="alice")
-    assert set(store._windows) == {("alice", "submit")}
-
-
-def test_the_factory_picks_redis_when_configured() -> None:
-    """SPARK_REDIS_URL set: the shared store (connecting lazily); unset: the in-process one."""
+def test_the_factory_builds_the_shared_store_on_the_configured_redis() -> None:
+    """SPARK_REDIS_URL set: the Redis store (connecting lazily); unset: the error names it."""
     shared = make_limit_store(Settings(redis_url="redis://127.0.0.1:6379/15"))
     assert isinstance(shared, RedisLimitStore)
-    assert isinstance(make_limit_store(Settings()), MemoryLimitStore)
+    with pytest.raises(ConfigurationMissing, match="SPARK_REDIS_URL"):
+        make_limit_store(Settings(redis_url=None))

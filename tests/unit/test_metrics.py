@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from spark.kv.memory import MemoryBreakerStore
+from spark.domain.breakers import BreakerRecord
 from spark.resilience.breaker import BreakerOpen, BreakerPolicy, CircuitBreaker
 from spark.web.metrics import MetricsMiddleware, route_template
 from spark.web.routes import jobs
@@ -98,6 +99,23 @@ def test_the_worker_command_path_does_not_load_prometheus_client_early(tmp_path:
     assert out.stdout.strip() == "False"
 
 
+class Records:
+    """Breaker records in a dict: these tests are about the gauge, not where records live."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, BreakerRecord] = {}
+
+    def read(self, name: str) -> BreakerRecord:
+        return self.records.get(name, BreakerRecord())
+
+    def update(self, name: str, change: Callable[[BreakerRecord], BreakerRecord]) -> BreakerRecord:
+        self.records[name] = change(self.read(name))
+        return self.records[name]
+
+    def names(self) -> list[str]:
+        return sorted(self.records)
+
+
 def _breaker_open(name: str) -> float | None:
     return REGISTRY.get_sample_value("spark_breaker_open", {"breaker": name})
 
@@ -111,7 +129,7 @@ def test_the_breaker_gauge_is_1_while_open_and_0_once_a_call_succeeds() -> None:
     a successful trial after the reset time brings it back to 0."""
     name = f"dep-{uuid.uuid4().hex[:8]}"
     policy = BreakerPolicy(failures_to_open=2, reset_after_s=0.0, successes_to_close=1)
-    breaker = CircuitBreaker(name, MemoryBreakerStore(), policy)
+    breaker = CircuitBreaker(name, Records(), policy)
     for _ in range(2):
         with pytest.raises(OSError):
             breaker.call(_fail, counts=lambda exc: True)
@@ -124,7 +142,7 @@ def test_a_refused_call_keeps_the_breaker_gauge_at_1() -> None:
     """While the reset time has not passed, calls are refused and the gauge stays 1."""
     name = f"dep-{uuid.uuid4().hex[:8]}"
     policy = BreakerPolicy(failures_to_open=1, reset_after_s=3600.0)
-    breaker = CircuitBreaker(name, MemoryBreakerStore(), policy)
+    breaker = CircuitBreaker(name, Records(), policy)
     with pytest.raises(OSError):
         breaker.call(_fail, counts=lambda exc: True)
     with pytest.raises(BreakerOpen):

@@ -1,9 +1,8 @@
 """The preview cache key: any write to the project's files, or any other request field,
-makes a new key; the in-process adapter forgets after its TTL and beyond its size."""
+makes a new key; an entry round-trips through its encoding."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -11,7 +10,6 @@ from datetime import UTC, datetime
 from spark.domain.files import FileHead, sha256_of
 from spark.kv.preview_cache import (
     CachedPreview,
-    MemoryPreviewCache,
     PreviewRequest,
     files_digest,
 )
@@ -84,21 +82,3 @@ ENTRY = CachedPreview(uuid.uuid4(), "preview.png", "ab" * 32)
 
 def test_an_entry_round_trips_through_its_encoding() -> None:
     assert CachedPreview.decode(ENTRY.encode()) == ENTRY
-
-
-def test_the_memory_cache_forgets_after_its_ttl() -> None:
-    cache = MemoryPreviewCache(ttl_s=0.05)
-    cache.put("k", ENTRY)
-    assert cache.get("k") == ENTRY
-    time.sleep(0.06)
-    assert cache.get("k") is None
-
-
-def test_the_memory_cache_evicts_the_least_recently_used() -> None:
-    cache = MemoryPreviewCache(max_entries=2)
-    cache.put("a", ENTRY)
-    cache.put("b", ENTRY)
-    assert cache.get("a") == ENTRY  # a is now the most recently used
-    cache.put("c", ENTRY)
-    assert cache.get("b") is None
-    assert cache.get("a") == ENTRY and cache.get("c") == ENTRY

@@ -24,7 +24,7 @@ from spark.errors import JobFailure
 from spark.handlers.previews import render_preview
 from spark.jobs.runner import JobContext
 from spark.jobs.tools import Tools
-from spark.kv.preview_cache import MemoryPreviewCache
+from spark.kv.preview_cache import CachedPreview
 from spark.storage.artifacts import ArtifactStore
 
 EDITOR = Editor("http://editor.example:8080/mcp")
@@ -57,6 +57,19 @@ class FakeBridge:
 
 
 @dataclass
+class Previews:
+    """The preview cache as a dict (the Redis adapter has its own integration test)."""
+
+    entries: dict[str, CachedPreview] = field(default_factory=dict)
+
+    def get(self, key: str) -> CachedPreview | None:
+        return self.entries.get(key)
+
+    def put(self, key: str, entry: CachedPreview) -> None:
+        self.entries[key] = entry
+
+
+@dataclass
 class Sink:
     events: list[Event] = field(default_factory=list)
 
@@ -86,7 +99,7 @@ def tools(tmp_path: Path, bridge: FakeBridge) -> Tools:
         builds=None,  # type: ignore[arg-type]
         editor=bridge,  # type: ignore[arg-type]
         default_editor=EDITOR,
-        previews=MemoryPreviewCache(),
+        previews=Previews(),
     )
 
 
@@ -168,7 +181,7 @@ def test_an_editor_that_does_not_answer_is_a_dependency_outage(
 
 
 def test_without_any_editor_configured_the_job_fails_editor_unavailable(tmp_path: Path) -> None:
-    bare = Tools(None, None, ArtifactStore(tmp_path), None, FakeBridge())  # type: ignore[arg-type]
+    bare = Tools(None, None, ArtifactStore(tmp_path), None, FakeBridge(), Previews())  # type: ignore[arg-type]
     with pytest.raises(JobFailure) as failed:
         run(bare, {"width": 32, "height": 32}, Sink())
     assert failed.value.failure_code == "editor_unavailable"

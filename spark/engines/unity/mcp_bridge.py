@@ -34,7 +34,7 @@ from spark.engines.unity.mcp_calls import Answer, call_timeout, call_tool, choos
 from spark.engines.unity.mcp_editor import McpEditorSession
 from spark.engines.unity.mcp_session import Loop, Sessions, round_trip
 from spark.kv.base import BreakerStore
-from spark.kv.leases import LeaseBusy, Leases, MemoryLeases
+from spark.kv.leases import LeaseBusy, Leases
 from spark.resilience.breaker import BreakerOpen, BreakerPolicy, CircuitBreaker, breaker_policy
 
 log = logging.getLogger(__name__)
@@ -73,13 +73,13 @@ class McpBridge:
         store: BreakerStore,
         policy: BreakerPolicy,
         *,
-        leases: Leases | None = None,
+        leases: Leases,
         timeout_s: float = 30.0,
         wait_s: float = 60.0,
         connect_wait_s: float = CONNECT_WAIT_S,
     ) -> None:
         self._store, self._policy = store, policy
-        self._leases = leases or MemoryLeases()
+        self._leases = leases
         self._timeout, self._wait, self._connect_wait = timeout_s, wait_s, connect_wait_s
         self._pid, self._sessions = -1, Sessions(timeout_s)
         #: each instance's game view size, learned from its captures
