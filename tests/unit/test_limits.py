@@ -103,7 +103,7 @@ def test_a_refusal_never_says_retry_now() -> None:
 
 def test_the_factory_builds_the_shared_store_on_the_configured_redis() -> None:
     """SPARK_REDIS_URL set: the Redis store (connecting lazily); unset: the error names it."""
-    shared = make_limit_store(Settings(redis_url="redis://127.0.0.1:6379/15"))
+    shared = make_limit_store(Settings(redis_url="redis://127.0.0.1:1/15"))
     assert isinstance(shared, RedisLimitStore)
     with pytest.raises(ConfigurationMissing, match="SPARK_REDIS_URL"):
         make_limit_store(Settings(redis_url=None))
