@@ -33,6 +33,7 @@ DEFAULT_QUEUES = ",".join(
     q.value for q in (Queue.GENERATION, Queue.PATCHES, Queue.PREVIEWS, Queue.MAINTENANCE)
 )
 EXAMPLE_PROMPT = "a player controller that runs and jumps"
+SERVER_URLS = ("database_url", "broker_url", "redis_url", "nats_url")
 
 
 def _migrate(settings: Settings) -> None:
@@ -76,18 +77,39 @@ def _spawn(args: list[str], **env: str) -> subprocess.Popen[bytes]:
     )
 
 
-def _wait_healthy(url: str, procs: list[subprocess.Popen[bytes]], timeout: float = 60.0) -> None:
+def _wait_ready(
+    url: str, settings: Settings, procs: list[subprocess.Popen[bytes]], timeout: float = 90.0
+) -> None:
+    """Return once the API is healthy and both workers answer: the example `spark up` then
+    prints runs at once instead of waiting in the queue for a worker still starting."""
+    from celery.utils.nodenames import host_format
+
+    from spark.broker.app import create_celery
+
+    # each worker's Celery name, as `spark worker` gives it (-n spark<pid>@%h)
+    workers = {host_format(f"spark{p.pid}@%h") for p in procs if p.args[3] == "worker"}  # type: ignore[index]
+    control = create_celery(settings).control
     deadline = time.monotonic() + timeout
+    healthy = False
     while time.monotonic() < deadline:
         if any(p.poll() is not None for p in procs):
             raise StartFailed("a SPARK process exited during start-up")
-        try:
-            if httpx.get(f"{url}/v1/health", timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    raise StartFailed(f"the API at {url} did not become healthy in {timeout:.0f}s")
+        healthy = healthy or _healthy(url)
+        if not healthy:
+            time.sleep(0.05)
+            continue
+        # returns as soon as every named worker has answered
+        answered = control.ping(destination=sorted(workers), timeout=1.0)
+        if workers <= {name for answer in answered for name in answer}:
+            return
+    raise StartFailed(f"SPARK at {url} was not ready (API and workers) within {timeout:.0f}s")
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/v1/health", timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def _start_servers(stack: EmbeddedStack, settings: Settings) -> Settings:
@@ -106,7 +128,7 @@ def _start_servers(stack: EmbeddedStack, settings: Settings) -> Settings:
 def _print_servers(stack: EmbeddedStack, filled: dict[str, str]) -> None:
     started = ", ".join(title for name, title in TITLES.items() if name in stack.servers)
     where = f", data under {stack.root}" if started else " (every server URL is set)"
-    console.print(f"Embedded servers: {started or 'none'}{where}", highlight=False)
+    console.print(f"Embedded servers: {started or 'none'}{where}", highlight=False, soft_wrap=True)
     for name, url in filled.items():
         # embedded servers' URLs carry no password; configured ones are not printed
         console.print(f"  SPARK_{name.upper()}={url}", highlight=False, markup=False)
@@ -164,14 +186,10 @@ def _interrupt(*_: object) -> None:
     raise KeyboardInterrupt
 
 
-def _terminate(procs: list[subprocess.Popen[bytes]]) -> None:
+def _stop_all(procs: list[subprocess.Popen[bytes]]) -> None:
     for p in procs:
         if p.poll() is None:
             p.terminate()
-
-
-def _stop_all(procs: list[subprocess.Popen[bytes]]) -> None:
-    _terminate(procs)
     for p in procs:
         try:
             p.wait(timeout=30)
@@ -197,8 +215,8 @@ def up(
     try:
         settings = _start_servers(stack, settings)
         _migrate(settings)
-        procs += _spawn_services(settings, host, port, concurrency)
-        _wait_healthy(f"http://{host}:{port}", procs)
+        _spawn_services(procs, settings, host, port, concurrency)
+        _wait_ready(f"http://{host}:{port}", settings, procs)
         if new_key:
             _print_example(f"http://{host}:{port}", _local_key(settings))
         _watch(procs, stack)
@@ -228,30 +246,27 @@ def _local_key(settings: Settings) -> str:
 
 
 def _spawn_services(
-    settings: Settings, host: str, port: int, concurrency: int
-) -> list[subprocess.Popen[bytes]]:
-    """The API, job worker, build worker, scheduler and event consumer, started."""
-    servers = {
-        f"SPARK_{name.upper()}": getattr(settings, name)
-        for name in ("database_url", "broker_url", "redis_url", "nats_url")
-    }
+    procs: list[subprocess.Popen[bytes]], settings: Settings, host: str, port: int, workers: int
+) -> None:
+    """Start the API, job worker, build worker, scheduler and event consumer, each added to
+    procs as it starts (so Ctrl-C meanwhile stops those already running)."""
+    servers = {f"SPARK_{name.upper()}": str(getattr(settings, name)) for name in SERVER_URLS}
     local = single_user_defaults(settings) | home_source_roots(settings) | servers
-    return [
-        _spawn(["api", "--host", host, "--port", str(port)], **local),
-        _spawn(["worker", "--concurrency", str(concurrency)], **local),
+    # the build worker's own metrics port (the job worker has the configured one; 0 stays off)
+    metrics = settings.worker_metrics_port + 1 if settings.worker_metrics_port else 0
+    for args, extra in (
+        (["api", "--host", host, "--port", str(port)], {}),
+        (["worker", "--concurrency", str(workers)], {}),
         # One build at a time; without SPARK_UNITY_PATH its builds fail at once, saying so.
-        _spawn(
+        (
             ["worker", "--queues", Queue.BUILDS.value, "--concurrency", "1"],
-            **local,
-            # its own metrics port (the job worker has the configured one; 0 stays off)
-            SPARK_WORKER_METRICS_PORT=str(
-                settings.worker_metrics_port + 1 if settings.worker_metrics_port else 0
-            ),
+            {"SPARK_WORKER_METRICS_PORT": str(metrics)},
         ),
-        _spawn(["beat"], **local),
+        (["beat"], {}),
         # events reach spark_events through the consumer
-        _spawn(["consumer"], **local),
-    ]
+        (["consumer"], {}),
+    ):
+        procs.append(_spawn(args, **local | extra))
 
 
 def api(

@@ -1,12 +1,17 @@
-"""`make run`'s service on the embedded default: the printed examples work as pasted."""
+"""`make run`'s service on the embedded default: `spark up` with no server configured starts
+PostgreSQL, Valkey and NATS under its folder's var/, the printed examples work as pasted,
+Ctrl-C leaves nothing running, and a second start finds the first one's jobs and keys."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
+import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,24 +21,62 @@ import pytest
 
 from fakes.unity import make_unity_project, write_launcher
 from spark.engines.unity.csharp import check_syntax
-from tests.support.databases import fresh_database
 from tests.support.services import free_port
 from tests.support.stack import Up
 
+#: what `spark up` runs: its services (`python -m spark.cli …`) and the three servers
+SERVICES = ("spark.cli api", "spark.cli worker", "spark.cli beat", "spark.cli consumer")
+SERVERS = ("/postgres -D", "valkey-server", "nats-server")
+
 
 @pytest.fixture(scope="module")
-def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
-    """`spark up` in an empty directory with no SPARK_* configuration but the Unity stand-in;
-    its user's home is the tests' temporary folder, where their projects lie."""
-    workdir = tmp_path_factory.mktemp("embedded")
-    unity = write_launcher(workdir.parent / f"{workdir.name}-unity")
+def open_base() -> Iterator[Path]:
+    """A folder of the module's own that every account may enter: run as root, the embedded
+    PostgreSQL runs as nobody, and pytest's own folders are closed to others (0700)."""
+    base = Path(tempfile.mkdtemp(prefix="spark-make-run-"))
+    base.chmod(0o755)
+    yield base
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def start_up(base: Path, name: str, tmp_path_factory: pytest.TempPathFactory) -> Up:
+    """`spark up` in base/name with no SPARK_* configuration but the Unity stand-in; its
+    user's home is the tests' temporary folder, where their projects lie."""
+    workdir = base / name
+    workdir.mkdir(exist_ok=True)
+    unity = write_launcher(base / f"{name}-unity")
     home = str(tmp_path_factory.getbasetemp())
-    stack = Up(workdir, free_port(), SPARK_UNITY_PATH=str(unity), HOME=home)
+    return Up(workdir, free_port(), SPARK_UNITY_PATH=str(unity), HOME=home)
+
+
+@pytest.fixture(scope="module")
+def up(open_base: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
+    """One `spark up` on a fresh folder for the module's tests of what it prints and runs."""
+    stack = start_up(open_base, "embedded", tmp_path_factory)
     try:
         yield stack
         assert stack.proc.poll() is None, "spark up stopped early:\n" + stack.errors()
     finally:
         stack.stop()
+
+
+def test_up_starts_and_names_the_three_servers_with_their_data_under_var(up: Up) -> None:
+    """With no URL configured it prints each server's URL (on 127.0.0.1, no password) and
+    remembers their ports in var/servers.json."""
+    text = "".join(up.lines)
+    assert (
+        f"Embedded servers: PostgreSQL, Redis (Valkey), NATS, data under {up.workdir}/var" in text
+    )
+    ports = json.loads((up.workdir / "var" / "servers.json").read_text())
+    assert set(ports) == {"postgres", "redis", "nats"}
+    assert (
+        f"SPARK_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:{ports['postgres']}/spark"
+        in text
+    )
+    assert f"SPARK_BROKER_URL=redis://127.0.0.1:{ports['redis']}/0" in text
+    assert f"SPARK_NATS_URL=nats://127.0.0.1:{ports['nats']}" in text
+    commands = " ".join(processes_in(up.workdir).values())
+    assert all(name in commands for name in (*SERVICES, *SERVERS)), commands
 
 
 def test_up_prints_url_key_and_examples(up: Up) -> None:
@@ -133,50 +176,117 @@ def test_cli_builds_a_project_following_its_progress_and_log(up: Up, tmp_path: P
     assert "Building scene" not in compact.stdout
 
 
-@pytest.fixture
-def keys_database() -> Iterator[str]:
-    """An empty database on the suite's Postgres, for the key commands to migrate and use."""
-    with fresh_database("spark_keys") as url:
-        yield url
-
-
-def test_keys_create_prints_the_contract_json(keys_database: str) -> None:
-    """`spark keys create --json` prints key, user, tier and permissions; list shows it, revoke ends it."""
+def spark_in(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`spark …` run in folder with no SPARK_* variable, as in a second terminal."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SPARK_")}
-    env["SPARK_DATABASE_URL"] = keys_database
     spark = str(Path(sys.executable).parent / "spark")
-    subprocess.run([spark, "migrate"], env=env, check=True, capture_output=True)
-    out = subprocess.run(
-        [
-            spark,
-            "keys",
-            "create",
-            "--user",
-            "ci-bot",
-            "--tier",
-            "enterprise",
-            "--permissions",
-            "spark:read,spark:build",
-            "--json",
-        ],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    made = json.loads(out)
-    assert made["key"].startswith("spk_") and made["user"] == "ci-bot"
-    assert made["tier"] == "enterprise" and made["permissions"] == ["spark:build", "spark:read"]
-    listed = json.loads(
-        subprocess.run(
-            [spark, "keys", "list", "--json"], env=env, check=True, capture_output=True, text=True
-        ).stdout
+    return subprocess.run(
+        [spark, *args], cwd=folder, env=env, capture_output=True, text=True, timeout=60
     )
-    assert [k["user"] for k in listed] == ["ci-bot"] and made["key"] not in json.dumps(listed)
-    revoked = subprocess.run(
-        [spark, "keys", "revoke", listed[0]["key_id"], "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
+
+
+def test_keys_create_in_a_second_terminal_finds_the_running_servers(up: Up) -> None:
+    """`spark keys create --json` in `spark up`'s folder, nothing exported, prints key, user,
+    tier and permissions; the key works on the API; list shows it, revoke ends it."""
+    made = spark_in(
+        up.workdir,
+        *("keys", "create", "--user", "ci-bot", "--tier", "enterprise"),
+        *("--permissions", "spark:read,spark:build", "--json"),
     )
+    assert made.returncode == 0, made.stderr
+    key = json.loads(made.stdout)
+    assert key["key"].startswith("spk_") and key["user"] == "ci-bot"
+    assert key["tier"] == "enterprise" and key["permissions"] == ["spark:build", "spark:read"]
+    headers = {"Authorization": f"Bearer {key['key']}"}
+    assert httpx.get(f"{up.url}/v1/jobs", headers=headers).status_code == 200
+    listed = json.loads(spark_in(up.workdir, "keys", "list", "--json").stdout)
+    mine = [k for k in listed if k["user"] == "ci-bot"]
+    assert len(mine) == 1 and key["key"] not in json.dumps(listed)
+    revoked = spark_in(up.workdir, "keys", "revoke", mine[0]["key_id"], "--json")
     assert revoked.returncode == 0 and json.loads(revoked.stdout)["revoked"] is True
+
+
+def test_ctrl_c_stops_everything_and_the_next_up_keeps_jobs_and_keys(
+    open_base: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Ctrl-C stops SPARK's processes and the servers (nothing of the folder left running);
+    `spark up` again on the same var/ lists the earlier job, and the first key still works."""
+    first = start_up(open_base, "restart", tmp_path_factory)
+    try:
+        job_id = submit_example(first)
+        running = processes_in(first.workdir)
+        commands = " ".join(running.values())
+        assert all(name in commands for name in (*SERVICES, *SERVERS)), commands
+        started = {pid: start_time(pid) for pid in running}
+        os.kill(first.proc.pid, signal.SIGINT)
+        assert first.proc.wait(60) == 0, first.errors()
+        assert processes_in(first.workdir) == {}
+        assert [pid for pid, at in started.items() if at and start_time(pid) == at] == []
+    finally:
+        first.stop()
+    second = start_up(open_base, "restart", tmp_path_factory)
+    try:
+        assert server_lines(second) == server_lines(first), "the servers moved"
+        listed = httpx.get(f"{second.url}/v1/jobs?limit=100", headers=bearer(second.key))
+        assert job_id in [job["id"] for job in listed.json()["items"]], listed.text
+        again = httpx.get(f"{second.url}/v1/jobs/{job_id}", headers=bearer(first.key))
+        assert again.status_code == 200 and again.json()["state"] == "succeeded"
+    finally:
+        second.stop()
+    assert processes_in(second.workdir) == {}
+
+
+def submit_example(up: Up) -> str:
+    """The README's example job submitted over HTTP and waited for until it succeeds."""
+    body = {
+        "kind": "generate_script",
+        "params": {"prompt": "a player controller that runs and jumps"},
+    }
+    job = httpx.post(f"{up.url}/v1/jobs", json=body, headers=bearer(up.key)).json()
+    deadline = time.monotonic() + 30
+    while job["state"] not in {"succeeded", "failed", "canceled", "timed_out"}:
+        assert time.monotonic() < deadline, job
+        time.sleep(0.05)
+        job = httpx.get(f"{up.url}/v1/jobs/{job['id']}", headers=bearer(up.key)).json()
+    assert job["state"] == "succeeded", job
+    return str(job["id"])
+
+
+def bearer(key: str) -> dict[str, str]:
+    """The Authorization header for key."""
+    return {"Authorization": f"Bearer {key}"}
+
+
+def server_lines(up: Up) -> list[str]:
+    """The embedded servers' URLs `spark up` printed."""
+    found = (re.match(r"\s*(SPARK_\w+_URL=\S+)", line) for line in up.lines)
+    return [match.group(1) for match in found if match]
+
+
+def processes_in(folder: Path) -> dict[int, str]:
+    """Live processes (pid: command line) whose command line names folder or whose working
+    directory lies in it: `spark up`'s services start there, its servers keep data there."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if (entry / "stat").read_text().rpartition(")")[2].split()[0] == "Z":
+                continue  # exited, waiting for its parent to collect it
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            cwd = os.readlink(entry / "cwd")
+        except OSError:
+            continue  # gone meanwhile
+        if f"{folder}/" in command or cwd == str(folder) or cwd.startswith(f"{folder}/"):
+            found[int(entry.name)] = command
+    return found
+
+
+def start_time(pid: int) -> str | None:
+    """When process pid started (in clock ticks since boot), None if it is not running: a
+    pid with another start time is a new process that reused the number."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return None if fields[0] == "Z" else fields[19]
