@@ -325,8 +325,8 @@ def render(report: Report) -> str:
     ratios, d = report.ratios(), report.spark_consume
     met = "met" if d.per_s >= GOAL_STORED_PER_S else "NOT met"
     return "\n".join([
-        "SPARK event benchmark: NATS with JetStream (file store), PostgreSQL and Valkey of the "
-        f"run's own ({report.servers}), {os.cpu_count()} CPUs",
+        f"SPARK event benchmark: {report.servers} (JetStream with a file store), "
+        f"{os.cpu_count()} CPUs",
         "",
         f"{'':<46}{'count':>7}{'secs':>8}{'rate':>14}{'bench':>8}{'nats':>8}{'pg':>8}"
         "  CPU ms/1000 events",

@@ -16,6 +16,7 @@ its handler directly.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import tempfile
@@ -65,7 +66,11 @@ class Report:
 
 
 def _start_spark(db: BenchServers, workdir: Path, editor_url: str, procs: list[Proc]) -> str:
-    env = spark_env(db, workdir / "var") | {"SPARK_UNITY_MCP_URL": editor_url}
+    env = spark_env(db, workdir / "var") | {
+        "SPARK_UNITY_MCP_URL": editor_url,
+        # the project lies in the run's folder
+        "SPARK_SOURCE_ROOTS": json.dumps([str(workdir)]),
+    }
     return start_api_and_worker(env, workdir, procs, "generation,previews", 2)
 
 
@@ -145,7 +150,10 @@ def run(jobs: int = DEFAULT_JOBS) -> Report:
             with httpx.Client(base_url=url, timeout=30.0) as http:
                 body = {"name": "bench-previews", "source_dir": str(workdir)}
                 headers = {"Authorization": f"Bearer {token}"}
-                project = str(http.post("/v1/projects", json=body, headers=headers).json()["id"])
+                created = http.post("/v1/projects", json=body, headers=headers)
+                if created.status_code != 201:
+                    raise RuntimeError(f"POST /v1/projects: {created.status_code} {created.text}")
+                project = str(created.json()["id"])
             hits, generated = _jobs(db, url, token, project, jobs)
             totals, own = bridge_overheads(editor, jobs, WARMUP, db.redis_url)
         finally:
