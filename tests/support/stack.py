@@ -1,4 +1,4 @@
-"""`spark up` (what `make run` starts) as a child process group, and what it printed."""
+"""`spark up` (what `make run` starts) as a child process session, and what it printed."""
 
 from __future__ import annotations
 
@@ -8,9 +8,21 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
+
+
+def up_folder() -> Path:
+    """A new folder for `spark up` to run in, removed by the caller.
+
+    Not pytest's tmp_path: run as root, `spark up` runs PostgreSQL as nobody, who must be able
+    to enter every folder above its data (pytest's are 0700).
+    """
+    folder = Path(tempfile.mkdtemp(prefix="spark-up-"))
+    folder.chmod(0o755)
+    return folder
 
 
 class Up:
@@ -52,7 +64,7 @@ class Up:
     def key(self) -> str:
         """The API key it printed."""
         found = re.search(r"API key: (spk_\S+)", "".join(self.lines))
-        assert found is not None, "".join(self.lines)
+        assert found is not None, "".join(self.lines) + self.errors()
         return found.group(1)
 
     def errors(self) -> str:
@@ -70,19 +82,28 @@ class Up:
         self._close()
 
     def kill(self) -> None:
-        """SIGKILL every process of the stack at once, as when its machine dies.
+        """SIGKILL every process of the stack at once, its servers included, as when its
+        machine dies.
 
-        `spark up` puts each service in a process group of its own, so the session (which
-        they all share) is what names them all.
+        `spark up` puts each service and server in a process group of its own, so the session
+        (which they all share) is what names them all. Each is stopped first, then killed:
+        none sees another die and shuts down cleanly (a server's parent-death signal, a
+        worker's lost connection) before its own kill.
         """
         deadline = time.monotonic() + 10
         while members := _session_members(self.proc.pid):
-            for pid in members:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
+            for sig in (signal.SIGSTOP, signal.SIGKILL):
+                for pid in members:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, sig)
             assert time.monotonic() < deadline, f"still running: {members}"
             time.sleep(0.05)
         self.proc.wait(10)
+        # Gone for good only once reaped (init reaps the orphans): a server's zombie still
+        # owns its pid, and PostgreSQL will not start over the lock file of a live pid.
+        while members := _session_members(self.proc.pid, zombies=True):
+            assert time.monotonic() < deadline, f"never reaped: {members}"
+            time.sleep(0.05)
         self._close()
 
     def _close(self) -> None:
@@ -91,8 +112,8 @@ class Up:
         self.proc.stdout.close()
 
 
-def _session_members(sid: int) -> list[int]:
-    """Live (not zombie) processes of session sid."""
+def _session_members(sid: int, zombies: bool = False) -> list[int]:
+    """Processes of session sid: live ones, or zombies as well."""
     members = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -101,6 +122,6 @@ def _session_members(sid: int) -> list[int]:
             fields = (entry / "stat").read_text().rpartition(")")[2].split()
         except OSError:
             continue
-        if fields[0] != "Z" and int(fields[3]) == sid:
+        if (zombies or fields[0] != "Z") and int(fields[3]) == sid:
             members.append(int(entry.name))
     return members
