@@ -141,8 +141,9 @@ def test_the_database_gone_around_a_jobs_end_loses_no_event_and_charges_once(
     settings: Settings, client: TestClient, api_key: str, db: Database, tmp_path: Path
 ) -> None:
     """Embedded events (no NATS): the end waits for the database and then commits whole."""
-    parsed = make_url(settings.database_url)
-    proxy = TcpProxy(parsed.host or "127.0.0.1", parsed.port or 5432)
+    parsed = make_url(settings.require("database_url"))
+    assert parsed.port is not None
+    proxy = TcpProxy(parsed.host or "127.0.0.1", parsed.port)
     database_url = through(proxy, settings.database_url)
     worker, var_dir = paused_worker(
         settings, tmp_path, "end_decided", SPARK_DATABASE_URL=database_url

@@ -205,7 +205,7 @@ def test_the_worker_ping_names_the_module_that_defines_the_celery_app(
     from celery import Celery
 
     # The app is made at import and needs a broker URL (nothing connects to it).
-    monkeypatch.setenv("SPARK_BROKER_URL", "redis://127.0.0.1:6379/0")
+    monkeypatch.setenv("SPARK_BROKER_URL", "redis://127.0.0.1:1/0")
     from spark.worker import app as worker_app
 
     assert isinstance(worker_app.app, Celery)

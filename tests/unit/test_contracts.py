@@ -73,7 +73,7 @@ def test_terminal_states_never_move() -> None:
 
 def test_visibility_timeout_exceeds_the_longest_time_limit() -> None:
     """The Redis broker must not redeliver a message while its task may still be running."""
-    config = celeryconfig.build(Settings(broker_url="redis://127.0.0.1:6379/0"))
+    config = celeryconfig.build(Settings(broker_url="redis://127.0.0.1:1/0"))
     assert config["broker_transport_options"]["visibility_timeout"] > LONGEST_HARD_LIMIT_S
     assert config["result_backend_transport_options"]["visibility_timeout"] > LONGEST_HARD_LIMIT_S
     assert config["task_acks_late"] and config["task_reject_on_worker_lost"]

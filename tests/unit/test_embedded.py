@@ -47,7 +47,7 @@ def test_spark_up_starts_a_server_for_each_unset_url_and_none_when_all_are_set()
         database_url="postgresql+psycopg://db/x",
         broker_url="redis://r/0",
         redis_url="redis://r/1",
-        nats_url="nats://n:4222",
+        nats_url="nats://n:14222",
     )
     assert missing_servers(configured) == frozenset()
 
@@ -55,10 +55,10 @@ def test_spark_up_starts_a_server_for_each_unset_url_and_none_when_all_are_set()
 def test_a_process_in_the_same_folder_finds_the_servers_spark_up_runs(tmp_path: Path) -> None:
     """Unset URLs come from var/servers.json; a configured one is kept; settings stay frozen."""
     (tmp_path / "servers.json").write_text(json.dumps({"postgres": 5, "redis": 6, "nats": 7}))
-    found = with_embedded_servers(Settings(var_dir=tmp_path, nats_url="nats://mine:4222"))
+    found = with_embedded_servers(Settings(var_dir=tmp_path, nats_url="nats://mine:14222"))
     assert found.database_url == "postgresql+psycopg://postgres@127.0.0.1:5/spark"
     assert (found.broker_url, found.redis_url) == ("redis://127.0.0.1:6/0", "redis://127.0.0.1:6/1")
-    assert found.nats_url == "nats://mine:4222"
+    assert found.nats_url == "nats://mine:14222"
     with pytest.raises(ValueError, match="frozen"):
         found.database_url = "elsewhere"  # type: ignore[misc]
 

@@ -66,7 +66,7 @@ def missing_facts(spec: KindSpec, worker_tasks: Any, config: dict[str, Any]) -> 
 def worker_tasks() -> Any:
     # The worker's app is made at import and needs a broker URL (nothing connects to it).
     with pytest.MonkeyPatch.context() as env:
-        env.setenv("SPARK_BROKER_URL", "redis://127.0.0.1:6379/0")
+        env.setenv("SPARK_BROKER_URL", "redis://127.0.0.1:1/0")
         from spark.worker.app import app
 
     return app.tasks
@@ -74,7 +74,7 @@ def worker_tasks() -> Any:
 
 @pytest.fixture(scope="module")
 def config() -> dict[str, Any]:
-    return celeryconfig.build(Settings(broker_url="redis://127.0.0.1:6379/0"))
+    return celeryconfig.build(Settings(broker_url="redis://127.0.0.1:1/0"))
 
 
 def test_the_registry_declares_exactly_the_contracts_kinds() -> None:
