@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import glob
 import os
 import shutil
 import subprocess
@@ -12,6 +11,8 @@ from pathlib import Path
 import psycopg
 
 from spark.db import migrate
+from spark.embedded.servers import unprivileged_user
+from spark.embedded.stack import postgres_bin
 from tests.support.services import free_port, listening
 
 #: what the primary needs to feed a hot standby
@@ -30,22 +31,18 @@ host replication all 127.0.0.1/32 trust
 """
 
 
-def _bindir() -> Path:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
-    if not found:
-        raise RuntimeError("no Postgres binaries under /usr/lib/postgresql")
-    return Path(found[-1])
-
-
 class StreamingReplica:
     """A primary on one free port and its standby (pg_basebackup -R) on another."""
 
     def __init__(self, work: Path) -> None:
         self.work = work
-        self.bin = _bindir()
+        # the binaries of the wheel SPARK's embedded PostgreSQL runs from
+        self.bin = postgres_bin()
         self.primary_port, self.standby_port = free_port(), free_port()
-        # initdb and the servers refuse to run as root: run them as the postgres user then
-        self._as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        # initdb and the servers refuse to run as root: run them as the account SPARK's
+        # embedded PostgreSQL runs as then
+        self.user = unprivileged_user()
+        self._as = ["runuser", "-u", self.user, "--"] if self.user else []
         self.primary_dir, self.standby_dir = work / "primary", work / "standby"
 
     def url(self, port: int, database: str = "spark") -> str:
@@ -72,8 +69,8 @@ class StreamingReplica:
 
     def start(self) -> StreamingReplica:
         """Start both, make and migrate the spark database, and wait for the standby to have it."""
-        if self._as:
-            shutil.chown(self.work, "postgres")
+        if self.user:
+            shutil.chown(self.work, self.user)
         os.chmod(self.work, 0o755)
         initdb = str(self.bin / "initdb")
         self._run(initdb, "-D", str(self.primary_dir), "-U", "postgres", "--auth=trust")
