@@ -50,14 +50,14 @@ TABLES = (
 
 
 @pytest.fixture(scope="session")
-def stack() -> Iterator[SuiteStack]:
+def servers() -> Iterator[SuiteStack]:
     """This session's Postgres, Redis and NATS, started from the wheels on free ports."""
     yield suite_stack()
     stop_suite_stack()
 
 
 @pytest.fixture(scope="session")
-def pg_url(stack: SuiteStack) -> Iterator[str]:
+def pg_url(servers: SuiteStack) -> Iterator[str]:
     """A Postgres database made for this run and migrated to head; dropped afterwards."""
     with fresh_database("spark_test") as url:
         migrate.upgrade(url)
@@ -65,17 +65,17 @@ def pg_url(stack: SuiteStack) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def broker_url(stack: SuiteStack) -> str:
+def broker_url(servers: SuiteStack) -> str:
     """The Celery broker: Redis database 0 of the suite's server (new with the session)."""
-    assert stack.urls.broker_url is not None
-    return stack.urls.broker_url
+    assert servers.urls.broker_url is not None
+    return servers.urls.broker_url
 
 
 @pytest.fixture(scope="session")
-def redis_url(stack: SuiteStack) -> str:
+def redis_url(servers: SuiteStack) -> str:
     """SPARK's own Redis keys (limits, breakers, caches, leases): database 1 of the suite's
     server, apart from the broker's queues; emptied after every test that uses `db`."""
-    return stack.redis_url(1)
+    return servers.redis_url(1)
 
 
 @pytest.fixture(scope="session")
@@ -83,7 +83,7 @@ def stack_settings(
     pg_url: str,
     broker_url: str,
     redis_url: str,
-    stack: SuiteStack,
+    servers: SuiteStack,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Settings:
     """Settings for the production topology on the suite's servers."""
@@ -92,7 +92,7 @@ def stack_settings(
         database_url=pg_url,
         broker_url=broker_url,
         redis_url=redis_url,
-        nats_url=stack.nats_url,
+        nats_url=servers.nats_url,
         var_dir=var,
         artifact_dir=var / "artifacts",
         heartbeat_interval_s=0.5,

@@ -15,28 +15,24 @@ from spark.config import Settings
 from spark.db.engine import Database
 from spark.events.envelope import decode_event
 from tests.support.jobs import TERMINAL, auth, wait_state
-from tests.support.nats import NatsServer, Subscriber
-from tests.support.workers import ConsumerProcess, WorkerProcess
+from tests.support.nats import Subscriber
+from tests.support.workers import WorkerProcess
 
 PARAMS = {"prompt": "a camera that follows the player smoothly", "class_name": "FollowCamera"}
 
 
 @pytest.fixture(scope="module")
-def stack(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
-    """Private JetStream, a worker whose generator takes ~1.5 s, and a consumer."""
-    workdir = Path(tmp_path_factory.mktemp("events"))
-    server = NatsServer(workdir)
-    server.start()
+def slow_worker(
+    settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[WorkerProcess]:
+    """A worker whose generator takes ~1.5 s, on the suite's NATS (the suite's consumer
+    stores what it publishes)."""
     worker = WorkerProcess(
-        settings, workdir, SPARK_NATS_URL=server.url, SPARK_OFFLINE_LATENCY_S="1.5"
+        settings, Path(tmp_path_factory.mktemp("events")), SPARK_OFFLINE_LATENCY_S="1.5"
     )
-    consumer = ConsumerProcess(settings, workdir, server.url)
     worker.start()
-    consumer.start()
-    yield server
-    consumer.stop()
+    yield worker
     worker.stop()
-    server.stop()
 
 
 def submit(client: TestClient, key: str, session: str) -> str:
@@ -47,11 +43,11 @@ def submit(client: TestClient, key: str, session: str) -> str:
 
 
 def test_a_subscriber_sees_started_progress_then_completed_in_order(
-    stack: NatsServer, client: TestClient, api_key: str, db: Database
+    slow_worker: WorkerProcess, settings: Settings, client: TestClient, api_key: str, db: Database
 ) -> None:
     """An independent nats-py subscriber gets the job's events, in order, with valid envelopes."""
     session = f"level-{uuid.uuid4().hex[:6]}"
-    sub = Subscriber(stack.url, f"spark.runtime.unity.*.{session}")
+    sub = Subscriber(settings.require("nats_url"), f"spark.runtime.unity.*.{session}")
     sub.start()
     job_id = submit(client, api_key, session)
     wait_state(db, job_id, TERMINAL)
@@ -76,7 +72,7 @@ def test_a_subscriber_sees_started_progress_then_completed_in_order(
 
 
 def test_sse_streams_events_live_and_closes_at_the_terminal_state(
-    stack: NatsServer, client: TestClient, api_key: str, db: Database
+    slow_worker: WorkerProcess, client: TestClient, api_key: str, db: Database
 ) -> None:
     """text/event-stream delivers events while the job runs and ends with its last event."""
     job_id = submit(client, api_key, "sse")
@@ -104,7 +100,7 @@ def sse_ids(client: TestClient, url: str, headers: dict[str, str]) -> list[str]:
 
 
 def test_sse_resumes_after_last_event_id(
-    stack: NatsServer, client: TestClient, api_key: str, db: Database
+    slow_worker: WorkerProcess, client: TestClient, api_key: str, db: Database
 ) -> None:
     """A reconnecting client with Last-Event-ID gets only the events after it."""
     job_id = submit(client, api_key, "resume")
@@ -117,7 +113,7 @@ def test_sse_resumes_after_last_event_id(
 
 
 def test_a_canceled_job_ends_its_events_with_canceled(
-    stack: NatsServer, client: TestClient, api_key: str, db: Database
+    slow_worker: WorkerProcess, client: TestClient, api_key: str, db: Database
 ) -> None:
     """Cancel mid-run: the stored events end with `canceled`."""
     job_id = submit(client, api_key, "cancel")
@@ -137,7 +133,7 @@ def test_a_canceled_job_ends_its_events_with_canceled(
 
 
 def test_events_of_another_users_job_are_404(
-    stack: NatsServer, client: TestClient, api_key: str, other_key: str
+    slow_worker: WorkerProcess, client: TestClient, api_key: str, other_key: str
 ) -> None:
     """Events are as private as the job."""
     job_id = submit(client, api_key, "private")

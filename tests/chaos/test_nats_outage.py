@@ -44,7 +44,7 @@ async def stream_messages(url: str) -> int:
 
 def test_jobs_succeed_through_a_nats_outage_and_every_event_arrives_once(
     settings: Settings,
-    stack: SuiteStack,
+    servers: SuiteStack,
     client: TestClient,
     api_key: str,
     db: Database,
@@ -53,7 +53,7 @@ def test_jobs_succeed_through_a_nats_outage_and_every_event_arrives_once(
     """Events wait in the outbox during the outage; the relay and the suite's consumer deliver
     each once."""
     url = settings.require("nats_url")
-    server = stack.server(NATS)
+    server = servers.server(NATS)
     purge_stream(url)  # the stream then holds this test's events only
     procs = [WorkerProcess(settings, tmp_path), BeatProcess(settings, tmp_path)]
     for proc in procs:

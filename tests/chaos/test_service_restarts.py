@@ -25,7 +25,7 @@ def test_a_broker_restarted_empty_with_three_hundred_jobs_queued_runs_them_all_w
     api_key: str,
     db: Database,
     default_timing: Settings,
-    stack: SuiteStack,
+    servers: SuiteStack,
     tmp_path: Path,
 ) -> None:
     """The relay sees the broker's lost marker and sends every queued job once more."""
@@ -34,7 +34,7 @@ def test_a_broker_restarted_empty_with_three_hundred_jobs_queued_runs_them_all_w
         resp = client.post("/v1/jobs", json=TURRET, headers=auth(api_key))
         assert resp.status_code == 202
         ids.append(resp.json()["id"])
-    restart_redis_empty(stack)
+    restart_redis_empty(servers)
     worker = WorkerProcess(default_timing, tmp_path)
     beat = BeatProcess(default_timing, tmp_path)
     try:
@@ -94,7 +94,7 @@ class Load:
 
 
 def test_postgres_restarted_under_load_answers_503_with_retry_after_and_recovers(
-    api_key: str, db: Database, settings: Settings, stack: SuiteStack, tmp_path: Path
+    api_key: str, db: Database, settings: Settings, servers: SuiteStack, tmp_path: Path
 ) -> None:
     """Never a 500 or a dropped connection; SPARK's processes recover on their own."""
     api = ApiProcess(settings, tmp_path, free_port())
@@ -105,7 +105,7 @@ def test_postgres_restarted_under_load_answers_503_with_retry_after_and_recovers
     try:
         with Load(api.url, api_key) as load:
             assert load.run_for(3)[202] > 0
-            with postgres_stopped(stack):
+            with postgres_stopped(servers):
                 down = load.run_for(5)
             recovery = time.monotonic()
             while load.run_for(1)[202] == 0:

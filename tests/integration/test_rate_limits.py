@@ -30,9 +30,9 @@ MakeStore = Callable[..., LimitStore]
 
 
 @pytest.fixture(scope="module")
-def limits_url(stack: SuiteStack) -> str:
+def limits_url(servers: SuiteStack) -> str:
     """A database of the suite's Redis that only this module uses."""
-    return stack.redis_url(15)
+    return servers.redis_url(15)
 
 
 @pytest.fixture
