@@ -27,9 +27,9 @@ from sqlalchemy.sql import Executable
 
 from spark.batching import TurnBatcher
 from spark.db.direct import Compiled, compile_pg
-from spark.db.engine import Database, UniqueViolation
+from spark.db.engine import Database
+from spark.db.errors import translated
 from spark.db.replica import REPLICA_CHECKOUT_TIMEOUT_S, REPLICA_CONNECT_TIMEOUT_S
-from spark.errors import ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -174,14 +174,9 @@ class AsyncDatabase:
     async def _connection(
         self, pool: AsyncConnectionPool[Any]
     ) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-        try:
+        with translated():
             async with pool.connection(timeout=CHECKOUT_TIMEOUT_S) as conn:
                 yield conn
-        except (psycopg.OperationalError, PoolTimeout) as exc:
-            log.warning("database unavailable: %s", exc)
-            raise ServiceUnavailable("the database is unavailable") from exc
-        except psycopg.errors.UniqueViolation as exc:
-            raise UniqueViolation(exc.diag.constraint_name) from exc
 
     async def _open(self) -> _Pools:
         loop = asyncio.get_running_loop()

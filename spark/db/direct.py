@@ -10,7 +10,6 @@ runs.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,13 +18,10 @@ from typing import Any
 import psycopg
 from psycopg.rows import namedtuple_row
 from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql import Executable
 
-from spark.db.engine import Database, UniqueViolation
-from spark.errors import ServiceUnavailable
-
-log = logging.getLogger(__name__)
+from spark.db.engine import Database
+from spark.db.errors import translated
 
 _DIALECT = pg_psycopg.dialect()  # type: ignore[no-untyped-call]
 
@@ -53,33 +49,26 @@ def connection(db: Database) -> Iterator[psycopg.Connection[Any]]:
     """A pooled connection of db's primary in autocommit mode, given back on exit.
 
     A connection the driver finds broken (the database restarted) is dropped from the pool
-    rather than given back, and the caller gets ServiceUnavailable, like a session's.
+    rather than given back; driver errors are translated (spark.db.errors).
     """
-    try:
+    with translated():
         fairy = db.engine.raw_connection()
-    except (psycopg.OperationalError, OperationalError) as exc:
-        # no connection to be had: the same answer as a session gives
-        log.warning("database unavailable: %s", exc)
-        raise ServiceUnavailable("the database is unavailable") from exc
-    conn: psycopg.Connection[Any] = fairy.driver_connection  # type: ignore[assignment]
-    try:
-        conn.autocommit = True
-        yield conn
-    except psycopg.OperationalError as exc:
-        fairy.invalidate(exc)
-        log.warning("database unavailable: %s", exc)
-        raise ServiceUnavailable("the database is unavailable") from exc
-    except psycopg.errors.UniqueViolation as exc:
-        raise UniqueViolation(exc.diag.constraint_name) from exc
-    finally:
-        if not fairy.is_valid:
-            pass  # invalidated above: the pool has already let it go
-        elif conn.broken or conn.closed:
-            fairy.invalidate()
-        else:
-            # the pool's other users (sessions) expect a transaction per checkout
-            conn.autocommit = False
-            fairy.close()
+        conn: psycopg.Connection[Any] = fairy.driver_connection  # type: ignore[assignment]
+        try:
+            conn.autocommit = True
+            yield conn
+        except psycopg.OperationalError as exc:
+            fairy.invalidate(exc)
+            raise
+        finally:
+            if not fairy.is_valid:
+                pass  # invalidated above: the pool has already let it go
+            elif conn.broken or conn.closed:
+                fairy.invalidate()
+            else:
+                # the pool's other users (sessions) expect a transaction per checkout
+                conn.autocommit = False
+                fairy.close()
 
 
 def fetch_one(db: Database, sql: str, params: Mapping[str, Any]) -> Any:

@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from spark.db.errors import translated
 from spark.db.replica import LAG, REPLICA_CONNECT_TIMEOUT_S, ReplicaStanding
-from spark.errors import ServiceUnavailable
-
-log = logging.getLogger(__name__)
-
-
-class UniqueViolation(Exception):
-    """A unique constraint refused a row; constraint names the constraint."""
-
-    def __init__(self, constraint: str | None) -> None:
-        super().__init__(constraint)
-        self.constraint = constraint
 
 
 def _make_engine(url: str, *, pool_size: int, replica: bool = False) -> Engine:
@@ -66,7 +55,7 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A transaction on the primary: committed on exit, rolled back on error."""
-        with _translated(), self._primary.begin() as session:
+        with translated(), self._primary.begin() as session:
             yield session
 
     @contextmanager
@@ -76,7 +65,7 @@ class Database:
         A single UPDATE or INSERT is atomic on its own; skipping BEGIN and COMMIT saves two
         round trips on every claim, progress write and finish.
         """
-        with _translated(), self._autocommit() as session:
+        with translated(), self._autocommit() as session:
             yield session
 
     @contextmanager
@@ -84,7 +73,7 @@ class Database:
         """A read-only transaction on the replica if there is one and it answers, else the
         primary."""
         session = self._replica_session() or self._primary()
-        with _translated(), session:
+        with translated(), session:
             yield session
             session.commit()
 
@@ -109,7 +98,7 @@ class Database:
     def replica_lag(self) -> float:
         """Seconds the replica's replay is behind the primary; ServiceUnavailable if it is away."""
         assert self.replica is not None, "no replica is configured"
-        with _translated(), self.replica.connect() as conn:
+        with translated(), self.replica.connect() as conn:
             return float(conn.execute(LAG).scalar_one())
 
     def dispose(self) -> None:
@@ -117,28 +106,3 @@ class Database:
         self.engine.dispose()
         if self.replica is not None:
             self.replica.dispose()
-
-
-@contextmanager
-def _translated() -> Iterator[None]:
-    """Turn driver errors into SPARK's errors; the original stays on __cause__."""
-    try:
-        yield
-    except OperationalError as exc:
-        log.warning("database unavailable: %s", exc.orig)
-        raise ServiceUnavailable("the database is unavailable") from exc
-    except DBAPIError as exc:
-        constraint = _unique_constraint(exc)
-        if constraint is not None:
-            raise UniqueViolation(constraint or None) from exc
-        raise
-
-
-def _unique_constraint(exc: DBAPIError) -> str | None:
-    """The violated unique constraint's name ('' if unnamed), or None if not a unique violation."""
-    orig = exc.orig
-    sqlstate = getattr(orig, "sqlstate", None)
-    if sqlstate == "23505":
-        diag = getattr(orig, "diag", None)
-        return str(getattr(diag, "constraint_name", "") or "")
-    return None

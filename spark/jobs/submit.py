@@ -21,7 +21,8 @@ from spark.db import projects as project_queries
 from spark.db import submissions as submission_queries
 from spark.db import usage as usage_queries
 from spark.db.aio import AsyncDatabase
-from spark.db.engine import Database, UniqueViolation
+from spark.db.engine import Database
+from spark.db.errors import UniqueViolation
 from spark.db.types import utcnow
 from spark.domain.jobs import Job, JobKind, JobState
 from spark.errors import IdempotencyConflict, NotFound

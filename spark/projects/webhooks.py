@@ -23,7 +23,8 @@ from spark.contracts.jobs import JobOut
 from spark.db import jobs as job_queries
 from spark.db import projects as project_queries
 from spark.db import webhooks as webhook_queries
-from spark.db.engine import Database, UniqueViolation
+from spark.db.engine import Database
+from spark.db.errors import UniqueViolation
 from spark.db.types import utcnow
 from spark.domain.jobs import Job
 from spark.domain.projects import Delivery, Project, Webhook
