@@ -80,8 +80,8 @@ def _spawn(args: list[str], **env: str) -> subprocess.Popen[bytes]:
 def _wait_ready(
     url: str, settings: Settings, procs: list[subprocess.Popen[bytes]], timeout: float = 90.0
 ) -> None:
-    """Return once the API is healthy and both workers answer: the example `spark up` then
-    prints runs at once instead of waiting in the queue for a worker still starting."""
+    """Return once the API is healthy and the workers among procs answer: the example
+    `spark up` then prints runs at once instead of waiting for a worker still starting."""
     from celery.utils.nodenames import host_format
 
     from spark.broker.app import create_celery
@@ -90,37 +90,37 @@ def _wait_ready(
     workers = {host_format(f"spark{p.pid}@%h") for p in procs if p.args[3] == "worker"}  # type: ignore[index]
     control = create_celery(settings).control
     deadline = time.monotonic() + timeout
-    healthy = False
-    while time.monotonic() < deadline:
-        if any(p.poll() is not None for p in procs):
-            raise StartFailed("a SPARK process exited during start-up")
-        healthy = healthy or _healthy(url)
-        if not healthy:
-            time.sleep(0.05)
-            continue
+    # one client: a new one per poll costs more CPU than the processes starting can spare
+    with httpx.Client(timeout=1.0) as http:
+        while not _healthy(http, url):
+            _check_starting(procs, deadline)
+            time.sleep(0.1)
+    while True:
+        _check_starting(procs, deadline)
         # returns as soon as every named worker has answered
-        answered = control.ping(destination=sorted(workers), timeout=1.0)
+        answered = control.ping(destination=sorted(workers), timeout=0.25)
         if workers <= {name for answer in answered for name in answer}:
             return
-    raise StartFailed(f"SPARK at {url} was not ready (API and workers) within {timeout:.0f}s")
 
 
-def _healthy(url: str) -> bool:
+def _healthy(http: httpx.Client, url: str) -> bool:
     try:
-        return httpx.get(f"{url}/v1/health", timeout=1.0).status_code == 200
+        return http.get(f"{url}/v1/health").status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def _check_starting(procs: list[subprocess.Popen[bytes]], deadline: float) -> None:
+    if any(p.poll() is not None for p in procs):
+        raise StartFailed("a SPARK process exited during start-up")
+    if time.monotonic() > deadline:
+        raise StartFailed("SPARK's API and workers did not answer in time")
 
 
 def _start_servers(stack: EmbeddedStack, settings: Settings) -> Settings:
     """Start the embedded servers for the URLs settings leaves unset; settings with their
     URLs, which every process `spark up` runs is given."""
-    urls = stack.start()
-    filled = {
-        name: url
-        for name, url in vars(urls).items()
-        if url is not None and getattr(settings, name) is None
-    }
+    filled = stack.start().unset_in(settings)
     _print_servers(stack, filled)
     return settings.model_copy(update=filled)
 
@@ -135,11 +135,8 @@ def _print_servers(stack: EmbeddedStack, filled: dict[str, str]) -> None:
 
 
 def _print_example(url: str, token: str) -> None:
-    body = (
-        '{"kind": "generate_script", "params": {"prompt": "'
-        + EXAMPLE_PROMPT
-        + '", "class_name": "PlayerController"}}'
-    )
+    params = {"prompt": EXAMPLE_PROMPT, "class_name": "PlayerController"}
+    body = json.dumps({"kind": "generate_script", "params": params})
     spark_bin = Path(sys.executable).parent / "spark"
     env = f"SPARK_API_KEY={token}" + (
         "" if url == "http://127.0.0.1:8000" else f" SPARK_API_URL={url}"
@@ -215,10 +212,16 @@ def up(
     try:
         settings = _start_servers(stack, settings)
         _migrate(settings)
-        _spawn_services(procs, settings, host, port, concurrency)
+        token = _local_key(settings) if new_key else None
+        services = _services(settings, host, port, concurrency)
+        # each added as it starts, so Ctrl-C meanwhile stops those already running
+        procs.extend(_spawn(args, **env) for args, env in services[:2])
         _wait_ready(f"http://{host}:{port}", settings, procs)
-        if new_key:
-            _print_example(f"http://{host}:{port}", _local_key(settings))
+        # The others once those answer: each Python process spends seconds of CPU starting,
+        # which on a small machine only delays the two the example needs.
+        procs.extend(_spawn(args, **env) for args, env in services[2:])
+        if token is not None:
+            _print_example(f"http://{host}:{port}", token)
         _watch(procs, stack)
         failed = True
     except KeyboardInterrupt:
@@ -245,28 +248,27 @@ def _local_key(settings: Settings) -> str:
     return create_key(Database(settings.require("database_url")), "local", Tier.PRO, perms).token
 
 
-def _spawn_services(
-    procs: list[subprocess.Popen[bytes]], settings: Settings, host: str, port: int, workers: int
-) -> None:
-    """Start the API, job worker, build worker, scheduler and event consumer, each added to
-    procs as it starts (so Ctrl-C meanwhile stops those already running)."""
+def _services(
+    settings: Settings, host: str, port: int, workers: int
+) -> list[tuple[list[str], dict[str, str]]]:
+    """What `spark up` runs, with the environment each needs besides its own: the API and
+    the job worker, which the printed example needs, first."""
     servers = {f"SPARK_{name.upper()}": str(getattr(settings, name)) for name in SERVER_URLS}
     local = single_user_defaults(settings) | home_source_roots(settings) | servers
     # the build worker's own metrics port (the job worker has the configured one; 0 stays off)
     metrics = settings.worker_metrics_port + 1 if settings.worker_metrics_port else 0
-    for args, extra in (
-        (["api", "--host", host, "--port", str(port)], {}),
-        (["worker", "--concurrency", str(workers)], {}),
+    return [
+        (["api", "--host", host, "--port", str(port)], local),
+        (["worker", "--concurrency", str(workers)], local),
         # One build at a time; without SPARK_UNITY_PATH its builds fail at once, saying so.
         (
             ["worker", "--queues", Queue.BUILDS.value, "--concurrency", "1"],
-            {"SPARK_WORKER_METRICS_PORT": str(metrics)},
+            local | {"SPARK_WORKER_METRICS_PORT": str(metrics)},
         ),
-        (["beat"], {}),
+        (["beat"], local),
         # events reach spark_events through the consumer
-        (["consumer"], {}),
-    ):
-        procs.append(_spawn(args, **local | extra))
+        (["consumer"], local),
+    ]
 
 
 def api(

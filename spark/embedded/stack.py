@@ -76,6 +76,11 @@ class StackUrls:
         }
         return {name: value for name, value in names.items() if value}
 
+    def unset_in(self, settings: Settings) -> dict[str, str]:
+        """These URLs by setting name, for the server URLs settings leaves unset."""
+        urls = {name: url for name, url in vars(self).items() if url is not None}
+        return {name: url for name, url in urls.items() if getattr(settings, name) is None}
+
 
 def missing_servers(settings: Settings) -> frozenset[str]:
     """The embedded servers that stand in for the server URLs settings leaves unset."""
