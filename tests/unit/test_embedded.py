@@ -24,7 +24,17 @@ from spark.embedded.servers import (
     tcp_probe,
     unreachable_folder,
 )
-from spark.embedded.stack import NATS, POSTGRES, REDIS, missing_servers, valkey_binary
+from spark.embedded.stack import (
+    NATS,
+    POSTGRES,
+    REDIS,
+    EmbeddedStack,
+    StackOptions,
+    StackUrls,
+    missing_servers,
+    running_stack,
+    valkey_binary,
+)
 
 URL_NAMES = ("SPARK_DATABASE_URL", "SPARK_BROKER_URL", "SPARK_REDIS_URL", "SPARK_NATS_URL")
 
@@ -89,6 +99,26 @@ def test_load_settings_fills_urls_unless_asked_for_the_environment_only(
     monkeypatch.setenv("SPARK_VAR_DIR", str(tmp_path))
     assert load_settings().database_url == "postgresql+psycopg://postgres@127.0.0.1:5/spark"
     assert load_settings(embedded=False).database_url is None
+
+
+def test_a_stack_with_every_url_configured_starts_and_records_nothing(tmp_path: Path) -> None:
+    """`spark up` with all four URLs set: no server, no servers.json for others to find."""
+    stack = EmbeddedStack(tmp_path / "var", StackOptions(servers=frozenset()))
+    assert stack.start() == StackUrls()
+    assert stack.servers == {} and not (tmp_path / "var" / "servers.json").exists()
+
+
+def test_a_stack_records_the_servers_it_runs_and_keeps_their_ports(tmp_path: Path) -> None:
+    """Only what runs is in servers.json (a Postgres of the last start is dropped), and a
+    remembered port that is still free is used again."""
+    port = free_port()
+    var = tmp_path / "var"
+    var.mkdir()
+    (var / "servers.json").write_text(json.dumps({"postgres": 5, "nats": port}))
+    with running_stack(var, StackOptions(servers=frozenset({NATS}))) as stack:
+        assert stack.urls() == StackUrls(nats_url=f"nats://127.0.0.1:{port}")
+        assert json.loads((var / "servers.json").read_text()) == {"nats": port}
+    assert not stack.servers[NATS].running
 
 
 def test_a_machine_without_a_valkey_binary_is_told_which_urls_to_set(
