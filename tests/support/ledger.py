@@ -16,22 +16,37 @@ from tests.support.jobs import TERMINAL
 
 
 def wait_all_terminal(db: Database, ids: Sequence[str], timeout: float) -> float:
-    """Wait until every job is terminal and the relay pruned its dispatch row; returns how
-    long it took, or fails naming jobs still open."""
+    """Wait until every job is terminal, its terminal event stored (the consumer stores it a
+    moment after the end, or after the relay sent it again) and its dispatch row pruned;
+    returns how long it took, or fails naming jobs still open."""
     start = time.monotonic()
     wanted = [uuid.UUID(i) for i in ids]
     while True:
-        with db.session() as s:
-            query = select(JobRow.id, JobRow.state, JobRow.attempts).where(JobRow.id.in_(wanted))
-            open_ = [
-                (r.id, r.state, r.attempts) for r in s.execute(query) if r.state not in TERMINAL
-            ]
-            rows = s.scalar(select(func.count()).where(OutboxRow.job_id.in_(wanted)))
-        if not open_ and not rows:
+        open_, unannounced, rows = _unfinished(db, wanted)
+        if not open_ and not unannounced and not rows:
             return time.monotonic() - start
         if time.monotonic() - start > timeout:
-            raise AssertionError(f"{len(open_)} job(s) not terminal after {timeout}s: {open_[:5]}")
+            raise AssertionError(
+                f"after {timeout}s: {len(open_)} job(s) not terminal {open_[:5]},"
+                f" {unannounced} without a stored terminal event, {rows} dispatch row(s) left"
+            )
         time.sleep(0.25)
+
+
+def _unfinished(db: Database, wanted: list[uuid.UUID]) -> tuple[list[object], int, int]:
+    """Jobs still open, how many have no terminal event stored, and dispatch rows left."""
+    with db.session() as s:
+        query = select(JobRow.id, JobRow.state, JobRow.attempts).where(JobRow.id.in_(wanted))
+        open_: list[object] = [
+            (r.id, r.state, r.attempts) for r in s.execute(query) if r.state not in TERMINAL
+        ]
+        announced = s.scalar(
+            select(func.count(func.distinct(EventRow.job_id))).where(
+                EventRow.job_id.in_(wanted), EventRow.type.in_(TERMINAL_VALUES)
+            )
+        )
+        rows = s.scalar(select(func.count()).where(OutboxRow.job_id.in_(wanted)))
+    return open_, len(wanted) - int(announced or 0), int(rows or 0)
 
 
 def assert_each_ended_once(db: Database, ids: Sequence[str]) -> None:
