@@ -173,8 +173,8 @@ class Settings(BaseSettings):
         value: str | None = getattr(self, name)
         if not value:
             raise ConfigurationMissing(
-                f"SPARK_{name.upper()} is not set: `spark up` starts embedded servers and"
-                " passes their URLs on; any other SPARK process needs the URL of each server"
+                f"SPARK_{name.upper()} is not set, and no running `spark up` recorded one in"
+                f" {self.var_dir / 'servers.json'}: set the URL of each server SPARK uses"
             )
         return value
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import typer
 
-from spark.cli import audit, bench, builds, events, files, flower, jobs, keys, patches, serve
+from spark.cli import audit, bench, builds, events, files, flower, jobs, keys, patches, serve, up
 
 app = typer.Typer(help="SPARK: jobs for AI-assisted Unity development.", no_args_is_help=True)
+up.register(app)
 serve.register(app)
 jobs.register(app)
 builds.register(app)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from spark.cli.serve import single_user_defaults
+from spark.cli.up import single_user_defaults
 from spark.config import Settings
 from spark.errors import ValidationFailed
 from spark.security.destinations import (

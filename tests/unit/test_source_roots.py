@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from spark.cli.serve import home_source_roots
+from spark.cli.up import home_source_roots
 from spark.config import Settings
 from spark.domain.projects import LocalSource, file_url, git_local_path, local_source
 from spark.security.sources import SourceRefused, place, roots_for
