@@ -103,7 +103,7 @@ def _unchecked_app(settings: Settings, principal: Principal) -> Starlette:
 def _stored_job(db: Database) -> uuid.UUID:
     job = Job(uuid.uuid4(), USER, JobKind.GENERATE_SCRIPT, JobState.QUEUED, {}, utcnow())
     with db.session() as s:
-        submission_queries.insert_job(s, job, None, "")
+        submission_queries.insert_jobs(s, [submission_queries.Submission(job, "")])
     return job.id
 
 

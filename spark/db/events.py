@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from collections.abc import Iterable, Sequence
@@ -157,21 +158,30 @@ def event_position(
     return (row.ts, row.id) if row else None
 
 
+#: Events kept for the relay (NATS is away, or a job's end stages its terminal event). They
+#: travel as one JSON array (one C-encoded parameter rather than an array per column, which
+#: psycopg dumps in Python), laid out like the rows they become (see outbox_rows).
+STAGE_EVENTS = (
+    "INSERT INTO event_outbox (id, subject, envelope, created_at)"
+    " SELECT e.id, e.subject, e.envelope, :now"
+    " FROM jsonb_populate_recordset(NULL::event_outbox, CAST(:events AS jsonb)) AS e"
+)
+_OUTBOX_ADD = text(STAGE_EVENTS)
+
+
+def outbox_rows(events: Sequence[Event]) -> str:
+    """events as STAGE_EVENTS takes them: a JSON array of event_outbox rows."""
+    # the envelope's values are already in JSON's text form (ids, timestamps)
+    envelopes = [(e.subject, e.envelope()) for e in events]
+    rows = [{"id": env["id"], "subject": subject, "envelope": env} for subject, env in envelopes]
+    return json.dumps(rows, separators=(",", ":"))
+
+
 def outbox_add(db: Database, events: Sequence[Event]) -> None:
     """Keep events for the relay (NATS is away)."""
     if events:
         with db.session() as s:
-            outbox_insert(s, events)
-
-
-def outbox_insert(s: Session, events: Sequence[Event]) -> None:
-    """Keep events for the relay, in the caller's transaction."""
-    rows = [
-        {"id": e.id, "subject": e.subject, "envelope": e.envelope(), "created_at": utcnow()}
-        for e in events
-    ]
-    if rows:
-        s.execute(insert(OUTBOX), rows)
+            s.execute(_OUTBOX_ADD, {"now": utcnow(), "events": outbox_rows(events)})
 
 
 def outbox_take(

@@ -54,8 +54,8 @@ def blob(s: Session, sha256: str) -> bytes | None:
 
 def head(s: Session, project_id: uuid.UUID, path: str) -> FileHead | None:
     """The path's newest version, if it has one."""
-    row = s.get(ProjectFileRow, (project_id, path))
-    return _to_head(row) if row else None
+    found = heads_of(s, project_id, [path])
+    return found[0] if found else None
 
 
 def append_version(s: Session, v: FileVersion) -> bool:

@@ -10,17 +10,14 @@ from typing import Any, cast
 
 from sqlalchemy import (
     ARRAY,
-    Boolean,
     Table,
     Uuid,
     and_,
     any_,
     bindparam,
-    case,
-    delete,
-    insert,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.orm import Session
@@ -32,6 +29,8 @@ from spark.domain.jobs import Job, JobError, JobKind, JobState, Progress
 # Writes on the hot path go through the Core tables: the ORM's unit of work and identity map
 # buy nothing for a one-statement update and cost a few hundred microseconds each.
 JOBS = cast(Table, JobRow.__table__)
+#: the jobs table's columns in the model's order, for textual statements typed as JOBS.c
+JOB_COLUMNS = ", ".join(column.name for column in JOBS.c)
 OUTBOX = cast(Table, OutboxRow.__table__)
 
 
@@ -80,25 +79,23 @@ def to_job(row: Any) -> Job:
     )
 
 
-_JOBS_BY_KEYS = select(JOBS).where(JOBS.c.id == any_(bindparam("keys", type_=ARRAY(Uuid()))))
+#: the jobs whose ids are in the array `keys` (one, or a batch of polls)
+JOBS_BY_KEYS = select(JOBS).where(JOBS.c.id == any_(bindparam("keys", type_=ARRAY(Uuid()))))
 
 
 async def read_owned_job(
     adb: AsyncDatabase, job_id: uuid.UUID, owner: str, *, replica: bool = False
 ) -> Job | None:
     """owner's job (the API's poll: no thread hop, concurrent polls share a query), or None."""
-    row = await adb.by_key(_JOBS_BY_KEYS, "id", job_id, replica=replica)
+    row = await adb.by_key(JOBS_BY_KEYS, "id", job_id, replica=replica)
     # ownership is checked here, on every row: another user's job is as unknown as none
     return to_job(row) if row is not None and row.owner == owner else None
 
 
 def get_job(s: Session, job_id: uuid.UUID, owner: str | None = None) -> Job | None:
     """One job; with owner, only if that user owns it."""
-    query = select(JobRow).where(JobRow.id == job_id)
-    if owner is not None:
-        query = query.where(JobRow.owner == owner)
-    row = s.scalars(query).one_or_none()
-    return to_job(row) if row else None
+    row = s.execute(JOBS_BY_KEYS, {"keys": [job_id]}).first()
+    return to_job(row) if row is not None and owner in (None, row.owner) else None
 
 
 def list_jobs(
@@ -187,56 +184,29 @@ def progress_params(
     }
 
 
-_HELD = (
-    JOBS.c.id == bindparam("p_id"),
-    JOBS.c.state == JobState.RUNNING.value,
-    JOBS.c.attempts == bindparam("p_attempt"),
-)
-_FINISH = (
-    update(JOBS)
-    .where(*_HELD)
-    .values(
-        state=bindparam("p_state"),
-        finished_at=bindparam("p_now"),
-        result=bindparam("p_result", type_=JOBS.c.result.type),
-        error=bindparam("p_error", type_=JOBS.c.error.type),
-        # a success is 100% done; anything else keeps the progress it reached
-        progress_percent=case(
-            (bindparam("p_done", type_=Boolean), 100), else_=JOBS.c.progress_percent
-        ),
-    )
-    .returning(*JOBS.c)
-)
-
-
-def finish_job(
-    s: Session,
-    job_id: uuid.UUID,
-    attempt: int,
-    state: JobState,
-    now: datetime,
-    result: Mapping[str, Any] | None = None,
-    error: JobError | None = None,
-) -> Job | None:
-    """running→terminal for the attempt that holds the job; None if it no longer does."""
-    params = {
-        "p_id": job_id,
-        "p_attempt": attempt,
-        "p_state": state.value,
-        "p_now": now,
-        "p_result": dict(result) if result is not None else None,
-        "p_error": error_json(error),
-        "p_done": state is JobState.SUCCEEDED,
-    }
-    found = s.execute(_FINISH, params).one_or_none()
-    return to_job(found) if found else None
-
-
 def error_json(error: JobError | None) -> dict[str, Any] | None:
     """The error as the jobs table stores it."""
     if error is None:
         return None
     return {"code": error.code, "message": error.message, "details": error.details}
+
+
+# Back to the queue with a dispatch row: a safety net when the message is on its way back
+# (sent), or for the relay to send at once (not sent). One statement, so no transaction.
+_REQUEUE = text(
+    f"""
+WITH back AS (
+    UPDATE jobs SET state = :queued, worker = NULL, progress_message = :message
+    WHERE id = :id AND state = :running AND attempts = :attempt
+    RETURNING *
+), dispatch AS (
+    INSERT INTO job_outbox (job_id, kind, priority, created_at, sent_at, sends)
+    SELECT id, kind, priority, :now, :sent_at, :sends FROM back
+    ON CONFLICT (job_id) DO UPDATE SET created_at = EXCLUDED.created_at,
+        sent_at = EXCLUDED.sent_at, sends = EXCLUDED.sends
+) SELECT {JOB_COLUMNS} FROM back
+"""
+).columns(*JOBS.c)
 
 
 def requeue(
@@ -248,54 +218,20 @@ def requeue(
     *,
     message_sent: bool = True,
 ) -> Job | None:
-    """running→queued for the attempt that holds the job, with an outbox row: a safety net
+    """running→queued for the attempt that holds the job, with its outbox row: a safety net
     when its message is on its way back (message_sent), or for the relay to send at once."""
-    job = _returning_job(
-        s,
-        update(JOBS)
-        .where(*_HELD)
-        .values(state=JobState.QUEUED.value, worker=None, progress_message=message),
-        params={"p_id": job_id, "p_attempt": attempt},
-    )
-    if job is not None:
-        s.execute(delete(OUTBOX).where(OUTBOX.c.job_id == job_id))
-        s.execute(
-            insert(OUTBOX).values(
-                job_id=job_id,
-                kind=job.kind.value,
-                priority=job.priority,
-                created_at=now,
-                sent_at=now if message_sent else None,
-                sends=1 if message_sent else 0,
-            )
-        )
-    return job
-
-
-def end_queued(
-    s: Session,
-    job_id: uuid.UUID,
-    owner: str,
-    state: JobState,
-    now: datetime,
-    error: JobError | None,
-) -> Job | None:
-    """queued→terminal for the owner (a cancel); the outbox row goes too, so the relay never
-    sends it. None if the job is not the owner's or no longer queued."""
-    job = _returning_job(
-        s,
-        update(JOBS)
-        .where(JobRow.id == job_id, JobRow.owner == owner, JobRow.state == JobState.QUEUED.value)
-        .values(
-            state=state.value,
-            finished_at=now,
-            cancel_requested=state is JobState.CANCELED,
-            error=error_json(error),
-        ),
-    )
-    if job is not None:
-        s.execute(delete(OUTBOX).where(OutboxRow.job_id == job_id))
-    return job
+    params = {
+        "id": job_id,
+        "attempt": attempt,
+        "message": message,
+        "now": now,
+        "sent_at": now if message_sent else None,
+        "sends": 1 if message_sent else 0,
+        "queued": JobState.QUEUED.value,
+        "running": JobState.RUNNING.value,
+    }
+    found = s.execute(_REQUEUE, params).first()
+    return to_job(found) if found else None
 
 
 def request_cancel(s: Session, job_id: uuid.UUID, owner: str) -> Job | None:
@@ -324,5 +260,5 @@ def states_of(s: Session, job_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, JobSt
     """The state of each of job_ids that exists."""
     if not job_ids:
         return {}
-    rows = s.execute(select(JobRow.id, JobRow.state).where(JobRow.id.in_(job_ids)))
+    rows = s.execute(JOBS_BY_KEYS, {"keys": list(job_ids)})
     return {row.id: JobState(row.state) for row in rows}

@@ -6,8 +6,9 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import PurePath
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, insert, or_, select, text
+from sqlalchemy import ColumnElement, Table, and_, bindparam, insert, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -20,7 +21,7 @@ def _to_webhook(row: WebhookRow) -> Webhook:
     return Webhook(id=row.id, project_id=row.project_id, url=row.url, secret=row.secret)
 
 
-def _to_project(row: ProjectRow, webhooks: Sequence[Webhook] = ()) -> Project:
+def _to_project(row: Any, webhooks: Sequence[Webhook] = ()) -> Project:
     return Project(
         id=row.id,
         owner=row.owner,
@@ -50,7 +51,7 @@ def _webhooks_of(s: Session, project_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID
     return found
 
 
-def _with_webhooks(s: Session, row: ProjectRow | None) -> Project | None:
+def _with_webhooks(s: Session, row: Any) -> Project | None:
     if row is None:
         return None
     return _to_project(row, _webhooks_of(s, [row.id])[row.id])
@@ -126,17 +127,19 @@ def _starts_with(column: InstrumentedAttribute[str | None], prefix: str) -> Colu
     return column.like(escaped + "%", escape="\\")
 
 
+PROJECTS = cast(Table, ProjectRow.__table__)
+_PROJECT_BY_ID = select(PROJECTS).where(PROJECTS.c.id == bindparam("id"))
+
+
 def get_project(s: Session, project_id: uuid.UUID, owner: str) -> Project | None:
     """The owner's project with its webhooks, or None if there is none (or it is someone else's)."""
-    row = s.scalars(
-        select(ProjectRow).where(ProjectRow.id == project_id, ProjectRow.owner == owner)
-    ).one_or_none()
-    return _with_webhooks(s, row)
+    row = s.execute(_PROJECT_BY_ID, {"id": project_id}).first()
+    return _with_webhooks(s, row if row is not None and row.owner == owner else None)
 
 
 def get_project_for_worker(s: Session, project_id: uuid.UUID) -> Project | None:
     """A project with its webhooks whoever owns it; for workers, which act for the job's owner."""
-    return _with_webhooks(s, s.get(ProjectRow, project_id))
+    return _with_webhooks(s, s.execute(_PROJECT_BY_ID, {"id": project_id}).first())
 
 
 def find_project_by_name(s: Session, owner: str, name: str) -> Project | None:

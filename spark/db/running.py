@@ -1,11 +1,10 @@
 """The statements a worker runs for every job, each one round trip: the claim, progress, the
 heartbeats of all its jobs at once, and the end (terminal row, usage charge and event rows in
-one statement).
+one statement), which is every job's end, whoever ends it.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -13,8 +12,10 @@ from datetime import datetime
 from typing import Any
 
 from psycopg.types.json import Jsonb
+from sqlalchemy import text
 
 from spark.db import direct
+from spark.db import events as event_queries
 from spark.db import jobs as job_queries
 from spark.db.engine import Database
 from spark.db.types import utcnow
@@ -66,84 +67,81 @@ def touch_heartbeats(db: Database, running: Sequence[tuple[uuid.UUID, int]]) -> 
 
 @dataclass(frozen=True)
 class Finish:
-    """A held job's end as one statement: the terminal row, its usage and its outbox rows."""
+    """A job's end as one statement: the terminal row, its usage and its outbox rows."""
 
     job_id: uuid.UUID
+    #: the fence: the job is in from_state at this attempt (and, when given, owner's)
+    from_state: JobState
     attempt: int
+    owner: str | None
     state: JobState
     now: datetime
     result: Mapping[str, Any] | None
     error: JobError | None
-    #: what the job used, computed from the job as claimed (written only if the end happens)
+    #: what the job used, computed from the job as its ender knows it (written only if the
+    #: end happens)
     usage: UsageRecord
     events: Sequence[Event]
 
 
-# The usage and outbox rows are selected FROM done: if the fence fails (the attempt no longer
-# holds the job) the UPDATE returns nothing and nothing else is written. The events travel as
-# one JSON array (one C-encoded parameter rather than an array per column, which psycopg
-# dumps in Python), laid out like the rows they become.
-_FINISH = """
+# Every job's end, whoever ends it. The usage and outbox rows are selected FROM done: if the
+# fence fails (the attempt no longer holds the job, or a queued job was taken meanwhile) the
+# UPDATE returns nothing and nothing else is written. The job is charged once (the record is
+# inserted once, and only a new record adds to the month's counter).
+_FINISH = text(
+    f"""
 WITH done AS (
-    UPDATE jobs SET state = %(state)s, finished_at = %(now)s, result = %(result)s,
-        error = %(error)s,
-        progress_percent = CASE WHEN %(done)s THEN 100 ELSE progress_percent END
-    WHERE id = %(id)s AND state = 'running' AND attempts = %(attempt)s
+    UPDATE jobs SET state = :state, finished_at = :now, result = :result, error = :error,
+        progress_percent = CASE WHEN :done THEN 100 ELSE progress_percent END,
+        cancel_requested = cancel_requested OR :canceled
+    WHERE id = :id AND state = :from_state AND attempts = :attempt
+        AND (CAST(:owner AS varchar) IS NULL OR owner = :owner)
     RETURNING *
 ), stored AS (
     INSERT INTO usage_records
         (job_id, owner, kind, state, model, tokens_in, tokens_out, duration_ms, created_at)
-    SELECT id, owner, kind, state, %(model)s, %(tokens_in)s, %(tokens_out)s, %(duration_ms)s,
-        finished_at
+    SELECT id, owner, kind, state, :model, :tokens_in, :tokens_out, :duration_ms, finished_at
     FROM done
     ON CONFLICT (job_id) DO NOTHING
     RETURNING owner
 ), counted AS (
     INSERT INTO usage_counters (owner, period, tokens, jobs)
-    SELECT owner, %(period)s, %(tokens)s, 1 FROM stored
+    SELECT owner, :period, :tokens, 1 FROM stored
     ON CONFLICT (owner, period) DO UPDATE
         SET tokens = usage_counters.tokens + EXCLUDED.tokens, jobs = usage_counters.jobs + 1
 ), staged AS (
-    INSERT INTO event_outbox (id, subject, envelope, created_at)
-    SELECT e.id, e.subject, e.envelope, %(now)s
-    FROM jsonb_populate_recordset(NULL::event_outbox, %(events)s::jsonb) AS e
-    WHERE EXISTS (SELECT FROM done)
-) SELECT * FROM done
+    {event_queries.STAGE_EVENTS} WHERE EXISTS (SELECT FROM done)
+) SELECT {job_queries.JOB_COLUMNS} FROM done
 """
+).columns(*job_queries.JOBS.c)
+_FINISH_SQL = direct.compile_pg(_FINISH)
 
 
 def finish(db: Database, end: Finish) -> Job | None:
-    """End the held job with its usage and events, atomically; None if the attempt lost it."""
-    row = direct.fetch_one(db, _FINISH, _finish_params(end))
+    """End the job with its usage and events, atomically; None if the fence no longer holds."""
+    row = direct.fetch_one(db, *_FINISH_SQL.bind(_finish_params(end)))
     return job_queries.to_job(row) if row is not None else None
 
 
-def _json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
-
-
 def _finish_params(end: Finish) -> dict[str, Any]:
-    usage, events = end.usage, end.events
+    usage = end.usage
     error = job_queries.error_json(end.error)
     return {
         "id": end.job_id,
+        "from_state": end.from_state.value,
         "attempt": end.attempt,
+        "owner": end.owner,
         "state": end.state.value,
         "now": end.now,
         "result": Jsonb(dict(end.result)) if end.result is not None else None,
         "error": Jsonb(error) if error is not None else None,
         "done": end.state is JobState.SUCCEEDED,
+        "canceled": end.state is JobState.CANCELED,
         "model": usage.model,
         "tokens_in": usage.tokens_in,
         "tokens_out": usage.tokens_out,
         "duration_ms": usage.duration_ms,
         "period": usage.period,
         "tokens": usage.tokens_in + usage.tokens_out,
-        "events": _json([_outbox_row(e) for e in events]),
+        "events": event_queries.outbox_rows(end.events),
     }
-
-
-def _outbox_row(event: Event) -> dict[str, Any]:
-    # the envelope's values are already in JSON's text form (ids, timestamps)
-    envelope = event.envelope()
-    return {"id": envelope["id"], "subject": event.subject, "envelope": envelope}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, func, select, text
@@ -19,7 +19,7 @@ _UNFINISHED = (JobState.QUEUED.value, JobState.RUNNING.value)
 
 @dataclass(frozen=True)
 class UsageRecord:
-    """What one finished job used."""
+    """What one finished job used (its end charges it: spark/db/running.py)."""
 
     job_id: uuid.UUID
     owner: str
@@ -34,36 +34,15 @@ class UsageRecord:
     period: str
 
 
-# One statement (a job's end already costs a claim and a finish round trip): the record is
-# inserted once, and only a new record adds to the month's counter.
-_RECORD_AND_COUNT = text(
-    """
-    WITH stored AS (
-        INSERT INTO usage_records
-            (job_id, owner, kind, state, model, tokens_in, tokens_out, duration_ms, created_at)
-        VALUES (:job_id, :owner, :kind, :state, :model, :tokens_in, :tokens_out, :duration_ms,
-                :created_at)
-        ON CONFLICT (job_id) DO NOTHING
-        RETURNING owner
-    )
-    INSERT INTO usage_counters (owner, period, tokens, jobs)
-    SELECT owner, :period, :tokens, 1 FROM stored
-    ON CONFLICT (owner, period) DO UPDATE
-        SET tokens = usage_counters.tokens + EXCLUDED.tokens, jobs = usage_counters.jobs + 1
-    """
+_MONTH_USAGE = select(UsageCounterRow.tokens, UsageCounterRow.jobs).where(
+    UsageCounterRow.owner == bindparam("owner"), UsageCounterRow.period == bindparam("period")
 )
-
-
-def record_usage(s: Session, record: UsageRecord) -> None:
-    """Store a job's usage once (a repeated call changes nothing) and add it to its month."""
-    values = {**asdict(record), "tokens": record.tokens_in + record.tokens_out}
-    s.execute(_RECORD_AND_COUNT, values)
 
 
 def month_usage(s: Session, owner: str, period: str) -> tuple[int, int]:
     """The owner's (tokens, jobs) in the month period (YYYY-MM)."""
-    row = s.get(UsageCounterRow, (owner, period))
-    return (row.tokens, row.jobs) if row else (0, 0)
+    row = s.execute(_MONTH_USAGE, {"owner": owner, "period": period}).first()
+    return (int(row.tokens), int(row.jobs)) if row else (0, 0)
 
 
 def active_jobs(s: Session, owner: str, kinds: Collection[JobKind]) -> int:
@@ -79,11 +58,6 @@ def active_jobs(s: Session, owner: str, kinds: Collection[JobKind]) -> int:
 def lock_owner(s: Session, owner: str) -> None:
     """Serialise this transaction with the owner's other quota-checked submissions."""
     s.execute(text("SELECT pg_advisory_xact_lock(hashtext(:owner))"), {"owner": owner})
-
-
-_MONTH_USAGE = select(UsageCounterRow.tokens, UsageCounterRow.jobs).where(
-    UsageCounterRow.owner == bindparam("owner"), UsageCounterRow.period == bindparam("period")
-)
 
 
 async def read_month_usage(adb: AsyncDatabase, owner: str, period: str) -> tuple[int, int]:

@@ -12,14 +12,13 @@ from collections.abc import Sequence
 from typing import Any
 
 import nats
-from sqlalchemy.orm import Session
 
 from spark import metrics
 from spark.db import events as event_queries
 from spark.db.engine import Database
 from spark.domain.events import Event
 from spark.events.envelope import DLQ_SUBJECT
-from spark.events.sink import Staged, dead_letter
+from spark.events.sink import dead_letter
 from spark.events.stream import ensure_stream, quiet_errors
 
 log = logging.getLogger(__name__)
@@ -69,17 +68,6 @@ class NatsPublisher:
         if not self._enqueue(event, staged=False):
             # Backpressure without blocking the job: this event skips NATS for the outbox.
             self._spill_sync([event], "publisher queue full")
-
-    def stage(self, s: Session, event: Event) -> None:
-        """Put the event in the outbox, in the caller's transaction."""
-        event_queries.outbox_insert(s, [event])
-
-    def take_staged(self, terminal: Event) -> Staged:
-        """The terminal event goes to the outbox with the job's end (the others went to NATS)."""
-        return Staged(terminal)
-
-    def unstaged(self, staged: Staged) -> None:
-        """Nothing to take back: only the terminal event was staged."""
 
     def committed(self, events: Sequence[Event]) -> None:
         """Publish staged events now; with the queue full, the relay will send them."""

@@ -87,7 +87,7 @@ def _take_over(
     if current.attempts >= max_attempts:
         # Every attempt died with its worker: the job ends here instead of running again.
         lost = Ending(JobState.FAILED, error=worker_lost_error(current.attempts))
-        end_job(db, events, job_id, Held(current.attempts), lost)
+        end_job(db, events, current, Held(current.attempts), lost)
         return None
     with db.statement() as s:
         taken = job_queries.take_over(s, current, worker, now)
@@ -117,17 +117,18 @@ def cancel(db: Database, events: EventSink, owner: str, job_id: uuid.UUID) -> Jo
     """Cancel a queued job at once, or ask a running one to stop at its next checkpoint."""
     ending = Ending(JobState.CANCELED, error=CANCELED)
     for _ in range(3):
-        ended = end_job(db, events, job_id, Queued(owner), ending)
-        if ended is not None:
-            return ended
-        with db.session() as s:
-            flagged = job_queries.request_cancel(s, job_id, owner)
-            current = flagged or job_queries.get_job(s, job_id, owner)
+        with db.statement() as s:
+            current = job_queries.get_job(s, job_id, owner)
         if current is None:
             raise NotFound("no such job")
-        if flagged is not None:
-            return flagged
         if current.state.terminal:
             raise JobNotCancelable(f"the job already ended {current.state.value}")
-        # It moved between our two updates (running→queued while waiting): try again.
+        if current.state is JobState.QUEUED:
+            ended = end_job(db, events, current, Queued(owner), ending)
+        else:
+            with db.statement() as s:
+                ended = job_queries.request_cancel(s, job_id, owner)
+        if ended is not None:
+            return ended
+        # It moved between the read and the update (claimed, or given back): try again.
     raise JobNotCancelable("the job is changing state; try again")

@@ -127,7 +127,7 @@ def _reap_one(db: Database, events: EventSink, policy: ReapPolicy, job: Job, now
             log.warning("job %s (%s) requeued after attempt %d", job.id, job.worker, job.attempts)
         return back is not None
     # Fenced by the attempt read: a job that beat or moved on since is left alone.
-    if end_job(db, events, job.id, Held(job.attempts), ending) is None:
+    if end_job(db, events, job, Held(job.attempts), ending) is None:
         return False
     log.warning("reaped job %s (%s): %s", job.id, job.worker, ending.error)
     return True

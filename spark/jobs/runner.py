@@ -110,13 +110,7 @@ def run_job(db: Database, job_id: uuid.UUID, handler: Handler, policy: RunPolicy
 
 def _end(db: Database, held: Claim, policy: RunPolicy, ending: Ending) -> Job | None:
     return end_job(
-        db,
-        policy.events,
-        held.job.id,
-        Held(held.attempt),
-        ending,
-        patience_s=policy.end_patience_s,
-        claimed=held.job,
+        db, policy.events, held.job, Held(held.attempt), ending, patience_s=policy.end_patience_s
     )
 
 

@@ -6,11 +6,9 @@ import hashlib
 import json
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-
-from sqlalchemy.orm import Session
 
 from spark.broker.dispatch import Dispatcher
 from spark.broker.outbox import SentMarks
@@ -23,6 +21,7 @@ from spark.db import usage as usage_queries
 from spark.db.aio import AsyncDatabase
 from spark.db.engine import Database
 from spark.db.errors import UniqueViolation
+from spark.db.submissions import NO_LIMIT
 from spark.db.types import utcnow
 from spark.domain.jobs import Job, JobKind, JobState
 from spark.errors import IdempotencyConflict, NotFound
@@ -31,12 +30,6 @@ from spark.projects import files
 from spark.security import quotas
 
 log = logging.getLogger(__name__)
-
-#: a token limit no owner reaches (kinds the token quota does not apply to)
-NO_LIMIT = 2**62
-
-#: a quota check that runs inside the transaction inserting the job
-Check = Callable[[Session], None]
 
 
 @dataclass(frozen=True)
@@ -103,21 +96,20 @@ async def accept(adb: AsyncDatabase, sender: Sender, new: NewJob) -> Submitted:
 
 async def _insert_now(adb: AsyncDatabase, new: NewJob, job: Job) -> None:
     """Insert job, its token quota checked by the same statement (spark/db/submissions.py)."""
+    submission = _submission(new, job)
+    if await submission_queries.insert_job_now(adb, submission):
+        return
+    # Refused: read what was used, for the error's details.
+    tokens, _ = await usage_queries.read_month_usage(adb, new.owner, submission.period)
+    raise quotas.tokens_exceeded(submission.token_limit, tokens, job.created_at)
+
+
+def _submission(new: NewJob, job: Job) -> submission_queries.Submission:
+    """job as inserted: under its owner's token quota when its kind counts tokens."""
     limited = new.limits is not None and Quota.LLM_TOKENS in spec_of(new.kind).quotas
     limit = new.limits.tokens_per_month if new.limits is not None and limited else NO_LIMIT
     period = quotas.month_of(job.created_at)
-    plain = submission_queries.PlainSubmission(job, new.request_hash, limit, period)
-    if await submission_queries.insert_job_now(adb, plain):
-        return
-    assert new.limits is not None
-    # Refused: read what was used, for the error's details.
-    tokens, _ = await usage_queries.read_month_usage(adb, new.owner, period)
-    raise quotas.exceeded(
-        "LLM tokens per month",
-        limit,
-        max(tokens, limit),
-        quotas.seconds_to_next_month(job.created_at),
-    )
+    return submission_queries.Submission(job, new.request_hash, new.idempotency_key, limit, period)
 
 
 def _slot_checked(new: NewJob) -> bool:
@@ -150,34 +142,25 @@ def store(db: Database, new: NewJob) -> Submitted:
         _check_project(db, new.owner, new.project_id)
         _check_base_version(db, new.project_id, new.params)
     job = _queued(new)
-    checks = _checks_in_transaction(db, new, job)
+    submission = _submission(new, job)
+    slot = _slot_checked(new)
     try:
-        with submission_queries.insertion(db, checked=bool(checks)) as s:
-            for check in checks:
-                check(s)
-            submission_queries.insert_job(s, job, new.idempotency_key, new.request_hash)
+        with submission_queries.insertion(db, checked=slot) as s:
+            if slot:
+                assert new.limits is not None
+                quotas.hold_build_slot(s, new.owner, new.limits)
+            [inserted] = submission_queries.insert_jobs(s, [submission])
     except UniqueViolation:
         # Another request with the same Idempotency-Key committed first.
         replay = _replay(db, new)
         if replay is None:
             raise
         return replay
-    return Submitted(job, created=True)
-
-
-def _checks_in_transaction(db: Database, new: NewJob, job: Job) -> list[Check]:
-    """Run the quota checks that may stand alone; return those that must share the insert's
-    transaction (the kind registry says which quotas a kind is checked against)."""
-    limits = new.limits
-    quotas_of_kind = spec_of(new.kind).quotas
-    if limits is None or not quotas_of_kind:
-        return []
-    if Quota.LLM_TOKENS in quotas_of_kind:
+    if not inserted:
         with db.statement() as s:
-            quotas.check_tokens(s, new.owner, limits, job.created_at)
-    if Quota.CONCURRENT_BUILDS in quotas_of_kind:
-        return [lambda s: quotas.hold_build_slot(s, new.owner, limits)]
-    return []
+            tokens, _ = usage_queries.month_usage(s, new.owner, submission.period)
+        raise quotas.tokens_exceeded(submission.token_limit, tokens, job.created_at)
+    return Submitted(job, created=True)
 
 
 def _check_project(db: Database, owner: str, project_id: uuid.UUID) -> None:

@@ -3,7 +3,7 @@
 Which kinds each quota applies to is the kind registry's (`spark/kinds.py`); submission
 (`spark/jobs/submit.py`) calls these checks. The build slot is checked inside the
 transaction that inserts the build, so ten builds submitted at once against a quota of one
-admit exactly one; the token quota is one read before the insert. The per-day request quota
+admit exactly one; the token quota is a condition of the insert itself. The per-day request quota
 is the rate limiter's (spark/security/limits.py), counted on every request.
 """
 
@@ -47,21 +47,14 @@ def exceeded(what: str, limit: int, used: int, retry_after_s: int) -> QuotaExcee
     return QuotaExceeded(f"quota exceeded: {limit} {what}", details=details, headers=headers)
 
 
-def check_tokens(s: Session, owner: str, limits: TierLimits, now: datetime) -> None:
-    """Refuse an LLM job once the month's tokens reach the quota.
+def tokens_exceeded(limit: int, used: int, now: datetime) -> QuotaExceeded:
+    """The refusal of an LLM job whose owner's month of tokens reached limit.
 
-    Approximate by the jobs still running (tokens are charged when jobs end), which is why
-    it may be a read of its own before the insert rather than part of its transaction.
+    The rule itself is part of the statement that inserts jobs (spark/db/submissions.py), so
+    concurrent submissions and the batched ones check it the same way; approximate by the
+    jobs still running (tokens are charged when jobs end).
     """
-    tokens, _ = usage_queries.month_usage(s, owner, month_of(now))
-    check_token_count(tokens, limits, now)
-
-
-def check_token_count(tokens: int, limits: TierLimits, now: datetime) -> None:
-    """Refuse an LLM job when tokens, the month's so far, reach the quota."""
-    if tokens >= limits.tokens_per_month:
-        retry = seconds_to_next_month(now)
-        raise exceeded("LLM tokens per month", limits.tokens_per_month, tokens, retry)
+    return exceeded("LLM tokens per month", limit, max(used, limit), seconds_to_next_month(now))
 
 
 def hold_build_slot(s: Session, owner: str, limits: TierLimits) -> None:

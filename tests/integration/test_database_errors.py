@@ -80,6 +80,6 @@ def test_a_second_job_under_one_idempotency_key_is_a_unique_violation(db: Databa
         created_at=utcnow(),
     )
     with pytest.raises(UniqueViolation) as caught, db.session() as s:
-        submissions.insert_job(s, again, "k", "")
+        submissions.insert_jobs(s, [submissions.Submission(again, "", idempotency_key="k")])
     assert caught.value.constraint == "uq_jobs_owner_idempotency_key"
     assert job.id != again.id

@@ -97,7 +97,7 @@ def test_a_claimed_job_ends_in_one_statement_with_its_usage_and_outcome(
     monkeypatch.setattr(direct, "fetch_one", counted)
     transactions.clear()
     ending = Ending(JobState.SUCCEEDED, {"tokens": {"prompt": 3, "completion": 4}})
-    job = end_job(db, sink, held.job.id, Held(held.attempt), ending, claimed=held.job)
+    job = end_job(db, sink, held.job, Held(held.attempt), ending)
     assert job is not None and job.state is JobState.SUCCEEDED and job.progress.percent == 100
     assert len(statements) == 1 and transactions == []
     assert written(db, held.job.id) == {
@@ -125,10 +125,7 @@ def test_an_end_that_fails_midway_leaves_no_state_usage_or_event(
         )
     try:
         with pytest.raises(psycopg.errors.RaiseException):
-            end_job(
-                db, sink, held.job.id, Held(held.attempt), Ending(JobState.SUCCEEDED, {}),
-                claimed=held.job,
-            )  # fmt: skip
+            end_job(db, sink, held.job, Held(held.attempt), Ending(JobState.SUCCEEDED, {}))
     finally:
         with db.session() as s:
             s.execute(text("DROP TRIGGER spark_test_refuse ON usage_counters"))
@@ -150,7 +147,7 @@ def test_an_end_by_an_attempt_that_lost_the_job_writes_nothing(
         taken = job_queries.take_over(s, held.job, "w:2", utcnow())
     assert taken is not None
     ending = Ending(JobState.SUCCEEDED, {})
-    assert end_job(db, sink, held.job.id, Held(held.attempt), ending, claimed=held.job) is None
+    assert end_job(db, sink, held.job, Held(held.attempt), ending) is None
     assert written(db, held.job.id) == {
         "state": "running",
         "usage": 0,
@@ -172,7 +169,9 @@ def test_an_end_staged_for_nats_puts_its_event_in_the_outbox_with_the_end(
     )  # fmt: skip
     end = running.Finish(
         job_id=held.job.id,
+        from_state=JobState.RUNNING,
         attempt=held.attempt,
+        owner=None,
         state=JobState.SUCCEEDED,
         now=utcnow(),
         result={},

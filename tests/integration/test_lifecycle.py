@@ -125,8 +125,23 @@ def test_a_superseded_attempt_cannot_finish_the_job(
     assert lifecycle.claim(db, sink, job.id, "new:1", lease_s=30, max_attempts=3) is not None
     with pytest.raises(lifecycle.JobLost):
         lifecycle.report_progress(db, old, 50, "late")
-    assert end_job(db, sink, job.id, Held(old.attempt), Ending(JobState.SUCCEEDED, {})) is None
+    assert end_job(db, sink, old.job, Held(old.attempt), Ending(JobState.SUCCEEDED, {})) is None
     assert reload(db, job.id).state is JobState.RUNNING
+
+
+def test_a_job_given_back_to_the_queue_is_claimed_again_as_submitted(
+    db: Database, dispatcher: CeleryDispatcher, sink: EventSink
+) -> None:
+    """Requeued (its dependency is failing), the job keeps its request and is claimable."""
+    new = NewJob("alice", JobKind.GENERATE_SCRIPT, {}, subject="k1", request_id="r1")
+    job = submit(db, dispatcher, new).job
+    held = lifecycle.claim(db, sink, job.id, "w:1", lease_s=30, max_attempts=3)
+    assert held is not None
+    back = lifecycle.requeue(db, held, "waiting: the LLM is unavailable")
+    assert back is not None and back.state is JobState.QUEUED and back.worker is None
+    assert (back.subject, back.request_id, back.created_at) == ("k1", "r1", job.created_at)
+    again = lifecycle.claim(db, sink, job.id, "w:2", lease_s=30, max_attempts=3)
+    assert again is not None and again.attempt == 2
 
 
 def test_cancel_of_a_queued_job_is_immediate_and_final(
@@ -227,7 +242,7 @@ def test_an_unfinished_outcome_is_sql_null(
     job = queued(db, dispatcher)
     held = lifecycle.claim(db, sink, job.id, "w:1", lease_s=30, max_attempts=3)
     assert held is not None
-    end_job(db, sink, job.id, Held(held.attempt), Ending(JobState.SUCCEEDED, {"ok": True}))
+    end_job(db, sink, held.job, Held(held.attempt), Ending(JobState.SUCCEEDED, {"ok": True}))
     with db.session() as s:
         nulls = s.execute(
             text("SELECT error IS NULL, result IS NULL FROM jobs WHERE id = :id"), {"id": job.id}

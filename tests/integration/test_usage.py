@@ -15,7 +15,10 @@ from spark.db.engine import Database
 from spark.db.models import TokensHourRow
 from spark.db.types import utcnow
 from spark.domain.jobs import Job, JobKind, JobState
-from spark.jobs import usage
+from spark.events.sink import EventSink
+from spark.jobs import lifecycle, usage
+from spark.jobs.ending import Ending, Held, end_job
+from spark.jobs.submit import NewJob, store
 from spark.web.app import create_app
 from tests.support.jobs import auth
 
@@ -35,12 +38,24 @@ def finished(owner: str, prompt: int, completion: int) -> Job:
     )
 
 
-def test_a_job_is_charged_once_and_its_month_adds_up(db: Database) -> None:
-    """Charging the same job twice changes nothing; two jobs add their tokens and count."""
-    first, second = finished("payer", 300, 100), finished("payer", 20, 5)
-    for job in (first, first, second):
-        with db.session() as s:
-            usage_queries.record_usage(s, usage.usage_of(job))
+def charged(db: Database, sink: EventSink, owner: str, prompt: int, completion: int) -> Job:
+    """A job of owner's ended with these tokens, as its worker ends it."""
+    new = NewJob(owner=owner, kind=JobKind.GENERATE_SCRIPT, params={}, request_hash="x")
+    job = store(db, new).job
+    held = lifecycle.claim(db, sink, job.id, "w:1", lease_s=30, max_attempts=3)
+    assert held is not None
+    tokens = {"prompt": prompt, "completion": completion}
+    ending = Ending(JobState.SUCCEEDED, {"model": "fake-coder", "tokens": tokens})
+    ended = end_job(db, sink, held.job, Held(held.attempt), ending)
+    assert ended is not None
+    return ended
+
+
+def test_a_job_is_charged_once_and_its_month_adds_up(db: Database, sink: EventSink) -> None:
+    """Ending the same job again changes nothing; two jobs add their tokens and count."""
+    first, _ = charged(db, sink, "payer", 300, 100), charged(db, sink, "payer", 20, 5)
+    again = Ending(JobState.SUCCEEDED, {"tokens": {"prompt": 1000}})
+    assert end_job(db, sink, first, Held(first.attempts), again) is None
     period = first.finished_at.strftime("%Y-%m") if first.finished_at else ""
     with db.session() as s:
         assert usage_queries.month_usage(s, "payer", period) == (425, 2)

@@ -173,11 +173,11 @@ def stored_build(db: Database, project: Project) -> Job:
     """A finished build as the scheduler finds it: a terminal row in the jobs table."""
     job = finished_build(project)
     with db.session() as s:
-        submission_queries.insert_job(s, job, None, "")
+        submission_queries.insert_jobs(s, [submission_queries.Submission(job, "")])
     with db.session() as s:
         s.execute(
-            text("UPDATE jobs SET finished_at = :now WHERE id = :id"),
-            {"now": job.finished_at, "id": job.id},
+            text("UPDATE jobs SET state = :state, finished_at = :now WHERE id = :id"),
+            {"state": job.state.value, "now": job.finished_at, "id": job.id},
         )
     return job
 
