@@ -1,4 +1,4 @@
-"""Celery settings, built from SPARK's Settings (see ARCHITECTURE.md and reference notes)."""
+"""Celery settings, built from SPARK's Settings (acks late, visibility, routes, priorities)."""
 
 from __future__ import annotations
 

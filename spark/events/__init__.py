@@ -1,1 +1,1 @@
-"""Job events: envelope, subjects, publishers (NATS + outbox, or the database), consumer."""
+"""Job events: envelope, subjects, the NATS publisher with its Postgres outbox, the consumer."""

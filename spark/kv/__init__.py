@@ -1,1 +1,1 @@
-"""The small key-value port behind breakers (and, later, limits and caches)."""
+"""Redis-backed state shared by every process: limits, breakers, leases, the preview cache."""

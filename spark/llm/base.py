@@ -1,4 +1,4 @@
-"""The port every script generator implements (offline now, OpenAI-compatible later)."""
+"""The port every script generator implements: the offline generator and OpenAI-compatible."""
 
 from __future__ import annotations
 

@@ -1,1 +1,1 @@
-"""Resilience for external calls: retry policy (circuit breakers come next)."""
+"""Resilience for external calls: the retry policy and circuit breakers."""
