@@ -14,7 +14,7 @@ from sqlalchemy import text
 from fakes.jwks import JwksServer, SigningKey
 from spark.config import Settings
 from spark.db import migrate
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.domain.principals import DEFAULT_PERMISSIONS, Permission, Tier
 from spark.security.apikeys import create_key
 from tests.support.databases import fresh_database
@@ -78,6 +78,14 @@ def redis_url(servers: SuiteStack) -> str:
     return servers.redis_url(1)
 
 
+@pytest.fixture
+def spark_redis(redis_url: str) -> Iterator[str]:
+    """SPARK's own Redis database for a test that uses it without `db`, emptied after it."""
+    yield redis_url
+    with redis.Redis.from_url(redis_url) as client:
+        client.flushdb()
+
+
 @pytest.fixture(scope="session")
 def stack_settings(
     pg_url: str,
@@ -133,9 +141,9 @@ def db(settings: Settings) -> Iterator[Database]:
     stream, so no limit, breaker, lease or message outlives its test."""
     database = Database(settings.require("database_url"))
     yield database
-    with database.session() as s:
-        s.execute(text(f"TRUNCATE {', '.join(TABLES)} CASCADE"))
-    database.dispose()
+    with database.transaction() as tx:
+        tx.run(text(f"TRUNCATE {', '.join(TABLES)} CASCADE"))
+    database.close()
     with redis.Redis.from_url(settings.require("redis_url")) as client:
         client.flushdb()
     purge_stream(settings.require("nats_url"))
