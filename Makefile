@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint typecheck unit integration acceptance fuzz chaos bench clean
+.PHONY: run test test-lane-1 test-lane-2 lint typecheck unit integration acceptance fuzz chaos \
+	bench clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "SPARK needs Python 3.11+"'
@@ -31,31 +32,65 @@ $(UNITY_MCP_SERVER): tests/support/unity-mcp-server.txt | $(BIN)/python
 run: $(VENV)/.installed
 	$(BIN)/spark up
 
-test: lint typecheck unit integration acceptance fuzz chaos
+RUFF := $(BIN)/ruff check .
+RUFF_FORMAT := $(BIN)/ruff format --check spark workers celeryconfig.py bench fakes deploy tests
+MYPY := $(BIN)/mypy
+UNIT := $(BIN)/pytest tests/unit -q
+INTEGRATION := $(BIN)/pytest tests/integration -q
+FUZZ := $(BIN)/pytest tests/fuzz -q
+CHAOS := $(BIN)/pytest tests/chaos -q
+#: the acceptance tier in two halves of about the same length, one per lane of `make test`
+ACCEPTANCE_FILES := $(sort $(wildcard tests/acceptance/test_*.py))
+ACCEPTANCE_FIRST := $(filter $(addprefix tests/acceptance/test_,a% b% c% d% e% f% g% h% i% j% k% l%),\
+	$(ACCEPTANCE_FILES))
+ACCEPTANCE_1 := $(BIN)/pytest -q $(ACCEPTANCE_FIRST)
+ACCEPTANCE_2 := $(BIN)/pytest -q $(filter-out $(ACCEPTANCE_FIRST),$(ACCEPTANCE_FILES))
+
+# Every pytest run starts its own PostgreSQL, Redis (Valkey) and NATS from the wheels on free
+# ports, so runs never meet: `make test` runs two lanes at once, one per core, the chaos tier
+# and the first half of acceptance in one, the rest in the other (about 12 minutes on two
+# cores, where one lane after the other takes over 20). Each step's output is printed when it
+# ends; a failed step ends its lane, and the other lane runs on.
+test: $(VENV)/.installed-dev $(UNITY_MCP_SERVER)
+	@$(MAKE) --no-print-directory -j2 -k --output-sync=line test-lane-1 test-lane-2
+
+test-lane-1:
+	$(CHAOS)
+	$(ACCEPTANCE_1)
+
+test-lane-2:
+	$(RUFF)
+	$(RUFF_FORMAT)
+	$(MYPY)
+	$(UNIT)
+	$(INTEGRATION)
+	$(FUZZ)
+	$(ACCEPTANCE_2)
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check spark workers celeryconfig.py bench fakes deploy tests
+	$(RUFF)
+	$(RUFF_FORMAT)
 
 typecheck: $(VENV)/.installed-dev
-	$(BIN)/mypy
+	$(MYPY)
 
 unit: $(VENV)/.installed-dev
-	$(BIN)/pytest tests/unit -q
+	$(UNIT)
 
 integration: $(VENV)/.installed-dev $(UNITY_MCP_SERVER)
-	$(BIN)/pytest tests/integration -q
+	$(INTEGRATION)
 
 acceptance: $(VENV)/.installed-dev $(UNITY_MCP_SERVER)
 	$(BIN)/pytest tests/acceptance -q
 
 # schemathesis over /openapi.json against a real `spark api`, with a key and without one
 fuzz: $(VENV)/.installed-dev
-	$(BIN)/pytest tests/fuzz -q
+	$(FUZZ)
 
-# Real processes killed and real services restarted (Redis, the local Postgres) under load.
+# Real processes killed and the suite's own Redis, Postgres and NATS stopped, killed and
+# restarted under load (never the machine's), and `make run`'s whole stack killed outright.
 chaos: $(VENV)/.installed-dev
-	$(BIN)/pytest tests/chaos -q
+	$(CHAOS)
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/spark bench
