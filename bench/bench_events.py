@@ -35,7 +35,7 @@ from bench._events_jobs import JobsRun, jobs_run, sql_value
 from bench._procs import cpu_seconds_since, group_cpu_seconds, server_ticks
 from bench._resources import BenchServers, bench_servers
 from bench.bench_jobs import _api_key
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.domain.events import Event, EventType
 from spark.domain.jobs import JobKind
 from spark.events.consumer import ConsumerOptions, consume
@@ -177,7 +177,7 @@ def spark_publish(
         phase = meter.stop(len(events))
     finally:
         publisher.close()
-        database.dispose()
+        database.close()
     acked = asyncio.run(_stream_messages(url)) - before
     outboxed = sql_value(db, "SELECT count(*) FROM event_outbox")
     if not acked or acked + outboxed != len(events):
@@ -237,7 +237,7 @@ async def spark_consume(url: str, db: BenchServers, count: int, meter: Meter) ->
     finally:
         stop.set()
         await asyncio.wait_for(task, 30)  # returns after its current fetch (at most 1s)
-        database.dispose()
+        database.close()
     return phase
 
 

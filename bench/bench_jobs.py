@@ -45,7 +45,7 @@ from bench._resources import (
     truncate_jobs,
 )
 from bench._wrk import ensure_wrk, run_wrk, script
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.domain.principals import DEFAULT_PERMISSIONS, Tier
 from spark.security.apikeys import create_key
 
@@ -143,7 +143,7 @@ def _api_key(db: BenchServers) -> str:
     try:
         return create_key(database, "bench", Tier.PRO, DEFAULT_PERMISSIONS).token
     finally:
-        database.dispose()
+        database.close()
 
 
 def _seed_jobs(target: Target, count: int) -> list[str]:

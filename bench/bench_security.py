@@ -36,7 +36,7 @@ from bench._resources import BenchServers, bench_servers
 from fakes import jwks
 from spark.config import Settings
 from spark.db import submissions as submission_queries
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.db.types import utcnow
 from spark.domain.jobs import Job, JobKind, JobState
 from spark.domain.principals import DEFAULT_PERMISSIONS, Principal, Tier
@@ -102,8 +102,7 @@ def _unchecked_app(settings: Settings, principal: Principal) -> Starlette:
 
 def _stored_job(db: Database) -> uuid.UUID:
     job = Job(uuid.uuid4(), USER, JobKind.GENERATE_SCRIPT, JobState.QUEUED, {}, utcnow())
-    with db.session() as s:
-        submission_queries.insert_jobs(s, [submission_queries.Submission(job, "")])
+    submission_queries.insert_jobs(db, [submission_queries.Submission(job, "")])
     return job.id
 
 
@@ -202,7 +201,7 @@ def run(n: int) -> dict[str, Any]:
             job_id = _stored_job(db)
             ways = asyncio.run(_run_apps(settings, job_id, n, db))
         finally:
-            db.dispose()
+            db.close()
     return {
         "requests_per_way": n,
         "ways": {way: asdict(found) for way, found in ways.items()},

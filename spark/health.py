@@ -15,7 +15,7 @@ import redis
 
 from spark import metrics
 from spark.config import Settings
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.engines.unity.bridge import EditorUnavailable
 from spark.engines.unity.mcp_bridge import breaker_name, default_editor, list_instances
 from spark.kv.base import BreakerStore
@@ -172,7 +172,7 @@ def check_health(settings: Settings, db: Database, celery: Any) -> Health:
     }
     editor = _unity_mcp(settings)
     checks["unity_mcp"] = editor.status
-    if db.replica is not None:
+    if db.replica_url is not None:
         # reads fall back to the primary, so a missing replica only degrades the service
         checks["replica"] = record_replica_lag(db)
     if any(checks[name] == "down" for name in REQUIRED):

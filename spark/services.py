@@ -17,7 +17,7 @@ from spark.broker.outbox import SentMarks
 from spark.broker.sending import Sender
 from spark.config import Settings, TierLimits, tier_limits
 from spark.db.aio import AsyncDatabase
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.domain.principals import Tier
 from spark.events.factory import make_sink
 from spark.events.sink import EventSink
@@ -62,7 +62,7 @@ class Services:
         self.events.close()
         await self.limiter.close()
         await self.adb.close()
-        self.db.dispose()
+        self.db.close()
 
 
 def build_services(settings: Settings) -> Services:

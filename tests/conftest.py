@@ -14,7 +14,7 @@ from sqlalchemy import text
 from fakes.jwks import JwksServer, SigningKey
 from spark.config import Settings
 from spark.db import migrate
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.domain.principals import DEFAULT_PERMISSIONS, Permission, Tier
 from spark.security.apikeys import create_key
 from tests.support.databases import fresh_database
@@ -141,9 +141,9 @@ def db(settings: Settings) -> Iterator[Database]:
     stream, so no limit, breaker, lease or message outlives its test."""
     database = Database(settings.require("database_url"))
     yield database
-    with database.session() as s:
-        s.execute(text(f"TRUNCATE {', '.join(TABLES)} CASCADE"))
-    database.dispose()
+    with database.transaction() as tx:
+        tx.run(text(f"TRUNCATE {', '.join(TABLES)} CASCADE"))
+    database.close()
     with redis.Redis.from_url(settings.require("redis_url")) as client:
         client.flushdb()
     purge_stream(settings.require("nats_url"))

@@ -7,7 +7,7 @@ import uuid
 
 from spark.batching import Batcher
 from spark.db import outbox as outbox_queries
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.db.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -38,8 +38,7 @@ class SentMarks:
 
     def _mark(self, batch: list[uuid.UUID]) -> None:
         try:
-            with self._db.session() as s:
-                outbox_queries.mark_sent(s, batch, utcnow())
+            outbox_queries.mark_sent(self._db, batch, utcnow())
         except Exception:
             log.warning(
                 "could not mark %d outbox rows sent; the relay may resend them",

@@ -10,7 +10,7 @@ from rich.table import Table
 from spark.cli.output import console, emit_json, err_console
 from spark.config import load_settings
 from spark.db import keys as key_queries
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.domain.principals import DEFAULT_PERMISSIONS, Permission, Tier
 from spark.security.apikeys import create_key, revoke_key
 
@@ -67,8 +67,7 @@ def list_(
     as_json: JsonFlag = False,
 ) -> None:
     """List keys (ids only; secrets are never stored)."""
-    with _db().session() as s:
-        records = key_queries.list_keys(s, user)
+    records = key_queries.list_keys(_db(), user)
     rows: list[dict[str, Any]] = [
         {
             "key_id": r.key_id,

@@ -20,7 +20,7 @@ from spark import logs
 from spark.cli.output import console, err_console
 from spark.cli.serve import migrate_database
 from spark.config import Settings, load_settings
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.domain.jobs import Queue
 from spark.domain.principals import Permission, Tier
 from spark.embedded.servers import EmbeddedUnavailable, die_with_parent

@@ -1,1 +1,1 @@
-"""The data layer: models, engines and every SQL statement SPARK runs."""
+"""The data layer: models, the executor and every SQL statement SPARK runs."""

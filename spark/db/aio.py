@@ -1,16 +1,15 @@
-"""The API's way to the database without a thread hop: psycopg's async pool.
+"""The executor's async face, for the API: the same statements and method names as
+spark.db.executor's Database, on psycopg's async pools, without a thread hop.
 
-A request served by the sync engine pays a thread-pool hop, an ORM session and BEGIN/COMMIT
-around one SELECT; measured under load that was most of a poll's CPU. The API's hot
-statements are SQLAlchemy Core, written once in their db module, compiled once to SQL text
-and run here on an autocommit psycopg connection (one round trip).
+A request served by the sync face pays a thread-pool hop for its statements; measured under
+load that was most of a poll's CPU. Here a poll is one round trip on an autocommit
+connection, and polls made in the same turn of the event loop share one query.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping
 from contextlib import asynccontextmanager
@@ -19,60 +18,65 @@ from typing import Any, TypeVar
 
 import psycopg
 from anyio.to_thread import run_sync as run_in_threadpool
-from psycopg.rows import namedtuple_row
-from psycopg.types.json import JsonbDumper
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
-from sqlalchemy.engine import make_url
-from sqlalchemy.sql import Executable
+from psycopg_pool import AsyncConnectionPool
 
 from spark.batching import TurnBatcher
-from spark.db.direct import Compiled, compile_pg
-from spark.db.engine import Database
 from spark.db.errors import translated
-from spark.db.replica import REPLICA_CHECKOUT_TIMEOUT_S, REPLICA_CONNECT_TIMEOUT_S
-
-log = logging.getLogger(__name__)
+from spark.db.executor import (
+    CONNECTION_OPTIONS,
+    MAX_LIFETIME_S,
+    RECONNECT_TIMEOUT_S,
+    REPLICA_OPTIONS,
+    Database,
+    Params,
+    Statement,
+    bound,
+    configure,
+    conninfo,
+    rows,
+)
+from spark.db.replica import REPLICA_CHECKOUT_TIMEOUT_S
 
 T = TypeVar("T")
 
 #: how long a request waits for a pooled connection before it is told to come back (503)
 CHECKOUT_TIMEOUT_S = 3.0
 
-#: a dead replica is found by a refused or timed-out connect, not by a stalled poll
-REPLICA_CONNECT_OPTIONS = {"connect_timeout": REPLICA_CONNECT_TIMEOUT_S}
-
-_compiled: dict[int, tuple[Executable, Compiled]] = {}
-_Sql = tuple[str, dict[str, Any]]
-_Fetch = Callable[[psycopg.AsyncConnection[Any], _Sql], Awaitable[Any]]
+_AsyncPool = AsyncConnectionPool[psycopg.AsyncConnection[Any]]
 
 
-async def _fetchone(conn: psycopg.AsyncConnection[Any], sql: _Sql) -> Any:
-    cur = conn.cursor(row_factory=namedtuple_row)
-    await cur.execute(*sql)
-    return await cur.fetchone()
+class AsyncTransaction:
+    """Statements on one async connection: a transaction's, or each committed on its own."""
 
+    def __init__(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        self._conn = conn
 
-async def _fetchall(conn: psycopg.AsyncConnection[Any], sql: _Sql) -> list[Any]:
-    cur = conn.cursor(row_factory=namedtuple_row)
-    await cur.execute(*sql)
-    return await cur.fetchall()
+    async def one(self, stmt: Statement, params: Params = None) -> Any:
+        """The first row stmt returns (attribute access by column name), or None."""
+        return await (await self._execute(stmt, params)).fetchone()
 
+    async def all(self, stmt: Statement, params: Params = None) -> list[Any]:
+        """Every row stmt returns."""
+        return await (await self._execute(stmt, params)).fetchall()
 
-def _compile(stmt: Executable) -> Compiled:
-    """stmt as psycopg SQL, compiled once (statements are module constants)."""
-    found = _compiled.get(id(stmt))
-    if found is None or found[0] is not stmt:
-        found = _compiled[id(stmt)] = (stmt, compile_pg(stmt))
-    return found[1]
+    async def scalar(self, stmt: Statement, params: Params = None) -> Any:
+        """The first column of the first row stmt returns, or None."""
+        row = await self.one(stmt, params)
+        return None if row is None else row[0]
 
+    async def run(self, stmt: Statement, params: Params = None) -> int:
+        """Execute stmt; the rows it touched."""
+        return (await self._execute(stmt, params)).rowcount
 
-def _conninfo(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    async def _execute(self, stmt: Statement, params: Params) -> psycopg.AsyncCursor[Any]:
+        cur = self._conn.cursor(row_factory=rows)
+        with translated():
+            await cur.execute(*bound(stmt, params))
+        return cur
 
 
 async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
-    # dicts bind as JSONB, like the sync engine's JsonDoc columns
-    conn.adapters.register_dumper(dict, JsonbDumper)
+    configure(conn)
 
 
 @dataclass(frozen=True)
@@ -81,28 +85,62 @@ class _Pools:
 
     pid: int
     loop: asyncio.AbstractEventLoop
-    primary: AsyncConnectionPool[Any]
-    replica: AsyncConnectionPool[Any] | None
+    primary: _AsyncPool
+    replica: _AsyncPool | None
 
 
 class AsyncDatabase:
-    """Runs Core statements for the API on async psycopg pools (primary and replica)."""
+    """The async face of db: its primary and replica, on async pools."""
 
     def __init__(self, db: Database, *, pool_size: int = 10) -> None:
         self.db = db
         self._pool_size = pool_size
         self._pools: _Pools | None = None
         self._batchers: dict[str, TurnBatcher[Any, Any]] = {}
+        self._sweeping = False
+        self._sweep_task: asyncio.Task[None] | None = None
 
-    async def one(
-        self, stmt: Executable, params: Mapping[str, Any], *, replica: bool = False
-    ) -> Any:
-        """The first row stmt returns (attribute access by column name), or None."""
-        return await self._read(self._bind(stmt, params), replica, _fetchone)
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncTransaction]:
+        """A transaction on the primary: committed on exit, rolled back on error."""
+        async with self._connection() as conn:
+            with translated():
+                async with conn.transaction():
+                    yield AsyncTransaction(conn)
 
-    async def by_key(
-        self, many: Executable, column: str, key: Any, *, replica: bool = False
-    ) -> Any:
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncTransaction]:
+        """A transaction for reads, on the replica if there is one and it answers, else the
+        primary."""
+        async with self._reader() as conn:
+            with translated():
+                async with conn.transaction():
+                    yield AsyncTransaction(conn)
+
+    async def one(self, stmt: Statement, params: Params = None, *, replica: bool = False) -> Any:
+        """The first row stmt returns (attribute access by column name), or None; from the
+        replica when asked for and it answers."""
+        async with self._statement(replica) as tx:
+            return await tx.one(stmt, params)
+
+    async def all(
+        self, stmt: Statement, params: Params = None, *, replica: bool = False
+    ) -> list[Any]:
+        """Every row stmt returns."""
+        async with self._statement(replica) as tx:
+            return await tx.all(stmt, params)
+
+    async def scalar(self, stmt: Statement, params: Params = None, *, replica: bool = False) -> Any:
+        """The first column of the first row stmt returns, or None."""
+        async with self._statement(replica) as tx:
+            return await tx.scalar(stmt, params)
+
+    async def run(self, stmt: Statement, params: Params = None) -> int:
+        """Execute stmt on its own on the primary; the rows it touched."""
+        async with self._statement(False) as tx:
+            return await tx.run(stmt, params)
+
+    async def by_key(self, many: Statement, column: str, key: Any, *, replica: bool = False) -> Any:
         """The row whose column equals key, or None; lookups made in the same turn of the event
         loop share one query (many takes the array `keys`)."""
         # Thirty-two clients polling at once would otherwise take thirty-two pooled
@@ -111,7 +149,7 @@ class AsyncDatabase:
         return await self.batcher(f"by-key {id(many)} {column} {replica}", answer).call(key)
 
     async def _rows_by_key(
-        self, many: Executable, column: str, replica: bool, keys: list[Hashable]
+        self, many: Statement, column: str, replica: bool, keys: list[Hashable]
     ) -> list[Any]:
         unique = list(dict.fromkeys(keys))
         rows = await self.all(many, {"keys": unique}, replica=replica)
@@ -127,35 +165,8 @@ class AsyncDatabase:
             found = self._batchers[name] = TurnBatcher(answer)
         return found
 
-    async def all(
-        self, stmt: Executable, params: Mapping[str, Any], *, replica: bool = False
-    ) -> list[Any]:
-        """Every row stmt returns."""
-        rows: list[Any] = await self._read(self._bind(stmt, params), replica, _fetchall)
-        return rows
-
-    async def _read(self, sql: _Sql, replica: bool, fetch: _Fetch) -> Any:
-        """fetch's answer to sql: from the replica when asked for and it answers, else the
-        primary (a dead replica is then left alone for a while: see ReplicaStanding)."""
-        pools = await self._open()
-        if replica and pools.replica is not None and self.db.standing.usable():
-            try:
-                async with pools.replica.connection(timeout=REPLICA_CHECKOUT_TIMEOUT_S) as conn:
-                    return await fetch(conn, sql)
-            except (psycopg.OperationalError, PoolTimeout) as exc:
-                self.db.standing.failed(exc)
-        async with self._connection(pools.primary) as conn:
-            return await fetch(conn, sql)
-
-    async def run(self, stmt: Executable, params: Mapping[str, Any]) -> int:
-        """Execute stmt on the primary; the rows it touched."""
-        pools = await self._open()
-        async with self._connection(pools.primary) as conn:
-            cur = await conn.execute(*self._bind(stmt, params))
-            return cur.rowcount
-
     async def in_thread(self, fn: Callable[..., T], *args: Any) -> T:
-        """fn(*args) on the sync engine's side: for the rare paths that need a transaction."""
+        """fn(*args) on the sync face: for the rare paths that need a transaction of their own."""
         return await run_in_threadpool(fn, *args)
 
     async def close(self) -> None:
@@ -166,26 +177,65 @@ class AsyncDatabase:
             if pools.replica is not None:
                 await pools.replica.close()
 
-    @staticmethod
-    def _bind(stmt: Executable, params: Mapping[str, Any]) -> _Sql:
-        return _compile(stmt).bind(params)
+    @asynccontextmanager
+    async def _statement(self, replica: bool) -> AsyncIterator[AsyncTransaction]:
+        reader = self._reader() if replica else self._connection()
+        async with reader as conn:
+            yield AsyncTransaction(conn)
 
     @asynccontextmanager
-    async def _connection(
-        self, pool: AsyncConnectionPool[Any]
-    ) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+    async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        primary = (await self._open()).primary
         with translated():
-            async with pool.connection(timeout=CHECKOUT_TIMEOUT_S) as conn:
-                yield conn
+            async with primary.connection(timeout=CHECKOUT_TIMEOUT_S) as conn:
+                try:
+                    yield conn
+                finally:
+                    if conn.broken:
+                        self._sweep(primary)
+
+    @asynccontextmanager
+    async def _reader(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        """A replica connection that answered its check, or else one of the primary (a dead
+        replica is then left alone for a while: see ReplicaStanding)."""
+        replica = (await self._open()).replica
+        if replica is not None and self.db.standing.usable():
+            try:
+                conn = await replica.getconn(timeout=REPLICA_CHECKOUT_TIMEOUT_S)
+            except psycopg.OperationalError as exc:  # PoolTimeout is one too
+                self.db.standing.failed(exc)
+            else:
+                try:
+                    yield conn
+                finally:
+                    await replica.putconn(conn)
+                return
+        async with self._connection() as conn:
+            yield conn
+
+    def _sweep(self, pool: _AsyncPool) -> None:
+        """Check the pool's idle connections in the background after one was found broken
+        (the server restarted): the others are most likely broken too."""
+        if self._sweeping:
+            return
+        self._sweeping = True
+
+        async def check() -> None:
+            try:
+                await pool.check()
+            finally:
+                self._sweeping = False
+
+        self._sweep_task = asyncio.get_running_loop().create_task(check())
 
     async def _open(self) -> _Pools:
         loop = asyncio.get_running_loop()
         pools = self._pools
         if pools is not None and pools.pid == os.getpid() and pools.loop is loop:
             return pools
-        primary = self._pool(self.db.url)
+        primary = self._pool(self.db.url, {})
         replica_url = self.db.replica_url
-        replica = self._pool(replica_url, REPLICA_CONNECT_OPTIONS) if replica_url else None
+        replica = self._pool(replica_url, REPLICA_OPTIONS) if replica_url else None
         # wait=False: connections are made in the background; a request waits for one
         await primary.open(wait=False)
         if replica is not None:
@@ -193,16 +243,16 @@ class AsyncDatabase:
         self._pools = _Pools(os.getpid(), loop, primary, replica)
         return self._pools
 
-    def _pool(self, url: str, extra: Mapping[str, Any] | None = None) -> AsyncConnectionPool[Any]:
+    def _pool(self, url: str, extra: Mapping[str, Any]) -> _AsyncPool:
+        # as the sync face's pools (spark.db.executor.Database._pool)
         return AsyncConnectionPool(
-            _conninfo(url),
+            conninfo(url),
             min_size=1,
             max_size=self._pool_size,
             open=False,
-            # UTC like the sync engine's UTCDateTime, whatever the server's TimeZone is
-            kwargs={"autocommit": True, "options": "-c TimeZone=UTC", **(extra or {})},
+            kwargs={**CONNECTION_OPTIONS, **extra},
             configure=_configure,
-            # a broken connection fails its one request (503) and is replaced in the
-            # background; nothing waits for the database at startup
-            reconnect_timeout=float("inf"),
+            check=AsyncConnectionPool.check_connection if extra else None,
+            reconnect_timeout=RECONNECT_TIMEOUT_S,
+            max_lifetime=MAX_LIFETIME_S,
         )

@@ -11,10 +11,22 @@ from typing import Any, cast
 
 from psycopg.types.json import Jsonb
 from pydantic_core import to_json
-from sqlalchemy import Table, and_, delete, func, insert, or_, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    ARRAY,
+    Table,
+    Uuid,
+    and_,
+    any_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+)
 
-from spark.db.engine import Database
+from spark.db.executor import Database, Executor, Transaction, compiled
 from spark.db.models import DeadLetterRow, EventOutboxRow, EventRow
 from spark.db.types import utcnow
 from spark.domain.events import Event, EventType, family_in_subject
@@ -36,11 +48,11 @@ def _next_month(d: date) -> date:
     return date(d.year + (d.month == 12), d.month % 12 + 1, 1)
 
 
-def ensure_partitions(s: Session, months: Iterable[date]) -> None:
+def ensure_partitions(q: Executor, months: Iterable[date]) -> None:
     """Create the monthly partitions of spark_events for months."""
     for month in sorted(set(months) - _known_partitions):
         name = f"spark_events_{month:%Y_%m}"
-        s.execute(
+        q.run(
             text(
                 f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF spark_events "
                 f"FOR VALUES FROM ('{month.isoformat()}') TO ('{_next_month(month).isoformat()}')"
@@ -50,20 +62,23 @@ def ensure_partitions(s: Session, months: Iterable[date]) -> None:
             _known_partitions.add(month)
 
 
-def drop_partitions_before(s: Session, before: date) -> list[str]:
+_PARTITIONS = compiled(
+    text(
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'spark_events'"
+    )
+)
+
+
+def drop_partitions_before(q: Executor, before: date) -> list[str]:
     """Drop the monthly partitions of spark_events that end on or before `before`, whole: no
     row-by-row delete, no bloat. Returns the dropped partitions' names."""
-    names = s.scalars(
-        text(
-            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-            "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'spark_events'"
-        )
-    ).all()
+    rows = q.all(_PARTITIONS)
     dropped = []
-    for name in sorted(names):
+    for name in sorted(row.relname for row in rows):
         year, month = (int(part) for part in name.removeprefix("spark_events_").split("_"))
         if _next_month(date(year, month, 1)) <= before:
-            s.execute(text(f"DROP TABLE IF EXISTS {name}"))
+            q.run(text(f"DROP TABLE IF EXISTS {name}"))
             dropped.append(name)
             with _partition_lock:
                 _known_partitions.discard(date(year, month, 1))
@@ -77,8 +92,7 @@ def prepare_partitions(db: Database, months_ahead: int = 2) -> list[date]:
     for _ in range(months_ahead):
         month = _next_month(month)
         months.append(month)
-    with db.session() as s:
-        ensure_partitions(s, months)
+    ensure_partitions(db, months)
     return months
 
 
@@ -86,46 +100,50 @@ def store_events(db: Database, events: Sequence[Event]) -> int:
     """Insert events once each (a duplicate id is ignored); returns how many were new."""
     if not events:
         return 0
-    with db.session() as s:
-        return _copy(s, events)
+    with db.transaction() as tx:
+        return _copy(tx, events)
 
 
-#: a session's own staging table for COPY; emptied by every commit
+#: a connection's own staging table for COPY; emptied by every commit
 _STAGING = "spark_events_incoming"
 _COLUMNS = "(id, ts, type, job_id, job_kind, session_id, subject, data)"
 #: the binary COPY's column types, in _COLUMNS order
 _TYPES = ["uuid", "timestamptz", "text", "uuid", "text", "text", "text", "jsonb"]
+_STAGING_TABLE = compiled(
+    text(f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING} (LIKE spark_events) ON COMMIT DELETE ROWS")
+)
+_COPY = f"COPY {_STAGING} {_COLUMNS} FROM STDIN (FORMAT BINARY)"
+# DO NOTHING also drops a second copy of an id within the batch itself
+_FROM_STAGING = compiled(
+    text(
+        f"INSERT INTO spark_events {_COLUMNS} SELECT {_COLUMNS[1:-1]} FROM {_STAGING} "
+        "ON CONFLICT (id, ts) DO NOTHING"
+    )
+)
 
 
-def _copy(s: Session, events: Sequence[Event]) -> int:
+def _copy(tx: Transaction, events: Sequence[Event]) -> int:
     """COPY into a staging table, then one INSERT ... SELECT that skips stored ids.
 
     The event consumer's batches: binary COPY rows cost the client a
     fraction of a multi-row INSERT's parameters, which psycopg parses out of the statement
     text each time.
     """
-    ensure_partitions(s, {month_start(e.ts) for e in events})
-    cursor = s.connection().connection.cursor()
+    ensure_partitions(tx, {month_start(e.ts) for e in events})
     # A temporary table lives as long as the pooled connection; IF NOT EXISTS makes it again
     # after a connection was replaced or the transaction that made it rolled back.
-    cursor.execute(
-        f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING} (LIKE spark_events) ON COMMIT DELETE ROWS"
-    )
-    with cursor.copy(f"COPY {_STAGING} {_COLUMNS} FROM STDIN (FORMAT BINARY)") as copy:
-        copy.set_types(_TYPES)
-        for e in events:
-            row = (e.id, e.ts, e.type.value, e.job_id, e.job_kind.value, e.session_id, e.subject)
-            copy.write_row((*row, Jsonb(e.data, dumps=to_json)))
-    # DO NOTHING also drops a second copy of an id within the batch itself
-    cursor.execute(
-        f"INSERT INTO spark_events {_COLUMNS} SELECT {_COLUMNS[1:-1]} FROM {_STAGING} "
-        "ON CONFLICT (id, ts) DO NOTHING"
-    )
-    return max(cursor.rowcount, 0)
+    tx.run(_STAGING_TABLE)
+    tx.copy_in(_COPY, _TYPES, (_copy_row(e) for e in events))
+    return max(tx.run(_FROM_STAGING), 0)
+
+
+def _copy_row(e: Event) -> tuple[Any, ...]:
+    row = (e.id, e.ts, e.type.value, e.job_id, e.job_kind.value, e.session_id, e.subject)
+    return (*row, Jsonb(e.data, dumps=to_json))
 
 
 def events_after(
-    s: Session, job_id: uuid.UUID, after: tuple[datetime, uuid.UUID] | None, limit: int
+    q: Executor, job_id: uuid.UUID, after: tuple[datetime, uuid.UUID] | None, limit: int
 ) -> list[Event]:
     """A job's stored events in order, starting after (ts, id)."""
     query = select(EVENTS).where(EVENTS.c.job_id == job_id)
@@ -144,17 +162,22 @@ def events_after(
             r.id,
             r.ts,
         )
-        for r in s.execute(query)
+        for r in q.all(query)
     ]
 
 
+_POSITION = compiled(
+    select(EVENTS.c.ts, EVENTS.c.id).where(
+        EVENTS.c.job_id == bindparam("job_id"), EVENTS.c.id == bindparam("id")
+    )
+)
+
+
 def event_position(
-    s: Session, job_id: uuid.UUID, event_id: uuid.UUID
+    q: Executor, job_id: uuid.UUID, event_id: uuid.UUID
 ) -> tuple[datetime, uuid.UUID] | None:
     """The (ts, id) of one of the job's stored events, for resuming a stream after it."""
-    row = s.execute(
-        select(EVENTS.c.ts, EVENTS.c.id).where(EVENTS.c.job_id == job_id, EVENTS.c.id == event_id)
-    ).first()
+    row = q.one(_POSITION, {"job_id": job_id, "id": event_id})
     return (row.ts, row.id) if row else None
 
 
@@ -166,7 +189,7 @@ STAGE_EVENTS = (
     " SELECT e.id, e.subject, e.envelope, :now"
     " FROM jsonb_populate_recordset(NULL::event_outbox, CAST(:events AS jsonb)) AS e"
 )
-_OUTBOX_ADD = text(STAGE_EVENTS)
+_OUTBOX_ADD = compiled(text(STAGE_EVENTS))
 
 
 def outbox_rows(events: Sequence[Event]) -> str:
@@ -177,47 +200,54 @@ def outbox_rows(events: Sequence[Event]) -> str:
     return json.dumps(rows, separators=(",", ":"))
 
 
-def outbox_add(db: Database, events: Sequence[Event]) -> None:
+def outbox_add(q: Executor, events: Sequence[Event]) -> None:
     """Keep events for the relay (NATS is away)."""
     if events:
-        with db.session() as s:
-            s.execute(_OUTBOX_ADD, {"now": utcnow(), "events": outbox_rows(events)})
+        q.run(_OUTBOX_ADD, {"now": utcnow(), "events": outbox_rows(events)})
 
 
 def outbox_take(
-    s: Session, limit: int, created_before: datetime | None = None
+    tx: Transaction, limit: int, created_before: datetime | None = None
 ) -> list[tuple[uuid.UUID, str, dict[str, Any]]]:
-    """The oldest waiting events (only those older than created_before), locked for this run."""
+    """The oldest waiting events (only those older than created_before), locked for the
+    transaction."""
     query = select(OUTBOX.c.id, OUTBOX.c.subject, OUTBOX.c.envelope)
     if created_before is not None:
         query = query.where(OUTBOX.c.created_at < created_before)
     query = query.order_by(OUTBOX.c.created_at).limit(limit).with_for_update(skip_locked=True)
-    return [(r.id, r.subject, r.envelope) for r in s.execute(query)]
+    return [(r.id, r.subject, r.envelope) for r in tx.all(query)]
 
 
-def outbox_forget(db: Database, ids: Sequence[uuid.UUID]) -> None:
-    """Forget events NATS has acknowledged, in a transaction of their own."""
-    if ids:
-        with db.session() as s:
-            outbox_remove(s, ids)
+_OUTBOX_REMOVE = compiled(
+    delete(OUTBOX).where(OUTBOX.c.id == any_(bindparam("ids", type_=ARRAY(Uuid()))))
+)
 
 
-def outbox_remove(s: Session, ids: Sequence[uuid.UUID]) -> None:
+def outbox_remove(q: Executor, ids: Sequence[uuid.UUID]) -> None:
     """Forget events NATS has acknowledged."""
     if ids:
-        s.execute(delete(OUTBOX).where(OUTBOX.c.id.in_(ids)))
+        q.run(_OUTBOX_REMOVE, {"ids": list(ids)})
 
 
-def outbox_depth(s: Session) -> int:
+_OUTBOX_DEPTH = compiled(select(func.count()).select_from(OUTBOX))
+
+
+def outbox_depth(q: Executor) -> int:
     """How many events wait in the outbox."""
-    return int(s.scalar(select(func.count()).select_from(OUTBOX)) or 0)
+    return int(q.scalar(_OUTBOX_DEPTH) or 0)
 
 
-def add_dead_letter(db: Database, subject: str, payload: str, reason: str) -> None:
+_DEAD_LETTER = compiled(
+    insert(cast(Table, DeadLetterRow.__table__)).values(
+        subject=bindparam("subject"),
+        payload=bindparam("payload"),
+        reason=bindparam("reason"),
+        created_at=bindparam("now"),
+    )
+)
+
+
+def add_dead_letter(q: Executor, subject: str, payload: str, reason: str) -> None:
     """Keep a message that could be neither delivered nor stored as an event."""
-    with db.session() as s:
-        s.execute(
-            insert(cast(Table, DeadLetterRow.__table__)).values(
-                subject=subject[:255], payload=payload, reason=reason[:2000], created_at=utcnow()
-            )
-        )
+    params = {"subject": subject[:255], "payload": payload, "reason": reason[:2000]}
+    q.run(_DEAD_LETTER, {**params, "now": utcnow()})

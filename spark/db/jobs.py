@@ -3,34 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import (
-    ARRAY,
-    Table,
-    Uuid,
-    and_,
-    any_,
-    bindparam,
-    or_,
-    select,
-    text,
-    update,
-)
-from sqlalchemy.orm import Session
+from sqlalchemy import ARRAY, Table, Uuid, and_, any_, bindparam, or_, select, text, update
 
 from spark.db.aio import AsyncDatabase
+from spark.db.executor import Executor, compiled
 from spark.db.models import JobRow, OutboxRow
 from spark.domain.jobs import Job, JobError, JobKind, JobState, Progress
 
-# Writes on the hot path go through the Core tables: the ORM's unit of work and identity map
-# buy nothing for a one-statement update and cost a few hundred microseconds each.
 JOBS = cast(Table, JobRow.__table__)
-#: the jobs table's columns in the model's order, for textual statements typed as JOBS.c
-JOB_COLUMNS = ", ".join(column.name for column in JOBS.c)
 OUTBOX = cast(Table, OutboxRow.__table__)
 
 
@@ -53,7 +38,7 @@ class Cursor:
 
 
 def to_job(row: Any) -> Job:
-    """Build the domain Job from its row (an ORM JobRow or a Core row of the jobs table)."""
+    """Build the domain Job from a row of the jobs table."""
     error = row.error
     return Job(
         id=row.id,
@@ -80,7 +65,9 @@ def to_job(row: Any) -> Job:
 
 
 #: the jobs whose ids are in the array `keys` (one, or a batch of polls)
-JOBS_BY_KEYS = select(JOBS).where(JOBS.c.id == any_(bindparam("keys", type_=ARRAY(Uuid()))))
+JOBS_BY_KEYS = compiled(
+    select(JOBS).where(JOBS.c.id == any_(bindparam("keys", type_=ARRAY(Uuid()))))
+)
 
 
 async def read_owned_job(
@@ -92,96 +79,64 @@ async def read_owned_job(
     return to_job(row) if row is not None and row.owner == owner else None
 
 
-def get_job(s: Session, job_id: uuid.UUID, owner: str | None = None) -> Job | None:
+def get_job(q: Executor, job_id: uuid.UUID, owner: str | None = None) -> Job | None:
     """One job; with owner, only if that user owns it."""
-    row = s.execute(JOBS_BY_KEYS, {"keys": [job_id]}).first()
+    row = q.one(JOBS_BY_KEYS, {"keys": [job_id]})
     return to_job(row) if row is not None and owner in (None, row.owner) else None
 
 
+def states_of(q: Executor, job_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, JobState]:
+    """The state of each of job_ids that exists."""
+    if not job_ids:
+        return {}
+    return {row.id: JobState(row.state) for row in q.all(JOBS_BY_KEYS, {"keys": list(job_ids)})}
+
+
 def list_jobs(
-    s: Session, owner: str, filters: JobFilters, limit: int, after: Cursor | None
+    q: Executor, owner: str, filters: JobFilters, limit: int, after: Cursor | None
 ) -> list[Job]:
     """A page of the owner's jobs, newest first, starting after the cursor."""
-    query = select(JobRow).where(JobRow.owner == owner)
+    c = JOBS.c
+    query = select(JOBS).where(c.owner == owner)
     if filters.kind is not None:
-        query = query.where(JobRow.kind == filters.kind.value)
+        query = query.where(c.kind == filters.kind.value)
     if filters.state is not None:
-        query = query.where(JobRow.state == filters.state.value)
+        query = query.where(c.state == filters.state.value)
     if filters.session_id is not None:
-        query = query.where(JobRow.session_id == filters.session_id)
+        query = query.where(c.session_id == filters.session_id)
     if filters.project_id is not None:
-        query = query.where(JobRow.project_id == filters.project_id)
+        query = query.where(c.project_id == filters.project_id)
     if after is not None:
         query = query.where(
             or_(
-                JobRow.created_at < after.created_at,
-                and_(JobRow.created_at == after.created_at, JobRow.id < after.id),
+                c.created_at < after.created_at,
+                and_(c.created_at == after.created_at, c.id < after.id),
             )
         )
-    query = query.order_by(JobRow.created_at.desc(), JobRow.id.desc()).limit(limit)
-    return [to_job(row) for row in s.scalars(query)]
+    query = query.order_by(c.created_at.desc(), c.id.desc()).limit(limit)
+    return [to_job(row) for row in q.all(query)]
 
 
-def _returning_job(s: Session, stmt: Any, params: Mapping[str, Any] | None = None) -> Job | None:
-    found = s.execute(stmt.returning(*JOBS.c), dict(params or {})).one_or_none()
-    return to_job(found) if found else None
+def _job_or_none(row: Any) -> Job | None:
+    return to_job(row) if row is not None else None
 
 
-CLAIM = (
+_TAKE_OVER = compiled(
     update(JOBS)
-    .where(JOBS.c.id == bindparam("p_id"), JOBS.c.state == JobState.QUEUED.value)
-    .values(
-        state=JobState.RUNNING.value,
-        attempts=JOBS.c.attempts + 1,
-        worker=bindparam("p_worker"),
-        started_at=bindparam("p_now"),
-        heartbeat_at=bindparam("p_now"),
+    .where(
+        JOBS.c.id == bindparam("id"),
+        JOBS.c.state == JobState.RUNNING.value,
+        JOBS.c.attempts == bindparam("attempt"),
     )
+    .values(attempts=JOBS.c.attempts + 1, worker=bindparam("worker"), heartbeat_at=bindparam("now"))
     .returning(*JOBS.c)
 )
 
 
-def take_over(s: Session, job: Job, worker: str, now: datetime) -> Job | None:
+def take_over(q: Executor, job: Job, worker: str, now: datetime) -> Job | None:
     """running→running for a new worker, if nobody else moved the job since it was read."""
-    return _returning_job(
-        s,
-        update(JOBS)
-        .where(
-            JobRow.id == job.id,
-            JobRow.state == JobState.RUNNING.value,
-            JobRow.attempts == job.attempts,
-        )
-        .values(attempts=JobRow.attempts + 1, worker=worker, heartbeat_at=now),
-    )
-
-
-PROGRESS = (
-    update(JOBS)
-    .where(
-        JOBS.c.id == bindparam("p_id"),
-        JOBS.c.state == JobState.RUNNING.value,
-        JOBS.c.attempts == bindparam("p_attempt"),
-    )
-    .values(
-        progress_percent=bindparam("p_percent"),
-        progress_message=bindparam("p_message"),
-        heartbeat_at=bindparam("p_now"),
-    )
-    .returning(JOBS.c.cancel_requested)
-)
-
-
-def progress_params(
-    job_id: uuid.UUID, attempt: int, progress: Progress, now: datetime
-) -> dict[str, Any]:
-    """The bound parameters of PROGRESS."""
-    return {
-        "p_id": job_id,
-        "p_attempt": attempt,
-        "p_percent": progress.percent,
-        "p_message": progress.message,
-        "p_now": now,
-    }
+    params = {"id": job.id, "attempt": job.attempts, "worker": worker, "now": now}
+    return _job_or_none(q.one(_TAKE_OVER, params))
 
 
 def error_json(error: JobError | None) -> dict[str, Any] | None:
@@ -193,8 +148,9 @@ def error_json(error: JobError | None) -> dict[str, Any] | None:
 
 # Back to the queue with a dispatch row: a safety net when the message is on its way back
 # (sent), or for the relay to send at once (not sent). One statement, so no transaction.
-_REQUEUE = text(
-    f"""
+_REQUEUE = compiled(
+    text(
+        """
 WITH back AS (
     UPDATE jobs SET state = :queued, worker = NULL, progress_message = :message
     WHERE id = :id AND state = :running AND attempts = :attempt
@@ -204,13 +160,14 @@ WITH back AS (
     SELECT id, kind, priority, :now, :sent_at, :sends FROM back
     ON CONFLICT (job_id) DO UPDATE SET created_at = EXCLUDED.created_at,
         sent_at = EXCLUDED.sent_at, sends = EXCLUDED.sends
-) SELECT {JOB_COLUMNS} FROM back
+) SELECT * FROM back
 """
-).columns(*JOBS.c)
+    )
+)
 
 
 def requeue(
-    s: Session,
+    q: Executor,
     job_id: uuid.UUID,
     attempt: int,
     message: str,
@@ -230,35 +187,36 @@ def requeue(
         "queued": JobState.QUEUED.value,
         "running": JobState.RUNNING.value,
     }
-    found = s.execute(_REQUEUE, params).first()
-    return to_job(found) if found else None
+    return _job_or_none(q.one(_REQUEUE, params))
 
 
-def request_cancel(s: Session, job_id: uuid.UUID, owner: str) -> Job | None:
+_REQUEST_CANCEL = compiled(
+    update(JOBS)
+    .where(
+        JOBS.c.id == bindparam("id"),
+        JOBS.c.owner == bindparam("owner"),
+        JOBS.c.state == JobState.RUNNING.value,
+    )
+    .values(cancel_requested=True)
+    .returning(*JOBS.c)
+)
+
+
+def request_cancel(q: Executor, job_id: uuid.UUID, owner: str) -> Job | None:
     """Flag a running job; its worker stops at the next progress checkpoint."""
-    return _returning_job(
-        s,
-        update(JOBS)
-        .where(JobRow.id == job_id, JobRow.owner == owner, JobRow.state == JobState.RUNNING.value)
-        .values(cancel_requested=True),
-    )
+    return _job_or_none(q.one(_REQUEST_CANCEL, {"id": job_id, "owner": owner}))
 
 
-def stale_running(s: Session, heartbeat_before: datetime, limit: int) -> list[Job]:
-    """Running jobs whose worker has not been heard from since heartbeat_before."""
-    query = (
-        select(JobRow)
-        .where(JobRow.state == JobState.RUNNING.value, JobRow.heartbeat_at < heartbeat_before)
-        .order_by(JobRow.heartbeat_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    return [to_job(row) for row in s.scalars(query)]
+_STALE = compiled(
+    select(JOBS)
+    .where(JOBS.c.state == JobState.RUNNING.value, JOBS.c.heartbeat_at < bindparam("before"))
+    .order_by(JOBS.c.heartbeat_at)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
 
 
-def states_of(s: Session, job_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, JobState]:
-    """The state of each of job_ids that exists."""
-    if not job_ids:
-        return {}
-    rows = s.execute(JOBS_BY_KEYS, {"keys": list(job_ids)})
-    return {row.id: JobState(row.state) for row in rows}
+def stale_running(q: Executor, heartbeat_before: datetime, limit: int) -> list[Job]:
+    """Running jobs whose worker has not been heard from since heartbeat_before (each one's
+    end or requeue is fenced by the attempt read here)."""
+    return [to_job(row) for row in q.all(_STALE, {"before": heartbeat_before, "limit": limit})]

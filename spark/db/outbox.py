@@ -7,11 +7,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, exists, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ARRAY, Uuid, and_, any_, bindparam, delete, exists, or_, select, update
 
+from spark.db.executor import Executor, Transaction, compiled
 from spark.db.jobs import JOBS, OUTBOX
-from spark.db.models import OutboxRow
 from spark.domain.jobs import JobKind, JobState
 
 
@@ -24,14 +23,18 @@ class Dispatch:
     priority: int
 
 
-def mark_sent(s: Session, job_ids: Sequence[uuid.UUID], now: datetime) -> None:
+_JOB_IDS = bindparam("job_ids", type_=ARRAY(Uuid()))
+_MARK_SENT = compiled(
+    update(OUTBOX)
+    .where(OUTBOX.c.job_id == any_(_JOB_IDS))
+    .values(sent_at=bindparam("now"), sends=OUTBOX.c.sends + 1)
+)
+
+
+def mark_sent(q: Executor, job_ids: Sequence[uuid.UUID], now: datetime) -> None:
     """Record that these jobs' messages reached the broker."""
     if job_ids:
-        s.execute(
-            update(OUTBOX)
-            .where(OutboxRow.job_id.in_(job_ids))
-            .values(sent_at=now, sends=OutboxRow.sends + 1)
-        )
+        q.run(_MARK_SENT, {"job_ids": list(job_ids), "now": now})
 
 
 #: the outbox row's job is still waiting for a worker
@@ -39,7 +42,7 @@ _STILL_QUEUED = exists().where(JOBS.c.id == OUTBOX.c.job_id, JOBS.c.state == Job
 
 
 def due_dispatches(
-    s: Session,
+    tx: Transaction,
     now: datetime,
     min_age: timedelta,
     resend_after: Mapping[JobKind, timedelta],
@@ -53,34 +56,40 @@ def due_dispatches(
     known lost (a broker that lost its data, a delivery to a dead worker) are marked unsent
     and go again whatever their count.
     """
-    conditions = [and_(OutboxRow.sent_at.is_(None), OutboxRow.created_at < now - min_age)]
+    c = OUTBOX.c
+    conditions = [and_(c.sent_at.is_(None), c.created_at < now - min_age)]
     for kind, after in resend_after.items():
-        conditions.append(
-            and_(OutboxRow.kind == kind.value, OutboxRow.sends < 2, OutboxRow.sent_at < now - after)
-        )
+        conditions.append(and_(c.kind == kind.value, c.sends < 2, c.sent_at < now - after))
     query = (
-        select(OutboxRow.job_id, OutboxRow.kind, OutboxRow.priority)
+        select(c.job_id, c.kind, c.priority)
         .where(or_(*conditions), _STILL_QUEUED)
-        .order_by(OutboxRow.created_at)
+        .order_by(c.created_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    return [Dispatch(r.job_id, JobKind(r.kind), r.priority) for r in s.execute(query)]
+    return [Dispatch(r.job_id, JobKind(r.kind), r.priority) for r in tx.all(query)]
 
 
-def prune_outbox(s: Session) -> int:
+_PRUNE = compiled(
+    delete(OUTBOX).where(
+        exists().where(JOBS.c.id == OUTBOX.c.job_id, JOBS.c.state != JobState.QUEUED.value)
+    )
+)
+
+
+def prune_outbox(q: Executor) -> int:
     """Delete outbox rows whose job is no longer queued; returns how many went."""
-    done_with = exists().where(JOBS.c.id == OUTBOX.c.job_id, JOBS.c.state != JobState.QUEUED.value)
-    result = s.execute(delete(OUTBOX).where(done_with))
-    return int(getattr(result, "rowcount", 0) or 0)
+    return q.run(_PRUNE)
 
 
-def mark_unsent(s: Session, job_ids: Sequence[uuid.UUID] | None = None) -> int:
+_LOST = update(OUTBOX).where(_STILL_QUEUED, OUTBOX.c.sent_at.is_not(None)).values(sent_at=None)
+_MARK_ALL_UNSENT = compiled(_LOST)
+_MARK_UNSENT = compiled(_LOST.where(OUTBOX.c.job_id == any_(_JOB_IDS)))
+
+
+def mark_unsent(q: Executor, job_ids: Sequence[uuid.UUID] | None = None) -> int:
     """Forget that the messages of still-queued jobs were sent (the broker lost them), so the
     relay sends each once more: every such job, or only job_ids; returns how many rows."""
-    lost = update(OUTBOX).where(_STILL_QUEUED, OUTBOX.c.sent_at.is_not(None))
-    if job_ids is not None:
-        lost = lost.where(OUTBOX.c.job_id.in_(job_ids))
-    lost = lost.values(sent_at=None)
-    result = s.execute(lost)
-    return int(getattr(result, "rowcount", 0) or 0)
+    if job_ids is None:
+        return q.run(_MARK_ALL_UNSENT)
+    return q.run(_MARK_UNSENT, {"job_ids": list(job_ids)})

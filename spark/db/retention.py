@@ -12,12 +12,22 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select, text
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy import (
+    ARRAY,
+    BindParameter,
+    Column,
+    String,
+    Table,
+    any_,
+    bindparam,
+    delete,
+    select,
+    text,
+)
 
-from spark.db.engine import Database
+from spark.db.executor import Database, Executor, compiled
 from spark.db.models import (
     AuditRow,
     DeadLetterRow,
@@ -28,6 +38,8 @@ from spark.db.models import (
 from spark.domain.jobs import TERMINAL_STATES
 
 _ENDED = sorted(state.value for state in TERMINAL_STATES)
+_TRY_LOCK = compiled(text("SELECT pg_try_advisory_lock(:k)"))
+_UNLOCK = compiled(text("SELECT pg_advisory_unlock(:k)"))
 
 
 @contextmanager
@@ -35,49 +47,73 @@ def exclusive(db: Database, name: str) -> Iterator[bool]:
     """Whether this process holds the named lock for the block (a session advisory lock,
     released on exit or when the connection drops)."""
     key = zlib.crc32(f"spark:{name}".encode())
-    with db.engine.connect() as conn:
-        held = bool(conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}))
-        conn.commit()
+    with db.autocommit() as conn:
+        held = bool(conn.scalar(_TRY_LOCK, {"k": key}))
         try:
             yield held
         finally:
             if held:
-                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-                conn.commit()
+                conn.scalar(_UNLOCK, {"k": key})
 
 
-def _delete_batch(
-    s: Session, key: InstrumentedAttribute[Any], where: Any, order: Any, limit: int
-) -> list[Any]:
-    chosen = select(key).where(where).order_by(order).limit(limit).with_for_update(skip_locked=True)
-    table = key.class_
-    return list(s.scalars(delete(table).where(key.in_(chosen)).returning(key)))
+def _batch_delete(key: Column[Any], where: Any, order: Any) -> Any:
+    """Up to :limit rows where `where`, oldest by order first, skipping rows another
+    transaction holds; their keys come back."""
+    chosen = (
+        select(key)
+        .where(where)
+        .order_by(order)
+        .limit(bindparam("limit"))
+        .with_for_update(skip_locked=True)
+    )
+    return compiled(delete(key.table).where(key.in_(chosen)).returning(key))
 
 
-def delete_ended_jobs(s: Session, before: datetime, limit: int) -> list[uuid.UUID]:
+def _table(model: Any) -> Table:
+    return cast(Table, model.__table__)
+
+
+_JOBS, _DELIVERIES = _table(JobRow), _table(WebhookDeliveryRow)
+_USAGE, _AUDIT, _DEAD = _table(UsageRecordRow), _table(AuditRow), _table(DeadLetterRow)
+_BEFORE: BindParameter[datetime] = bindparam("before")
+_ENDED_JOBS = _batch_delete(
+    _JOBS.c.id,
+    (_JOBS.c.state == any_(bindparam("ended", _ENDED, type_=ARRAY(String()))))
+    & (_JOBS.c.finished_at < _BEFORE),
+    _JOBS.c.finished_at,
+)
+_OLD_DELIVERIES = _batch_delete(
+    _DELIVERIES.c.id, _DELIVERIES.c.created_at < _BEFORE, _DELIVERIES.c.created_at
+)
+_OLD_USAGE = _batch_delete(_USAGE.c.job_id, _USAGE.c.created_at < _BEFORE, _USAGE.c.created_at)
+_OLD_AUDIT = _batch_delete(_AUDIT.c.id, _AUDIT.c.at < _BEFORE, _AUDIT.c.at)
+_OLD_DEAD = _batch_delete(_DEAD.c.id, _DEAD.c.created_at < _BEFORE, _DEAD.c.created_at)
+
+
+def _deleted(q: Executor, stmt: Any, before: datetime, limit: int) -> list[Any]:
+    return [row[0] for row in q.all(stmt, {"before": before, "limit": limit})]
+
+
+def delete_ended_jobs(q: Executor, before: datetime, limit: int) -> list[uuid.UUID]:
     """Up to limit jobs that ended before `before` (their outbox rows go with them); ids."""
-    where = JobRow.state.in_(_ENDED) & (JobRow.finished_at < before)
-    return _delete_batch(s, JobRow.id, where, JobRow.finished_at, limit)
+    return _deleted(q, _ENDED_JOBS, before, limit)
 
 
-def delete_deliveries(s: Session, before: datetime, limit: int) -> int:
+def delete_deliveries(q: Executor, before: datetime, limit: int) -> int:
     """Up to limit webhook delivery attempts made before `before`."""
-    where = WebhookDeliveryRow.created_at < before
-    return len(_delete_batch(s, WebhookDeliveryRow.id, where, WebhookDeliveryRow.created_at, limit))
+    return len(_deleted(q, _OLD_DELIVERIES, before, limit))
 
 
-def delete_usage_records(s: Session, before: datetime, limit: int) -> int:
+def delete_usage_records(q: Executor, before: datetime, limit: int) -> int:
     """Up to limit usage records made before `before` (the rollups keep their sums)."""
-    where = UsageRecordRow.created_at < before
-    return len(_delete_batch(s, UsageRecordRow.job_id, where, UsageRecordRow.created_at, limit))
+    return len(_deleted(q, _OLD_USAGE, before, limit))
 
 
-def delete_audit(s: Session, before: datetime, limit: int) -> int:
+def delete_audit(q: Executor, before: datetime, limit: int) -> int:
     """Up to limit audit entries from before `before`."""
-    return len(_delete_batch(s, AuditRow.id, AuditRow.at < before, AuditRow.at, limit))
+    return len(_deleted(q, _OLD_AUDIT, before, limit))
 
 
-def delete_dead_letters(s: Session, before: datetime, limit: int) -> int:
+def delete_dead_letters(q: Executor, before: datetime, limit: int) -> int:
     """Up to limit dead letters recorded before `before` (kept as long as events are)."""
-    where = DeadLetterRow.created_at < before
-    return len(_delete_batch(s, DeadLetterRow.id, where, DeadLetterRow.created_at, limit))
+    return len(_deleted(q, _OLD_DEAD, before, limit))

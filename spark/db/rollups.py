@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.sql import ColumnElement
 
+from spark.db.executor import Executor, Transaction, compiled
 from spark.db.models import (
     BuildsHourRow,
     JobRow,
@@ -65,41 +65,53 @@ def _pct(fraction: float, value: ColumnElement[Any]) -> ColumnElement[Any]:
     return func.percentile_cont(fraction).within_group(value)
 
 
-def mark(s: Session) -> datetime | None:
+_MARKS = cast(Table, RollupMarkRow.__table__)
+_MARK_AT = compiled(select(_MARKS.c.rolled_until).where(_MARKS.c.name == _MARK))
+_OLDEST = compiled(
+    select(
+        select(func.min(JobRow.finished_at)).scalar_subquery(),
+        select(func.min(UsageRecordRow.created_at)).scalar_subquery(),
+    )
+)
+_NEW_MARK = compiled(insert(_MARKS).values(name=_MARK, rolled_until=bindparam("end")))
+_MOVE_MARK = compiled(
+    update(_MARKS).where(_MARKS.c.name == _MARK).values(rolled_until=bindparam("end"))
+)
+
+
+def mark(q: Executor) -> datetime | None:
     """Every hour before this is rolled up (None before the first run)."""
-    return s.scalar(select(RollupMarkRow.rolled_until).where(RollupMarkRow.name == _MARK))
+    found: datetime | None = q.scalar(_MARK_AT)
+    return found
 
 
-def first_hour(s: Session) -> datetime | None:
+def first_hour(q: Executor) -> datetime | None:
     """The hour of the oldest raw row a rollup reads, or None if there is none."""
-    oldest = [
-        s.scalar(select(func.min(JobRow.finished_at))),
-        s.scalar(select(func.min(UsageRecordRow.created_at))),
-    ]
-    found = [ts for ts in oldest if ts is not None]
+    found = [ts for ts in q.one(_OLDEST) if ts is not None]
     return hour_floor(min(found)) if found else None
 
 
-def roll_up(s: Session, start: datetime, end: datetime) -> None:
+def roll_up(tx: Transaction, start: datetime, end: datetime) -> None:
     """Replace the rollups of the hours in [start, end) with what the raw rows say, and move
     the mark to end if it is behind."""
-    for table in (JobsHourRow, TokensHourRow, BuildsHourRow):
-        s.execute(delete(table).where(table.hour >= start, table.hour < end))
-    _roll_jobs(s, start, end)
-    _roll_tokens(s, start, end)
-    _roll_builds(s, start, end)
-    current = mark(s)
+    for model in (JobsHourRow, TokensHourRow, BuildsHourRow):
+        table = cast(Table, model.__table__)
+        tx.run(delete(table).where(table.c.hour >= start, table.c.hour < end))
+    _roll_jobs(tx, start, end)
+    _roll_tokens(tx, start, end)
+    _roll_builds(tx, start, end)
+    current = mark(tx)
     if current is None:
-        s.execute(insert(RollupMarkRow).values(name=_MARK, rolled_until=end))
+        tx.run(_NEW_MARK, {"end": end})
     elif current < end:
-        s.execute(update(RollupMarkRow).where(RollupMarkRow.name == _MARK).values(rolled_until=end))
+        tx.run(_MOVE_MARK, {"end": end})
 
 
 def _ended_between(start: datetime, end: datetime) -> ColumnElement[bool]:
     return JobRow.state.in_(_ENDED) & (JobRow.finished_at >= start) & (JobRow.finished_at < end)
 
 
-def _roll_jobs(s: Session, start: datetime, end: datetime) -> None:
+def _roll_jobs(tx: Transaction, start: datetime, end: datetime) -> None:
     hour = _hour(JobRow.finished_at).label("hour")
     run = _seconds(JobRow.started_at, JobRow.finished_at)
     wait = _seconds(JobRow.created_at, JobRow.started_at)
@@ -119,10 +131,10 @@ def _roll_jobs(s: Session, start: datetime, end: datetime) -> None:
     )
     columns = ["hour", "kind", "state", "jobs"]
     columns += ["duration_p50_s", "duration_p95_s", "wait_p50_s", "wait_p95_s"]
-    s.execute(insert(JobsHourRow).from_select(columns, query))
+    tx.run(insert(JobsHourRow).from_select(columns, query))
 
 
-def _roll_tokens(s: Session, start: datetime, end: datetime) -> None:
+def _roll_tokens(tx: Transaction, start: datetime, end: datetime) -> None:
     hour = _hour(UsageRecordRow.created_at).label("hour")
     model = func.coalesce(UsageRecordRow.model, "").label("model")
     query = (
@@ -138,10 +150,10 @@ def _roll_tokens(s: Session, start: datetime, end: datetime) -> None:
         .group_by(hour, UsageRecordRow.owner, model)
     )
     columns = ["hour", "owner", "model", "jobs", "tokens_in", "tokens_out"]
-    s.execute(insert(TokensHourRow).from_select(columns, query))
+    tx.run(insert(TokensHourRow).from_select(columns, query))
 
 
-def _roll_builds(s: Session, start: datetime, end: datetime) -> None:
+def _roll_builds(tx: Transaction, start: datetime, end: datetime) -> None:
     hour = _hour(JobRow.finished_at).label("hour")
     target = _JOBS.c.params["target"].as_string().label("target")
     run = _seconds(JobRow.started_at, JobRow.finished_at)
@@ -150,18 +162,22 @@ def _roll_builds(s: Session, start: datetime, end: datetime) -> None:
         .where(_ended_between(start, end), JobRow.kind == JobKind.UNITY_BUILD.value)
         .group_by(hour, target, JobRow.state)
     )
-    s.execute(
+    tx.run(
         insert(BuildsHourRow).from_select(
             ["hour", "target", "result", "builds", "duration_p95_s"], query
         )
     )
 
 
-def token_history(s: Session, owner: str, since: datetime) -> Sequence[TokenHour]:
+_TOKENS = cast(Table, TokensHourRow.__table__)
+_TOKEN_HISTORY = compiled(
+    select(_TOKENS)
+    .where(_TOKENS.c.owner == bindparam("owner"), _TOKENS.c.hour >= bindparam("since"))
+    .order_by(_TOKENS.c.hour, _TOKENS.c.model)
+)
+
+
+def token_history(q: Executor, owner: str, since: datetime) -> Sequence[TokenHour]:
     """The owner's rolled-up tokens per hour and model since `since`, oldest first."""
-    rows = s.execute(
-        select(TokensHourRow)
-        .where(TokensHourRow.owner == owner, TokensHourRow.hour >= since)
-        .order_by(TokensHourRow.hour, TokensHourRow.model)
-    ).scalars()
+    rows = q.all(_TOKEN_HISTORY, {"owner": owner, "since": since})
     return [TokenHour(r.hour, r.model, r.jobs, r.tokens_in, r.tokens_out) for r in rows]

@@ -11,48 +11,84 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from psycopg.types.json import Jsonb
-from sqlalchemy import text
+from sqlalchemy import bindparam, text, update
 
-from spark.db import direct
 from spark.db import events as event_queries
 from spark.db import jobs as job_queries
-from spark.db.engine import Database
+from spark.db.executor import Executor, compiled
 from spark.db.types import utcnow
 from spark.db.usage import UsageRecord
 from spark.domain.events import Event
 from spark.domain.jobs import Job, JobError, JobState, Progress
 
-_CLAIM = direct.compile_pg(job_queries.CLAIM)
-_PROGRESS = direct.compile_pg(job_queries.PROGRESS)
+JOBS = job_queries.JOBS
+
+_CLAIM = compiled(
+    update(JOBS)
+    .where(JOBS.c.id == bindparam("id"), JOBS.c.state == JobState.QUEUED.value)
+    .values(
+        state=JobState.RUNNING.value,
+        attempts=JOBS.c.attempts + 1,
+        worker=bindparam("worker"),
+        started_at=bindparam("now"),
+        heartbeat_at=bindparam("now"),
+    )
+    .returning(*JOBS.c)
+)
 
 
-def claim(db: Database, job_id: uuid.UUID, worker: str, now: datetime) -> Job | None:
+def claim(q: Executor, job_id: uuid.UUID, worker: str, now: datetime) -> Job | None:
     """queued→running for this worker; None if the job was not queued (already taken).
 
     The job's outbox row stays; the relay prunes rows of jobs that are no longer queued.
     """
-    row = direct.fetch_one(db, *_CLAIM.bind({"p_id": job_id, "p_worker": worker, "p_now": now}))
+    row = q.one(_CLAIM, {"id": job_id, "worker": worker, "now": now})
     return job_queries.to_job(row) if row is not None else None
 
 
+_PROGRESS = compiled(
+    update(JOBS)
+    .where(
+        JOBS.c.id == bindparam("id"),
+        JOBS.c.state == JobState.RUNNING.value,
+        JOBS.c.attempts == bindparam("attempt"),
+    )
+    .values(
+        progress_percent=bindparam("percent"),
+        progress_message=bindparam("message"),
+        heartbeat_at=bindparam("now"),
+    )
+    .returning(JOBS.c.cancel_requested)
+)
+
+
 def record_progress(
-    db: Database, job_id: uuid.UUID, attempt: int, progress: Progress, now: datetime
+    q: Executor, job_id: uuid.UUID, attempt: int, progress: Progress, now: datetime
 ) -> bool | None:
     """Store progress; whether cancel was requested, or None if the attempt lost the job."""
-    params = job_queries.progress_params(job_id, attempt, progress, now)
-    row = direct.fetch_one(db, *_PROGRESS.bind(params))
-    return None if row is None else bool(row[0])
+    params = {
+        "id": job_id,
+        "attempt": attempt,
+        "percent": progress.percent,
+        "message": progress.message,
+        "now": now,
+    }
+    flag = q.one(_PROGRESS, params)
+    return None if flag is None else bool(flag[0])
 
 
-_BEAT = """
-UPDATE jobs SET heartbeat_at = %(now)s
-FROM unnest(%(ids)s::uuid[], %(attempts)s::int[]) AS held(id, attempt)
+_BEAT = compiled(
+    text(
+        """
+UPDATE jobs SET heartbeat_at = :now
+FROM unnest(CAST(:ids AS uuid[]), CAST(:attempts AS int[])) AS held(id, attempt)
 WHERE jobs.id = held.id AND jobs.attempts = held.attempt AND jobs.state = 'running'
 """
+    )
+)
 
 
-def touch_heartbeats(db: Database, running: Sequence[tuple[uuid.UUID, int]]) -> None:
+def touch_heartbeats(q: Executor, running: Sequence[tuple[uuid.UUID, int]]) -> None:
     """Refresh the heartbeat of each (job, attempt) this process runs, in one statement."""
     if not running:
         return
@@ -61,8 +97,7 @@ def touch_heartbeats(db: Database, running: Sequence[tuple[uuid.UUID, int]]) -> 
         "ids": [job_id for job_id, _ in running],
         "attempts": [attempt for _, attempt in running],
     }
-    with direct.connection(db) as conn:
-        conn.execute(_BEAT, params)
+    q.run(_BEAT, params)
 
 
 @dataclass(frozen=True)
@@ -88,8 +123,9 @@ class Finish:
 # fence fails (the attempt no longer holds the job, or a queued job was taken meanwhile) the
 # UPDATE returns nothing and nothing else is written. The job is charged once (the record is
 # inserted once, and only a new record adds to the month's counter).
-_FINISH = text(
-    f"""
+_FINISH = compiled(
+    text(
+        f"""
 WITH done AS (
     UPDATE jobs SET state = :state, finished_at = :now, result = :result, error = :error,
         progress_percent = CASE WHEN :done THEN 100 ELSE progress_percent END,
@@ -111,21 +147,20 @@ WITH done AS (
         SET tokens = usage_counters.tokens + EXCLUDED.tokens, jobs = usage_counters.jobs + 1
 ), staged AS (
     {event_queries.STAGE_EVENTS} WHERE EXISTS (SELECT FROM done)
-) SELECT {job_queries.JOB_COLUMNS} FROM done
+) SELECT * FROM done
 """
-).columns(*job_queries.JOBS.c)
-_FINISH_SQL = direct.compile_pg(_FINISH)
+    )
+)
 
 
-def finish(db: Database, end: Finish) -> Job | None:
+def finish(q: Executor, end: Finish) -> Job | None:
     """End the job with its usage and events, atomically; None if the fence no longer holds."""
-    row = direct.fetch_one(db, *_FINISH_SQL.bind(_finish_params(end)))
+    row = q.one(_FINISH, _finish_params(end))
     return job_queries.to_job(row) if row is not None else None
 
 
 def _finish_params(end: Finish) -> dict[str, Any]:
     usage = end.usage
-    error = job_queries.error_json(end.error)
     return {
         "id": end.job_id,
         "from_state": end.from_state.value,
@@ -133,8 +168,8 @@ def _finish_params(end: Finish) -> dict[str, Any]:
         "owner": end.owner,
         "state": end.state.value,
         "now": end.now,
-        "result": Jsonb(dict(end.result)) if end.result is not None else None,
-        "error": Jsonb(error) if error is not None else None,
+        "result": dict(end.result) if end.result is not None else None,
+        "error": job_queries.error_json(end.error),
         "done": end.state is JobState.SUCCEEDED,
         "canceled": end.state is JobState.CANCELED,
         "model": usage.model,

@@ -9,22 +9,20 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
-from psycopg.types.json import Jsonb
-from sqlalchemy import select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select, text
 
 from spark.db.aio import AsyncDatabase
-from spark.db.engine import Database
-from spark.db.jobs import to_job
-from spark.db.models import JobRow
+from spark.db.executor import Database, Executor, Transaction, compiled
+from spark.db.jobs import JOBS, to_job
 from spark.domain.jobs import Job, JobState
 
 # Submissions, one or a batch gathered in one turn of the API's event loop, inserted by one
 # statement: one array per column, each job inserted only while its owner's month of tokens
 # is under its token_limit (the token quota's one rule), its outbox row written beside it;
 # the ids inserted come back.
-_INSERT_JOBS = text(
-    """
+_INSERT_JOBS = compiled(
+    text(
+        """
 WITH v AS (
   SELECT * FROM unnest(
     CAST(:ids AS uuid[]), CAST(:owners AS varchar[]), CAST(:subjects AS varchar[]),
@@ -50,6 +48,7 @@ INSERT INTO job_outbox (job_id, kind, priority, created_at, sends)
 SELECT id, kind, priority, created_at, 0 FROM inserted
 RETURNING job_id
 """
+    )
 )
 
 
@@ -68,17 +67,16 @@ class Submission:
     period: str = ""
 
 
-def insertion(db: Database, *, checked: bool) -> AbstractContextManager[Session]:
+def insertion(db: Database, *, checked: bool) -> AbstractContextManager[Transaction]:
     """Where a submission's checks and insert run: a transaction when checks share it, else
     one autocommit statement (the insert is one)."""
-    return db.session() if checked else db.statement()
+    return db.transaction() if checked else db.autocommit()
 
 
-def insert_jobs(s: Session, batch: Sequence[Submission]) -> list[bool]:
+def insert_jobs(q: Executor, batch: Sequence[Submission]) -> list[bool]:
     """Insert each queued job with its outbox row, under its quota: whether each went in
     (False: the token quota refused it); UniqueViolation for a reused Idempotency-Key."""
-    rows = s.execute(_INSERT_JOBS, _columns(batch)).all()
-    return _inserted(batch, rows)
+    return _inserted(batch, q.all(_INSERT_JOBS, _columns(batch)))
 
 
 async def insert_job_now(adb: AsyncDatabase, submission: Submission) -> bool:
@@ -105,7 +103,7 @@ def _columns(batch: Sequence[Submission]) -> dict[str, Any]:
         "owners": [j.owner for j in jobs],
         "subjects": [j.subject for j in jobs],
         "kinds": [j.kind.value for j in jobs],
-        "params": [Jsonb(dict(j.params)) for j in jobs],
+        "params": [dict(j.params) for j in jobs],
         "session_ids": [j.session_id for j in jobs],
         "project_ids": [j.project_id for j in jobs],
         "priorities": [j.priority for j in jobs],
@@ -119,9 +117,14 @@ def _columns(batch: Sequence[Submission]) -> dict[str, Any]:
     }
 
 
-def find_by_idempotency_key(s: Session, owner: str, key: str) -> tuple[Job, str | None] | None:
+_BY_IDEMPOTENCY_KEY = compiled(
+    select(JOBS).where(
+        JOBS.c.owner == bindparam("owner"), JOBS.c.idempotency_key == bindparam("key")
+    )
+)
+
+
+def find_by_idempotency_key(q: Executor, owner: str, key: str) -> tuple[Job, str | None] | None:
     """The owner's job submitted under key, with the hash of the request that made it."""
-    row = s.scalars(
-        select(JobRow).where(JobRow.owner == owner, JobRow.idempotency_key == key)
-    ).one_or_none()
+    row = q.one(_BY_IDEMPOTENCY_KEY, {"owner": owner, "key": key})
     return (to_job(row), row.request_hash) if row else None

@@ -6,15 +6,16 @@ import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import bindparam, func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import ARRAY, String, Table, any_, bindparam, func, select, text
 
 from spark.db.aio import AsyncDatabase
+from spark.db.executor import Executor, Transaction, compiled
 from spark.db.models import JobRow, UsageCounterRow
 from spark.domain.jobs import JobKind, JobState
 
-_UNFINISHED = (JobState.QUEUED.value, JobState.RUNNING.value)
+_UNFINISHED = [JobState.QUEUED.value, JobState.RUNNING.value]
 
 
 @dataclass(frozen=True)
@@ -34,33 +35,45 @@ class UsageRecord:
     period: str
 
 
-_MONTH_USAGE = select(UsageCounterRow.tokens, UsageCounterRow.jobs).where(
-    UsageCounterRow.owner == bindparam("owner"), UsageCounterRow.period == bindparam("period")
+_COUNTERS = cast(Table, UsageCounterRow.__table__)
+_JOBS = cast(Table, JobRow.__table__)
+
+_MONTH_USAGE = compiled(
+    select(_COUNTERS.c.tokens, _COUNTERS.c.jobs).where(
+        _COUNTERS.c.owner == bindparam("owner"), _COUNTERS.c.period == bindparam("period")
+    )
 )
 
 
-def month_usage(s: Session, owner: str, period: str) -> tuple[int, int]:
+def month_usage(q: Executor, owner: str, period: str) -> tuple[int, int]:
     """The owner's (tokens, jobs) in the month period (YYYY-MM)."""
-    row = s.execute(_MONTH_USAGE, {"owner": owner, "period": period}).first()
+    row = q.one(_MONTH_USAGE, {"owner": owner, "period": period})
     return (int(row.tokens), int(row.jobs)) if row else (0, 0)
-
-
-def active_jobs(s: Session, owner: str, kinds: Collection[JobKind]) -> int:
-    """The owner's jobs of these kinds that are queued or running."""
-    query = select(func.count()).where(
-        JobRow.owner == owner,
-        JobRow.kind.in_([kind.value for kind in kinds]),
-        JobRow.state.in_(_UNFINISHED),
-    )
-    return int(s.execute(query).scalar_one())
-
-
-def lock_owner(s: Session, owner: str) -> None:
-    """Serialise this transaction with the owner's other quota-checked submissions."""
-    s.execute(text("SELECT pg_advisory_xact_lock(hashtext(:owner))"), {"owner": owner})
 
 
 async def read_month_usage(adb: AsyncDatabase, owner: str, period: str) -> tuple[int, int]:
     """month_usage for the API's submissions, without a thread hop."""
     row = await adb.one(_MONTH_USAGE, {"owner": owner, "period": period})
     return (int(row.tokens), int(row.jobs)) if row else (0, 0)
+
+
+_ACTIVE_JOBS = compiled(
+    select(func.count()).where(
+        _JOBS.c.owner == bindparam("owner"),
+        _JOBS.c.kind == any_(bindparam("kinds", type_=ARRAY(String()))),
+        _JOBS.c.state == any_(bindparam("unfinished", _UNFINISHED, type_=ARRAY(String()))),
+    )
+)
+
+
+def active_jobs(q: Executor, owner: str, kinds: Collection[JobKind]) -> int:
+    """The owner's jobs of these kinds that are queued or running."""
+    return int(q.scalar(_ACTIVE_JOBS, {"owner": owner, "kinds": [k.value for k in kinds]}))
+
+
+_LOCK_OWNER = compiled(text("SELECT pg_advisory_xact_lock(hashtext(:owner))"))
+
+
+def lock_owner(tx: Transaction, owner: str) -> None:
+    """Serialise this transaction with the owner's other quota-checked submissions."""
+    tx.run(_LOCK_OWNER, {"owner": owner})

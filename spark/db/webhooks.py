@@ -6,11 +6,11 @@ import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import case, func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Table, bindparam, case, func, insert, select, update
 
+from spark.db.executor import Executor, compiled
 from spark.db.models import JobRow, ProjectRow, WebhookDeliveryRow, WebhookRow
 from spark.domain.jobs import TERMINAL_STATES, JobKind
 from spark.domain.projects import Delivery
@@ -34,26 +34,27 @@ class DueDelivery:
     not_before: datetime | None = None
 
 
-def claim_attempt(s: Session, delivery: Delivery) -> None:
+_DELIVERIES = cast(Table, _D.__table__)
+_CLAIMED = ("id", "delivery_id", "webhook_id", "job_id", "attempt", "ok", "status_code", "error")
+_CLAIM = compiled(
+    insert(_DELIVERIES).values({c: bindparam(c) for c in (*_CLAIMED, "duration_ms", "created_at")})
+)
+
+
+def claim_attempt(q: Executor, delivery: Delivery) -> None:
     """Record an attempt as started (ok unknown); UniqueViolation if another process has it."""
-    s.execute(
-        insert(_D).values(
-            id=delivery.id,
-            delivery_id=delivery.delivery_id,
-            webhook_id=delivery.webhook_id,
-            job_id=delivery.job_id,
-            attempt=delivery.attempt,
-            ok=delivery.ok,
-            status_code=delivery.status_code,
-            error=delivery.error,
-            duration_ms=delivery.duration_ms,
-            created_at=delivery.created_at,
-        )
-    )
+    q.run(_CLAIM, {column: getattr(delivery, column) for column in _CLAIM.defaults})
+
+
+_COMPLETE = compiled(
+    update(_DELIVERIES)
+    .where(_DELIVERIES.c.id == bindparam("attempt_id"))
+    .values({c: bindparam(c) for c in ("ok", "status_code", "error", "duration_ms", "not_before")})
+)
 
 
 def complete_attempt(
-    s: Session,
+    q: Executor,
     attempt_id: uuid.UUID,
     ok: bool,
     status: int | None,
@@ -62,21 +63,33 @@ def complete_attempt(
     not_before: datetime | None = None,
 ) -> None:
     """Record how a claimed attempt went, and when a failed one may be tried again."""
-    s.execute(
-        update(_D)
-        .where(_D.id == attempt_id)
-        .values(ok=ok, status_code=status, error=error, duration_ms=ms, not_before=not_before)
+    q.run(
+        _COMPLETE,
+        {
+            "attempt_id": attempt_id,
+            "ok": ok,
+            "status_code": status,
+            "error": error,
+            "duration_ms": ms,
+            "not_before": not_before,
+        },
     )
 
 
-def delivery_succeeded(s: Session, delivery_id: uuid.UUID) -> bool:
+_SUCCEEDED = compiled(
+    select(_DELIVERIES.c.id)
+    .where(_DELIVERIES.c.delivery_id == bindparam("delivery_id"), _DELIVERIES.c.ok.is_(True))
+    .limit(1)
+)
+
+
+def delivery_succeeded(q: Executor, delivery_id: uuid.UUID) -> bool:
     """Whether any attempt of this delivery was answered with a 2xx."""
-    query = select(_D.id).where(_D.delivery_id == delivery_id, _D.ok.is_(True))
-    return s.execute(query.limit(1)).first() is not None
+    return q.one(_SUCCEEDED, {"delivery_id": delivery_id}) is not None
 
 
 def due_deliveries(
-    s: Session, kinds: Collection[JobKind], since: datetime, max_attempts: int, limit: int = 100
+    q: Executor, kinds: Collection[JobKind], since: datetime, max_attempts: int, limit: int = 100
 ) -> list[DueDelivery]:
     """Webhooks of jobs of kinds that ended after since with no 2xx yet and attempts left."""
     succeeded = func.max(case((_D.ok.is_(True), 1), else_=0))
@@ -105,7 +118,7 @@ def due_deliveries(
     )
     return [
         DueDelivery(job, hook, project, count, last, bool(open_) and open_ == count, not_before)
-        for job, hook, project, count, last, open_, not_before in s.execute(query)
+        for job, hook, project, count, last, open_, not_before in q.all(query)
     ]
 
 
@@ -125,7 +138,7 @@ def _to_delivery(row: Any) -> Delivery:
     )
 
 
-def list_deliveries(s: Session, project_id: uuid.UUID, owner: str, limit: int) -> list[Delivery]:
+def list_deliveries(q: Executor, project_id: uuid.UUID, owner: str, limit: int) -> list[Delivery]:
     """The latest delivery attempts to the owner's project's webhooks, newest first."""
     query = (
         select(*_D.__table__.c, WebhookRow.url)
@@ -135,4 +148,4 @@ def list_deliveries(s: Session, project_id: uuid.UUID, owner: str, limit: int) -
         .order_by(_D.created_at.desc(), _D.id.desc())
         .limit(limit)
     )
-    return [_to_delivery(row) for row in s.execute(query)]
+    return [_to_delivery(row) for row in q.all(query)]

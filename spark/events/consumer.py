@@ -17,7 +17,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from spark import metrics
 from spark.config import Settings
 from spark.db import events as event_queries
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.events.envelope import DLQ_SUBJECT, STREAM, decode_events
 from spark.events.pull import Puller
 from spark.events.stream import ensure_consumer, ensure_stream, quiet_errors
@@ -62,7 +62,7 @@ def run(settings: Settings, options: ConsumerOptions) -> None:
     try:
         asyncio.run(until_signalled())
     finally:
-        db.dispose()
+        db.close()
 
 
 def consumer_config(options: ConsumerOptions) -> ConsumerConfig:

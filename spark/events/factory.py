@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from spark.config import Settings
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.events.publisher import NatsPublisher
 from spark.events.sink import EventSink
 

@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime
 
 from spark.db import events as event_queries
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.domain.events import Event
 
 #: where a reader is in a job's events: the (ts, id) of the last one it has
@@ -19,11 +19,11 @@ Position = tuple[datetime, uuid.UUID]
 
 def after(db: Database, job_id: uuid.UUID, position: Position | None, limit: int) -> list[Event]:
     """Up to limit of the job's events in order, those after position (all when None)."""
-    with db.read_session() as s:
-        return event_queries.events_after(s, job_id, position, limit)
+    with db.read() as tx:
+        return event_queries.events_after(tx, job_id, position, limit)
 
 
 def position_of(db: Database, job_id: uuid.UUID, event_id: uuid.UUID) -> Position | None:
     """Where the job's event event_id stands, for resuming after it; None if it has none."""
-    with db.read_session() as s:
-        return event_queries.event_position(s, job_id, event_id)
+    with db.read() as tx:
+        return event_queries.event_position(tx, job_id, event_id)

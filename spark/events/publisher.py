@@ -15,7 +15,7 @@ import nats
 
 from spark import metrics
 from spark.db import events as event_queries
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.domain.events import Event
 from spark.events.envelope import DLQ_SUBJECT
 from spark.events.sink import dead_letter
@@ -210,7 +210,7 @@ class NatsPublisher:
 
     async def _forget(self, ids: list[uuid.UUID]) -> None:
         try:
-            await asyncio.to_thread(event_queries.outbox_forget, self._db, ids)
+            await asyncio.to_thread(event_queries.outbox_remove, self._db, ids)
         except Exception:
             # Harmless: the relay publishes them again with the same Nats-Msg-Id.
             log.warning("could not forget %d delivered outbox event(s)", len(ids), exc_info=True)

@@ -11,7 +11,7 @@ import nats
 
 from spark import metrics
 from spark.db import events as event_queries
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.db.types import utcnow
 from spark.domain.events import encode_envelope
 from spark.events.stream import ensure_stream, quiet_errors
@@ -59,9 +59,9 @@ async def _relay(db: Database, url: str, batch: int, grace_s: float) -> int:
 
 
 async def _publish_waiting(db: Database, js: Any, batch: int, grace_s: float) -> int:
-    with db.session() as s:
+    with db.transaction() as tx:
         before = utcnow() - timedelta(seconds=grace_s)
-        rows = event_queries.outbox_take(s, batch, created_before=before)
+        rows = event_queries.outbox_take(tx, batch, created_before=before)
         results = await asyncio.gather(
             *(
                 js.publish(
@@ -74,7 +74,7 @@ async def _publish_waiting(db: Database, js: Any, batch: int, grace_s: float) ->
         sent = [
             row[0] for row, r in zip(rows, results, strict=True) if not isinstance(r, BaseException)
         ]
-        event_queries.outbox_remove(s, sent)
+        event_queries.outbox_remove(tx, sent)
     metrics.events_published(len(sent))
     if len(sent) < len(rows):
         metrics.events_failed(len(rows) - len(sent))
@@ -85,7 +85,6 @@ async def _publish_waiting(db: Database, js: Any, batch: int, grace_s: float) ->
 
 def _report_depth(db: Database) -> None:
     try:
-        with db.session() as s:
-            metrics.set_event_outbox_depth(event_queries.outbox_depth(s))
+        metrics.set_event_outbox_depth(event_queries.outbox_depth(db))
     except Exception:
         log.warning("could not read the event outbox depth", exc_info=True)

@@ -13,7 +13,7 @@ from typing import Protocol
 
 from spark import metrics
 from spark.db import events as event_queries
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.domain.events import Event
 
 log = logging.getLogger(__name__)

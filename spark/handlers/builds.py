@@ -20,8 +20,7 @@ def unity_build(ctx: JobContext) -> Mapping[str, Any]:
     tools = ctx.need_tools()
     if ctx.job.project_id is None:
         raise JobFailure("project_not_found", "the build names no project")
-    with tools.db.statement() as s:
-        project = project_queries.get_project_for_worker(s, ctx.job.project_id)
+    project = project_queries.get_project_for_worker(tools.db, ctx.job.project_id)
     if project is None:
         raise JobFailure("project_not_found", "the build's project no longer exists")
     project_id = project.id

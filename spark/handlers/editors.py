@@ -30,8 +30,7 @@ def project_editor(tools: Tools, project_id: uuid.UUID) -> Editor | None:
     """The project's own editor, if it names one (not yet checked: see refusal): its server,
     or the configured one with the project's instance. The configured API key goes with the
     configured URL only, never to a user-chosen host."""
-    with tools.db.session() as s:
-        project = project_queries.get_project_for_worker(s, project_id)
+    project = project_queries.get_project_for_worker(tools.db, project_id)
     if project is None:
         return None
     default = tools.default_editor

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from spark.contracts.asset_params import ExportPackageParams
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.domain.files import FileHead, StoredFile
 from spark.domain.globs import is_glob
 from spark.engines.unity import package

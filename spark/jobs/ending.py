@@ -21,7 +21,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_e
 
 from spark import metrics
 from spark.db import running
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.db.types import utcnow
 from spark.domain.jobs import Job, JobError, JobState
 from spark.errors import ServiceUnavailable

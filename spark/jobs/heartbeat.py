@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.db.running import touch_heartbeats
 
 log = logging.getLogger(__name__)

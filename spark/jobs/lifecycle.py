@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from spark.db import jobs as job_queries
 from spark.db import running
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.db.types import utcnow
 from spark.domain.jobs import Claim, Job, JobState, Progress
 from spark.errors import JobNotCancelable, NotFound
@@ -76,8 +76,7 @@ def _take_over(
 ) -> Claim | None:
     """A redelivered message for a running job: take it over only if its holder is gone."""
     now = utcnow()
-    with db.statement() as s:
-        current = job_queries.get_job(s, job_id)
+    current = job_queries.get_job(db, job_id)
     if current is None or current.state is not JobState.RUNNING:
         return None
     beat = current.heartbeat_at
@@ -89,8 +88,7 @@ def _take_over(
         lost = Ending(JobState.FAILED, error=worker_lost_error(current.attempts))
         end_job(db, events, current, Held(current.attempts), lost)
         return None
-    with db.statement() as s:
-        taken = job_queries.take_over(s, current, worker, now)
+    taken = job_queries.take_over(db, current, worker, now)
     if taken is None:
         return None
     log.warning("job %s taken over by %s (attempt %d)", job_id, worker, taken.attempts)
@@ -109,16 +107,14 @@ def report_progress(db: Database, held: Claim, percent: int, message: str) -> No
 
 def requeue(db: Database, held: Claim, message: str) -> Job | None:
     """Give the job back to the queue (its dependency is failing); None if no longer held."""
-    with db.session() as s:
-        return job_queries.requeue(s, held.job.id, held.attempt, message[:500], utcnow())
+    return job_queries.requeue(db, held.job.id, held.attempt, message[:500], utcnow())
 
 
 def cancel(db: Database, events: EventSink, owner: str, job_id: uuid.UUID) -> Job:
     """Cancel a queued job at once, or ask a running one to stop at its next checkpoint."""
     ending = Ending(JobState.CANCELED, error=CANCELED)
     for _ in range(3):
-        with db.statement() as s:
-            current = job_queries.get_job(s, job_id, owner)
+        current = job_queries.get_job(db, job_id, owner)
         if current is None:
             raise NotFound("no such job")
         if current.state.terminal:
@@ -126,8 +122,7 @@ def cancel(db: Database, events: EventSink, owner: str, job_id: uuid.UUID) -> Jo
         if current.state is JobState.QUEUED:
             ended = end_job(db, events, current, Queued(owner), ending)
         else:
-            with db.statement() as s:
-                ended = job_queries.request_cancel(s, job_id, owner)
+            ended = job_queries.request_cancel(db, job_id, owner)
         if ended is not None:
             return ended
         # It moved between the read and the update (claimed, or given back): try again.

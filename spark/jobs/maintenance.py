@@ -11,7 +11,7 @@ from spark import metrics
 from spark.broker.dispatch import Dispatcher
 from spark.db import jobs as job_queries
 from spark.db import outbox as outbox_queries
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.db.types import utcnow
 from spark.domain.jobs import Job, JobState
 from spark.events.sink import EventSink
@@ -38,14 +38,14 @@ def relay(db: Database, dispatcher: Dispatcher, min_age_s: float, batch: int = 2
     """Send outbox rows left unsent (or sent but never claimed); returns how many were sent."""
     now = utcnow()
     emptied = _broker_emptied(dispatcher)
-    with db.session() as s:
-        outbox_queries.prune_outbox(s)
+    with db.transaction() as tx:
+        outbox_queries.prune_outbox(tx)
         if emptied:
-            lost = outbox_queries.mark_unsent(s)
+            lost = outbox_queries.mark_unsent(tx)
             metrics.messages_resent("broker_emptied", lost)
             log.warning("the broker lost its messages: %d queued job(s) will be sent again", lost)
         due = outbox_queries.due_dispatches(
-            s, now, timedelta(seconds=min_age_s), _RESEND_AFTER, batch
+            tx, now, timedelta(seconds=min_age_s), _RESEND_AFTER, batch
         )
         sent = []
         for item in due:
@@ -55,7 +55,7 @@ def relay(db: Database, dispatcher: Dispatcher, min_age_s: float, batch: int = 2
                 log.warning("relay could not send job %s; will retry", item.job_id, exc_info=True)
                 break
             sent.append(item.job_id)
-        outbox_queries.mark_sent(s, sent, utcnow())
+        outbox_queries.mark_sent(tx, sent, utcnow())
     if sent:
         log.info("relay sent %d job(s)", len(sent))
     return len(sent)
@@ -84,10 +84,10 @@ def rescue(db: Database, dispatcher: Dispatcher, older_than_s: float, batch: int
     orphans = [d for d in deliveries if d.job_id not in held]
     if not orphans:
         return 0
-    with db.session() as s:
-        states = job_queries.states_of(s, [d.job_id for d in orphans])
+    with db.transaction() as tx:
+        states = job_queries.states_of(tx, [d.job_id for d in orphans])
         queued = [d.job_id for d in orphans if states.get(d.job_id) is JobState.QUEUED]
-        lost = outbox_queries.mark_unsent(s, queued)
+        lost = outbox_queries.mark_unsent(tx, queued)
     # A running job's delivery is the reaper's to judge by its lease; a job unknown here may
     # belong to another deployment on this broker.
     spent = [d for d in orphans if d.job_id in queued or _ended(states.get(d.job_id))]
@@ -106,8 +106,7 @@ def reap(db: Database, events: EventSink, policy: ReapPolicy, batch: int = 200) 
     """Act on running jobs whose worker stopped beating: end those past their time limit or
     out of attempts, send the others again; returns how many were acted on."""
     now = utcnow()
-    with db.session() as s:
-        stale = job_queries.stale_running(s, now - timedelta(seconds=policy.lease_s), batch)
+    stale = job_queries.stale_running(db, now - timedelta(seconds=policy.lease_s), batch)
     return sum(1 for job in stale if _reap_one(db, events, policy, job, now))
 
 
@@ -120,9 +119,9 @@ def _reap_one(db: Database, events: EventSink, policy: ReapPolicy, job: Job, now
     else:
         # Attempts remain: the job goes back to the queue for the relay to send at once (its
         # old message may only come back after the broker's visibility timeout).
-        with db.session() as s:
+        with db.transaction() as tx:
             message = "waiting: its worker stopped; running it again"
-            back = job_queries.requeue(s, job.id, job.attempts, message, now, message_sent=False)
+            back = job_queries.requeue(tx, job.id, job.attempts, message, now, message_sent=False)
         if back is not None:
             log.warning("job %s (%s) requeued after attempt %d", job.id, job.worker, job.attempts)
         return back is not None

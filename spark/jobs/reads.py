@@ -10,20 +10,20 @@ from __future__ import annotations
 import uuid
 
 from spark.db import jobs as job_queries
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.domain.jobs import Job
 
 
 def owned(db: Database, job_id: uuid.UUID, owner: str) -> Job | None:
     """owner's job, or None when there is none or another user owns it."""
-    with db.read_session() as s:
-        return job_queries.get_job(s, job_id, owner)
+    with db.read() as tx:
+        return job_queries.get_job(tx, job_id, owner)
 
 
 def has_ended(db: Database, job_id: uuid.UUID) -> bool:
     """Whether the job is in a terminal state (or gone, which ends anything waiting on it)."""
-    with db.read_session() as s:
-        job = job_queries.get_job(s, job_id)
+    with db.read() as tx:
+        job = job_queries.get_job(tx, job_id)
     return job is None or job.state.terminal
 
 
@@ -35,5 +35,5 @@ def page(
     after: job_queries.Cursor | None,
 ) -> list[Job]:
     """Up to limit of owner's jobs matching filters, newest first, after the cursor."""
-    with db.read_session() as s:
-        return job_queries.list_jobs(s, owner, filters, limit, after)
+    with db.read() as tx:
+        return job_queries.list_jobs(tx, owner, filters, limit, after)

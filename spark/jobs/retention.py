@@ -13,14 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy.orm import Session
-
 from spark import metrics
 from spark.config import Settings
 from spark.db import events as event_queries
 from spark.db import retention as queries
 from spark.db import rollups
-from spark.db.engine import Database
+from spark.db.executor import Database, Transaction
 from spark.storage.artifacts import ArtifactStorage
 from spark.storage.logs import LogStorage
 
@@ -75,8 +73,7 @@ def run_retention(
             log.info("retention: another run holds the lock; nothing to do")
             return RetentionReport(skipped=True)
         hours = roll_up_complete_hours(db, now)
-        with db.session() as s:
-            rolled = rollups.mark(s)
+        rolled = rollups.mark(db)
         deleted = _prune(db, policy, files, now, rolled)
     metrics.retention_run(deleted, hours)
     log.info("retention: %d hour(s) rolled up; removed %s", hours, deleted)
@@ -87,16 +84,16 @@ def roll_up_complete_hours(db: Database, now: datetime) -> int:
     """Roll up the hours from the re-roll window before the mark (or the oldest raw row) up
     to the current hour, a day per transaction; returns how many hours were rolled up."""
     end = rollups.hour_floor(now)
-    with db.session() as s:
-        mark = rollups.mark(s)
-        start = mark - rollups.REROLL if mark is not None else rollups.first_hour(s)
+    with db.transaction() as tx:
+        mark = rollups.mark(tx)
+        start = mark - rollups.REROLL if mark is not None else rollups.first_hour(tx)
     if start is None or start >= end:
         return 0
     hours = 0
     while start < end:
         stop = min(start + rollups.CHUNK, end)
-        with db.session() as s:
-            rollups.roll_up(s, start, stop)
+        with db.transaction() as tx:
+            rollups.roll_up(tx, start, stop)
         hours += int((stop - start) / rollups.HOUR)
         start = stop
     return hours
@@ -121,8 +118,8 @@ def _prune(
     if counted is not None:
         jobs_before = min(days(policy.jobs_days), counted)
 
-        def jobs(s: Session, before: datetime, n: int) -> int:
-            return _jobs_batch(s, files, before, n)
+        def jobs(tx: Transaction, before: datetime, n: int) -> int:
+            return _jobs_batch(tx, files, before, n)
 
         deleted["jobs"] = _batches(db, jobs, jobs_before, batch)
         deleted["webhook_deliveries"] = _batches(db, queries.delete_deliveries, jobs_before, batch)
@@ -133,15 +130,14 @@ def _prune(
 
 
 def _prune_events(db: Database, before: datetime) -> int:
-    with db.session() as s:
-        dropped = event_queries.drop_partitions_before(s, before.date())
+    dropped = event_queries.drop_partitions_before(db, before.date())
     if dropped:
         log.info("retention: dropped event partitions %s", ", ".join(dropped))
     return len(dropped)
 
 
-def _jobs_batch(s: Session, files: JobFiles, before: datetime, batch: int) -> int:
-    ids: list[uuid.UUID] = queries.delete_ended_jobs(s, before, batch)
+def _jobs_batch(tx: Transaction, files: JobFiles, before: datetime, batch: int) -> int:
+    ids: list[uuid.UUID] = queries.delete_ended_jobs(tx, before, batch)
     # The files go before the commit: should it fail, those jobs stay without their files,
     # which were due to go anyway, and the next run deletes their rows.
     for job_id in ids:
@@ -151,7 +147,7 @@ def _jobs_batch(s: Session, files: JobFiles, before: datetime, batch: int) -> in
 
 
 def _batches(
-    db: Database, delete: Callable[[Session, datetime, int], int], before: datetime, batch: int
+    db: Database, delete: Callable[[Transaction, datetime, int], int], before: datetime, batch: int
 ) -> int:
     """Run one batch per transaction until a batch comes back short; the total removed.
 
@@ -160,8 +156,8 @@ def _batches(
     """
     total = 0
     while True:
-        with db.session() as s:
-            n = delete(s, before, batch)
+        with db.transaction() as tx:
+            n = delete(tx, before, batch)
         total += n
         if n < batch:
             return total

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from spark import logs
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.db.types import utcnow
 from spark.domain.events import EventType
 from spark.domain.files import Author

@@ -19,8 +19,8 @@ from spark.db import projects as project_queries
 from spark.db import submissions as submission_queries
 from spark.db import usage as usage_queries
 from spark.db.aio import AsyncDatabase
-from spark.db.engine import Database
 from spark.db.errors import UniqueViolation
+from spark.db.executor import Database
 from spark.db.submissions import NO_LIMIT
 from spark.db.types import utcnow
 from spark.domain.jobs import Job, JobKind, JobState
@@ -145,11 +145,11 @@ def store(db: Database, new: NewJob) -> Submitted:
     submission = _submission(new, job)
     slot = _slot_checked(new)
     try:
-        with submission_queries.insertion(db, checked=slot) as s:
+        with submission_queries.insertion(db, checked=slot) as tx:
             if slot:
                 assert new.limits is not None
-                quotas.hold_build_slot(s, new.owner, new.limits)
-            [inserted] = submission_queries.insert_jobs(s, [submission])
+                quotas.hold_build_slot(tx, new.owner, new.limits)
+            [inserted] = submission_queries.insert_jobs(tx, [submission])
     except UniqueViolation:
         # Another request with the same Idempotency-Key committed first.
         replay = _replay(db, new)
@@ -157,16 +157,15 @@ def store(db: Database, new: NewJob) -> Submitted:
             raise
         return replay
     if not inserted:
-        with db.statement() as s:
-            tokens, _ = usage_queries.month_usage(s, new.owner, submission.period)
+        tokens, _ = usage_queries.month_usage(db, new.owner, submission.period)
         raise quotas.tokens_exceeded(submission.token_limit, tokens, job.created_at)
     return Submitted(job, created=True)
 
 
 def _check_project(db: Database, owner: str, project_id: uuid.UUID) -> None:
     # A job may only name the caller's own project; someone else's is as unknown as none.
-    with db.statement() as s:
-        if project_queries.get_project(s, project_id, owner) is None:
+    with db.autocommit() as tx:
+        if project_queries.get_project(tx, project_id, owner) is None:
             raise NotFound("project_id: no such project", details={"field": "project_id"})
 
 
@@ -182,8 +181,7 @@ def _check_base_version(db: Database, project_id: uuid.UUID, params: Mapping[str
 def _replay(db: Database, new: NewJob) -> Submitted | None:
     if new.idempotency_key is None:
         return None
-    with db.statement() as s:
-        found = submission_queries.find_by_idempotency_key(s, new.owner, new.idempotency_key)
+    found = submission_queries.find_by_idempotency_key(db, new.owner, new.idempotency_key)
     if found is None:
         return None
     job, stored_hash = found
@@ -202,5 +200,4 @@ def _send(db: Database, dispatcher: Dispatcher, job: Job, marks: SentMarks | Non
     if marks is not None:
         marks.add(job.id)
         return
-    with db.session() as s:
-        outbox_queries.mark_sent(s, [job.id], utcnow())
+    outbox_queries.mark_sent(db, [job.id], utcnow())

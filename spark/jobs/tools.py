@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.engines.unity.bridge import Editor, EditorBridge
 from spark.engines.unity.builds import BuildEnvironment
 from spark.kv.preview_cache import PreviewCache

@@ -10,7 +10,7 @@ from typing import Any
 
 from spark.db import rollups
 from spark.db import usage as usage_queries
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.domain.jobs import Job
 from spark.security import quotas
 
@@ -54,7 +54,7 @@ def _count(value: Any) -> int:
 def user_usage(db: Database, user: str, period: str, since: datetime | None) -> UserUsage:
     """user's usage in period (YYYY-MM) and now, with the hourly token history from since
     (none when None), read in one transaction on the replica if there is one."""
-    with db.read_session() as s:
-        tokens, jobs = usage_queries.month_usage(s, user, period)
-        history = rollups.token_history(s, user, since) if since is not None else []
-        return UserUsage(tokens, jobs, quotas.active_builds(s, user), history)
+    with db.read() as tx:
+        tokens, jobs = usage_queries.month_usage(tx, user, period)
+        history = rollups.token_history(tx, user, since) if since is not None else []
+        return UserUsage(tokens, jobs, quotas.active_builds(tx, user), history)

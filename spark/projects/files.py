@@ -16,12 +16,10 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy.orm import Session
-
 from spark.contracts.paths import MAX_CODE_BYTES
 from spark.db import files as file_queries
 from spark.db import projects as project_queries
-from spark.db.engine import Database
+from spark.db.executor import Database, Transaction
 from spark.db.types import utcnow
 from spark.domain import globs
 from spark.domain.files import Author, FileHead, FileVersion, StoredFile, sha256_of
@@ -53,11 +51,11 @@ def read(
     db: Database, project_id: uuid.UUID, path: str, version: int | None = None
 ) -> StoredFile | None:
     """Version `version` of the path (its newest when None) with its bytes."""
-    with db.session() as s:
-        found = file_queries.get_version(s, project_id, path, version)
+    with db.transaction() as tx:
+        found = file_queries.get_version(tx, project_id, path, version)
         if found is None:
             return None
-        content = file_queries.blob(s, found.sha256)
+        content = file_queries.blob(tx, found.sha256)
     if content is None:  # a blob only goes with its last version; never expected
         raise NotFound(f"the content of {path} version {found.version} is missing")
     return StoredFile(found, content)
@@ -68,9 +66,9 @@ def owned_heads(
 ) -> list[FileHead]:
     """Up to limit of owner's project's files in path order, those under prefix after path
     `after`; NotFound when owner has no such project."""
-    with db.session() as s:
-        _require_owner(s, project_id, owner)
-        return file_queries.list_heads(s, project_id, prefix, after, limit)
+    with db.transaction() as tx:
+        _require_owner(tx, project_id, owner)
+        return file_queries.list_heads(tx, project_id, prefix, after, limit)
 
 
 def owned_read(
@@ -83,16 +81,16 @@ def owned_read(
 ) -> StoredFile | FileVersion:
     """Version `version` of the path (its newest when None) with its bytes, or without them
     when have(its sha256) says the caller holds them already."""
-    with db.session() as s:
-        _require_owner(s, project_id, owner)
-        found = file_queries.get_version(s, project_id, path, version)
+    with db.transaction() as tx:
+        _require_owner(tx, project_id, owner)
+        found = file_queries.get_version(tx, project_id, path, version)
         if found is None:
             raise NotFound(
                 "no such file" if version is None else f"{path} has no version {version}"
             )
         if have(found.sha256):
             return found
-        content = file_queries.blob(s, found.sha256)
+        content = file_queries.blob(tx, found.sha256)
     if content is None:  # a blob goes only with its last version; never expected
         raise NotFound(f"the content of {path} version {found.version} is missing")
     return StoredFile(found, content)
@@ -102,16 +100,16 @@ def owned_history(
     db: Database, project_id: uuid.UUID, owner: str, path: str, limit: int, before: int | None
 ) -> list[FileVersion]:
     """Up to limit of the path's versions, newest first, below version `before` when given."""
-    with db.session() as s:
-        _require_owner(s, project_id, owner)
-        if file_queries.head(s, project_id, path) is None:
+    with db.transaction() as tx:
+        _require_owner(tx, project_id, owner)
+        if file_queries.head(tx, project_id, path) is None:
             raise NotFound("no such file")
-        return file_queries.history(s, project_id, path, limit, before)
+        return file_queries.history(tx, project_id, path, limit, before)
 
 
-def _require_owner(s: Session, project_id: uuid.UUID, owner: str) -> None:
+def _require_owner(tx: Transaction, project_id: uuid.UUID, owner: str) -> None:
     # Another user's project answers exactly as a missing one does.
-    if project_queries.get_project(s, project_id, owner) is None:
+    if project_queries.get_project(tx, project_id, owner) is None:
         raise NotFound("no such project")
 
 
@@ -142,9 +140,9 @@ def update(
             message=message,
             created_at=utcnow(),
         )
-        with db.session() as s:
-            file_queries.put_blob(s, after.sha256, content, after.created_at)
-            if file_queries.append_version(s, after):
+        with db.transaction() as tx:
+            file_queries.put_blob(tx, after.sha256, content, after.created_at)
+            if file_queries.append_version(tx, after):
                 return Written(current, after)
         if base_version is not None:
             # Someone else's version landed: pinned, this write yields (the head alone tells).
@@ -181,8 +179,7 @@ def rollback(
 def check_head(db: Database, project_id: uuid.UUID, path: str, base_version: int) -> None:
     """Raise VersionConflict unless the path's newest version is base_version (0: no file);
     reads the head alone, so a submission can refuse a stale base without loading content."""
-    with db.statement() as s:
-        found = file_queries.head(s, project_id, path)
+    found = file_queries.head(db, project_id, path)
     _conflict_unless(found.version if found else 0, base_version)
 
 
@@ -207,8 +204,7 @@ def write_for_job(
     """Write content as the path's next version, unless it already is the newest one and this
     job (author.job_id) wrote it: a job run again after its worker died writes nothing twice,
     and gets back the same before and after as the first run did."""
-    with db.session() as s:
-        newest = file_queries.get_version(s, project_id, path)  # its bytes are not needed
+    newest = file_queries.get_version(db, project_id, path)  # its bytes are not needed
     if (
         newest is not None
         and author.job_id is not None
@@ -225,8 +221,7 @@ def heads(db: Database, project_id: uuid.UUID, prefix: str = "") -> list[FileHea
     found: list[FileHead] = []
     after: str | None = None
     while True:
-        with db.session() as s:
-            page = file_queries.list_heads(s, project_id, prefix, after, _PAGE)
+        page = file_queries.list_heads(db, project_id, prefix, after, _PAGE)
         found += page
         if len(page) < _PAGE:
             return found
@@ -236,8 +231,7 @@ def heads(db: Database, project_id: uuid.UUID, prefix: str = "") -> list[FileHea
 def matching(db: Database, project_id: uuid.UUID, pattern: str) -> list[FileHead]:
     """The project's files pattern names: one exact path, or a glob (see spark.domain.globs)."""
     if not globs.is_glob(pattern):
-        with db.session() as s:
-            return file_queries.heads_of(s, project_id, [pattern])
+        return file_queries.heads_of(db, project_id, [pattern])
     listed = heads(db, project_id, globs.literal_prefix(pattern))
     return [head for head in listed if globs.matches(pattern, head.path)]
 
@@ -252,8 +246,8 @@ def current_files(
     found: list[StoredFile] = []
     unique = sorted(set(paths))
     for start in range(0, len(unique), _BATCH):
-        with db.session() as s:
-            batch = file_queries.head_files(s, project_id, unique[start : start + _BATCH])
+        with db.transaction() as tx:
+            batch = file_queries.head_files(tx, project_id, unique[start : start + _BATCH])
             found += [StoredFile(version, content) for version, content in batch]
     return sorted(found, key=lambda f: f.version.path)
 
@@ -261,16 +255,16 @@ def current_files(
 def each_current_file(db: Database, project_id: uuid.UUID) -> Iterator[StoredFile]:
     """Every file of the project at its newest version, in path order, read in one snapshot
     and streamed, so a large project never has to fit in memory at once."""
-    with db.session() as s:
-        for version, content in file_queries.head_files(s, project_id):
+    with db.transaction() as tx:
+        for version, content in file_queries.head_files(tx, project_id):
             yield StoredFile(version, content)
 
 
 def history_of(db: Database, project_id: uuid.UUID) -> Iterator[StoredFile]:
     """Every version of every path of the project with its bytes, by path then version,
     read in batches inside one transaction so an export is one consistent picture."""
-    with db.session() as s:
-        for version, content in file_queries.all_versions(s, project_id):
+    with db.transaction() as tx:
+        for version, content in file_queries.all_versions(tx, project_id):
             yield StoredFile(version, content)
 
 
@@ -280,8 +274,8 @@ def import_history(
     """Write history's versions exactly as given (numbers, hashes, authors, times), all or
     nothing; Conflict, with nothing written, when the project has any of its paths already."""
     paths = sorted({stored.version.path for stored in history})
-    with db.session() as s:
-        taken = [head.path for head in file_queries.heads_of(s, project_id, paths)]
+    with db.transaction() as tx:
+        taken = [head.path for head in file_queries.heads_of(tx, project_id, paths)]
         if taken:
             raise Conflict(
                 f"the project already has {len(taken)} of these files, such as {taken[0]}",
@@ -289,8 +283,8 @@ def import_history(
             )
         for stored in history:
             v = stored.version
-            file_queries.put_blob(s, v.sha256, stored.content, v.created_at)
-            if not file_queries.append_version(s, v):
+            file_queries.put_blob(tx, v.sha256, stored.content, v.created_at)
+            if not file_queries.append_version(tx, v):
                 # A write to the same path landed since the check: the whole import yields.
                 raise Conflict(f"{v.path} was written while importing; nothing was imported")
-        return file_queries.heads_of(s, project_id, paths)
+        return file_queries.heads_of(tx, project_id, paths)

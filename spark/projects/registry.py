@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from spark.db import projects as project_queries
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.domain.projects import Project
 from spark.errors import NotFound, ValidationFailed
 
@@ -16,33 +16,31 @@ from spark.errors import NotFound, ValidationFailed
 def register(db: Database, project: Project, directory: Path | None) -> Project:
     """Store the project; 422 if another user's project reads its directory, one inside it
     or one containing it (either would build the other's files)."""
-    with db.session() as s:
-        if directory is not None and project_queries.source_claimed(s, project.owner, directory):
+    with db.transaction() as tx:
+        if directory is not None and project_queries.source_claimed(tx, project.owner, directory):
             field = "source_dir" if project.source_dir else "git_url"
             raise ValidationFailed(
                 f"{field}: another user's project reads this directory, one inside it or one "
                 "containing it",
                 details={"field": field},
             )
-        return project_queries.insert_project(s, project)
+        return project_queries.insert_project(tx, project)
 
 
 def find(db: Database, project_id: uuid.UUID, owner: str) -> Project | None:
     """owner's project, read from the replica when it has it, else from the primary."""
-    with db.read_session() as s:
-        found = project_queries.get_project(s, project_id, owner)
-    if found is None and db.replica is not None:
+    with db.read() as tx:
+        found = project_queries.get_project(tx, project_id, owner)
+    if found is None and db.replica_url is not None:
         # The replica may lag a fresh registration: fall back to the primary.
-        with db.session() as s:
-            found = project_queries.get_project(s, project_id, owner)
+        found = project_queries.get_project(db, project_id, owner)
     return found
 
 
 def owned(db: Database, project_id: uuid.UUID, owner: str) -> Project:
     """owner's project, read from the primary (the caller is about to change its files);
     NotFound when owner has none with this id."""
-    with db.session() as s:
-        project = project_queries.get_project(s, project_id, owner)
+    project = project_queries.get_project(db, project_id, owner)
     if project is None:
         raise NotFound("no such project")
     return project
@@ -53,5 +51,5 @@ def page(
 ) -> tuple[list[Project], bool]:
     """Up to limit of owner's projects, newest first, after (created_at, id); and whether
     more follow."""
-    with db.read_session() as s:
-        return project_queries.list_projects(s, owner, limit, after)
+    with db.read() as tx:
+        return project_queries.list_projects(tx, owner, limit, after)

@@ -23,8 +23,8 @@ from spark.contracts.jobs import JobOut
 from spark.db import jobs as job_queries
 from spark.db import projects as project_queries
 from spark.db import webhooks as webhook_queries
-from spark.db.engine import Database
 from spark.db.errors import UniqueViolation
+from spark.db.executor import Database
 from spark.db.types import utcnow
 from spark.domain.jobs import Job
 from spark.domain.projects import Delivery, Project, Webhook
@@ -115,11 +115,11 @@ def deliver(
     did = delivery_id(job.id, webhook.id)
     claimed = _started_attempt(job, webhook, attempt, did)
     try:
-        with db.session() as s:
-            if webhook_queries.delivery_succeeded(s, did):
+        with db.transaction() as tx:
+            if webhook_queries.delivery_succeeded(tx, did):
                 # A redelivered task, or one retried after a success it could not report.
                 return DeliveryOutcome(ok=True)
-            webhook_queries.claim_attempt(s, claimed)
+            webhook_queries.claim_attempt(tx, claimed)
     except UniqueViolation:
         return None
     body = payload(job, project, did)
@@ -133,10 +133,9 @@ def deliver(
         outcome = _post(webhook, body, headers(webhook.secret, body, did), timeout_s)
     elapsed_ms = int((time.monotonic() - started) * 1000)
     retry_at = None if outcome.ok else utcnow() + _wait_after(attempt, outcome.retry_after_s)
-    with db.session() as s:
-        webhook_queries.complete_attempt(
-            s, claimed.id, outcome.ok, outcome.status_code, outcome.error, elapsed_ms, retry_at
-        )
+    webhook_queries.complete_attempt(
+        db, claimed.id, outcome.ok, outcome.status_code, outcome.error, elapsed_ms, retry_at
+    )
     return outcome
 
 
@@ -174,15 +173,14 @@ def deliver_due(
 ) -> int:
     """Send every due attempt for builds that ended within window; how many were sent."""
     now = utcnow()
-    with db.session() as s:
-        due = webhook_queries.due_deliveries(s, _NOTIFYING, now - window, MAX_ATTEMPTS, limit)
+    due = webhook_queries.due_deliveries(db, _NOTIFYING, now - window, MAX_ATTEMPTS, limit)
     sent = 0
     for item in due:
         if not _is_due(item, now, timeout_s):
             continue
-        with db.session() as s:
-            job = job_queries.get_job(s, item.job_id)
-            project = project_queries.get_project_for_worker(s, item.project_id)
+        with db.transaction() as tx:
+            job = job_queries.get_job(tx, item.job_id)
+            project = project_queries.get_project_for_worker(tx, item.project_id)
         webhook = (
             next((w for w in project.webhooks if w.id == item.webhook_id), None)
             if project
@@ -201,10 +199,10 @@ def deliver_due(
 def deliveries(db: Database, project_id: uuid.UUID, owner: str, limit: int) -> list[Delivery]:
     """Up to limit of the attempts at owner's project's webhooks, newest first; NotFound
     when owner has no such project."""
-    with db.read_session() as s:
-        if project_queries.get_project(s, project_id, owner) is None:
+    with db.read() as tx:
+        if project_queries.get_project(tx, project_id, owner) is None:
             raise NotFound("no such project")
-        return webhook_queries.list_deliveries(s, project_id, owner, limit)
+        return webhook_queries.list_deliveries(tx, project_id, owner, limit)
 
 
 def _is_due(item: webhook_queries.DueDelivery, now: datetime, timeout_s: float) -> bool:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from spark.db import audit as audit_queries
 from spark.db import keys as key_queries
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.db.types import utcnow
 from spark.domain.audit import AuditAction
 from spark.domain.principals import ApiKeyRecord, Permission, Principal, Tier
@@ -54,19 +54,19 @@ def create_key(db: Database, user: str, tier: Tier, permissions: Iterable[Permis
         "permissions": sorted(p.value for p in minted.record.permissions),
     }
     entry = new_entry(AuditAction.KEY_CREATED, user, key_id=minted.record.key_id, details=details)
-    with db.session() as s:
-        key_queries.insert_key(s, minted.record, utcnow())
-        audit_queries.record(s, entry)
+    with db.transaction() as tx:
+        key_queries.insert_key(tx, minted.record, utcnow())
+        audit_queries.record(tx, entry)
     return minted
 
 
 def revoke_key(db: Database, key_id: str) -> bool:
     """Revoke a live key (audited); False if there is no such live key."""
-    with db.session() as s:
-        record = key_queries.get_key(s, key_id)
-        if record is None or not key_queries.revoke_key(s, key_id, utcnow()):
+    with db.transaction() as tx:
+        record = key_queries.get_key(tx, key_id)
+        if record is None or not key_queries.revoke_key(tx, key_id, utcnow()):
             return False
-        audit_queries.record(s, new_entry(AuditAction.KEY_REVOKED, record.user, key_id=key_id))
+        audit_queries.record(tx, new_entry(AuditAction.KEY_REVOKED, record.user, key_id=key_id))
     return True
 
 
@@ -116,8 +116,8 @@ class KeyVerifier:
             cached = self._cache.get(key_id)
         if cached is not None and cached[0] > now:
             return cached[1]
-        with self._db.read_session() as s:
-            record = key_queries.get_key(s, key_id)
+        with self._db.read() as tx:
+            record = key_queries.get_key(tx, key_id)
         with self._lock:
             if len(self._cache) > 10_000:
                 self._cache.clear()

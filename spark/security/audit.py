@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from spark.db import audit as audit_queries
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.db.types import utcnow
 from spark.domain.audit import AuditAction, AuditEntry
 from spark.domain.principals import Principal
@@ -42,8 +42,7 @@ def audit(
     """Append an entry; a failure to write it is logged, never raised over the real outcome."""
     entry = new_entry(action, actor, key_id=key_id, target=target, details=details)
     try:
-        with db.statement() as s:
-            audit_queries.record(s, entry)
+        audit_queries.record(db, entry)
     except Exception:
         log.exception("could not write audit entry %s for %s", action.value, actor)
 
@@ -75,5 +74,4 @@ def entries(
 ) -> list[AuditEntry]:
     """Up to limit entries matching filters, newest first, after (at, id); read from the
     primary, so an admin looking into a refusal sees it at once."""
-    with db.session() as s:
-        return audit_queries.entries(s, filters, limit, after)
+    return audit_queries.entries(db, filters, limit, after)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from spark.config import Settings
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.domain.principals import Principal
 from spark.errors import Unauthenticated
 from spark.security.apikeys import KeyVerifier

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy.orm import Session
-
 from spark.config import TierLimits
 from spark.db import usage as usage_queries
+from spark.db.executor import Executor, Transaction
 from spark.errors import QuotaExceeded
 from spark.kinds import Quota, kinds_with
 
@@ -57,15 +56,15 @@ def tokens_exceeded(limit: int, used: int, now: datetime) -> QuotaExceeded:
     return exceeded("LLM tokens per month", limit, max(used, limit), seconds_to_next_month(now))
 
 
-def hold_build_slot(s: Session, owner: str, limits: TierLimits) -> None:
+def hold_build_slot(tx: Transaction, owner: str, limits: TierLimits) -> None:
     """Refuse a build when the owner's builds already fill the tier; call in the inserting
     transaction, whose lock makes concurrent submissions count one after another."""
-    usage_queries.lock_owner(s, owner)
-    running = active_builds(s, owner)
+    usage_queries.lock_owner(tx, owner)
+    running = active_builds(tx, owner)
     if running >= limits.concurrent_builds:
         raise exceeded("concurrent builds", limits.concurrent_builds, running, BUILD_RETRY_AFTER_S)
 
 
-def active_builds(s: Session, owner: str) -> int:
+def active_builds(q: Executor, owner: str) -> int:
     """The owner's queued and running jobs of the kinds that take a build slot."""
-    return usage_queries.active_jobs(s, owner, kinds_with(Quota.CONCURRENT_BUILDS))
+    return usage_queries.active_jobs(q, owner, kinds_with(Quota.CONCURRENT_BUILDS))

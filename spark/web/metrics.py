@@ -91,7 +91,7 @@ class MetricsMiddleware:
 async def metrics_endpoint(request: Request) -> Response:
     """GET /metrics: the Prometheus text exposition (no authentication, per the contract)."""
     db = services(request).db
-    if db.replica is not None:
+    if db.replica_url is not None:
         # the lag is read when it is asked for, so a scrape never reports an old value
         await run_in_threadpool(record_replica_lag, db)
     # Multiprocess mode reads one file per process: keep that off the event loop.

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from spark import faults
 from spark.config import Settings, load_settings
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.engines.unity.builds import BuildEnvironment
 from spark.engines.unity.mcp_bridge import default_editor, make_editor_bridge
 from spark.events.factory import make_sink

@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 from spark.cli import app as cli_app
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.domain.principals import DEFAULT_PERMISSIONS, Permission, Tier
 from spark.security.apikeys import create_key, revoke_key
 from tests.support.jobs import auth

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import inspect, text
+from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.testclient import TestClient
@@ -29,7 +29,7 @@ from fakes.jwks import (
     unsigned,
 )
 from spark.config import Settings, TierLimits
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.db.keys import revoke_key
 from spark.db.models import Base
 from spark.db.types import utcnow
@@ -105,8 +105,8 @@ def concrete(template: str) -> str:
 def bad_credentials(db: Database, key: SigningKey) -> dict[str, dict[str, str]]:
     """Headers that must each be refused with 401, by name."""
     revoked = create_key(db, "revoked-user", Tier.PRO, DEFAULT_PERMISSIONS)
-    with db.session() as s:
-        assert revoke_key(s, revoked.record.key_id, utcnow())
+    with db.transaction() as tx:
+        assert revoke_key(tx, revoked.record.key_id, utcnow())
     impostor = SigningKey.generate(key.kid)  # our kid, someone else's key
     return {
         "no credentials": {},
@@ -257,8 +257,8 @@ def test_a_revoked_key_stops_working_within_5s_on_every_api_process(
     ):
         for c in (one, two):
             assert c.get("/v1/jobs", headers=auth(minted.token)).status_code == 200
-        with db.session() as s:
-            assert revoke_key(s, minted.record.key_id, utcnow())
+        with db.transaction() as tx:
+            assert revoke_key(tx, minted.record.key_id, utcnow())
         revoked_at = time.monotonic()
         stopped: dict[int, float] = {}
         while len(stopped) < 2 and time.monotonic() - revoked_at < 8:
@@ -274,13 +274,14 @@ def test_a_revoked_key_stops_working_within_5s_on_every_api_process(
 
 def _every_stored_value(db: Database) -> str:
     """Every row of every table the models declare, as one string."""
-    present = set(inspect(db.engine).get_table_names())
+    tables = text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+    present = {row.tablename for row in db.all(tables)}
     assert {"api_keys", "jobs"} <= present
     rows: list[Any] = []
-    with db.session() as s:
+    with db.transaction() as tx:
         for table in Base.metadata.sorted_tables:
             if table.name in present:
-                rows += [dict(r._mapping) for r in s.execute(text(f'SELECT * FROM "{table.name}"'))]
+                rows += [r._asdict() for r in tx.all(text(f'SELECT * FROM "{table.name}"'))]
     return json.dumps(rows, default=str)
 
 

@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 
 from fakes.unity import make_unity_project, write_launcher
 from spark.config import Settings
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.domain.jobs import Job
 from spark.domain.principals import DEFAULT_PERMISSIONS, Tier
 from spark.security.apikeys import create_key

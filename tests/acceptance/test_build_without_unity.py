@@ -8,7 +8,7 @@ from starlette.testclient import TestClient
 
 from fakes.unity import make_unity_project
 from spark.config import Settings
-from spark.db.engine import Database
+from spark.db.executor import Database
 from tests.acceptance.test_builds import create_project, submit_build
 from tests.support.jobs import TERMINAL, wait_state
 from tests.support.workers import WorkerProcess

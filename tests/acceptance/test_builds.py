@@ -20,7 +20,7 @@ from starlette.testclient import TestClient
 from fakes.unity import make_unity_project, processes_mentioning
 from spark.config import Settings
 from spark.db import audit as audit_queries
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.domain.files import Author, sha256_of
 from spark.domain.principals import Permission, Tier
 from spark.projects import files
@@ -289,9 +289,9 @@ def test_unity_build_needs_the_build_permission(
     refused = client.post("/v1/jobs", json=body, headers=auth(without))
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
     assert client.post("/v1/jobs", json=body, headers=auth(holder)).status_code == 202
-    with db.session() as s:
+    with db.transaction() as tx:
         actions = [
-            e.action for e in audit_queries.entries(s, audit_queries.AuditFilters(actor="carol"))
+            e.action for e in audit_queries.entries(tx, audit_queries.AuditFilters(actor="carol"))
         ]
     assert "permission.denied" in actions
 

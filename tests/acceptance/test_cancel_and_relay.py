@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 from spark.broker.app import create_celery
 from spark.broker.dispatch import CeleryDispatcher
 from spark.config import Settings
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.domain.jobs import JobKind
 from spark.jobs import maintenance
 from spark.web.app import create_app

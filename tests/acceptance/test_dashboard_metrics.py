@@ -14,7 +14,7 @@ import pytest
 from deploy.build import committed_expressions
 from deploy.promql import metric_names
 from spark.config import Settings
-from spark.db.engine import Database
+from spark.db.executor import Database
 from tests.support.jobs import TERMINAL, auth, wait_state
 from tests.support.services import free_port
 from tests.support.workers import ApiProcess, WorkerProcess

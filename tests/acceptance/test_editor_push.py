@@ -16,7 +16,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from spark.config import Settings
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.domain.files import Author
 from spark.domain.principals import DEFAULT_PERMISSIONS, Tier
 from spark.projects import files

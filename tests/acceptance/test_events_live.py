@@ -12,7 +12,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from spark.config import Settings
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.events.envelope import decode_event
 from tests.support.jobs import TERMINAL, auth, wait_state
 from tests.support.nats import Subscriber

@@ -20,7 +20,7 @@ from starlette.convertors import UUIDConvertor
 from starlette.testclient import TestClient
 
 from spark.config import Settings, TierLimits
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.domain.principals import DEFAULT_PERMISSIONS, Permission, Tier
 from spark.security.apikeys import create_key
 from spark.web.app import create_app, routes

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.db.models import JobRow
 from tests.support.jobs import auth
 
@@ -17,8 +17,8 @@ GOOD = {"prompt": "a door that opens when the player comes near", "class_name": 
 
 
 def job_count(db: Database) -> int:
-    with db.session() as s:
-        return int(s.scalar(select(func.count()).select_from(JobRow)) or 0)
+    with db.transaction() as tx:
+        return int(tx.scalar(select(func.count()).select_from(JobRow)) or 0)
 
 
 def assert_error(resp: Any, status: int, code: str | None = None) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from starlette.testclient import TestClient
 
 from spark.config import Settings
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.db.models import DeadLetterRow
 from spark.faults import RELEASE, marker
 from tests.support.endings import assert_ended_once, terminal_stored, usage_records, wait_for
@@ -165,6 +165,6 @@ def test_the_database_gone_around_a_jobs_end_loses_no_event_and_charges_once(
     wait_for(lambda: terminal_stored(db, job_id) != [], "the terminal event stored")
     assert terminal_stored(db, job_id) == ["completed"]
     assert usage_records(db, job_id) == 1
-    with db.session() as s:
-        assert s.execute(select(func.count()).select_from(DeadLetterRow)).scalar_one() == 0
+    with db.transaction() as tx:
+        assert tx.scalar(select(func.count()).select_from(DeadLetterRow)) == 0
     assert "gave up" not in worker.log()

@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 
 from fakes.unity import make_unity_project
 from spark.config import Settings
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.web.app import create_app
 from tests.acceptance.test_builds import create_project
 from tests.support.endings import assert_ended_once, finished_total, scrape, wait_for

@@ -8,7 +8,7 @@ from typing import Any
 from starlette.testclient import TestClient
 
 from spark.db import jobs as job_queries
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.engines.unity.csharp import check_syntax
 from tests.support.jobs import assert_result_matches_its_model, auth
 from tests.support.workers import WorkerProcess
@@ -53,8 +53,8 @@ def test_submitted_job_is_polled_to_success_with_a_parsing_script(
     assert "class EnemyPatrol : MonoBehaviour" in final["result"]["code"]
     assert check_syntax(final["result"]["code"]) == ()
     assert_result_matches_its_model("generate_script", final["result"])
-    with db.session() as s:
-        row = job_queries.get_job(s, __import__("uuid").UUID(job["id"]))
+    with db.transaction() as tx:
+        row = job_queries.get_job(tx, __import__("uuid").UUID(job["id"]))
     assert row is not None and row.attempts == 1
     assert row.started_at is not None and row.finished_at is not None
     assert row.created_at <= row.started_at <= row.finished_at
@@ -82,7 +82,7 @@ def test_a_message_delivered_twice_runs_the_handler_once(
     dispatcher.send(job_id, JobKind.GENERATE_SCRIPT, 5)
     assert wait_for(client, api_key, str(job_id))[-1]["state"] == "succeeded"
     time.sleep(1.0)  # let the duplicates arrive and be turned away
-    with db.session() as s:
-        row = job_queries.get_job(s, job_id)
+    with db.transaction() as tx:
+        row = job_queries.get_job(tx, job_id)
     assert row is not None and row.attempts == 1
     assert worker.log().count(f"job {job_id}: not claimable") == 2

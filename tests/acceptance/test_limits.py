@@ -12,7 +12,7 @@ import pytest
 
 from spark.config import Settings
 from spark.db import audit as audit_queries
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.domain.principals import Permission, Tier
 from spark.security.apikeys import create_key, revoke_key
 from tests.support.jobs import auth
@@ -73,8 +73,8 @@ def test_key_creation_and_revocation_are_audited_without_the_secret(db: Database
     minted = create_key(db, "auditee", Tier.PRO, {Permission.READ})
     assert revoke_key(db, minted.record.key_id)
     assert not revoke_key(db, minted.record.key_id)
-    with db.session() as s:
-        entries = audit_queries.entries(s, audit_queries.AuditFilters(actor="auditee"))
+    with db.transaction() as tx:
+        entries = audit_queries.entries(tx, audit_queries.AuditFilters(actor="auditee"))
     assert [e.action for e in entries] == ["key.revoked", "key.created"]
     assert {e.key_id for e in entries} == {minted.record.key_id}
     assert entries[1].details == {"tier": "pro", "permissions": ["spark:read"]}

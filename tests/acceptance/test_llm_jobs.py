@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 
 from spark.config import Settings
 from spark.db import audit as audit_queries
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.web.app import create_app
 from tests.integration.test_llm_generation import GOOD
 from tests.support.fake_llm import FakeLLM, Reply
@@ -144,7 +144,7 @@ def test_a_used_up_monthly_token_quota_refuses_the_next_generation(
     assert refused.headers["RateLimit-Limit"] == "800"
     assert refused.headers["RateLimit-Remaining"] == "0"
     assert usage["month"]["tokens"] == 900 and usage["limits"]["tokens_per_month"] == 800
-    with db.session() as s:
+    with db.transaction() as tx:
         assert "quota.exceeded" in [
-            e.action for e in audit_queries.entries(s, audit_queries.AuditFilters(actor="alice"))
+            e.action for e in audit_queries.entries(tx, audit_queries.AuditFilters(actor="alice"))
         ]

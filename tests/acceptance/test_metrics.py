@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 
 from spark.config import Settings
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.metrics import JOB_DURATION_BUCKETS
 from spark.worker.metrics import multiprocess_dir
 from tests.support.jobs import TERMINAL, auth, wait_state

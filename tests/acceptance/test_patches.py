@@ -19,7 +19,7 @@ from starlette.testclient import TestClient
 
 from spark.config import Settings
 from spark.db import files as file_queries
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.db.models import JobRow
 from spark.domain.files import Author, sha256_of
 from spark.domain.jobs import Job
@@ -98,8 +98,8 @@ def content(db: Database, project: str, version: int | None = None) -> bytes:
 
 
 def job_count(db: Database) -> int:
-    with db.session() as s:
-        return int(s.scalar(select(func.count()).select_from(JobRow)) or 0)
+    with db.transaction() as tx:
+        return int(tx.scalar(select(func.count()).select_from(JobRow)) or 0)
 
 
 def test_a_generated_script_patched_three_ways_and_rolled_back_keeps_every_version(
@@ -202,8 +202,8 @@ def test_twenty_patches_pinned_to_one_version_let_exactly_one_through(
             assert job.state.value == "failed" and job.error is not None
             assert job.error.code == "version_conflict"
             assert job.error.details == {"current_version": 2, "base_version": 1}
-    with db.session() as s:
-        assert [v.version for v in file_queries.history(s, uuid.UUID(project), PATH, 50)] == [2, 1]
+    with db.transaction() as tx:
+        assert [v.version for v in file_queries.history(tx, uuid.UUID(project), PATH, 50)] == [2, 1]
 
 
 def test_twenty_unpinned_patches_at_once_each_land_as_a_version_of_their_own(
@@ -259,8 +259,8 @@ def test_a_patch_that_cannot_apply_fails_saying_what_to_fix_and_writes_nothing(
     assert (first["line"], first["column"]) == (5, 11)  # the "= ;" of the inserted line
     assert f"at line:column {first['line']}:{first['column']}" in errors[2].message
     assert content(db, project) == MARKED.encode()
-    with db.session() as s:
-        assert len(file_queries.history(s, uuid.UUID(project), PATH, 50)) == 1
+    with db.transaction() as tx:
+        assert len(file_queries.history(tx, uuid.UUID(project), PATH, 50)) == 1
 
 
 def test_a_stale_base_version_is_a_409_at_submission_and_creates_no_job(

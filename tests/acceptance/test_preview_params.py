@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from spark.db.engine import Database
+from spark.db.executor import Database
 from tests.acceptance.test_http_errors import assert_error, job_count
 from tests.support.jobs import auth
 

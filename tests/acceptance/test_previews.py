@@ -17,7 +17,7 @@ from PIL import Image
 from starlette.testclient import TestClient
 
 from spark.config import Settings
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.domain.files import Author
 from spark.events.envelope import decode_event
 from spark.projects import files

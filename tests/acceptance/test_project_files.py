@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 from spark.cli import app as cli_app
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.db.models import FileBlobRow, FileVersionRow
 from spark.domain.files import Author, sha256_of
 from spark.projects import files
@@ -53,9 +53,9 @@ def get(client: TestClient, key: str, url: str, **kw: Any) -> Any:
 
 def stored_counts(db: Database) -> tuple[int, int]:
     """How many versions and blobs the store holds, across every project."""
-    with db.session() as s:
-        versions = s.scalar(select(func.count()).select_from(FileVersionRow))
-        blobs = s.scalar(select(func.count()).select_from(FileBlobRow))
+    with db.transaction() as tx:
+        versions = tx.scalar(select(func.count()).select_from(FileVersionRow))
+        blobs = tx.scalar(select(func.count()).select_from(FileBlobRow))
     return int(versions or 0), int(blobs or 0)
 
 

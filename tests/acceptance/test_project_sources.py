@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 
 from fakes.unity import make_unity_project
 from spark.config import Settings
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.domain.projects import file_url
 from spark.web.app import create_app
 from tests.support.builds import builds_only_worker

@@ -12,7 +12,7 @@ from typing import Any
 from starlette.testclient import TestClient
 
 from fakes.unity import make_unity_project
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.domain.files import Author, sha256_of
 from spark.engines.unity.unity_yaml import meta_for_path, meta_guid, stable_guid
 from spark.projects import files

@@ -11,7 +11,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from spark.db import webhooks as webhook_queries
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.db.types import utcnow
 from spark.domain.projects import Delivery
 from tests.support.jobs import auth
@@ -253,9 +253,9 @@ def test_deliveries_list_each_attempt_newest_first(
     created = create(client, api_key, dir_project(webhooks=[{"url": HOOK}]))
     webhook_id, job_id = uuid.UUID(created["webhooks"][0]["id"]), uuid.uuid4()
     delivery_id = uuid.uuid4()
-    with db.session() as s:
-        webhook_queries.claim_attempt(s, attempt(delivery_id, webhook_id, job_id, 1, ok=False))
-        webhook_queries.claim_attempt(s, attempt(delivery_id, webhook_id, job_id, 2, ok=True))
+    with db.transaction() as tx:
+        webhook_queries.claim_attempt(tx, attempt(delivery_id, webhook_id, job_id, 1, ok=False))
+        webhook_queries.claim_attempt(tx, attempt(delivery_id, webhook_id, job_id, 2, ok=True))
     resp = client.get(f"/v1/projects/{created['id']}/deliveries", headers=auth(api_key))
     assert resp.status_code == 200
     items = resp.json()["items"]

@@ -8,7 +8,7 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.engines.unity.csharp import check_syntax
 from tests.support.jobs import TERMINAL, assert_result_matches_its_model, auth, wait_state
 from tests.support.workers import WorkerProcess

@@ -13,7 +13,7 @@ import schemathesis
 from schemathesis import BaseSchema
 
 from spark.config import Settings, TierLimits
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.domain.principals import Permission, Tier
 from spark.security.apikeys import create_key
 from tests.support.services import free_port

@@ -14,7 +14,7 @@ import redis
 from spark.broker.app import create_celery
 from spark.broker.dispatch import CeleryDispatcher
 from spark.config import Settings
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.events.factory import make_sink
 from spark.events.sink import EventSink
 from tests.support.replica import StreamingReplica

@@ -16,7 +16,7 @@ from spark.broker.sending import Sender
 from spark.config import Settings, tier_limits
 from spark.db import jobs as job_queries
 from spark.db.aio import AsyncDatabase
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.db.types import utcnow
 from spark.domain.jobs import Job, JobKind
 from spark.errors import QuotaExceeded
@@ -67,8 +67,8 @@ def sender(db: Database, dispatcher: CeleryDispatcher) -> Iterator[Sender]:
 
 
 def _use_tokens(db: Database, owner: str, tokens: int) -> None:
-    with db.session() as s:
-        s.execute(
+    with db.transaction() as tx:
+        tx.run(
             text("INSERT INTO usage_counters (owner, period, tokens, jobs) VALUES (:o, :p, :t, 1)"),
             {"o": owner, "p": month_of(utcnow()), "t": tokens},
         )
@@ -86,9 +86,7 @@ def _accept(db: Database, sender: Sender, new: NewJob) -> Submitted:
 
 
 def _jobs_of(db: Database, owner: str) -> int:
-    with db.session() as s:
-        found = s.execute(text("SELECT count(*) FROM jobs WHERE owner = :o"), {"o": owner})
-        return int(found.scalar_one())
+    return int(db.scalar(text("SELECT count(*) FROM jobs WHERE owner = :o"), {"o": owner}))
 
 
 def test_a_plain_submission_under_the_token_quota_is_stored_and_sent(

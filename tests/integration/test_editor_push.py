@@ -13,7 +13,7 @@ import pytest
 
 from spark.config import Settings
 from spark.db import projects as project_queries
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.db.types import utcnow
 from spark.domain.files import Author
 from spark.domain.jobs import Job, JobKind, JobState
@@ -43,8 +43,8 @@ def project_with(db: Database, unity_mcp_url: str | None) -> uuid.UUID:
         uuid.uuid4(), "alice", f"game-{uuid.uuid4().hex[:6]}", utcnow(), "/tmp", None, None,
         unity_mcp_url,
     )  # fmt: skip
-    with db.session() as s:
-        project_queries.insert_project(s, project)
+    with db.transaction() as tx:
+        project_queries.insert_project(tx, project)
     return project.id
 
 

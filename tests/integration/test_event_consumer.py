@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from spark.cli import app as cli_app
 from spark.config import Settings
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.db.models import DeadLetterRow, EventRow
 from spark.domain.events import Event, EventFamily, EventType
 from spark.domain.jobs import JobKind
@@ -36,9 +36,9 @@ def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
 
 def stored(db: Database, job_id: uuid.UUID) -> tuple[int, int]:
     """(rows, distinct ids) stored for a job."""
-    with db.session() as s:
-        rows = s.scalar(select(func.count()).where(EventRow.job_id == job_id))
-        distinct = s.scalar(
+    with db.transaction() as tx:
+        rows = tx.scalar(select(func.count()).where(EventRow.job_id == job_id))
+        distinct = tx.scalar(
             select(func.count(func.distinct(EventRow.id))).where(EventRow.job_id == job_id)
         )
     return int(rows or 0), int(distinct or 0)
@@ -135,12 +135,12 @@ def test_an_invalid_message_is_dead_lettered_not_stored(
     consumer.start()
     try:
         wait_until(lambda: stored(db, job_id)[0] == 1)
-        with db.session() as s:
-            wait_until(lambda: bool(s.scalar(select(func.count()).select_from(DeadLetterRow))))
+        with db.transaction() as tx:
+            wait_until(lambda: bool(tx.scalar(select(func.count()).select_from(DeadLetterRow))))
     finally:
         consumer.stop()
-    with db.session() as s:
-        letter = s.scalars(select(DeadLetterRow)).one()
+    with db.transaction() as tx:
+        letter = tx.one(select(DeadLetterRow))
     assert letter.subject == subject and letter.payload == "{not json"
 
 

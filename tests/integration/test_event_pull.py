@@ -13,7 +13,7 @@ import pytest
 from nats.aio.client import Client
 
 from spark.db import events as event_queries
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.events.consumer import ConsumerOptions, consume, consumer_config
 from spark.events.envelope import STREAM, decode_events
 from spark.events.pull import Puller, PullError

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.db.models import EventOutboxRow
 from spark.domain.events import Event, EventFamily, EventType
 from spark.domain.jobs import JobKind
@@ -42,11 +42,11 @@ def make_event(session: str, type_: EventType = EventType.PROGRESS, **data: obje
 
 
 def count(db: Database, model: type, **where: object) -> int:
-    with db.session() as s:
+    with db.transaction() as tx:
         query = select(func.count()).select_from(model)
         for key, value in where.items():
             query = query.where(getattr(model, key) == value)
-        return int(s.scalar(query) or 0)
+        return int(tx.scalar(query) or 0)
 
 
 def wait_until(check: object, timeout: float = 15.0) -> None:

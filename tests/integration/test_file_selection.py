@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.domain.files import Author
 from spark.projects import files
 from tests.integration.test_file_store import new_project

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from spark.db import projects as project_queries
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.db.models import FileBlobRow
 from spark.db.types import utcnow
 from spark.domain.files import Author, StoredFile, sha256_of
@@ -25,8 +25,8 @@ ALICE = Author("alice", "key-1")
 
 def new_project(db: Database, owner: str = "alice") -> uuid.UUID:
     project = Project(uuid.uuid4(), owner, f"game-{uuid.uuid4().hex[:6]}", utcnow(), "/tmp")
-    with db.session() as s:
-        project_queries.insert_project(s, project)
+    with db.transaction() as tx:
+        project_queries.insert_project(tx, project)
     return project.id
 
 
@@ -80,13 +80,13 @@ def test_rollback_writes_the_old_content_as_a_new_version(db: Database) -> None:
 
 def test_identical_bytes_are_stored_once_across_paths_and_projects(db: Database) -> None:
     a, b = new_project(db), new_project(db)
-    with db.session() as s:
-        before = s.scalar(select(func.count()).select_from(FileBlobRow))
+    with db.transaction() as tx:
+        before = tx.scalar(select(func.count()).select_from(FileBlobRow))
     for project in (a, b):
         files.write(db, project, PATH, b"shared bytes", ALICE, "same")
         files.write(db, project, "Assets/Other.cs", b"shared bytes", ALICE, "same")
-    with db.session() as s:
-        assert s.scalar(select(func.count()).select_from(FileBlobRow)) == (before or 0) + 1
+    with db.transaction() as tx:
+        assert tx.scalar(select(func.count()).select_from(FileBlobRow)) == (before or 0) + 1
 
 
 def test_a_file_over_the_size_limit_is_refused_and_nothing_is_written(db: Database) -> None:

@@ -3,18 +3,19 @@ event's outbox row, or, if anything of it fails or the attempt lost the job, non
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from spark.broker.dispatch import CeleryDispatcher
-from spark.db import direct, running
 from spark.db import jobs as job_queries
-from spark.db.engine import Database
+from spark.db import running
+from spark.db.executor import Database, Params, Statement, Transaction, bound
 from spark.db.types import utcnow
 from spark.db.usage import UsageRecord
 from spark.domain.events import EventType
@@ -39,8 +40,8 @@ def claimed(db: Database, dispatcher: CeleryDispatcher, sink: EventSink) -> Clai
 def written(db: Database, job_id: uuid.UUID) -> dict[str, Any]:
     """The job's state, how many usage records and counted jobs it has, and its events
     waiting in the outbox."""
-    with db.session() as s:
-        row = s.execute(
+    with db.transaction() as tx:
+        row = tx.one(
             text(
                 "SELECT (SELECT state FROM jobs WHERE id = :id) AS state,"
                 " (SELECT count(*) FROM usage_records WHERE job_id = :id) AS usage,"
@@ -50,7 +51,7 @@ def written(db: Database, job_id: uuid.UUID) -> dict[str, Any]:
                 "  WHERE envelope->>'job_id' = CAST(:id AS text)) AS events"
             ),
             {"id": job_id},
-        ).one()
+        )
     return {"state": row.state, "usage": row.usage, "counted": row.counted, "events": row.events}
 
 
@@ -64,42 +65,38 @@ def sink(db: Database) -> Iterator[EventSink]:
 
 
 @pytest.fixture
-def transactions(db: Database) -> Iterator[list[str]]:
-    """Every transaction a session begins on db while the test runs."""
-    begun: list[str] = []
+def statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every statement this thread runs, and BEGIN for every transaction it opens."""
+    seen: list[str] = []
+    thread = threading.get_ident()
+    run, begin = Transaction._execute, Database.transaction
 
-    def count(_conn: object) -> None:
-        begun.append("BEGIN")
+    def execute(tx: Transaction, stmt: Statement, params: Params) -> Any:
+        if threading.get_ident() == thread:
+            seen.append(bound(stmt, params)[0])
+        return run(tx, stmt, params)
 
-    event.listen(db.engine, "begin", count)
-    yield begun
-    event.remove(db.engine, "begin", count)
+    def transaction(db: Database) -> Any:
+        seen.append("BEGIN")
+        return begin(db)
+
+    monkeypatch.setattr(Transaction, "_execute", execute)
+    monkeypatch.setattr(Database, "transaction", transaction)
+    return seen
 
 
 def test_a_claimed_job_ends_in_one_statement_with_its_usage_and_outcome(
-    db: Database,
-    dispatcher: CeleryDispatcher,
-    sink: EventSink,
-    transactions: list[str],
-    monkeypatch: pytest.MonkeyPatch,
+    db: Database, dispatcher: CeleryDispatcher, sink: EventSink, statements: list[str]
 ) -> None:
-    """One round trip, no session: the terminal row, the usage charge and the outcome event."""
+    """One round trip, no transaction: the terminal row, the usage charge and the outcome event."""
     held = claimed(db, dispatcher, sink)
     sink.publish(job_event(held.job, EventType.STARTED, {"attempt": held.attempt}))
     assert sink.flush(10)  # the started event waits in the outbox before the end begins
-    statements: list[str] = []
-    fetch = direct.fetch_one
-
-    def counted(db: Database, sql: str, params: Any) -> Any:
-        statements.append(sql)
-        return fetch(db, sql, params)
-
-    monkeypatch.setattr(direct, "fetch_one", counted)
-    transactions.clear()
+    statements.clear()
     ending = Ending(JobState.SUCCEEDED, {"tokens": {"prompt": 3, "completion": 4}})
     job = end_job(db, sink, held.job, Held(held.attempt), ending)
     assert job is not None and job.state is JobState.SUCCEEDED and job.progress.percent == 100
-    assert len(statements) == 1 and transactions == []
+    assert len(statements) == 1 and statements[0].startswith("\nWITH done AS (")
     assert written(db, held.job.id) == {
         "state": "succeeded",
         "usage": 1,
@@ -114,8 +111,8 @@ def test_an_end_that_fails_midway_leaves_no_state_usage_or_event(
     """A failure inside the statement (here the usage counter refuses) undoes all of it: the
     job is still running, to be taken over, and no outcome event waits to be sent."""
     held = claimed(db, dispatcher, sink)
-    with db.session() as s:
-        s.execute(
+    with db.transaction() as tx:
+        tx.run(
             text(
                 "CREATE FUNCTION spark_test_refuse() RETURNS trigger LANGUAGE plpgsql AS"
                 " $$ BEGIN RAISE EXCEPTION 'refused'; END $$;"
@@ -127,9 +124,9 @@ def test_an_end_that_fails_midway_leaves_no_state_usage_or_event(
         with pytest.raises(psycopg.errors.RaiseException):
             end_job(db, sink, held.job, Held(held.attempt), Ending(JobState.SUCCEEDED, {}))
     finally:
-        with db.session() as s:
-            s.execute(text("DROP TRIGGER spark_test_refuse ON usage_counters"))
-            s.execute(text("DROP FUNCTION spark_test_refuse()"))
+        with db.transaction() as tx:
+            tx.run(text("DROP TRIGGER spark_test_refuse ON usage_counters"))
+            tx.run(text("DROP FUNCTION spark_test_refuse()"))
     assert written(db, held.job.id) == {
         "state": "running",
         "usage": 0,
@@ -143,8 +140,8 @@ def test_an_end_by_an_attempt_that_lost_the_job_writes_nothing(
 ) -> None:
     """The fence is part of the statement: a stale attempt charges nothing and says nothing."""
     held = claimed(db, dispatcher, sink)
-    with db.session() as s:
-        taken = job_queries.take_over(s, held.job, "w:2", utcnow())
+    with db.transaction() as tx:
+        taken = job_queries.take_over(tx, held.job, "w:2", utcnow())
     assert taken is not None
     ending = Ending(JobState.SUCCEEDED, {})
     assert end_job(db, sink, held.job, Held(held.attempt), ending) is None
@@ -180,8 +177,8 @@ def test_an_end_staged_for_nats_puts_its_event_in_the_outbox_with_the_end(
         events=[terminal],
     )
     assert running.finish(db, end) is not None
-    with db.session() as s:
-        rows = s.execute(text("SELECT id, subject, envelope FROM event_outbox")).all()
+    with db.transaction() as tx:
+        rows = tx.all(text("SELECT id, subject, envelope FROM event_outbox"))
     assert [(r.id, r.subject, r.envelope["type"]) for r in rows] == [
         (terminal.id, terminal.subject, "completed")
     ]
@@ -192,11 +189,14 @@ def test_heartbeats_of_every_held_job_are_one_update_that_spares_lost_attempts(
 ) -> None:
     """Jobs still held by their attempt are refreshed; an attempt that lost its job is not."""
     first, second = claimed(db, dispatcher, sink), claimed(db, dispatcher, sink)
-    with db.session() as s:
-        s.execute(text("UPDATE jobs SET heartbeat_at = now() - interval '1 hour'"))
+    with db.transaction() as tx:
+        tx.run(text("UPDATE jobs SET heartbeat_at = now() - interval '1 hour'"))
     running.touch_heartbeats(db, [(first.job.id, first.attempt), (second.job.id, 99)])
-    with db.session() as s:
-        fresh = s.execute(
-            text("SELECT id FROM jobs WHERE heartbeat_at > now() - interval '1 minute'")
-        ).scalars()
+    with db.transaction() as tx:
+        fresh = [
+            r[0]
+            for r in tx.all(
+                text("SELECT id FROM jobs WHERE heartbeat_at > now() - interval '1 minute'")
+            )
+        ]
         assert list(fresh) == [first.job.id]

@@ -14,7 +14,7 @@ import pytest
 from spark.broker.dispatch import CeleryDispatcher
 from spark.db import jobs as job_queries
 from spark.db import running
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.domain.jobs import Job, JobKind, JobState
 from spark.errors import JobNotCancelable, NotFound
 from spark.events.sink import EventSink
@@ -33,8 +33,8 @@ def queued(db: Database, dispatcher: CeleryDispatcher, owner: str = "alice") -> 
 
 
 def reload(db: Database, job_id: uuid.UUID) -> Job:
-    with db.session() as s:
-        job = job_queries.get_job(s, job_id)
+    with db.transaction() as tx:
+        job = job_queries.get_job(tx, job_id)
     assert job is not None
     return job
 
@@ -243,8 +243,8 @@ def test_an_unfinished_outcome_is_sql_null(
     held = lifecycle.claim(db, sink, job.id, "w:1", lease_s=30, max_attempts=3)
     assert held is not None
     end_job(db, sink, held.job, Held(held.attempt), Ending(JobState.SUCCEEDED, {"ok": True}))
-    with db.session() as s:
-        nulls = s.execute(
+    with db.transaction() as tx:
+        nulls = tx.one(
             text("SELECT error IS NULL, result IS NULL FROM jobs WHERE id = :id"), {"id": job.id}
-        ).one()
+        )
     assert tuple(nulls) == (True, False)

@@ -9,7 +9,7 @@ import uuid
 import pytest
 import redis
 
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.domain.files import Author
 from spark.kv.preview_cache import CachedPreview, PreviewRequest, RedisPreviewCache, files_digest
 from spark.projects import files

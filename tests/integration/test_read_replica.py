@@ -12,7 +12,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from spark.config import Settings
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.domain.principals import DEFAULT_PERMISSIONS, Tier
 from spark.security.apikeys import create_key
 from spark.web.app import create_app
@@ -39,7 +39,7 @@ def key(replica: StreamingReplica) -> str:
     try:
         token = create_key(db, f"user-{uuid.uuid4().hex[:8]}", Tier.PRO, DEFAULT_PERMISSIONS).token
     finally:
-        db.dispose()
+        db.close()
     replica.wait_caught_up()
     return token
 

@@ -20,7 +20,7 @@ from spark.broker.app import create_celery
 from spark.config import Settings
 from spark.db import events as event_queries
 from spark.db import migrate
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.db.models import AuditRow, DeadLetterRow, EventRow, JobRow, UsageRecordRow
 from spark.db.types import utcnow
 from spark.jobs.retention import JobFiles, RetentionPolicy, RetentionReport, run_retention
@@ -52,10 +52,10 @@ def fresh_url() -> Iterator[str]:
 @pytest.fixture
 def rdb(fresh_url: str) -> Iterator[Database]:
     db = Database(fresh_url)
-    with db.session() as s:
-        s.execute(text(f"TRUNCATE {TABLES}"))
+    with db.transaction() as tx:
+        tx.run(text(f"TRUNCATE {TABLES}"))
     yield db
-    db.dispose()
+    db.close()
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,9 @@ def _job(
     return {
         "id": uuid.uuid4(), "owner": "alice" if run_s and int(run_s) % 2 else "bob",
         "kind": kind, "state": state, "params": params, "created_at": created,
-        "started_at": started, "finished_at": finished,
+        "started_at": started, "finished_at": finished, "progress_percent": 0,
+        "progress_message": "", "attempts": 1, "session_id": "default", "priority": 5,
+        "cancel_requested": False,
     }  # fmt: skip
 
 
@@ -115,13 +117,13 @@ def _seed(db: Database, root: Path) -> Seeded:
         for at in (OLD, OLD + timedelta(hours=1), OLD + timedelta(days=40), RECENT)
     ]
     files = JobFiles(ArtifactStore(root), LocalLogStore(root))
-    with db.session() as s:
-        event_queries.ensure_partitions(s, {event_queries.month_start(e["ts"]) for e in events})
-        s.execute(insert(JobRow), jobs + unfinished + recent)
-        s.execute(insert(UsageRecordRow), usage)
-        s.execute(insert(AuditRow), audit)
-        s.execute(insert(EventRow), events)
-        s.execute(insert(DeadLetterRow), dead)
+    with db.transaction() as tx:
+        event_queries.ensure_partitions(tx, {event_queries.month_start(e["ts"]) for e in events})
+        tx.run(insert(JobRow).values(jobs + unfinished + recent))
+        tx.run(insert(UsageRecordRow).values(usage))
+        tx.run(insert(AuditRow).values(audit))
+        tx.run(insert(EventRow).values(events))
+        tx.run(insert(DeadLetterRow).values(dead))
     for job in jobs + recent:
         files.artifacts.put(job["id"], "out.txt", b"artifact")
         files.logs.open_writer(job["id"]).close()
@@ -161,16 +163,16 @@ ROLLUPS = {
 
 def _rows(db: Database, sql: str) -> list[tuple[Any, ...]]:
     hour = NOW.replace(minute=0, second=0, microsecond=0)
-    with db.session() as s:
+    with db.transaction() as tx:
         return [
             tuple(round(float(v), 6) if isinstance(v, float) else v for v in row)
-            for row in s.execute(text(sql), {"hour": hour})
+            for row in tx.all(text(sql), {"hour": hour})
         ]
 
 
 def _count(db: Database, sql: str) -> int:
-    with db.session() as s:
-        return int(s.scalar(text(sql)) or 0)
+    with db.transaction() as tx:
+        return int(tx.scalar(text(sql)) or 0)
 
 
 def _partitions(db: Database) -> list[str]:
@@ -250,8 +252,8 @@ def test_the_beat_task_runs_retention_in_a_real_worker(
 ) -> None:
     """spark.maintenance.retention, sent as beat sends it, rolls up and prunes."""
     seeded = _seed(rdb, Path(settings.artifact_dir))
-    with rdb.session() as s:
-        s.execute(text("UPDATE audit_log SET at = at - interval '200 days'"))
+    with rdb.transaction() as tx:
+        tx.run(text("UPDATE audit_log SET at = at - interval '200 days'"))
     mine = settings.model_copy(update={"database_url": fresh_url})
     worker = WorkerProcess(mine, tmp_path, queues="maintenance", SPARK_RETENTION_AUDIT_DAYS="0")
     worker.start()

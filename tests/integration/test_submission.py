@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from spark.broker.dispatch import CeleryDispatcher
 from spark.config import Settings
 from spark.db import jobs as job_queries
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.db.models import JobRow, OutboxRow
 from spark.db.types import utcnow
 from spark.domain.jobs import JobKind, JobState
@@ -37,8 +37,8 @@ def new_job(key: str | None = None, params: dict[str, str] = PARAMS, **kw: objec
 
 
 def outbox(db: Database) -> list[OutboxRow]:
-    with db.session() as s:
-        return list(s.scalars(select(OutboxRow)))
+    with db.transaction() as tx:
+        return list(tx.all(select(OutboxRow)))
 
 
 def test_submit_commits_job_and_outbox_then_sends_the_message(
@@ -66,8 +66,8 @@ def test_a_failed_send_leaves_the_job_accepted_for_the_relay(
     assert queued_messages(settings) == 1
     [row] = outbox(db)
     assert row.sent_at is not None and row.sends == 1
-    with db.session() as s:
-        job = job_queries.get_job(s, done.job.id)
+    with db.transaction() as tx:
+        job = job_queries.get_job(tx, done.job.id)
     assert job is not None and job.state is JobState.QUEUED
 
 
@@ -87,8 +87,8 @@ def test_a_rolled_back_submission_dispatches_nothing(
     """If the transaction fails, no row exists and no message reaches the broker."""
     with pytest.raises(Exception, match="value too long"):
         submit(db, dispatcher, new_job(session_id="s" * 100))
-    with db.session() as s:
-        assert list(s.scalars(select(JobRow))) == []
+    with db.transaction() as tx:
+        assert list(tx.all(select(JobRow))) == []
     assert outbox(db) == [] and queued_messages(settings) == 0
 
 
@@ -170,8 +170,8 @@ def test_a_broker_that_lost_its_messages_gets_each_queued_job_sent_once_more(
 def age_outbox(db: Database, hours: float) -> None:
     """Make every outbox row look sent and created hours ago."""
     then = utcnow() - timedelta(hours=hours)
-    with db.session() as s:
-        s.execute(update(OutboxRow).values(created_at=then, sent_at=then))
+    with db.transaction() as tx:
+        tx.run(update(OutboxRow).values(created_at=then, sent_at=then))
 
 
 def test_a_backlog_that_outlasts_the_resend_window_costs_one_extra_message_per_job(

@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 
 from spark.config import Settings
 from spark.db import usage as usage_queries
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.db.models import TokensHourRow
 from spark.db.types import utcnow
 from spark.domain.jobs import Job, JobKind, JobState
@@ -57,9 +57,9 @@ def test_a_job_is_charged_once_and_its_month_adds_up(db: Database, sink: EventSi
     again = Ending(JobState.SUCCEEDED, {"tokens": {"prompt": 1000}})
     assert end_job(db, sink, first, Held(first.attempts), again) is None
     period = first.finished_at.strftime("%Y-%m") if first.finished_at else ""
-    with db.session() as s:
-        assert usage_queries.month_usage(s, "payer", period) == (425, 2)
-        assert usage_queries.month_usage(s, "someone-else", period) == (0, 0)
+    with db.transaction() as tx:
+        assert usage_queries.month_usage(tx, "payer", period) == (425, 2)
+        assert usage_queries.month_usage(tx, "someone-else", period) == (0, 0)
 
 
 def test_a_record_keeps_model_tokens_and_duration(db: Database) -> None:
@@ -83,8 +83,8 @@ def test_usage_history_lists_only_the_callers_rolled_up_hours(
         {"hour": hour - timedelta(days=5), "owner": "alice", "model": "m1", "jobs": 1,
          "tokens_in": 1, "tokens_out": 1},
     ]  # fmt: skip
-    with db.session() as s:
-        s.execute(insert(TokensHourRow), rows)
+    with db.transaction() as tx:
+        tx.run(insert(TokensHourRow).values(rows))
     with TestClient(create_app(settings)) as client:
         plain = client.get("/v1/usage", headers=auth(api_key)).json()
         resp = client.get("/v1/usage?history_days=2", headers=auth(api_key))

@@ -17,7 +17,7 @@ from sqlalchemy import text
 from spark.db import projects as project_queries
 from spark.db import submissions as submission_queries
 from spark.db import webhooks as webhook_queries
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.db.types import utcnow
 from spark.domain.jobs import Job, JobKind, JobState
 from spark.domain.projects import Delivery, Project, Webhook
@@ -53,8 +53,8 @@ def registered(db: Database, url: str) -> tuple[Project, Webhook]:
         source_dir="/srv/unity/game",
         webhooks=(hook,),
     )
-    with db.session() as s:
-        project_queries.insert_project(s, project)
+    with db.transaction() as tx:
+        project_queries.insert_project(tx, project)
     return project, hook
 
 
@@ -77,8 +77,8 @@ def finished_build(project: Project) -> Job:
 
 
 def attempts(db: Database, project: Project) -> list[Delivery]:
-    with db.session() as s:
-        return webhook_queries.list_deliveries(s, project.id, project.owner, 50)
+    with db.transaction() as tx:
+        return webhook_queries.list_deliveries(tx, project.id, project.owner, 50)
 
 
 def test_a_delivery_is_signed_so_the_receiver_can_verify_it(
@@ -172,10 +172,10 @@ def test_the_delivery_id_is_stable_per_job_and_webhook() -> None:
 def stored_build(db: Database, project: Project) -> Job:
     """A finished build as the scheduler finds it: a terminal row in the jobs table."""
     job = finished_build(project)
-    with db.session() as s:
-        submission_queries.insert_jobs(s, [submission_queries.Submission(job, "")])
-    with db.session() as s:
-        s.execute(
+    with db.transaction() as tx:
+        submission_queries.insert_jobs(tx, [submission_queries.Submission(job, "")])
+    with db.transaction() as tx:
+        tx.run(
             text("UPDATE jobs SET state = :state, finished_at = :now WHERE id = :id"),
             {"state": job.state.value, "now": job.finished_at, "id": job.id},
         )
@@ -184,8 +184,8 @@ def stored_build(db: Database, project: Project) -> Job:
 
 def age_attempts(db: Database, seconds: float) -> None:
     """Pretend every recorded attempt (and its retry time) came seconds earlier."""
-    with db.session() as s:
-        s.execute(
+    with db.transaction() as tx:
+        tx.run(
             text(
                 "UPDATE webhook_deliveries SET created_at = created_at - make_interval(secs => :s),"
                 " not_before = not_before - make_interval(secs => :s)"

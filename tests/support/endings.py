@@ -11,7 +11,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.db.models import EventOutboxRow, EventRow, UsageRecordRow
 from spark.domain.events import TERMINAL_TYPES
 from spark.events.envelope import decode_event
@@ -37,8 +37,8 @@ def terminal_on_nats(sub: Subscriber, job_id: str) -> list[str]:
 
 def terminal_stored(db: Database, job_id: str) -> list[str]:
     """The terminal event types stored in spark_events for the job."""
-    with db.session() as s:
-        rows = s.execute(
+    with db.transaction() as tx:
+        rows = tx.all(
             select(EventRow.type).where(
                 EventRow.job_id == uuid.UUID(job_id), EventRow.type.in_(TERMINAL_VALUES)
             )
@@ -48,16 +48,16 @@ def terminal_stored(db: Database, job_id: str) -> list[str]:
 
 def in_event_outbox(db: Database, job_id: str) -> int:
     """How many of the job's events still wait in the event outbox."""
-    with db.session() as s:
-        envelopes = s.scalars(select(EventOutboxRow.envelope)).all()
+    with db.transaction() as tx:
+        envelopes = [r[0] for r in tx.all(select(EventOutboxRow.envelope))]
     return sum(1 for e in envelopes if e.get("job_id") == job_id)
 
 
 def usage_records(db: Database, job_id: str) -> int:
     """How many usage records charge the job."""
-    with db.session() as s:
+    with db.transaction() as tx:
         query = select(func.count()).where(UsageRecordRow.job_id == uuid.UUID(job_id))
-        return int(s.execute(query).scalar_one())
+        return int(tx.scalar(query))
 
 
 def finished_total(texts: list[str]) -> float:

@@ -7,7 +7,7 @@ import uuid
 
 from spark.broker.dispatch import CeleryDispatcher
 from spark.db import jobs as job_queries
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.domain.jobs import Job, JobKind
 from spark.kinds import spec_of
 
@@ -25,8 +25,8 @@ def auth(key: str) -> dict[str, str]:
 
 def stored(db: Database, job_id: str | uuid.UUID) -> Job:
     """The job as stored (owner-blind), which must exist."""
-    with db.session() as s:
-        job = job_queries.get_job(s, uuid.UUID(str(job_id)))
+    with db.transaction() as tx:
+        job = job_queries.get_job(tx, uuid.UUID(str(job_id)))
     assert job is not None
     return job
 

@@ -9,7 +9,7 @@ import celeryconfig
 from spark.config import ConfigurationMissing, Settings
 from spark.contracts.params import GenerateScriptParams
 from spark.contracts.paths import check_project_path
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.domain.jobs import JobState
 from spark.kinds import LONGEST_HARD_LIMIT_S
 

@@ -119,7 +119,7 @@ async def get_job(request: Request) -> Response:
     job_id: uuid.UUID = request.path_params["job_id"]
     adb = services(request).adb
     job = await job_queries.read_owned_job(adb, job_id, principal.user, replica=True)
-    if job is None and adb.db.replica is not None:
+    if job is None and adb.db.replica_url is not None:
         # The replica may lag a fresh submission: fall back to the primary.
         job = await job_queries.read_owned_job(adb, job_id, principal.user)
     if job is None:
