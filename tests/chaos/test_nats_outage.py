@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
 from spark.config import Settings
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.db.models import EventOutboxRow, EventRow, JobRow
 from spark.embedded.stack import NATS
 from spark.events.envelope import STREAM
@@ -31,8 +31,7 @@ BODY = {
 
 
 def scalar(db: Database, query: object) -> int:
-    with db.session() as s:
-        return int(s.scalar(query) or 0)  # type: ignore[call-overload]
+    return int(db.scalar(query) or 0)
 
 
 async def stream_messages(url: str) -> int:

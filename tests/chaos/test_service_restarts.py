@@ -12,7 +12,7 @@ import httpx
 from starlette.testclient import TestClient
 
 from spark.config import Settings
-from spark.db.engine import Database
+from spark.db.executor import Database
 from tests.support.chaos import postgres_stopped, restart_redis_empty
 from tests.support.jobs import TURRET, auth
 from tests.support.ledger import assert_each_ended_once, wait_all_terminal
@@ -111,7 +111,7 @@ def test_postgres_restarted_under_load_answers_503_with_retry_after_and_recovers
             while load.run_for(1)[202] == 0:
                 assert time.monotonic() - recovery < 30, "no submission accepted after restart"
             after = load.run_for(3)
-        db.engine.dispose()  # the test's own connections died with the server
+        db.close()  # the test's own connections died with the server
         wait_all_terminal(db, load.accepted, timeout=60)
         assert all(proc.proc and proc.proc.poll() is None for proc in (api, worker, beat))
     finally:

@@ -15,7 +15,7 @@ import httpx
 import redis
 
 from spark.config import embedded_urls, remembered_ports
-from spark.db.engine import Database
+from spark.db.executor import Database
 from tests.support.endings import TERMINAL_VALUES
 from tests.support.jobs import TERMINAL, TURRET
 from tests.support.ledger import assert_each_ended_once
@@ -117,7 +117,7 @@ def assert_each_ended_once_after_restart(second: Up, workdir: Path, ids: list[st
     try:
         assert_each_ended_once(db, ids)
     finally:
-        db.dispose()
+        db.close()
     wait_until(lambda: taken(workdir) == 0, 15, "deliveries of the dead worker left")
 
 

@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 from spark.broker.app import create_celery
 from spark.broker.dispatch import CeleryDispatcher
 from spark.config import Settings
-from spark.db.engine import Database
+from spark.db.executor import Database
 from spark.db.models import JobRow
 from tests.support.chaos import PoolKiller, pool_children
 from tests.support.jobs import TURRET, auth, wait_delivered, wait_state
@@ -57,8 +57,7 @@ def test_pool_processes_killed_every_two_seconds_and_the_worker_once_lose_no_job
         replacement.stop()
         beat.stop()
         worker.kill()
-    with db.session() as s:
-        ends = s.execute(select(JobRow.state, JobRow.attempts, JobRow.error)).all()
+    ends = db.all(select(JobRow.state, JobRow.attempts, JobRow.error))
     lost = [e for e in ends if e.state != "succeeded"]
     assert all(e.error["code"] == "worker_lost" for e in lost), lost
     assert all(e.attempts == MAX_ATTEMPTS for e in lost), lost
@@ -96,8 +95,7 @@ def test_jobs_prefetched_by_a_killed_worker_all_end_within_a_minute(
     finally:
         beat.stop()
         replacement.stop()
-    with db.session() as s:
-        states = s.scalars(select(JobRow.state)).all()
+    states = [row.state for row in db.all(select(JobRow.state))]
     assert set(states) == {"succeeded"}, states
     assert_each_ended_once(db, ids)
     print(f"all {len(ids)} jobs ended {took:.1f}s after the replacement started")

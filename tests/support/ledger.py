@@ -27,8 +27,8 @@ def wait_all_terminal(db: Database, ids: Sequence[str], timeout: float) -> float
             return time.monotonic() - start
         if time.monotonic() - start > timeout:
             raise AssertionError(
-                f"after {timeout}s: {len(open_)} job(tx) not terminal {open_[:5]},"
-                f" {unannounced} without a stored terminal event, {rows} dispatch row(tx) left"
+                f"after {timeout}s: {len(open_)} job(s) not terminal {open_[:5]},"
+                f" {unannounced} without a stored terminal event, {rows} dispatch row(s) left"
             )
         time.sleep(0.25)
 
@@ -66,7 +66,7 @@ def assert_each_ended_once(db: Database, ids: Sequence[str]) -> None:
     doubled = {k: v for k, v in events.items() if v != 1}
     assert not doubled, f"jobs with several terminal events: {doubled}"
     assert len(events) == len(wanted), (
-        f"{len(wanted) - len(events)} job(tx) without a terminal event"
+        f"{len(wanted) - len(events)} job(s) without a terminal event"
     )
     assert records == len(wanted)
     assert counted == recorded, "month counters disagree with the usage records"
