@@ -229,6 +229,24 @@ def outbox_remove(q: Executor, ids: Sequence[uuid.UUID]) -> None:
         q.run(_OUTBOX_REMOVE, {"ids": list(ids)})
 
 
+_LAZY_COMMIT = compiled(text("SET LOCAL synchronous_commit = off"))
+
+
+def outbox_forget(db: Database, ids: Sequence[uuid.UUID]) -> None:
+    """Forget events NATS has acknowledged, in a commit that does not wait for the disk.
+
+    A delete lost to a Postgres crash only leaves a row the relay publishes again with the
+    same Nats-Msg-Id: within JetStream's duplicate window (stream.DUPLICATE_WINDOW_S, an hour,
+    far above the relay's STAGED_GRACE_S and relay_interval_s) the stream drops it, and after
+    it the consumer's ON CONFLICT DO NOTHING does. The same holds today for a delete that
+    fails while the database is away, so no guarantee rests on this commit being durable.
+    """
+    if ids:
+        with db.transaction() as tx:
+            tx.run(_LAZY_COMMIT)
+            tx.run(_OUTBOX_REMOVE, {"ids": list(ids)})
+
+
 _OUTBOX_DEPTH = compiled(select(func.count()).select_from(OUTBOX))
 
 

@@ -23,6 +23,10 @@ from spark.events.stream import ensure_stream, quiet_errors
 
 log = logging.getLogger(__name__)
 
+#: acknowledged outbox rows are deleted together at most this often: one statement and one
+#: commit for every job that ended meanwhile instead of one each
+FORGET_INTERVAL_S = 0.2
+
 
 class NatsPublisher:
     """An EventSink over JetStream: batched, bounded, and never dropping an event silently.
@@ -57,6 +61,9 @@ class NatsPublisher:
         self._nc: Any = None
         self._js: Any = None
         self._tasks: list[asyncio.Task[None]] = []
+        #: ids of delivered staged events whose outbox rows are still to be deleted
+        self._forgettable: list[uuid.UUID] = []
+        self._forgetting: asyncio.Task[None] | None = None
         self._thread = threading.Thread(
             target=self._loop.run_forever, name="spark-events", daemon=True
         )
@@ -120,9 +127,12 @@ class NatsPublisher:
         ]
 
     async def _stop(self) -> None:
-        for task in self._tasks:
+        tasks = [*self._tasks, *([self._forgetting] if self._forgetting else [])]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
+        # What was acknowledged but not yet forgotten is deleted now rather than relayed again.
+        await self._forget_now()
         if self._nc is not None:
             await self._nc.close()
 
@@ -209,8 +219,23 @@ class NatsPublisher:
             await self._spill(loose, f"not acknowledged: {reason}")
 
     async def _forget(self, ids: list[uuid.UUID]) -> None:
+        """Delete these outbox rows with the others acknowledged within FORGET_INTERVAL_S."""
+        self._forgettable.extend(ids)
+        if self._forgetting is None:
+            self._forgetting = self._loop.create_task(self._forget_soon())
+
+    async def _forget_soon(self) -> None:
+        await asyncio.sleep(FORGET_INTERVAL_S)
+        # From here on a new acknowledgement starts the next round.
+        self._forgetting = None
+        await self._forget_now()
+
+    async def _forget_now(self) -> None:
+        ids, self._forgettable = self._forgettable, []
+        if not ids:
+            return
         try:
-            await asyncio.to_thread(event_queries.outbox_remove, self._db, ids)
+            await asyncio.to_thread(event_queries.outbox_forget, self._db, ids)
         except Exception:
             # Harmless: the relay publishes them again with the same Nats-Msg-Id.
             log.warning("could not forget %d delivered outbox event(s)", len(ids), exc_info=True)
