@@ -11,7 +11,6 @@ from typing import Any
 
 from celery.signals import task_postrun
 
-from spark.domain.jobs import Job
 from spark.worker.state import resources
 
 log = logging.getLogger(__name__)
@@ -22,11 +21,12 @@ FLUSH_TIMEOUT_S = 2.0
 
 def _flush_events(retval: Any = None, **_: Any) -> None:
     # Flushing here means a job's started and progress events are in NATS (or the store)
-    # before its message leaves the broker.
-    if not isinstance(retval, Job):
+    # before its message leaves the broker. A job task returns its terminal state's name (or
+    # None when the message did nothing), not the Job (spark/worker/tasks.py).
+    if not isinstance(retval, str):
         return
     if not resources().events.flush(FLUSH_TIMEOUT_S):
-        log.warning("events of job %s not yet acknowledged after %.0fs", retval.id, FLUSH_TIMEOUT_S)
+        log.warning("events of a %s job not yet acknowledged after %.0fs", retval, FLUSH_TIMEOUT_S)
 
 
 def connect_event_signals() -> None:
