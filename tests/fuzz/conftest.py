@@ -53,7 +53,16 @@ def api_schema(fuzz_server: ApiProcess) -> BaseSchema:
 
 
 @pytest.fixture
-def fuzz_key(db: Database) -> str:
-    """A key holding every permission a caller can have but admin, for a user of its own."""
+def fuzz_key(settings: Settings, db: Database) -> str:
+    """A key holding every permission a caller can have but admin, for a user of its own.
+
+    Made through a pool closed again before the fuzzing starts: a pool thread opening a
+    connection draws from `random` (the connection's expiry jitter), which hypothesis, seeing
+    the global random state move during a draw, reports as a strategy using `random`.
+    """
     perms = {Permission.READ, Permission.GENERATE, Permission.BUILD}
-    return create_key(db, f"fuzz-{uuid.uuid4().hex[:8]}", Tier.PRO, perms).token
+    owner = Database(settings.require("database_url"), pool_size=1)
+    try:
+        return create_key(owner, f"fuzz-{uuid.uuid4().hex[:8]}", Tier.PRO, perms).token
+    finally:
+        owner.close()
