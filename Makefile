@@ -1,4 +1,4 @@
-# SPARK: `make run` serves on the embedded default; `make test` runs the whole suite.
+# SPARK: `make run` serves on its own PostgreSQL, Valkey and NATS; `make test` runs the whole suite.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
