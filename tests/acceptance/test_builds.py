@@ -73,11 +73,19 @@ def submit_build(
     return job_id
 
 
+TERMINAL_EVENTS = {"completed", "failed", "canceled", "timeout"}
+
+
 def events_of(client: TestClient, key: str, job_id: str) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = client.get(f"/v1/jobs/{job_id}/events", headers=auth(key)).json()[
-        "items"
-    ]
-    return items
+    """The job's stored events once its terminal event is among them: events reach the store
+    through NATS and the consumer, so an ended job's last event may still be on its way."""
+    deadline = time.monotonic() + 15
+    while True:
+        resp = client.get(f"/v1/jobs/{job_id}/events", headers=auth(key))
+        items: list[dict[str, Any]] = resp.json()["items"]
+        if any(e["type"] in TERMINAL_EVENTS for e in items) or time.monotonic() > deadline:
+            return items
+        time.sleep(0.1)
 
 
 def test_webgl_build_streams_progress_serves_its_log_keeps_its_artifact_and_calls_webhooks(
