@@ -220,7 +220,9 @@ def test_ctrl_c_stops_everything_and_the_next_up_keeps_jobs_and_keys(
         assert all(name in commands for name in (*SERVICES, *SERVERS)), commands
         started = {pid: start_time(pid) for pid in running}
         os.kill(first.proc.pid, signal.SIGINT)
-        assert first.proc.wait(60) == 0, first.errors()
+        # a clean stop is asserted, not its speed: with the other lane of `make test` beside it
+        # on two cores, stopping five processes and three servers has taken just over 60 s
+        assert first.proc.wait(180) == 0, first.errors()
         assert processes_in(first.workdir) == {}
         assert [pid for pid, at in started.items() if at and start_time(pid) == at] == []
     finally:
@@ -235,7 +237,7 @@ def test_ctrl_c_stops_everything_and_the_next_up_keeps_jobs_and_keys(
         os.kill(second.proc.pid, signal.SIGKILL)
         second.proc.wait(10)
         # the kernel signals each child of the dead `spark up`, which then stops by itself
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while left := processes_in(second.workdir):
             assert time.monotonic() < deadline, left
             time.sleep(0.1)
