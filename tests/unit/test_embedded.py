@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import pwd
 import shutil
 import subprocess
 import sys
@@ -159,7 +160,6 @@ def test_spark_up_without_a_server_wheel_exits_1_naming_the_urls(tmp_path: Path)
     assert not (tmp_path / "var").exists()
 
 
-@pytest.mark.skipif(not hasattr(os, "geteuid"), reason="POSIX accounts")
 def test_nobody_is_kept_out_by_the_first_folder_closed_to_others(open_dir: Path) -> None:
     """A 0700 folder on the way stops `nobody` (Postgres's account under root); 0711 does not."""
     closed = open_dir / "home"
@@ -169,10 +169,9 @@ def test_nobody_is_kept_out_by_the_first_folder_closed_to_others(open_dir: Path)
     assert unreachable_folder(closed / "project" / "var", "nobody") is None
 
 
-@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root")
-def test_a_folder_nobody_owns_is_open_to_nobody(open_dir: Path) -> None:
-    """The owner's bits count for the owner: Postgres's own 0700 data folder is fine."""
+def test_a_folder_its_account_owns_is_open_to_it(open_dir: Path) -> None:
+    """The owner's bits count for the owner: Postgres's own 0700 data folder is fine (shown
+    with the account running the test, which owns the folder it makes)."""
     data = open_dir / "postgres"
     data.mkdir(mode=0o700)
-    shutil.chown(data, "nobody")
-    assert unreachable_folder(data, "nobody") is None
+    assert unreachable_folder(data, pwd.getpwuid(os.getuid()).pw_name) is None
