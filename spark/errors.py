@@ -159,6 +159,12 @@ class DependencyUnavailable(ServiceUnavailable):
     code = "dependency_unavailable"
 
 
+class StorageUnavailable(DependencyUnavailable):
+    """The artifact store (a directory or S3) cannot be reached; nothing half-written is kept."""
+
+    code = "storage_unavailable"
+
+
 class JobFailure(AppError):
     """The job could not be completed."""
 
