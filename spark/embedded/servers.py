@@ -46,9 +46,9 @@ class ServerSpec:
     log_path: Path | None = None
 
 
-def tcp_probe(port: int) -> None:
-    """Succeeds once something accepts connections on 127.0.0.1:port."""
-    with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+def tcp_probe(port: int, host: str = "127.0.0.1") -> None:
+    """Succeeds once something accepts connections on host:port."""
+    with socket.create_connection((host, port), timeout=0.5):
         pass
 
 

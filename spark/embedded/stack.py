@@ -21,6 +21,7 @@ import sysconfig
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import psycopg
@@ -50,6 +51,7 @@ ORDER = (POSTGRES, REDIS, NATS)
 #: how `spark up` names each server to its user
 TITLES = {POSTGRES: "PostgreSQL", REDIS: "Redis (Valkey)", NATS: "NATS"}
 DATABASE = EMBEDDED_DATABASE
+LOOPBACK = "127.0.0.1"
 SET_INSTEAD = (
     "set SPARK_DATABASE_URL, SPARK_BROKER_URL, SPARK_REDIS_URL and SPARK_NATS_URL to servers"
     " of your own instead (README: Platforms)"
@@ -104,6 +106,11 @@ class StackOptions:
     nats_memory_mb: int = 256
     nats_disk_mb: int = 4096
     extra: dict[str, str] = field(default_factory=dict)
+    #: the one address every server listens on and its URLs name; other than loopback, the
+    #: servers serve other machines (the multi-host tests' service host)
+    bind_address: str = LOOPBACK
+    #: a network (CIDR) whose clients PostgreSQL lets in besides loopback's
+    client_network: str | None = None
 
 
 def _package_dir(module: str) -> Path:
@@ -155,9 +162,9 @@ BINARIES: dict[str, Callable[[], Path]] = {
 }
 
 
-def _postgres_probe(port: int) -> None:
+def _postgres_probe(port: int, host: str = LOOPBACK) -> None:
     with psycopg.connect(
-        host="127.0.0.1", port=port, user="postgres", dbname="postgres", connect_timeout=2
+        host=host, port=port, user="postgres", dbname="postgres", connect_timeout=2
     ) as conn:
         conn.autocommit = True
         if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone():
@@ -198,7 +205,12 @@ class EmbeddedStack:
     def urls(self) -> StackUrls:
         """The URLs of the servers this stack runs."""
         ports = {name: server.spec.port for name, server in self.servers.items()}
-        return StackUrls(**embedded_urls(ports))
+        urls = embedded_urls(ports)
+        if self.options.bind_address != LOOPBACK:
+            # embedded_urls names loopback, where `spark up`'s servers always are
+            host = self.options.bind_address
+            urls = {name: url.replace(LOOPBACK, host, 1) for name, url in urls.items()}
+        return StackUrls(**urls)
 
     def stop(self) -> None:
         """Stop every server cleanly, NATS and Redis first, the database last."""
@@ -236,9 +248,9 @@ class EmbeddedStack:
         if user is not None:
             _check_reachable(user, self.root, postgres_bin())
         if not (data / "PG_VERSION").exists():
-            _initdb(data, user, durable=self.options.durable)
+            _initdb(data, user, durable=self.options.durable, network=self.options.client_network)
         settings = {
-            "listen_addresses": "127.0.0.1",
+            "listen_addresses": self.options.bind_address,
             # TCP only: a socket path under a deep folder can pass the 107-byte limit
             "unix_socket_directories": "",
             "max_connections": str(self.options.max_connections),
@@ -253,7 +265,7 @@ class EmbeddedStack:
             POSTGRES,
             argv,
             port,
-            _postgres_probe,
+            partial(_postgres_probe, host=self.options.bind_address),
             # SIGINT is Postgres's fast shutdown: clients are cut, the data is checkpointed
             stop_signal=signal.SIGINT,
             user=user,
@@ -263,7 +275,10 @@ class EmbeddedStack:
     def _redis(self, port: int) -> ServerSpec:
         data = self.root / "redis"
         data.mkdir(exist_ok=True)
-        argv = [str(valkey_binary()), "--port", str(port), "--bind", "127.0.0.1"]
+        argv = [str(valkey_binary()), "--port", str(port), "--bind", self.options.bind_address]
+        if self.options.bind_address != LOOPBACK:
+            # no password on a private test network: let its other machines in
+            argv += ["--protected-mode", "no"]
         argv += ["--dir", str(data), "--save", "", "--daemonize", "no", "--logfile", ""]
         # an append-only file: the broker's queued messages survive a restart or a crash
         argv += [
@@ -272,14 +287,15 @@ class EmbeddedStack:
             "--appendfsync",
             "everysec" if self.options.durable else "no",
         ]
-        return ServerSpec(REDIS, argv, port, tcp_probe, log_path=self.root / "redis.log")
+        probe = partial(tcp_probe, host=self.options.bind_address)
+        return ServerSpec(REDIS, argv, port, probe, log_path=self.root / "redis.log")
 
     def _nats(self, port: int) -> ServerSpec:
         data = self.root / "nats"
         data.mkdir(exist_ok=True)
         conf = self.root / "nats.conf"
         conf.write_text(
-            f'listen: "127.0.0.1:{port}"\n'
+            f'listen: "{self.options.bind_address}:{port}"\n'
             f'jetstream {{ store_dir: "{data}", max_memory_store: {self.options.nats_memory_mb}MB,'
             f" max_file_store: {self.options.nats_disk_mb}MB }}\n"
         )
@@ -287,7 +303,7 @@ class EmbeddedStack:
             NATS,
             [str(nats_binary()), "-c", str(conf)],
             port,
-            tcp_probe,
+            partial(tcp_probe, host=self.options.bind_address),
             log_path=self.root / "nats.log",
         )
 
@@ -306,7 +322,7 @@ def _check_reachable(user: str, *folders: Path) -> None:
             )
 
 
-def _initdb(data: Path, user: str | None, *, durable: bool) -> None:
+def _initdb(data: Path, user: str | None, *, durable: bool, network: str | None = None) -> None:
     data.mkdir(parents=True, exist_ok=True)
     if user is not None:
         shutil.chown(data, user)
@@ -319,6 +335,10 @@ def _initdb(data: Path, user: str | None, *, durable: bool) -> None:
     if done.returncode != 0:
         shutil.rmtree(data, ignore_errors=True)
         raise EmbeddedUnavailable(f"initdb failed: {done.stderr.strip() or done.stdout.strip()}")
+    if network is not None:
+        # initdb trusts loopback only; the servers' own network is as trusted here
+        with (data / "pg_hba.conf").open("a") as hba:
+            hba.write(f"host all all {network} trust\n")
 
 
 @contextmanager
