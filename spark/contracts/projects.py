@@ -6,7 +6,7 @@ import re
 import uuid
 from datetime import datetime
 from pathlib import PurePosixPath, PureWindowsPath
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -117,7 +117,8 @@ def _field_error(field: str, message: str) -> ValidationError:
 
 
 class ProjectIn(BaseModel):
-    """POST /v1/projects: a name and exactly one source, a directory or a git repository."""
+    """POST /v1/projects: a name and at most one source, a directory or a git repository;
+    with neither, SPARK's file store is the project's whole source."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -134,8 +135,6 @@ class ProjectIn(BaseModel):
 
     @model_validator(mode="after")
     def _one_source(self) -> ProjectIn:
-        if self.source_dir is None and self.git_url is None:
-            raise _field_error("source_dir", "give source_dir or git_url")
         if self.source_dir is not None and self.git_url is not None:
             raise _field_error("git_url", "give source_dir or git_url, not both")
         return self
@@ -151,6 +150,12 @@ class GitSource(BaseModel):
     """A git repository the build workers clone."""
 
     git_url: str
+
+
+class FilesSource(BaseModel):
+    """SPARK's file store alone: builds start from an empty workspace and lay its files in."""
+
+    files: Literal[True] = True
 
 
 class WebhookOut(BaseModel):
@@ -176,7 +181,7 @@ class ProjectOut(BaseModel):
 
     id: uuid.UUID
     name: str
-    source: DirSource | GitSource
+    source: DirSource | GitSource | FilesSource
     default_ref: str | None
     unity_mcp_url: str | None
     unity_instance: str | None
@@ -203,11 +208,11 @@ class CreatedProjectOut(ProjectOut):
 
 def _fields(project: Project, *, with_secrets: bool) -> dict[str, Any]:
     base = f"/v1/projects/{project.id}"
-    source: dict[str, str] = (
-        {"dir": project.source_dir}
-        if project.source_dir is not None
-        else {"git_url": project.git_url or ""}
-    )
+    source: dict[str, str | bool] = {"files": True}
+    if project.source_dir is not None:
+        source = {"dir": project.source_dir}
+    elif project.git_url is not None:
+        source = {"git_url": project.git_url}
     return {
         "id": project.id,
         "name": project.name,

@@ -21,7 +21,8 @@ class Webhook:
 
 @dataclass(frozen=True)
 class Project:
-    """A Unity project: a directory the build workers can read, or a git repository."""
+    """A Unity project: a directory the build workers can read, a git repository, or
+    neither, when SPARK's file store is its whole source."""
 
     id: uuid.UUID
     owner: str

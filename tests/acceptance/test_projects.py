@@ -1,4 +1,5 @@
-"""/v1/projects: register with one source, secrets shown once, own projects only, paged."""
+"""/v1/projects: register with one source or none (the file store), secrets shown once, own
+projects only, paged."""
 
 from __future__ import annotations
 
@@ -84,24 +85,39 @@ def test_a_git_project_keeps_its_url_and_ref_and_gets_a_generated_secret(
     assert [h["url"] for h in created["webhooks"]] == [HOOK, "http://127.0.0.1:9000/built"]
 
 
-@pytest.mark.parametrize(
-    ("body", "field"),
-    [
-        ({"name": "nothing"}, "source_dir"),
-        (
-            {"name": "both", "source_dir": "/srv/p", "git_url": "https://git.example.com/p.git"},
-            "git_url",
-        ),
-    ],
-    ids=["neither", "both"],
-)
-def test_a_project_needs_exactly_one_source(
-    client: TestClient, api_key: str, body: dict[str, Any], field: str
+def test_a_project_with_both_sources_is_a_422_naming_git_url(
+    client: TestClient, api_key: str
 ) -> None:
-    """Neither or both of source_dir and git_url is a 422 naming the field."""
+    body = {"name": "both", "source_dir": "/srv/p", "git_url": "https://git.example.com/p.git"}
     resp = client.post("/v1/projects", json=body, headers=auth(api_key))
     assert resp.status_code == 422
-    assert resp.json()["error"]["details"]["field"] == field
+    assert resp.json()["error"]["details"]["field"] == "git_url"
+
+
+def test_a_project_without_a_source_is_sparks_file_store_alone(
+    client: TestClient, api_key: str
+) -> None:
+    """Neither source_dir nor git_url: its files are the project's whole source."""
+    created = create(client, api_key, {"name": "imported"})
+    assert created["source"] == {"files": True}
+    shown = client.get(f"/v1/projects/{created['id']}", headers=auth(api_key)).json()
+    assert shown["source"] == {"files": True}
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "git://127.0.0.1:9418/studio/game.git",
+        "http://127.0.0.1:8080/git/game.git",
+        "https://git.example.com/studio/game.git",
+        "ssh://git@git.example.com/studio/game.git",
+    ],
+)
+def test_a_git_server_url_is_registered_as_it_is(
+    client: TestClient, api_key: str, url: str
+) -> None:
+    """A git daemon or a smart-HTTP server: the builders clone it, the API reads nothing."""
+    assert create(client, api_key, {"name": "remote", "git_url": url})["source"] == {"git_url": url}
 
 
 @pytest.mark.parametrize(

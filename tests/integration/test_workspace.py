@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -105,12 +106,46 @@ def test_directory_source_is_mirrored_and_unitys_caches_are_kept(tmp_path: Path)
             assert (ws.path / cache / "kept.bin").read_text() == cache
 
 
-def test_missing_source_dir_is_project_source_unavailable(tmp_path: Path) -> None:
+def test_a_source_dir_missing_on_this_builder_is_source_unreachable_naming_it(
+    tmp_path: Path,
+) -> None:
+    """It may exist on the API host or another builder: this machine has no such folder."""
     project = make_project(source_dir=str(tmp_path / "nowhere"))
     with pytest.raises(JobFailure) as caught, sync(project, None, tmp_path / "ws"):
         pass
-    assert caught.value.failure_code == "project_source_unavailable"
+    assert caught.value.failure_code == "source_unreachable"
     assert str(tmp_path / "nowhere") in caught.value.message
+    assert socket.gethostname() in caught.value.message
+    assert caught.value.details == {"field": "source_dir", "host": socket.gethostname()}
+
+
+def test_a_source_dir_that_exists_but_is_no_folder_is_project_source_unavailable(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "file").write_text("not a Unity project\n")
+    project = make_project(source_dir=str(tmp_path / "file"))
+    with pytest.raises(JobFailure) as caught, sync(project, None, tmp_path / "ws"):
+        pass
+    assert caught.value.failure_code == "project_source_unavailable"
+    assert "not readable" in caught.value.message
+
+
+def test_a_file_store_project_starts_from_an_empty_workspace_but_unitys_caches(
+    tmp_path: Path,
+) -> None:
+    """Neither source_dir nor git_url: what an earlier build laid is gone, Library/ stays."""
+    project = make_project()
+    root = tmp_path / "workspaces"
+    with sync(project, None, root) as ws:
+        assert ws.revision is None and list(ws.path.iterdir()) == []
+        (ws.path / "Assets" / "Scripts").mkdir(parents=True)
+        (ws.path / "Assets" / "Scripts" / "Laid.cs").write_text("class Laid {}\n")
+        (ws.path / "stray.txt").write_text("left by the last build")
+        (ws.path / "Library").mkdir()
+        (ws.path / "Library" / "kept.bin").write_text("cache")
+    with sync(project, None, root) as ws:
+        assert sorted(p.name for p in ws.path.iterdir()) == ["Library"]
+        assert (ws.path / "Library" / "kept.bin").read_text() == "cache"
 
 
 def test_git_clone_then_fetch_sees_a_new_commit(tmp_path: Path, origin: Path) -> None:

@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -35,7 +36,8 @@ _CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
 
 @dataclass(frozen=True)
 class Workspace:
-    """A project's files ready to build; revision is the git commit, None for a directory."""
+    """A project's files ready to build; revision is the git commit, None for a directory
+    or SPARK's file store."""
 
     path: Path
     revision: str | None
@@ -54,7 +56,9 @@ def prepare(
 
     A source on this machine is resolved and checked against source_roots (`{user}` the
     project's owner) again here, before anything is read: a symlink swapped in since the
-    project was registered fails the build `source_unreachable`, nothing copied.
+    project was registered fails the build `source_unreachable`, nothing copied. A project
+    with neither source is SPARK's file store alone: the workspace is emptied but for
+    Unity's caches, and the build lays the store's files into it.
     """
     root.mkdir(parents=True, exist_ok=True)
     path = root / str(project.id)
@@ -71,9 +75,8 @@ def prepare(
             _sync_dir(project, project.source_dir, source_roots, path)
             revision = None
         else:
-            raise JobFailure(
-                "project_source_unavailable", "the project has no source_dir or git_url"
-            )
+            _empty(path)
+            revision = None
         yield Workspace(path, revision)
 
 
@@ -152,6 +155,18 @@ def _sync_dir(
     _read_tree(project, source_dir, roots, copy)
 
 
+def _empty(workspace: Path) -> None:
+    """Remove everything from the workspace but Unity's caches, so only SPARK's files remain
+    once they are laid in (nothing an earlier build laid outlives it)."""
+    for entry in workspace.iterdir():
+        if entry.name in (*KEPT, PIDFILE):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+
+
 def _fetchable(project: Project, url: str, roots: Sequence[Path] | None, root: Path) -> str:
     """What git fetches from: a remote URL as it is; a repository on this machine copied
     first (the copy never leaving it) to a folder of the workspace root, and fetched from
@@ -195,6 +210,8 @@ def _read_tree(
     resolved = _placed(project, field, path, roots)
     try:
         fd = mirror.open_dir(resolved)
+    except FileNotFoundError:
+        raise _not_on_this_host(field, path) from None
     except OSError as error:
         raise JobFailure(
             "project_source_unavailable",
@@ -212,6 +229,19 @@ def _read_tree(
         ) from error
     finally:
         os.close(fd)
+
+
+def _not_on_this_host(field: str, path: str) -> JobFailure:
+    """source_unreachable naming this builder: a builder shares no disk with the API host or
+    with other builders, so a directory may exist on one and not on another."""
+    host = socket.gethostname()
+    return JobFailure(
+        "source_unreachable",
+        f"the project's {field} {path} does not exist on the build machine {host}; a builder "
+        "reads only its own disks: use a git URL or SPARK's file store, or put the directory "
+        "on every builder",
+        {"field": field, "host": host},
+    )
 
 
 def _placed(project: Project, field: str, path: str, roots: Sequence[Path] | None) -> Path:
