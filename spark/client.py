@@ -151,6 +151,10 @@ class SparkClient:
         """POST /v1/projects/{id}/history/import."""
         return self._call("POST", f"/v1/projects/{project_id}/history/import", json=dict(document))
 
+    def usage(self) -> Any:
+        """GET /v1/usage: the caller's user, tier, limits and usage."""
+        return self._call("GET", "/v1/usage")
+
     def submit(self, body: Mapping[str, Any], idempotency_key: str | None = None) -> Any:
         """POST /v1/jobs."""
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}

@@ -6,15 +6,19 @@ import difflib
 import json
 import sys
 from contextlib import closing
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from spark.cli import file_import
 from spark.cli.jobs import JsonFlag, client_from_settings
 from spark.cli.output import console, emit_json, err_console, fail
 from spark.client import ApiError, SparkClient
+from spark.contracts.paths import MAX_CODE_BYTES
 
 files_app = typer.Typer(no_args_is_help=True)
 
@@ -191,10 +195,18 @@ def export(
 @files_app.command("import")
 def import_(
     project: ProjectArg,
-    source: Annotated[Path, typer.Argument(help="A document from `spark files export`.")],
+    source: Annotated[
+        Path,
+        typer.Argument(help="A Unity project directory, or a document from `spark files export`."),
+    ],
     as_json: JsonFlag = False,
 ) -> None:
-    """Import a file history into a project that has none of its paths yet."""
+    """Import a Unity project directory's files (Assets/, Packages/, ProjectSettings/) that
+    the project does not have yet, or a file history into a project that has none of its
+    paths yet."""
+    if source.is_dir():
+        _import_directory(project, source, as_json)
+        return
     try:
         document = json.loads(source.read_text())
     except (OSError, ValueError) as exc:
@@ -208,3 +220,33 @@ def import_(
         emit_json(done)
         return
     console.print(f"imported {len(done['files'])} files, {done['versions']} versions")
+
+
+def _import_directory(project: str, directory: Path, as_json: bool) -> None:
+    """Write the directory's new files under a progress bar, then say what was left out."""
+    columns = (TextColumn("importing"), BarColumn(), DownloadColumn(), TimeElapsedColumn())
+    with closing(client_from_settings()) as client:
+        try:
+            project_id = _project_id(client, project)
+            planned = file_import.plan(client, project_id, directory)
+            message = f"imported from {directory.resolve().name}"
+            with Progress(*columns, console=err_console, disable=as_json) as bar:
+                task = bar.add_task("files", total=planned.new_bytes)
+                advance = partial(bar.advance, task)
+                requests = file_import.write(client, project_id, planned, message, advance)
+        except ApiError as exc:
+            fail(exc, as_json)
+    if as_json:
+        emit_json(planned.as_dict(requests))
+        return
+    console.print(f"imported {len(planned.new)} files ({len(planned.unchanged)} unchanged)")
+    for label, paths in (
+        (
+            "differ from SPARK's version, which stays (change it with a job or a rollback)",
+            planned.differing,
+        ),
+        (f"over {MAX_CODE_BYTES // 1024} KB, not imported", planned.too_large),
+        ("not a name a project file may have, not imported", planned.refused),
+    ):
+        if paths:
+            err_console.print(f"{len(paths)} {label}: {', '.join(paths[:10])}")

@@ -34,8 +34,10 @@ from spark.domain.files import Author, FileHead, FileVersion, StoredFile, sha256
 
 #: the document format export writes and import accepts
 HISTORY_FORMAT = "spark.file-history/1"
-#: where project files live (CONTRACT §5)
-FILE_ROOTS = ("Assets/",)
+#: where project files live: a job writes only under Assets/ (CONTRACT §5); the store also
+#: keeps a Unity project's package manifest and settings, so it can be a project's whole
+#: source (a build needs ProjectSettings/EditorBuildSettings.asset to know its scenes)
+FILE_ROOTS = ("Assets/", "Packages/", "ProjectSettings/")
 
 
 def check_file_path(value: str) -> str:

@@ -170,7 +170,7 @@ def test_version_query_reads_an_older_version_and_an_unknown_one_is_404(
 def test_a_path_outside_the_guardrails_is_a_422_naming_path(
     client: TestClient, api_key: str, project: str
 ) -> None:
-    for bad in ("Assets/../x.cs", "ProjectSettings/Tags.asset", "Assets\\x.cs"):
+    for bad in ("Assets/../x.cs", "Library/ArtifactDB", "Assets\\x.cs"):
         resp = client.get(f"/v1/projects/{project}/files/{bad}", headers=auth(api_key))
         assert resp.status_code == 422, (bad, resp.text)
         assert resp.json()["error"]["details"] == {"field": "path"}

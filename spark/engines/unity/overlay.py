@@ -39,8 +39,9 @@ def lay_over(workspace: Path, files: Iterable[StoredFile]) -> list[dict[str, Any
 def _target(root: Path, path: str) -> Path:
     """Where path goes under root, its folders made; refused if it would land outside root.
 
-    The store only holds paths under Assets/, but a source directory may hold symlinks, and
-    writing through one could change the user's files outside the workspace.
+    The store only holds paths under Assets/, Packages/ and ProjectSettings/, but a source
+    directory may hold symlinks, and writing through one could change the user's files
+    outside the workspace.
     """
     unsafe = path.startswith("/") or "\\" in path or ".." in path.split("/")
     if unsafe or posixpath.normpath(path) != path:
