@@ -1,16 +1,21 @@
 """A small OpenAI-compatible chat-completions server on 127.0.0.1, scripted by the test.
 
 It speaks the wire format the openai SDK expects (tool calls, usage, error bodies), records
-every request it receives, and answers from a queue of scripted replies.
+every request it receives, and answers from a queue of scripted replies, each after an
+optional latency, as a remote model takes its time. Run as a program
+(`python -m tests.support.fake_llm --host A --port P --latency-s S --code-file F`), it serves
+one reply forever on another machine of the multi-host tests.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 
@@ -38,23 +43,38 @@ class Seen:
 class FakeLLM:
     """The server; `replies` are consumed in order, the last one repeats."""
 
-    def __init__(self, replies: list[Reply], refuse_tools: bool = False, port: int = 0) -> None:
+    def __init__(
+        self,
+        replies: list[Reply],
+        refuse_tools: bool = False,
+        port: int = 0,
+        *,
+        host: str = "127.0.0.1",
+        latency_s: float = 0.0,
+    ) -> None:
         self.replies = list(replies)
         self.refuse_tools = refuse_tools
+        #: how long every completion takes before its answer
+        self.latency_s = latency_s
         self.seen: list[Seen] = []
         #: GET /models requests (health checks), apart from the completions in seen
         self.listed: list[Seen] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
+        self._server = ThreadingHTTPServer((host, port), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/v1"
 
     def start(self) -> FakeLLM:
         self._thread.start()
         return self
+
+    def serve(self) -> None:
+        """Serve in this thread until the process ends."""
+        self._server.serve_forever()
 
     def stop(self) -> None:
         self._server.shutdown()
@@ -96,6 +116,8 @@ class FakeLLM:
                     )
                     return
                 reply = fake._next()
+                if fake.latency_s:
+                    time.sleep(fake.latency_s)
                 if reply.status != 200:
                     self._send(
                         reply.status,
@@ -169,3 +191,21 @@ def completion(request: dict[str, Any], reply: Reply) -> dict[str, Any]:
         "choices": [{"index": 0, "message": message, "finish_reason": finish}],
         "usage": usage,
     }
+
+
+def main() -> None:
+    """Serve one reply (the code in --code-file) until killed."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--latency-s", type=float, default=0.0)
+    parser.add_argument("--code-file", required=True)
+    args = parser.parse_args()
+    code = Path(args.code_file).read_text(encoding="utf-8")
+    fake = FakeLLM([Reply(code)], port=args.port, host=args.host, latency_s=args.latency_s)
+    print(fake.base_url, flush=True)
+    fake.serve()
+
+
+if __name__ == "__main__":
+    main()

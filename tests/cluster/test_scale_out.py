@@ -1,0 +1,85 @@
+"""Generation scales out over worker hosts, and any API host serves every job."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from itertools import cycle
+
+import httpx
+import pytest
+
+from spark.db.executor import Database
+from spark.domain.jobs import Job
+from tests.support.cluster import Cluster
+from tests.support.cluster_roles import Running, start_api, start_workers
+from tests.support.jobs import TERMINAL, auth, stored, wait_state
+
+JOBS = 48
+BODY = {
+    "kind": "generate_script",
+    "params": {
+        "prompt": "a door that opens when the player comes near",
+        "class_name": "Door",
+        "namespace": "Studio.Game",
+    },
+}
+
+
+def submit(apis: list[Running], key: str, count: int) -> list[str]:
+    """count generate_script jobs, sent by eight clients at once to the API hosts in turn."""
+
+    def post(url: str) -> str:
+        resp = httpx.post(f"{url}/v1/jobs", json=BODY, headers=auth(key), timeout=30)
+        assert resp.status_code == 202, resp.text
+        return str(resp.json()["id"])
+
+    urls = [api.url for api, _ in zip(cycle(apis), range(count), strict=False)]
+    with ThreadPoolExecutor(8) as pool:
+        return list(pool.map(post, urls))
+
+
+def run_batch(apis: list[Running], key: str, db: Database) -> tuple[list[Job], float]:
+    """JOBS jobs through the API hosts to their end; the jobs and completed jobs per second
+    from the first submission to the last terminal state."""
+    began = datetime.now(UTC)
+    ids = submit(apis, key, JOBS)
+    jobs = [wait_state(db, job_id, TERMINAL, timeout=120) for job_id in ids]
+    assert [job.state.value for job in jobs] == ["succeeded"] * JOBS, [j.error for j in jobs]
+    ended = max(job.finished_at for job in jobs if job.finished_at is not None)
+    return jobs, JOBS / (ended - began).total_seconds()
+
+
+@pytest.mark.timeout(420)
+def test_generation_scales_out_over_worker_hosts_and_any_api_host_serves_every_job(
+    cluster: Cluster,
+    key: str,
+    db: Database,
+    scheduling: list[Running],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """generate_script jobs (the LLM stand-in takes 200 ms a call) on 1, 2 and 4 worker hosts
+    of two processes: every job succeeds, every worker host runs some, and jobs per second
+    are printed with their ratios to one host. Then API host 1 dies: API host 2 still serves
+    every job, in its end state."""
+    apis = [start_api(cluster, 1), start_api(cluster, 2)]
+    workers: list[Running] = []
+    rates: dict[int, float] = {}
+    every: list[Job] = []
+    for hosts in (1, 2, 4):
+        workers += start_workers(cluster, list(range(len(workers) + 1, hosts + 1)))
+        jobs, rates[hosts] = run_batch(apis, key, db)
+        ran = {str(job.worker).partition(":")[0] for job in jobs}
+        assert ran == {w.host.name for w in workers}, ran
+        every += jobs
+    with capsys.disabled():
+        print(f"\ngenerate_script, {JOBS} jobs, LLM 200 ms a call, 2 processes a worker host:")
+        for hosts, rate in rates.items():
+            print(f"  {hosts} worker host(s): {rate:.1f} jobs/s ({rate / rates[1]:.2f}x of 1)")
+
+    cluster.net.kill(apis[0].host)
+    with httpx.Client(base_url=apis[1].url, headers=auth(key), timeout=10) as client:
+        for job in every:
+            seen = client.get(f"/v1/jobs/{job.id}")
+            assert seen.status_code == 200, seen.text
+            assert seen.json()["state"] == stored(db, job.id).state.value == "succeeded"
