@@ -148,6 +148,6 @@ def spark_env(db: BenchServers, var_dir: Path) -> dict[str, str]:
         "SPARK_REDIS_URL": db.redis_url,
         "SPARK_NATS_URL": db.nats_url,
         "SPARK_VAR_DIR": str(var_dir),
-        "SPARK_ARTIFACT_DIR": str(var_dir / "artifacts"),
+        "SPARK_STORAGE_URL": str(var_dir / "storage"),
         "SPARK_OFFLINE_LATENCY_S": "0",
     }

@@ -82,7 +82,14 @@ class Settings(BaseSettings):
     unity_mcp_timeout_s: float = Field(default=30.0, gt=0)
     #: how long a job waits for its Unity instance to come back (a domain reload)
     unity_mcp_wait_s: float = Field(default=60.0, ge=0)
-    artifact_dir: Path = Path("./var/artifacts")
+    #: where what jobs produce is kept (artifacts, logs, frames): a directory, or
+    #: `s3://bucket/prefix` on AWS or the S3-compatible server at s3_endpoint_url (the
+    #: credentials come from the standard AWS variables)
+    storage_url: str = "./var/storage"
+    s3_endpoint_url: str | None = None
+    #: artifact downloads answer 302 to a presigned URL of the object store instead of
+    #: passing the bytes through the API (a directory has no such URLs: it streams)
+    artifact_redirect: bool = False
     jwt_secret: SecretStr | None = None
     jwt_jwks_url: str | None = None
     # What a JWT must say to be accepted (both checked when set), and how its claims map.

@@ -8,6 +8,7 @@ AppError
 ├── ValidationFailed (422)      ├── UnsupportedMediaType (415)
 ├── RateLimited (429)           ├── QuotaExceeded (429)
 └── ServiceUnavailable (503)    ├── HeadersTooLarge (431)
+                                ├── RangeNotSatisfiable (416)
                                 └── JobFailure (a job's own failure, stored on it) ─ JobTimedOut
 """
 
@@ -112,6 +113,17 @@ class UnsupportedMediaType(AppError):
 
     status = 415
     code = "unsupported_media_type"
+
+
+class RangeNotSatisfiable(AppError):
+    """The requested byte range lies outside the file."""
+
+    status = 416
+    code = "range_not_satisfiable"
+
+    def __init__(self, size: int) -> None:
+        # RFC 9110 §15.5.17: the answer names the file's length, so the client can ask again.
+        super().__init__(headers={"Content-Range": f"bytes */{size}"}, details={"size": size})
 
 
 class HeadersTooLarge(AppError):

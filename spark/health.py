@@ -19,6 +19,7 @@ from spark.db.executor import Database
 from spark.engines.unity.bridge import EditorUnavailable
 from spark.engines.unity.mcp_bridge import breaker_name, default_editor, list_instances
 from spark.kv.base import BreakerStore
+from spark.storage.blobs import BlobStore
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,8 @@ EDITOR_PROBE_TIMEOUT_S = 3.0
 EDITOR_PROBE_CACHE_S = 5.0
 LLM_PROBE_TIMEOUT_S = 2.0
 LLM_PROBE_CACHE_S = 5.0
+#: the storage probe (one HEAD of the bucket, or a look at the directory), reused as long
+STORAGE_PROBE_CACHE_S = 5.0
 #: each probe's last answer, by (check, what it probed): when it was made, and the answer
 _answers: dict[tuple[str, str], tuple[float, Any]] = {}
 _answers_lock = threading.Lock()
@@ -55,16 +58,35 @@ class EditorCheck:
 
 
 @dataclass(frozen=True)
+class StorageCheck:
+    """The storage port's check: up when the directory or bucket answers, else down and why."""
+
+    status: Literal["up", "down"]
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        found: dict[str, Any] = {"status": self.status}
+        if self.error is not None:
+            found["error"] = self.error
+        return found
+
+
+@dataclass(frozen=True)
 class Health:
     """The overall status and each dependency's."""
 
     status: Literal["healthy", "degraded", "unhealthy"]
     checks: dict[str, Check]
     unity_mcp: EditorCheck = EditorCheck("disabled")
+    storage: StorageCheck | None = None
 
     def body_checks(self) -> dict[str, Any]:
-        """The checks as GET /v1/health shows them (unity_mcp with its instances)."""
-        return {**self.checks, "unity_mcp": self.unity_mcp.as_dict()}
+        """The checks as GET /v1/health shows them (unity_mcp with its instances, storage
+        with its error)."""
+        found = {**self.checks, "unity_mcp": self.unity_mcp.as_dict()}
+        if self.storage is not None:
+            found["storage"] = self.storage.as_dict()
+        return found
 
 
 def _probe(name: str, fn: Callable[[], None]) -> Check:
@@ -137,6 +159,20 @@ def _llm(settings: Settings) -> Check:
     return _reused("llm", base_url, LLM_PROBE_CACHE_S, lambda: _probe("llm", check))
 
 
+def _storage(settings: Settings, blobs: BlobStore) -> StorageCheck:
+    """The blob store's own check, reused for a few seconds."""
+
+    def check() -> StorageCheck:
+        try:
+            blobs.check()
+        except Exception as exc:
+            log.warning("health check storage failed: %s", exc)
+            return StorageCheck("down", str(exc)[:300])
+        return StorageCheck("up")
+
+    return _reused("storage", settings.storage_url, STORAGE_PROBE_CACHE_S, check)
+
+
 def record_replica_lag(db: Database) -> Check:
     """Ask the replica how far behind it is and export that; down if it does not answer."""
     return _probe("replica", lambda: metrics.set_replica_lag(db.replica_lag()))
@@ -161,7 +197,9 @@ def _redis(url: str) -> Callable[[], None]:
     return check
 
 
-def check_health(settings: Settings, db: Database, celery: Any) -> Health:
+def check_health(
+    settings: Settings, db: Database, celery: Any, blobs: BlobStore | None = None
+) -> Health:
     """Probe every dependency once (blocking; call from a thread)."""
     checks: dict[str, Check] = {
         "database": _probe("database", db.ping),
@@ -175,13 +213,16 @@ def check_health(settings: Settings, db: Database, celery: Any) -> Health:
     if db.replica_url is not None:
         # reads fall back to the primary, so a missing replica only degrades the service
         checks["replica"] = record_replica_lag(db)
+    storage = None if blobs is None else _storage(settings, blobs)
     if any(checks[name] == "down" for name in REQUIRED):
         status: Literal["healthy", "degraded", "unhealthy"] = "unhealthy"
-    elif "down" in checks.values():
+    elif "down" in checks.values() or (storage is not None and storage.status == "down"):
+        # Without storage no artifact is stored or served, but jobs wait for it (a
+        # dependency failure), and everything else still works.
         status = "degraded"
     else:
         status = "healthy"
-    return Health(status, checks, editor)
+    return Health(status, checks, editor, storage)
 
 
 def breaker_states(settings: Settings, store: BreakerStore) -> dict[str, str]:

@@ -26,7 +26,9 @@ from spark.kv.factory import make_breaker_store, make_limit_store
 from spark.security.credentials import Authenticator, build_authenticator
 from spark.security.destinations import Destinations
 from spark.security.limits import LimitStore
-from spark.storage.artifacts import ArtifactStorage, ArtifactStore
+from spark.storage.artifacts import Artifacts, ArtifactStorage
+from spark.storage.blobs import BlobStore
+from spark.storage.factory import make_blobs
 from spark.storage.logs import LocalLogStore, LogStorage
 
 
@@ -46,6 +48,8 @@ class Services:
     sender: Sender
     events: EventSink
     breakers: BreakerStore
+    #: the storage port (a directory or S3), for health; artifacts are kept in it
+    blobs: BlobStore
     artifacts: ArtifactStorage
     logs: LogStorage
     #: each tier's limits, resolved once (defaults with SPARK_TIER_LIMITS applied)
@@ -71,6 +75,7 @@ def build_services(settings: Settings) -> Services:
     celery = create_celery(settings)
     dispatcher = CeleryDispatcher(celery)
     marks = SentMarks(db)
+    blobs = make_blobs(settings)
     return Services(
         settings=settings,
         db=db,
@@ -82,8 +87,9 @@ def build_services(settings: Settings) -> Services:
         sender=Sender(dispatcher, marks),
         events=make_sink(settings, db),
         breakers=make_breaker_store(settings),
-        artifacts=ArtifactStore(settings.artifact_dir),
-        logs=LocalLogStore(settings.artifact_dir),
+        blobs=blobs,
+        artifacts=Artifacts(blobs),
+        logs=LocalLogStore(settings.var_dir),
         tiers={tier.value: tier_limits(settings, tier.value) for tier in Tier},
         limiter=make_limit_store(settings),
         destinations=Destinations(allow_private=settings.allow_private_destinations),

@@ -102,7 +102,9 @@ def stack_settings(
         redis_url=redis_url,
         nats_url=servers.nats_url,
         var_dir=var,
-        artifact_dir=var / "artifacts",
+        # Local storage under the session's own folder; a test that wants S3 asks for it
+        # (tests/support/s3.py).
+        storage_url=str(var / "storage"),
         heartbeat_interval_s=0.5,
         lease_s=3.0,
         relay_min_age_s=1.0,

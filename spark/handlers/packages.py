@@ -30,7 +30,9 @@ def export_package(ctx: JobContext) -> Mapping[str, Any]:
     packed = [*inline, *((f.version.path, f.content) for f in stored)]
     packed.sort(key=lambda file: file[0])
     result, data = package.export_package(params, ctx.report, packed)
-    artifact = ctx.need_tools().artifacts.put(ctx.job.id, str(result["artifact"]), data)
+    artifact = ctx.need_tools().artifacts.put(
+        ctx.job.id, ctx.attempt, str(result["artifact"]), data
+    )
     versions = [version_ref(f.version) for f in stored]
     return {**result, "versions": versions, "artifacts": [artifact.as_dict()]}
 

@@ -34,7 +34,8 @@ def render_preview(ctx: JobContext) -> Mapping[str, Any]:
     metrics.preview_cache_lookup(hit=cached)
     if artifact is None:
         artifact = _render(ctx, tools, editor, params)
-        tools.previews.put(key, CachedPreview(ctx.job.id, artifact.name, artifact.sha256))
+        entry = CachedPreview(ctx.job.id, artifact.name, artifact.sha256, artifact.attempt)
+        tools.previews.put(key, entry)
     ctx.emit(
         EventType.FRAME,
         {
@@ -88,14 +89,14 @@ def _from_cache(
     entry = tools.previews.get(key)
     if entry is None:
         return None
-    source = tools.artifacts.open(entry.job_id, entry.artifact)
+    source = tools.artifacts.open(entry.job_id, entry.attempt, entry.artifact)
     if source is None:
         return None
     with source:
         data = source.read()
     if sha256_of(data) != entry.sha256:
         return None
-    return tools.artifacts.put(ctx.job.id, artifact_name(params), data)
+    return tools.artifacts.put(ctx.job.id, ctx.attempt, artifact_name(params), data)
 
 
 def _render(ctx: JobContext, tools: Tools, editor: Editor, params: RenderPreviewParams) -> Artifact:
@@ -112,4 +113,4 @@ def _render(ctx: JobContext, tools: Tools, editor: Editor, params: RenderPreview
         fitted = preview_image.fit(shot.image, params.width, params.height, params.format)
     except preview_image.UnreadableImage as exc:
         raise JobFailure("editor_error", str(exc), {"url": editor.url}) from exc
-    return tools.artifacts.put(ctx.job.id, artifact_name(params), fitted.data)
+    return tools.artifacts.put(ctx.job.id, ctx.attempt, artifact_name(params), fitted.data)

@@ -105,7 +105,23 @@ def run_job(db: Database, job_id: uuid.UUID, handler: Handler, policy: RunPolicy
     tracking = policy.track(job_id, held.attempt) if policy.track else nullcontext()
     with tracking:
         ending = _execute(db, held, handler, policy)
-    return None if ending is None else _end(db, held, policy, ending)
+    ended = None if ending is None else _end(db, held, policy, ending)
+    if ended is None:
+        # Another attempt owns the job (this one was reaped or taken over): what this one
+        # stored is listed nowhere and must not outlive it.
+        _discard(held, policy)
+    return ended
+
+
+def _discard(held: Claim, policy: RunPolicy) -> None:
+    """Delete the artifacts this attempt stored; a store that is away leaves them to
+    retention, which removes every attempt's files with the job."""
+    if policy.tools is None:
+        return
+    try:
+        policy.tools.artifacts.discard(held.job.id, held.attempt)
+    except Exception:
+        log.warning("job %s attempt %d: artifacts not discarded", held.job.id, held.attempt)
 
 
 def _end(db: Database, held: Claim, policy: RunPolicy, ending: Ending) -> Job | None:

@@ -4,8 +4,9 @@ that could change it.
 The key covers the project, a digest of every one of its file heads (path, version and
 sha256, so any write, even one restoring earlier bytes, makes a new key), the editor,
 scene, camera, size and format. The value is not the image but where one lies: the job
-and artifact that hold it, and its SHA-256. A hit is copied from there and checked against
-the digest; an artifact gone (retention) or on another machine's disk is a miss. That keeps
+and artifact that hold it (with the attempt that stored it: artifacts are kept per attempt),
+and its SHA-256. A hit is copied from there and checked against the digest; an artifact
+gone (retention) is a miss. That keeps
 multi-megabyte frames out of Redis and lets one worker reuse another's render.
 """
 
@@ -67,16 +68,27 @@ class CachedPreview:
     job_id: uuid.UUID
     artifact: str
     sha256: str
+    #: the attempt of job_id whose artifact it is
+    attempt: int = 1
 
     def encode(self) -> str:
         return json.dumps(
-            {"job_id": str(self.job_id), "artifact": self.artifact, "sha256": self.sha256}
+            {
+                "job_id": str(self.job_id),
+                "artifact": self.artifact,
+                "sha256": self.sha256,
+                "attempt": self.attempt,
+            }
         )
 
     @staticmethod
     def decode(raw: str | bytes) -> CachedPreview:
         value = json.loads(raw)
-        return CachedPreview(uuid.UUID(value["job_id"]), value["artifact"], value["sha256"])
+        # An entry written before attempts were recorded names the first attempt's frame.
+        attempt = int(value.get("attempt", 1))
+        return CachedPreview(
+            uuid.UUID(value["job_id"]), value["artifact"], value["sha256"], attempt
+        )
 
 
 def files_digest(heads: Iterable[FileHead]) -> str:

@@ -101,7 +101,7 @@ class LocalLogWriter:
 
 
 class LocalLogStore:
-    """The local adapter: `<root>/logs/<job id>.log`, root being SPARK_ARTIFACT_DIR."""
+    """The local adapter: `<root>/logs/<job id>.log`, root being SPARK_VAR_DIR."""
 
     def __init__(self, root: Path) -> None:
         self.root = root

@@ -17,7 +17,8 @@ from spark.jobs.tools import Tools
 from spark.kv.factory import make_breaker_store, make_leases, make_preview_cache
 from spark.llm.factory import make_generator
 from spark.security.destinations import Destinations
-from spark.storage.artifacts import ArtifactStore
+from spark.storage.artifacts import Artifacts
+from spark.storage.factory import make_blobs
 from spark.storage.logs import LocalLogStore
 
 
@@ -51,13 +52,13 @@ def _create(settings: Settings) -> WorkerResources:
     db = Database(settings.require("database_url"), settings.database_replica_url, pool_size=2)
     heartbeats = Heartbeats(db, settings.heartbeat_interval_s)
     heartbeats.start()
-    artifacts = ArtifactStore(settings.artifact_dir)
+    artifacts = Artifacts(make_blobs(settings))
     faults.arm(settings.fault_pause_at, settings.var_dir)
     builds = BuildEnvironment(
         unity_path=settings.unity_path,
         workspace_root=settings.workspace_dir,
         artifacts=artifacts,
-        logs=LocalLogStore(settings.artifact_dir),
+        logs=LocalLogStore(settings.var_dir),
         default_timeout_s=settings.build_timeout_s,
         kill_grace_s=settings.build_kill_grace_s,
         source_roots=None if settings.source_roots is None else tuple(settings.source_roots),

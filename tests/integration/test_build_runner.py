@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import time
@@ -23,7 +24,8 @@ from spark.engines.unity.builds import BuildEnvironment, BuildRequest, run_build
 from spark.engines.unity.editor_script import BUILDER_CS, PROJECT_PATH
 from spark.engines.unity.workspace import PIDFILE
 from spark.errors import JobFailure, JobTimedOut
-from spark.storage.artifacts import ArtifactStore
+from spark.storage.artifacts import Artifacts
+from spark.storage.local import LocalBlobs
 from spark.storage.logs import LocalLogStore
 
 
@@ -67,8 +69,8 @@ def env(tmp_path: Path) -> Iterator[BuildEnvironment]:
     yield BuildEnvironment(
         unity_path=write_launcher(tmp_path / "bin"),
         workspace_root=root,
-        artifacts=ArtifactStore(tmp_path / "artifacts"),
-        logs=LocalLogStore(tmp_path / "artifacts"),
+        artifacts=Artifacts(LocalBlobs(tmp_path / "storage")),
+        logs=LocalLogStore(tmp_path / "storage"),
         default_timeout_s=60,
         kill_grace_s=1.0,
         poll_interval_s=0.05,
@@ -113,11 +115,11 @@ def test_webgl_build_stores_a_zip_reports_rising_progress_and_streams_the_log(
     json.dumps(result)
     [artifact] = result["artifacts"]
     assert artifact["name"] == "My_Game-WebGL.zip"
-    stored = env.artifacts.path(req.job_id, artifact["name"])
-    assert stored is not None
-    assert hashlib.sha256(stored.read_bytes()).hexdigest() == artifact["sha256"]
-    assert artifact["size"] == stored.stat().st_size
-    with zipfile.ZipFile(stored) as zipped:
+    assert artifact["attempt"] == req.attempt
+    stored = stored_bytes(env, req, artifact["name"])
+    assert hashlib.sha256(stored).hexdigest() == artifact["sha256"]
+    assert artifact["size"] == len(stored)
+    with zipfile.ZipFile(io.BytesIO(stored)) as zipped:
         assert "My_Game/index.html" in zipped.namelist()
         assert zipped.getinfo("My_Game/index.html").compress_type == zipfile.ZIP_DEFLATED
 
@@ -302,8 +304,7 @@ def test_linux_player_is_stored_as_one_file(project: Project, env: BuildEnvironm
     result = run_build(req, env, lambda percent, message: None)
     [artifact] = result["artifacts"]
     assert artifact["name"] == "My_Game.x86_64"
-    stored = env.artifacts.path(req.job_id, "My_Game.x86_64")
-    assert stored is not None and stored.read_bytes() == b"fake player for StandaloneLinux64\n"
+    assert stored_bytes(env, req, "My_Game.x86_64") == b"fake player for StandaloneLinux64\n"
 
 
 def test_a_new_attempt_starts_a_fresh_log(
@@ -323,17 +324,42 @@ def test_a_new_attempt_starts_a_fresh_log(
 
 
 def test_put_file_streams_in_chunks_and_hashes(tmp_path: Path) -> None:
-    store = ArtifactStore(tmp_path / "artifacts")
+    blobs = LocalBlobs(tmp_path / "storage")
+    store = Artifacts(blobs)
     source = tmp_path / "big.bin"
     data = os.urandom(3 * 1024 * 1024 + 17)
     source.write_bytes(data)
     job_id = uuid.uuid4()
-    artifact = store.put_file(job_id, "big.bin", source)
-    assert artifact.size == len(data)
+    artifact = store.put_file(job_id, 2, "big.bin", source)
+    assert artifact.size == len(data) and artifact.attempt == 2
     assert artifact.sha256 == hashlib.sha256(data).hexdigest()
-    opened = store.open(job_id, "big.bin")
+    opened = store.open(job_id, 2, "big.bin")
     assert opened is not None
     with opened:
         assert opened.read() == data
-    assert store.open(job_id, "missing.bin") is None
-    assert [p.name for p in (tmp_path / "artifacts" / str(job_id)).iterdir()] == ["big.bin"]
+    assert store.open(job_id, 1, "big.bin") is None
+    assert store.open(job_id, 2, "missing.bin") is None
+    assert blobs.keys(f"jobs/{job_id}/") == [f"jobs/{job_id}/2/big.bin"]
+
+
+def test_a_build_leaves_no_player_in_its_workspace_once_stored_or_failed(
+    project: Project, source: Path, env: BuildEnvironment
+) -> None:
+    """The output folder and its zip go once the player is stored, and after a failed build;
+    Unity's Library/ cache stays."""
+    workspace = env.workspace_root / str(project.id)
+    run_build(request(project), env, lambda percent, message: None)
+    assert not (workspace / "Builds" / "WebGL").exists()
+    assert not (workspace / "Builds" / "WebGL.zip").exists()
+    set_mode(source, "crash")
+    with pytest.raises(JobFailure):
+        run_build(request(project, target="StandaloneLinux64"), env, lambda p, m: None)
+    assert not (workspace / "Builds" / "StandaloneLinux64").exists()
+
+
+def stored_bytes(env: BuildEnvironment, req: BuildRequest, name: str) -> bytes:
+    """The whole artifact the build attempt stored as name."""
+    opened = env.artifacts.open(req.job_id, req.attempt, name)
+    assert opened is not None
+    with opened:
+        return opened.read()

@@ -30,7 +30,8 @@ from spark.kv.factory import make_preview_cache
 from spark.llm.factory import make_generator
 from spark.projects import files
 from spark.security.destinations import Destinations
-from spark.storage.artifacts import ArtifactStore
+from spark.storage.artifacts import Artifacts
+from spark.storage.local import LocalBlobs
 from spark.storage.logs import LocalLogStore
 from tests.support.fake_editor import FakeEditor, sha
 
@@ -56,7 +57,7 @@ def run(
 
 
 def tools_with(db: Database, settings: Settings, editor: FakeEditor, tmp: Path) -> Tools:
-    artifacts = ArtifactStore(tmp / "artifacts")
+    artifacts = Artifacts(LocalBlobs(tmp / "storage"))
     builds = BuildEnvironment(None, tmp / "ws", artifacts, LocalLogStore(tmp / "logs"), 60.0)
     offline = settings.model_copy(update={"llm_base_url": None})
     # The fake editor's URL is on 127.0.0.1, as the suite's webhook receivers are.

@@ -24,7 +24,8 @@ from spark.db.executor import Database
 from spark.db.models import AuditRow, DeadLetterRow, EventRow, JobRow, UsageRecordRow
 from spark.db.types import utcnow
 from spark.jobs.retention import JobFiles, RetentionPolicy, RetentionReport, run_retention
-from spark.storage.artifacts import ArtifactStore
+from spark.storage.artifacts import Artifacts
+from spark.storage.local import LocalBlobs
 from spark.storage.logs import LocalLogStore
 from tests.support.databases import fresh_database
 from tests.support.workers import WorkerProcess
@@ -116,7 +117,7 @@ def _seed(db: Database, root: Path) -> Seeded:
         {"subject": "spark.x", "payload": "{", "reason": "not JSON", "created_at": at}
         for at in (OLD, OLD + timedelta(hours=1), OLD + timedelta(days=40), RECENT)
     ]
-    files = JobFiles(ArtifactStore(root), LocalLogStore(root))
+    files = JobFiles(Artifacts(LocalBlobs(root)), LocalLogStore(root))
     with db.transaction() as tx:
         event_queries.ensure_partitions(tx, {event_queries.month_start(e["ts"]) for e in events})
         tx.run(insert(JobRow).values(jobs + unfinished + recent))
@@ -125,7 +126,7 @@ def _seed(db: Database, root: Path) -> Seeded:
         tx.run(insert(EventRow).values(events))
         tx.run(insert(DeadLetterRow).values(dead))
     for job in jobs + recent:
-        files.artifacts.put(job["id"], "out.txt", b"artifact")
+        files.artifacts.put(job["id"], 1, "out.txt", b"artifact")
         files.logs.open_writer(job["id"]).close()
     kept = [j["id"] for j in unfinished + recent]
     return Seeded([j["id"] for j in jobs], kept, files)
@@ -225,10 +226,10 @@ def test_two_concurrent_runs_prune_old_rows_once_and_keep_rollups_equal_to_group
     assert _count(rdb, "SELECT count(*) FROM spark_events") == 1
     assert _count(rdb, "SELECT count(*) FROM event_dead_letters") == 0
     assert _partitions(rdb) == sorted(set(partitions) - set(old_months))
-    assert not any((tmp_path / str(j)).exists() for j in seeded.old_jobs)
+    assert not any((tmp_path / "jobs" / str(j)).exists() for j in seeded.old_jobs)
     assert not any(seeded.files.logs.path(j).exists() for j in seeded.old_jobs)  # type: ignore[attr-defined]
     recent = seeded.kept_jobs[-1]
-    assert (tmp_path / str(recent) / "out.txt").exists()
+    assert (tmp_path / "jobs" / str(recent) / "1" / "out.txt").exists()
     again = run_retention(rdb, POLICY, seeded.files, NOW)
     assert not again.skipped and sum(again.deleted.values()) == 0
     for sql, rollup in ROLLUPS.items():
@@ -251,7 +252,7 @@ def test_the_beat_task_runs_retention_in_a_real_worker(
     fresh_url: str, rdb: Database, settings: Settings, tmp_path: Path
 ) -> None:
     """spark.maintenance.retention, sent as beat sends it, rolls up and prunes."""
-    seeded = _seed(rdb, Path(settings.artifact_dir))
+    seeded = _seed(rdb, Path(settings.storage_url))
     with rdb.transaction() as tx:
         tx.run(text("UPDATE audit_log SET at = at - interval '200 days'"))
     mine = settings.model_copy(update={"database_url": fresh_url})

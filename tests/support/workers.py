@@ -26,7 +26,8 @@ def spark_env(settings: Settings, **extra: str) -> dict[str, str]:
     env.update(
         {
             "SPARK_VAR_DIR": str(settings.var_dir),
-            "SPARK_ARTIFACT_DIR": str(settings.artifact_dir),
+            "SPARK_STORAGE_URL": settings.storage_url,
+            "SPARK_ARTIFACT_REDIRECT": str(settings.artifact_redirect).lower(),
             "SPARK_HEARTBEAT_INTERVAL_S": str(settings.heartbeat_interval_s),
             "SPARK_LEASE_S": str(settings.lease_s),
             "SPARK_RELAY_MIN_AGE_S": str(settings.relay_min_age_s),
@@ -39,6 +40,8 @@ def spark_env(settings: Settings, **extra: str) -> dict[str, str]:
             "SPARK_WORKER_METRICS_PORT": "0",
         }
     )
+    if settings.s3_endpoint_url is not None:
+        env["SPARK_S3_ENDPOINT_URL"] = settings.s3_endpoint_url
     if settings.source_roots is not None:
         env["SPARK_SOURCE_ROOTS"] = json.dumps([str(root) for root in settings.source_roots])
     env.update(extra)

@@ -25,7 +25,8 @@ from spark.handlers.previews import render_preview
 from spark.jobs.runner import JobContext
 from spark.jobs.tools import Tools
 from spark.kv.preview_cache import CachedPreview
-from spark.storage.artifacts import ArtifactStore
+from spark.storage.artifacts import Artifacts
+from spark.storage.local import LocalBlobs
 
 EDITOR = Editor("http://editor.example:8080/mcp")
 
@@ -77,12 +78,22 @@ class Sink:
         self.events.append(event)
 
 
-def run(tools: Tools, params: dict[str, Any], sink: Sink) -> tuple[uuid.UUID, dict[str, Any]]:
+def run(
+    tools: Tools, params: dict[str, Any], sink: Sink, attempt: int = 1
+) -> tuple[uuid.UUID, dict[str, Any]]:
     job = Job(
         uuid.uuid4(), "alice", JobKind.RENDER_PREVIEW, JobState.RUNNING, params, datetime.now(UTC)
     )
-    ctx = JobContext(job, 1, lambda p, m: None, tools, sink)  # type: ignore[arg-type]
+    ctx = JobContext(job, attempt, lambda p, m: None, tools, sink)  # type: ignore[arg-type]
     return job.id, dict(render_preview(ctx))
+
+
+def stored(tools: Tools, job_id: uuid.UUID, name: str, attempt: int = 1) -> bytes:
+    """The bytes of the artifact the job's attempt stored as name."""
+    opened = tools.artifacts.open(job_id, attempt, name)
+    assert opened is not None
+    with opened:
+        return opened.read()
 
 
 @pytest.fixture
@@ -95,7 +106,7 @@ def tools(tmp_path: Path, bridge: FakeBridge) -> Tools:
     return Tools(
         db=None,  # type: ignore[arg-type]  # a job without a project reads no files
         generator=None,  # type: ignore[arg-type]
-        artifacts=ArtifactStore(tmp_path),
+        artifacts=Artifacts(LocalBlobs(tmp_path)),
         builds=None,  # type: ignore[arg-type]
         editor=bridge,  # type: ignore[arg-type]
         default_editor=EDITOR,
@@ -115,9 +126,7 @@ def test_the_scene_is_opened_before_one_capture_of_the_asked_size(
     [listed] = result.pop("artifacts")
     assert result == {"artifact": "preview.png", "width": 1080, "height": 1920, "cached": False}
     assert listed["name"] == "preview.png" and listed["content_type"] == "image/png"
-    stored = tools.artifacts.path(job_id, "preview.png")
-    assert stored is not None
-    with Image.open(stored) as image:
+    with Image.open(io.BytesIO(stored(tools, job_id, "preview.png"))) as image:
         assert image.size == (1080, 1920)
 
 
@@ -125,7 +134,7 @@ def test_a_frame_event_names_the_artifact_its_href_size_and_digest(tools: Tools)
     sink = Sink()
     job_id, _ = run(tools, {"width": 64, "height": 48, "format": "jpg"}, sink)
     [frame] = sink.events
-    data = tools.artifacts.path(job_id, "preview.jpg").read_bytes()  # type: ignore[union-attr]
+    data = stored(tools, job_id, "preview.jpg")
     assert frame.type is EventType.FRAME
     assert frame.subject == "spark.preview.unity.frame.default"
     assert dict(frame.data) == {
@@ -144,9 +153,20 @@ def test_the_same_preview_again_is_copied_from_the_cache(tools: Tools, bridge: F
     second, result = run(tools, params, sink)
     assert result["cached"] is True
     assert [c for c in bridge.calls if c[0] == "screenshot"] == [("screenshot", (320, 200, None))]
-    copied = tools.artifacts.path(second, "preview.png").read_bytes()  # type: ignore[union-attr]
-    assert copied == tools.artifacts.path(first, "preview.png").read_bytes()  # type: ignore[union-attr]
+    assert stored(tools, second, "preview.png") == stored(tools, first, "preview.png")
     assert [e.type for e in sink.events] == [EventType.FRAME]
+
+
+def test_a_frame_a_later_attempt_rendered_is_found_under_that_attempt(
+    tools: Tools, bridge: FakeBridge
+) -> None:
+    """Artifacts are kept per attempt: the cache remembers which attempt stored the frame."""
+    params = {"width": 100, "height": 50}
+    first, _ = run(tools, params, Sink(), attempt=3)
+    second, result = run(tools, params, Sink())
+    assert result["cached"] is True and result["artifacts"][0]["attempt"] == 1
+    assert stored(tools, second, "preview.png") == stored(tools, first, "preview.png", attempt=3)
+    assert len([c for c in bridge.calls if c[0] == "screenshot"]) == 1
 
 
 def _lookups(result: str) -> float:
@@ -166,7 +186,7 @@ def test_a_cached_frame_whose_artifact_is_gone_is_rendered_again(
     tools: Tools, bridge: FakeBridge
 ) -> None:
     first, _ = run(tools, {"width": 32, "height": 32}, Sink())
-    tools.artifacts.path(first, "preview.png").unlink()  # type: ignore[union-attr]
+    tools.artifacts.remove(first)
     _, result = run(tools, {"width": 32, "height": 32}, Sink())
     assert result["cached"] is False
     assert len([c for c in bridge.calls if c[0] == "screenshot"]) == 2
@@ -181,7 +201,7 @@ def test_an_editor_that_does_not_answer_is_a_dependency_outage(
 
 
 def test_without_any_editor_configured_the_job_fails_editor_unavailable(tmp_path: Path) -> None:
-    bare = Tools(None, None, ArtifactStore(tmp_path), None, FakeBridge(), Previews())  # type: ignore[arg-type]
+    bare = Tools(None, None, Artifacts(LocalBlobs(tmp_path)), None, FakeBridge(), Previews())  # type: ignore[arg-type]
     with pytest.raises(JobFailure) as failed:
         run(bare, {"width": 32, "height": 32}, Sink())
     assert failed.value.failure_code == "editor_unavailable"

@@ -123,32 +123,49 @@ def _build(
     with workspace.prepare(project, params.ref, root, source_roots=env.source_roots) as ws:
         log.write(f"[spark] workspace {ws.path} at {ws.revision or 'the source directory'}")
         laid = _lay_over(ws.path, request, log)
-        name = player_name(project.name)
-        out = output_path(ws.path, params.target, name)
+        out = output_path(ws.path, params.target, player_name(project.name))
         # After the overlay: a project file at the build method's path must not replace it.
         _prepare_project(ws.path, out)
-        command = build_command(unity, ws.path, params, out, request.job_id)
-        log.write(f"[spark] {shlex.join(command)}")
-        parser = LogFollower(log)
-        timeout_s = params.timeout_s or env.default_timeout_s
-        exit_code, timed_out, duration = _run_unity(
-            command, ws.path, parser, env, timeout_s, report
+        try:
+            return _run_and_store(request, env, unity, log, report, ws, laid, out)
+        finally:
+            # The player is in storage (or the build failed): a builder making multi-GB
+            # players all night must not keep each one on its disk. Library/ stays.
+            remove_output(out)
+
+
+def _run_and_store(
+    request: BuildRequest,
+    env: BuildEnvironment,
+    unity: Path,
+    log: LogWriter,
+    report: Report,
+    ws: workspace.Workspace,
+    laid: list[dict[str, Any]],
+    out: Path,
+) -> dict[str, Any]:
+    """Run Unity to write the player at out, then store it as the attempt's artifact."""
+    params = request.params
+    command = build_command(unity, ws.path, params, out, request.job_id)
+    log.write(f"[spark] {shlex.join(command)}")
+    parser = LogFollower(log)
+    timeout_s = params.timeout_s or env.default_timeout_s
+    exit_code, timed_out, duration = _run_unity(command, ws.path, parser, env, timeout_s, report)
+    log.write(f"[spark] Unity exited with code {exit_code} after {duration:.1f}s")
+    outcome = _outcome(exit_code, parser.stated) if not timed_out else "failed"
+    result = parser.result(outcome, exit_code, duration, params.target, ws.revision, laid)
+    if timed_out:
+        raise JobTimedOut(
+            "time_limit_exceeded",
+            f"the build ran past its {timeout_s:g}s limit and was stopped",
+            result=result,
         )
-        log.write(f"[spark] Unity exited with code {exit_code} after {duration:.1f}s")
-        outcome = _outcome(exit_code, parser.stated) if not timed_out else "failed"
-        result = parser.result(outcome, exit_code, duration, params.target, ws.revision, laid)
-        if timed_out:
-            raise JobTimedOut(
-                "time_limit_exceeded",
-                f"the build ran past its {timeout_s:g}s limit and was stopped",
-                result=result,
-            )
-        report(*parser.progress)
-        if outcome != "succeeded":
-            raise _failure(parser, exit_code, result)
-        stored = _store_player(env.artifacts, request.job_id, out, params.target, name, result)
-        log.write(f"[spark] stored {stored.name} ({stored.size} bytes, sha256 {stored.sha256})")
-        return {**result, "artifacts": [stored.as_dict()]}
+    report(*parser.progress)
+    if outcome != "succeeded":
+        raise _failure(parser, exit_code, result)
+    stored = _store_player(env.artifacts, request, out, result)
+    log.write(f"[spark] stored {stored.name} ({stored.size} bytes, sha256 {stored.sha256})")
+    return {**result, "artifacts": [stored.as_dict()]}
 
 
 def _lay_over(workspace_path: Path, request: BuildRequest, log: LogWriter) -> list[dict[str, Any]]:
@@ -174,12 +191,16 @@ def _prepare_project(workspace_path: Path, out: Path) -> None:
     script = workspace_path / PROJECT_PATH
     script.parent.mkdir(parents=True, exist_ok=True)
     script.write_text(BUILDER_CS, encoding="utf-8")
-    folder = out.parent
     # Nothing from an earlier build may end up in this one's artifact.
-    if folder.exists():
-        shutil.rmtree(folder)
+    remove_output(out)
+    out.parent.mkdir(parents=True)
+
+
+def remove_output(out: Path) -> None:
+    """Delete the target's output folder (`Builds/<target>/`) and its zip, if there."""
+    folder = out.parent
+    shutil.rmtree(folder, ignore_errors=True)
     _archive_path(folder).unlink(missing_ok=True)
-    folder.mkdir(parents=True)
 
 
 def build_command(
@@ -364,28 +385,22 @@ def _exit_text(exit_code: int | None) -> str:
 
 
 def _store_player(
-    store: ArtifactStorage,
-    job_id: uuid.UUID,
-    out: Path,
-    target: BuildTarget,
-    name: str,
-    result: dict[str, Any],
+    store: ArtifactStorage, request: BuildRequest, out: Path, result: dict[str, Any]
 ) -> Artifact:
     """Store a lone player file as is, and a folder (or a file with its data beside it) zipped."""
+    job_id, attempt, target = request.job_id, request.attempt, request.params.target
     folder = out.parent
     if not out.exists():
         message = f"Unity reported success but wrote nothing at {out.relative_to(folder.parent)}"
         details = {"exit_code": result["exit_code"], "result": "failed"}
         raise JobFailure("build_failed", message, details, result={**result, "result": "failed"})
     if out.is_file() and [entry.name for entry in folder.iterdir()] == [out.name]:
-        return store.put_file(job_id, out.name, out)
+        return store.put_file(job_id, attempt, out.name, out)
     # Windows and Linux players keep <name>_Data/ and libraries beside the executable.
     archive = _archive_path(folder)
-    try:
-        _zip_folder(folder, archive)
-        return store.put_file(job_id, f"{name}-{target.value}.zip", archive)
-    finally:
-        archive.unlink(missing_ok=True)
+    name = player_name(request.project.name)
+    _zip_folder(folder, archive)
+    return store.put_file(job_id, attempt, f"{name}-{target.value}.zip", archive)
 
 
 def _archive_path(folder: Path) -> Path:
