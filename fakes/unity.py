@@ -8,7 +8,10 @@ FAKE_UNITY_DELAY_S, else `<projectPath>/.fake-unity-delay`, else 0.02 s. When
 FAKE_UNITY_RECORD names a file, a JSON line is appended to it at start and at exit. When
 FAKE_UNITY_MANIFEST (else `<projectPath>/.fake-unity-manifest`) is 1, the log lists every
 file under the project's Assets/ with its SHA-256, as `[FakeUnity] file <path> sha256=<hex>`,
-so a test can see what the workspace held when Unity ran.
+so a test can see what the workspace held when Unity ran. When FAKE_UNITY_PLAYER_BYTES
+(else `<projectPath>/.fake-unity-player-bytes`) gives a size, a single-file player (every
+target but WebGL) has exactly that many bytes, written a block at a time, so a test can
+build a multi-GB player without holding it in memory.
 """
 
 from __future__ import annotations
@@ -94,11 +97,19 @@ def write_launcher(directory: Path) -> Path:
     return launcher
 
 
-def write_player(target: str, path: Path) -> int:
-    """A placeholder player at path (a folder for WebGL, one file otherwise); its size in bytes."""
+#: the block a large player repeats: not all one byte, so a misplaced range shows
+_BLOCK = hashlib.sha256(b"spark").digest() * (1 << 15)
+
+
+def write_player(target: str, path: Path, size: int | None = None) -> int:
+    """A placeholder player at path (a folder for WebGL, one file otherwise, of size bytes
+    when given); its size in bytes."""
     if target.lower() != "webgl":
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(b"fake player for " + target.encode() + b"\n")
+        if size is None:
+            path.write_bytes(b"fake player for " + target.encode() + b"\n")
+        else:
+            _write_sized(path, size)
         return path.stat().st_size
     name = path.name
     files = {
@@ -113,6 +124,15 @@ def write_player(target: str, path: Path) -> int:
         (path / relative).parent.mkdir(parents=True, exist_ok=True)
         (path / relative).write_text(content, encoding="utf-8")
     return sum(file.stat().st_size for file in path.rglob("*") if file.is_file())
+
+
+def _write_sized(path: Path, size: int) -> None:
+    """size bytes of the repeated block at path, one block at a time."""
+    with path.open("wb") as out:
+        left = size
+        while left > 0:
+            out.write(_BLOCK[: min(left, len(_BLOCK))])
+            left -= min(left, len(_BLOCK))
 
 
 def results_block(result: str, errors: int, warnings: int, size: int) -> list[str]:
@@ -151,7 +171,7 @@ class Log:
                 time.sleep(self.delay)
 
 
-def _build(args: dict[str, str], log: Log, outcome: str) -> int:
+def _build(args: dict[str, str], log: Log, outcome: str, player_bytes: int | None = None) -> int:
     """Prints the player build and its results block; the exit code SPARK's method would use."""
     target = args.get("custombuildtarget") or args.get("buildtarget") or "StandaloneWindows64"
     out = args.get("custombuildpath", "")
@@ -160,7 +180,7 @@ def _build(args: dict[str, str], log: Log, outcome: str) -> int:
     if outcome == "Cancelled":
         log("Build Finished, Result: Cancelled.", *results_block(outcome, 0, 1, 0))
         return 102
-    size = write_player(target, Path(out)) if out else 0
+    size = write_player(target, Path(out), player_bytes) if out else 0
     log("Build Finished, Result: Success.", *results_block("Succeeded", 0, 1, size))
     return 0
 
@@ -256,8 +276,10 @@ def main(argv: list[str]) -> int:
     log(*(line.format(project=project) for line in _STARTUP))
     if setting("FAKE_UNITY_MANIFEST", project, ".fake-unity-manifest", "0") == "1":
         log(*manifest(project))
+    sized = setting("FAKE_UNITY_PLAYER_BYTES", project, ".fake-unity-player-bytes", "")
+    player_bytes = int(sized) if sized else None
     handlers: dict[str, Callable[[], int]] = {
-        "success": lambda: _build(args, log, "Succeeded"),
+        "success": lambda: _build(args, log, "Succeeded", player_bytes),
         "canceled": lambda: _build(args, log, "Cancelled"),
         "compile_error": lambda: _compile_error(log),
         "result_failed_exit0": lambda: _result_failed_exit0(log),

@@ -4,6 +4,7 @@ API clients and real Celery workers."""
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from spark.domain.principals import DEFAULT_PERMISSIONS, Permission, Tier
 from spark.security.apikeys import create_key
 from tests.support.databases import fresh_database
 from tests.support.nats import purge_stream
+from tests.support.s3 import CREDENTIALS, MotoServer, stop_suite_s3, suite_s3
 from tests.support.services import SuiteStack, stop_suite_stack, suite_stack
 from tests.support.workers import ConsumerProcess, WorkerProcess
 
@@ -117,6 +119,27 @@ def stack_settings(
         source_roots=[Path("/")],
         # Every webhook receiver a test runs is on 127.0.0.1.
         allow_private_destinations=True,
+    )
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[MotoServer]:
+    """The session's S3-compatible server (moto), started on first use; its test credentials
+    are in the environment of the tests and of the SPARK processes they start while it runs,
+    never the machine's own."""
+    with pytest.MonkeyPatch.context() as env:
+        for name, value in CREDENTIALS.items():
+            env.setenv(name, value)
+        yield suite_s3()
+    stop_suite_s3()
+
+
+@pytest.fixture
+def s3_settings(settings: Settings, s3_server: MotoServer) -> Settings:
+    """settings with storage on the S3 server, under a prefix of the test's own."""
+    prefix = uuid.uuid4().hex[:12]
+    return settings.model_copy(
+        update={"storage_url": f"s3://spark-test/{prefix}", "s3_endpoint_url": s3_server.url}
     )
 
 

@@ -22,6 +22,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from spark.errors import StorageUnavailable
+from spark.faults import pause_point
 from spark.storage.blobs import CHUNK_BYTES, BlobInfo
 
 if TYPE_CHECKING:
@@ -228,6 +229,9 @@ class S3Blobs:
                 }
             )
             size += len(body)
+            if number == 1:
+                # Where the outage tests stop the server: an upload half done.
+                pause_point("storage_part_sent")
         return done, size
 
     def _record_digest(self, full: str, content_type: str, sha256: str, size: int) -> None:
@@ -299,7 +303,11 @@ class S3Blobs:
         try:
             return operation(*args, **kwargs)
         except ClientError as error:
-            raise _translated(error, self.bucket) from error
+            translated = _translated(error, self.bucket)
+            if isinstance(translated, StorageUnavailable) and "NoSuchBucket" in str(error):
+                # A server that lost it (a fresh MinIO): look again, and make it, next time.
+                self._bucket_ready = False
+            raise translated from error
         except BotoCoreError as error:
             raise StorageUnavailable(f"object storage unreachable: {error}") from error
 
