@@ -10,7 +10,7 @@ COPY workers ./workers
 COPY migrations ./migrations
 # The volume mount points exist and belong to spark, so fresh named volumes inherit that owner.
 RUN pip install --no-cache-dir -e . && useradd --create-home spark \
-    && mkdir -p /app/var/artifacts /app/var/workspaces && chown -R spark /app/var
+    && mkdir -p /app/var/workspaces && chown -R spark /app/var
 USER spark
 ENV SPARK_VAR_DIR=/app/var
 CMD ["spark", "api", "--host", "0.0.0.0", "--port", "8000"]
