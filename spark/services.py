@@ -29,7 +29,8 @@ from spark.security.limits import LimitStore
 from spark.storage.artifacts import Artifacts, ArtifactStorage
 from spark.storage.blobs import BlobStore
 from spark.storage.factory import make_blobs
-from spark.storage.logs import LocalLogStore, LogStorage
+from spark.storage.live_logs import make_log_store
+from spark.storage.logs import LogStorage
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ def build_services(settings: Settings) -> Services:
         breakers=make_breaker_store(settings),
         blobs=blobs,
         artifacts=Artifacts(blobs),
-        logs=LocalLogStore(settings.var_dir),
+        logs=make_log_store(settings, blobs),
         tiers={tier.value: tier_limits(settings, tier.value) for tier in Tier},
         limiter=make_limit_store(settings),
         destinations=Destinations(allow_private=settings.allow_private_destinations),

@@ -19,7 +19,7 @@ from spark.llm.factory import make_generator
 from spark.security.destinations import Destinations
 from spark.storage.artifacts import Artifacts
 from spark.storage.factory import make_blobs
-from spark.storage.logs import LocalLogStore
+from spark.storage.live_logs import make_log_store
 
 
 @dataclass(frozen=True)
@@ -52,13 +52,14 @@ def _create(settings: Settings) -> WorkerResources:
     db = Database(settings.require("database_url"), settings.database_replica_url, pool_size=2)
     heartbeats = Heartbeats(db, settings.heartbeat_interval_s)
     heartbeats.start()
-    artifacts = Artifacts(make_blobs(settings))
+    blobs = make_blobs(settings)
+    artifacts = Artifacts(blobs)
     faults.arm(settings.fault_pause_at, settings.var_dir)
     builds = BuildEnvironment(
         unity_path=settings.unity_path,
         workspace_root=settings.workspace_dir,
         artifacts=artifacts,
-        logs=LocalLogStore(settings.var_dir),
+        logs=make_log_store(settings, blobs),
         default_timeout_s=settings.build_timeout_s,
         kill_grace_s=settings.build_kill_grace_s,
         source_roots=None if settings.source_roots is None else tuple(settings.source_roots),

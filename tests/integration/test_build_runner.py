@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
 from fakes.unity import COMPILE_WARNING, processes_mentioning, write_launcher
 from spark.contracts.build_params import UnityBuildParams
@@ -25,8 +26,8 @@ from spark.engines.unity.editor_script import BUILDER_CS, PROJECT_PATH
 from spark.engines.unity.workspace import PIDFILE
 from spark.errors import JobFailure, JobTimedOut
 from spark.storage.artifacts import Artifacts
+from spark.storage.live_logs import LiveLogStore
 from spark.storage.local import LocalBlobs
-from spark.storage.logs import LocalLogStore
 
 
 class Canceled(Exception):
@@ -63,14 +64,14 @@ def project(source: Path) -> Project:
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> Iterator[BuildEnvironment]:
+def env(tmp_path: Path, spark_redis: str) -> Iterator[BuildEnvironment]:
     """A build worker's environment; afterwards no process may mention its workspaces."""
     root = tmp_path / "workspaces"
     yield BuildEnvironment(
         unity_path=write_launcher(tmp_path / "bin"),
         workspace_root=root,
         artifacts=Artifacts(LocalBlobs(tmp_path / "storage")),
-        logs=LocalLogStore(tmp_path / "storage"),
+        logs=LiveLogStore(redis.Redis.from_url(spark_redis), LocalBlobs(tmp_path / "storage")),
         default_timeout_s=60,
         kill_grace_s=1.0,
         poll_interval_s=0.05,

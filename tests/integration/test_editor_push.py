@@ -31,8 +31,8 @@ from spark.llm.factory import make_generator
 from spark.projects import files
 from spark.security.destinations import Destinations
 from spark.storage.artifacts import Artifacts
+from spark.storage.live_logs import make_log_store
 from spark.storage.local import LocalBlobs
-from spark.storage.logs import LocalLogStore
 from tests.support.fake_editor import FakeEditor, sha
 
 COIN = "Assets/Scripts/Coin.cs"
@@ -57,8 +57,9 @@ def run(
 
 
 def tools_with(db: Database, settings: Settings, editor: FakeEditor, tmp: Path) -> Tools:
-    artifacts = Artifacts(LocalBlobs(tmp / "storage"))
-    builds = BuildEnvironment(None, tmp / "ws", artifacts, LocalLogStore(tmp / "logs"), 60.0)
+    blobs = LocalBlobs(tmp / "storage")
+    artifacts = Artifacts(blobs)
+    builds = BuildEnvironment(None, tmp / "ws", artifacts, make_log_store(settings, blobs), 60.0)
     offline = settings.model_copy(update={"llm_base_url": None})
     # The fake editor's URL is on 127.0.0.1, as the suite's webhook receivers are.
     allowed = Destinations(allow_private=True)

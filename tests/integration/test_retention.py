@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from celery import Celery
 from sqlalchemy import insert, text
 
@@ -25,8 +26,8 @@ from spark.db.models import AuditRow, DeadLetterRow, EventRow, JobRow, UsageReco
 from spark.db.types import utcnow
 from spark.jobs.retention import JobFiles, RetentionPolicy, RetentionReport, run_retention
 from spark.storage.artifacts import Artifacts
+from spark.storage.live_logs import LiveLogStore
 from spark.storage.local import LocalBlobs
-from spark.storage.logs import LocalLogStore
 from tests.support.databases import fresh_database
 from tests.support.workers import WorkerProcess
 
@@ -84,7 +85,7 @@ def _job(
     }  # fmt: skip
 
 
-def _seed(db: Database, root: Path) -> Seeded:
+def _seed(db: Database, root: Path, redis_url: str) -> Seeded:
     states = ["succeeded", "failed", "canceled", "timed_out"]
     jobs = [
         _job("generate_script", states[i % 4], OLD + timedelta(minutes=7 * i), 1.5 * i + 1)
@@ -117,7 +118,8 @@ def _seed(db: Database, root: Path) -> Seeded:
         {"subject": "spark.x", "payload": "{", "reason": "not JSON", "created_at": at}
         for at in (OLD, OLD + timedelta(hours=1), OLD + timedelta(days=40), RECENT)
     ]
-    files = JobFiles(Artifacts(LocalBlobs(root)), LocalLogStore(root))
+    blobs = LocalBlobs(root)
+    files = JobFiles(Artifacts(blobs), LiveLogStore(redis.Redis.from_url(redis_url), blobs))
     with db.transaction() as tx:
         event_queries.ensure_partitions(tx, {event_queries.month_start(e["ts"]) for e in events})
         tx.run(insert(JobRow).values(jobs + unfinished + recent))
@@ -197,11 +199,11 @@ def _concurrently(db: Database, files: JobFiles) -> list[RetentionReport]:
 
 
 def test_two_concurrent_runs_prune_old_rows_once_and_keep_rollups_equal_to_group_by(
-    rdb: Database, tmp_path: Path
+    rdb: Database, tmp_path: Path, spark_redis: str
 ) -> None:
     """Old jobs (with files), usage, audit and event partitions go once; recent rows, jobs
     still queued or running and the current month stay; rollups equal a GROUP BY."""
-    seeded = _seed(rdb, tmp_path)
+    seeded = _seed(rdb, tmp_path, spark_redis)
     expected = {sql: _rows(rdb, sql) for sql in ROLLUPS}
     assert all(expected.values())
     partitions = _partitions(rdb)
@@ -227,8 +229,9 @@ def test_two_concurrent_runs_prune_old_rows_once_and_keep_rollups_equal_to_group
     assert _count(rdb, "SELECT count(*) FROM event_dead_letters") == 0
     assert _partitions(rdb) == sorted(set(partitions) - set(old_months))
     assert not any((tmp_path / "jobs" / str(j)).exists() for j in seeded.old_jobs)
-    assert not any(seeded.files.logs.path(j).exists() for j in seeded.old_jobs)  # type: ignore[attr-defined]
+    assert all(seeded.files.logs.read(j) is None for j in seeded.old_jobs)
     recent = seeded.kept_jobs[-1]
+    assert seeded.files.logs.read(recent) is not None
     assert (tmp_path / "jobs" / str(recent) / "1" / "out.txt").exists()
     again = run_retention(rdb, POLICY, seeded.files, NOW)
     assert not again.skipped and sum(again.deleted.values()) == 0
@@ -236,9 +239,11 @@ def test_two_concurrent_runs_prune_old_rows_once_and_keep_rollups_equal_to_group
         assert _rows(rdb, rollup) == expected[sql]
 
 
-def test_a_run_while_another_holds_the_lock_does_nothing(rdb: Database, tmp_path: Path) -> None:
+def test_a_run_while_another_holds_the_lock_does_nothing(
+    rdb: Database, tmp_path: Path, spark_redis: str
+) -> None:
     """The second of two overlapping runs reports skipped and removes nothing."""
-    seeded = _seed(rdb, tmp_path)
+    seeded = _seed(rdb, tmp_path, spark_redis)
     from spark.db import retention as queries
 
     with queries.exclusive(rdb, "retention") as held:
@@ -249,10 +254,10 @@ def test_a_run_while_another_holds_the_lock_does_nothing(rdb: Database, tmp_path
 
 
 def test_the_beat_task_runs_retention_in_a_real_worker(
-    fresh_url: str, rdb: Database, settings: Settings, tmp_path: Path
+    fresh_url: str, rdb: Database, settings: Settings, tmp_path: Path, spark_redis: str
 ) -> None:
     """spark.maintenance.retention, sent as beat sends it, rolls up and prunes."""
-    seeded = _seed(rdb, Path(settings.storage_url))
+    seeded = _seed(rdb, Path(settings.storage_url), spark_redis)
     with rdb.transaction() as tx:
         tx.run(text("UPDATE audit_log SET at = at - interval '200 days'"))
     mine = settings.model_copy(update={"database_url": fresh_url})
