@@ -31,10 +31,10 @@ BUILDER_FILE = "docker-compose.builder.yml"
 #: what a build-farm machine's environment gives docker-compose.builder.yml
 BUILDER_ENV = {
     "SPARK_BUILDER_HOSTNAME": "builder-1",
-    "SPARK_DATABASE_URL": "postgresql+psycopg://spark:secret@198.18.0.1:5432/spark",
-    "SPARK_BROKER_URL": "redis://198.18.0.1:6379/0",
-    "SPARK_REDIS_URL": "redis://198.18.0.1:6379/1",
-    "SPARK_NATS_URL": "nats://198.18.0.1:4222",
+    "SPARK_DATABASE_URL": "postgresql+psycopg://spark:secret@198.18.0.1:15432/spark",
+    "SPARK_BROKER_URL": "redis://198.18.0.1:16379/0",
+    "SPARK_REDIS_URL": "redis://198.18.0.1:16379/1",
+    "SPARK_NATS_URL": "nats://198.18.0.1:14222",
     "SPARK_STORAGE_URL": "s3://spark/storage",
     "SPARK_S3_ENDPOINT_URL": "http://198.18.0.1:9000",
     "SPARK_UNITY_PATH": "/opt/unity/Editor/Unity",
