@@ -107,10 +107,13 @@ def start_builders(cluster: Cluster, numbers: list[int], **env: str) -> list[Run
 
 
 def start_scheduling(cluster: Cluster, host: Host) -> list[Running]:
-    """`spark beat` (the relay and the reaper) and `spark consumer` (events into the
-    database) on host, each once it says it runs."""
+    """`spark beat` (the relay and the reaper), a worker on the maintenance queue that runs
+    them, and `spark consumer` (events into the database) on host, each once it runs."""
     beat = cluster.spark_process(host, "beat", "beat")
     consumer = cluster.spark_process(host, "consumer", "consumer")
+    args = ["worker", "--queues", "maintenance", "--concurrency", "1"]
+    maintenance = Running(host, cluster.spark_process(host, "maintenance", *args))
     beat.wait_until(lambda: "beat: Starting" in beat.log(), "scheduling")
     consumer.wait_until(lambda: "ready" in consumer.log(), "consuming")
-    return [Running(host, beat), Running(host, consumer)]
+    ping_workers(cluster, [maintenance])
+    return [Running(host, beat), Running(host, consumer), maintenance]
