@@ -121,7 +121,8 @@ def _build(
     # Absolute: Unity runs inside the workspace, so a relative root would point elsewhere.
     root = env.workspace_root.resolve()
     with workspace.prepare(project, params.ref, root, source_roots=env.source_roots) as ws:
-        log.write(f"[spark] workspace {ws.path} at {ws.revision or 'the source directory'}")
+        source = "the source directory" if project.source_dir else "SPARK's files alone"
+        log.write(f"[spark] workspace {ws.path} at {ws.revision or source}")
         laid = _lay_over(ws.path, request, log)
         out = output_path(ws.path, params.target, player_name(project.name))
         # After the overlay: a project file at the build method's path must not replace it.
