@@ -97,6 +97,7 @@ class S3Blobs:
 
     def head(self, key: str) -> BlobInfo | None:
         """What is stored at key, or None."""
+        self._ensure_bucket()
         try:
             found = self._call(self._client.head_object, Bucket=self.bucket, Key=self._key(key))
         except _Missing:
@@ -107,6 +108,7 @@ class S3Blobs:
 
     def read(self, key: str, start: int = 0, end: int | None = None) -> BinaryIO | None:
         """key's bytes from start to end (exclusive), a Range GET streamed as it is read."""
+        self._ensure_bucket()
         if end is not None and end <= start:
             return None if self.head(key) is None else io.BytesIO(b"")
         ranged: dict[str, Any] = {}
@@ -124,10 +126,12 @@ class S3Blobs:
 
     def keys(self, prefix: str) -> list[str]:
         """The complete objects under prefix, sorted (uploads in progress are never listed)."""
+        self._ensure_bucket()
         return sorted(self._call(self._list, prefix))
 
     def delete(self, key: str) -> None:
         """Remove key, if it is there (S3 answers a delete of a missing key with success)."""
+        self._ensure_bucket()
         self._call(self._client.delete_object, Bucket=self.bucket, Key=self._key(key))
 
     def delete_prefix(self, prefix: str) -> None:
@@ -273,7 +277,8 @@ class S3Blobs:
         return [item["Key"][cut:] for page in pages for item in page.get("Contents", [])]
 
     def _ensure_bucket(self) -> None:
-        """Check the bucket once per process; on a custom endpoint, create it if missing."""
+        """Check the bucket once per process (every operation calls this first); on a custom
+        endpoint, create it if missing."""
         if self._bucket_ready:
             return
         try:
