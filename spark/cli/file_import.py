@@ -159,11 +159,12 @@ def batches(
     files: list[LocalFile], author: dict[str, Any], message: str
 ) -> Iterator[tuple[dict[str, Any], int]]:
     """History documents of version 1 of each file, each under BATCH_BYTES of JSON (a file
-    alone may pass it: the store's size limit keeps it under the body limit), with the
-    bytes of the files each holds."""
+    whose JSON is larger goes alone), with the bytes of the files each holds."""
     created_at = datetime.now(UTC).isoformat()
     entries: list[dict[str, Any]] = []
-    weight = size = 0
+    # The document around the entries counts too.
+    envelope = len(json.dumps({"format": HISTORY_FORMAT, "files": []}))
+    weight, size = envelope, 0
     for local in files:
         text, encoded = encode_content(local.source.read_bytes())
         version = {
@@ -177,11 +178,11 @@ def batches(
             "content_base64": encoded,
         }
         entry = {"path": local.path, "versions": [version]}
-        # As httpx encodes it: escapes make some text longer than its bytes.
-        cost = len(json.dumps(entry, ensure_ascii=False).encode()) + 2
+        # As httpx encodes it (escapes make some text longer than its bytes), and a comma.
+        cost = len(json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode()) + 1
         if entries and weight + cost > BATCH_BYTES:
             yield {"format": HISTORY_FORMAT, "files": entries}, size
-            entries, weight, size = [], 0, 0
+            entries, weight, size = [], envelope, 0
         entries.append(entry)
         weight += cost
         size += local.size
