@@ -33,6 +33,17 @@ class LogChunk:
     lines: list[str]
     next_offset: int
     complete: bool
+    #: lines in the log now; fewer than the offset asked for means a new attempt began afresh
+    total: int
+
+    def read_on_from(self, offset: int) -> int:
+        """Where to read next, this chunk having been read from offset."""
+        return 0 if self.total < offset else self.next_offset
+
+    @property
+    def more(self) -> bool:
+        """Whether the log already has lines past this chunk (a page ends at its limit)."""
+        return self.next_offset < self.total
 
 
 class SparkClient:
@@ -62,10 +73,12 @@ class SparkClient:
         """GET /v1/jobs/{id}/log from a raw line offset."""
         params = {"offset_lines": offset_lines, "compact": "true" if compact else "false"}
         resp = self._request("GET", f"/v1/jobs/{job_id}/log", params=params)
+        next_offset = int(resp.headers.get("x-next-offset", offset_lines))
         return LogChunk(
             lines=resp.text.splitlines(),
-            next_offset=int(resp.headers.get("x-next-offset", offset_lines)),
+            next_offset=next_offset,
             complete=resp.headers.get("x-log-complete") == "true",
+            total=int(resp.headers.get("x-total-lines", next_offset)),
         )
 
     def create_project(self, body: Mapping[str, Any]) -> Any:

@@ -37,7 +37,9 @@ def _follow(client: SparkClient, job: Any, compact: bool, timeout: float) -> Any
             chunk = client.log(job["id"], offset, compact)
             for line in chunk.lines:
                 bar.console.print(line, markup=False, highlight=False, soft_wrap=True)
-            offset = chunk.next_offset
+            offset = chunk.read_on_from(offset)
+            if chunk.more:
+                continue
             job = client.job(job["id"])
             note = job["progress"]["message"] or job["state"]
             bar.update(task, completed=job["progress"]["percent"], note=note[:60])
@@ -116,7 +118,9 @@ def logs(
             chunk = client.log(job_id, offset, compact)
             for line in chunk.lines:
                 console.print(line, markup=False, highlight=False, soft_wrap=True)
-            offset = chunk.next_offset
+            offset = chunk.read_on_from(offset)
+            if chunk.more:
+                continue
             if not follow or chunk.complete:
                 return
             time.sleep(POLL_S)
