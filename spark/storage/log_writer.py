@@ -110,8 +110,11 @@ class LogLimits:
     live_ttl_s: int = 24 * 3600
     #: an ended attempt's keys stay this long for readers that were following them
     ended_ttl_s: int = 300
-    #: a writer that cannot store lines for this long fails the build (which is retried)
-    give_up_s: float = 10.0
+    #: lines kept while Redis or storage cannot be reached (sent once they can, or dropped
+    #: once a later attempt is found to own the log); past this many the build fails
+    max_pending_lines: int = 500_000
+    #: how long closing tries to store the end of the log before failing the build
+    close_within_s: float = 30.0
 
 
 class _Chunk:
@@ -154,8 +157,6 @@ class StreamLogWriter:
         self._sent = 1
         self._chunk = _Chunk(0)
         self._chunk.add(first)
-        self._error: StorageUnavailable | None = None
-        self._failing_since: float | None = None
         self._stored_whole = False
         self._stop = threading.Event()
         opened = self._client.register_script(_OPEN_LUA)
@@ -170,12 +171,12 @@ class StreamLogWriter:
 
     def write(self, line: str) -> None:
         """Append one line; embedded line breaks become separate lines."""
-        if self._error is not None:
-            raise self._error
         if self._fenced:
             return
         text = line.rstrip("\r\n").replace("\r\n", "\n").replace("\r", "\n")
         with self._lock:
+            if len(self._pending) >= self._limits.max_pending_lines:
+                raise StorageUnavailable(f"job log not stored: {len(self._pending)} lines wait")
             self._pending.extend(_encode(part) for part in text.split("\n"))
 
     def close(self) -> None:
@@ -184,9 +185,7 @@ class StreamLogWriter:
             return
         self._stop.set()
         self._flusher.join()
-        if self._error is not None:
-            raise self._error
-        deadline = time.monotonic() + self._limits.give_up_s
+        deadline = time.monotonic() + self._limits.close_within_s
         while True:
             try:
                 self._finish()
@@ -216,18 +215,18 @@ class StreamLogWriter:
             log.warning("job %s: log not stored after the build failed", self._keys.job_id)
 
     def _run(self) -> None:
+        waiting = False
         while not self._stop.wait(self._limits.flush_s):
             try:
                 self._flush()
             except (RedisError, OSError, StorageUnavailable) as error:
-                # Sent lines are kept and sent again, so a short outage loses nothing.
-                now = time.monotonic()
-                self._failing_since = self._failing_since or now
-                if now - self._failing_since >= self._limits.give_up_s:
-                    self._error = StorageUnavailable(f"job log not stored: {error}")
-                    return
+                # The build goes on: its lines wait and are sent again under the same ids
+                # (never stored twice); a builder cut off for good is fenced once back.
+                if not waiting:
+                    log.warning("job %s: log lines wait: %s", self._keys.job_id, error)
+                waiting = True
             else:
-                self._failing_since = None
+                waiting = False
 
     def _flush(self) -> None:
         """Send pending lines batch by batch, storing each chunk as it fills."""

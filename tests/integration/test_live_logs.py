@@ -18,6 +18,7 @@ from spark.storage.local import LocalBlobs
 from spark.storage.log_writer import LogKeys, LogLimits
 from spark.storage.logs import LogPage
 from tests.support.endings import wait_for
+from tests.support.proxy import TcpProxy
 
 WARNING = "Assets/Scripts/Coin.cs(3,7): warning CS0168: The variable 'x' is declared but never used"
 #: chunks of 3 lines, so a short log is stored in several
@@ -215,6 +216,33 @@ def test_remove_deletes_the_live_tail_the_chunks_and_the_stored_log(
     assert store.read(ended) is None and store.read(running) is None
     assert blobs.keys("logs/") == [] and client.keys("spark:log:*") == []
     store.remove(uuid.uuid4())  # a job without a log
+
+
+def test_lines_written_while_redis_is_unreachable_arrive_once_it_is_back_each_once(
+    spark_redis: str, blobs: LocalBlobs, caplog: pytest.LogCaptureFixture
+) -> None:
+    server = redis.Redis.from_url(spark_redis).connection_pool.connection_kwargs
+    proxy = TcpProxy("127.0.0.1", server["port"])
+    proxied = redis.Redis("127.0.0.1", proxy.port, server["db"], socket_timeout=1.0)
+    builder, api = LiveLogStore(proxied, blobs, SMALL), host(spark_redis, blobs)
+    job_id = uuid.uuid4()
+    lines = ["[spark] attempt 1", *(f"line {n}" for n in range(12))]
+    try:
+        with builder.open_writer(job_id, 1) as log:
+            for line in lines[1:4]:
+                log.write(line)
+            wait_for(lambda: total(api, job_id) == 4, "the lines before the outage")
+            proxy.cut()
+            for line in lines[4:]:
+                log.write(line)
+            wait_for(lambda: "log lines wait" in caplog.text, "a flush to fail")
+            assert total(api, job_id) == 4
+            proxy.restore()
+            wait_for(lambda: total(api, job_id) == len(lines), "the lines after the outage")
+            assert read_all(api, job_id) == lines
+    finally:
+        proxy.close()
+    assert read_all(api, job_id) == lines
 
 
 def test_reading_without_redis_is_storage_unavailable(blobs: LocalBlobs) -> None:
