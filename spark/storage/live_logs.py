@@ -8,6 +8,8 @@ held in memory). A page may end at a chunk's end; the reader asks again from nex
 
 from __future__ import annotations
 
+import io
+import itertools
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from typing import BinaryIO
@@ -24,6 +26,8 @@ from spark.storage.logs import LogPage
 Keep = Callable[[str], bool] | None
 #: an XRANGE reply: (entry id, fields) pairs
 Entries = list[tuple[bytes, dict[bytes, bytes]]]
+#: how much of a stored log is read at a time while skipping to an offset
+SKIP_BYTES = 1024 * 1024
 
 
 def make_log_store(settings: Settings, blobs: BlobStore) -> LiveLogStore:
@@ -153,10 +157,30 @@ def _stream_lines(entries: Entries) -> Iterator[tuple[int, str]]:
 
 
 def _blob_lines(stream: BinaryIO, first: int, start: int) -> Iterator[tuple[int, str]]:
-    """The numbered lines of a stored part beginning after `first` lines, from start on."""
-    for number, raw in enumerate(stream, start=first + 1):
-        if number > start:
-            yield number, raw.rstrip(b"\n").decode("utf-8", errors="replace")
+    """The numbered lines after start of a stored part beginning after `first` lines."""
+    rest = _skip_lines(stream, start - first)
+    if rest is None:
+        return
+    number, head = start, b""
+    for raw in itertools.chain(io.BytesIO(rest), stream):
+        if not raw.endswith(b"\n"):
+            # The skipped block ended inside this line: the stream holds its rest.
+            head = raw
+            continue
+        number += 1
+        yield number, (head + raw[:-1]).decode("utf-8", errors="replace")
+        head = b""
+
+
+def _skip_lines(stream: BinaryIO, count: int) -> bytes | None:
+    """Read past count lines, only counting them (a 500 MB log is not split into lines to
+    reach its end); what was read after them, or None if the part has fewer."""
+    while block := stream.read(SKIP_BYTES):
+        found = block.count(b"\n")
+        if found >= count:
+            return block.split(b"\n", count)[-1]
+        count -= found
+    return None if count > 0 else b""
 
 
 def _number(entry_id: bytes) -> int:

@@ -130,6 +130,9 @@ def test_a_50000_line_log_keeps_the_stream_at_its_cap_and_every_line_readable_in
         assert compact == LogPage((WARNING,), warning + 1, len(lines))
     assert blobs.keys("logs/") == [f"logs/{job_id}.log"]
     assert read_all(api, job_id) == lines
+    # Below the stream's lines (the chunks are gone): past the first MB of the stored log.
+    deep = api.read(job_id, offset_lines=21_234, limit=3)
+    assert deep == LogPage(tuple(lines[21_234:21_237]), 21_237, len(lines))
 
 
 def test_after_close_the_log_is_one_object_and_its_redis_keys_expire(
