@@ -4,13 +4,10 @@ method with its log streamed and parsed, the whole process tree stopped, the pla
 from __future__ import annotations
 
 import os
-import re
 import shlex
-import shutil
 import signal
 import time
 import uuid
-import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +16,7 @@ from typing import Any
 from spark.contracts.build_params import BuildTarget, UnityBuildParams
 from spark.domain.files import StoredFile
 from spark.domain.projects import Project
-from spark.engines.unity import overlay, unity_process, workspace
+from spark.engines.unity import overlay, player, unity_process, workspace
 from spark.engines.unity.build_log import (
     BuildMessage,
     BuildResult,
@@ -29,21 +26,13 @@ from spark.engines.unity.build_log import (
 )
 from spark.engines.unity.editor_script import BUILD_METHOD, BUILDER_CS, PROJECT_PATH
 from spark.errors import JobFailure, JobTimedOut
-from spark.storage.artifacts import Artifact, ArtifactStorage
+from spark.storage.artifacts import ArtifactStorage
 from spark.storage.logs import LogStorage, LogWriter
 
 #: how many errors and how many warnings a result lists; the totals count them all
 MAX_MESSAGES = 100
 #: distinct messages remembered to drop Unity's repeats; past this, repeats count again
 _MAX_SEEN = 10_000
-#: player file names by target; other targets (WebGL, iOS, …) write a folder
-_PLAYER_SUFFIX = {
-    BuildTarget.STANDALONE_WINDOWS: ".exe",
-    BuildTarget.STANDALONE_WINDOWS64: ".exe",
-    BuildTarget.STANDALONE_OSX: ".app",
-    BuildTarget.ANDROID: ".apk",
-    BuildTarget.STANDALONE_LINUX64: ".x86_64",
-}
 _EXIT_CANCELED = 102
 
 
@@ -124,7 +113,7 @@ def _build(
         source = "the source directory" if project.source_dir else "SPARK's files alone"
         log.write(f"[spark] workspace {ws.path} at {ws.revision or source}")
         laid = _lay_over(ws.path, request, log)
-        out = output_path(ws.path, params.target, player_name(project.name))
+        out = player.output_path(ws.path, params.target, player.player_name(project.name))
         # After the overlay: a project file at the build method's path must not replace it.
         _prepare_project(ws.path, out)
         try:
@@ -132,7 +121,7 @@ def _build(
         finally:
             # The player is in storage (or the build failed): a builder making multi-GB
             # players all night must not keep each one on its disk. Library/ stays.
-            remove_output(out)
+            player.remove_output(out)
 
 
 def _run_and_store(
@@ -164,7 +153,7 @@ def _run_and_store(
     report(*parser.progress)
     if outcome != "succeeded":
         raise _failure(parser, exit_code, result)
-    stored = _store_player(env.artifacts, request, out, result)
+    stored = player.store(env.artifacts, request.job_id, request.attempt, out, result)
     log.write(f"[spark] stored {stored.name} ({stored.size} bytes, sha256 {stored.sha256})")
     return {**result, "artifacts": [stored.as_dict()]}
 
@@ -176,32 +165,14 @@ def _lay_over(workspace_path: Path, request: BuildRequest, log: LogWriter) -> li
     return laid
 
 
-def player_name(project_name: str) -> str:
-    """The project's name made safe for a file name: letters, digits, `_` and `-`."""
-    cleaned = re.sub(r"[^A-Za-z0-9_-]+", "_", project_name).strip("_-")
-    return cleaned[:64] or "player"
-
-
-def output_path(workspace_path: Path, target: BuildTarget, name: str) -> Path:
-    """Where Unity writes the player: `Builds/<target>/<name>[.exe|.app|.apk|.x86_64]`."""
-    return workspace_path / "Builds" / target.value / f"{name}{_PLAYER_SUFFIX.get(target, '')}"
-
-
 def _prepare_project(workspace_path: Path, out: Path) -> None:
     """Install SPARK's build method and empty the target's output folder."""
     script = workspace_path / PROJECT_PATH
     script.parent.mkdir(parents=True, exist_ok=True)
     script.write_text(BUILDER_CS, encoding="utf-8")
     # Nothing from an earlier build may end up in this one's artifact.
-    remove_output(out)
+    player.remove_output(out)
     out.parent.mkdir(parents=True)
-
-
-def remove_output(out: Path) -> None:
-    """Delete the target's output folder (`Builds/<target>/`) and its zip, if there."""
-    folder = out.parent
-    shutil.rmtree(folder, ignore_errors=True)
-    _archive_path(folder).unlink(missing_ok=True)
 
 
 def build_command(
@@ -383,37 +354,3 @@ def _exit_text(exit_code: int | None) -> str:
         except ValueError:
             return f"Unity was killed by signal {-exit_code}"
     return f"Unity exited with code {exit_code}"
-
-
-def _store_player(
-    store: ArtifactStorage, request: BuildRequest, out: Path, result: dict[str, Any]
-) -> Artifact:
-    """Store a lone player file as is, and a folder (or a file with its data beside it) zipped."""
-    job_id, attempt, target = request.job_id, request.attempt, request.params.target
-    folder = out.parent
-    if not out.exists():
-        message = f"Unity reported success but wrote nothing at {out.relative_to(folder.parent)}"
-        details = {"exit_code": result["exit_code"], "result": "failed"}
-        raise JobFailure("build_failed", message, details, result={**result, "result": "failed"})
-    if out.is_file() and [entry.name for entry in folder.iterdir()] == [out.name]:
-        return store.put_file(job_id, attempt, out.name, out)
-    # Windows and Linux players keep <name>_Data/ and libraries beside the executable.
-    archive = _archive_path(folder)
-    name = player_name(request.project.name)
-    _zip_folder(folder, archive)
-    return store.put_file(job_id, attempt, f"{name}-{target.value}.zip", archive)
-
-
-def _archive_path(folder: Path) -> Path:
-    """Where the output folder is zipped before it is stored."""
-    return folder.with_name(f"{folder.name}.zip")
-
-
-def _zip_folder(folder: Path, archive: Path) -> None:
-    """Zip the folder's contents (deflated, file by file, modes kept) into archive."""
-    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zipped:
-        for directory, subdirs, files in os.walk(folder):
-            subdirs.sort()
-            for file_name in sorted(files):
-                path = Path(directory) / file_name
-                zipped.write(path, path.relative_to(folder).as_posix())
