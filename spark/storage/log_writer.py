@@ -116,6 +116,10 @@ class LogLimits:
     #: how long closing tries to store the end of the log before failing the build
     close_within_s: float = 30.0
 
+    def __post_init__(self) -> None:
+        if self.stream_lines <= self.chunk_lines + self.batch_lines:
+            raise ValueError("stream_lines must exceed chunk_lines + batch_lines")
+
 
 class _Chunk:
     """Lines sent to the stream but not yet stored, from line start + 1 on."""
