@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 
 .PHONY: run test test-lane-1 test-lane-2 lint typecheck unit integration acceptance fuzz chaos \
-	bench clean
+	cluster bench clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "SPARK needs Python 3.11+"'
@@ -39,6 +39,7 @@ UNIT := $(BIN)/pytest tests/unit -q
 INTEGRATION := $(BIN)/pytest tests/integration -q
 FUZZ := $(BIN)/pytest tests/fuzz -q
 CHAOS := $(BIN)/pytest tests/chaos -q
+CLUSTER := $(BIN)/pytest tests/cluster -q
 #: the acceptance tier in two halves of about the same length, one per lane of `make test`
 ACCEPTANCE_FILES := $(sort $(wildcard tests/acceptance/test_*.py))
 ACCEPTANCE_FIRST := $(filter $(addprefix tests/acceptance/test_,a% b% c% d% e% f% g% h% i% j% k% l%),\
@@ -50,12 +51,14 @@ ACCEPTANCE_2 := $(BIN)/pytest -q $(filter-out $(ACCEPTANCE_FIRST),$(ACCEPTANCE_F
 # ports, so runs never meet: `make test` runs two lanes at once, one per core, the chaos tier
 # and the first half of acceptance in one, the rest in the other (about 12 minutes on two
 # cores, where one lane after the other takes over 20). Each step's output is printed when it
-# ends; a failed step ends its lane, and the other lane runs on.
+# ends; a failed step ends its lane, and the other lane runs on. The multi-host tier (about two
+# minutes) runs in the first lane, after the chaos tier: it needs root.
 test: $(VENV)/.installed-dev $(UNITY_MCP_SERVER)
 	@$(MAKE) --no-print-directory -j2 -k --output-sync=line test-lane-1 test-lane-2
 
 test-lane-1:
 	$(CHAOS)
+	$(CLUSTER)
 	$(ACCEPTANCE_1)
 
 test-lane-2:
@@ -91,6 +94,11 @@ fuzz: $(VENV)/.installed-dev
 # restarted under load (never the machine's), and `make run`'s whole stack killed outright.
 chaos: $(VENV)/.installed-dev
 	$(CHAOS)
+
+# SPARK on hosts of its own: network namespaces on a bridge of their own in 198.18.0.0/24, each
+# host seeing only its own files (root and iproute2; without them every test fails saying so).
+cluster: $(VENV)/.installed-dev
+	$(CLUSTER)
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/spark bench

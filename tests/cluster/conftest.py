@@ -13,7 +13,7 @@ import pytest
 from spark.db.executor import Database
 from tests.support.cluster import CLIENT_ADDRESS, Cluster
 from tests.support.cluster_net import ClusterUnavailable, check_machine, joined
-from tests.support.cluster_roles import Running, migrate_and_key, start_scheduling
+from tests.support.cluster_roles import Fleet, migrate_and_key, start_scheduling
 
 
 @pytest.fixture(scope="session")
@@ -33,6 +33,14 @@ def cluster() -> Iterator[Cluster]:
         running.stop()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def module_hosts(cluster: Cluster) -> Iterator[None]:
+    """The hosts a test module starts end with it (the services host stays)."""
+    mark = len(cluster.processes)
+    yield
+    cluster.end_hosts_since(mark)
+
+
 @pytest.fixture(scope="session")
 def key(cluster: Cluster) -> str:
     """An enterprise key, made on the services host once the schema is up to date."""
@@ -40,8 +48,8 @@ def key(cluster: Cluster) -> str:
 
 
 @pytest.fixture(scope="session")
-def scheduling(cluster: Cluster, key: str) -> list[Running]:
-    """`spark beat` and `spark consumer`, on the services host."""
+def scheduling(cluster: Cluster, key: str) -> Fleet:
+    """`spark beat`, its maintenance worker and `spark consumer`, on the services host."""
     return start_scheduling(cluster, cluster.services.host)
 
 

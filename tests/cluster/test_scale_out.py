@@ -12,7 +12,7 @@ import pytest
 from spark.db.executor import Database
 from spark.domain.jobs import Job
 from tests.support.cluster import Cluster
-from tests.support.cluster_roles import Running, start_api, start_workers
+from tests.support.cluster_roles import Fleet, Running, api, start_workers, worker
 from tests.support.jobs import TERMINAL, auth, stored, wait_state
 
 JOBS = 48
@@ -55,15 +55,15 @@ def test_generation_scales_out_over_worker_hosts_and_any_api_host_serves_every_j
     cluster: Cluster,
     key: str,
     db: Database,
-    scheduling: list[Running],
+    scheduling: Fleet,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """generate_script jobs (the LLM stand-in takes 200 ms a call) on 1, 2 and 4 worker hosts
     of two processes: every job succeeds, every worker host runs some, and jobs per second
     are printed with their ratios to one host. Then API host 1 dies: API host 2 still serves
     every job, in its end state."""
-    apis = [start_api(cluster, 1), start_api(cluster, 2)]
-    workers: list[Running] = []
+    started = Fleet([api(cluster, 1), api(cluster, 2)], [worker(cluster, 1)]).wait(cluster)
+    apis, workers = started.apis, list(started.workers)
     rates: dict[int, float] = {}
     every: list[Job] = []
     for hosts in (1, 2, 4):

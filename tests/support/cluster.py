@@ -174,9 +174,23 @@ class Cluster:
         """A long-running `spark` command on host (its readiness is the caller's)."""
         return self.spawn(host, label, [str(VENV_BIN / "spark"), *args], self.env(host, **env))
 
+    def end_hosts_since(self, mark: int) -> None:
+        """Kill every host that started a process after the first mark processes, with all it
+        runs (a builder's Unity too), and bring back its link: the next test's hosts start
+        clean. The services host keeps running."""
+        hosts = {proc.host for proc in self.processes[mark:]} - {self.services.host}
+        for host in hosts:
+            self.net.kill(host)
+            self.net.restore(host)
+        for proc in self.processes[mark:]:
+            if proc.host in hosts:
+                proc.stop(timeout=10)
+        self.processes[mark:] = [p for p in self.processes[mark:] if p.host not in hosts]
+
     def stop(self) -> None:
-        """Stop every process (killing what does not stop) and remove every host."""
-        for proc in reversed(self.processes):
-            proc.stop(timeout=10)
+        """Kill every process and remove every host: nothing of a run is kept, so nothing
+        needs a clean stop."""
         self.net.destroy()
+        for proc in self.processes:
+            proc.stop(timeout=10)
         shutil.rmtree(self.net.root, ignore_errors=True)
