@@ -9,7 +9,6 @@ host, so it reaches every host by its address as a user's machine would.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -19,7 +18,6 @@ from pathlib import Path
 
 import httpx
 
-from spark.config import Settings
 from spark.embedded.stack import StackUrls
 from tests.support.cluster_net import Host, Network
 from tests.support.cluster_procs import CHECKOUT, VENV_BIN, HostProcess, run_on
@@ -29,11 +27,6 @@ SERVICES_ADDRESS = "198.18.0.1"
 CLIENT_ADDRESS = "198.18.0.9"
 LLM_PORT, S3_PORT, API_PORT = 8080, 9000, 8000
 BUCKET = "spark-cluster"
-#: whether SPARK stores blobs in S3 yet: until then every host keeps its own on its disk
-S3_STORAGE = (
-    importlib.util.find_spec("spark.storage.s3") is not None
-    and "storage_url" in Settings.model_fields
-)
 #: the code the LLM stand-in answers every generation with
 GENERATED = """using UnityEngine;
 
@@ -140,7 +133,6 @@ class Cluster:
         env |= {
             "PYTHONPATH": str(CHECKOUT),
             "SPARK_VAR_DIR": str(host.folder / "var"),
-            "SPARK_ARTIFACT_DIR": str(host.folder / "var" / "artifacts"),
             "SPARK_WORKSPACE_DIR": str(host.folder / "workspaces"),
             "SPARK_LLM_BASE_URL": services.llm_url,
             "SPARK_LLM_MODEL": "fake-coder",
@@ -149,11 +141,11 @@ class Cluster:
             "SPARK_WORKER_METRICS_PORT": "0",
             "SPARK_LOG_FORMAT": "text",
         }
-        if S3_STORAGE:
-            env |= S3_CREDENTIALS | {
-                "SPARK_STORAGE_URL": f"s3://{BUCKET}/spark",
-                "SPARK_S3_ENDPOINT_URL": services.s3_url,
-            }
+        env |= S3_CREDENTIALS | {
+            # artifacts and logs in the services host's object store, where every host finds them
+            "SPARK_STORAGE_URL": f"s3://{BUCKET}/spark",
+            "SPARK_S3_ENDPOINT_URL": services.s3_url,
+        }
         return env | extra
 
     def spawn(

@@ -66,11 +66,11 @@ def migrate_and_key(cluster: Cluster, host: Host) -> str:
     return str(json.loads(created)["key"])
 
 
-def api(cluster: Cluster, number: int) -> Running:
+def api(cluster: Cluster, number: int, **env: str) -> Running:
     """`spark api` started on API host number (not yet waited for)."""
     host = cluster.host(f"api{number}", API_BASE + number)
     args = ["api", "--host", host.address, "--port", str(API_PORT), "--no-access-log"]
-    return Running(host, cluster.spark_process(host, "api", *args))
+    return Running(host, cluster.spark_process(host, "api", *args, **env))
 
 
 def worker(cluster: Cluster, number: int, concurrency: int = 2) -> Running:
