@@ -142,7 +142,15 @@ OPERATIONS: Mapping[tuple[str, str], Operation] = {
         "A job's artifacts", _ok("the artifacts", _JSON)
     ),
     ("GET", "/v1/jobs/{job_id:uuid}/artifacts/{name}"): Operation(
-        "Download an artifact", _ok("its bytes", "application/octet-stream")
+        "Download an artifact: whole, one byte range (Range: bytes=a-b, a- or -n), or a 302 to"
+        " a presigned URL of the object store when SPARK_ARTIFACT_REDIRECT is on",
+        {
+            **_ok('its bytes, with ETag: "<sha256>"', "application/octet-stream"),
+            **_ok("the range, with Content-Range", "application/octet-stream", status="206"),
+            "302": {"description": "a presigned URL of the object store, valid for 5 minutes"},
+            "304": {"description": "If-None-Match named its ETag"},
+        },
+        statuses=frozenset({416}),
     ),
     ("GET", "/v1/presets"): Operation("Game templates", _ok("the templates", _JSON)),
     ("GET", "/v1/presets/{preset_id}"): Operation(

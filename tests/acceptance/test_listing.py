@@ -117,7 +117,9 @@ def test_health_and_openapi_are_public(client: TestClient) -> None:
     body = health.json()
     assert body["status"] in {"healthy", "degraded"}
     assert body["checks"]["database"] == "ok" and body["checks"]["broker"] == "ok"
-    assert set(body["checks"]) == {"database", "broker", "redis", "nats", "llm", "unity_mcp"}
+    checks = {"database", "broker", "redis", "nats", "llm", "unity_mcp", "storage"}
+    assert set(body["checks"]) == checks
+    assert body["checks"]["storage"] == {"status": "up"}
     spec = client.get("/openapi.json").json()
     assert {"/v1/jobs", "/v1/jobs/{job_id}", "/v1/jobs/{job_id}/cancel"} <= set(spec["paths"])
     assert "GenerateScriptParams" in spec["components"]["schemas"]
