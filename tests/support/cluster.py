@@ -70,6 +70,11 @@ class Services:
     s3_url: str
 
 
+def s3_url(host: Host) -> str:
+    """The S3 server's endpoint on the services host."""
+    return f"http://{host.address}:{S3_PORT}"
+
+
 def answers(url: str) -> bool:
     """Whether an HTTP server answers at url (any status)."""
     try:
@@ -112,17 +117,30 @@ class Cluster:
         llm_argv = [python, "-m", "tests.support.fake_llm", "--code-file", str(code)]
         llm_argv += ["--host", host.address, "--port", str(LLM_PORT), "--latency-s", "0.2"]
         llm = self.spawn(host, "llm", llm_argv)
-        s3_argv = [str(VENV_BIN / "moto_server"), "-H", host.address, "-p", str(S3_PORT)]
-        s3 = self.spawn(host, "s3", s3_argv)
+        s3 = self._spawn_s3(host)
         llm_url = f"http://{host.address}:{LLM_PORT}/v1"
-        s3_url = f"http://{host.address}:{S3_PORT}"
         stack.wait_until(lambda: read_urls(host.folder) is not None, "serving", timeout=90)
         llm.wait_until(lambda: answers(f"{llm_url}/models"), "serving models")
-        s3.wait_until(lambda: answers(s3_url), "serving S3")
+        s3.wait_until(lambda: answers(s3_url(host)), "serving S3")
         urls = read_urls(host.folder)
         assert urls is not None
-        self._services = Services(host, urls, llm_url, s3_url)
+        self._services = Services(host, urls, llm_url, s3_url(host))
         return self._services
+
+    def _spawn_s3(self, host: Host) -> HostProcess:
+        argv = [str(VENV_BIN / "moto_server"), "-H", host.address, "-p", str(S3_PORT)]
+        return self.spawn(host, "s3", argv)
+
+    def stop_s3(self) -> None:
+        """Stop the S3 server (moto keeps objects in memory: they go with it)."""
+        for proc in self.processes:
+            if proc.label == "s3":
+                proc.stop()
+
+    def start_s3(self) -> None:
+        """Start the S3 server again on its address, empty, and wait until it answers."""
+        host = self.services.host
+        self._spawn_s3(host).wait_until(lambda: answers(s3_url(host)), "serving S3")
 
     def env(self, host: Host, **extra: str) -> dict[str, str]:
         """The environment of a SPARK process on host: the services host's servers, this
