@@ -51,7 +51,7 @@ ACCEPTANCE_2 := $(BIN)/pytest -q $(filter-out $(ACCEPTANCE_FIRST),$(ACCEPTANCE_F
 # ports, so runs never meet: `make test` runs two lanes at once, one per core, the chaos tier
 # and the first half of acceptance in one, the rest in the other (about 12 minutes on two
 # cores, where one lane after the other takes over 20). Each step's output is printed when it
-# ends; a failed step ends its lane, and the other lane runs on. The multi-host tier (about two
+# ends; a failed step ends its lane, and the other lane runs on. The multi-host tier (about three
 # minutes) runs in the first lane, after the chaos tier: it needs root.
 test: $(VENV)/.installed-dev $(UNITY_MCP_SERVER)
 	@$(MAKE) --no-print-directory -j2 -k --output-sync=line test-lane-1 test-lane-2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from itertools import cycle
@@ -65,17 +66,19 @@ def test_generation_scales_out_over_worker_hosts_and_any_api_host_serves_every_j
     started = Fleet([api(cluster, 1), api(cluster, 2)], [worker(cluster, 1)]).wait(cluster)
     apis, workers = started.apis, list(started.workers)
     rates: dict[int, float] = {}
+    shares: dict[int, Counter[str]] = {}
     every: list[Job] = []
     for hosts in (1, 2, 4):
         workers += start_workers(cluster, list(range(len(workers) + 1, hosts + 1)))
         jobs, rates[hosts] = run_batch(apis, key, db)
-        ran = {str(job.worker).partition(":")[0] for job in jobs}
-        assert ran == {w.host.name for w in workers}, ran
+        shares[hosts] = Counter(str(job.worker).partition(":")[0] for job in jobs)
+        assert set(shares[hosts]) == {w.host.name for w in workers}, shares[hosts]
         every += jobs
     with capsys.disabled():
         print(f"\ngenerate_script, {JOBS} jobs, LLM 200 ms a call, 2 processes a worker host:")
         for hosts, rate in rates.items():
-            print(f"  {hosts} worker host(s): {rate:.1f} jobs/s ({rate / rates[1]:.2f}x of 1)")
+            ran = ", ".join(f"{name} {count}" for name, count in sorted(shares[hosts].items()))
+            print(f"  {hosts} worker host(s): {rate:.1f} jobs/s, {rate / rates[1]:.2f}x ({ran})")
 
     cluster.net.kill(apis[0].host)
     with httpx.Client(base_url=apis[1].url, headers=auth(key), timeout=10) as client:
