@@ -21,8 +21,11 @@ def cluster() -> Iterator[Cluster]:
     """The network with its services host running; the test runs on the client host."""
     try:
         check_machine()
-    except ClusterUnavailable as missing:
-        pytest.fail(str(missing), pytrace=False)
+        missing = ""
+    except ClusterUnavailable as error:
+        missing = str(error)
+    if missing:
+        pytest.fail(missing, pytrace=False)
     running = Cluster()
     try:
         running.start_services()

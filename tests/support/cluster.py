@@ -155,6 +155,7 @@ class Cluster:
             "SPARK_LLM_BASE_URL": services.llm_url,
             "SPARK_LLM_MODEL": "fake-coder",
             "SPARK_ALLOW_PRIVATE_DESTINATIONS": "true",
+            # every host's folder lies under /tmp: a project may name a directory there
             "SPARK_SOURCE_ROOTS": json.dumps(["/tmp"]),
             "SPARK_WORKER_METRICS_PORT": "0",
             "SPARK_LOG_FORMAT": "text",

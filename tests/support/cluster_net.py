@@ -49,9 +49,9 @@ def check_machine() -> None:
             "the multi-host tier (tests/cluster) makes network namespaces and mounts: run it as"
             " root"
         )
-    for tool in ("ip", "unshare", "mount"):
+    for tool, package in (("ip", "iproute2"), ("unshare", "util-linux"), ("mount", "util-linux")):
         if shutil.which(tool) is None:
-            raise ClusterUnavailable(f"the multi-host tier needs `{tool}` (iproute2, util-linux)")
+            raise ClusterUnavailable(f"the multi-host tier needs `{tool}` (from {package})")
 
 
 @dataclass(frozen=True)
