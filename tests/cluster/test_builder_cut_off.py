@@ -31,7 +31,9 @@ def test_a_build_cut_off_mid_run_reruns_on_another_builder_and_its_late_writes_a
     has one terminal event, one usage record and one attempt's artifacts, and builder 1's
     workspace lock is let go."""
     game = publish(cluster, "cut-off-game")
-    started = Fleet([api(cluster, 1)], [builder(cluster, 1, FAKE_UNITY_DELAY_S="0.4")])
+    # A second a line keeps builder 1's Unity running (for half a minute) while builder 2
+    # starts; builder 2's runs at the project's own pace.
+    started = Fleet([api(cluster, 1)], [builder(cluster, 1, FAKE_UNITY_DELAY_S="1")])
     server, first = started.wait(cluster).apis[0], started.workers[0]
     project = create_project(server.url, key, "cut-off-game", git_url=game.url)
     job_id = submit_build(server.url, key, project["id"])
