@@ -61,7 +61,7 @@ class EditorCheck:
 class StorageCheck:
     """The storage port's check: up when the directory or bucket answers, else down and why."""
 
-    status: Literal["up", "down"]
+    status: Literal["ok", "down"]
     error: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -168,7 +168,7 @@ def _storage(settings: Settings, blobs: BlobStore) -> StorageCheck:
         except Exception as exc:
             log.warning("health check storage failed: %s", exc)
             return StorageCheck("down", str(exc)[:300])
-        return StorageCheck("up")
+        return StorageCheck("ok")
 
     return _reused("storage", settings.storage_url, STORAGE_PROBE_CACHE_S, check)
 

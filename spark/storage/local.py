@@ -3,12 +3,13 @@ default, `SPARK_STORAGE_URL=./var/storage`)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
 import shutil
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
@@ -38,18 +39,23 @@ class LocalBlobs:
         temp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}{_TEMP_SUFFIX}")
         digest, size = hashlib.sha256(), 0
         try:
-            with temp.open("wb") as out:
+            with _storage_errors(key):
+                out = temp.open("wb")
+            with out:
+                # The source's own errors (an unreadable build output) propagate as they
+                # are: only the store's failures are an outage worth retrying.
                 for chunk in chunks:
                     digest.update(chunk)
-                    out.write(chunk)
+                    with _storage_errors(key):
+                        out.write(chunk)
                     size += len(chunk)
-                out.flush()
-                os.fsync(out.fileno())
+                with _storage_errors(key):
+                    out.flush()
+                    os.fsync(out.fileno())
             info = BlobInfo(key, size, digest.hexdigest(), content_type)
-            self._meta(path).write_text(f"{info.sha256} {content_type}\n", encoding="utf-8")
-            temp.replace(path)
-        except OSError as error:
-            raise StorageUnavailable(f"writing {key} failed: {error}") from error
+            with _storage_errors(key):
+                self._meta(path).write_text(f"{info.sha256} {content_type}\n", encoding="utf-8")
+                temp.replace(path)
         finally:
             temp.unlink(missing_ok=True)
         return info
@@ -128,6 +134,15 @@ class LocalBlobs:
     @staticmethod
     def _meta(path: Path) -> Path:
         return path.with_name(f".{path.name}{_META_SUFFIX}")
+
+
+@contextlib.contextmanager
+def _storage_errors(key: str) -> Iterator[None]:
+    """The store's own OSErrors as StorageUnavailable."""
+    try:
+        yield
+    except OSError as error:
+        raise StorageUnavailable(f"writing {key} failed: {error}") from error
 
 
 class _Window(io.RawIOBase):

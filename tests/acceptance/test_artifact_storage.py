@@ -155,7 +155,7 @@ def test_a_download_while_storage_is_down_is_503_with_retry_after(
         assert health["status"] == "degraded" and health["checks"]["storage"]["error"]
     finally:
         s3_server.start()
-    assert wait_health(api, "up")["checks"]["storage"] == {"status": "up"}
+    assert wait_health(api, "ok")["checks"]["storage"] == {"status": "ok"}
 
 
 def wait_health(client: TestClient, storage: str, timeout: float = 15) -> dict[str, Any]:

@@ -119,7 +119,7 @@ def test_health_and_openapi_are_public(client: TestClient) -> None:
     assert body["checks"]["database"] == "ok" and body["checks"]["broker"] == "ok"
     checks = {"database", "broker", "redis", "nats", "llm", "unity_mcp", "storage"}
     assert set(body["checks"]) == checks
-    assert body["checks"]["storage"] == {"status": "up"}
+    assert body["checks"]["storage"] == {"status": "ok"}
     spec = client.get("/openapi.json").json()
     assert {"/v1/jobs", "/v1/jobs/{job_id}", "/v1/jobs/{job_id}/cancel"} <= set(spec["paths"])
     assert "GenerateScriptParams" in spec["components"]["schemas"]

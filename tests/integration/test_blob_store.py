@@ -165,3 +165,17 @@ def test_a_stopped_s3_server_is_storage_unavailable_within_seconds(
     store.check()
     store.write("jobs/o/1/z", [b"after"], "text/plain")
     assert read_all(store, "jobs/o/1/z") == b"after"
+
+
+def test_a_source_that_fails_to_read_is_its_own_error_not_a_storage_outage(
+    tmp_path: Path,
+) -> None:
+    store = LocalBlobs(tmp_path / "store")
+
+    def unreadable() -> Iterator[bytes]:
+        yield b"first part"
+        raise PermissionError("the build output cannot be read")
+
+    with pytest.raises(PermissionError):
+        store.write("jobs/x/1/player.apk", unreadable(), "application/octet-stream")
+    assert store.keys("jobs/") == []
