@@ -155,8 +155,8 @@ class Cluster:
             "SPARK_LLM_BASE_URL": services.llm_url,
             "SPARK_LLM_MODEL": "fake-coder",
             "SPARK_ALLOW_PRIVATE_DESTINATIONS": "true",
-            # every host's folder lies under /tmp: a project may name a directory there
-            "SPARK_SOURCE_ROOTS": json.dumps(["/tmp"]),
+            # every host's folder lies under the run's: a project may name a directory there
+            "SPARK_SOURCE_ROOTS": json.dumps([str(self.net.root)]),
             "SPARK_WORKER_METRICS_PORT": "0",
             "SPARK_LOG_FORMAT": "text",
         }

@@ -2,9 +2,10 @@
 and a view of the files where only its host's own folder is left.
 
 `ip netns exec` gives every process a mount namespace of its own; in it a fresh tmpfs covers
-/tmp, where the run's folders are, and the host's folder (the process's working directory,
-still reachable through it) is bound back at its path: a host sees its own var/ and
-workspaces, never another host's, and the checkout and its .venv as every machine would.
+the run's folder, which holds every host's folder, and the host's own folder (the process's
+working directory, still reachable through it) is bound back at its path: a host sees its
+own var/ and workspaces, never another host's, and the checkout and its .venv (wherever the
+checkout lies, /tmp included) as every machine would.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ from pathlib import Path
 
 from tests.support.cluster_net import Host
 
-#: $1 host name, $2 its folder (the working directory), then the command. `--no-canonicalize`
-#: hands "." to the kernel as it is, so it is the folder under the new tmpfs, not its path.
+#: $1 host name, $2 its folder (the working directory), $3 the run's folder holding every
+#: host's, then the command. `--no-canonicalize` hands "." to the kernel as it is, so it is
+#: the folder under the new tmpfs, not its path.
 _ISOLATE = (
-    'hostname "$1" && mount -t tmpfs -o mode=1777 tmpfs /tmp && mkdir -p "$2"'
-    ' && mount --no-canonicalize --bind . "$2" && cd "$2" && shift 2 && exec "$@"'
+    'hostname "$1" && mount -t tmpfs -o mode=0755 tmpfs "$3" && mkdir -p "$2"'
+    ' && mount --no-canonicalize --bind . "$2" && cd "$2" && shift 3 && exec "$@"'
 )
 #: the checkout every host runs SPARK from
 CHECKOUT = Path(__file__).resolve().parents[2]
@@ -33,7 +35,8 @@ def on_host(host: Host, argv: Sequence[str]) -> list[str]:
     """argv run on host: its network, its host name (a UTS namespace of its own), its files."""
     return [
         *("ip", "netns", "exec", host.netns, "unshare", "--uts"),
-        *("sh", "-c", _ISOLATE, "sh", host.name, str(host.folder), *argv),
+        *("sh", "-c", _ISOLATE, "sh", host.name, str(host.folder), str(host.folder.parent)),
+        *argv,
     ]
 
 
