@@ -183,13 +183,14 @@ class StreamLogWriter:
                 raise StorageUnavailable(f"job log not stored: {len(self._pending)} lines wait")
             self._pending.extend(_encode(part) for part in text.split("\n"))
 
-    def close(self) -> None:
-        """Send what is left and store the whole log as one object; the keys then expire."""
+    def close(self, patient: bool = True) -> None:
+        """Send what is left and store the whole log as one object; the keys then expire.
+        patient: keep trying for a while through a short outage; else try once."""
         if self._stop.is_set():
             return
         self._stop.set()
         self._flusher.join()
-        deadline = time.monotonic() + self._limits.close_within_s
+        deadline = time.monotonic() + (self._limits.close_within_s if patient else 0.0)
         while True:
             try:
                 self._finish()
@@ -212,9 +213,11 @@ class StreamLogWriter:
         if error is None:
             self.close()
             return
-        # The build's own error says more than a storage failure while closing would.
+        # The build's own error says more than a storage failure while closing would; and
+        # the attempt that failed is over: a retry starts a log of its own, so waiting out an
+        # outage here would only hold the job back from its requeue.
         try:
-            self.close()
+            self.close(patient=False)
         except StorageUnavailable:
             log.warning("job %s: log not stored after the build failed", self._keys.job_id)
 

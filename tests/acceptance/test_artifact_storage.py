@@ -41,12 +41,11 @@ def s3_store(settings: Settings, s3_server: MotoServer) -> Settings:
     )
 
 
-@pytest.fixture(scope="module")
-def s3_builder(
-    s3_store: Settings, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[WorkerProcess]:
-    """A builds-only worker storing players in S3."""
-    proc = builds_only_worker(s3_store, tmp_path_factory.mktemp("s3-builder"))
+@pytest.fixture
+def s3_builder(s3_store: Settings, tmp_path: Path) -> Iterator[WorkerProcess]:
+    """A builds-only worker storing players in S3; a test's own, so no builder of another
+    test is left to take a build this one watches for on its own worker."""
+    proc = builds_only_worker(s3_store, tmp_path / "s3-builder")
     proc.start()
     yield proc
     proc.stop()
@@ -201,6 +200,7 @@ def test_storage_lost_mid_upload_is_retried_and_lists_only_the_whole_player(
         job = wait_state(db, job_id, TERMINAL, timeout=90)
     finally:
         builder.stop()
+        s3_server.start()
     assert job.state.value == "succeeded", job.error
     [artifact] = (job.result or {})["artifacts"]
     assert artifact["attempt"] == job.attempts >= 2

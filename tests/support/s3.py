@@ -36,7 +36,9 @@ class MotoServer:
         self._log = Path(tempfile.mkdtemp(prefix="spark-moto-")) / "moto.log"
 
     def start(self, timeout: float = 20.0) -> None:
-        """Start the server and wait until it accepts connections."""
+        """Start the server, unless it runs, and wait until it accepts connections."""
+        if self.proc is not None and self.proc.poll() is None:
+            return
         executable = Path(sys.executable).with_name("moto_server")
         with self._log.open("ab") as log:
             self.proc = subprocess.Popen(
