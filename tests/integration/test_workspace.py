@@ -19,22 +19,7 @@ from fakes.unity import HELPER_MARKER, processes_mentioning, write_launcher
 from spark.domain.projects import Project
 from spark.engines.unity.workspace import PIDFILE, Workspace, prepare, scrub, write_pidfile
 from spark.errors import JobFailure
-
-GIT_ENV = {
-    **os.environ,
-    "GIT_AUTHOR_NAME": "Test",
-    "GIT_AUTHOR_EMAIL": "test@example.com",
-    "GIT_COMMITTER_NAME": "Test",
-    "GIT_COMMITTER_EMAIL": "test@example.com",
-}
-
-
-def git(cwd: Path, *args: str) -> str:
-    """Run git in cwd as a test author; its stdout."""
-    done = subprocess.run(
-        ["git", *args], cwd=cwd, env=GIT_ENV, capture_output=True, text=True, check=True
-    )
-    return done.stdout.strip()
+from tests.support.git_servers import git
 
 
 def commit(repo: Path, name: str, content: str) -> str:

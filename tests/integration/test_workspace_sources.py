@@ -13,7 +13,8 @@ import pytest
 from spark.domain.projects import Project, file_url
 from spark.engines.unity.workspace import prepare
 from spark.errors import JobFailure
-from tests.integration.test_workspace import commit, git
+from tests.integration.test_workspace import commit
+from tests.support.git_servers import git
 
 SECRET = "root:x:0:0:the secret outside the roots\n"
 
