@@ -42,15 +42,15 @@ CHAOS := $(BIN)/pytest tests/chaos -q
 CLUSTER := $(BIN)/pytest tests/cluster -q
 #: the acceptance tier in two parts, so both lanes of `make test` take about as long
 ACCEPTANCE_FILES := $(sort $(wildcard tests/acceptance/test_*.py))
-ACCEPTANCE_FIRST := $(filter $(addprefix tests/acceptance/test_,b% c% d% e% f% g% h% i% j% k% l%),\
+ACCEPTANCE_FIRST := $(filter $(addprefix tests/acceptance/test_,a% b% c% d% e% f% g% h% i% j% k% l%),\
 	$(ACCEPTANCE_FILES))
 ACCEPTANCE_1 := $(BIN)/pytest -q $(ACCEPTANCE_FIRST)
 ACCEPTANCE_2 := $(BIN)/pytest -q $(filter-out $(ACCEPTANCE_FIRST),$(ACCEPTANCE_FILES))
 
 # Every pytest run starts its own PostgreSQL, Redis (Valkey) and NATS from the wheels on free
 # ports, so runs never meet: `make test` runs two lanes at once, one per core: the chaos tier,
-# the multi-host tier (about three minutes; it needs root) and acceptance files b to l in one,
-# the fast tiers, fuzz and the other acceptance files in the other (about 15 minutes on two
+# the multi-host tier (about two minutes; it needs root) and acceptance files a to l in one,
+# the fast tiers, fuzz and the other acceptance files in the other (about 14 minutes on two
 # cores, where one lane after the other takes over 25). Each step's output is printed when it
 # ends; a failed step ends its lane, and the other lane runs on.
 test: $(VENV)/.installed-dev $(UNITY_MCP_SERVER)
