@@ -48,9 +48,9 @@ ACCEPTANCE_1 := $(BIN)/pytest -q $(ACCEPTANCE_FIRST)
 ACCEPTANCE_2 := $(BIN)/pytest -q $(filter-out $(ACCEPTANCE_FIRST),$(ACCEPTANCE_FILES))
 
 # Every pytest run starts its own PostgreSQL, Redis (Valkey) and NATS from the wheels on free
-# ports, so runs never meet: `make test` runs two lanes at once, one per core: the chaos tier,
-# the multi-host tier (about two minutes; it needs root) and acceptance files a to l in one,
-# the fast tiers, fuzz and the other acceptance files in the other (about 14 minutes on two
+# ports, so runs never meet: `make test` runs two lanes at once, one per core: the chaos tier
+# and acceptance files a to l in one; the fast tiers, fuzz, the other acceptance files and the
+# multi-host tier (about two minutes; it needs root) in the other (about 15 minutes on two
 # cores, where one lane after the other takes over 25). Each step's output is printed when it
 # ends; a failed step ends its lane, and the other lane runs on.
 test: $(VENV)/.installed-dev $(UNITY_MCP_SERVER)
@@ -58,7 +58,6 @@ test: $(VENV)/.installed-dev $(UNITY_MCP_SERVER)
 
 test-lane-1:
 	$(CHAOS)
-	$(CLUSTER)
 	$(ACCEPTANCE_1)
 
 test-lane-2:
@@ -69,6 +68,7 @@ test-lane-2:
 	$(INTEGRATION)
 	$(FUZZ)
 	$(ACCEPTANCE_2)
+	$(CLUSTER)
 
 lint: $(VENV)/.installed-dev
 	$(RUFF)
