@@ -59,9 +59,9 @@ class EditorCheck:
 
 @dataclass(frozen=True)
 class StorageCheck:
-    """The storage port's check: up when the directory or bucket answers, else down and why."""
+    """The storage port's check: ok when the directory or bucket answers, else down and why."""
 
-    status: Literal["ok", "down"]
+    status: Check
     error: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -77,16 +77,17 @@ class Health:
 
     status: Literal["healthy", "degraded", "unhealthy"]
     checks: dict[str, Check]
-    unity_mcp: EditorCheck = EditorCheck("disabled")
-    storage: StorageCheck | None = None
+    unity_mcp: EditorCheck
+    storage: StorageCheck
 
     def body_checks(self) -> dict[str, Any]:
         """The checks as GET /v1/health shows them (unity_mcp with its instances, storage
         with its error)."""
-        found = {**self.checks, "unity_mcp": self.unity_mcp.as_dict()}
-        if self.storage is not None:
-            found["storage"] = self.storage.as_dict()
-        return found
+        return {
+            **self.checks,
+            "unity_mcp": self.unity_mcp.as_dict(),
+            "storage": self.storage.as_dict(),
+        }
 
 
 def _probe(name: str, fn: Callable[[], None]) -> Check:
@@ -197,9 +198,7 @@ def _redis(url: str) -> Callable[[], None]:
     return check
 
 
-def check_health(
-    settings: Settings, db: Database, celery: Any, blobs: BlobStore | None = None
-) -> Health:
+def check_health(settings: Settings, db: Database, celery: Any, blobs: BlobStore) -> Health:
     """Probe every dependency once (blocking; call from a thread)."""
     checks: dict[str, Check] = {
         "database": _probe("database", db.ping),
@@ -213,12 +212,13 @@ def check_health(
     if db.replica_url is not None:
         # reads fall back to the primary, so a missing replica only degrades the service
         checks["replica"] = record_replica_lag(db)
-    storage = None if blobs is None else _storage(settings, blobs)
+    # Not required: without storage no artifact is stored or served, but jobs wait for it
+    # (a dependency failure), and everything else still works.
+    storage = _storage(settings, blobs)
+    checks["storage"] = storage.status
     if any(checks[name] == "down" for name in REQUIRED):
         status: Literal["healthy", "degraded", "unhealthy"] = "unhealthy"
-    elif "down" in checks.values() or (storage is not None and storage.status == "down"):
-        # Without storage no artifact is stored or served, but jobs wait for it (a
-        # dependency failure), and everything else still works.
+    elif "down" in checks.values():
         status = "degraded"
     else:
         status = "healthy"

@@ -92,10 +92,11 @@ def scan(directory: Path) -> Scan:
             except ValueError:
                 refused.append(path)
                 continue
-            content = source.read_bytes()
-            if len(content) > MAX_CODE_BYTES:
+            # By its size alone: a project's large textures are never read only to be left out.
+            if source.stat().st_size > MAX_CODE_BYTES:
                 too_large.append(path)
                 continue
+            content = source.read_bytes()
             found.append(LocalFile(path, source, len(content), sha256_of(content)))
     return Scan(sorted(found, key=lambda f: f.path), sorted(too_large), sorted(refused))
 

@@ -14,21 +14,13 @@ from spark.config import Settings
 from spark.db import audit as audit_queries
 from spark.db.executor import Database
 from spark.web.app import create_app
-from tests.integration.test_llm_generation import GOOD
-from tests.support.fake_llm import FakeLLM, Reply
+from tests.support.fake_llm import DOOR_JOB, DOOR_SCRIPT, FakeLLM, Reply
 from tests.support.jobs import TERMINAL, auth, stored, wait_state
 from tests.support.nats import free_port
 from tests.support.workers import WorkerProcess
 
 BREAKER_RESET_S = "3"
-BODY = {
-    "kind": "generate_script",
-    "params": {
-        "prompt": "a door that opens when the player comes near",
-        "class_name": "Door",
-        "namespace": "Studio.Game",
-    },
-}
+BODY = DOOR_JOB
 
 
 @pytest.fixture
@@ -70,7 +62,7 @@ def test_the_job_returns_the_models_code_and_records_its_tokens(
     llm_settings: Settings, llm_client: TestClient, api_key: str, db: Database, tmp_path: Path
 ) -> None:
     """Through a real worker: the job's code is the server's, its tokens and model are recorded."""
-    fake = FakeLLM([Reply(GOOD, prompt_tokens=321, completion_tokens=123)]).start()
+    fake = FakeLLM([Reply(DOOR_SCRIPT, prompt_tokens=321, completion_tokens=123)]).start()
     workers = start_workers(llm_settings, tmp_path, fake.base_url, 1)
     try:
         job_id = llm_client.post("/v1/jobs", json=BODY, headers=auth(api_key)).json()["id"]
@@ -80,7 +72,7 @@ def test_the_job_returns_the_models_code_and_records_its_tokens(
             worker.stop()
         fake.stop()
     assert job.state.value == "succeeded", job.error
-    assert job.result is not None and job.result["code"] == GOOD
+    assert job.result is not None and job.result["code"] == DOOR_SCRIPT
     assert job.result["tokens"] == {"prompt": 321, "completion": 123}
     assert job.result["provider"] == "openai-compatible" and job.result["model"] == "fake-coder"
     assert fake.seen[0].headers["user-agent"].startswith("OpenAI/Python")
@@ -107,7 +99,7 @@ def test_a_down_llm_opens_the_shared_breaker_and_waiting_jobs_succeed_when_it_re
             time.sleep(0.2)
         assert health["breakers"] == {"llm": "open"}, health
         assert all(stored(db, i).state.value in {"queued", "running"} for i in ids)
-        fake = FakeLLM([Reply(GOOD)], port=port).start()
+        fake = FakeLLM([Reply(DOOR_SCRIPT)], port=port).start()
         finals = [wait_state(db, i, TERMINAL, timeout=60) for i in ids]
         assert [j.state.value for j in finals] == ["succeeded"] * 4, [j.error for j in finals]
         assert any(j.attempts > 1 for j in finals)
@@ -125,7 +117,7 @@ def test_a_used_up_monthly_token_quota_refuses_the_next_generation(
     """Each job is charged the tokens the server reported; past the month's quota the next
     generate_script is 429 quota_exceeded, with Retry-After, and the refusal is audited."""
     limited = llm_settings.model_copy(update={"tier_limits": {"pro": {"tokens_per_month": 800}}})
-    fake = FakeLLM([Reply(GOOD, prompt_tokens=300, completion_tokens=150)]).start()
+    fake = FakeLLM([Reply(DOOR_SCRIPT, prompt_tokens=300, completion_tokens=150)]).start()
     workers = start_workers(limited, tmp_path, fake.base_url, 1)
     try:
         with TestClient(create_app(limited), raise_server_exceptions=False) as client:

@@ -14,20 +14,14 @@ from spark.db.executor import Database
 from spark.domain.jobs import Job
 from tests.support.cluster import Cluster
 from tests.support.cluster_roles import Fleet, Running, api, start_workers, worker
+from tests.support.fake_llm import DOOR_JOB
 from tests.support.jobs import TERMINAL, auth, stored, wait_state
 
 JOBS = 96
 #: jobs run, unmeasured, on a fleet before its batch, per worker process: a process's first
 #: job opens its pools and loads its parsers, which is start-up, not throughput
 WARM_UP_PER_PROCESS = 3
-BODY = {
-    "kind": "generate_script",
-    "params": {
-        "prompt": "a door that opens when the player comes near",
-        "class_name": "Door",
-        "namespace": "Studio.Game",
-    },
-}
+BODY = DOOR_JOB
 
 
 def submit(apis: list[Running], key: str, count: int) -> list[str]:

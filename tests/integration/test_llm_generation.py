@@ -12,23 +12,9 @@ from spark.engines.unity.scripts import generate_script
 from spark.errors import JobFailure
 from spark.llm.factory import make_generator
 from spark.llm.prompting import CLOSE, OPEN
-from tests.support.fake_llm import FakeLLM, Reply
+from tests.support.fake_llm import DOOR_SCRIPT, FakeLLM, Reply
 
-GOOD = """using UnityEngine;
-
-namespace Studio.Game
-{
-    public class Door : MonoBehaviour
-    {
-        [SerializeField] private float openAngle = 90f;
-
-        public void Open()
-        {
-            transform.localRotation = Quaternion.Euler(0f, openAngle, 0f);
-        }
-    }
-}
-"""
+GOOD = DOOR_SCRIPT
 BROKEN = GOOD.replace("openAngle = 90f;", "openAngle = 90f")
 WRONG_CLASS = GOOD.replace("class Door", "class Gate")
 PARAMS = GenerateScriptParams(

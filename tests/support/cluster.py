@@ -22,27 +22,12 @@ from spark.embedded.stack import StackUrls
 from tests.support.cluster_net import Host, Network
 from tests.support.cluster_procs import CHECKOUT, VENV_BIN, HostProcess, run_on
 from tests.support.cluster_stack import read_urls
+from tests.support.fake_llm import DOOR_SCRIPT
 
 SERVICES_ADDRESS = "198.18.0.1"
 CLIENT_ADDRESS = "198.18.0.9"
 LLM_PORT, S3_PORT, API_PORT = 8080, 9000, 8000
 BUCKET = "spark-cluster"
-#: the code the LLM stand-in answers every generation with
-GENERATED = """using UnityEngine;
-
-namespace Studio.Game
-{
-    public class Door : MonoBehaviour
-    {
-        [SerializeField] private float openAngle = 90f;
-
-        public void Open()
-        {
-            transform.localRotation = Quaternion.Euler(0f, openAngle, 0f);
-        }
-    }
-}
-"""
 #: short lease and reaper timings: a lost machine's job runs again within seconds
 TIMINGS = {
     "SPARK_HEARTBEAT_INTERVAL_S": "0.5",
@@ -113,7 +98,7 @@ class Cluster:
         stack_argv = [python, "-m", "tests.support.cluster_stack", str(host.folder)]
         stack = self.spawn(host, "stack", [*stack_argv, host.address, self.net.network])
         code = host.folder / "generated.cs"
-        code.write_text(GENERATED)
+        code.write_text(DOOR_SCRIPT)
         llm_argv = [python, "-m", "tests.support.fake_llm", "--code-file", str(code)]
         llm_argv += ["--host", host.address, "--port", str(LLM_PORT), "--latency-s", "0.2"]
         llm = self.spawn(host, "llm", llm_argv)

@@ -18,6 +18,32 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+#: a script a generation of the door job answers with: valid C#, the class the job asks for
+DOOR_SCRIPT = """using UnityEngine;
+
+namespace Studio.Game
+{
+    public class Door : MonoBehaviour
+    {
+        [SerializeField] private float openAngle = 90f;
+
+        public void Open()
+        {
+            transform.localRotation = Quaternion.Euler(0f, openAngle, 0f);
+        }
+    }
+}
+"""
+#: a generate_script job (no project) whose answer DOOR_SCRIPT is
+DOOR_JOB = {
+    "kind": "generate_script",
+    "params": {
+        "prompt": "a door that opens when the player comes near",
+        "class_name": "Door",
+        "namespace": "Studio.Game",
+    },
+}
+
 
 @dataclass
 class Reply:

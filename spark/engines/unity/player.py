@@ -62,9 +62,8 @@ def store(
     # Windows and Linux players keep <name>_Data/ and libraries beside the executable.
     archive = _archive_path(folder)
     _zip_folder(folder, archive)
-    # out is Builds/<target>/<player name><the target's suffix>.
-    stem = out.name.removesuffix(_PLAYER_SUFFIX.get(BuildTarget(folder.name), ""))
-    return artifacts.put_file(job_id, attempt, f"{stem}-{folder.name}.zip", archive)
+    # out is Builds/<target>/<player name><the target's suffix>, and a player name has no dot.
+    return artifacts.put_file(job_id, attempt, f"{out.stem}-{folder.name}.zip", archive)
 
 
 def _archive_path(folder: Path) -> Path:
