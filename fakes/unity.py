@@ -39,12 +39,14 @@ COMPILE_WARNING = (
     "The field 'Enemy.unused' is assigned but its value is never used"
 )
 SIGTERM_EXIT = 143
+#: the editor version the stand-in says it is, unless FAKE_UNITY_VERSION says otherwise
+VERSION = "2022.3.20f1"
 #: in the argv of the helper process hang mode leaves behind, followed by the project path
 HELPER_MARKER = "fake-unity-helper"
 
 _STARTUP = (
     "[Licensing::Module] Successfully connected to LicensingClient on channel: LicenseClient-ci",
-    "Initialize engine version: 2022.3.20f1 (61c2feb0970d)",
+    "Initialize engine version: {version} (61c2feb0970d)",
     "[Subsystems] Discovering subsystems at path {project}/Assets",
     "Loading GUID <-> Path mappings...0.000412 seconds",
     "Refreshing native plugins compatible for Editor in 2.10 ms, found 3 plugins.",
@@ -265,6 +267,10 @@ def record(event: str, **fields: object) -> None:
 def main(argv: list[str]) -> int:
     """Runs the fake editor on Unity's command-line arguments; the process exit code."""
     args = parse_args(argv)
+    if "version" in args:
+        # `Unity -version` prints the editor's version and exits, as the real editor does.
+        print(os.environ.get("FAKE_UNITY_VERSION", VERSION))
+        return 0
     project, job = args.get("projectpath", "."), args.get("sparkjobid", "")
     mode = setting("FAKE_UNITY_MODE", project, ".fake-unity-mode", "success")
     if mode not in MODES:
@@ -273,7 +279,8 @@ def main(argv: list[str]) -> int:
     delay = float(setting("FAKE_UNITY_DELAY_S", project, ".fake-unity-delay", "0.02"))
     record("start", pid=os.getpid(), pgid=os.getpgrp(), job=job, project=project)
     log = Log(args.get("logfile"), delay)
-    log(*(line.format(project=project) for line in _STARTUP))
+    version = os.environ.get("FAKE_UNITY_VERSION", VERSION)
+    log(*(line.format(project=project, version=version) for line in _STARTUP))
     if setting("FAKE_UNITY_MANIFEST", project, ".fake-unity-manifest", "0") == "1":
         log(*manifest(project))
     sized = setting("FAKE_UNITY_PLAYER_BYTES", project, ".fake-unity-player-bytes", "")

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from spark.domain.targets import BuildTarget
 
 #: the servers every SPARK process reaches
 ServerUrl = Literal["database_url", "broker_url", "redis_url", "nats_url"]
@@ -52,6 +54,27 @@ class Settings(BaseSettings):
     build_kill_grace_s: float = Field(default=10.0, ge=0)
     #: where build workers keep a workspace per project, reused between builds
     workspace_dir: Path = Path("./var/workspaces")
+    #: the targets this builder declares (`spark worker --targets`); unset: what Unity builds
+    #: on this host's OS (spark/domain/targets.py)
+    build_targets: Annotated[list[BuildTarget] | None, NoDecode] = None
+
+    @field_validator("build_targets", mode="before")
+    @classmethod
+    def _target_list(cls, value: object) -> object:
+        # `WebGL,Android` as people write it; an empty value means the host's default.
+        if isinstance(value, str):
+            return [name.strip() for name in value.split(",") if name.strip()] or None
+        return value
+
+    #: where a builder keeps Unity's Library/ per (project, target, Unity version), and the
+    #: cap in GB its least recently used entries are evicted to stay under
+    library_cache_dir: Path = Path("./var/library-cache")
+    library_cache_gb: float = Field(default=20.0, ge=0)
+    #: how often a builder tells Redis it is alive; it is gone after three missed beats
+    farm_heartbeat_s: float = Field(default=5.0, gt=0)
+    #: AES-256-GCM keys (base64, comma-separated) that seal project secrets at rest: the first
+    #: seals, every one opens, so a key is rotated by putting the new one first
+    secrets_key: SecretStr | None = None
     #: let the URLs users choose (webhooks, a project's unity_mcp_url) reach private,
     #: loopback, link-local and reserved addresses (off: no SSRF into the network SPARK runs
     #: in; on for destinations inside your own network). `spark up` turns it on unless set.

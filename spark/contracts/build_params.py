@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import enum
 from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
 from spark.contracts.params import Params
+from spark.domain.targets import BuildTarget
+
+__all__ = ["BuildOptions", "BuildTarget", "GitRef", "UnityBuildParams"]
 
 #: a git branch, tag or commit; no leading dash, so it can never be read as a git option
 GitRef = Annotated[
@@ -17,28 +19,12 @@ GitRef = Annotated[
 MAX_BUILD_TIMEOUT_S = 3 * 3600
 
 
-class BuildTarget(enum.StrEnum):
-    """Unity's BuildTarget names, as `-buildTarget` takes them."""
-
-    STANDALONE_OSX = "StandaloneOSX"
-    STANDALONE_WINDOWS = "StandaloneWindows"
-    STANDALONE_WINDOWS64 = "StandaloneWindows64"
-    STANDALONE_LINUX64 = "StandaloneLinux64"
-    IOS = "iOS"
-    ANDROID = "Android"
-    WEBGL = "WebGL"
-    WSA_PLAYER = "WSAPlayer"
-    PS4 = "PS4"
-    XBOX_ONE = "XboxOne"
-    TVOS = "tvOS"
-    VISION_OS = "VisionOS"
-    SWITCH = "Switch"
-
-
 class BuildOptions(Params):
     """Target-specific switches passed to SPARK's build method."""
 
     compression: Literal["gzip", "brotli", "none"] = "gzip"
+    #: Android only: an `.apk` to install, or an `.aab` for Google Play
+    android_format: Literal["apk", "aab"] = "apk"
 
 
 class UnityBuildParams(Params):

@@ -91,6 +91,9 @@ class OutboxRow(Base):
     )
     kind: Mapped[str] = mapped_column(String(32))
     priority: Mapped[int] = mapped_column(SmallInteger, default=5)
+    #: the broker queue the job's message goes to (a build's names its target); rows written
+    #: before queues were routed per job have none and use their kind's queue
+    queue: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     sends: Mapped[int] = mapped_column(Integer, default=0)
@@ -171,6 +174,22 @@ class ProjectRow(Base):
     unity_mcp_url: Mapped[str | None] = mapped_column(Text, nullable=True)
     unity_instance: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ProjectSecretRow(Base):
+    """A project's write-only secret (e.g. `android_signing`), sealed with SPARK_SECRETS_KEY:
+    only builders open it, for the build that needs it."""
+
+    __tablename__ = "project_secrets"
+
+    project_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: which key sealed it (a fingerprint, never the key), so a rotated key set still opens it
+    key_id: Mapped[str] = mapped_column(String(16))
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class WebhookRow(Base):

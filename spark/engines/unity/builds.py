@@ -9,14 +9,14 @@ import signal
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from spark.contracts.build_params import BuildTarget, UnityBuildParams
 from spark.domain.files import StoredFile
 from spark.domain.projects import Project
-from spark.engines.unity import overlay, player, unity_process, workspace
+from spark.engines.unity import overlay, player, signing, unity_process, workspace
 from spark.engines.unity.build_log import (
     BuildMessage,
     BuildResult,
@@ -25,6 +25,7 @@ from spark.engines.unity.build_log import (
     result_from_log,
 )
 from spark.engines.unity.editor_script import BUILD_METHOD, BUILDER_CS, PROJECT_PATH
+from spark.engines.unity.library_cache import CacheKey, LibraryCache
 from spark.errors import JobFailure, JobTimedOut
 from spark.storage.artifacts import ArtifactStorage
 from spark.storage.logs import LogStorage, LogWriter
@@ -51,6 +52,8 @@ class BuildRequest:
     #: SPARK's files for the project, asked for once the workspace is synced and locked, so
     #: a build that waited for another build of the project still gets the newest versions
     files: Callable[[], Iterable[StoredFile]] = _no_files
+    #: the project's Android signing secret, opened on the builder; never in a repr or log
+    signing: Any = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,9 @@ class BuildEnvironment:
     poll_interval_s: float = 0.25
     #: SPARK_SOURCE_ROOTS: where a project's directory may lie (None: nowhere)
     source_roots: tuple[Path, ...] | None = None
+    #: this builder's Library/ cache, and the editor version that keys it
+    library_cache: LibraryCache | None = None
+    unity_version: str = "unknown"
 
 
 Report = Callable[[int, str], None]
@@ -116,12 +122,20 @@ def _build(
         out = player.output_path(ws.path, params.target, player.player_name(project.name))
         # After the overlay: a project file at the build method's path must not replace it.
         _prepare_project(ws.path, out)
+        key = CacheKey(project.id, params.target, env.unity_version)
+        hit = env.library_cache is not None and env.library_cache.restore(key, ws.path)
+        log.write(f"[spark] Library cache {'hit' if hit else 'miss'} for {params.target}")
         try:
-            return _run_and_store(request, env, unity, log, report, ws, laid, out)
+            with signing.laid_out(ws.path, params, request.signing) as extra:
+                built = _run_and_store(request, env, unity, log, report, ws, laid, out, extra)
         finally:
             # The player is in storage (or the build failed): a builder making multi-GB
-            # players all night must not keep each one on its disk. Library/ stays.
+            # players all night must not keep each one on its disk.
             player.remove_output(out)
+        # Only a build that succeeded leaves a Library/ worth reusing.
+        if env.library_cache is not None:
+            env.library_cache.save(key, ws.path)
+        return {**built, "library_cache": "hit" if hit else "miss"}
 
 
 def _run_and_store(
@@ -133,10 +147,11 @@ def _run_and_store(
     ws: workspace.Workspace,
     laid: list[dict[str, Any]],
     out: Path,
+    extra: list[str],
 ) -> dict[str, Any]:
     """Run Unity to write the player at out, then store it as the attempt's artifact."""
     params = request.params
-    command = build_command(unity, ws.path, params, out, request.job_id)
+    command = [*build_command(unity, ws.path, params, out, request.job_id), *extra]
     log.write(f"[spark] {shlex.join(command)}")
     parser = LogFollower(log)
     timeout_s = params.timeout_s or env.default_timeout_s
