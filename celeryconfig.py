@@ -9,7 +9,7 @@ from kombu.entity import Queue as KombuQueue
 
 from spark.config import Settings
 from spark.domain.jobs import Queue
-from spark.kinds import LONGEST_HARD_LIMIT_S, REGISTRY
+from spark.kinds import LONGEST_HARD_LIMIT_S, REGISTRY, target_queues
 
 #: a message stays unacknowledged while its task runs (acks_late): the broker must not hand
 #: it to another worker before the longest task could have finished
@@ -24,6 +24,7 @@ MAINTENANCE_TASKS = {
     "spark.maintenance.partitions": Queue.MAINTENANCE.value,
     "spark.maintenance.webhooks": Queue.MAINTENANCE.value,
     "spark.maintenance.retention": Queue.MAINTENANCE.value,
+    "spark.maintenance.waiting_builds": Queue.MAINTENANCE.value,
 }
 
 
@@ -62,7 +63,8 @@ def build(settings: Settings) -> dict[str, Any]:
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "task_acks_on_failure_or_timeout": True,
-        "task_queues": [_queue(q.value) for q in Queue],
+        # builds.<Target> beside builds: a build goes to its target's queue (spark/kinds.py)
+        "task_queues": [_queue(q) for q in [*(q.value for q in Queue), *target_queues()]],
         "task_default_queue": Queue.GENERATION.value,
         "task_routes": routes,
         "task_send_sent_event": True,
@@ -109,6 +111,12 @@ def build(settings: Settings) -> dict[str, Any]:
                 "task": "spark.maintenance.rescue",
                 "schedule": settings.rescue_after_s / 2,
                 "options": {"expires": settings.rescue_after_s},
+            },
+            # Queued builds say whether a live builder declares their target.
+            "waiting-builds": {
+                "task": "spark.maintenance.waiting_builds",
+                "schedule": settings.farm_heartbeat_s,
+                "options": {"expires": settings.farm_heartbeat_s * 5},
             },
             "reap-abandoned-jobs": {
                 "task": "spark.maintenance.reap",

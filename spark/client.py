@@ -187,6 +187,10 @@ class SparkClient:
         params = {k: v for k, v in filters.items() if v is not None}
         return self._call("GET", "/v1/audit", params=params)
 
+    def farm(self) -> Any:
+        """GET /v1/farm: the live builders and the targets none declares."""
+        return self._call("GET", "/v1/farm")
+
     def cancel(self, job_id: str) -> Any:
         """POST /v1/jobs/{id}/cancel."""
         return self._call("POST", f"/v1/jobs/{job_id}/cancel")

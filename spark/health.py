@@ -16,8 +16,11 @@ import redis
 from spark import metrics
 from spark.config import Settings
 from spark.db.executor import Database
+from spark.domain.farm import FarmReader
+from spark.domain.targets import BuildTarget
 from spark.engines.unity.bridge import EditorUnavailable
 from spark.engines.unity.mcp_bridge import breaker_name, default_editor, list_instances
+from spark.jobs.waiting import waiting_targets
 from spark.kv.base import BreakerStore
 from spark.storage.blobs import BlobStore
 
@@ -25,7 +28,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-Check = Literal["ok", "down", "disabled", "offline"]
+Check = Literal["ok", "down", "disabled", "offline", "degraded"]
 #: a failing required dependency makes the service unhealthy; an optional one, degraded
 REQUIRED = ("database", "broker")
 #: the editor's and the LLM's probe timeout, and how long an answer is reused (health is
@@ -72,6 +75,25 @@ class StorageCheck:
 
 
 @dataclass(frozen=True)
+class BuildsCheck:
+    """The farm's check: degraded while queued builds wait for targets no live builder
+    declares (naming them), down when the farm registry or the database cannot say."""
+
+    status: Check
+    targets_without_builder: tuple[BuildTarget, ...] = ()
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        found: dict[str, Any] = {
+            "status": self.status,
+            "targets_without_builder": [t.value for t in self.targets_without_builder],
+        }
+        if self.error is not None:
+            found["error"] = self.error
+        return found
+
+
+@dataclass(frozen=True)
 class Health:
     """The overall status and each dependency's."""
 
@@ -79,6 +101,7 @@ class Health:
     checks: dict[str, Check]
     unity_mcp: EditorCheck
     storage: StorageCheck
+    builds: BuildsCheck
 
     def body_checks(self) -> dict[str, Any]:
         """The checks as GET /v1/health shows them (unity_mcp with its instances, storage
@@ -87,6 +110,7 @@ class Health:
             **self.checks,
             "unity_mcp": self.unity_mcp.as_dict(),
             "storage": self.storage.as_dict(),
+            "builds": self.builds.as_dict(),
         }
 
 
@@ -174,6 +198,16 @@ def _storage(settings: Settings, blobs: BlobStore) -> StorageCheck:
     return _reused("storage", settings.storage_url, STORAGE_PROBE_CACHE_S, check)
 
 
+def _builds(db: Database, farm: FarmReader) -> BuildsCheck:
+    """Which targets queued builds wait for with no live builder declaring them."""
+    try:
+        waiting = waiting_targets(db, farm.read())
+    except Exception as exc:
+        log.warning("health check builds failed: %s", exc)
+        return BuildsCheck("down", error=str(exc)[:300])
+    return BuildsCheck("degraded" if waiting else "ok", waiting)
+
+
 def record_replica_lag(db: Database) -> Check:
     """Ask the replica how far behind it is and export that; down if it does not answer."""
     return _probe("replica", lambda: metrics.set_replica_lag(db.replica_lag()))
@@ -198,7 +232,9 @@ def _redis(url: str) -> Callable[[], None]:
     return check
 
 
-def check_health(settings: Settings, db: Database, celery: Any, blobs: BlobStore) -> Health:
+def check_health(
+    settings: Settings, db: Database, celery: Any, blobs: BlobStore, farm: FarmReader
+) -> Health:
     """Probe every dependency once (blocking; call from a thread)."""
     checks: dict[str, Check] = {
         "database": _probe("database", db.ping),
@@ -216,13 +252,16 @@ def check_health(settings: Settings, db: Database, celery: Any, blobs: BlobStore
     # (a dependency failure), and everything else still works.
     storage = _storage(settings, blobs)
     checks["storage"] = storage.status
+    # Builds waiting for a target nobody builds still wait in their queue: degraded.
+    builds = _builds(db, farm)
+    checks["builds"] = builds.status
     if any(checks[name] == "down" for name in REQUIRED):
         status: Literal["healthy", "degraded", "unhealthy"] = "unhealthy"
-    elif "down" in checks.values():
+    elif {"down", "degraded"} & set(checks.values()):
         status = "degraded"
     else:
         status = "healthy"
-    return Health(status, checks, editor, storage)
+    return Health(status, checks, editor, storage, builds)
 
 
 def breaker_states(settings: Settings, store: BreakerStore) -> dict[str, str]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -26,6 +27,7 @@ from spark.contracts.preset_params import ApplyPresetParams
 from spark.domain.events import EventFamily
 from spark.domain.jobs import JobKind, Queue
 from spark.domain.principals import Permission
+from spark.domain.targets import BuildTarget, build_queue
 
 
 class Quota(enum.Enum):
@@ -84,6 +86,9 @@ class KindSpec:
     needs_project: bool = False
     #: the project's webhooks hear when a job of the kind ends
     notifies_webhooks: bool = False
+    #: the job runs on the farm for the target its params name: its message goes to that
+    #: target's queue (`builds.<Target>`), which only builders declaring the target consume
+    per_target: bool = False
 
     @property
     def task_name(self) -> str:
@@ -94,6 +99,20 @@ class KindSpec:
     def available(self) -> bool:
         """Whether this server runs jobs of the kind."""
         return self.handler is not None
+
+    def target_of(self, params: Mapping[str, Any]) -> BuildTarget | None:
+        """The build target a job of the kind with params runs for; None off the farm."""
+        if not self.per_target:
+            return None
+        try:
+            return BuildTarget(str(params.get("target")))
+        except ValueError:
+            return None
+
+    def queue_for(self, params: Mapping[str, Any]) -> str:
+        """The broker queue a job of the kind with params is sent to."""
+        target = self.target_of(params)
+        return build_queue(target) if target is not None else self.queue.value
 
 
 #: the longest unity-mcp may hold one push into a project's editor: a script write and the
@@ -172,6 +191,7 @@ _DECLARED = (
         quotas=frozenset({Quota.CONCURRENT_BUILDS}),
         needs_project=True,
         notifies_webhooks=True,
+        per_target=True,
     ),
     KindSpec(
         kind=JobKind.EXPORT_PACKAGE,
@@ -200,6 +220,21 @@ def spec_of(kind: JobKind) -> KindSpec:
 def available() -> list[KindSpec]:
     """The kinds this server runs."""
     return [spec for spec in _DECLARED if spec.available]
+
+
+def queue_of(kind: JobKind, params: Mapping[str, Any]) -> str:
+    """The broker queue a job of kind with params is sent to."""
+    return REGISTRY[kind].queue_for(params)
+
+
+def per_target_kinds() -> frozenset[JobKind]:
+    """The kinds routed to a queue per build target."""
+    return frozenset(spec.kind for spec in _DECLARED if spec.per_target)
+
+
+def target_queues() -> list[str]:
+    """Every per-target farm queue, in BuildTarget order."""
+    return [build_queue(target) for target in BuildTarget]
 
 
 def kinds_with(quota: Quota) -> frozenset[JobKind]:

@@ -23,6 +23,7 @@ from spark.events.factory import make_sink
 from spark.events.sink import EventSink
 from spark.kv.base import BreakerStore
 from spark.kv.factory import make_breaker_store, make_limit_store
+from spark.kv.farm import RedisFarm, make_farm
 from spark.security.credentials import Authenticator, build_authenticator
 from spark.security.destinations import Destinations
 from spark.security.limits import LimitStore
@@ -59,6 +60,8 @@ class Services:
     limiter: LimitStore
     #: which URLs a user may register for SPARK to call (webhooks, unity_mcp_url)
     destinations: Destinations
+    #: the live builders, as their heartbeats describe them in Redis
+    farm: RedisFarm
 
     async def close(self) -> None:
         """Flush what is batched and release every connection (the app's shutdown)."""
@@ -68,6 +71,7 @@ class Services:
         await self.limiter.close()
         await self.adb.close()
         self.db.close()
+        self.farm.close()
 
 
 def build_services(settings: Settings) -> Services:
@@ -94,4 +98,5 @@ def build_services(settings: Settings) -> Services:
         tiers={tier.value: tier_limits(settings, tier.value) for tier in Tier},
         limiter=make_limit_store(settings),
         destinations=Destinations(allow_private=settings.allow_private_destinations),
+        farm=make_farm(settings),
     )

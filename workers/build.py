@@ -1,6 +1,9 @@
-"""Build-farm entry point: a worker that consumes only the `builds` queue, one build at a time.
+"""Build-farm entry point: a worker that consumes only builds, one build at a time.
 
-Run it on machines with Unity (`python -m workers.build`, or `spark worker --queues builds`).
+Run it on machines with Unity (`python -m workers.build [--targets WebGL,Android]`, or
+`spark worker --queues builds --targets …`): it consumes `builds` and the `builds.<Target>`
+queue of each target it declares (default: SPARK_BUILD_TARGETS, else what Unity builds on
+this OS), and heartbeats into the farm registry.
 """
 
 from __future__ import annotations

@@ -36,8 +36,10 @@ class Delivery:
 class Dispatcher(Protocol):
     """Sends a job's task message; raises if the broker did not take it."""
 
-    def send(self, job_id: uuid.UUID, kind: JobKind, priority: int) -> None:
-        """Publish the message for job_id to its kind's queue."""
+    def send(
+        self, job_id: uuid.UUID, kind: JobKind, priority: int, queue: str | None = None
+    ) -> None:
+        """Publish the message for job_id to queue (None: its kind's queue)."""
         ...
 
     def broker_emptied(self) -> bool:
@@ -111,14 +113,23 @@ class CeleryDispatcher:
         pipe.hdel(self._unacked, *tags)
         pipe.execute()
 
-    def send(self, job_id: uuid.UUID, kind: JobKind, priority: int, producer: Any = None) -> None:
+    def send(
+        self,
+        job_id: uuid.UUID,
+        kind: JobKind,
+        priority: int,
+        queue: str | None = None,
+        producer: Any = None,
+    ) -> None:
         # Celery's Redis priorities run 0 (first) to 9; SPARK's run 0 (lowest) to 9.
         spec = spec_of(kind)
         self._app.send_task(
             spec.task_name,
             args=[str(job_id)],
             task_id=str(job_id),
-            queue=spec.queue.value,
+            # a queue of its own per build target: the Redis transport cannot filter on the
+            # consumer's side, so a builder takes only the lists of the targets it declared
+            queue=queue or spec.queue.value,
             priority=9 - priority,
             producer=producer,
         )

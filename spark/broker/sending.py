@@ -19,6 +19,7 @@ from spark.batching import Batcher
 from spark.broker.dispatch import CeleryDispatcher
 from spark.broker.outbox import SentMarks
 from spark.domain.jobs import Job
+from spark.kinds import queue_of
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,8 @@ class Sender:
         try:
             with self._dispatcher.producer() as producer:
                 for job in jobs:
-                    self._dispatcher.send(job.id, job.kind, job.priority, producer)
+                    queue = queue_of(job.kind, job.params)
+                    self._dispatcher.send(job.id, job.kind, job.priority, queue, producer)
                     self._marks.add(job.id)
         except Exception:
             # This job and the rest keep their outbox rows unsent: the relay sends them.

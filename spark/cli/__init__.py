@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import typer
 
-from spark.cli import audit, bench, builds, events, files, flower, jobs, keys, patches, serve, up
+from spark.cli import (
+    audit,
+    bench,
+    builds,
+    events,
+    farm,
+    files,
+    flower,
+    jobs,
+    keys,
+    patches,
+    serve,
+    up,
+)
 
 app = typer.Typer(help="SPARK: jobs for AI-assisted Unity development.", no_args_is_help=True)
 up.register(app)
@@ -16,6 +29,7 @@ bench.register(app)
 flower.register(app)
 events.register(app)
 audit.register(app)
+farm.register(app)
 app.add_typer(keys.app, name="keys", help="Create, list and revoke API keys.")
 app.add_typer(jobs.jobs_app, name="jobs", help="List, show, cancel, wait for jobs; read logs.")
 app.add_typer(builds.projects_app, name="projects", help="Register and list projects.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
@@ -15,6 +16,7 @@ from spark.cli.output import console, emit_json
 from spark.config import Settings, load_settings
 from spark.db import migrate as migrations
 from spark.domain.jobs import Queue
+from spark.domain.targets import BuildTarget, build_queue, default_targets
 
 log = logging.getLogger(__name__)
 
@@ -87,11 +89,21 @@ def worker(
     loglevel: Annotated[
         str | None, typer.Option(help="Log level (default: SPARK_LOG_LEVEL).", show_default=False)
     ] = None,
+    targets: Annotated[
+        str | None,
+        typer.Option(
+            help="Build targets this builder builds, comma-separated (default:"
+            " SPARK_BUILD_TARGETS, else what Unity builds on this OS).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Run a Celery worker on the given queues (builds: prefetch 1)."""
+    """Run a Celery worker on the given queues (builds: prefetch 1, per declared target)."""
     from spark.worker.metrics import multiprocess_dir, prepare_multiprocess_dir
 
     settings = load_settings()
+    declared = parse_targets(targets) if targets is not None else None
+    queues = builder_queues(queues, declared or settings.build_targets or default_targets())
     # Now, not only when Celery sets logging up: it warns about privileges before that.
     logs.configure_process(settings, loglevel)
     # Before the worker app (and prometheus_client) loads, so every prefork child
@@ -123,6 +135,36 @@ def worker(
         state_db.parent.mkdir(parents=True, exist_ok=True)
         argv += ["--statedb", str(state_db)]
     celery_app.worker_main(argv)
+
+
+def parse_targets(text: str) -> list[BuildTarget]:
+    """The targets named in text (`WebGL,Android`); a bad name exits naming the valid ones."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    valid = {t.value: t for t in BuildTarget}
+    unknown = [name for name in names if name not in valid]
+    if unknown or not names:
+        what = ", ".join(unknown) if unknown else "none given"
+        raise typer.BadParameter(
+            f"unknown build target(s): {what}; valid targets: {', '.join(valid)}",
+            param_hint="--targets",
+        )
+    return [valid[name] for name in names]
+
+
+def builder_queues(queues: str, targets: Sequence[BuildTarget]) -> str:
+    """queues with `builds` expanded into `builds` and `builds.<Target>` per declared target.
+
+    A build waits in its target's queue: the Redis transport cannot filter messages on the
+    consumer's side, so a builder consumes exactly the lists of the targets it declared. It
+    keeps consuming plain `builds`, where messages sent before routing by target still wait.
+    The targets are exported as SPARK_BUILD_TARGETS for the worker's own processes.
+    """
+    names = [q.strip() for q in queues.split(",") if q.strip()]
+    if Queue.BUILDS.value not in names:
+        return ",".join(names)
+    os.environ["SPARK_BUILD_TARGETS"] = ",".join(t.value for t in targets)
+    routed = [build_queue(t) for t in targets if build_queue(t) not in names]
+    return ",".join([*names, *routed])
 
 
 def beat(

@@ -156,10 +156,10 @@ WITH back AS (
     WHERE id = :id AND state = :running AND attempts = :attempt
     RETURNING *
 ), dispatch AS (
-    INSERT INTO job_outbox (job_id, kind, priority, created_at, sent_at, sends)
-    SELECT id, kind, priority, :now, :sent_at, :sends FROM back
+    INSERT INTO job_outbox (job_id, kind, priority, created_at, sent_at, sends, queue)
+    SELECT id, kind, priority, :now, :sent_at, :sends, :queue FROM back
     ON CONFLICT (job_id) DO UPDATE SET created_at = EXCLUDED.created_at,
-        sent_at = EXCLUDED.sent_at, sends = EXCLUDED.sends
+        sent_at = EXCLUDED.sent_at, sends = EXCLUDED.sends, queue = EXCLUDED.queue
 ) SELECT * FROM back
 """
     )
@@ -174,10 +174,13 @@ def requeue(
     now: datetime,
     *,
     message_sent: bool = True,
+    queue: str | None = None,
 ) -> Job | None:
     """running→queued for the attempt that holds the job, with its outbox row: a safety net
-    when its message is on its way back (message_sent), or for the relay to send at once."""
+    when its message is on its way back (message_sent), or for the relay to send at once;
+    queue is where the relay sends it (None: its kind's queue)."""
     params = {
+        "queue": queue,
         "id": job_id,
         "attempt": attempt,
         "message": message,
@@ -220,3 +223,54 @@ def stale_running(q: Executor, heartbeat_before: datetime, limit: int) -> list[J
     """Running jobs whose worker has not been heard from since heartbeat_before (each one's
     end or requeue is fenced by the attempt read here)."""
     return [to_job(row) for row in q.all(_STALE, {"before": heartbeat_before, "limit": limit})]
+
+
+# Queued farm jobs and the target each waits for (their params' `target`).
+_QUEUED_TARGETS = compiled(
+    text(
+        """
+SELECT DISTINCT params->>'target' AS target FROM jobs
+WHERE state = :queued AND kind = ANY(CAST(:kinds AS varchar[])) AND params->>'target' IS NOT NULL
+"""
+    )
+)
+_MARK_WAITING = compiled(
+    text(
+        """
+UPDATE jobs SET progress_message = :prefix || (params->>'target')
+WHERE state = :queued AND kind = ANY(CAST(:kinds AS varchar[]))
+  AND params->>'target' = ANY(CAST(:missing AS varchar[]))
+  AND progress_message <> :prefix || (params->>'target')
+"""
+    )
+)
+_CLEAR_WAITING = compiled(
+    text(
+        """
+UPDATE jobs SET progress_message = ''
+WHERE state = :queued AND kind = ANY(CAST(:kinds AS varchar[]))
+  AND starts_with(progress_message, :prefix)
+  AND NOT params->>'target' = ANY(CAST(:missing AS varchar[]))
+"""
+    )
+)
+
+
+def queued_targets(q: Executor, kinds: Sequence[JobKind]) -> set[str]:
+    """The targets queued jobs of kinds are for."""
+    params = {"queued": JobState.QUEUED.value, "kinds": [k.value for k in kinds]}
+    return {row.target for row in q.all(_QUEUED_TARGETS, params)}
+
+
+def mark_waiting(
+    q: Executor, kinds: Sequence[JobKind], missing: Sequence[str], prefix: str
+) -> tuple[int, int]:
+    """Queued jobs of kinds for a target in missing say `<prefix><target>`; the others
+    saying so stop; returns how many were marked and how many cleared."""
+    params = {
+        "queued": JobState.QUEUED.value,
+        "kinds": [k.value for k in kinds],
+        "missing": list(missing),
+        "prefix": prefix,
+    }
+    return q.run(_MARK_WAITING, params), q.run(_CLEAR_WAITING, params)

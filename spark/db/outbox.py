@@ -21,6 +21,8 @@ class Dispatch:
     job_id: uuid.UUID
     kind: JobKind
     priority: int
+    #: the queue the message goes to; None (rows from before routing per job): the kind's
+    queue: str | None = None
 
 
 _JOB_IDS = bindparam("job_ids", type_=ARRAY(Uuid()))
@@ -61,13 +63,13 @@ def due_dispatches(
     for kind, after in resend_after.items():
         conditions.append(and_(c.kind == kind.value, c.sends < 2, c.sent_at < now - after))
     query = (
-        select(c.job_id, c.kind, c.priority)
+        select(c.job_id, c.kind, c.priority, c.queue)
         .where(or_(*conditions), _STILL_QUEUED)
         .order_by(c.created_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    return [Dispatch(r.job_id, JobKind(r.kind), r.priority) for r in tx.all(query)]
+    return [Dispatch(r.job_id, JobKind(r.kind), r.priority, r.queue) for r in tx.all(query)]
 
 
 _PRUNE = compiled(

@@ -30,22 +30,23 @@ WITH v AS (
     CAST(:project_ids AS uuid[]), CAST(:priorities AS smallint[]),
     CAST(:idempotency_keys AS varchar[]), CAST(:request_hashes AS varchar[]),
     CAST(:request_ids AS varchar[]), CAST(:created_ats AS timestamptz[]),
-    CAST(:token_limits AS bigint[]), CAST(:periods AS varchar[])
+    CAST(:token_limits AS bigint[]), CAST(:periods AS varchar[]),
+    CAST(:queues AS varchar[]), CAST(:messages AS varchar[])
   ) AS v(id, owner, subject, kind, params, session_id, project_id, priority, idempotency_key,
-         request_hash, request_id, created_at, token_limit, period)
+         request_hash, request_id, created_at, token_limit, period, queue, message)
 ), inserted AS (
   INSERT INTO jobs (id, owner, subject, kind, state, params, progress_percent,
                     progress_message, attempts, session_id, project_id, priority,
                     idempotency_key, request_hash, request_id, cancel_requested, created_at)
-  SELECT v.id, v.owner, v.subject, v.kind, :state, v.params, 0, '', 0, v.session_id,
+  SELECT v.id, v.owner, v.subject, v.kind, :state, v.params, 0, v.message, 0, v.session_id,
          v.project_id, v.priority, v.idempotency_key, v.request_hash, v.request_id, false,
          v.created_at
   FROM v LEFT JOIN usage_counters u ON u.owner = v.owner AND u.period = v.period
   WHERE coalesce(u.tokens, 0) < v.token_limit
   RETURNING id, kind, priority, created_at
 )
-INSERT INTO job_outbox (job_id, kind, priority, created_at, sends)
-SELECT id, kind, priority, created_at, 0 FROM inserted
+INSERT INTO job_outbox (job_id, kind, priority, created_at, sends, queue)
+SELECT i.id, i.kind, i.priority, i.created_at, 0, v.queue FROM inserted i JOIN v ON v.id = i.id
 RETURNING job_id
 """
     )
@@ -65,6 +66,8 @@ class Submission:
     idempotency_key: str | None = None
     token_limit: int = NO_LIMIT
     period: str = ""
+    #: the broker queue its message goes to (None: its kind's)
+    queue: str | None = None
 
 
 def insertion(db: Database, *, checked: bool) -> AbstractContextManager[Transaction]:
@@ -113,6 +116,8 @@ def _columns(batch: Sequence[Submission]) -> dict[str, Any]:
         "created_ats": [j.created_at for j in jobs],
         "token_limits": [p.token_limit for p in batch],
         "periods": [p.period for p in batch],
+        "queues": [p.queue for p in batch],
+        "messages": [j.progress.message for j in jobs],
         "state": JobState.QUEUED.value,
     }
 

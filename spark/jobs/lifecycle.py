@@ -17,6 +17,7 @@ from spark.domain.jobs import Claim, Job, JobState, Progress
 from spark.errors import JobNotCancelable, NotFound
 from spark.events.sink import EventSink
 from spark.jobs.ending import CANCELED, Ending, Held, Queued, end_job, worker_lost_error
+from spark.kinds import queue_of
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +108,8 @@ def report_progress(db: Database, held: Claim, percent: int, message: str) -> No
 
 def requeue(db: Database, held: Claim, message: str) -> Job | None:
     """Give the job back to the queue (its dependency is failing); None if no longer held."""
-    return job_queries.requeue(db, held.job.id, held.attempt, message[:500], utcnow())
+    queue = queue_of(held.job.kind, held.job.params)
+    return job_queries.requeue(db, held.job.id, held.attempt, message[:500], utcnow(), queue=queue)
 
 
 def cancel(db: Database, events: EventSink, owner: str, job_id: uuid.UUID) -> Job:

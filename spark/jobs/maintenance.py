@@ -50,7 +50,7 @@ def relay(db: Database, dispatcher: Dispatcher, min_age_s: float, batch: int = 2
         sent = []
         for item in due:
             try:
-                dispatcher.send(item.job_id, item.kind, item.priority)
+                dispatcher.send(item.job_id, item.kind, item.priority, item.queue)
             except Exception:
                 log.warning("relay could not send job %s; will retry", item.job_id, exc_info=True)
                 break
@@ -121,7 +121,10 @@ def _reap_one(db: Database, events: EventSink, policy: ReapPolicy, job: Job, now
         # old message may only come back after the broker's visibility timeout).
         with db.transaction() as tx:
             message = "waiting: its worker stopped; running it again"
-            back = job_queries.requeue(tx, job.id, job.attempts, message, now, message_sent=False)
+            queue = spec.queue_for(job.params)
+            back = job_queries.requeue(
+                tx, job.id, job.attempts, message, now, message_sent=False, queue=queue
+            )
         if back is not None:
             log.warning("job %s (%s) requeued after attempt %d", job.id, job.worker, job.attempts)
         return back is not None

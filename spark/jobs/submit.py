@@ -23,9 +23,10 @@ from spark.db.errors import UniqueViolation
 from spark.db.executor import Database
 from spark.db.submissions import NO_LIMIT
 from spark.db.types import utcnow
-from spark.domain.jobs import Job, JobKind, JobState
+from spark.domain.farm import FarmReader, waiting_message
+from spark.domain.jobs import Job, JobKind, JobState, Progress
 from spark.errors import IdempotencyConflict, NotFound
-from spark.kinds import Quota, spec_of
+from spark.kinds import Quota, queue_of, spec_of
 from spark.projects import files
 from spark.security import quotas
 
@@ -80,15 +81,18 @@ def submit(
     return done
 
 
-async def accept(adb: AsyncDatabase, sender: Sender, new: NewJob) -> Submitted:
+async def accept(
+    adb: AsyncDatabase, sender: Sender, new: NewJob, farm: FarmReader | None = None
+) -> Submitted:
     """The API's submit: the job stored (without a thread hop when nothing needs a
-    transaction of its own), its message left to the sender's thread."""
-    if new.idempotency_key is None and new.project_id is None and not _slot_checked(new):
+    transaction of its own or a look at the farm), its message left to the sender's thread."""
+    plain = new.idempotency_key is None and new.project_id is None
+    if plain and not _slot_checked(new) and not spec_of(new.kind).per_target:
         job = _queued(new)
         await _insert_now(adb, new, job)
         done = Submitted(job, created=True)
     else:
-        done = await adb.in_thread(store, adb.db, new)
+        done = await adb.in_thread(store, adb.db, new, farm)
     if done.created:
         await sender.send(done.job)
     return done
@@ -109,14 +113,17 @@ def _submission(new: NewJob, job: Job) -> submission_queries.Submission:
     limited = new.limits is not None and Quota.LLM_TOKENS in spec_of(new.kind).quotas
     limit = new.limits.tokens_per_month if new.limits is not None and limited else NO_LIMIT
     period = quotas.month_of(job.created_at)
-    return submission_queries.Submission(job, new.request_hash, new.idempotency_key, limit, period)
+    queue = queue_of(new.kind, new.params)
+    return submission_queries.Submission(
+        job, new.request_hash, new.idempotency_key, limit, period, queue
+    )
 
 
 def _slot_checked(new: NewJob) -> bool:
     return new.limits is not None and Quota.CONCURRENT_BUILDS in spec_of(new.kind).quotas
 
 
-def _queued(new: NewJob) -> Job:
+def _queued(new: NewJob, message: str = "") -> Job:
     return Job(
         id=uuid.uuid4(),
         owner=new.owner,
@@ -129,19 +136,36 @@ def _queued(new: NewJob) -> Job:
         project_id=new.project_id,
         priority=new.priority,
         request_id=new.request_id,
+        progress=Progress(0, message),
     )
 
 
-def store(db: Database, new: NewJob) -> Submitted:
+def _waiting(new: NewJob, farm: FarmReader | None) -> str:
+    """The progress message a farm job starts with: waiting, when no live builder declares
+    its target (the maintenance step keeps it true afterwards)."""
+    target = spec_of(new.kind).target_of(new.params)
+    if target is None or farm is None:
+        return ""
+    try:
+        declared = farm.read().declared()
+    except Exception:
+        # The farm's registry is a hint here; the maintenance step sets the message later.
+        log.warning("could not read the farm registry", exc_info=True)
+        return ""
+    return "" if target in declared else waiting_message(target)
+
+
+def store(db: Database, new: NewJob, farm: FarmReader | None = None) -> Submitted:
     """Store the job and its outbox row after the quota checks (or find the earlier job
-    under the same Idempotency-Key); nothing is sent."""
+    under the same Idempotency-Key); nothing is sent. With farm, a job for a target no live
+    builder declares says it waits for one."""
     replay = _replay(db, new)
     if replay is not None:
         return replay
     if new.project_id is not None:
         _check_project(db, new.owner, new.project_id)
         _check_base_version(db, new.project_id, new.params)
-    job = _queued(new)
+    job = _queued(new, _waiting(new, farm))
     submission = _submission(new, job)
     slot = _slot_checked(new)
     try:
@@ -192,7 +216,7 @@ def _replay(db: Database, new: NewJob) -> Submitted | None:
 
 def _send(db: Database, dispatcher: Dispatcher, job: Job, marks: SentMarks | None) -> None:
     try:
-        dispatcher.send(job.id, job.kind, job.priority)
+        dispatcher.send(job.id, job.kind, job.priority, queue_of(job.kind, job.params))
     except Exception:
         # The job is accepted and its outbox row is committed: the relay will send it.
         log.warning("dispatch of job %s failed; the relay will retry", job.id, exc_info=True)

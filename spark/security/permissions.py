@@ -63,6 +63,7 @@ ROUTES: Mapping[tuple[str, str], RouteRule] = {
     ("GET", "/v1/projects/{project_id:uuid}/history/export"): _READ,
     ("POST", "/v1/projects/{project_id:uuid}/history/import"): _WRITE_FILES,
     ("GET", "/v1/usage"): _READ,
+    ("GET", "/v1/farm"): _READ,
     ("GET", "/v1/audit"): RouteRule(Permission.ADMIN, Family.READ),
     ("GET", "/v1/health"): RouteRule(Open.PUBLIC),
     ("GET", "/metrics"): RouteRule(Open.PUBLIC),

@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute
 
 from spark import __version__
 from spark.contracts.audit import AuditEntryOut, AuditPage
+from spark.contracts.farm import FarmOut
 from spark.contracts.files import (
     FileOut,
     FilePage,
@@ -61,6 +62,7 @@ _MODELS: list[type[BaseModel]] = [
     AuditPage,
     AuditEntryOut,
     UsageOut,
+    FarmOut,
 ]
 _REF = "#/components/schemas/{model}"
 
@@ -221,6 +223,11 @@ OPERATIONS: Mapping[tuple[str, str], Operation] = {
         "The audit log, newest first (spark:admin): keys created and revoked, refusals;"
         " filters `user`, `action`, `since`",
         {"200": _json("AuditPage", "a page")},
+    ),
+    ("GET", "/v1/farm"): Operation(
+        "The build farm: each live builder's host, OS, Unity versions, targets and state (the"
+        " job it runs only when it is yours), and the targets no live builder declares",
+        {"200": _json("FarmOut", "the farm")},
     ),
     ("GET", "/v1/health"): Operation(
         "Service health: 503 when unhealthy",

@@ -12,6 +12,7 @@ from spark import logs
 from spark.broker.app import create_celery
 from spark.config import load_settings
 from spark.worker.events import connect_event_signals
+from spark.worker.farm import connect_farm_signals, register_farm_tasks
 from spark.worker.metrics import connect_signals
 from spark.worker.state import resources
 from spark.worker.tasks import register_tasks
@@ -21,6 +22,7 @@ def create_worker_app() -> Celery:
     """The Celery app with SPARK's tasks registered."""
     app = create_celery(load_settings())
     register_tasks(app)
+    register_farm_tasks(app)
     return app
 
 
@@ -49,6 +51,7 @@ task_postrun.connect(_forget_job, weak=False, dispatch_uid="spark-log-context")
 worker_process_init.connect(_init_process, weak=False)
 connect_signals()
 connect_event_signals()
+connect_farm_signals()
 
 
 app = create_worker_app()

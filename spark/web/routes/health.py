@@ -14,7 +14,9 @@ from spark.web.services import services
 async def health(request: Request) -> JSONResponse:
     """The service's status, each dependency's, and circuit breakers'."""
     svc = services(request)
-    result = await run_in_threadpool(check_health, svc.settings, svc.db, svc.celery, svc.blobs)
+    result = await run_in_threadpool(
+        check_health, svc.settings, svc.db, svc.celery, svc.blobs, svc.farm
+    )
     breakers = await run_in_threadpool(breaker_states, svc.settings, svc.breakers)
     body = {"status": result.status, "checks": result.body_checks(), "breakers": breakers}
     unhealthy = result.status == "unhealthy"

@@ -101,7 +101,7 @@ async def submit_job(request: Request) -> Response:
         limits=svc.tiers[principal.tier.value],
         request_id=logs.REQUEST_ID.get(),
     )
-    done = await accept(svc.adb, svc.sender, new)
+    done = await accept(svc.adb, svc.sender, new, svc.farm)
     logs.JOB_ID.set(str(done.job.id))  # reset by RequestIdMiddleware once the response is sent
     if log.isEnabledFor(logging.DEBUG):
         log.debug("accepted job %s: %s %s", done.job.id, new.kind.value, logs.summary(new.params))
