@@ -9,6 +9,8 @@ from spark import faults
 from spark.config import Settings, load_settings
 from spark.db.executor import Database
 from spark.engines.unity.builds import BuildEnvironment
+from spark.engines.unity.editor_version import unity_version
+from spark.engines.unity.library_cache import LibraryCache, key_version
 from spark.engines.unity.mcp_bridge import default_editor, make_editor_bridge
 from spark.events.factory import make_sink
 from spark.events.sink import EventSink
@@ -63,6 +65,11 @@ def _create(settings: Settings) -> WorkerResources:
         default_timeout_s=settings.build_timeout_s,
         kill_grace_s=settings.build_kill_grace_s,
         source_roots=None if settings.source_roots is None else tuple(settings.source_roots),
+        library_cache=LibraryCache(
+            settings.library_cache_dir, int(settings.library_cache_gb * 2**30)
+        ),
+        # Asked once per process: the editor on a builder does not change under it.
+        unity_version=key_version(unity_version(settings.unity_path)),
     )
     return WorkerResources(
         settings=settings,
