@@ -9,9 +9,12 @@ FAKE_UNITY_RECORD names a file, a JSON line is appended to it at start and at ex
 FAKE_UNITY_MANIFEST (else `<projectPath>/.fake-unity-manifest`) is 1, the log lists every
 file under the project's Assets/ with its SHA-256, as `[FakeUnity] file <path> sha256=<hex>`,
 so a test can see what the workspace held when Unity ran. When FAKE_UNITY_PLAYER_BYTES
-(else `<projectPath>/.fake-unity-player-bytes`) gives a size, a single-file player (every
-target but WebGL) has exactly that many bytes, written a block at a time, so a test can
-build a multi-GB player without holding it in memory.
+(else `<projectPath>/.fake-unity-player-bytes`) gives a size, the player's main file (an
+Android package whole) has exactly that many bytes, written a block at a time, so a test can
+build a multi-GB player without holding it in memory. Each target's player has the shape
+Unity gives it (fakes/unity_players.py). FAKE_UNITY_MODULES (a comma list of targets, all
+13 by default) is the platform modules the editor has: a build for another target fails as
+Unity fails it, `Error building player because build target was unsupported`.
 """
 
 from __future__ import annotations
@@ -28,6 +31,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
+
+if __package__ in (None, ""):
+    # Run as a script, as the launcher runs it: its sibling modules are imported as the fakes
+    # package, from the repository root, as they are when this module is imported.
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from fakes.unity_players import ALL_TARGETS, write_player
 
 MODES = ("success", "compile_error", "result_failed_exit0", "canceled", "hang", "crash")
 COMPILE_ERROR = (
@@ -99,44 +108,6 @@ def write_launcher(directory: Path) -> Path:
     return launcher
 
 
-#: the block a large player repeats: not all one byte, so a misplaced range shows
-_BLOCK = hashlib.sha256(b"spark").digest() * (1 << 15)
-
-
-def write_player(target: str, path: Path, size: int | None = None) -> int:
-    """A placeholder player at path (a folder for WebGL, one file otherwise, of size bytes
-    when given); its size in bytes."""
-    if target.lower() != "webgl":
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if size is None:
-            path.write_bytes(b"fake player for " + target.encode() + b"\n")
-        else:
-            _write_sized(path, size)
-        return path.stat().st_size
-    name = path.name
-    files = {
-        "index.html": f"<!DOCTYPE html><html><body><script src='Build/{name}.loader.js'>"
-        "</script></body></html>\n",
-        f"Build/{name}.loader.js": "// fake loader\n",
-        f"Build/{name}.framework.js": "// fake framework\n",
-        f"Build/{name}.wasm": "\0asm fake\n",
-        f"Build/{name}.data": "fake data\n",
-    }
-    for relative, content in files.items():
-        (path / relative).parent.mkdir(parents=True, exist_ok=True)
-        (path / relative).write_text(content, encoding="utf-8")
-    return sum(file.stat().st_size for file in path.rglob("*") if file.is_file())
-
-
-def _write_sized(path: Path, size: int) -> None:
-    """size bytes of the repeated block at path, one block at a time."""
-    with path.open("wb") as out:
-        left = size
-        while left > 0:
-            out.write(_BLOCK[: min(left, len(_BLOCK))])
-            left -= min(left, len(_BLOCK))
-
-
 def results_block(result: str, errors: int, warnings: int, size: int) -> list[str]:
     """The summary block SPARK's build method prints, in GameCI's shape."""
     last = {"Succeeded": "Build succeeded!", "Failed": "Build failed!"}
@@ -177,14 +148,55 @@ def _build(args: dict[str, str], log: Log, outcome: str, player_bytes: int | Non
     """Prints the player build and its results block; the exit code SPARK's method would use."""
     target = args.get("custombuildtarget") or args.get("buildtarget") or "StandaloneWindows64"
     out = args.get("custombuildpath", "")
+    if target not in installed_modules():
+        return _not_installed(log, target)
+    signing = args.get("sparkandroidsigning")
+    if target == "Android":
+        log(f"[SparkBuilder] Android: {android_signer(signing)}")
     log(f"[SparkBuilder] Building {target} to {out} (development: {'development' in args})")
     log(*_PLAYER)
     if outcome == "Cancelled":
         log("Build Finished, Result: Cancelled.", *results_block(outcome, 0, 1, 0))
         return 102
-    size = write_player(target, Path(out), player_bytes) if out else 0
+    size = 0
+    if out:
+        size = write_player(
+            target,
+            Path(out),
+            player_bytes,
+            compression=args.get("webglcompression", "gzip"),
+            signing=Path(signing) if signing else None,
+        )
     log("Build Finished, Result: Success.", *results_block("Succeeded", 0, 1, size))
     return 0
+
+
+def installed_modules() -> frozenset[str]:
+    """The platform modules this editor has: FAKE_UNITY_MODULES (a comma list), else all."""
+    listed = os.environ.get("FAKE_UNITY_MODULES")
+    if listed is None:
+        return frozenset(ALL_TARGETS)
+    return frozenset(name.strip() for name in listed.split(",") if name.strip())
+
+
+def _not_installed(log: Log, target: str) -> int:
+    """A build for a target whose module is missing, as SparkBuilder and Unity report it."""
+    log(
+        f"[SparkBuilder] Build target {target} is not installed in this editor: "
+        "add its module with Unity Hub"
+    )
+    log("Error building player because build target was unsupported")
+    log("Build Finished, Result: Failed.", *results_block("Failed", 1, 0, 0))
+    return 101
+
+
+def android_signer(signing: str | None) -> str:
+    """What signs an Android build: the laid-out keystore (named by path) or the debug key."""
+    if not signing:
+        return "no keystore given, signing with Unity's debug key"
+    return (
+        f"signing with the keystore laid out at {json.loads(Path(signing).read_text())['keystore']}"
+    )
 
 
 def _compile_error(log: Log) -> int:

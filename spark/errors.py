@@ -199,3 +199,9 @@ class JobFailure(AppError):
 
 class JobTimedOut(JobFailure):
     """The job ran past its own time limit and was stopped; it ends `timed_out`."""
+
+
+class SecretsUnavailable(ServiceUnavailable):
+    """SPARK_SECRETS_KEY is not set, so no project secret can be sealed or opened."""
+
+    code = "secrets_key_missing"

@@ -17,6 +17,8 @@ class AuditAction(enum.StrEnum):
     KEY_REVOKED = "key.revoked"
     PERMISSION_DENIED = "permission.denied"
     QUOTA_EXCEEDED = "quota.exceeded"
+    SECRET_SET = "secret.set"
+    SECRET_DELETED = "secret.deleted"
 
 
 @dataclass(frozen=True)

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import functools
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from spark.contracts.build_params import UnityBuildParams
+from spark.config import load_settings
+from spark.contracts.build_params import BuildTarget, UnityBuildParams
 from spark.db import projects as project_queries
+from spark.db.executor import Database
+from spark.domain.secrets import AndroidSigning
 from spark.engines.unity import builds
 from spark.errors import JobFailure
 from spark.jobs.runner import JobContext
-from spark.projects import files
+from spark.projects import files, secrets
+from spark.security.sealing import Keyring, KeysInvalid
 
 
 def unity_build(ctx: JobContext) -> Mapping[str, Any]:
@@ -31,5 +37,24 @@ def unity_build(ctx: JobContext) -> Mapping[str, Any]:
         project,
         params,
         files=lambda: files.each_current_file(tools.db, project_id),
+        signing=_android_signing(tools.db, params, project_id),
     )
     return builds.run_build(request, tools.builds, ctx.report)
+
+
+def _android_signing(
+    db: Database, params: UnityBuildParams, project_id: uuid.UUID
+) -> AndroidSigning | None:
+    """The project's keystore for an Android build (None: Unity's debug key signs it)."""
+    if params.target is not BuildTarget.ANDROID:
+        return None
+    return secrets.open_android_signing(db, _keyring(), project_id)
+
+
+@functools.cache
+def _keyring() -> Keyring | None:
+    """This builder's SPARK_SECRETS_KEY, read once; secrets_unreadable when it is not keys."""
+    try:
+        return Keyring.parse(load_settings(embedded=False).secrets_key)
+    except KeysInvalid as invalid:
+        raise JobFailure("secrets_unreadable", str(invalid)) from None

@@ -38,6 +38,7 @@ class RouteRule:
 
 _READ = RouteRule(Permission.READ, Family.READ)
 _WRITE_FILES = RouteRule(Permission.GENERATE, Family.WRITE)
+_WRITE_PROJECT = RouteRule(Open.AUTHENTICATED, Family.WRITE)
 
 #: (method, Starlette path template) → rule; a route missing here needs spark:admin
 ROUTES: Mapping[tuple[str, str], RouteRule] = {
@@ -61,6 +62,10 @@ ROUTES: Mapping[tuple[str, str], RouteRule] = {
     # writing a project's files is what apply_patch and generation into a project need
     ("POST", "/v1/projects/{project_id:uuid}/files/{path:path}/rollback"): _WRITE_FILES,
     ("GET", "/v1/projects/{project_id:uuid}/history/export"): _READ,
+    ("GET", "/v1/projects/{project_id:uuid}/secrets"): _READ,
+    # the handler asks for a project permission, as registering a project does
+    ("PUT", "/v1/projects/{project_id:uuid}/secrets/{name}"): _WRITE_PROJECT,
+    ("DELETE", "/v1/projects/{project_id:uuid}/secrets/{name}"): _WRITE_PROJECT,
     ("POST", "/v1/projects/{project_id:uuid}/history/import"): _WRITE_FILES,
     ("GET", "/v1/usage"): _READ,
     ("GET", "/v1/farm"): _READ,

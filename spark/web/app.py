@@ -31,6 +31,7 @@ from spark.web.routes import (
     logs,
     presets,
     projects,
+    secrets,
     usage,
 )
 from spark.web.routing import ApiRoute
@@ -55,6 +56,7 @@ def routes() -> list[BaseRoute]:
         *logs.routes,
         *presets.routes,
         *projects.routes,
+        *secrets.routes,
         *files.routes,
         *usage.routes,
         *audit.routes,

@@ -36,6 +36,7 @@ from spark.contracts.projects import (
     ProjectOut,
     ProjectPage,
 )
+from spark.contracts.secrets import AndroidSigningIn, SecretList, SecretOut
 from spark.contracts.usage import UsageOut
 from spark.kinds import KindSpec, available
 from spark.security.permissions import Open, rule_for
@@ -63,6 +64,9 @@ _MODELS: list[type[BaseModel]] = [
     AuditEntryOut,
     UsageOut,
     FarmOut,
+    AndroidSigningIn,
+    SecretOut,
+    SecretList,
 ]
 _REF = "#/components/schemas/{model}"
 
@@ -173,6 +177,20 @@ OPERATIONS: Mapping[tuple[str, str], Operation] = {
     ("GET", "/v1/projects/{project_id:uuid}/deliveries"): Operation(
         "Webhook delivery attempts for the project's builds, newest first",
         {"200": _json("DeliveryPage", "attempts")},
+    ),
+    ("GET", "/v1/projects/{project_id:uuid}/secrets"): Operation(
+        "The project's secrets: names and update times, never values",
+        {"200": _json("SecretList", "the secrets")},
+    ),
+    ("PUT", "/v1/projects/{project_id:uuid}/secrets/{name}"): Operation(
+        "Write a project secret (`android_signing`), sealed at rest and never shown again;"
+        " 503 when the server has no SPARK_SECRETS_KEY",
+        {"200": _json("SecretOut", "stored")},
+        body="AndroidSigningIn",
+        statuses=frozenset({503}),
+    ),
+    ("DELETE", "/v1/projects/{project_id:uuid}/secrets/{name}"): Operation(
+        "Delete a project secret", {"204": {"description": "deleted"}}
     ),
     ("GET", _FILES): Operation(
         "The project's files in path order (newest version of each); `prefix` filters",

@@ -300,12 +300,17 @@ def test_unity_path_that_is_not_executable_is_not_configured(
     assert "SPARK_UNITY_PATH" in caught.value.message and str(text_file) in caught.value.message
 
 
-def test_linux_player_is_stored_as_one_file(project: Project, env: BuildEnvironment) -> None:
+def test_linux_player_is_stored_zipped_with_its_data_and_runtime_executable_kept(
+    project: Project, env: BuildEnvironment
+) -> None:
     req = request(project, target="StandaloneLinux64", development=True)
     result = run_build(req, env, lambda percent, message: None)
     [artifact] = result["artifacts"]
-    assert artifact["name"] == "My_Game.x86_64"
-    assert stored_bytes(env, req, "My_Game.x86_64") == b"fake player for StandaloneLinux64\n"
+    assert artifact["name"] == "My_Game-StandaloneLinux64.zip"
+    zipped = zipfile.ZipFile(io.BytesIO(stored_bytes(env, req, artifact["name"])))
+    names = set(zipped.namelist())
+    assert {"My_Game.x86_64", "UnityPlayer.so", "My_Game_Data/globalgamemanagers"} <= names
+    assert zipped.getinfo("My_Game.x86_64").external_attr >> 16 & 0o111
 
 
 def test_a_new_attempt_starts_a_fresh_log(

@@ -25,7 +25,7 @@ _ANNOTATION = re.compile(r"^::(?P<severity>error|warning)(?:\s[^:]*)?::(?P<messa
 _FAILURE_LINES = (
     re.compile(r"^Build Finished, Result: Fail(?:ed|ure)\.?$"),
     re.compile(r"^Build completed with a result of 'Failed'"),
-    re.compile(r"Error building Player"),
+    re.compile(r"Error building Player", re.IGNORECASE),
     re.compile(r"^Scripts have compiler errors\.?$"),
     re.compile(r"^Aborting batchmode due to failure:?$"),
     re.compile(r"^executeMethod (?:method|class) .* (?:threw exception|could not be found)"),
@@ -34,6 +34,11 @@ _FAILURE_LINES = (
 )
 # Unity prints some progress lines through the batch-mode progress-bar stand-in.
 _PROGRESS_PREFIX = re.compile(r"^Display(?:Progressbar|ProgressNotification):\s*")
+
+# SparkBuilder names a target whose platform module the editor lacks; Unity's own line says
+# only that the target was unsupported.
+_NOT_INSTALLED = re.compile(r"^\[SparkBuilder\] Build target (?P<target>\S+) is not installed\b")
+_UNSUPPORTED = re.compile(r"^Error building player because build target was unsupported", re.I)
 
 _RESULT_LINES: tuple[tuple[re.Pattern[str], BuildResult], ...] = (
     (re.compile(r"Build Finished, Result: Success\.?"), "succeeded"),
@@ -91,6 +96,15 @@ def parse_line(line: str) -> BuildMessage | None:
     if any(pattern.search(text) for pattern in _FAILURE_LINES):
         return BuildMessage("error", text)
     return None
+
+
+def missing_module(line: str) -> str | None:
+    """The target a line says the editor has no module for: its name, '' when the line does
+    not name it (Unity's own line), None for any other line."""
+    text = line.strip()
+    if match := _NOT_INSTALLED.match(text):
+        return match["target"]
+    return "" if _UNSUPPORTED.match(text) else None
 
 
 def _severity(word: str) -> Severity:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shlex
 import signal
+import socket
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -16,11 +17,13 @@ from typing import Any
 from spark.contracts.build_params import BuildTarget, UnityBuildParams
 from spark.domain.files import StoredFile
 from spark.domain.projects import Project
+from spark.domain.secrets import AndroidSigning
 from spark.engines.unity import overlay, player, signing, unity_process, workspace
 from spark.engines.unity.build_log import (
     BuildMessage,
     BuildResult,
     ProgressTracker,
+    missing_module,
     parse_line,
     result_from_log,
 )
@@ -53,7 +56,7 @@ class BuildRequest:
     #: a build that waited for another build of the project still gets the newest versions
     files: Callable[[], Iterable[StoredFile]] = _no_files
     #: the project's Android signing secret, opened on the builder; never in a repr or log
-    signing: Any = field(default=None, repr=False)
+    signing: AndroidSigning | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -151,6 +154,7 @@ def _run_and_store(
 ) -> dict[str, Any]:
     """Run Unity to write the player at out, then store it as the attempt's artifact."""
     params = request.params
+    out = player.in_format(out, params.target, params.options.android_format)
     command = [*build_command(unity, ws.path, params, out, request.job_id), *extra]
     log.write(f"[spark] {shlex.join(command)}")
     parser = LogFollower(log)
@@ -159,6 +163,10 @@ def _run_and_store(
     log.write(f"[spark] Unity exited with code {exit_code} after {duration:.1f}s")
     outcome = _outcome(exit_code, parser.stated) if not timed_out else "failed"
     result = parser.result(outcome, exit_code, duration, params.target, ws.revision, laid)
+    if params.target is BuildTarget.ANDROID:
+        # Without the project's keystore Unity signs with its debug key: fine for a device,
+        # refused by Google Play.
+        result["signed"] = "project" if request.signing is not None else "debug"
     if timed_out:
         raise JobTimedOut(
             "time_limit_exceeded",
@@ -204,6 +212,8 @@ def build_command(
         command.append("-development")
     if params.target is BuildTarget.WEBGL:
         command += ["-webGLCompression", params.options.compression]
+    if params.target is BuildTarget.ANDROID:
+        command += ["-androidFormat", params.options.android_format]
     return [*command, "-sparkJobId", str(job_id)]
 
 
@@ -264,6 +274,8 @@ class LogFollower:
         self.lines = 0
         self.progress: tuple[int, str] = (0, "Starting Unity")
         self.stated: BuildResult | None = None
+        #: the target the log says the editor has no module for ('' when it names none)
+        self.missing_module: str | None = None
         self.errors: list[BuildMessage] = []
         self.warnings: list[BuildMessage] = []
         self.counts = {"error": 0, "warning": 0}
@@ -278,6 +290,8 @@ class LogFollower:
             self.progress = moved
         if (stated := result_from_log((line,))) is not None:
             self.stated = stated
+        if (missing := missing_module(line)) is not None:
+            self.missing_module = self.missing_module or missing
         message = parse_line(line)
         # Unity prints each compiler message again when it reports the failed compile.
         if message is None or message in self._seen:
@@ -340,6 +354,8 @@ def _failure(parser: LogFollower, exit_code: int | None, result: dict[str, Any])
     if result["result"] == "canceled":
         message = f"Unity canceled the build (exit code {exit_code})"
         return JobFailure("build_canceled", message, details, result=result)
+    if parser.missing_module is not None:
+        return _not_installed(parser.missing_module or result["target"], result)
     if parser.errors:
         message = _describe(parser.errors[0])
     elif exit_code != 0:
@@ -349,6 +365,18 @@ def _failure(parser: LogFollower, exit_code: int | None, result: dict[str, Any])
     else:
         message = "Unity exited 0 but its log states no build result"
     return JobFailure("build_failed", message, details, result=result)
+
+
+def _not_installed(target: str, result: dict[str, Any]) -> JobFailure:
+    """target_not_installed: this builder's Unity has no module for the target."""
+    host = socket.gethostname()
+    message = (
+        f"the Unity editor on builder {host} has no {target} module installed; "
+        "add it with Unity Hub, or build on a builder that has it"
+    )
+    return JobFailure(
+        "target_not_installed", message, {"target": target, "host": host}, result=result
+    )
 
 
 def _describe(message: BuildMessage) -> str:

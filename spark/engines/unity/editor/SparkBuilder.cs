@@ -1,6 +1,7 @@
 #if UNITY_EDITOR
 using System;
 using System.Collections.Generic;
+using System.IO;
 using System.Linq;
 using UnityEditor;
 using UnityEditor.Build.Reporting;
@@ -10,7 +11,12 @@ namespace Spark.Editor
 {
     /// <summary>
     /// SPARK's batch-mode build method: -executeMethod Spark.Editor.SparkBuilder.Build
-    /// with -customBuildTarget T -customBuildPath OUT [-development] [-webGLCompression gzip|brotli|none].
+    /// with -customBuildTarget T -customBuildPath OUT [-development] [-webGLCompression gzip|brotli|none]
+    /// [-androidFormat apk|aab] [-sparkAndroidSigning SIGNING.json].
+    /// OUT is what Unity's locationPathName takes for T: Name.app (StandaloneOSX), Name.exe
+    /// (StandaloneWindows/64), Name.x86_64 (StandaloneLinux64), Name.apk or Name.aab (Android),
+    /// Name.nsp (Switch), and a folder for the others (an Xcode project for iOS, tvOS and
+    /// VisionOS, a site for WebGL, a Visual Studio solution for WSAPlayer, consoles' own).
     /// Exits 0 succeeded, 101 failed, 102 canceled, 103 unknown (the GameCI convention).
     /// </summary>
     public static class SparkBuilder
@@ -54,6 +60,15 @@ namespace Spark.Editor
             {
                 return Fail("Missing -customBuildPath");
             }
+            BuildTargetGroup group = BuildPipeline.GetBuildTargetGroup(target);
+            if (!BuildPipeline.IsBuildTargetSupported(group, target))
+            {
+                // SPARK fails the job target_not_installed on this line, naming the target;
+                // BuildPlayer below then fails as Unity does, "build target was unsupported",
+                // and the report's result is printed as for any failed build.
+                Console.WriteLine("[SparkBuilder] Build target " + target
+                    + " is not installed in this editor: add its module with Unity Hub");
+            }
             string[] scenes = EditorBuildSettings.scenes
                 .Where(scene => scene.enabled)
                 .Select(scene => scene.path)
@@ -67,11 +82,15 @@ namespace Spark.Editor
             {
                 PlayerSettings.WebGL.compressionFormat = CompressionFormat(compression);
             }
+            if (target == BuildTarget.Android)
+            {
+                ConfigureAndroid(arguments);
+            }
             BuildPlayerOptions options = new BuildPlayerOptions
             {
                 scenes = scenes,
                 target = target,
-                targetGroup = BuildPipeline.GetBuildTargetGroup(target),
+                targetGroup = group,
                 locationPathName = path,
                 options = arguments.ContainsKey("development") ? BuildOptions.Development : BuildOptions.None,
             };
@@ -81,6 +100,40 @@ namespace Spark.Editor
             // Exit code 0 from Unity alone is not success: only the report's result is.
             PrintResults(report.summary);
             return ExitCodeFor(report.summary.result);
+        }
+
+        /// <summary>Chooses .apk or .aab, and the project's keystore or Unity's debug key.</summary>
+        private static void ConfigureAndroid(Dictionary<string, string> arguments)
+        {
+            string format;
+            EditorUserBuildSettings.buildAppBundle =
+                arguments.TryGetValue("androidFormat", out format) && format == "aab";
+            string signingPath;
+            if (!arguments.TryGetValue("sparkAndroidSigning", out signingPath) || signingPath.Length == 0)
+            {
+                // No keystore for the project: Unity signs with its debug key.
+                PlayerSettings.Android.useCustomKeystore = false;
+                Console.WriteLine("[SparkBuilder] Android: no keystore given, signing with Unity's debug key");
+                return;
+            }
+            // The passwords come from a file only SPARK's user reads, never from the command line.
+            AndroidSigning signing = JsonUtility.FromJson<AndroidSigning>(File.ReadAllText(signingPath));
+            PlayerSettings.Android.useCustomKeystore = true;
+            PlayerSettings.Android.keystoreName = signing.keystore;
+            PlayerSettings.Android.keystorePass = signing.keystore_password;
+            PlayerSettings.Android.keyaliasName = signing.key_alias;
+            PlayerSettings.Android.keyaliasPass = signing.key_password;
+            Console.WriteLine("[SparkBuilder] Android: signing with the keystore laid out at " + signing.keystore);
+        }
+
+        /// <summary>The JSON file SPARK lays out beside the keystore for the build's duration.</summary>
+        [Serializable]
+        private class AndroidSigning
+        {
+            public string keystore = string.Empty;
+            public string keystore_password = string.Empty;
+            public string key_alias = string.Empty;
+            public string key_password = string.Empty;
         }
 
         private static Dictionary<string, string> ParseArguments(string[] args)
