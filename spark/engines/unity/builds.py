@@ -125,20 +125,28 @@ def _build(
         out = player.output_path(ws.path, params.target, player.player_name(project.name))
         # After the overlay: a project file at the build method's path must not replace it.
         _prepare_project(ws.path, out)
-        key = CacheKey(project.id, params.target, env.unity_version)
-        hit = env.library_cache is not None and env.library_cache.restore(key, ws.path)
-        log.write(f"[spark] Library cache {'hit' if hit else 'miss'} for {params.target}")
+        key, cache = CacheKey(project.id, params.target, env.unity_version), env.library_cache
+        warmth = "hit" if cache is not None and cache.restore(key, ws.path) else "miss"
+        log.write(f"[spark] Library cache {warmth} for {key.target} on Unity {key.unity_version}")
         try:
             with signing.laid_out(ws.path, params, request.signing) as extra:
                 built = _run_and_store(request, env, unity, log, report, ws, laid, out, extra)
+        except BaseException as error:
+            # Failed, canceled or stopped: its Library/ may be half-written, so it is neither
+            # kept nor left for the next build to start from.
+            if cache is not None:
+                cache.discard(ws.path)
+            if isinstance(error, JobFailure) and error.result is not None:
+                error.result["library_cache"] = warmth
+            raise
         finally:
             # The player is in storage (or the build failed): a builder making multi-GB
             # players all night must not keep each one on its disk.
             player.remove_output(out)
-        # Only a build that succeeded leaves a Library/ worth reusing.
-        if env.library_cache is not None:
-            env.library_cache.save(key, ws.path)
-        return {**built, "library_cache": "hit" if hit else "miss"}
+        if cache is not None:
+            # Only a build that succeeded leaves a Library/ worth starting the next one from.
+            log.write(f"[spark] Library cache: {cache.save(key, ws.path) or 0} bytes kept")
+        return {**built, "library_cache": warmth}
 
 
 def _run_and_store(

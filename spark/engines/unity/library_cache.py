@@ -95,17 +95,18 @@ class LibraryCache:
         # Whatever is there may be half-written by a build killed mid-way: never reused.
         remove_library(workspace)
         entry = self.entries_dir / key.name
-        with self._locked(fcntl.LOCK_SH):
-            found = _read_usage(entry)
-            if found is None:
-                return False
-            try:
+        try:
+            with self._locked(fcntl.LOCK_SH):
+                found = _read_usage(entry)
+                if found is None:
+                    return False
                 shutil.copytree(entry / LIBRARY, target, symlinks=True, copy_function=_copy)
                 _write_usage(entry, found.size, time.time_ns())
-            except OSError as error:
-                log.warning("restoring %s failed, building cold: %s", entry, error)
-                remove_library(workspace)
-                return False
+        except OSError as error:
+            # An unreadable cache costs the build its warmth, never the build itself.
+            log.warning("restoring %s failed, building cold: %s", entry, error)
+            remove_library(workspace)
+            return False
         return True
 
     def save(self, key: CacheKey, workspace: Path) -> int | None:
