@@ -80,9 +80,10 @@ def worker(cluster: Cluster, number: int, concurrency: int = 2) -> Running:
     return Running(host, cluster.spark_process(host, "worker", *args))
 
 
-def builder(cluster: Cluster, number: int, **env: str) -> Running:
-    """`spark worker --queues builds` with the Unity stand-in, started on builder host number;
-    the stand-in records its runs in the host's unity.jsonl."""
+def builder(cluster: Cluster, number: int, targets: str | None = None, **env: str) -> Running:
+    """`spark worker --queues builds` with the Unity stand-in, started on builder host number,
+    declaring targets (default: what Unity builds on Linux); the stand-in records its runs in
+    the host's unity.jsonl."""
     from fakes.unity import write_launcher
 
     host = cluster.host(f"builder{number}", BUILDER_BASE + number)
@@ -91,6 +92,8 @@ def builder(cluster: Cluster, number: int, **env: str) -> Running:
         "FAKE_UNITY_RECORD": str(host.folder / "unity.jsonl"),
     }
     args = ["worker", "--queues", "builds", "--concurrency", "1"]
+    if targets is not None:
+        args += ["--targets", targets]
     return Running(host, cluster.spark_process(host, "builder", *args, **(extra | env)))
 
 
@@ -104,9 +107,12 @@ def start_workers(cluster: Cluster, numbers: list[int]) -> list[Running]:
     return Fleet(workers=[worker(cluster, n) for n in numbers]).wait(cluster).workers
 
 
-def start_builders(cluster: Cluster, numbers: list[int], **env: str) -> list[Running]:
+def start_builders(
+    cluster: Cluster, numbers: list[int], targets: str | None = None, **env: str
+) -> list[Running]:
     """A builder on each of builder hosts numbers, all answering pings."""
-    return Fleet(workers=[builder(cluster, n, **env) for n in numbers]).wait(cluster).workers
+    started = [builder(cluster, n, targets, **env) for n in numbers]
+    return Fleet(workers=started).wait(cluster).workers
 
 
 def start_scheduling(cluster: Cluster, host: Host) -> Fleet:
