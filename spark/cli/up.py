@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -26,6 +27,7 @@ from spark.domain.principals import Permission, Tier
 from spark.embedded.servers import EmbeddedUnavailable, die_with_parent
 from spark.embedded.stack import SET_INSTEAD, TITLES, EmbeddedStack, StackOptions, missing_servers
 from spark.security.apikeys import create_key
+from spark.security.sealing import new_key
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,27 @@ def home_source_roots(settings: Settings) -> dict[str, str]:
     if "source_roots" in settings.model_fields_set:
         return {}
     return {"SPARK_SOURCE_ROOTS": json.dumps([str(Path.home())])}
+
+
+#: where `spark up` keeps the key it made for SPARK_SECRETS_KEY, under its var dir
+SECRETS_KEY_FILE = "secrets.key"
+
+
+def local_secrets_key(settings: Settings) -> dict[str, str]:
+    """SPARK_SECRETS_KEY for `spark up`'s processes unless it is given: a key made on the
+    first run and kept, readable by the user alone, under var_dir, so project secrets stored
+    today still open after a restart."""
+    if settings.secrets_key is not None:
+        return {}
+    path = settings.var_dir / SECRETS_KEY_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # O_EXCL: two `spark up` starting at once must not each write a different key.
+        with contextlib.suppress(FileExistsError):
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(new_key() + "\n")
+    return {"SPARK_SECRETS_KEY": path.read_text(encoding="utf-8").strip()}
 
 
 class StartFailed(RuntimeError):
@@ -246,7 +269,12 @@ def _services(
     """What `spark up` runs, with the environment each needs besides its own: the API and
     the job worker, which the printed example needs, first."""
     servers = {f"SPARK_{name.upper()}": str(getattr(settings, name)) for name in SERVER_URLS}
-    local = single_user_defaults(settings) | home_source_roots(settings) | servers
+    local = (
+        single_user_defaults(settings)
+        | home_source_roots(settings)
+        | local_secrets_key(settings)
+        | servers
+    )
     # the build worker's own metrics port (the job worker has the configured one; 0 stays off)
     metrics = settings.worker_metrics_port + 1 if settings.worker_metrics_port else 0
     return [

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import base64
 import uuid
+from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
 
+from spark.cli.up import SECRETS_KEY_FILE, local_secrets_key
+from spark.config import Settings
 from spark.security.sealing import (
     KEY_BYTES,
     CannotOpen,
@@ -94,3 +97,15 @@ def test_a_key_that_is_not_32_base64_bytes_is_refused_by_position(
 def test_no_key_configured_is_no_keyring() -> None:
     assert Keyring.parse(None) is None
     assert Keyring.parse(SecretStr(" , ")) is None
+
+
+def test_spark_up_makes_a_secrets_key_once_keeps_it_private_and_leaves_a_given_one(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(var_dir=tmp_path / "var")
+    made = local_secrets_key(settings)["SPARK_SECRETS_KEY"]
+    assert Keyring.parse(SecretStr(made)) is not None
+    assert local_secrets_key(settings) == {"SPARK_SECRETS_KEY": made}
+    assert (tmp_path / "var" / SECRETS_KEY_FILE).stat().st_mode & 0o777 == 0o600
+    given = settings.model_copy(update={"secrets_key": SecretStr(new_key())})
+    assert local_secrets_key(given) == {}
