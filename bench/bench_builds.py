@@ -9,6 +9,9 @@ stand-in with Unity's arguments, reads its output to the end and stamps its own 
 `spark api` and one `spark worker --queues builds --concurrency 1` with the stand-in as Unity:
 unity_build jobs of one directory project. N builds each, one at a time, after WARMUP; per build
 submit -> stand-in started, started -> exited, exited -> end (task end / the job's finished_at).
+Then, on the same SPARK worker, cold vs warm builds (bench/_cold_warm.py): a project of 300
+assets built with no Library/ (each asset imported at the stand-in's per-asset cost) and again
+from the builder's Library cache.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import httpx
 import psycopg
 from psycopg.rows import TupleRow
 
+from bench import _cold_warm
 from bench._bare_build import TARGET, run_bare_builds
 from bench._cli import Bench
 from bench._load import LoadResult
@@ -126,6 +130,8 @@ class Paths:
     workdir: Path
     unity: Path
     project: Path
+    #: the cold vs warm builds' project
+    assets_project: Path
 
     def record(self, side: str) -> Path:
         """Where the stand-in appends its records in phase side."""
@@ -160,6 +166,7 @@ def _start_spark(db: BenchServers, paths: Paths, procs: list[Proc]) -> str:
         | {
             "SPARK_UNITY_PATH": str(paths.unity),
             "SPARK_WORKSPACE_DIR": str(paths.workdir / "workspaces"),
+            "SPARK_LIBRARY_CACHE_DIR": str(paths.workdir / "library-cache"),
             # the project lies in the run's folder
             "SPARK_SOURCE_ROOTS": json.dumps([str(paths.workdir)]),
         }
@@ -207,8 +214,10 @@ def _one_build(
     return job_id, submitted, *_wait_terminal(conn, job_id, worker)
 
 
-def spark_phase(db: BenchServers, paths: Paths, builds: int, procs: list[Proc]) -> Side:
-    """(b) WARMUP, then builds SPARK unity_build jobs one at a time."""
+def spark_phase(
+    db: BenchServers, paths: Paths, builds: int, procs: list[Proc]
+) -> tuple[Side, _cold_warm.ColdWarm]:
+    """(b) WARMUP, then builds SPARK unity_build jobs one at a time; then cold vs warm."""
     url = _start_spark(db, paths, procs)
     api, worker = procs[-2], procs[-1]
     auth = {"Authorization": f"Bearer {_api_key(db)}"}
@@ -223,9 +232,15 @@ def spark_phase(db: BenchServers, paths: Paths, builds: int, procs: list[Proc]) 
         cpu0 = {name: proc.cpu_seconds() for name, proc in groups.items()}
         timed = [_one_build(http, conn, project_id, worker) for _ in range(builds)]
         cpu = {name: proc.cpu_seconds() - cpu0[name] for name, proc in groups.items()}
+        cold_warm = _cold_warm.run_rounds(
+            http,
+            paths.assets_project,
+            paths.workdir / "library-cache",
+            lambda project: _one_build(http, conn, project, worker)[:3],
+        )
     records = read_records(paths.record("spark"))
     seen = summarize([(one[3] - one[2]) * 1000 for one in timed])
-    return Side([stamped(*one[:3], records) for one in timed], cpu, seen)
+    return Side([stamped(*one[:3], records) for one in timed], cpu, seen), cold_warm
 
 
 @dataclass(frozen=True)
@@ -236,6 +251,7 @@ class Report:
     builds: int
     bare: Side
     spark: Side
+    cold_warm: _cold_warm.ColdWarm
 
     def ratios(self) -> dict[str, dict[str, float]]:
         """SPARK ÷ bare, per leg and statistic."""
@@ -270,6 +286,14 @@ class Report:
             **figures,
             "ratios": self.ratios(),
             "overhead_ms": self.overhead_ms(),
+            "library_cache": {
+                "assets": self.cold_warm.cold[0].assets,
+                "import_s_per_asset": _cold_warm.IMPORT_S,
+                "library_bytes": self.cold_warm.library_bytes,
+                **self.cold_warm.means(),
+                "cold": [dataclasses.asdict(t) for t in self.cold_warm.cold],
+                "warm": [dataclasses.asdict(t) for t in self.cold_warm.warm],
+            },
         }
 
 
@@ -277,7 +301,7 @@ def _prepare(workdir: Path) -> Paths:
     (workdir / "var").mkdir()
     unity = write_launcher(workdir / "unity")
     project = make_unity_project(workdir / "BenchGame", "success", 0.0)
-    return Paths(workdir, unity, project)
+    return Paths(workdir, unity, project, _cold_warm.make_project(workdir / "AssetsGame"))
 
 
 def run(builds: int = DEFAULT_BUILDS) -> Report:
@@ -290,10 +314,10 @@ def run(builds: int = DEFAULT_BUILDS) -> Report:
         procs: list[Proc] = []
         try:
             bare = bare_phase(db, paths, builds)
-            spark = spark_phase(db, paths, builds, procs)
+            spark, cold_warm = spark_phase(db, paths, builds, procs)
         finally:
             stop_all(procs)
-    return Report(db.name, builds, bare, spark)
+    return Report(db.name, builds, bare, spark, cold_warm)
 
 
 def _cells(values: dict[str, float], fmt: str) -> str:
@@ -323,6 +347,8 @@ def render(r: Report) -> str:
         f"{POLL_S * 1000:.0f} ms poll): {_labelled(r.spark.seen_after_ms or {})}",
         f"CPU ms per build: bare worker {bare_cpu['worker']:.1f}, SPARK worker "
         f"{spark_cpu['worker']:.1f}, SPARK API {spark_cpu['api']:.1f} (the stand-in excluded)",
+        "",
+        *_cold_warm.render(r.cold_warm),
     ])  # fmt: skip
 
 
