@@ -112,6 +112,18 @@ class SparkClient:
             if not cursor:
                 raise ApiError(404, "not_found", f"no project named {name_or_id!r}")
 
+    def put_secret(self, project_id: str, name: str, body: Mapping[str, Any]) -> Any:
+        """PUT /v1/projects/{id}/secrets/{name}: its name and update time, never its value."""
+        return self._call("PUT", f"/v1/projects/{project_id}/secrets/{name}", json=dict(body))
+
+    def secrets(self, project_id: str) -> Any:
+        """GET /v1/projects/{id}/secrets."""
+        return self._call("GET", f"/v1/projects/{project_id}/secrets")
+
+    def delete_secret(self, project_id: str, name: str) -> None:
+        """DELETE /v1/projects/{id}/secrets/{name}."""
+        self._request("DELETE", f"/v1/projects/{project_id}/secrets/{name}")
+
     def files(
         self, project_id: str, prefix: str = "", limit: int = 50, cursor: str | None = None
     ) -> Any:

@@ -15,6 +15,7 @@ from spark.cli import (
     jobs,
     keys,
     patches,
+    secrets,
     serve,
     up,
 )
@@ -32,7 +33,10 @@ audit.register(app)
 farm.register(app)
 app.add_typer(keys.app, name="keys", help="Create, list and revoke API keys.")
 app.add_typer(jobs.jobs_app, name="jobs", help="List, show, cancel, wait for jobs; read logs.")
-app.add_typer(builds.projects_app, name="projects", help="Register and list projects.")
+secrets.register(builds.projects_app)
+app.add_typer(
+    builds.projects_app, name="projects", help="Register and list projects; their secrets."
+)
 app.add_typer(
     files.files_app, name="files", help="A project's files: list, show, history, rollback, diff."
 )

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import base64
+import json
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr, ValidationError
@@ -19,7 +24,9 @@ from spark.projects import secrets
 from spark.security.sealing import Keyring, new_key
 from spark.web.app import create_app
 from tests.support.jobs import auth
+from tests.support.services import free_port
 from tests.support.signing import material
+from tests.support.workers import ApiProcess, spark_env
 
 KEY = new_key()
 URL = "/v1/projects/{}/secrets"
@@ -201,3 +208,47 @@ def test_without_a_secrets_key_a_secret_cannot_be_stored(
     assert resp.json()["error"]["code"] == "secrets_key_missing"
     assert "SPARK_SECRETS_KEY" in resp.json()["error"]["message"]
     assert sealed_rows(db) == []
+
+
+def test_the_cli_stores_lists_and_deletes_a_keystore_with_passwords_kept_off_its_command_line(
+    settings: Settings, client: TestClient, api_key: str, project_id: str, tmp_path: Path
+) -> None:
+    signing = material(alias="upload")
+    keystore = tmp_path / "release.keystore"
+    keystore.write_bytes(signing.keystore)
+    api = ApiProcess(settings, tmp_path, free_port(), SPARK_SECRETS_KEY=KEY)
+    api.start()
+    env = spark_env(
+        settings,
+        SPARK_API_URL=api.url,
+        SPARK_API_KEY=api_key,
+        ANDROID_KEYSTORE_PASSWORD=signing.keystore_password,
+        ANDROID_KEY_PASSWORD=signing.key_password,
+    )
+
+    def spark_projects(*args: str) -> Any:
+        command = [sys.executable, "-m", "spark.cli", "projects", *args, "--json"]
+        done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert all(needle not in done.stdout for needle in signing.needles().values())
+        return json.loads(done.stdout)
+
+    try:
+        stored = spark_projects(
+            "secret-set",
+            project_id,
+            "android_signing",
+            "--keystore",
+            str(keystore),
+            "--alias",
+            "upload",
+        )
+        assert stored["name"] == "android_signing"
+        listed = spark_projects("secrets", project_id)
+        assert [item["name"] for item in listed["secrets"]] == ["android_signing"]
+        assert spark_projects("secret-delete", project_id, "android_signing") == {
+            "deleted": "android_signing"
+        }
+    finally:
+        api.stop()
+    assert client.get(URL.format(project_id), headers=auth(api_key)).json() == {"secrets": []}
