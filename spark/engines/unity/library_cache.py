@@ -14,6 +14,7 @@ project's own editor scripts could have put it there.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import logging
 import os
@@ -259,8 +260,12 @@ def _read_usage(entry: Path) -> Entry | None:
 def _write_usage(entry: Path, size: int, last_used_ns: int) -> None:
     """Record the entry's size and last use, replacing the old record in one rename."""
     temporary = entry / f"{_USAGE}.{uuid.uuid4().hex}"
-    temporary.write_text(_USAGE_FORMAT.format(size, last_used_ns), encoding="ascii")
-    temporary.replace(entry / _USAGE)
+    try:
+        temporary.write_text(_USAGE_FORMAT.format(size, last_used_ns), encoding="ascii")
+        temporary.replace(entry / _USAGE)
+    except OSError:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def _tree_bytes(root: Path) -> int:
@@ -284,7 +289,8 @@ def _copy(source: str, destination: str) -> None:
             while size > 0:
                 copied = os.copy_file_range(src.fileno(), dst.fileno(), size)
                 if copied == 0:
-                    break
+                    # Some filesystems answer 0 instead of an error: copy the plain way.
+                    raise OSError(errno.EINVAL, "copy_file_range copied nothing")
                 size -= copied
     except OSError:
         shutil.copyfile(source, destination)
