@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from pydantic import SecretStr
 from sqlalchemy import text
 
 from fakes.jwks import JwksServer, SigningKey
@@ -18,6 +19,7 @@ from spark.db import migrate
 from spark.db.executor import Database
 from spark.domain.principals import DEFAULT_PERMISSIONS, Permission, Tier
 from spark.security.apikeys import create_key
+from spark.security.sealing import new_key
 from tests.support.databases import fresh_database
 from tests.support.nats import purge_stream
 from tests.support.s3 import CREDENTIALS, MotoServer, stop_suite_s3, suite_s3
@@ -119,6 +121,8 @@ def stack_settings(
         source_roots=[Path("/")],
         # Every webhook receiver a test runs is on 127.0.0.1.
         allow_private_destinations=True,
+        # Project secrets can be stored, as in any deployment with SPARK_SECRETS_KEY set.
+        secrets_key=SecretStr(new_key()),
     )
 
 

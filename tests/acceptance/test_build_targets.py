@@ -88,7 +88,6 @@ def builder(
         settings,
         tmp_path_factory.mktemp("targets-builder"),
         SPARK_BUILD_TARGETS=",".join(ALL_TARGETS),
-        SPARK_SECRETS_KEY=KEY,
     )
     proc.start()
     yield proc

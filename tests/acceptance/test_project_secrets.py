@@ -216,7 +216,7 @@ def test_the_cli_stores_lists_and_deletes_a_keystore_with_passwords_kept_off_its
     signing = material(alias="upload")
     keystore = tmp_path / "release.keystore"
     keystore.write_bytes(signing.keystore)
-    api = ApiProcess(settings, tmp_path, free_port(), SPARK_SECRETS_KEY=KEY)
+    api = ApiProcess(settings, tmp_path, free_port())
     api.start()
     env = spark_env(
         settings,

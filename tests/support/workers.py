@@ -44,6 +44,8 @@ def spark_env(settings: Settings, **extra: str) -> dict[str, str]:
         env["SPARK_S3_ENDPOINT_URL"] = settings.s3_endpoint_url
     if settings.source_roots is not None:
         env["SPARK_SOURCE_ROOTS"] = json.dumps([str(root) for root in settings.source_roots])
+    if settings.secrets_key is not None:
+        env["SPARK_SECRETS_KEY"] = settings.secrets_key.get_secret_value()
     env.update(extra)
     return env
 
