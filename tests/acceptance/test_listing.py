@@ -117,9 +117,10 @@ def test_health_and_openapi_are_public(client: TestClient) -> None:
     body = health.json()
     assert body["status"] in {"healthy", "degraded"}
     assert body["checks"]["database"] == "ok" and body["checks"]["broker"] == "ok"
-    checks = {"database", "broker", "redis", "nats", "llm", "unity_mcp", "storage"}
+    checks = {"database", "broker", "redis", "nats", "llm", "unity_mcp", "storage", "builds"}
     assert set(body["checks"]) == checks
     assert body["checks"]["storage"] == {"status": "ok"}
+    assert body["checks"]["builds"] == {"status": "ok", "targets_without_builder": []}
     spec = client.get("/openapi.json").json()
     assert {"/v1/jobs", "/v1/jobs/{job_id}", "/v1/jobs/{job_id}/cancel"} <= set(spec["paths"])
     assert "GenerateScriptParams" in spec["components"]["schemas"]
