@@ -1,5 +1,5 @@
-"""A build's player: where Unity writes it in the workspace, how it is stored as an artifact
-(a lone file as is, a folder zipped), and its removal once stored."""
+"""A build's player: where Unity writes it in the workspace for each target, how it is stored
+as an artifact (an Android package as is, anything else zipped), and its removal once stored."""
 
 from __future__ import annotations
 
@@ -105,7 +105,7 @@ def store(
         message = f"Unity reported success but wrote nothing at {out.relative_to(folder.parent)}"
         details = {"exit_code": result["exit_code"], "result": "failed"}
         raise JobFailure("build_failed", message, details, result={**result, "result": "failed"})
-    if not OUTPUTS[BuildTarget(folder.name)].zipped and out.is_file():
+    if not OUTPUTS[BuildTarget(result["target"])].zipped and out.is_file():
         return artifacts.put_file(job_id, attempt, out.name, out)
     # Windows and Linux players keep <name>_Data/ and libraries beside the executable, and a
     # zip keeps each file's mode: a macOS or Linux player's executable stays executable.
