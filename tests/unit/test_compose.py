@@ -342,7 +342,7 @@ def test_spark_services_keep_what_jobs_produce_in_the_object_store(
 
 def test_the_builder_alone_runs_a_builds_worker_with_real_flags_and_settings() -> None:
     """Only `builds`, one at a time, every server URL from the machine's environment, its
-    workspaces and its Library cache on volumes of its own."""
+    workspaces and its Library cache on one volume of its own (a save is a rename)."""
     builder = load_compose(BUILDER_FILE)["services"]["builder"]
     assert cli_error(builder["command"]) is None
     assert builder["command"][2:4] == ["--queues", "builds"]
@@ -357,5 +357,6 @@ def test_the_builder_alone_runs_a_builds_worker_with_real_flags_and_settings() -
         "SPARK_UNITY_PATH",
     ):
         assert env[name].startswith(f"${{{name}:?"), name
-    assert named_volumes(builder) == {"workspaces", "library-cache"}
-    assert env["SPARK_LIBRARY_CACHE_DIR"] == "/app/var/library-cache"
+    assert named_volumes(builder) == {"builder"}
+    assert env["SPARK_WORKSPACE_DIR"] == "/app/var/builder/workspaces"
+    assert env["SPARK_LIBRARY_CACHE_DIR"] == "/app/var/builder/library-cache"
