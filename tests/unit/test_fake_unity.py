@@ -197,7 +197,11 @@ def test_hang_stops_on_sigterm_and_leaves_a_child(hanging: subprocess.Popen[str]
         assert lines[-1], "the stand-in ended early"
     pid_line = next(line for line in lines if line.startswith("Starting: UnityShaderCompiler"))
     child_pid = int(pid_line.rsplit("pid ", 1)[1].rstrip(")\n"))
-    assert child_pid in processes_mentioning(HELPER_MARKER)  # findable by its marker
+    # Findable by its marker once it has exec'd (until then /proc shows the parent's argv).
+    deadline = time.monotonic() + 5
+    while child_pid not in processes_mentioning(HELPER_MARKER) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert child_pid in processes_mentioning(HELPER_MARKER)
     time.sleep(0.1)
     assert hanging.poll() is None
     started = time.monotonic()
