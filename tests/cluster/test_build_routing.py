@@ -39,8 +39,8 @@ def test_builds_reach_only_builders_declaring_their_target_and_wait_for_one_othe
     fleet = Fleet(
         apis=[api(cluster, 1)],
         workers=[
-            builder(cluster, 1, "Android,WebGL"),
-            builder(cluster, 2, "StandaloneLinux64"),
+            builder(cluster, 5, "Android,WebGL"),
+            builder(cluster, 6, "StandaloneLinux64"),
         ],
     ).wait(cluster)
     server, (mobile, desktop) = fleet.apis[0], fleet.workers
@@ -64,7 +64,7 @@ def test_builds_reach_only_builders_declaring_their_target_and_wait_for_one_othe
     assert status == "degraded"
     assert job_of(server.url, key, ios)["state"] == "queued"
 
-    (apple,) = start_builders(cluster, [3], "iOS")
+    (apple,) = start_builders(cluster, [7], "iOS")
     final = wait_state(db, ios, TERMINAL, timeout=90)
     assert final.state.value == "succeeded", final.error
     assert unity_runs(apple.host, ios) == 1

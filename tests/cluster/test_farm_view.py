@@ -33,17 +33,17 @@ BEATING = {"SPARK_FARM_HEARTBEAT_S": str(HEARTBEAT_S)}
 
 @pytest.fixture(scope="module")
 def farm(cluster: Cluster, key: str, scheduling: Fleet) -> Fleet:
-    """API host 4; builder host 4 (Android, WebGL; Unity 6) and builder host 5
+    """API host 4; builder host 8 (Android, WebGL; Unity 6) and builder host 9
     (StandaloneLinux64; Unity 2022.3), both beating every second."""
     mobile = builder(
         cluster,
-        4,
+        8,
         "Android,WebGL",
         FAKE_UNITY_VERSION="6000.0.23f1",
         FAKE_UNITY_DELAY_S="0.2",
         **BEATING,
     )
-    desktop = builder(cluster, 5, "StandaloneLinux64", FAKE_UNITY_VERSION="2022.3.20f1", **BEATING)
+    desktop = builder(cluster, 9, "StandaloneLinux64", FAKE_UNITY_VERSION="2022.3.20f1", **BEATING)
     return Fleet(apis=[api(cluster, 4)], workers=[mobile, desktop]).wait(cluster)
 
 
@@ -63,7 +63,7 @@ def test_the_farm_lists_each_builder_machine_with_its_os_unity_and_targets(
     farm: Fleet, key: str
 ) -> None:
     server, (mobile, desktop) = farm.apis[0], farm.workers
-    wait_for(lambda: {"builder4", "builder5"} <= set(builders(server.url, key)), "both beating")
+    wait_for(lambda: {"builder8", "builder9"} <= set(builders(server.url, key)), "both beating")
     found = builders(server.url, key)
     for running, unity, targets in (
         (mobile, "6000.0.23f1", ["Android", "WebGL"]),
@@ -88,7 +88,7 @@ def test_the_farm_lists_each_builder_machine_with_its_os_unity_and_targets(
     )
     assert done.returncode == 0, done.stderr
     from_cli = {b["host"]: b for b in json.loads(done.stdout)["builders"]}
-    for host in ("builder4", "builder5"):
+    for host in ("builder8", "builder9"):
         assert {k: v for k, v in from_cli[host].items() if k != "last_seen"} == {
             k: v for k, v in found[host].items() if k != "last_seen"
         }
@@ -103,14 +103,14 @@ def test_a_builder_is_busy_with_the_job_it_runs_and_idle_after(
     job_id = submit_build(server.url, key, project["id"], "Android")
 
     def shows(state: str, job: str | None) -> bool:
-        listed = builders(server.url, key).get("builder4", {})
+        listed = builders(server.url, key).get("builder8", {})
         return listed.get("state") == state and listed.get("job_id") == job
 
-    wait_for(lambda: shows("busy", job_id), "builder 4 busy with the build", timeout=60)
-    assert builders(server.url, key)["builder5"]["state"] == "idle"
+    wait_for(lambda: shows("busy", job_id), "builder 8 busy with the build", timeout=60)
+    assert builders(server.url, key)["builder9"]["state"] == "idle"
     final = wait_state(db, job_id, TERMINAL, timeout=90)
     assert final.state.value == "succeeded", final.error
-    wait_for(lambda: shows("idle", None), "builder 4 idle again", timeout=10)
+    wait_for(lambda: shows("idle", None), "builder 8 idle again", timeout=10)
 
 
 def test_flower_shows_the_same_builder_nodes(farm: Fleet, cluster: Cluster, key: str) -> None:
@@ -148,14 +148,14 @@ def test_a_builder_stopped_or_killed_leaves_the_farm_within_the_heartbeat_window
 ) -> None:
     server, (mobile, desktop) = farm.apis[0], farm.workers
     window_s = MISSED_BEATS * HEARTBEAT_S + READ_SLACK_S
-    wait_for(lambda: {"builder4", "builder5"} <= set(builders(server.url, key)), "both beating")
+    wait_for(lambda: {"builder8", "builder9"} <= set(builders(server.url, key)), "both beating")
 
     desktop.process.stop()  # SIGTERM: a graceful shutdown removes it at once
-    wait_for(lambda: "builder5" not in builders(server.url, key), "builder 5 gone", timeout=10)
+    wait_for(lambda: "builder9" not in builders(server.url, key), "builder 9 gone", timeout=10)
 
     mobile.process.signal(signal.SIGKILL)
     killed_at = time.monotonic()
-    wait_for(lambda: "builder4" not in builders(server.url, key), "builder 4 gone", timeout=30)
+    wait_for(lambda: "builder8" not in builders(server.url, key), "builder 8 gone", timeout=30)
     gone_after = time.monotonic() - killed_at
     print(f"killed builder left the farm after {gone_after:.2f}s (window {window_s:g}s)")
     assert gone_after <= window_s, f"the killed builder stayed listed {gone_after:.1f}s"
