@@ -49,7 +49,11 @@ def test_the_celery_config_declares_a_queue_per_target_beside_builds() -> None:
     assert len(target_queues()) == len(BuildTarget) == 13
 
 
-def test_a_builder_consumes_builds_and_the_queue_of_each_target_it_declares() -> None:
+def test_a_builder_consumes_builds_and_the_queue_of_each_target_it_declares(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # registered first, so the export below is undone after the test
+    monkeypatch.delenv("SPARK_BUILD_TARGETS", raising=False)
     queues = builder_queues("builds", [BuildTarget.WEBGL, BuildTarget.ANDROID])
     assert queues == "builds,builds.WebGL,builds.Android"
     assert os.environ["SPARK_BUILD_TARGETS"] == "WebGL,Android"
