@@ -53,7 +53,7 @@ def test_a_builder_consumes_builds_and_the_queue_of_each_target_it_declares(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # registered first, so the export below is undone after the test
-    monkeypatch.delenv("SPARK_BUILD_TARGETS", raising=False)
+    monkeypatch.setenv("SPARK_BUILD_TARGETS", "")
     queues = builder_queues("builds", [BuildTarget.WEBGL, BuildTarget.ANDROID])
     assert queues == "builds,builds.WebGL,builds.Android"
     assert os.environ["SPARK_BUILD_TARGETS"] == "WebGL,Android"
