@@ -43,9 +43,9 @@ def requeued(db: Database, job_id: str) -> bool:
 def test_the_object_store_lost_mid_upload_means_a_retry_that_lists_only_the_whole_player(
     cluster: Cluster, key: str, db: Database, scheduling: Fleet
 ) -> None:
-    """The S3 server stops after a builder sent the first part of a 20 MB player: the attempt
-    fails as an outage and the job waits in the queue; once the server is back, a new
-    attempt stores the whole player, the only artifact listed, with no upload left open."""
+    """The S3 server stops after a builder sent the first part of a 20 MB Android package:
+    the attempt fails as an outage and the job waits in the queue; once the server is back,
+    a new attempt stores the whole player, the only artifact listed, with no upload left open."""
     paused_builder = builder(
         cluster, 4, SPARK_FAULT_PAUSE_AT=PAUSE, FAKE_UNITY_PLAYER_BYTES=str(PLAYER_BYTES)
     )
@@ -53,7 +53,9 @@ def test_the_object_store_lost_mid_upload_means_a_retry_that_lists_only_the_whol
     (server,), (built_on,) = fleet.apis, fleet.workers
     game = publish(cluster, "outage-game")
     project = create_project(server.url, key, "outage-game", git_url=game.url)
-    job_id = submit_build(server.url, key, project["id"])
+    # An Android package is stored as it is, so the upload is the player's 20 MB; a zipped
+    # player of the stand-in's repeated block would fit in one part.
+    job_id = submit_build(server.url, key, project["id"], target="Android")
     paused = marker(PAUSE, built_on.host.folder / "var")
     wait_for(paused.exists, "the upload reaching its first part", timeout=60)
 
