@@ -164,6 +164,11 @@ class UnityBuildResult(Result):
     artifacts: list[Artifact]
     #: the version of each SPARK project file laid over the source for this build
     files: list[FileVersionRef] = Field(default_factory=list)
+    #: whether the builder's Library cache held this project's Library/ for the target and
+    #: its Unity version when the build started
+    library_cache: Literal["hit", "miss"] | None = None
+    #: Android only: signed with the project's keystore, or with Unity's debug key
+    signed: Literal["project", "debug"] | None = None
 
 
 class ApplyPatchResult(Result):
