@@ -27,6 +27,7 @@ IMPORT_S = 0.1
 #: one project's cache entry is about 285 KiB, most of it its texture's artifact: two fit
 CAP_BYTES = 720 * 1024
 _IMPORTED = re.compile(r"^\[FakeUnity\] imported (\d+) of (\d+) assets$", re.MULTILINE)
+_REFRESH = re.compile(r"^Asset Pipeline Refresh \(id=\w+\): Total: ([0-9.]+) seconds", re.MULTILINE)
 
 
 @pytest.fixture(scope="module")
@@ -69,10 +70,16 @@ def build(client: TestClient, key: str, db: Database, project_id: str) -> dict[s
     job_id = submit_build(client, key, project_id, TARGET)
     job = wait_state(db, job_id, TERMINAL, timeout=60)
     log = client.get(f"/v1/jobs/{job_id}/log", headers=auth(key)).text
-    found = _IMPORTED.search(log)
-    assert found is not None, log
+    found, refresh = _IMPORTED.search(log), _REFRESH.search(log)
+    assert found is not None and refresh is not None, log
     imported, assets = int(found.group(1)), int(found.group(2))
-    return {**(job.result or {}), "state": job.state.value, "imported": imported, "of": assets}
+    return {
+        **(job.result or {}),
+        "state": job.state.value,
+        "imported": imported,
+        "of": assets,
+        "import_s": float(refresh.group(1)),
+    }
 
 
 def cache_bytes(cache_dir: Path) -> int:
@@ -90,8 +97,9 @@ def test_the_second_build_of_a_project_is_a_hit_that_imports_nothing_and_is_fast
     assert (cold["state"], cold["library_cache"]) == ("succeeded", "miss")
     assert cold["imported"] == cold["of"] > ASSETS
     assert (warm["state"], warm["library_cache"], warm["imported"]) == ("succeeded", "hit", 0)
-    # The cold build paid IMPORT_S for each asset (over a second in all); the warm one none.
-    assert warm["duration_s"] < cold["duration_s"] - ASSETS * IMPORT_S / 2, (cold, warm)
+    # The editor's own import: the cold one paid IMPORT_S for each asset (over a second in all),
+    # the warm one nothing. Wall-clock figures of whole builds are the benchmark's (bench/).
+    assert cold["import_s"] >= cold["of"] * IMPORT_S > warm["import_s"], (cold, warm)
 
 
 def test_a_failed_build_leaves_the_cache_as_the_last_successful_build_left_it(
