@@ -52,6 +52,8 @@ class JobRow(Base):
         Index("ix_jobs_project_finished", "project_id", "finished_at"),
         # the concurrent-build quota counts a user's unfinished builds
         Index("ix_jobs_owner_kind_state", "owner", "kind", "state"),
+        # a parent's steps, listed in order (GET /v1/jobs?parent_id=…)
+        Index("ix_jobs_parent_created", "parent_id", "created_at", "id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
@@ -74,6 +76,8 @@ class JobRow(Base):
     #: the X-Request-ID of the request that submitted the job, for the worker's log lines
     request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: the job that started this one as a step of its own (verify steps, a session's calls)
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     worker: Mapped[str | None] = mapped_column(String(255), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -309,6 +313,9 @@ class FileVersionRow(Base):
     job_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     message: Mapped[str] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: a tombstone: the path was deleted at this version (listing and content hide it,
+    #: history shows it, rollback to an earlier version restores the file)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
 
 
 class ProjectFileRow(Base):
