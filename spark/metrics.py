@@ -7,8 +7,8 @@ must set PROMETHEUS_MULTIPROC_DIR before that happens. Importing this module is 
 
 from __future__ import annotations
 
-import functools
 import os
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
@@ -51,9 +51,23 @@ class _Metrics:
     preview_cache_lookups: Counter
 
 
-@functools.cache
+_made: list[_Metrics] = []
+_making = threading.Lock()
+
+
 def _metrics() -> _Metrics:
-    """The metric objects, created (and registered) on first use."""
+    """The metric objects, created (and registered) once, on first use."""
+    if not _made:
+        # Two threads' first uses (a job's end and a background sender, say) must not both
+        # register the metrics: the second registration is refused as a duplicate.
+        with _making:
+            if not _made:
+                _made.append(_make())
+    return _made[0]
+
+
+def _make() -> _Metrics:
+    """The metric objects, registered with prometheus_client's default registry."""
     from prometheus_client import Counter, Gauge, Histogram
 
     return _Metrics(

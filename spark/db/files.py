@@ -107,6 +107,7 @@ def append_version(tx: Transaction, v: FileVersion) -> bool:
         "job_id": v.author.job_id,
         "message": v.message[:500],
         "created_at": v.created_at,
+        "deleted": False,
     }
     if tx.one(_APPEND, row) is None:
         return False
