@@ -57,6 +57,8 @@ class JobOut(BaseModel):
     attempts: int
     session_id: str
     project_id: uuid.UUID | None
+    #: the job this one is a step of (null: submitted on its own)
+    parent_id: uuid.UUID | None
     priority: int
     created_at: datetime
     started_at: datetime | None
@@ -89,6 +91,7 @@ class JobOut(BaseModel):
             attempts=job.attempts,
             session_id=job.session_id,
             project_id=job.project_id,
+            parent_id=job.parent_id,
             priority=job.priority,
             created_at=job.created_at,
             started_at=job.started_at,

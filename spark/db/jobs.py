@@ -27,6 +27,7 @@ class JobFilters:
     state: JobState | None = None
     session_id: str | None = None
     project_id: uuid.UUID | None = None
+    parent_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ def to_job(row: Any) -> Job:
         attempts=row.attempts,
         session_id=row.session_id,
         project_id=row.project_id,
+        parent_id=row.parent_id,
         priority=row.priority,
         started_at=row.started_at,
         finished_at=row.finished_at,
@@ -106,6 +108,8 @@ def list_jobs(
         query = query.where(c.session_id == filters.session_id)
     if filters.project_id is not None:
         query = query.where(c.project_id == filters.project_id)
+    if filters.parent_id is not None:
+        query = query.where(c.parent_id == filters.parent_id)
     if after is not None:
         query = query.where(
             or_(

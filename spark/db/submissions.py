@@ -27,20 +27,20 @@ WITH v AS (
   SELECT * FROM unnest(
     CAST(:ids AS uuid[]), CAST(:owners AS varchar[]), CAST(:subjects AS varchar[]),
     CAST(:kinds AS varchar[]), CAST(:params AS jsonb[]), CAST(:session_ids AS varchar[]),
-    CAST(:project_ids AS uuid[]), CAST(:priorities AS smallint[]),
+    CAST(:project_ids AS uuid[]), CAST(:parent_ids AS uuid[]), CAST(:priorities AS smallint[]),
     CAST(:idempotency_keys AS varchar[]), CAST(:request_hashes AS varchar[]),
     CAST(:request_ids AS varchar[]), CAST(:created_ats AS timestamptz[]),
     CAST(:token_limits AS bigint[]), CAST(:periods AS varchar[]),
     CAST(:queues AS varchar[]), CAST(:messages AS varchar[])
-  ) AS v(id, owner, subject, kind, params, session_id, project_id, priority, idempotency_key,
-         request_hash, request_id, created_at, token_limit, period, queue, message)
+  ) AS v(id, owner, subject, kind, params, session_id, project_id, parent_id, priority,
+         idempotency_key, request_hash, request_id, created_at, token_limit, period, queue, message)
 ), inserted AS (
   INSERT INTO jobs (id, owner, subject, kind, state, params, progress_percent,
-                    progress_message, attempts, session_id, project_id, priority,
+                    progress_message, attempts, session_id, project_id, parent_id, priority,
                     idempotency_key, request_hash, request_id, cancel_requested, created_at)
   SELECT v.id, v.owner, v.subject, v.kind, :state, v.params, 0, v.message, 0, v.session_id,
-         v.project_id, v.priority, v.idempotency_key, v.request_hash, v.request_id, false,
-         v.created_at
+         v.project_id, v.parent_id, v.priority, v.idempotency_key, v.request_hash, v.request_id,
+         false, v.created_at
   FROM v LEFT JOIN usage_counters u ON u.owner = v.owner AND u.period = v.period
   WHERE coalesce(u.tokens, 0) < v.token_limit
   RETURNING id, kind, priority, created_at
@@ -109,6 +109,7 @@ def _columns(batch: Sequence[Submission]) -> dict[str, Any]:
         "params": [dict(j.params) for j in jobs],
         "session_ids": [j.session_id for j in jobs],
         "project_ids": [j.project_id for j in jobs],
+        "parent_ids": [j.parent_id for j in jobs],
         "priorities": [j.priority for j in jobs],
         "idempotency_keys": [p.idempotency_key for p in batch],
         "request_hashes": [p.request_hash for p in batch],

@@ -98,6 +98,8 @@ class Job:
     attempts: int = 0
     session_id: str = "default"
     project_id: uuid.UUID | None = None
+    #: the job this one is a step of (None: submitted on its own)
+    parent_id: uuid.UUID | None = None
     priority: int = 5
     started_at: datetime | None = None
     finished_at: datetime | None = None

@@ -26,6 +26,7 @@ from spark.db.types import utcnow
 from spark.domain.farm import FarmReader, waiting_message
 from spark.domain.jobs import Job, JobKind, JobState, Progress
 from spark.errors import IdempotencyConflict, NotFound
+from spark.jobs import reads
 from spark.kinds import Quota, queue_of, spec_of
 from spark.projects import files
 from spark.security import quotas
@@ -44,6 +45,8 @@ class NewJob:
     subject: str | None = None
     session_id: str = "default"
     project_id: uuid.UUID | None = None
+    #: the owner's job this one is a step of; set only by SPARK's own jobs, never by the API
+    parent_id: uuid.UUID | None = None
     priority: int = 5
     idempotency_key: str | None = None
     #: hash of the request as the caller sent it, to tell a retry from a different request
@@ -86,7 +89,7 @@ async def accept(
 ) -> Submitted:
     """The API's submit: the job stored (without a thread hop when nothing needs a
     transaction of its own or a look at the farm), its message left to the sender's thread."""
-    plain = new.idempotency_key is None and new.project_id is None
+    plain = new.idempotency_key is None and new.project_id is None and new.parent_id is None
     if plain and not _slot_checked(new) and not spec_of(new.kind).per_target:
         job = _queued(new)
         await _insert_now(adb, new, job)
@@ -134,6 +137,7 @@ def _queued(new: NewJob, message: str = "") -> Job:
         created_at=utcnow(),
         session_id=new.session_id,
         project_id=new.project_id,
+        parent_id=new.parent_id,
         priority=new.priority,
         request_id=new.request_id,
         progress=Progress(0, message),
@@ -165,6 +169,8 @@ def store(db: Database, new: NewJob, farm: FarmReader | None = None) -> Submitte
     if new.project_id is not None:
         _check_project(db, new.owner, new.project_id)
         _check_base_version(db, new.project_id, new.params)
+    if new.parent_id is not None:
+        _check_parent(db, new.owner, new.parent_id)
     job = _queued(new, _waiting(new, farm))
     submission = _submission(new, job)
     slot = _slot_checked(new)
@@ -184,6 +190,12 @@ def store(db: Database, new: NewJob, farm: FarmReader | None = None) -> Submitte
         tokens, _ = usage_queries.month_usage(db, new.owner, submission.period)
         raise quotas.tokens_exceeded(submission.token_limit, tokens, job.created_at)
     return Submitted(job, created=True)
+
+
+def _check_parent(db: Database, owner: str, parent_id: uuid.UUID) -> None:
+    # A step belongs to its parent's owner: a job never hangs under another user's job.
+    if reads.owned(db, parent_id, owner) is None:
+        raise NotFound("parent_id: no such job", details={"field": "parent_id"})
 
 
 def _check_project(db: Database, owner: str, project_id: uuid.UUID) -> None:

@@ -94,6 +94,7 @@ def test_job_object_has_every_contract_field(client: TestClient, api_key: str) -
         "attempts",
         "session_id",
         "project_id",
+        "parent_id",
         "priority",
         "created_at",
         "started_at",

@@ -140,6 +140,7 @@ class ListQuery(BaseModel):
     state: Annotated[JobState | None, BeforeValidator(_blank_to_none)] = None
     session_id: Annotated[SessionId | None, BeforeValidator(_blank_to_none)] = None
     project_id: Annotated[uuid.UUID | None, BeforeValidator(_blank_to_none)] = None
+    parent_id: Annotated[uuid.UUID | None, BeforeValidator(_blank_to_none)] = None
     limit: int = Field(default=20, ge=1, le=100)
     cursor: Annotated[str | None, BeforeValidator(_blank_to_none)] = None
 
@@ -149,7 +150,9 @@ async def list_jobs(request: Request) -> Response:
     principal = principal_of(request)
     query = parse(ListQuery, dict(request.query_params))
     after = job_queries.Cursor(*decode_after_stamp(query.cursor)) if query.cursor else None
-    filters = job_queries.JobFilters(query.kind, query.state, query.session_id, query.project_id)
+    filters = job_queries.JobFilters(
+        query.kind, query.state, query.session_id, query.project_id, query.parent_id
+    )
     db = services(request).db
     jobs = await run_in_threadpool(reads.page, db, principal.user, filters, query.limit + 1, after)
     page, more = jobs[: query.limit], len(jobs) > query.limit
