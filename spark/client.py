@@ -160,6 +160,11 @@ class SparkClient:
         body = {"to_version": to_version}
         return self._call("POST", f"{_file_url(project_id, path)}/rollback", json=body)
 
+    def delete_file(self, project_id: str, path: str, base_version: int | None = None) -> Any:
+        """DELETE /v1/projects/{id}/files/{path}: the tombstone version."""
+        params = {} if base_version is None else {"base_version": base_version}
+        return self._call("DELETE", _file_url(project_id, path), params=params)
+
     def export_history(self, project_id: str, sink: BinaryIO) -> None:
         """GET /v1/projects/{id}/history/export, written to sink as it arrives."""
         try:

@@ -1,4 +1,4 @@
-"""`spark files ls|show|history|rollback|diff|export|import`: a project's versioned files."""
+"""`spark files ls|show|history|rollback|rm|diff|export|import`: a project's versioned files."""
 
 from __future__ import annotations
 
@@ -108,7 +108,7 @@ def history(
             v["created_at"],
             _author(v),
             (v["job_id"] or "")[:8],
-            str(v["size"]),
+            "deleted" if v.get("deleted") else str(v["size"]),
             v["message"],
         )
     console.print(table)
@@ -133,6 +133,28 @@ def rollback(
         emit_json(version)
         return
     console.print(f"{path}: version {version['version']} has version {to}'s content")
+
+
+@files_app.command("rm")
+def rm(
+    project: ProjectArg,
+    path: PathArg,
+    base_version: Annotated[
+        int | None,
+        typer.Option("--base-version", help="Refuse (409) unless the file is at this version."),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Delete a file: a tombstone version that listing hides and history shows."""
+    with closing(client_from_settings()) as client:
+        try:
+            version = client.delete_file(_project_id(client, project), path, base_version)
+        except ApiError as exc:
+            fail(exc, as_json)
+    if as_json:
+        emit_json(version)
+        return
+    console.print(f"{path}: deleted at version {version['version']}")
 
 
 def unified(path: str, before: Any, after: Any) -> str:

@@ -69,7 +69,8 @@ class AuthorOut(BaseModel):
 
 
 class FileVersionOut(BaseModel):
-    """A file version: {path, version, sha256, size, author, job_id, message, created_at}."""
+    """A file version: {path, version, sha256, size, author, job_id, message, created_at,
+    deleted}."""
 
     path: str
     version: int
@@ -80,6 +81,9 @@ class FileVersionOut(BaseModel):
     job_id: uuid.UUID | None
     message: str
     created_at: datetime
+    #: a tombstone: the file was deleted at this version (no content: the empty blob's
+    #: sha256, size 0)
+    deleted: bool = False
 
     @classmethod
     def from_version(cls, v: FileVersion) -> FileVersionOut:
@@ -93,6 +97,7 @@ class FileVersionOut(BaseModel):
             job_id=v.author.job_id,
             message=v.message,
             created_at=v.created_at,
+            deleted=v.deleted,
         )
 
 
@@ -170,6 +175,8 @@ class ExportedVersion(BaseModel):
     job_id: uuid.UUID | None = None
     message: Annotated[str, StringConstraints(max_length=500)] = ""
     created_at: AwareDatetime
+    #: a tombstone, whose content is empty
+    deleted: bool = False
     content: str | None = None
     content_base64: str | None = None
     _bytes: bytes = PrivateAttr(default=b"")
@@ -183,6 +190,8 @@ class ExportedVersion(BaseModel):
             raise _field_error("size", f"is {self.size} but the content is {len(data)} bytes")
         if sha256_of(data) != self.sha256:
             raise _field_error("sha256", "does not match the SHA-256 of the content")
+        if self.deleted and data:
+            raise _field_error("content", "must be empty for a deleted version")
         self._bytes = data
         return self
 
@@ -210,6 +219,7 @@ class ExportedVersion(BaseModel):
             job_id=v.author.job_id,
             message=v.message,
             created_at=v.created_at,
+            deleted=v.deleted,
             content=text,
             content_base64=encoded,
         )
@@ -226,6 +236,7 @@ class ExportedVersion(BaseModel):
             author=author,
             message=self.message,
             created_at=self.created_at,
+            deleted=self.deleted,
         )
         return StoredFile(version, self._bytes)
 

@@ -30,11 +30,22 @@ def _to_version(row: Any) -> FileVersion:
         author=Author(row.author, row.author_subject, row.job_id),
         message=row.message,
         created_at=row.created_at,
+        deleted=row.deleted,
     )
 
 
 def _to_head(row: Any) -> FileHead:
-    return FileHead(row.path, row.version, row.sha256, row.size, row.updated_at)
+    return FileHead(row.path, row.version, row.sha256, row.size, row.updated_at, row.deleted)
+
+
+# A head is a tombstone when the version it points at is: the version row says so, so heads
+# are read joined to it rather than keeping a second copy of the flag.
+_HEAD_ROWS = select(HEADS, VERSIONS.c.deleted).join(
+    VERSIONS,
+    (VERSIONS.c.project_id == HEADS.c.project_id)
+    & (VERSIONS.c.path == HEADS.c.path)
+    & (VERSIONS.c.version == HEADS.c.version),
+)
 
 
 # Another writer may store the same bytes first: they are the same bytes.
@@ -107,7 +118,7 @@ def append_version(tx: Transaction, v: FileVersion) -> bool:
         "job_id": v.author.job_id,
         "message": v.message[:500],
         "created_at": v.created_at,
-        "deleted": False,
+        "deleted": v.deleted,
     }
     if tx.one(_APPEND, row) is None:
         return False
@@ -143,8 +154,9 @@ def history(
 def list_heads(
     q: Executor, project_id: uuid.UUID, prefix: str, after: str | None, limit: int
 ) -> list[FileHead]:
-    """The project's files in path order, those starting with prefix, after path `after`."""
-    query = select(HEADS).where(HEADS.c.project_id == project_id)
+    """The project's files in path order, those starting with prefix, after path `after`;
+    a path whose newest version is a tombstone is not listed."""
+    query = _HEAD_ROWS.where(HEADS.c.project_id == project_id, VERSIONS.c.deleted.is_(False))
     if prefix:
         # Compared as a range rather than LIKE: a prefix may hold % or _.
         query = query.where(HEADS.c.path >= prefix, HEADS.c.path < prefix + "\uffff")
@@ -155,7 +167,7 @@ def list_heads(
 
 
 _HEADS_OF = compiled(
-    select(HEADS).where(
+    _HEAD_ROWS.where(
         HEADS.c.project_id == bindparam("project_id"),
         HEADS.c.path == any_(bindparam("paths", type_=ARRAY(String()))),
     )
@@ -163,7 +175,7 @@ _HEADS_OF = compiled(
 
 
 def heads_of(q: Executor, project_id: uuid.UUID, paths: Sequence[str]) -> list[FileHead]:
-    """The heads of those of paths the project has."""
+    """The heads of those of paths the project has, tombstones included (flagged deleted)."""
     rows = q.all(_HEADS_OF, {"project_id": project_id, "paths": list(paths)})
     return [_to_head(row) for row in rows]
 
@@ -201,7 +213,8 @@ def head_files(
     tx: Transaction, project_id: uuid.UUID, paths: Sequence[str] | None = None
 ) -> Iterator[tuple[FileVersion, bytes]]:
     """The newest version of each of paths (every path when None) with its bytes, in path
-    order, fetched in batches (a build lays them all over its workspace)."""
+    order, fetched in batches (a build lays them all over its workspace); tombstones
+    included, with the empty blob's bytes."""
     if paths is None:
         rows = tx.stream(_HEAD_FILES, {"project_id": project_id})
     else:

@@ -13,6 +13,12 @@ def sha256_of(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
+#: a tombstone's sha256: that of no bytes at all. A deletion has no content, and naming it
+#: by the empty blob keeps every version joinable to a stored blob, so exports, imports and
+#: the build's overlay read tombstones exactly as they read any other version.
+EMPTY_SHA256 = sha256_of(b"")
+
+
 @dataclass(frozen=True)
 class Author:
     """Who wrote a version: the user, the key id or JWT subject acting for them, the job."""
@@ -35,6 +41,8 @@ class FileVersion:
     author: Author
     message: str
     created_at: datetime
+    #: a tombstone: the path was deleted at this version (sha256 EMPTY_SHA256, size 0)
+    deleted: bool = False
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,8 @@ class FileHead:
     sha256: str
     size: int
     updated_at: datetime
+    #: the newest version is a tombstone (listings never show such a head)
+    deleted: bool = False
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from spark.contracts.paths import MAX_CODE_BYTES
 from spark.db import files as file_queries
@@ -50,7 +50,20 @@ class Written:
 def read(
     db: Database, project_id: uuid.UUID, path: str, version: int | None = None
 ) -> StoredFile | None:
-    """Version `version` of the path (its newest when None) with its bytes."""
+    """Version `version` of the path (its newest when None) with its bytes; None when there
+    is none or it is a tombstone (the file did not exist then)."""
+    return live(_read_any(db, project_id, path, version))
+
+
+def live(stored: StoredFile | None) -> StoredFile | None:
+    """The stored file, unless it is a tombstone: a deleted file reads as no file."""
+    return None if stored is None or stored.version.deleted else stored
+
+
+def _read_any(
+    db: Database, project_id: uuid.UUID, path: str, version: int | None = None
+) -> StoredFile | None:
+    """Version `version` of the path (its newest when None), tombstones included."""
     with db.transaction() as tx:
         found = file_queries.get_version(tx, project_id, path, version)
         if found is None:
@@ -84,7 +97,8 @@ def owned_read(
     with db.transaction() as tx:
         _require_owner(tx, project_id, owner)
         found = file_queries.get_version(tx, project_id, path, version)
-        if found is None:
+        if found is None or found.deleted:
+            # A tombstone has no content: the file did not exist at that version.
             raise NotFound(
                 "no such file" if version is None else f"{path} has no version {version}"
             )
@@ -124,30 +138,86 @@ def update(
     base_version: int | None = None,
 ) -> Written:
     """Write edit(current file) as the path's next version (see the module's docstring)."""
-    for _ in range(WRITE_ROUNDS):
-        current = read(db, project_id, path)
-        check_base(current, base_version)
+
+    def attempt(newest: StoredFile | None) -> Written | None:
+        current = live(newest)
         content = edit(current)
         if len(content) > MAX_FILE_BYTES:
             raise PayloadTooLarge(f"{path} would be {len(content)} bytes, over {MAX_FILE_BYTES}")
-        after = FileVersion(
-            project_id=project_id,
-            path=path,
-            version=(current.version.version if current else 0) + 1,
-            sha256=sha256_of(content),
-            size=len(content),
-            author=author,
-            message=message,
-            created_at=utcnow(),
-        )
-        with db.transaction() as tx:
-            file_queries.put_blob(tx, after.sha256, content, after.created_at)
-            if file_queries.append_version(tx, after):
-                return Written(current, after)
+        after = _next_version(project_id, path, newest, content, author, message)
+        return Written(current, after) if _append(db, after, content) else None
+
+    return _in_rounds(db, project_id, path, base_version, attempt)
+
+
+def delete(
+    db: Database,
+    project_id: uuid.UUID,
+    path: str,
+    author: Author,
+    message: str,
+    *,
+    base_version: int | None = None,
+) -> Written:
+    """Write a tombstone as the path's next version; NotFound when the path has no file (no
+    versions, or deleted already). Compared and set exactly as writes are."""
+
+    def attempt(newest: StoredFile | None) -> Written | None:
+        current = live(newest)
+        if current is None:
+            raise NotFound("no such file")
+        after = replace(_next_version(project_id, path, newest, b"", author, message), deleted=True)
+        return Written(current, after) if _append(db, after, b"") else None
+
+    return _in_rounds(db, project_id, path, base_version, attempt)
+
+
+def _in_rounds(
+    db: Database,
+    project_id: uuid.UUID,
+    path: str,
+    base_version: int | None,
+    attempt: Callable[[StoredFile | None], Written | None],
+) -> Written:
+    """Run attempt(newest version, tombstones included) until it lands a version."""
+    for _ in range(WRITE_ROUNDS):
+        newest = _read_any(db, project_id, path)
+        check_base(newest, base_version)
+        written = attempt(newest)
+        if written is not None:
+            return written
         if base_version is not None:
             # Someone else's version landed: pinned, this write yields (the head alone tells).
             check_head(db, project_id, path, base_version)
     raise Conflict(f"{path} is being written too often to get a write in; try again")
+
+
+def _next_version(
+    project_id: uuid.UUID,
+    path: str,
+    newest: StoredFile | None,
+    content: bytes,
+    author: Author,
+    message: str,
+) -> FileVersion:
+    """The version after newest (a tombstone's number counts: numbering never restarts)."""
+    return FileVersion(
+        project_id=project_id,
+        path=path,
+        version=(newest.version.version if newest else 0) + 1,
+        sha256=sha256_of(content),
+        size=len(content),
+        author=author,
+        message=message,
+        created_at=utcnow(),
+    )
+
+
+def _append(db: Database, after: FileVersion, content: bytes) -> bool:
+    """Store content and append after; False when another writer took its number first."""
+    with db.transaction() as tx:
+        file_queries.put_blob(tx, after.sha256, content, after.created_at)
+        return file_queries.append_version(tx, after)
 
 
 def write(
@@ -169,11 +239,15 @@ def write(
 def rollback(
     db: Database, project_id: uuid.UUID, path: str, to_version: int, author: Author
 ) -> FileVersion:
-    """A new version of the path with the content version to_version had."""
-    old = read(db, project_id, path, to_version)
+    """A new version of the path with the content version to_version had; rolling back to a
+    tombstone deletes the file again (NotFound if it is deleted already)."""
+    old = _read_any(db, project_id, path, to_version)
     if old is None:
         raise NotFound(f"{path} has no version {to_version}")
-    return write(db, project_id, path, old.content, author, f"rollback to version {to_version}")
+    message = f"rollback to version {to_version}"
+    if old.version.deleted:
+        return delete(db, project_id, path, author, message).after
+    return write(db, project_id, path, old.content, author, message)
 
 
 def check_head(db: Database, project_id: uuid.UUID, path: str, base_version: int) -> None:
@@ -207,6 +281,7 @@ def write_for_job(
     newest = file_queries.get_version(db, project_id, path)  # its bytes are not needed
     if (
         newest is not None
+        and not newest.deleted
         and author.job_id is not None
         and newest.author.job_id == author.job_id
         and newest.sha256 == sha256_of(content)
@@ -231,7 +306,7 @@ def heads(db: Database, project_id: uuid.UUID, prefix: str = "") -> list[FileHea
 def matching(db: Database, project_id: uuid.UUID, pattern: str) -> list[FileHead]:
     """The project's files pattern names: one exact path, or a glob (see spark.domain.globs)."""
     if not globs.is_glob(pattern):
-        return file_queries.heads_of(db, project_id, [pattern])
+        return [h for h in file_queries.heads_of(db, project_id, [pattern]) if not h.deleted]
     listed = heads(db, project_id, globs.literal_prefix(pattern))
     return [head for head in listed if globs.matches(pattern, head.path)]
 
@@ -240,21 +315,25 @@ def current_files(
     db: Database, project_id: uuid.UUID, paths: Sequence[str] | None = None
 ) -> list[StoredFile]:
     """The newest version of each of paths the project has (of every file when None), with
-    its bytes, in path order."""
+    its bytes, in path order; deleted files are not among them."""
     if paths is None:
-        return list(each_current_file(db, project_id))
+        return [f for f in each_current_file(db, project_id) if not f.version.deleted]
     found: list[StoredFile] = []
     unique = sorted(set(paths))
     for start in range(0, len(unique), _BATCH):
         with db.transaction() as tx:
             batch = file_queries.head_files(tx, project_id, unique[start : start + _BATCH])
-            found += [StoredFile(version, content) for version, content in batch]
+            found += [StoredFile(v, content) for v, content in batch if not v.deleted]
     return sorted(found, key=lambda f: f.version.path)
 
 
 def each_current_file(db: Database, project_id: uuid.UUID) -> Iterator[StoredFile]:
-    """Every file of the project at its newest version, in path order, read in one snapshot
-    and streamed, so a large project never has to fit in memory at once."""
+    """Every path of the project at its newest version, in path order, read in one snapshot
+    and streamed, so a large project never has to fit in memory at once.
+
+    Tombstones come too (version.deleted, no bytes): a build lays a deletion over as the
+    path's removal, so the workspace lacks a file SPARK deleted even where the source has it.
+    """
     with db.transaction() as tx:
         for version, content in file_queries.head_files(tx, project_id):
             yield StoredFile(version, content)
@@ -287,4 +366,4 @@ def import_history(
             if not file_queries.append_version(tx, v):
                 # A write to the same path landed since the check: the whole import yields.
                 raise Conflict(f"{v.path} was written while importing; nothing was imported")
-        return file_queries.heads_of(tx, project_id, paths)
+        return [h for h in file_queries.heads_of(tx, project_id, paths) if not h.deleted]

@@ -61,6 +61,7 @@ ROUTES: Mapping[tuple[str, str], RouteRule] = {
     ("GET", "/v1/projects/{project_id:uuid}/files/{path:path}/history"): _READ,
     # writing a project's files is what apply_patch and generation into a project need
     ("POST", "/v1/projects/{project_id:uuid}/files/{path:path}/rollback"): _WRITE_FILES,
+    ("DELETE", "/v1/projects/{project_id:uuid}/files/{path:path}"): _WRITE_FILES,
     ("GET", "/v1/projects/{project_id:uuid}/history/export"): _READ,
     ("GET", "/v1/projects/{project_id:uuid}/secrets"): _READ,
     # the handler asks for a project permission, as registering a project does

@@ -212,6 +212,12 @@ OPERATIONS: Mapping[tuple[str, str], Operation] = {
         },
         headers=(_IF_NONE_MATCH,),
     ),
+    ("DELETE", _FILES + "/{path:path}"): Operation(
+        "Delete a file: a tombstone version (`deleted: true`) that listing and content hide"
+        " and history shows; `base_version` refuses a stale delete with 409",
+        {"200": _json("FileVersionOut", "the tombstone version")},
+        statuses=frozenset({409}),
+    ),
     ("GET", _FILES + "/{path:path}/history"): Operation(
         "A file's versions, newest first", {"200": _json("VersionPage", "a page")}
     ),

@@ -401,6 +401,7 @@ def file_requests(project: str, document: dict[str, Any]) -> dict[tuple[str, str
     return {
         ("GET", f"{file_routes._PROJECT}/files"): (f"{base}/files", None),
         ("GET", file_routes._FILE): (f"{base}/files/{PLAYER}", None),
+        ("DELETE", file_routes._FILE): (f"{base}/files/{PLAYER}", None),
         ("GET", f"{file_routes._FILE}/history"): (f"{base}/files/{PLAYER}/history", None),
         ("POST", f"{file_routes._FILE}/rollback"): (
             f"{base}/files/{PLAYER}/rollback",

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from spark.db.types import utcnow
-from spark.domain.files import Author, FileVersion, StoredFile, sha256_of
+from spark.domain.files import EMPTY_SHA256, Author, FileVersion, StoredFile, sha256_of
 from spark.engines.unity.overlay import lay_over
 from spark.errors import JobFailure
 
@@ -61,3 +61,34 @@ def test_a_path_that_would_land_outside_the_workspace_is_refused(tmp_path: Path,
         lay_over(workspace, [stored(path, b"x")])
     assert caught.value.failure_code == "project_source_unavailable"
     assert list(elsewhere.iterdir()) == []
+
+
+def tombstone(path: str, version: int) -> StoredFile:
+    meta = FileVersion(
+        uuid.uuid4(), path, version, EMPTY_SHA256, 0, Author("a"), "m", utcnow(), deleted=True
+    )
+    return StoredFile(meta, b"")
+
+
+def test_a_tombstone_removes_the_sources_file_and_is_listed_as_deleted(tmp_path: Path) -> None:
+    (tmp_path / "Assets").mkdir()
+    (tmp_path / "Assets" / "Coin.cs").write_text("the source's coin")
+    laid = lay_over(tmp_path, [tombstone("Assets/Coin.cs", 2), tombstone("Assets/No/Gem.cs", 4)])
+    assert not (tmp_path / "Assets" / "Coin.cs").exists()
+    assert not (tmp_path / "Assets" / "No").exists()  # nothing is made for a removal
+    assert laid == [
+        {"path": "Assets/Coin.cs", "version": 2, "sha256": EMPTY_SHA256, "deleted": True},
+        {"path": "Assets/No/Gem.cs", "version": 4, "sha256": EMPTY_SHA256, "deleted": True},
+    ]
+
+
+def test_a_tombstone_never_removes_through_a_symlinked_folder(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "Coin.cs").write_text("the user's own file")
+    workspace = tmp_path / "ws"
+    (workspace / "Assets").mkdir(parents=True)
+    (workspace / "Assets" / "Linked").symlink_to(elsewhere)
+    with pytest.raises(JobFailure):
+        lay_over(workspace, [tombstone("Assets/Linked/Coin.cs", 2)])
+    assert (elsewhere / "Coin.cs").read_text() == "the user's own file"

@@ -1,5 +1,7 @@
 """SPARK's project files laid over a build workspace: each file's newest version replaces
-what the project's source has at its path, so a build compiles what SPARK holds.
+what the project's source has at its path, so a build compiles what SPARK holds; a path
+whose newest version is a tombstone is removed, so a file deleted in SPARK is not built
+even where the source still has it.
 
 The next sync puts the source back (a directory mirror copies every file whose size or
 mtime differs, git checks out and cleans), so nothing laid over outlives its build.
@@ -19,25 +21,26 @@ from spark.errors import JobFailure
 
 
 def lay_over(workspace: Path, files: Iterable[StoredFile]) -> list[dict[str, Any]]:
-    """Write each file's bytes at its path in the workspace; `{path, version, sha256}` of each."""
+    """Write each file's bytes at its path in the workspace (remove the path for a tombstone);
+    `{path, version, sha256}` of each, with `deleted: true` for a removal."""
     root = workspace.resolve()
     laid: list[dict[str, Any]] = []
     for file in files:
-        target = _target(root, file.version.path)
+        v = file.version
+        target = _target(root, v.path, make_folders=not v.deleted)
         _clear(target)
+        if v.deleted:
+            target.unlink(missing_ok=True)
+            laid.append({"path": v.path, "version": v.version, "sha256": v.sha256, "deleted": True})
+            continue
         target.write_bytes(file.content)
-        laid.append(
-            {
-                "path": file.version.path,
-                "version": file.version.version,
-                "sha256": file.version.sha256,
-            }
-        )
+        laid.append({"path": v.path, "version": v.version, "sha256": v.sha256})
     return laid
 
 
-def _target(root: Path, path: str) -> Path:
-    """Where path goes under root, its folders made; refused if it would land outside root.
+def _target(root: Path, path: str, *, make_folders: bool = True) -> Path:
+    """Where path goes under root, its folders made (when asked); refused if it would land
+    outside root.
 
     The store only holds paths under Assets/, Packages/ and ProjectSettings/, but a source
     directory may hold symlinks, and writing through one could change the user's files
@@ -50,7 +53,8 @@ def _target(root: Path, path: str) -> Path:
     # Resolved before any folder is made: a symlinked folder must not have one made through it.
     if not target.parent.resolve().is_relative_to(root):
         raise _refused(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if make_folders:
+        target.parent.mkdir(parents=True, exist_ok=True)
     return target
 
 

@@ -1,5 +1,5 @@
 """/v1/projects/{id}/files and …/history: a project's versioned files, listed, read, rolled
-back, exported and imported.
+back, deleted, exported and imported.
 
 Every route answers 404 for a project the caller does not own, exactly as for one that does
 not exist. Files are read from the primary: a client reads a file right after a job or a
@@ -81,6 +81,16 @@ class FileQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     version: Annotated[Version | None, BeforeValidator(_blank_to_none)] = None
+
+
+class DeleteQuery(BaseModel):
+    """Query parameters of DELETE …/files/{path}."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: the version the caller read: 409 version_conflict when the file has moved past it
+    base_version: Annotated[Version | None, BeforeValidator(_blank_to_none)] = None
+    message: str = Field(default="", max_length=500)
 
 
 def _json(body: BaseModel, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -207,6 +217,31 @@ async def rollback_file(request: Request) -> Response:
     return _json(FileVersionOut.from_version(version), 201, {"Location": location})
 
 
+async def delete_file(request: Request) -> Response:
+    """DELETE …/files/{path}: 200 with the tombstone version written by the caller; 404 when
+    the file has no versions or is deleted already, 409 when base_version is stale.
+
+    Nothing is pushed to the project's editor: the editor keeps its copy until it is removed
+    there, and the next build lays the deletion over its workspace.
+    """
+    principal = principal_of(request)
+    project_id: uuid.UUID = request.path_params["project_id"]
+    query = parse(DeleteQuery, dict(request.query_params))
+    path = _file_path(request)
+    author = Author(principal.user, principal.subject, None)
+    message = query.message or "delete"
+    db = services(request).db
+
+    def write() -> FileVersion:
+        registry.owned(db, project_id, principal.user)
+        return files.delete(
+            db, project_id, path, author, message, base_version=query.base_version
+        ).after
+
+    version = await run_in_threadpool(write)
+    return _json(FileVersionOut.from_version(version))
+
+
 async def export_history(request: Request) -> Response:
     """GET …/history/export: every version of every file with its content, as one JSON
     document streamed a version at a time (never held whole in memory)."""
@@ -245,6 +280,7 @@ routes = [
     ApiRoute(f"{_FILE}/history", file_history, method="GET", query=HistoryQuery),
     ApiRoute(f"{_FILE}/rollback", rollback_file, method="POST"),
     ApiRoute(_FILE, get_file, method="GET", query=FileQuery),
+    ApiRoute(_FILE, delete_file, method="DELETE", query=DeleteQuery),
     ApiRoute(f"{_PROJECT}/history/export", export_history, method="GET"),
     ApiRoute(f"{_PROJECT}/history/import", import_history, method="POST"),
 ]
