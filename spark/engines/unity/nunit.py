@@ -101,10 +101,11 @@ def _parse(stream: IO[bytes]) -> TestRun:
                     raise ResultsInvalid(f"the results file holds <{element.tag}>, not <test-run>")
                 run = element
             continue
-        if element.tag == "test-case":
-            if element.get("result") == "Failed" and len(failures) < MAX_FAILURES:
-                failures.append(_failure(element))
-            # Counted: its text and children are no longer needed.
+        failed = element.tag == "test-case" and element.get("result") == "Failed"
+        if failed and len(failures) < MAX_FAILURES:
+            failures.append(_failure(element))
+        if element.tag in ("test-case", "test-suite"):
+            # Read: its text, output and children are no longer needed.
             element.clear()
     if run is None:
         raise ResultsInvalid("the results file is empty")
