@@ -189,6 +189,9 @@ def _push_to_editor(celery: Any, project: Project, version: FileVersion) -> None
     stale and says so."""
     if not (project.unity_mcp_url or project.unity_instance):
         return
+    if version.deleted:
+        # Deletions are not pushed: the editor keeps its copy until it is removed there.
+        return
     try:
         args = [str(project.id), version.path, version.version]
         celery.send_task(PUSH_FILE_TASK, args=args)
