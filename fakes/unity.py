@@ -24,6 +24,13 @@ line and a pause of FAKE_UNITY_IMPORT_S (else `<projectPath>/.fake-unity-import-
 `[FakeUnity] imported <N> of <M> assets`. Library/ keeps the artifacts, and databases and
 compiled scripts sized by the project, so a build that starts from a cached Library/ imports
 nothing and is measurably faster than a cold one.
+
+Scripts are then compiled (fakes/unity_compile.py): a C# script under Assets/ holding
+`FAKE_UNITY_COMPILE_ERROR` (in a comment, say) makes the log give `<path>(<line>,<col>): error
+CS1029: …` for it and `Scripts have compiler errors.`; a compile-only run (no build or
+test arguments) then exits 1, a build fails as compile_error mode fails it. A compile-only run
+in success mode compiles, prints a warning and quits with 0; the other modes behave as
+they do for a build.
 """
 
 from __future__ import annotations
@@ -45,6 +52,7 @@ if __package__ in (None, ""):
     # Run as a script, as the launcher runs it: its sibling modules are imported as the fakes
     # package, from the repository root, as they are when this module is imported.
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from fakes.unity_compile import compile_step
 from fakes.unity_import import DEFAULT_IMPORT_S, import_assets
 from fakes.unity_players import ALL_TARGETS, write_player
 
@@ -312,6 +320,9 @@ def main(argv: list[str]) -> int:
         log(*manifest(project))
     sized = setting("FAKE_UNITY_PLAYER_BYTES", project, ".fake-unity-player-bytes", "")
     player_bytes = int(sized) if sized else None
+    if (compiled := _compiled(args, Path(project), log, mode)) is not None:
+        record("exit", job=job, code=compiled)
+        return compiled
     handlers: dict[str, Callable[[], int]] = {
         "success": lambda: _build(args, log, "Succeeded", player_bytes),
         "canceled": lambda: _build(args, log, "Cancelled"),
@@ -327,6 +338,15 @@ def main(argv: list[str]) -> int:
         # EditorApplication.Exit with a failure code skips -quit's shutdown lines.
         log(*_SHUTDOWN)
     record("exit", job=job, code=code)
+    return code
+
+
+def _compiled(args: dict[str, str], project: Path, log: Log, mode: str) -> int | None:
+    """The exit code when script compilation ends the run, else None (the other modes
+    script their own compile)."""
+    code = compile_step(args, project, log, _COMPILED) if mode == "success" else None
+    if code == 0:
+        log(*_SHUTDOWN)
     return code
 
 

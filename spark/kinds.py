@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from spark.contracts import results
 from spark.contracts.asset_params import ExportPackageParams, GenerateAssetParams
 from spark.contracts.build_params import UnityBuildParams
+from spark.contracts.compile_params import CompileCheckParams
 from spark.contracts.params import GenerateScriptParams, Params
 from spark.contracts.patch_params import ApplyPatchParams, RenderPreviewParams
 from spark.contracts.preset_params import ApplyPresetParams
@@ -192,6 +193,20 @@ _DECLARED = (
         needs_project=True,
         notifies_webhooks=True,
         per_target=True,
+    ),
+    KindSpec(
+        kind=JobKind.COMPILE_CHECK,
+        # No target to build: the plain builds queue, which every builder consumes.
+        queue=Queue.BUILDS,
+        params=CompileCheckParams,
+        result=results.CompileCheckResult,
+        permission=Permission.BUILD,
+        family=EventFamily.BUILD,
+        limits=TimeLimits(soft_s=3 * 3600, hard_s=3 * 3600 + 300, redispatch_after_s=6 * 3600),
+        handler="spark.handlers.compile:compile_check",
+        quotas=frozenset({Quota.CONCURRENT_BUILDS}),
+        needs_project=True,
+        notifies_webhooks=True,
     ),
     KindSpec(
         kind=JobKind.EXPORT_PACKAGE,

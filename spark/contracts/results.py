@@ -153,6 +153,21 @@ class BuildMessage(BaseModel):
     message: str
 
 
+class CompileCheckResult(Result):
+    """`compile_check`: what the editor's compile said, and the file versions compiled."""
+
+    result: Literal["succeeded", "failed"]
+    exit_code: int | None
+    duration_s: float
+    errors: list[BuildMessage]
+    warnings: list[BuildMessage]
+    error_count: int
+    warning_count: int
+    files: list[FileVersionRef] = Field(default_factory=list)
+    #: whether the builder's Library cache held this project's Library/ when it started
+    library_cache: Literal["hit", "miss"] | None = None
+
+
 class UnityBuildResult(Result):
     """`unity_build`: how the build went, what Unity said, what it produced."""
 

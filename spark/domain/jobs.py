@@ -19,6 +19,7 @@ class JobKind(enum.StrEnum):
     GENERATE_ASSET = "generate_asset"
     RENDER_PREVIEW = "render_preview"
     UNITY_BUILD = "unity_build"
+    COMPILE_CHECK = "compile_check"
     EXPORT_PACKAGE = "export_package"
 
 

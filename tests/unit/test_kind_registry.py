@@ -27,6 +27,7 @@ CONTRACT_KINDS = {
     "generate_asset": ("patches", "runtime"),
     "render_preview": ("previews", "preview"),
     "unity_build": ("builds", "build"),
+    "compile_check": ("builds", "build"),
     "export_package": ("patches", "runtime"),
 }
 #: declared with every fact but their handler: submissions are refused with a 422 saying so

@@ -1,15 +1,19 @@
 """The Unity build runner: a synced workspace, Unity in batch mode running SPARK's build
-method with its log streamed and parsed, the whole process tree stopped, the player stored."""
+method with its log streamed and parsed, the whole process tree stopped, the player stored.
+
+The workspace, the Library cache, the supervised Unity run and the log parsing serve the
+compile check (spark/engines/unity/compile.py) as well."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import signal
 import socket
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,19 +86,28 @@ Report = Callable[[int, str], None]
 
 def run_build(request: BuildRequest, env: BuildEnvironment, report: Report) -> dict[str, Any]:
     """Build the project and store the player; the result, or JobFailure with it attached."""
-    unity = _unity_executable(env.unity_path)
-    with env.logs.open_writer(request.job_id, request.attempt) as log:
+    unity = unity_executable(env.unity_path)
+    with logged(env, request.job_id, request.attempt) as log:
+        return _build(request, env, unity, log, report)
+
+
+@contextlib.contextmanager
+def logged(
+    env: BuildEnvironment, job_id: uuid.UUID, attempt: int, what: str = "build"
+) -> Iterator[LogWriter]:
+    """The attempt's log, ending with why the run failed or stopped when it did."""
+    with env.logs.open_writer(job_id, attempt) as log:
         try:
-            return _build(request, env, unity, log, report)
+            yield log
         except JobFailure as failure:
             log.write(f"[spark] {failure.failure_code}: {failure.message}")
             raise
         except BaseException as error:
-            log.write(f"[spark] build stopped: {type(error).__name__}")
+            log.write(f"[spark] {what} stopped: {type(error).__name__}")
             raise
 
 
-def _unity_executable(path: Path | None) -> Path:
+def unity_executable(path: Path | None) -> Path:
     """The configured Unity editor, or unity_not_configured."""
     if path is None:
         raise JobFailure(
@@ -116,37 +129,63 @@ def _build(
     """Run the build in the project's workspace and store its player."""
     params, project = request.params, request.project
     log.write(f"[spark] job {request.job_id}: {params.target} build of {project.name!r}")
-    # Absolute: Unity runs inside the workspace, so a relative root would point elsewhere.
-    root = env.workspace_root.resolve()
-    with workspace.prepare(project, params.ref, root, source_roots=env.source_roots) as ws:
-        source = "the source directory" if project.source_dir else "SPARK's files alone"
-        log.write(f"[spark] workspace {ws.path} at {ws.revision or source}")
-        laid = _lay_over(ws.path, request, log)
+    with synced(project, params.ref, env, request.files, log) as (ws, laid):
         out = player.output_path(ws.path, params.target, player.player_name(project.name))
         # After the overlay: a project file at the build method's path must not replace it.
         _prepare_project(ws.path, out)
-        key, cache = CacheKey(project.id, params.target, env.unity_version), env.library_cache
-        warmth = "hit" if cache is not None and cache.restore(key, ws.path) else "miss"
-        log.write(f"[spark] Library cache {warmth} for {key.target} on Unity {key.unity_version}")
-        try:
-            with signing.laid_out(ws.path, params, request.signing) as extra:
-                built = _run_and_store(request, env, unity, log, report, ws, laid, out, extra)
-        except BaseException as error:
-            # Failed, canceled or stopped: its Library/ may be half-written, so it is neither
-            # kept nor left for the next build to start from.
-            if cache is not None:
-                cache.discard(ws.path)
-            if isinstance(error, JobFailure) and error.result is not None:
-                error.result["library_cache"] = warmth
-            raise
-        finally:
-            # The player is in storage (or the build failed): a builder making multi-GB
-            # players all night must not keep each one on its disk.
-            player.remove_output(out)
-        if cache is not None:
-            # Only a build that succeeded leaves a Library/ worth starting the next one from.
-            log.write(f"[spark] Library cache: {cache.save(key, ws.path) or 0} bytes kept")
+        key = CacheKey(project.id, params.target, env.unity_version)
+        with library_cached(env, key, ws.path, log) as warmth:
+            try:
+                with signing.laid_out(ws.path, params, request.signing) as extra:
+                    built = _run_and_store(request, env, unity, log, report, ws, laid, out, extra)
+            finally:
+                # The player is in storage (or the build failed): a builder making multi-GB
+                # players all night must not keep each one on its disk.
+                player.remove_output(out)
         return {**built, "library_cache": warmth}
+
+
+@contextlib.contextmanager
+def synced(
+    project: Project,
+    ref: str | None,
+    env: BuildEnvironment,
+    files: Callable[[], Iterable[StoredFile]],
+    log: LogWriter,
+) -> Iterator[tuple[workspace.Workspace, list[dict[str, Any]]]]:
+    """The project's locked workspace at ref with SPARK's files laid over it; which versions."""
+    # Absolute: Unity runs inside the workspace, so a relative root would point elsewhere.
+    root = env.workspace_root.resolve()
+    with workspace.prepare(project, ref, root, source_roots=env.source_roots) as ws:
+        source = "the source directory" if project.source_dir else "SPARK's files alone"
+        log.write(f"[spark] workspace {ws.path} at {ws.revision or source}")
+        laid = overlay.lay_over(ws.path, files())
+        log.write(f"[spark] laid {len(laid)} file versions from SPARK over the workspace")
+        yield ws, laid
+
+
+@contextlib.contextmanager
+def library_cached(
+    env: BuildEnvironment, key: CacheKey, workspace_path: Path, log: LogWriter
+) -> Iterator[str]:
+    """The workspace's Library/ from this builder's cache ('hit' or 'miss'), kept again only
+    when the block succeeds."""
+    cache = env.library_cache
+    warmth = "hit" if cache is not None and cache.restore(key, workspace_path) else "miss"
+    log.write(f"[spark] Library cache {warmth} for {key.target} on Unity {key.unity_version}")
+    try:
+        yield warmth
+    except BaseException as error:
+        # Failed, canceled or stopped: its Library/ may be half-written, so it is neither
+        # kept nor left for the next run to start from.
+        if cache is not None:
+            cache.discard(workspace_path)
+        if isinstance(error, JobFailure) and error.result is not None:
+            error.result["library_cache"] = warmth
+        raise
+    if cache is not None:
+        # Only a run that succeeded leaves a Library/ worth starting the next one from.
+        log.write(f"[spark] Library cache: {cache.save(key, workspace_path) or 0} bytes kept")
 
 
 def _run_and_store(
@@ -167,7 +206,7 @@ def _run_and_store(
     log.write(f"[spark] {shlex.join(command)}")
     parser = LogFollower(log)
     timeout_s = params.timeout_s or env.default_timeout_s
-    exit_code, timed_out, duration = _run_unity(command, ws.path, parser, env, timeout_s, report)
+    exit_code, timed_out, duration = run_unity(command, ws.path, parser, env, timeout_s, report)
     log.write(f"[spark] Unity exited with code {exit_code} after {duration:.1f}s")
     outcome = _outcome(exit_code, parser.stated) if not timed_out else "failed"
     result = parser.result(outcome, exit_code, duration, params.target, ws.revision, laid)
@@ -187,13 +226,6 @@ def _run_and_store(
     stored = player.store(env.artifacts, request.job_id, request.attempt, out, result)
     log.write(f"[spark] stored {stored.name} ({stored.size} bytes, sha256 {stored.sha256})")
     return {**result, "artifacts": [stored.as_dict()]}
-
-
-def _lay_over(workspace_path: Path, request: BuildRequest, log: LogWriter) -> list[dict[str, Any]]:
-    """SPARK's files written over the synced workspace; which versions, for the result."""
-    laid = overlay.lay_over(workspace_path, request.files())
-    log.write(f"[spark] laid {len(laid)} file versions from SPARK over the workspace")
-    return laid
 
 
 def _prepare_project(workspace_path: Path, out: Path) -> None:
@@ -225,7 +257,7 @@ def build_command(
     return [*command, "-sparkJobId", str(job_id)]
 
 
-def _run_unity(
+def run_unity(
     command: list[str],
     workspace_path: Path,
     parser: LogFollower,
@@ -286,7 +318,8 @@ class LogFollower:
         self.missing_module: str | None = None
         self.errors: list[BuildMessage] = []
         self.warnings: list[BuildMessage] = []
-        self.counts = {"error": 0, "warning": 0}
+        #: "compiler": the errors with a compiler code (`error CS0103`), among all errors
+        self.counts = {"error": 0, "warning": 0, "compiler": 0}
         self._tracker = ProgressTracker()
         self._seen: set[BuildMessage] = set()
 
@@ -307,6 +340,8 @@ class LogFollower:
         if len(self._seen) < _MAX_SEEN:
             self._seen.add(message)
         self.counts[message.severity] += 1
+        if message.severity == "error" and message.code:
+            self.counts["compiler"] += 1
         kept = self.errors if message.severity == "error" else self.warnings
         if len(kept) < MAX_MESSAGES:
             kept.append(message)
@@ -328,8 +363,8 @@ class LogFollower:
             "duration_s": round(duration_s, 3),
             "target": target.value,
             "revision": revision,
-            "errors": [_message_dict(message) for message in self.errors],
-            "warnings": [_message_dict(message) for message in self.warnings],
+            "errors": [message_dict(message) for message in self.errors],
+            "warnings": [message_dict(message) for message in self.warnings],
             "error_count": self.counts["error"],
             "warning_count": self.counts["warning"],
             "log_lines": self.lines,
@@ -338,7 +373,7 @@ class LogFollower:
         }
 
 
-def _message_dict(message: BuildMessage) -> dict[str, Any]:
+def message_dict(message: BuildMessage) -> dict[str, Any]:
     """The JSON view of one error or warning."""
     return {
         "file": message.file,
@@ -365,9 +400,9 @@ def _failure(parser: LogFollower, exit_code: int | None, result: dict[str, Any])
     if parser.missing_module is not None:
         return _not_installed(parser.missing_module or result["target"], result)
     if parser.errors:
-        message = _describe(parser.errors[0])
+        message = describe(parser.errors[0])
     elif exit_code != 0:
-        message = _exit_text(exit_code)
+        message = exit_text(exit_code)
     elif parser.stated == "failed":
         message = "the log says Result: Failed although Unity exited 0"
     else:
@@ -387,7 +422,7 @@ def _not_installed(target: str, result: dict[str, Any]) -> JobFailure:
     )
 
 
-def _describe(message: BuildMessage) -> str:
+def describe(message: BuildMessage) -> str:
     """`file(line,col): code message`, or as much of it as the log gave."""
     text = f"{message.code} {message.message}" if message.code else message.message
     if message.file is None:
@@ -395,7 +430,7 @@ def _describe(message: BuildMessage) -> str:
     return f"{message.file}({message.line},{message.column}): {text}"
 
 
-def _exit_text(exit_code: int | None) -> str:
+def exit_text(exit_code: int | None) -> str:
     """How Unity's process ended, for a person."""
     if exit_code is None:
         return "Unity could not be stopped"
