@@ -15,18 +15,17 @@ from spark.domain.projects import Project
 from spark.domain.targets import BuildTarget
 from spark.engines.unity.builds import (
     BuildEnvironment,
-    LogFollower,
     Report,
     describe,
     exit_text,
     library_cached,
     logged,
-    message_dict,
     run_unity,
     synced,
     unity_executable,
 )
 from spark.engines.unity.library_cache import CacheKey
+from spark.engines.unity.log_follower import LogFollower, message_dict
 from spark.errors import JobFailure, JobTimedOut
 from spark.storage.logs import LogWriter
 
