@@ -55,6 +55,8 @@ if __package__ in (None, ""):
 from fakes.unity_compile import compile_step
 from fakes.unity_import import DEFAULT_IMPORT_S, import_assets
 from fakes.unity_players import ALL_TARGETS, write_player
+from fakes.unity_tests import hostile_mode
+from fakes.unity_tests import run as run_tests
 
 MODES = ("success", "compile_error", "result_failed_exit0", "canceled", "hang", "crash")
 COMPILE_ERROR = (
@@ -324,7 +326,12 @@ def main(argv: list[str]) -> int:
         record("exit", job=job, code=compiled)
         return compiled
     handlers: dict[str, Callable[[], int]] = {
-        "success": lambda: _build(args, log, "Succeeded", player_bytes),
+        # `-runTests` runs the project's tests instead of SPARK's build method.
+        "success": lambda: (
+            run_tests(args, log, hostile_mode(project))
+            if "runtests" in args
+            else _build(args, log, "Succeeded", player_bytes)
+        ),
         "canceled": lambda: _build(args, log, "Cancelled"),
         "compile_error": lambda: _compile_error(log),
         "result_failed_exit0": lambda: _result_failed_exit0(log),

@@ -25,6 +25,7 @@ from spark.contracts.compile_params import CompileCheckParams
 from spark.contracts.params import GenerateScriptParams, Params
 from spark.contracts.patch_params import ApplyPatchParams, RenderPreviewParams
 from spark.contracts.preset_params import ApplyPresetParams
+from spark.contracts.test_params import RunTestsParams
 from spark.domain.events import EventFamily
 from spark.domain.jobs import JobKind, Queue
 from spark.domain.principals import Permission
@@ -204,6 +205,20 @@ _DECLARED = (
         family=EventFamily.BUILD,
         limits=TimeLimits(soft_s=3 * 3600, hard_s=3 * 3600 + 300, redispatch_after_s=6 * 3600),
         handler="spark.handlers.compile:compile_check",
+        quotas=frozenset({Quota.CONCURRENT_BUILDS}),
+        needs_project=True,
+        notifies_webhooks=True,
+    ),
+    KindSpec(
+        kind=JobKind.RUN_TESTS,
+        # No target: the plain builds queue, which every builder consumes.
+        queue=Queue.BUILDS,
+        params=RunTestsParams,
+        result=results.RunTestsResult,
+        permission=Permission.BUILD,
+        family=EventFamily.BUILD,
+        limits=TimeLimits(soft_s=3 * 3600, hard_s=3 * 3600 + 300, redispatch_after_s=6 * 3600),
+        handler="spark.handlers.tests:run_tests",
         quotas=frozenset({Quota.CONCURRENT_BUILDS}),
         needs_project=True,
         notifies_webhooks=True,

@@ -186,6 +186,35 @@ class UnityBuildResult(Result):
     signed: Literal["project", "debug"] | None = None
 
 
+class FailedTest(BaseModel):
+    """One failed test: its full name, the assertion's message and where it failed."""
+
+    fullname: str
+    message: str
+    file: str | None = None
+    line: int | None = None
+    stack: str = ""
+
+
+class RunTestsResult(Result):
+    """`run_tests`: the NUnit counts, each failure, and the file versions tested."""
+
+    result: Literal["passed", "failed", "error"]
+    total: int
+    passed: int
+    failed: int
+    skipped: int
+    inconclusive: int
+    duration_s: float
+    failures: list[FailedTest]
+    #: Unity's exit code (0 passed, 2 failures, 3 run error, 4 unknown platform)
+    exit_code: int | None = None
+    #: the version of each SPARK project file laid over the source for this run
+    files: list[FileVersionRef] = Field(default_factory=list)
+    #: the NUnit XML, `<platform>-results.xml`
+    artifacts: list[Artifact] = Field(default_factory=list)
+
+
 class ApplyPatchResult(Result):
     """`apply_patch`: the file's new version, and a unified diff of what changed."""
 

@@ -21,6 +21,7 @@ class JobKind(enum.StrEnum):
     UNITY_BUILD = "unity_build"
     COMPILE_CHECK = "compile_check"
     EXPORT_PACKAGE = "export_package"
+    RUN_TESTS = "run_tests"
 
 
 class Queue(enum.StrEnum):

@@ -29,6 +29,7 @@ CONTRACT_KINDS = {
     "unity_build": ("builds", "build"),
     "compile_check": ("builds", "build"),
     "export_package": ("patches", "runtime"),
+    "run_tests": ("builds", "build"),
 }
 #: declared with every fact but their handler: submissions are refused with a 422 saying so
 NOT_YET_SERVED: set[str] = set()

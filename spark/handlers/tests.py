@@ -1,0 +1,44 @@
+"""`run_tests`: the project's Unity tests in batch mode on a build-farm worker."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from spark.contracts.test_params import RunTestsParams
+from spark.db import projects as project_queries
+from spark.domain.events import EventType
+from spark.engines.unity import tests_run
+from spark.engines.unity.test_reporter import FinishedTest
+from spark.errors import JobFailure
+from spark.jobs.runner import JobContext
+from spark.projects import files
+
+
+def run_tests(ctx: JobContext) -> Mapping[str, Any]:
+    """Run the project's tests, with SPARK's newest version of each of its files laid over
+    its source, for the platform; a progress event goes out as each test finishes."""
+    params = RunTestsParams.model_validate(ctx.job.params)
+    tools = ctx.need_tools()
+    if ctx.job.project_id is None:
+        raise JobFailure("project_not_found", "the test run names no project")
+    project = project_queries.get_project_for_worker(tools.db, ctx.job.project_id)
+    if project is None:
+        raise JobFailure("project_not_found", "the test run's project no longer exists")
+    project_id = project.id
+
+    def on_test(test: FinishedTest) -> None:
+        # Straight to the event stream: the stored progress is written at most every
+        # progress interval, and a fast suite finishes many tests within one.
+        message = f"{test.fullname} {test.status.lower()}"
+        data = {"percent": test.percent, "message": message, "test": test.fullname}
+        ctx.emit(EventType.PROGRESS, {**data, "done": test.done, "total": test.total})
+
+    request = tests_run.RunRequest(
+        ctx.job.id,
+        ctx.attempt,
+        project,
+        params,
+        files=lambda: files.each_current_file(tools.db, project_id),
+    )
+    return tests_run.run_tests(request, tools.builds, ctx.report, on_test)
