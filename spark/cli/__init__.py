@@ -17,6 +17,7 @@ from spark.cli import (
     patches,
     secrets,
     serve,
+    unity_tests,
     up,
 )
 
@@ -25,6 +26,7 @@ up.register(app)
 serve.register(app)
 jobs.register(app)
 builds.register(app)
+unity_tests.register(app)
 patches.register(app)
 bench.register(app)
 flower.register(app)
