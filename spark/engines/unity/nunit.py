@@ -33,7 +33,7 @@ class ResultsInvalid(Exception):
 
 
 @dataclass(frozen=True)
-class TestFailure:
+class FailedCase:
     """One failed test case and where its stack trace says it failed."""
 
     fullname: str
@@ -54,13 +54,13 @@ class TestFailure:
 
 
 @dataclass(frozen=True)
-class TestRun:
+class NUnitRun:
     """What a `<test-run>` says: its counts, its duration and its failures."""
 
     counts: dict[str, int]
     duration_s: float
     testcasecount: int
-    failures: tuple[TestFailure, ...] = field(default=())
+    failures: tuple[FailedCase, ...] = field(default=())
 
     @property
     def outcome(self) -> str:
@@ -68,7 +68,7 @@ class TestRun:
         return "failed" if self.counts["failed"] else "passed"
 
 
-def read_results(path: Path, max_bytes: int = MAX_RESULTS_BYTES) -> TestRun:
+def read_results(path: Path, max_bytes: int = MAX_RESULTS_BYTES) -> NUnitRun:
     """The test run written at path; ResultsInvalid when it cannot be trusted."""
     try:
         size = path.stat().st_size
@@ -80,7 +80,7 @@ def read_results(path: Path, max_bytes: int = MAX_RESULTS_BYTES) -> TestRun:
         return parse_results(stream)
 
 
-def parse_results(stream: IO[bytes]) -> TestRun:
+def parse_results(stream: IO[bytes]) -> NUnitRun:
     """The test run in an NUnit 3 XML stream; ResultsInvalid for anything else."""
     try:
         return _parse(stream)
@@ -90,10 +90,10 @@ def parse_results(stream: IO[bytes]) -> TestRun:
         raise ResultsInvalid(f"the results file is not well-formed XML: {broken}") from None
 
 
-def _parse(stream: IO[bytes]) -> TestRun:
+def _parse(stream: IO[bytes]) -> NUnitRun:
     """Walk the XML once, keeping the run's attributes and the failed cases only."""
     run: Element | None = None
-    failures: list[TestFailure] = []
+    failures: list[FailedCase] = []
     for event, element in iterparse(stream, events=("start", "end"), forbid_dtd=True):
         if event == "start":
             if run is None:
@@ -109,7 +109,7 @@ def _parse(stream: IO[bytes]) -> TestRun:
             element.clear()
     if run is None:
         raise ResultsInvalid("the results file is empty")
-    return TestRun(
+    return NUnitRun(
         counts={name: _int(run, name) for name in _COUNTS},
         duration_s=_float(run.get("duration")),
         testcasecount=_int(run, "testcasecount"),
@@ -117,13 +117,13 @@ def _parse(stream: IO[bytes]) -> TestRun:
     )
 
 
-def _failure(case: Element) -> TestFailure:
+def _failure(case: Element) -> FailedCase:
     """The failure recorded in a failed `<test-case>`."""
     message = (case.findtext("failure/message") or "").strip()
     stack = (case.findtext("failure/stack-trace") or "").strip()
     file, line = source_of(stack)
     fullname = case.get("fullname") or case.get("name") or "?"
-    return TestFailure(fullname, message[:MAX_TEXT], stack[:MAX_TEXT], file, line)
+    return FailedCase(fullname, message[:MAX_TEXT], stack[:MAX_TEXT], file, line)
 
 
 def source_of(stack: str) -> tuple[str | None, int | None]:
