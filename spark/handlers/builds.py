@@ -11,6 +11,7 @@ from spark.config import load_settings
 from spark.contracts.build_params import BuildTarget, UnityBuildParams
 from spark.db import projects as project_queries
 from spark.db.executor import Database
+from spark.domain.projects import Project
 from spark.domain.secrets import AndroidSigning
 from spark.engines.unity import builds
 from spark.errors import JobFailure
@@ -24,11 +25,7 @@ def unity_build(ctx: JobContext) -> Mapping[str, Any]:
     source, for the target; the runner streams Unity's log and parses it."""
     params = UnityBuildParams.model_validate(ctx.job.params)
     tools = ctx.need_tools()
-    if ctx.job.project_id is None:
-        raise JobFailure("project_not_found", "the build names no project")
-    project = project_queries.get_project_for_worker(tools.db, ctx.job.project_id)
-    if project is None:
-        raise JobFailure("project_not_found", "the build's project no longer exists")
+    project = farm_project(ctx, "build")
     project_id = project.id
     # Handed over as a function: the engine reads the files once it holds the workspace.
     request = builds.BuildRequest(
@@ -40,6 +37,17 @@ def unity_build(ctx: JobContext) -> Mapping[str, Any]:
         signing=_android_signing(tools.db, params, project_id),
     )
     return builds.run_build(request, tools.builds, ctx.report)
+
+
+def farm_project(ctx: JobContext, what: str) -> Project:
+    """The project a farm job (a `what`: build, test run, compile check) works on, read on
+    the builder; project_not_found when it names none or it was deleted since."""
+    if ctx.job.project_id is None:
+        raise JobFailure("project_not_found", f"the {what} names no project")
+    project = project_queries.get_project_for_worker(ctx.need_tools().db, ctx.job.project_id)
+    if project is None:
+        raise JobFailure("project_not_found", f"the {what}'s project no longer exists")
+    return project
 
 
 def _android_signing(

@@ -8,10 +8,9 @@ from typing import Any
 
 from spark.config import load_settings
 from spark.contracts.compile_params import CompileCheckParams
-from spark.db import projects as project_queries
 from spark.domain.targets import BuildTarget, default_targets
 from spark.engines.unity import compile as compile_engine
-from spark.errors import JobFailure
+from spark.handlers.builds import farm_project
 from spark.jobs.runner import JobContext
 from spark.projects import files
 
@@ -21,11 +20,7 @@ def compile_check(ctx: JobContext) -> Mapping[str, Any]:
     source; compile_failed with the parsed compiler errors when a script does not compile."""
     params = CompileCheckParams.model_validate(ctx.job.params)
     tools = ctx.need_tools()
-    if ctx.job.project_id is None:
-        raise JobFailure("project_not_found", "the compile check names no project")
-    project = project_queries.get_project_for_worker(tools.db, ctx.job.project_id)
-    if project is None:
-        raise JobFailure("project_not_found", "the compile check's project no longer exists")
+    project = farm_project(ctx, "compile check")
     project_id = project.id
     request = compile_engine.CompileRequest(
         ctx.job.id,

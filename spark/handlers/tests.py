@@ -6,11 +6,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from spark.contracts.test_params import RunTestsParams
-from spark.db import projects as project_queries
 from spark.domain.events import EventType
 from spark.engines.unity import tests_run
 from spark.engines.unity.test_reporter import FinishedTest
-from spark.errors import JobFailure
+from spark.handlers.builds import farm_project
 from spark.jobs.runner import JobContext
 from spark.projects import files
 
@@ -20,11 +19,7 @@ def run_tests(ctx: JobContext) -> Mapping[str, Any]:
     its source, for the platform; a progress event goes out as each test finishes."""
     params = RunTestsParams.model_validate(ctx.job.params)
     tools = ctx.need_tools()
-    if ctx.job.project_id is None:
-        raise JobFailure("project_not_found", "the test run names no project")
-    project = project_queries.get_project_for_worker(tools.db, ctx.job.project_id)
-    if project is None:
-        raise JobFailure("project_not_found", "the test run's project no longer exists")
+    project = farm_project(ctx, "test run")
     project_id = project.id
 
     def on_test(test: FinishedTest) -> None:

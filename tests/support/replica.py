@@ -116,9 +116,9 @@ class StreamingReplica:
             f"postgresql://postgres@127.0.0.1:{port}/{database}", autocommit=True
         )
 
-    def on_standby(self, sql: str) -> object:
+    def on_standby(self, sql: str, database: str = "spark") -> object:
         """The first column of sql's first row, run on the standby."""
-        with self._connect(self.standby_port) as conn:
+        with self._connect(self.standby_port, database) as conn:
             row = conn.execute(sql).fetchone()
         return row[0] if row else None
 
@@ -137,7 +137,9 @@ class StreamingReplica:
         target = row[0]
         deadline = time.monotonic() + timeout
         sql = f"SELECT pg_last_wal_replay_lsn() >= '{target}'::pg_lsn"
-        while self.on_standby(sql) is not True:
+        # Asked in the postgres database: replay is the whole cluster's, and `spark` itself
+        # may not have reached the standby yet (its CREATE DATABASE is among what it waits for).
+        while self.on_standby(sql, "postgres") is not True:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the standby did not replay up to {target}")
             time.sleep(0.05)
