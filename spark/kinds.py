@@ -117,6 +117,32 @@ class KindSpec:
         return build_queue(target) if target is not None else self.queue.value
 
 
+def _farm_kind(
+    kind: JobKind,
+    params: type[Params],
+    result: type[BaseModel],
+    handler: str,
+    *,
+    per_target: bool = False,
+) -> KindSpec:
+    """A kind the build farm runs: a builds queue, spark:build, the build event family, up to
+    three hours, one of the owner's concurrent builds, a project whose webhooks hear its end."""
+    return KindSpec(
+        kind=kind,
+        queue=Queue.BUILDS,
+        params=params,
+        result=result,
+        permission=Permission.BUILD,
+        family=EventFamily.BUILD,
+        limits=TimeLimits(soft_s=3 * 3600, hard_s=3 * 3600 + 300, redispatch_after_s=6 * 3600),
+        handler=handler,
+        quotas=frozenset({Quota.CONCURRENT_BUILDS}),
+        needs_project=True,
+        notifies_webhooks=True,
+        per_target=per_target,
+    )
+
+
 #: the longest unity-mcp may hold one push into a project's editor: a script write and the
 #: refresh after it, each waiting out the compile it starts (the bridge's SERVER_WAIT_S); the
 #: kinds that write project files get it on top of their own work, so a slow compile is
@@ -181,47 +207,22 @@ _DECLARED = (
         # instead of waiting out its two-minute limit (the bridge itself rides out reloads).
         retry=RetryPolicy(dependency_wait_s=10),
     ),
-    KindSpec(
-        kind=JobKind.UNITY_BUILD,
-        queue=Queue.BUILDS,
-        params=UnityBuildParams,
-        result=results.UnityBuildResult,
-        permission=Permission.BUILD,
-        family=EventFamily.BUILD,
-        limits=TimeLimits(soft_s=3 * 3600, hard_s=3 * 3600 + 300, redispatch_after_s=6 * 3600),
-        handler="spark.handlers.builds:unity_build",
-        quotas=frozenset({Quota.CONCURRENT_BUILDS}),
-        needs_project=True,
-        notifies_webhooks=True,
+    _farm_kind(
+        JobKind.UNITY_BUILD,
+        UnityBuildParams,
+        results.UnityBuildResult,
+        "spark.handlers.builds:unity_build",
         per_target=True,
     ),
-    KindSpec(
-        kind=JobKind.COMPILE_CHECK,
-        # No target to build: the plain builds queue, which every builder consumes.
-        queue=Queue.BUILDS,
-        params=CompileCheckParams,
-        result=results.CompileCheckResult,
-        permission=Permission.BUILD,
-        family=EventFamily.BUILD,
-        limits=TimeLimits(soft_s=3 * 3600, hard_s=3 * 3600 + 300, redispatch_after_s=6 * 3600),
-        handler="spark.handlers.compile:compile_check",
-        quotas=frozenset({Quota.CONCURRENT_BUILDS}),
-        needs_project=True,
-        notifies_webhooks=True,
+    # No target to build: the plain builds queue, which every builder consumes.
+    _farm_kind(
+        JobKind.COMPILE_CHECK,
+        CompileCheckParams,
+        results.CompileCheckResult,
+        "spark.handlers.compile:compile_check",
     ),
-    KindSpec(
-        kind=JobKind.RUN_TESTS,
-        # No target: the plain builds queue, which every builder consumes.
-        queue=Queue.BUILDS,
-        params=RunTestsParams,
-        result=results.RunTestsResult,
-        permission=Permission.BUILD,
-        family=EventFamily.BUILD,
-        limits=TimeLimits(soft_s=3 * 3600, hard_s=3 * 3600 + 300, redispatch_after_s=6 * 3600),
-        handler="spark.handlers.tests:run_tests",
-        quotas=frozenset({Quota.CONCURRENT_BUILDS}),
-        needs_project=True,
-        notifies_webhooks=True,
+    _farm_kind(
+        JobKind.RUN_TESTS, RunTestsParams, results.RunTestsResult, "spark.handlers.tests:run_tests"
     ),
     KindSpec(
         kind=JobKind.EXPORT_PACKAGE,

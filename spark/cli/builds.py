@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -86,22 +87,36 @@ def register(app: typer.Typer) -> None:
             params["ref"] = ref
         if build_timeout is not None:
             params["timeout_s"] = build_timeout
-        client = client_from_settings()
-        try:
-            found = client.find_project(project)
-            body = {"kind": "unity_build", "project_id": found["id"], "params": params}
-            job = client.submit(body)
-            if follow:
-                job = (
-                    client.wait(job["id"], timeout=timeout)
-                    if as_json
-                    else _follow(client, job, compact, timeout)
-                )
-        except ApiError as exc:
-            fail(exc, as_json)
-        emit_json(job) if as_json else _print_build(job)
+        run_on_farm("unity_build", project, params, _print_build, follow, compact, timeout, as_json)
+
+
+def run_on_farm(
+    kind: str,
+    project: str,
+    params: dict[str, Any],
+    show: Callable[[Any], None],
+    follow: bool,
+    compact: bool,
+    timeout: float,
+    as_json: bool,
+) -> None:
+    """Submit a farm job for the project (id or name) and print it with show (or as JSON);
+    with follow, watch it to the end and exit as `spark jobs wait` does."""
+    client = client_from_settings()
+    try:
+        found = client.find_project(project)
+        job = client.submit({"kind": kind, "project_id": found["id"], "params": params})
         if follow:
-            raise typer.Exit(EXIT_CODES.get(job["state"], 3))
+            job = (
+                client.wait(job["id"], timeout=timeout)
+                if as_json
+                else _follow(client, job, compact, timeout)
+            )
+    except ApiError as exc:
+        fail(exc, as_json)
+    emit_json(job) if as_json else show(job)
+    if follow:
+        raise typer.Exit(EXIT_CODES.get(job["state"], 3))
 
 
 @jobs_app.command("logs")

@@ -7,10 +7,9 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from spark.cli.builds import _follow
-from spark.cli.jobs import EXIT_CODES, JsonFlag, client_from_settings
-from spark.cli.output import console, emit_json, fail
-from spark.client import ApiError
+from spark.cli.builds import run_on_farm
+from spark.cli.jobs import JsonFlag
+from spark.cli.output import console
 
 
 def _print_run(job: Any) -> None:
@@ -58,18 +57,4 @@ def register(app: typer.Typer) -> None:
             params["filter"] = test_filter
         if ref is not None:
             params["ref"] = ref
-        client = client_from_settings()
-        try:
-            found = client.find_project(project)
-            job = client.submit({"kind": "run_tests", "project_id": found["id"], "params": params})
-            if follow:
-                job = (
-                    client.wait(job["id"], timeout=timeout)
-                    if as_json
-                    else _follow(client, job, False, timeout)
-                )
-        except ApiError as exc:
-            fail(exc, as_json)
-        emit_json(job) if as_json else _print_run(job)
-        if follow:
-            raise typer.Exit(EXIT_CODES.get(job["state"], 3))
+        run_on_farm("run_tests", project, params, _print_run, follow, False, timeout, as_json)

@@ -4,6 +4,7 @@ event per test, hostile results files, and cancel stopping the process tree."""
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -12,9 +13,12 @@ from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
+from typer.testing import CliRunner
 
 from fakes.unity import make_unity_project, processes_mentioning
 from fakes.unity_compile import MARKER
+from spark.cli import app as cli_app
+from spark.cli.jobs import EXIT_CODES
 from spark.config import Settings
 from spark.db.executor import Database
 from spark.events.envelope import decode_event
@@ -22,7 +26,8 @@ from tests.acceptance.test_builds import create_project
 from tests.support.builds import builds_only_worker, wait_no_processes
 from tests.support.jobs import TERMINAL, assert_result_matches_its_model, auth, wait_state
 from tests.support.nats import Subscriber
-from tests.support.workers import WorkerProcess
+from tests.support.services import free_port
+from tests.support.workers import ApiProcess, WorkerProcess
 
 TEST_ASMDEF = {
     "name": "Shop.Tests",
@@ -243,3 +248,32 @@ def test_a_script_that_does_not_compile_fails_the_run_naming_the_compiler_error(
     assert job["error"]["code"] == "test_run_error", job["error"]
     assert "Assets/Scripts/Broken.cs(1,4): CS1029" in job["error"]["message"]
     assert job["result"]["exit_code"] == 3
+
+
+def test_spark_test_runs_the_tests_and_prints_each_failure_at_file_and_line(
+    runner: WorkerProcess,
+    settings: Settings,
+    client: TestClient,
+    api_key: str,
+    tmp_path: Path,
+) -> None:
+    """`spark test PROJECT --platform EditMode --filter … --follow` against a real API: it
+    submits run_tests with those params, follows it, prints the failure at file:line and
+    exits as `spark jobs wait` does for a failed job."""
+    project = create_project(client, api_key, project_with_tests(tmp_path / "CliShop"))
+    api = ApiProcess(settings, tmp_path, free_port())
+    api.start()
+    try:
+        env = {"SPARK_API_URL": api.url, "SPARK_API_KEY": api_key, "COLUMNS": "200"}
+        args = ["test", project["name"], "--platform", "EditMode", "--filter", "Shop.Cart.Discount"]
+        out = CliRunner().invoke(cli_app, [*args, "--follow"], env=env)
+    finally:
+        api.stop()
+    assert out.exit_code == EXIT_CODES["failed"], out.output
+    assert "Assets/Tests/X.cs:31" in out.stdout and "tests_failed" in out.stdout
+    found = re.search(r"tests ([0-9a-f-]{36}) ", out.stdout)
+    assert found is not None, out.stdout
+    job = job_of(client, api_key, found.group(1))
+    assert (job["kind"], job["state"]) == ("run_tests", "failed")
+    assert job["params"]["platform"] == "EditMode"
+    assert job["params"]["filter"] == "Shop.Cart.Discount"
