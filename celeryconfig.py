@@ -25,6 +25,8 @@ MAINTENANCE_TASKS = {
     "spark.maintenance.webhooks": Queue.MAINTENANCE.value,
     "spark.maintenance.retention": Queue.MAINTENANCE.value,
     "spark.maintenance.waiting_builds": Queue.MAINTENANCE.value,
+    "spark.maintenance.continue_parent": Queue.MAINTENANCE.value,
+    "spark.maintenance.continue_parents": Queue.MAINTENANCE.value,
 }
 
 
@@ -95,6 +97,12 @@ def build(settings: Settings) -> dict[str, Any]:
                 "task": "spark.maintenance.retention",
                 "schedule": 3600.0,
                 "options": {"expires": 1800},
+            },
+            # Parents whose child job ended without its nudge arriving (spark/jobs/children.py).
+            "continue-parents": {
+                "task": "spark.maintenance.continue_parents",
+                "schedule": settings.relay_interval_s,
+                "options": {"expires": settings.relay_interval_s * 5},
             },
             "relay-events": {
                 "task": "spark.maintenance.relay_events",

@@ -22,7 +22,7 @@ from spark.contracts import results
 from spark.contracts.asset_params import ExportPackageParams, GenerateAssetParams
 from spark.contracts.build_params import UnityBuildParams
 from spark.contracts.compile_params import CompileCheckParams
-from spark.contracts.params import GenerateScriptParams, Params
+from spark.contracts.params import GenerateScriptParams, Params, Verify
 from spark.contracts.patch_params import ApplyPatchParams, RenderPreviewParams
 from spark.contracts.preset_params import ApplyPresetParams
 from spark.contracts.test_params import RunTestsParams
@@ -115,6 +115,13 @@ class KindSpec:
         """The broker queue a job of the kind with params is sent to."""
         target = self.target_of(params)
         return build_queue(target) if target is not None else self.queue.value
+
+    def permissions_for(self, params: Mapping[str, Any]) -> frozenset[Permission]:
+        """What submitting a job of the kind with params needs: the kind's permission, and
+        spark:build as well when its `verify` runs steps on the farm."""
+        verify = params.get("verify")
+        steps = isinstance(verify, Mapping) and Verify.model_validate(verify).any
+        return frozenset({self.permission, Permission.BUILD} if steps else {self.permission})
 
 
 def _farm_kind(

@@ -14,7 +14,7 @@ from pydantic import (
     field_validator,
 )
 
-from spark.contracts.params import Params
+from spark.contracts.params import Params, Verifiable
 from spark.contracts.paths import MAX_CODE_BYTES, check_project_path
 from spark.domain.globs import is_glob
 
@@ -75,7 +75,7 @@ def _only_for(asset_type: str, info: ValidationInfo, value: object, default: obj
         raise ValueError(f"only applies when asset_type is '{asset_type}'")
 
 
-class GenerateAssetParams(Params):
+class GenerateAssetParams(Verifiable):
     """`generate_asset`: write a prefab or a material, with its .meta file."""
 
     asset_type: Literal["prefab", "material"]

@@ -6,7 +6,7 @@ from typing import Literal, Self
 
 from pydantic import Field, field_validator, model_validator
 
-from spark.contracts.params import Params
+from spark.contracts.params import Params, Verifiable
 from spark.contracts.paths import MAX_CODE_BYTES, check_project_path
 
 PatchType = Literal["replace", "insert_before", "insert_after", "unified_diff", "full"]
@@ -21,7 +21,7 @@ _NEEDS: dict[str, tuple[str, ...]] = {
 }
 
 
-class ApplyPatchParams(Params):
+class ApplyPatchParams(Verifiable):
     """`apply_patch`: edit one project file, optionally only if it is still at base_version."""
 
     path: str

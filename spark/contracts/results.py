@@ -66,6 +66,38 @@ class EditorPush(BaseModel):
     error: str | None = None
 
 
+class VerifyStep(BaseModel):
+    """One verify step: the child job that ran it, how it ended, and what it found."""
+
+    job_id: str
+    kind: str
+    state: str
+    result: dict[str, object] | None = None
+    error: dict[str, object] | None = None
+
+
+class Restored(BaseModel):
+    """A path a failed verification put back: the version that restores it, or why not."""
+
+    path: str
+    #: the version written by the rollback (None: nothing written, see reason)
+    version: int | None = None
+    #: the path did not exist before the job: the rollback deleted it
+    deleted: bool = False
+    reason: str | None = None
+
+
+class Verification(BaseModel):
+    """`verification`: each step asked for (null when not asked for, or not reached)."""
+
+    compile: VerifyStep | None = None
+    tests: VerifyStep | None = None
+    build: VerifyStep | None = None
+    #: the step that failed (or was canceled); None when every step passed
+    failed_step: str | None = None
+    rolled_back: list[Restored] = Field(default_factory=list)
+
+
 class GenerateScriptResult(Result):
     """`generate_script`: the script and what writing it cost."""
 
@@ -80,6 +112,7 @@ class GenerateScriptResult(Result):
     version: int | None = None
     sha256: str | None = None
     editor: EditorPush | None = None
+    verification: Verification | None = None
 
 
 class ProjectFile(BaseModel):
@@ -107,6 +140,7 @@ class ApplyPresetResult(Result):
     settings_file: ProjectFile | None = None
     written: list[FileVersionRef] = Field(default_factory=list)
     editor: EditorPush | None = None
+    verification: Verification | None = None
 
 
 class GenerateAssetResult(Result):
@@ -119,6 +153,7 @@ class GenerateAssetResult(Result):
     #: with a project: the asset's and the .meta's new versions
     written: list[FileVersionRef] = Field(default_factory=list)
     editor: EditorPush | None = None
+    verification: Verification | None = None
 
 
 class Artifact(BaseModel):
@@ -225,6 +260,7 @@ class ApplyPatchResult(Result):
     #: applies to the old version
     diff: str
     editor: EditorPush | None = None
+    verification: Verification | None = None
 
 
 class RenderPreviewResult(Result):

@@ -63,6 +63,7 @@ def to_job(row: Any) -> Job:
         cancel_requested=row.cancel_requested,
         subject=row.subject,
         request_id=row.request_id,
+        waiting_on=row.waiting_on,
     )
 
 
@@ -216,7 +217,12 @@ def request_cancel(q: Executor, job_id: uuid.UUID, owner: str) -> Job | None:
 
 _STALE = compiled(
     select(JOBS)
-    .where(JOBS.c.state == JobState.RUNNING.value, JOBS.c.heartbeat_at < bindparam("before"))
+    .where(
+        JOBS.c.state == JobState.RUNNING.value,
+        JOBS.c.heartbeat_at < bindparam("before"),
+        # a parent waiting for its child has no worker to lose (spark/jobs/children.py)
+        JOBS.c.waiting_on.is_(None),
+    )
     .order_by(JOBS.c.heartbeat_at)
     .limit(bindparam("limit"))
     .with_for_update(skip_locked=True)

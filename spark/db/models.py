@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -54,6 +55,8 @@ class JobRow(Base):
         Index("ix_jobs_owner_kind_state", "owner", "kind", "state"),
         # a parent's steps, listed in order (GET /v1/jobs?parent_id=…)
         Index("ix_jobs_parent_created", "parent_id", "created_at", "id"),
+        # parents waiting for a child, scanned by the upkeep that continues them
+        Index("ix_jobs_waiting_on", "waiting_on", postgresql_where=text("waiting_on IS NOT NULL")),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
@@ -78,6 +81,10 @@ class JobRow(Base):
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     #: the job that started this one as a step of its own (verify steps, a session's calls)
     parent_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    #: the child a parent waits for, holding no worker (spark/jobs/children.py)
+    waiting_on: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    #: what the parent carries from one child to the next (its written files, each step's outcome)
+    continuation: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc, nullable=True)
     worker: Mapped[str | None] = mapped_column(String(255), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -129,7 +129,8 @@ _FINISH = compiled(
 WITH done AS (
     UPDATE jobs SET state = :state, finished_at = :now, result = :result, error = :error,
         progress_percent = CASE WHEN :done THEN 100 ELSE progress_percent END,
-        cancel_requested = cancel_requested OR :canceled
+        cancel_requested = cancel_requested OR :canceled,
+        waiting_on = NULL, continuation = NULL
     WHERE id = :id AND state = :from_state AND attempts = :attempt
         AND (CAST(:owner AS varchar) IS NULL OR owner = :owner)
     RETURNING *

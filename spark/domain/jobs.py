@@ -112,6 +112,8 @@ class Job:
     subject: str | None = None
     #: the X-Request-ID of the request that submitted the job (its log lines name it)
     request_id: str | None = None
+    #: the child job this one waits for, holding no worker meanwhile (None: not waiting)
+    waiting_on: uuid.UUID | None = None
 
     def __repr__(self) -> str:
         # Short on purpose: Celery logs a task's return value, and a result may hold 200 KB of code.

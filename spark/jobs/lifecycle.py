@@ -9,6 +9,7 @@ import socket
 import uuid
 from datetime import timedelta
 
+from spark.db import children as child_queries
 from spark.db import jobs as job_queries
 from spark.db import running
 from spark.db.executor import Database
@@ -80,6 +81,9 @@ def _take_over(
     current = job_queries.get_job(db, job_id)
     if current is None or current.state is not JobState.RUNNING:
         return None
+    if current.waiting_on is not None:
+        # It waits for a child job: its own run is over, and its children continue it.
+        return None
     beat = current.heartbeat_at
     stale = beat is None or beat < now - timedelta(seconds=lease_s)
     if not (stale or _claimant_is_dead(current.worker)):
@@ -126,6 +130,17 @@ def cancel(db: Database, events: EventSink, owner: str, job_id: uuid.UUID) -> Jo
         else:
             ended = job_queries.request_cancel(db, job_id, owner)
         if ended is not None:
+            _cancel_children(db, events, owner, job_id)
             return ended
         # It moved between the read and the update (claimed, or given back): try again.
     raise JobNotCancelable("the job is changing state; try again")
+
+
+def _cancel_children(db: Database, events: EventSink, owner: str, job_id: uuid.UUID) -> None:
+    """Cancel the job's open children (its verify steps); the flag set on the job first
+    keeps it from starting another (spark/jobs/children.py)."""
+    for child_id in child_queries.open_children(db, job_id, owner):
+        try:
+            cancel(db, events, owner, child_id)
+        except (JobNotCancelable, NotFound):
+            continue  # it ended meanwhile

@@ -60,6 +60,18 @@ Tracker = Callable[[uuid.UUID, int], AbstractContextManager[None]]
 
 
 @dataclass(frozen=True)
+class Waits:
+    """The job handed over to child jobs (spark/jobs/children.py): it ends when they do."""
+
+    job: Job
+
+
+#: what follows a handler's success: the end as it was, another end, Waits, or None when
+#: this attempt lost the job meanwhile
+FollowUp = Callable[[Claim, Ending], "Ending | Waits | None"]
+
+
+@dataclass(frozen=True)
 class RunPolicy:
     """How claims behave and which exceptions mean the time limit was hit."""
 
@@ -78,6 +90,8 @@ class RunPolicy:
     end_patience_s: float = 30.0
     #: handed to the handler as JobContext.tools
     tools: Tools | None = None
+    #: asked after the handler succeeds (a verify step to start)
+    follow_up: FollowUp | None = None
 
 
 def run_job(db: Database, job_id: uuid.UUID, handler: Handler, policy: RunPolicy) -> Job | None:
@@ -105,6 +119,11 @@ def run_job(db: Database, job_id: uuid.UUID, handler: Handler, policy: RunPolicy
     tracking = policy.track(job_id, held.attempt) if policy.track else nullcontext()
     with tracking:
         ending = _execute(db, held, handler, policy)
+        if ending is not None and ending.state is JobState.SUCCEEDED and policy.follow_up:
+            followed = policy.follow_up(held, ending)
+            if isinstance(followed, Waits):
+                return followed.job
+            ending = followed
     ended = None if ending is None else _end(db, held, policy, ending)
     if ended is None:
         # Another attempt owns the job (this one was reaped or taken over): what this one

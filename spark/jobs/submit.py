@@ -80,7 +80,7 @@ def submit(
     """
     done = store(db, new)
     if done.created:
-        _send(db, dispatcher, done.job, marks)
+        send_stored(db, dispatcher, done.job, marks)
     return done
 
 
@@ -91,7 +91,7 @@ async def accept(
     transaction of its own or a look at the farm), its message left to the sender's thread."""
     plain = new.idempotency_key is None and new.project_id is None and new.parent_id is None
     if plain and not _slot_checked(new) and not spec_of(new.kind).per_target:
-        job = _queued(new)
+        job = queued_job(new)
         await _insert_now(adb, new, job)
         done = Submitted(job, created=True)
     else:
@@ -126,7 +126,8 @@ def _slot_checked(new: NewJob) -> bool:
     return new.limits is not None and Quota.CONCURRENT_BUILDS in spec_of(new.kind).quotas
 
 
-def _queued(new: NewJob, message: str = "") -> Job:
+def queued_job(new: NewJob, message: str = "") -> Job:
+    """The job new asks for, as it is inserted: queued, with a new id."""
     return Job(
         id=uuid.uuid4(),
         owner=new.owner,
@@ -171,7 +172,7 @@ def store(db: Database, new: NewJob, farm: FarmReader | None = None) -> Submitte
         _check_base_version(db, new.project_id, new.params)
     if new.parent_id is not None:
         _check_parent(db, new.owner, new.parent_id)
-    job = _queued(new, _waiting(new, farm))
+    job = queued_job(new, _waiting(new, farm))
     submission = _submission(new, job)
     slot = _slot_checked(new)
     try:
@@ -226,7 +227,8 @@ def _replay(db: Database, new: NewJob) -> Submitted | None:
     return Submitted(job, created=False)
 
 
-def _send(db: Database, dispatcher: Dispatcher, job: Job, marks: SentMarks | None) -> None:
+def send_stored(db: Database, dispatcher: Dispatcher, job: Job, marks: SentMarks | None) -> None:
+    """Send the message of a job stored with its outbox row, and mark the row sent."""
     try:
         dispatcher.send(job.id, job.kind, job.priority, queue_of(job.kind, job.params))
     except Exception:

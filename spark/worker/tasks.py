@@ -18,7 +18,8 @@ from spark.db.types import utcnow
 from spark.errors import ServiceUnavailable
 from spark.events import relay as events_relay
 from spark.handlers import writing
-from spark.jobs import maintenance, retention
+from spark.handlers.verification import Verifier
+from spark.jobs import children, maintenance, retention
 from spark.jobs.lifecycle import worker_identity
 from spark.jobs.runner import Handler, JobDeferred, RunPolicy, run_job
 from spark.kinds import KindSpec, available
@@ -42,9 +43,16 @@ def load_handler(spec: KindSpec) -> Handler:
     return cast(Handler, handler)
 
 
-def _policy(spec: KindSpec) -> RunPolicy:
+def _verifier(dispatcher: CeleryDispatcher) -> Verifier:
+    res = resources()
+    return Verifier(children.Parenting(res.db, res.events, dispatcher), res.tools)
+
+
+def _policy(spec: KindSpec, dispatcher: CeleryDispatcher) -> RunPolicy:
     res = resources()
     retry = spec.retry
+    # A kind whose params take `verify` proves its writes by child jobs after its handler.
+    verifies = "verify" in spec.params.model_fields
     return RunPolicy(
         worker=worker_identity(),
         lease_s=res.settings.lease_s,
@@ -56,10 +64,13 @@ def _policy(spec: KindSpec) -> RunPolicy:
         wait_limit_s=retry.dependency_wait_s or spec.limits.soft_s,
         end_patience_s=res.settings.end_patience_s,
         tools=res.tools,
+        follow_up=_verifier(dispatcher).follow_up if verifies else None,
     )
 
 
-def _execute(app: Celery, spec: KindSpec, handler: Handler, job_id: str) -> str | None:
+def _execute(
+    app: Celery, dispatcher: CeleryDispatcher, spec: KindSpec, handler: Handler, job_id: str
+) -> str | None:
     """Run the job; its terminal state (None if this message did nothing) is the task's
     return value. The job row is the result: a whole Job returned here would be pickled to
     the worker's main process, repr'd into its log line and its task-succeeded event, and
@@ -69,30 +80,33 @@ def _execute(app: Celery, spec: KindSpec, handler: Handler, job_id: str) -> str 
     except ValueError:
         log.error("task for %s carried a malformed job id %r; dropping it", spec.kind, job_id)
         return None
-    done = run_job(resources().db, parsed, handler, _policy(spec))
+    done = run_job(resources().db, parsed, handler, _policy(spec, dispatcher))
     if done is None:
         return None
     if spec.notifies_webhooks and done.project_id is not None:
-        _nudge_webhooks(app)
+        _nudge(app, WEBHOOKS_TASK)
+    if done.parent_id is not None and done.state.terminal:
+        _nudge(app, children.CONTINUE_TASK, str(done.parent_id))
     return done.state.value
 
 
-def _nudge_webhooks(app: Celery) -> None:
-    # Deliver the project's webhooks now rather than at the next scheduled scan.
+def _nudge(app: Celery, task: str, *args: str) -> None:
+    # Deliver the project's webhooks, or continue the job's parent, now rather than at the
+    # next scheduled scan, which does it all the same if this message is lost.
     try:
-        app.send_task(WEBHOOKS_TASK)
+        app.send_task(task, args=args)
     except Exception:
-        log.warning("could not ask for webhook delivery; the schedule will", exc_info=True)
+        log.warning("could not send %s; the schedule will do its work", task, exc_info=True)
 
 
-def _register_kind(app: Celery, spec: KindSpec) -> None:
+def _register_kind(app: Celery, dispatcher: CeleryDispatcher, spec: KindSpec) -> None:
     handler = load_handler(spec)
 
     def task(self: Any, job_id: str) -> str | None:
         # The job's lines name it from the start; its request and user once it is claimed.
         logs.bind(job_id=job_id, request_id=None, user=None)
         try:
-            return _execute(app, spec, handler, job_id)
+            return _execute(app, dispatcher, spec, handler, job_id)
         except JobDeferred as wait:
             # Back in the queue: the same message returns after the countdown.
             raise self.retry(countdown=wait.countdown, max_retries=None) from None
@@ -151,10 +165,9 @@ def _push_file(project_id: str, path: str, version: int) -> None:
 
 def register_tasks(app: Celery) -> None:
     """Add a task per kind this server runs, and the maintenance tasks, to app."""
-    for spec in available():
-        _register_kind(app, spec)
-
     dispatcher = CeleryDispatcher(app)
+    for spec in available():
+        _register_kind(app, dispatcher, spec)
 
     def relay() -> int:
         res = resources()
@@ -172,3 +185,21 @@ def register_tasks(app: Celery) -> None:
     app.task(name="spark.maintenance.partitions", ignore_result=True)(_prepare_partitions)
     app.task(name=WEBHOOKS_TASK, ignore_result=True)(_deliver_webhooks)
     app.task(name=PUSH_FILE_TASK, ignore_result=True)(_push_file)
+    _register_continuations(app, dispatcher)
+
+
+def _register_continuations(app: Celery, dispatcher: CeleryDispatcher) -> None:
+    """The tasks that move a parent on once its child job ended (spark/jobs/children.py)."""
+
+    def continue_parent(parent_id: str) -> str | None:
+        verifier = _verifier(dispatcher)
+        ended = children.continue_parent(verifier.parenting, uuid.UUID(parent_id), verifier.decide)
+        return None if ended is None else ended.state.value
+
+    def continue_parents() -> int:
+        verifier = _verifier(dispatcher)
+        return children.continue_ready(verifier.parenting, verifier.decide)
+
+    # acks late: a continuation killed halfway comes back; continuing again is safe
+    app.task(name=children.CONTINUE_TASK, ignore_result=True, acks_late=True)(continue_parent)
+    app.task(name=children.CONTINUE_READY_TASK, ignore_result=True)(continue_parents)

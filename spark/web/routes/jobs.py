@@ -88,11 +88,15 @@ async def submit_job(request: Request) -> Response:
     needed = spec.permission
     if not principal.can(needed):
         raise Forbidden(f"submitting {submission.kind.value} jobs needs {needed.value}")
+    params = _check_params(submission, spec)
+    for extra in sorted(spec.permissions_for(params) - {needed}):
+        if not principal.can(extra):
+            raise Forbidden(f"verify runs steps on the build farm: it needs {extra.value}")
     new = NewJob(
         owner=principal.user,
         subject=principal.subject,
         kind=submission.kind,
-        params=_check_params(submission, spec),
+        params=params,
         session_id=submission.session_id,
         project_id=submission.project_id,
         priority=submission.priority,
