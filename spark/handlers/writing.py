@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from spark.db import files as file_queries
 from spark.domain.files import FileVersion
 from spark.engines.unity import sync
 from spark.handlers import editors
@@ -53,7 +54,8 @@ def push_written(
     written: Sequence[tuple[files.Written, bytes]],
     report: Callable[[int, str], None] | None = None,
 ) -> dict[str, Any]:
-    """to_editor's work, for a job or for a write made through the API (a rollback). Only the
+    """to_editor's work, for a job or for a write made through the API (a rollback, a
+    deletion). A tombstone `after` (content b"") deletes the editor's copy. Only the
     project's own editor gets its files: SPARK_UNITY_MCP_URL is one editor, and every
     project's files would land in it."""
     editor = editors.project_editor(tools, project_id) if written else None
@@ -71,6 +73,7 @@ def push_written(
             content=content,
             sha256=each.after.sha256,
             previous_sha256=each.before.version.sha256 if each.before else None,
+            deleted=each.after.deleted,
         )
         for each, content in written
     ]
@@ -78,10 +81,16 @@ def push_written(
 
 
 def push_version(tools: Tools, project_id: uuid.UUID, path: str, version: int) -> dict[str, Any]:
-    """Push one stored version of path over its previous one (a rollback made through the
-    API, which has no editor bridge of its own)."""
-    after = files.read(tools.db, project_id, path, version)
-    if after is None:
-        return {}
+    """Push one stored version of path over its previous one (a rollback or a deletion made
+    through the API, which has no editor bridge of its own); a tombstone deletes the file."""
+    stored = files.read(tools.db, project_id, path, version)
+    if stored is not None:
+        after, content = stored.version, stored.content
+    else:
+        # No file at that version: a tombstone (read as no file), or no such version.
+        found = file_queries.get_version(tools.db, project_id, path, version)
+        if found is None or not found.deleted:
+            return {}
+        after, content = found, b""
     before = files.read(tools.db, project_id, path, version - 1) if version > 1 else None
-    return push_written(tools, project_id, [(files.Written(before, after.version), after.content)])
+    return push_written(tools, project_id, [(files.Written(before, after), content)])

@@ -1,8 +1,8 @@
 """The Unity Editor of the stand-in (tests/support/unity_editor.py) without its connection:
 its project folder, its state and the plugin commands it answers, ported from the unity-mcp
 plugin's C# (TransportCommandDispatcher, EditorStateCache, ProjectInfo, RefreshUnity,
-ReadConsole, ManageScene, ManageCamera; ManageScript in manage_script.py, screenshots in
-editor_screenshots.py).
+ReadConsole, ManageScene, ManageCamera; ManageScript in manage_script.py, ManageAsset's
+get_info and delete in manage_asset.py, screenshots in editor_screenshots.py).
 
 Any successful write of a script starts a compile of `compile_seconds`; when it ends, every
 `#error` line of a `.cs` file under Assets/ is a compile error in the console. The editor is
@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.support import editor_screenshots as shots
+from tests.support.manage_asset import ManageAsset
 from tests.support.manage_script import ManageScript
 from tests.support.plugin_protocol import bool_param, error, param, success, text_param
 
@@ -67,6 +68,7 @@ class EditorCommands:
         self._stamps: dict[str, int | None] = {"started": None, "finished": None}
         self._sequence = 0
         self.script = ManageScript(self.project_dir, lambda _path: self.start_compile())
+        self.asset = ManageAsset(self.project_dir, lambda _path: self.start_compile())
         scene = self.project_dir / SAMPLE_SCENE
         if not scene.exists():
             scene.parent.mkdir(parents=True, exist_ok=True)
@@ -125,6 +127,7 @@ class EditorCommands:
             "get_editor_state": lambda _p: success("Retrieved editor state.", self.snapshot()),
             "get_project_info": lambda _p: success("Retrieved project info.", self.project_info()),
             "manage_script": self.script.handle,
+            "manage_asset": self.asset.handle,
             "manage_camera": self.manage_camera,
             "manage_scene": self.manage_scene,
             "read_console": self.read_console,

@@ -1,6 +1,6 @@
 """An in-process Unity editor for tests of code that pushes files: it keeps files by path and
-answers like unity-mcp, writing only over the version named as precondition. It is both the
-bridge and the session a job attaches to."""
+answers like unity-mcp, writing (and deleting) only over the version named as precondition.
+It is both the bridge and the session a job attaches to."""
 
 from __future__ import annotations
 
@@ -62,6 +62,16 @@ class FakeEditor:
             return Pushed(path, current, True, precondition_sha256, current)
         self.files[path] = content
         return Pushed(path, sha(content))
+
+    def delete_file(self, path: str, precondition_sha256: str) -> Pushed:
+        self._answer("delete_file", path, precondition_sha256)
+        held = self.files.get(path)
+        if held is None:
+            return Pushed(path, None)
+        if sha(held) != precondition_sha256:
+            return Pushed(path, sha(held), True, precondition_sha256, sha(held))
+        del self.files[path]
+        return Pushed(path, None)
 
     def refresh(self) -> None:
         self._answer("refresh")

@@ -86,8 +86,9 @@ class Diagnostic:
 
 @dataclass(frozen=True)
 class Pushed:
-    """How writing a file into the editor went. `stale` means the editor's copy was not the
-    version SPARK last knew (someone edited it there): nothing was overwritten."""
+    """How writing (or deleting) a file in the editor went: sha256 is what the editor holds
+    now (None: no file). `stale` means the editor's copy was not the version SPARK last knew
+    (someone edited it there): nothing was overwritten or deleted."""
 
     path: str
     sha256: str | None
@@ -117,6 +118,13 @@ class EditorSession(Protocol):
         """Write content at path, only if the editor's copy hashes to precondition_sha256
         (None: the file must be new); EditorRefused when the editor ends up holding anything
         but content."""
+        ...
+
+    def delete_file(self, path: str, precondition_sha256: str) -> Pushed:
+        """Delete path, only if the editor's copy hashes to precondition_sha256: stale (and
+        left alone) when it holds another version; a file the editor does not have is gone
+        already (sha256 None). EditorRefused when the editor cannot delete it, or cannot show
+        its copy to compare."""
         ...
 
     def refresh(self) -> None:

@@ -35,6 +35,8 @@ SERVER_WAIT_S = {
     "read_console": 20 + 2 + 6,
     "manage_camera": 20 + 30,
     "manage_scene": 20 + 30,
+    # its preflight waits up to 30 s for a compile to end before the command
+    "manage_asset": 20 + 30 + 30,
 }
 DEFAULT_SERVER_WAIT_S = 50
 #: the codes of answers the server made up itself when a tool failed in it, not the editor's

@@ -97,6 +97,44 @@ class McpEditorSession:
             return Pushed(path, current, True, precondition_sha256, current)
         return self._edit(path, current_text, text, wanted)
 
+    def delete_file(self, path: str, precondition_sha256: str) -> Pushed:
+        """Delete the script when the editor's copy is SPARK's previous version. unity-mcp has
+        no conditional delete: the copy is read, then deleted, while this job holds the
+        instance, so no other job's write lands in between."""
+        folder, _, filename = path.rpartition("/")
+        if not filename.endswith(".cs") or not folder:
+            return self._delete_asset(path)
+        current = self._holds(path)
+        if current is None:
+            return Pushed(path, None)  # gone already (a retried job, or deleted in Unity)
+        if current != precondition_sha256:
+            return Pushed(path, current, True, precondition_sha256, current)
+        args = {"action": "delete", "name": filename.removesuffix(".cs"), "path": folder}
+        answer = self._call("manage_script", args)
+        if answer.failed and "not found" not in answer.error.lower():
+            self._ok("manage_script", answer)
+        holds = self._holds(path)
+        if holds is not None:
+            raise self._refused(
+                "manage_script", "mismatch", f"the editor still holds {path} as {holds}"
+            )
+        return Pushed(path, None)
+
+    def _delete_asset(self, path: str) -> Pushed:
+        """Any other asset: unity-mcp cannot read its content, so SPARK cannot tell its own
+        version from one edited in Unity, and never deletes it; one the editor does not have
+        is gone already."""
+        answer = self._call("manage_asset", {"action": "get_info", "path": path})
+        if answer.failed and "not found" in answer.error.lower():
+            return Pushed(path, None)
+        self._ok("manage_asset", answer)
+        raise self._refused(
+            "manage_asset",
+            "not_comparable",
+            f"{path} is no script: its copy in the editor cannot be compared with SPARK's, "
+            "so it is left for deletion in Unity",
+        )
+
     def refresh(self) -> None:
         # Asking for the compile (which the writes already asked for) is what makes the
         # plugin answer at once and the server wait for the editor (60 s); without it the

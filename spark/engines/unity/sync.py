@@ -1,11 +1,11 @@
 """Files SPARK wrote, pushed into the project's running Unity editor: each new version written
-only over the version SPARK wrote before it, then one import and compile, then the console's
-errors about those files.
+only over the version SPARK wrote before it (a deletion deletes only that version), then one
+import and compile, then the console's errors about those files.
 
 An editor's copy that differs from SPARK's previous version was edited there: it is reported
-stale and left as it is, never overwritten. An editor that cannot be reached is reported too,
-without failing anything: the files are safe in SPARK, and the next push (or the user) brings
-the editor up to date.
+stale and left as it is, never overwritten or deleted. An editor that cannot be reached is
+reported too, without failing anything: the files are safe in SPARK, and the next push (or the
+user) brings the editor up to date.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from spark.engines.unity.bridge import (
     EditorBridge,
     EditorSession,
     EditorUnavailable,
+    Pushed,
 )
 from spark.errors import AppError, JobFailure
 
@@ -27,12 +28,14 @@ from spark.errors import AppError, JobFailure
 @dataclass(frozen=True)
 class FileWrite:
     """One file SPARK wrote: its new content, and the SHA-256 of the version it replaced
-    (None for a new file), which the editor's copy must still have to be overwritten."""
+    (None for a new file), which the editor's copy must still have to be overwritten; or,
+    `deleted`, a deletion (content empty), made only over that version too."""
 
     path: str
     content: bytes
     sha256: str
     previous_sha256: str | None
+    deleted: bool = False
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,7 @@ class EditorSync:
 
 
 def push(bridge: EditorBridge, editor: Editor, writes: Sequence[FileWrite]) -> EditorSync:
-    """Write each file into the editor over its previous version, then refresh once and
+    """Write (or delete) each file in the editor over its previous version, then refresh once and
     collect the console's errors about the files that went in; the editor's instance is held
     for the whole push, so another job's push never lands in between."""
     pushed: list[str] = []
@@ -115,17 +118,28 @@ def push(bridge: EditorBridge, editor: Editor, writes: Sequence[FileWrite]) -> E
 
 
 def _push_one(session: EditorSession, write: FileWrite) -> StaleFile | RefusedFile | None:
-    """Write one file: None when the editor has it now; why not otherwise."""
+    """Write (or delete) one file: None when the editor has SPARK's version now (or no file,
+    for a deletion); why not otherwise."""
     try:
-        answer = session.write_file(write.path, write.content, write.previous_sha256)
+        answer = _send(session, write)
     except EditorUnavailable:
         raise  # the editor is gone: no other file will go in either
     except AppError as exc:
         return RefusedFile(write.path, named(exc))
-    # A job run again after its worker died finds its own version already there.
-    if answer.stale and answer.current_sha256 != write.sha256:
+    # A job run again after its worker died finds its own version already there (its
+    # deletion finds no file, which delete_file answers as done, not stale).
+    if answer.stale and (write.deleted or answer.current_sha256 != write.sha256):
         return StaleFile(write.path, answer.expected_sha256, answer.current_sha256)
     return None
+
+
+def _send(session: EditorSession, write: FileWrite) -> Pushed:
+    if not write.deleted:
+        return session.write_file(write.path, write.content, write.previous_sha256)
+    if write.previous_sha256 is None:
+        # Nothing was there before the tombstone, so nothing of SPARK's is in the editor.
+        return Pushed(write.path, None)
+    return session.delete_file(write.path, write.previous_sha256)
 
 
 def named(exc: AppError) -> str:

@@ -184,13 +184,10 @@ async def file_history(request: Request) -> Response:
 
 
 def _push_to_editor(celery: Any, project: Project, version: FileVersion) -> None:
-    """Have a worker push the new version into the project's editor, if it has one. A broker
-    that is away costs only that push: the next job writing the file finds the editor's copy
-    stale and says so."""
+    """Have a worker push the new version (a tombstone: the deletion) into the project's
+    editor, if it has one. A broker that is away costs only that push: the next job writing
+    the file finds the editor's copy stale and says so."""
     if not (project.unity_mcp_url or project.unity_instance):
-        return
-    if version.deleted:
-        # Deletions are not pushed: the editor keeps its copy until it is removed there.
         return
     try:
         args = [str(project.id), version.path, version.version]
@@ -224,8 +221,9 @@ async def delete_file(request: Request) -> Response:
     """DELETE …/files/{path}: 200 with the tombstone version written by the caller; 404 when
     the file has no versions or is deleted already, 409 when base_version is stale.
 
-    Nothing is pushed to the project's editor: the editor keeps its copy until it is removed
-    there, and the next build lays the deletion over its workspace.
+    A worker deletes the file in the project's editor too, if its copy there is still the
+    version deleted (one edited in Unity is left alone); the next build lays the deletion
+    over its workspace.
     """
     principal = principal_of(request)
     project_id: uuid.UUID = request.path_params["project_id"]
@@ -233,13 +231,15 @@ async def delete_file(request: Request) -> Response:
     path = _file_path(request)
     author = Author(principal.user, principal.subject, None)
     message = query.message or "delete"
-    db = services(request).db
+    svc = services(request)
 
     def write() -> FileVersion:
-        registry.owned(db, project_id, principal.user)
-        return files.delete(
-            db, project_id, path, author, message, base_version=query.base_version
+        project = registry.owned(svc.db, project_id, principal.user)
+        version = files.delete(
+            svc.db, project_id, path, author, message, base_version=query.base_version
         ).after
+        _push_to_editor(svc.celery, project, version)
+        return version
 
     version = await run_in_threadpool(write)
     return _json(FileVersionOut.from_version(version))
