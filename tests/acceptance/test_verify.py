@@ -15,6 +15,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from fakes.unity import make_unity_project, processes_mentioning
+from fakes.unity_compile import MARKER
 from spark.config import Settings
 from spark.db.executor import Database
 from spark.domain.principals import Permission, Tier
@@ -270,3 +271,31 @@ def test_verify_needs_build_permission_and_a_write(
     resp = client.post("/v1/jobs", json=preset, headers=auth(no_build))
     assert resp.status_code == 403, resp.text
     assert "spark:build" in resp.json()["error"]["message"]
+
+
+def test_a_file_the_job_created_is_deleted_when_its_compile_fails(
+    worker: WorkerProcess, builder: WorkerProcess, client: TestClient, api_key: str, tmp_path: Path
+) -> None:
+    """A new script that does not compile: compile_failed in the step, and the path gets a
+    tombstone version by spark/verify — listing and content hide it, history shows both."""
+    project = create_project(client, api_key, unity_project(tmp_path / "Creates", PASSING))
+    path = "Assets/Scripts/Broken.cs"
+    content = f"public class Broken {{ int x = {MARKER}; }}\n"
+    params = {"path": path, "patch_type": "full", "content": content, "verify": {"compile": True}}
+    job = patch(client, api_key, project["id"], params)
+    assert job["state"] == "failed", job
+    assert job["error"]["code"] == "verification_failed"
+    (step,) = children_of(client, api_key, job["id"])
+    assert (step["kind"], step["error"]["code"]) == ("compile_check", "compile_failed")
+    assert job["result"]["verification"]["rolled_back"] == [
+        {"path": path, "version": 2, "deleted": True, "reason": None}
+    ]
+    url = f"/v1/projects/{project['id']}/files/{path}"
+    assert client.get(url, headers=auth(api_key)).status_code == 404
+    listed = client.get(f"/v1/projects/{project['id']}/files", headers=auth(api_key)).json()
+    assert path not in [f["path"] for f in listed["items"]]
+    versions = client.get(f"{url}/history", headers=auth(api_key)).json()["items"]
+    by_number = {v["version"]: v for v in versions}
+    assert by_number[2]["deleted"] is True
+    assert by_number[2]["author"] == {"user": "spark", "subject": "verify"}
+    assert by_number[1]["job_id"] == job["id"]
