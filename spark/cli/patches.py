@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from spark.cli.jobs import EXIT_CODES, JsonFlag, client_from_settings, wait_with_bar
@@ -125,7 +126,7 @@ def _print_step(step: Any) -> None:
     color = {"succeeded": "green", "canceled": "yellow"}.get(step["state"], "red")
     line = f"  {step['kind']} {step['id']} [{color}]{step['state']}[/{color}]"
     if step.get("error"):
-        line += f"  {step['error']['code']}: {step['error']['message']}"
+        line += f"  {step['error']['code']}: {escape(step['error']['message'])}"
     console.print(line)
 
 
@@ -155,18 +156,40 @@ def follow_verified(client: SparkClient, job: Any, timeout: float) -> Any:
             interval = min(interval * 1.5, 1.0)
 
 
+def _show_verification(verification: Any) -> None:
+    """The steps' outcomes, and what a failed verification put back."""
+    steps = [
+        f"{name} {step['state']}"
+        for name in ("compile", "tests", "build")
+        if (step := verification.get(name)) is not None
+    ]
+    failed = verification.get("failed_step")
+    summary = f"failed at {failed}" if failed else "passed"
+    console.print(f"  verification {summary}: {', '.join(steps) or 'no step ran'}")
+    for restored in verification.get("rolled_back") or []:
+        if restored.get("deleted"):
+            what = f"removed {restored['path']} (the job created it)"
+        elif restored.get("version") is not None:
+            what = f"put back {restored['path']} as version {restored['version']}"
+        else:
+            what = f"could not put back {restored['path']}: {restored.get('reason')}"
+        console.print(f"  {what}", markup=False)
+
+
 def _show(job: Any) -> None:
     result = job.get("result") or {}
     if job["state"] != "succeeded" or "version" not in result:
         color = "cyan" if job["state"] in ("queued", "running") else "red"
         console.print(f"job [bold]{job['id']}[/bold] [{color}]{job['state']}[/{color}]")
         if job.get("error"):
-            console.print(f"  error {job['error']['code']}: {job['error']['message']}")
-        return
-    console.print(
-        f"[green]{result['path']}[/green] version {result['version']} ({result['sha256'][:12]})"
-    )
-    console.print(result["diff"], markup=False, highlight=False, soft_wrap=True, end="")
+            console.print(f"  error {job['error']['code']}: {escape(job['error']['message'])}")
+    else:
+        console.print(
+            f"[green]{result['path']}[/green] version {result['version']} ({result['sha256'][:12]})"
+        )
+        console.print(result["diff"], markup=False, highlight=False, soft_wrap=True, end="")
+    if result.get("verification"):
+        _show_verification(result["verification"])
 
 
 def register(app: typer.Typer) -> None:
@@ -242,6 +265,8 @@ def register(app: typer.Typer) -> None:
                 job = wait_with_bar(client, job, timeout, as_json)
         except ApiError as exc:
             fail(exc, as_json)
+        finally:
+            client.close()
         emit_json(job) if as_json else _show(job)
         if not wait and not as_json:
             err_console.print(f"follow it with: spark jobs wait {job['id']}")
