@@ -123,7 +123,9 @@ def _submission(new: NewJob, job: Job) -> submission_queries.Submission:
 
 
 def _slot_checked(new: NewJob) -> bool:
-    return new.limits is not None and Quota.CONCURRENT_BUILDS in spec_of(new.kind).quotas
+    # A verify's steps are builds: its submission is refused while builds fill the tier.
+    quotas = spec_of(new.kind).quotas_for(new.params)
+    return new.limits is not None and Quota.CONCURRENT_BUILDS in quotas
 
 
 def queued_job(new: NewJob, message: str = "") -> Job:

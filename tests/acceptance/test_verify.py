@@ -18,7 +18,7 @@ from fakes.unity import make_unity_project, processes_mentioning
 from fakes.unity_compile import MARKER
 from spark.config import Settings
 from spark.db.executor import Database
-from spark.domain.principals import Permission, Tier
+from spark.domain.principals import DEFAULT_PERMISSIONS, Permission, Tier
 from spark.security.apikeys import create_key
 from tests.acceptance.test_builds import create_project
 from tests.acceptance.test_run_tests import TEST_ASMDEF
@@ -299,3 +299,31 @@ def test_a_file_the_job_created_is_deleted_when_its_compile_fails(
     assert by_number[2]["deleted"] is True
     assert by_number[2]["author"] == {"user": "spark", "subject": "verify"}
     assert by_number[1]["job_id"] == job["id"]
+
+
+def test_a_verify_is_refused_while_its_owners_builds_fill_the_tier(
+    worker: WorkerProcess,
+    builder: WorkerProcess,
+    client: TestClient,
+    db: Database,
+    tmp_path: Path,
+) -> None:
+    """A verify's steps are builds: with the free tier's one build slot held by a running
+    step, the next verify is a 429 quota_exceeded that creates nothing."""
+    key = create_key(db, f"free-{uuid.uuid4().hex[:6]}", Tier.FREE, DEFAULT_PERMISSIONS).token
+    project_id = project_with_stored_tests(client, key, tmp_path / "Slots", PASSING, "hang")
+    body = {"kind": "apply_patch", "project_id": project_id, "params": breaking(tests="EditMode")}
+    first = client.post("/v1/jobs", json=body, headers=auth(key))
+    assert first.status_code == 202, first.text
+    deadline = time.monotonic() + 30
+    while not children_of(client, key, first.json()["id"]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    before = [j["id"] for j in client.get("/v1/jobs", headers=auth(key)).json()["items"]]
+    second = client.post("/v1/jobs", json=body, headers=auth(key))
+    assert second.status_code == 429, second.text
+    assert second.json()["error"]["code"] == "quota_exceeded"
+    assert "concurrent builds" in second.json()["error"]["message"]
+    after = [j["id"] for j in client.get("/v1/jobs", headers=auth(key)).json()["items"]]
+    assert after == before
+    client.post(f"/v1/jobs/{first.json()['id']}/cancel", headers=auth(key))
+    assert wait_state(db, first.json()["id"], TERMINAL, timeout=20).state.value == "canceled"
