@@ -8,7 +8,9 @@ with --builds, a unity_build job's scheduling overhead vs bare Celery running th
 stand-in (bench.bench_builds); with --security, one route with the security layer on and off
 (bench.bench_security); with --files, apply_patch jobs against generate_script and a file's
 content read against a job's (bench.bench_files); with --previews, a cache-hit render_preview
-against generate_script and the editor bridge's overhead (bench.bench_previews).
+against generate_script and the editor bridge's overhead (bench.bench_previews); with --verify,
+SPARK's overhead around a verify chain (an apply_patch with a compile and a test step) vs a bare
+Celery chain running the same Unity stand-in (bench.bench_verify).
 """
 
 from __future__ import annotations
@@ -93,14 +95,15 @@ def _argv(
     files: bool = False,
     previews: bool = False,
     seconds: float = 10.0,
+    verify: bool = False,
 ) -> list[str]:
     """The benchmark module's command line; refuses --jobs below its minimum."""
     picked = {"--llm": llm, "--builds": builds, "--security": security, "--files": files}
-    picked["--previews"] = previews
+    picked |= {"--previews": previews, "--verify": verify}
     if events + sum(picked.values()) > 1:
         hint = next(flag for flag, on in reversed(picked.items()) if on)
         raise typer.BadParameter(
-            "choose one of --events, --llm, --builds, --security, --files and --previews",
+            "choose one of --events, --llm, --builds, --security, --files, --previews and --verify",
             param_hint=hint,
         )
     if any(picked.values()):
@@ -113,6 +116,7 @@ def _argv(
             "--security": ("--requests", 3000),
             "--files": ("--jobs", 500),
             "--previews": ("--jobs", 200),
+            "--verify": ("--chains", 30),
         }[chosen]
         argv = [flag, str(default if jobs is None else jobs)]
         return [*argv, "--json"] if as_json else argv
@@ -143,7 +147,8 @@ JobsOption = Annotated[
         "With --llm: SDK calls, and jobs per phase (default 300). "
         "With --builds: builds per phase (default 40). "
         "With --security: requests per way in (default 3000). "
-        "With --files: jobs per kind and GETs per route (default 500).",
+        "With --files: jobs per kind and GETs per route (default 500). "
+        "With --verify: verify chains per phase (default 30).",
     ),
 ]
 ClientsOption = Annotated[
@@ -191,6 +196,14 @@ PreviewsFlag = Annotated[
         "bridge's overhead around the editor's screenshot time.",
     ),
 ]
+VerifyFlag = Annotated[
+    bool,
+    typer.Option(
+        "--verify",
+        help="Benchmark SPARK's overhead around a verify chain (apply_patch, compile, tests) "
+        "against a bare Celery chain running the same Unity stand-in.",
+    ),
+]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
@@ -205,6 +218,7 @@ def bench(
     security: SecurityFlag = False,
     files: FilesFlag = False,
     previews: PreviewsFlag = False,
+    verify: VerifyFlag = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Benchmark SPARK's hot paths (poll, submit, end to end) against a thin Starlette +
@@ -214,13 +228,26 @@ def bench(
     the same Unity stand-in, or with --security one route with the security layer on and
     off, or with --files apply_patch jobs against generate_script and a file's content read
     against a job's, or with --previews a cache-hit render_preview against generate_script
-    and the editor bridge's overhead (on servers of its own: PostgreSQL, Valkey and NATS
+    and the editor bridge's overhead, or with --verify SPARK's overhead around a verify chain
+    against a bare Celery chain (on servers of its own: PostgreSQL, Valkey and NATS
     started for the run; a fake LLM or unity-mcp's server with a stand-in editor). Needs a
     source checkout: the benchmarks are its bench/ folder, not an installed package."""
     argv = _argv(
-        events, event_count, jobs, clients, as_json, llm, builds, security, files, previews, seconds
+        events,
+        event_count,
+        jobs,
+        clients,
+        as_json,
+        llm,
+        builds,
+        security,
+        files,
+        previews,
+        seconds,
+        verify,
     )
     chosen = {
+        "bench_verify": verify,
         "bench_previews": previews,
         "bench_files": files,
         "bench_builds": builds,
