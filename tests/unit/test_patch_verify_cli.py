@@ -13,6 +13,7 @@ from spark.cli import app as cli_app
 from spark.cli import patches
 from spark.cli.jobs import parse_params
 from spark.cli.patches import verify_params
+from spark.contracts.params import Verify
 
 
 def test_compile_and_tests_alone_ask_for_a_compile_and_the_editmode_tests() -> None:
@@ -37,6 +38,11 @@ def test_platforms_and_targets_are_matched_in_any_case_and_sent_as_unity_spells_
     verify = verify_params("tests=playmode,build=standalonelinux64")
     assert (verify["tests"], verify["build"]) == ("PlayMode", "StandaloneLinux64")
     assert verify["compile"] is False
+
+
+def test_the_parsed_words_are_what_the_api_accepts() -> None:
+    parsed = Verify.model_validate(verify_params("compile,tests,build=Android,keep"))
+    assert parsed.any and parsed.keep_on_failure
 
 
 @pytest.mark.parametrize(
