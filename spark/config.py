@@ -99,6 +99,30 @@ class Settings(BaseSettings):
                 raise ValueError(f"{root} is not an absolute path")
         return value
 
+    #: how long an MCP tool call with `wait: true` follows its job before returning it as it is
+    mcp_wait_s: float = Field(default=300.0, ge=0, le=3600)
+    #: serve /mcp without sessions, so any API process answers any call (a balancer needs no
+    #: affinity); false keeps MCP sessions in the process that opened them
+    mcp_stateless: bool = True
+    #: Host and Origin values /mcp accepts (DNS-rebinding protection; `host:*` any port,
+    #: `*` alone turns the check off for a proxy that checks Host itself): name the public
+    #: host a proxy forwards (`spark.example.com`), or every call through it is refused 421
+    mcp_allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.1:*", "localhost:*", "[::1]:*"]
+    )
+    mcp_allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]
+    )
+    #: the URL clients reach the API at (behind a proxy); unset: as each request names it
+    public_url: str | None = None
+
+    @field_validator("mcp_allowed_hosts", "mcp_allowed_origins", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
     unity_mcp_url: str | None = None
     unity_mcp_api_key: SecretStr | None = None
     #: how long a call to unity-mcp may take beyond the server's own waits for that tool

@@ -75,6 +75,12 @@ ROUTES: Mapping[tuple[str, str], RouteRule] = {
     ("GET", "/metrics"): RouteRule(Open.PUBLIC),
     ("GET", "/openapi.json"): RouteRule(Open.PUBLIC),
     ("GET", "/docs"): RouteRule(Open.PUBLIC),
+    # MCP: any credential may talk to the server; each tool call is one request to a route
+    # above, checked and metered by that route's own rule (spark/web/mcp/loopback.py)
+    ("POST", "/mcp"): RouteRule(Open.AUTHENTICATED),
+    ("GET", "/mcp"): RouteRule(Open.AUTHENTICATED),
+    ("DELETE", "/mcp"): RouteRule(Open.AUTHENTICATED),
+    ("GET", "/.well-known/oauth-protected-resource/mcp"): RouteRule(Open.PUBLIC),
 }
 
 #: a route nobody listed: closed to all but admins, so a forgotten entry never opens a route

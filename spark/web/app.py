@@ -17,6 +17,8 @@ from spark.config import Settings, load_settings
 from spark.logs import configure_process
 from spark.web import errors
 from spark.web.guards import BodyLimitMiddleware, HeaderLimitMiddleware
+from spark.web.mcp import metadata as mcp_meta
+from spark.web.mcp import server as mcp_server
 from spark.web.metrics import MetricsMiddleware, metrics_endpoint
 from spark.web.openapi import DOCS_HTML, openapi_document
 from spark.web.request_id import RequestIdMiddleware
@@ -80,6 +82,7 @@ class Api(Starlette):
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Starlette:
     """The API for settings (or the environment), with its services wired."""
     svc = services or build_services(settings or load_settings())
+    mcp = mcp_server.build(svc.settings)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -87,11 +90,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         # the process: moved out of the collector's sight, a full collection under load took
         # 24 ms at most instead of 159 ms (py-spy and gc callbacks under the poll benchmark).
         gc.freeze()
-        yield
+        async with mcp.running():
+            yield
         await svc.close()
 
     app = Api(
-        routes=routes(),
+        routes=[*routes(), *mcp_meta.routes, mcp.route],
         # Metrics outermost, so every refusal is counted too; headers are bounded before
         # anything reads them, a body only once the caller is known to be allowed to send one.
         middleware=[

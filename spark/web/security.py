@@ -13,10 +13,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from spark import logs
 from spark.config import TierLimits
 from spark.domain.principals import Principal
-from spark.errors import AppError, Forbidden
+from spark.errors import AppError, Forbidden, Unauthenticated
 from spark.security import limits
 from spark.security.permissions import Family, Open, RouteRule, rule_for
 from spark.web.errors import error_response, record_refusal
+from spark.web.mcp.metadata import challenge
 from spark.web.metrics import matched_route
 from spark.web.services import Services, presented_token, services
 
@@ -38,7 +39,11 @@ class SecurityMiddleware:
             headers = await _admit(request, rule)
         except AppError as exc:
             await record_refusal(request, exc)
-            await error_response(exc)(scope, receive, send)
+            response = error_response(exc)
+            if isinstance(exc, Unauthenticated):
+                # RFC 6750: a 401 names its scheme; for /mcp, where its metadata is (RFC 9728)
+                response.headers["WWW-Authenticate"] = challenge(request)
+            await response(scope, receive, send)
             return
         if not headers:
             await self.app(scope, receive, send)
