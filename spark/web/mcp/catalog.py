@@ -40,7 +40,7 @@ class ToolSpec:
     #: the structured content's model (None: the tool returns content blocks, an image)
     output: type[BaseModel] | None
     annotations: types.ToolAnnotations
-    run: Callable[[Call], Awaitable[types.CallToolResult]]
+    perform: Callable[[Call], Awaitable[types.CallToolResult]]
 
     def definition(self) -> types.Tool:
         """The tool as tools/list shows it."""
@@ -89,7 +89,9 @@ class KindCall(BaseModel):
 KIND_CALL_FIELDS = frozenset(KindCall.model_fields)
 
 
-def kind_tool(spec: KindSpec, run: Callable[[Call], Awaitable[types.CallToolResult]]) -> ToolSpec:
+def kind_tool(
+    spec: KindSpec, perform: Callable[[Call], Awaitable[types.CallToolResult]]
+) -> ToolSpec:
     """The tool that submits a job of spec's kind: its params plus project_id, session_id,
     priority and wait, validated with the kind's own params model."""
     clash = KIND_CALL_FIELDS & set(spec.params.model_fields)
@@ -114,7 +116,7 @@ def kind_tool(spec: KindSpec, run: Callable[[Call], Awaitable[types.CallToolResu
             idempotent_hint=False,
             open_world_hint=False,
         ),
-        run=run,
+        perform=perform,
     )
 
 

@@ -121,7 +121,7 @@ async def follow(call: Call, job_id: str) -> types.CallToolResult:
 
 async def _events(call: Call, job_id: str) -> AsyncIterator[dict[str, Any]]:
     """The job's events, live, from the public SSE route (each one's envelope)."""
-    stream = call.loopback.stream("GET", f"/v1/jobs/{job_id}/events", accept="text/event-stream")
+    stream = call.loopback.streaming("GET", f"/v1/jobs/{job_id}/events", accept="text/event-stream")
     buffer = b""
     async for chunk in stream:
         if isinstance(chunk, Answer):

@@ -80,7 +80,7 @@ class Loopback:
                 chunks.append(message.get("body", b""))
         return Answer(status, headers, b"".join(chunks))
 
-    async def stream(
+    async def streaming(
         self, method: str, path: str, *, query: Mapping[str, Any] | None = None, accept: str
     ) -> AsyncIterator[bytes | Answer]:
         """A streamed request: an Answer first (its status and headers, no body), then each

@@ -90,7 +90,7 @@ def build(settings: Settings) -> McpEndpoint:
             await ctx.session.report_progress(done, total, message)
 
         call = Call(Loopback.of(request), args, report, settings.mcp_wait_s)
-        return await tool.run(call)
+        return await tool.perform(call)
 
     async def list_templates(ctx: Any, params: Any) -> types.ListResourceTemplatesResult:
         return types.ListResourceTemplatesResult(resource_templates=file_tools.resource_templates())
