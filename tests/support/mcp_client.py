@@ -15,11 +15,15 @@ T = TypeVar("T")
 
 
 @asynccontextmanager
-async def mcp_session(url: str, headers: dict[str, str]) -> AsyncIterator[ClientSession]:
+async def mcp_session(
+    url: str, headers: dict[str, str], *, keep_alive: bool = True
+) -> AsyncIterator[ClientSession]:
     """An initialized ClientSession to url with headers (the handshake client, which shows
-    session problems the per-request client would hide)."""
+    session problems the per-request client would hide); without keep_alive every request
+    opens a connection of its own, so a balancer may send each one elsewhere."""
+    limits = httpx2.Limits() if keep_alive else httpx2.Limits(max_keepalive_connections=0)
     async with (
-        httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(60.0)) as http,
+        httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(60.0), limits=limits) as http,
         streamable_http_client(url, http_client=http) as (read, write),
         ClientSession(read, write) as session,
     ):

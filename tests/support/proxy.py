@@ -1,9 +1,13 @@
-"""A TCP proxy a test can cut, so a process loses its database without the database stopping."""
+"""A TCP proxy a test can cut, so a process loses its database without the database stopping;
+with several upstreams it takes turns between them, one connection each (a round-robin
+balancer with no affinity)."""
 
 from __future__ import annotations
 
+import itertools
 import socket
 import threading
+from collections import Counter
 from contextlib import suppress
 
 
@@ -11,8 +15,11 @@ class TcpProxy:
     """Forwards 127.0.0.1:<port> to an upstream; cut() drops every connection and refuses new
     ones (as a stopped server would) until restore()."""
 
-    def __init__(self, upstream_host: str, upstream_port: int) -> None:
+    def __init__(self, upstream_host: str, upstream_port: int, *more: tuple[str, int]) -> None:
         self.upstream = (upstream_host, upstream_port)
+        self._turns = itertools.cycle([self.upstream, *more])
+        #: connections forwarded to each upstream
+        self.connections: Counter[tuple[str, int]] = Counter()
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = int(self._listener.getsockname()[1])
         self._open = threading.Event()
@@ -50,8 +57,10 @@ class TcpProxy:
             if not self._open.is_set():
                 client.close()
                 continue
+            target = next(self._turns)
+            self.connections[target] += 1
             try:
-                server = socket.create_connection(self.upstream, timeout=5)
+                server = socket.create_connection(target, timeout=5)
             except OSError:
                 client.close()
                 continue
