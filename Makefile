@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 
 .PHONY: run test test-lane-1 test-lane-2 lint typecheck unit integration acceptance fuzz chaos \
-	cluster bench clean
+	cluster bench clean mcp-inspector
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "SPARK needs Python 3.11+"'
@@ -28,6 +28,12 @@ $(UNITY_MCP_SERVER): tests/support/unity-mcp-server.txt | $(BIN)/python
 	$(PYTHON) -m venv $(VENV)/unity-mcp
 	$(VENV)/unity-mcp/bin/pip install -q -r tests/support/unity-mcp-server.txt
 	touch $@
+
+# The MCP Inspector CLI from npm, the third-party client of tests/acceptance/test_mcp_inspector.py:
+# installed once into ~/.cache/spark-test before the tests start, out of their timeouts. Its
+# failure does not stop the run: those tests then fail saying what is missing.
+mcp-inspector: $(VENV)/.installed-dev
+	-$(BIN)/python -m tests.support.inspector
 
 run: $(VENV)/.installed
 	$(BIN)/spark up
@@ -53,7 +59,7 @@ ACCEPTANCE_2 := $(BIN)/pytest -q $(filter-out $(ACCEPTANCE_FIRST),$(ACCEPTANCE_F
 # multi-host tier (about two minutes; it needs root) in the other (about 15 minutes on two
 # cores, where one lane after the other takes over 25). Each step's output is printed when it
 # ends; a failed step ends its lane, and the other lane runs on.
-test: $(VENV)/.installed-dev $(UNITY_MCP_SERVER)
+test: $(VENV)/.installed-dev $(UNITY_MCP_SERVER) mcp-inspector
 	@$(MAKE) --no-print-directory -j2 -k --output-sync=line test-lane-1 test-lane-2
 
 test-lane-1:
@@ -83,7 +89,7 @@ unit: $(VENV)/.installed-dev
 integration: $(VENV)/.installed-dev $(UNITY_MCP_SERVER)
 	$(INTEGRATION)
 
-acceptance: $(VENV)/.installed-dev $(UNITY_MCP_SERVER)
+acceptance: $(VENV)/.installed-dev $(UNITY_MCP_SERVER) mcp-inspector
 	$(BIN)/pytest tests/acceptance -q
 
 # schemathesis over /openapi.json against a real `spark api`, with a key and without one
