@@ -175,6 +175,15 @@ def _print_example(url: str, token: str) -> None:
         markup=False,
         soft_wrap=True,
     )
+    console.print(
+        "\nor from an AI agent (MCP; README: Use SPARK from an AI agent):", highlight=False
+    )
+    console.print(
+        f"claude mcp add --transport http spark {url}/mcp --header 'Authorization: Bearer {token}'",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
 
 
 def _watch(procs: list[subprocess.Popen[bytes]], stack: EmbeddedStack) -> None:

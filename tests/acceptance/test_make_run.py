@@ -21,6 +21,7 @@ import pytest
 
 from fakes.unity import make_unity_project, write_launcher
 from spark.engines.unity.csharp import check_syntax
+from tests.support.mcp_client import run as mcp_run
 from tests.support.services import free_port
 from tests.support.stack import Up
 
@@ -114,6 +115,17 @@ def test_the_printed_cli_line_waits_for_the_script(up: Up) -> None:
     assert done.returncode == 0, done.stderr
     assert "succeeded" in done.stdout
     assert "public class PlayerController : MonoBehaviour" in done.stdout
+
+
+def test_the_printed_mcp_line_gives_an_agent_the_tools(up: Up) -> None:
+    """The `claude mcp add` line names /mcp and a header that an MCP client is served with."""
+    line = up.line_after("AI agent")
+    found = re.search(r"--transport http spark (\S+) --header '([^:]+): (.+)'", line)
+    assert found is not None, line
+    url, header, value = found.groups()
+    assert url == f"{up.url}/mcp"
+    listed = mcp_run(url, {header: value}, lambda session: session.list_tools())
+    assert {"generate_script", "get_job", "read_file"} <= {t.name for t in listed.tools}
 
 
 def run_cli(up: Up, *args: str) -> subprocess.CompletedProcess[str]:
