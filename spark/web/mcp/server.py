@@ -22,6 +22,7 @@ import mcp_types as types
 from mcp.server.lowlevel import Server
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
+from mcp.shared.exceptions import MCPError
 from starlette.requests import Request
 from starlette.routing import Route
 
@@ -66,16 +67,22 @@ def catalog() -> dict[str, ToolSpec]:
     return {tool.name: tool for tool in tools}
 
 
-def build(settings: Settings) -> McpEndpoint:
-    """The MCP server for settings, ready to mount at PATH."""
-    tools = catalog()
-    definitions = [tool.definition() for tool in tools.values()]
+class _Handlers:
+    """The server's request handlers over one catalog of tools."""
 
-    async def list_tools(ctx: Any, params: Any) -> types.ListToolsResult:
-        return types.ListToolsResult(tools=definitions)
+    def __init__(self, tools: dict[str, ToolSpec], wait_s: float) -> None:
+        self.tools = tools
+        self.definitions = [tool.definition() for tool in tools.values()]
+        self.wait_s = wait_s
 
-    async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
-        tool = tools.get(params.name)
+    async def list_tools(self, ctx: Any, params: Any) -> types.ListToolsResult:
+        return types.ListToolsResult(tools=self.definitions)
+
+    async def call_tool(
+        self, ctx: Any, params: types.CallToolRequestParams
+    ) -> types.CallToolResult:
+        """Run the named tool as the caller of this request; every failure a tool error."""
+        tool = self.tools.get(params.name)
         if tool is None:
             return refused("unknown_tool", f"no tool named {params.name!r}; see tools/list")
         try:
@@ -89,28 +96,33 @@ def build(settings: Settings) -> McpEndpoint:
         async def report(done: float, total: float | None, message: str | None) -> None:
             await ctx.session.report_progress(done, total, message)
 
-        call = Call(Loopback.of(request), args, report, settings.mcp_wait_s)
-        return await tool.perform(call)
+        return await tool.perform(Call(Loopback.of(request), args, report, self.wait_s))
 
-    async def list_templates(ctx: Any, params: Any) -> types.ListResourceTemplatesResult:
-        return types.ListResourceTemplatesResult(resource_templates=file_tools.resource_templates())
+    async def list_templates(self, ctx: Any, params: Any) -> types.ListResourceTemplatesResult:
+        templates = file_tools.resource_templates()
+        return types.ListResourceTemplatesResult(resource_templates=templates)
 
     async def read_resource(
-        ctx: Any, params: types.ReadResourceRequestParams
+        self, ctx: Any, params: types.ReadResourceRequestParams
     ) -> types.ReadResourceResult:
         request = ctx.request
-        assert isinstance(request, Request)
+        if not isinstance(request, Request):
+            raise MCPError(file_tools.INVALID_PARAMS, "SPARK's resources are served over HTTP only")
         return await file_tools.read_resource(Loopback.of(request), str(params.uri))
 
+
+def build(settings: Settings) -> McpEndpoint:
+    """The MCP server for settings, ready to mount at PATH."""
+    handlers = _Handlers(catalog(), settings.mcp_wait_s)
     server: Server[Any] = Server(
         "spark",
         version=__version__,
         title="SPARK",
         instructions=_INSTRUCTIONS,
-        on_list_tools=list_tools,
-        on_call_tool=call_tool,
-        on_list_resource_templates=list_templates,
-        on_read_resource=read_resource,
+        on_list_tools=handlers.list_tools,
+        on_call_tool=handlers.call_tool,
+        on_list_resource_templates=handlers.list_templates,
+        on_read_resource=handlers.read_resource,
     )
     manager = StreamableHTTPSessionManager(
         app=server,
@@ -118,8 +130,7 @@ def build(settings: Settings) -> McpEndpoint:
         json_response=False,
         security_settings=_host_check(settings),
     )
-    asgi = StreamableHTTPASGIApp(manager)
-    route = Route(PATH, endpoint=asgi, methods=["GET", "POST", "DELETE"])
+    route = Route(PATH, endpoint=StreamableHTTPASGIApp(manager), methods=["GET", "POST", "DELETE"])
     return McpEndpoint(route, manager)
 
 
