@@ -49,7 +49,8 @@ class Up:
         while time.monotonic() < deadline:
             line = self.proc.stdout.readline()
             self.lines.append(line)
-            if "--wait" in line or self.proc.poll() is not None:
+            # the last line `spark up` prints once everything runs: the MCP example
+            if "mcp add" in line or self.proc.poll() is not None:
                 break
         # Keep reading, so the services' own output never fills the pipe and blocks them.
         self._drain = threading.Thread(target=self.proc.stdout.read, daemon=True)
