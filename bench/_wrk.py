@@ -18,24 +18,45 @@ from pathlib import Path
 _MARK = "WRK_SUMMARY "
 
 # One script for every phase: the paths cycle, every request carries the same headers and
-# body; done() prints the summary as JSON so nothing has to parse wrk's human output.
+# body; done() prints the summary as JSON so nothing has to parse wrk's human output. With an
+# expected text, response() counts the bodies that lack it (an MCP tool error is a 200 too);
+# its count lives in the thread's Lua state, so done() collects it from the threads.
 _SCRIPT = """
 local paths = {%(paths)s}
 local method = %(method)s
 local body = %(body)s
 local headers = {%(headers)s}
+local expect = %(expect)s
+local threads = {}
 local i = 0
+unexpected = 0
+setup = function(thread)
+  table.insert(threads, thread)
+end
 request = function()
   i = i %% #paths + 1
   return wrk.format(method, paths[i], headers, body)
 end
+%(response)s
 done = function(summary, latency, requests)
   local e = summary.errors
+  local missing = 0
+  for _, thread in ipairs(threads) do
+    missing = missing + (thread:get("unexpected") or 0)
+  end
   io.write(string.format(
     '%(mark)s{"requests":%%d,"duration_us":%%d,"connect":%%d,"read":%%d,"write":%%d,' ..
-    '"status":%%d,"timeout":%%d,"p50_us":%%d,"p99_us":%%d,"max_us":%%d}\\n',
+    '"status":%%d,"timeout":%%d,"p50_us":%%d,"p99_us":%%d,"max_us":%%d,"unexpected":%%d}\\n',
     summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
-    latency:percentile(50), latency:percentile(99), latency.max))
+    latency:percentile(50), latency:percentile(99), latency.max, missing))
+end
+"""
+# Defined only when a body is checked: wrk reads and hands over bodies only to a response().
+_RESPONSE = """
+response = function(status, headers, body)
+  if not string.find(body or "", expect, 1, true) then
+    unexpected = unexpected + 1
+  end
 end
 """
 
@@ -53,6 +74,8 @@ class WrkResult:
     socket_errors: int
     #: responses outside 2xx/3xx
     bad_status: int
+    #: responses whose body lacks the expected text (0 when none was given)
+    unexpected: int = 0
 
     @property
     def per_s(self) -> float:
@@ -87,13 +110,21 @@ def _lua(text: str) -> str:
     return json.dumps(text)  # a JSON string literal is a valid Lua string literal here
 
 
-def script(method: str, paths: list[str], headers: dict[str, str], body: str | None) -> str:
-    """The Lua script for one phase."""
+def script(
+    method: str,
+    paths: list[str],
+    headers: dict[str, str],
+    body: str | None,
+    expect: str | None = None,
+) -> str:
+    """The Lua script for one phase; with expect, bodies lacking it are counted."""
     return _SCRIPT % {
         "paths": ", ".join(_lua(p) for p in paths),
         "method": _lua(method),
         "body": "nil" if body is None else _lua(body),
         "headers": ", ".join(f"[{_lua(k)}] = {_lua(v)}" for k, v in headers.items()),
+        "expect": "nil" if expect is None else _lua(expect),
+        "response": "" if expect is None else _RESPONSE,
         "mark": _MARK,
     }
 
@@ -122,4 +153,5 @@ def run_wrk(
         max_ms=s["max_us"] / 1000,
         socket_errors=s["connect"] + s["read"] + s["write"] + s["timeout"],
         bad_status=s["status"],
+        unexpected=s["unexpected"],
     )

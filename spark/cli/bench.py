@@ -10,7 +10,8 @@ stand-in (bench.bench_builds); with --security, one route with the security laye
 content read against a job's (bench.bench_files); with --previews, a cache-hit render_preview
 against generate_script and the editor bridge's overhead (bench.bench_previews); with --verify,
 SPARK's overhead around a verify chain (an apply_patch with a compile and a test step) vs a bare
-Celery chain running the same Unity stand-in (bench.bench_verify).
+Celery chain running the same Unity stand-in (bench.bench_verify); with --mcp, `get_job` through
+MCP against `GET /v1/jobs/{id}` on the same API process under wrk (bench.bench_mcp).
 """
 
 from __future__ import annotations
@@ -96,14 +97,16 @@ def _argv(
     previews: bool = False,
     seconds: float = 10.0,
     verify: bool = False,
+    mcp: bool = False,
 ) -> list[str]:
     """The benchmark module's command line; refuses --jobs below its minimum."""
     picked = {"--llm": llm, "--builds": builds, "--security": security, "--files": files}
     picked |= {"--previews": previews, "--verify": verify}
-    if events + sum(picked.values()) > 1:
-        hint = next(flag for flag, on in reversed(picked.items()) if on)
+    if events + mcp + sum(picked.values()) > 1:
+        hint = "--mcp" if mcp else next(flag for flag, on in reversed(picked.items()) if on)
         raise typer.BadParameter(
-            "choose one of --events, --llm, --builds, --security, --files, --previews and --verify",
+            "choose one of --events, --llm, --builds, --security, --files, --previews, --verify "
+            "and --mcp",
             param_hint=hint,
         )
     if any(picked.values()):
@@ -121,10 +124,11 @@ def _argv(
         argv = [flag, str(default if jobs is None else jobs)]
         return [*argv, "--json"] if as_json else argv
     if not events:
-        # the hot paths run for a time under wrk, not for a count of jobs
+        # the hot paths and MCP's get_job run for a time under wrk, not for a count of jobs
         if jobs is not None:
+            which = "MCP" if mcp else "hot-path"
             raise typer.BadParameter(
-                "the hot-path benchmark runs for --seconds", param_hint="--jobs"
+                f"the {which} benchmark runs for --seconds", param_hint="--jobs"
             )
         argv = ["--seconds", f"{seconds:g}", "--connections", str(clients or 32)]
         return [*argv, "--json"] if as_json else argv
@@ -142,7 +146,7 @@ JobsOption = Annotated[
     int | None,
     typer.Option(
         "--jobs",
-        help="Not for the hot paths (they run for --seconds). "
+        help="Not for the hot paths or --mcp (they run for --seconds). "
         "With --events: jobs in its end-to-end phase (default 500); 0 skips it. "
         "With --llm: SDK calls, and jobs per phase (default 300). "
         "With --builds: builds per phase (default 40). "
@@ -155,12 +159,13 @@ ClientsOption = Annotated[
     int | None,
     typer.Option(
         min=1,
-        help="Concurrent HTTP connections (default 32 for the hot paths, 16 with --events; "
-        "not used by the others).",
+        help="Concurrent HTTP connections (default 32 for the hot paths and --mcp, 16 with "
+        "--events; not used by the others).",
     ),
 ]
 SecondsOption = Annotated[
-    float, typer.Option(min=1, help="Hot paths: seconds of wrk load per side and phase.")
+    float,
+    typer.Option(min=1, help="Hot paths and --mcp: seconds of wrk load per side and phase."),
 ]
 EventsFlag = Annotated[
     bool,
@@ -204,6 +209,13 @@ VerifyFlag = Annotated[
         "against a bare Celery chain running the same Unity stand-in.",
     ),
 ]
+McpFlag = Annotated[
+    bool,
+    typer.Option(
+        "--mcp",
+        help="Benchmark get_job through MCP against GET /v1/jobs/{id} on the same API process.",
+    ),
+]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
@@ -219,6 +231,7 @@ def bench(
     files: FilesFlag = False,
     previews: PreviewsFlag = False,
     verify: VerifyFlag = False,
+    mcp: McpFlag = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Benchmark SPARK's hot paths (poll, submit, end to end) against a thin Starlette +
@@ -229,7 +242,8 @@ def bench(
     off, or with --files apply_patch jobs against generate_script and a file's content read
     against a job's, or with --previews a cache-hit render_preview against generate_script
     and the editor bridge's overhead, or with --verify SPARK's overhead around a verify chain
-    against a bare Celery chain (on servers of its own: PostgreSQL, Valkey and NATS
+    against a bare Celery chain, or with --mcp get_job through MCP against GET /v1/jobs/{id}
+    (on servers of its own: PostgreSQL, Valkey and NATS
     started for the run; a fake LLM or unity-mcp's server with a stand-in editor). Needs a
     source checkout: the benchmarks are its bench/ folder, not an installed package."""
     argv = _argv(
@@ -245,8 +259,10 @@ def bench(
         previews,
         seconds,
         verify,
+        mcp,
     )
     chosen = {
+        "bench_mcp": mcp,
         "bench_verify": verify,
         "bench_previews": previews,
         "bench_files": files,
