@@ -64,6 +64,7 @@ def routes() -> list[BaseRoute]:
         *audit.routes,
         *farm.routes,
         *health.routes,
+        *mcp_meta.routes,
         ApiRoute("/openapi.json", _openapi, method="GET"),
         ApiRoute("/docs", _docs, method="GET"),
         ApiRoute("/metrics", metrics_endpoint, method="GET"),
@@ -95,7 +96,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         await svc.close()
 
     app = Api(
-        routes=[*routes(), *mcp_meta.routes, mcp.route],
+        # /mcp is the MCP SDK's transport, not a REST route: outside the OpenAPI document
+        routes=[*routes(), mcp.route],
         # Metrics outermost, so every refusal is counted too; headers are bounded before
         # anything reads them, a body only once the caller is known to be allowed to send one.
         middleware=[

@@ -260,6 +260,11 @@ OPERATIONS: Mapping[tuple[str, str], Operation] = {
     ("GET", "/metrics"): Operation("Prometheus metrics", _ok("the metrics", _TEXT)),
     ("GET", "/openapi.json"): Operation("This document", _ok("the document", _JSON)),
     ("GET", "/docs"): Operation("Human-readable API docs", _ok("the page", "text/html")),
+    ("GET", "/.well-known/oauth-protected-resource/mcp"): Operation(
+        "The /mcp resource's protected-resource metadata (RFC 9728): how an MCP client"
+        " authenticates (a Bearer API key or JWT in the Authorization header)",
+        _ok("the metadata", "application/json"),
+    ),
 }
 
 

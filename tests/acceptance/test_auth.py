@@ -42,7 +42,15 @@ from spark.web.app import create_app
 from spark.web.services import build_services
 from tests.support.jobs import TURRET, auth
 
-PUBLIC = {"/v1/health", "/metrics", "/openapi.json", "/docs"}
+#: CONTRACT §4's public routes, and /mcp's protected-resource metadata (RFC 9728), which a
+#: client reads before it has a credential, to learn how to get one
+PUBLIC = {
+    "/v1/health",
+    "/metrics",
+    "/openapi.json",
+    "/docs",
+    "/.well-known/oauth-protected-resource/mcp",
+}
 #: every tier's limits out of reach: these tests are about credentials, not refusals
 UNLIMITED = {
     tier: dict.fromkeys(TierLimits.model_fields, 10**9) for tier in ("free", "pro", "enterprise")
@@ -155,7 +163,9 @@ def test_every_non_public_route_refuses_every_bad_credential_with_401(
     assert checked >= 10 * len(credentials)
 
 
-def test_the_public_routes_are_exactly_health_metrics_and_the_docs(jwt_client: TestClient) -> None:
+def test_the_public_routes_are_exactly_health_metrics_the_docs_and_mcp_metadata(
+    jwt_client: TestClient,
+) -> None:
     """The route table, the app and CONTRACT §4 agree; public routes answer without credentials."""
     app = jwt_client.app
     assert isinstance(app, Starlette)

@@ -73,6 +73,9 @@ class _Handlers:
     def __init__(self, tools: dict[str, ToolSpec], wait_s: float) -> None:
         self.tools = tools
         self.definitions = [tool.definition() for tool in tools.values()]
+        #: each tool's input schema, for the SDK's check of a call's Mcp-Param headers; without
+        #: it the SDK runs list_tools and serialises the whole catalog on every call
+        self.input_schemas = {d.name: d.input_schema for d in self.definitions}
         self.wait_s = wait_s
 
     async def list_tools(self, ctx: Any, params: Any) -> types.ListToolsResult:
@@ -119,6 +122,7 @@ def build(settings: Settings) -> McpEndpoint:
         version=__version__,
         title="SPARK",
         instructions=_INSTRUCTIONS,
+        get_tool_input_schema=handlers.input_schemas.get,
         on_list_tools=handlers.list_tools,
         on_call_tool=handlers.call_tool,
         on_list_resource_templates=handlers.list_templates,
