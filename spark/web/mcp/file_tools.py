@@ -138,8 +138,10 @@ async def rollback_file(call: Call) -> types.CallToolResult:
 
 def file_tools() -> list[ToolSpec]:
     """The fixed tools over project files."""
+    # A rollback changes the file but destroys nothing: it adds a version, and history keeps
+    # every earlier one (as a job's write does).
     write = types.ToolAnnotations(
-        read_only_hint=False, destructive_hint=True, idempotent_hint=False, open_world_hint=False
+        read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False
     )
     return [
         ToolSpec(
