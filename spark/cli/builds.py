@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -102,16 +103,16 @@ def run_on_farm(
 ) -> None:
     """Submit a farm job for the project (id or name) and print it with show (or as JSON);
     with follow, watch it to the end and exit as `spark jobs wait` does."""
-    client = client_from_settings()
     try:
-        found = client.find_project(project)
-        job = client.submit({"kind": kind, "project_id": found["id"], "params": params})
-        if follow:
-            job = (
-                client.wait(job["id"], timeout=timeout)
-                if as_json
-                else _follow(client, job, compact, timeout)
-            )
+        with closing(client_from_settings()) as client:
+            found = client.find_project(project)
+            job = client.submit({"kind": kind, "project_id": found["id"], "params": params})
+            if follow:
+                job = (
+                    client.wait(job["id"], timeout=timeout)
+                    if as_json
+                    else _follow(client, job, compact, timeout)
+                )
     except ApiError as exc:
         fail(exc, as_json)
     emit_json(job) if as_json else show(job)
@@ -127,18 +128,18 @@ def logs(
     offset: Annotated[int, typer.Option(help="Start at this line.")] = 0,
 ) -> None:
     """Print a job's log; with --follow, until the job ends."""
-    client = client_from_settings()
     try:
-        while True:
-            chunk = client.log(job_id, offset, compact)
-            for line in chunk.lines:
-                console.print(line, markup=False, highlight=False, soft_wrap=True)
-            offset = chunk.read_on_from(offset)
-            if chunk.more:
-                continue
-            if not follow or chunk.complete:
-                return
-            time.sleep(POLL_S)
+        with closing(client_from_settings()) as client:
+            while True:
+                chunk = client.log(job_id, offset, compact)
+                for line in chunk.lines:
+                    console.print(line, markup=False, highlight=False, soft_wrap=True)
+                offset = chunk.read_on_from(offset)
+                if chunk.more:
+                    continue
+                if not follow or chunk.complete:
+                    return
+                time.sleep(POLL_S)
     except ApiError as exc:
         fail(exc, False)
 
@@ -176,7 +177,8 @@ def create(
     if unity_instance is not None:
         body["unity_instance"] = unity_instance
     try:
-        project = client_from_settings().create_project(body)
+        with closing(client_from_settings()) as client:
+            project = client.create_project(body)
     except ApiError as exc:
         fail(exc, as_json)
     if as_json:
@@ -192,7 +194,8 @@ def create(
 def list_projects(as_json: JsonFlag = False) -> None:
     """List your projects."""
     try:
-        page = client_from_settings().projects()
+        with closing(client_from_settings()) as client:
+            page = client.projects()
     except ApiError as exc:
         fail(exc, as_json)
     if as_json:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import closing
 from typing import Annotated, Any
 
 import typer
@@ -106,11 +107,11 @@ def register(app: typer.Typer) -> None:
         ):
             if value is not None:
                 body[key] = value
-        client = client_from_settings()
         try:
-            job = client.submit(body, idempotency_key)
-            if wait:
-                job = wait_with_bar(client, job, timeout, as_json)
+            with closing(client_from_settings()) as client:
+                job = client.submit(body, idempotency_key)
+                if wait:
+                    job = wait_with_bar(client, job, timeout, as_json)
         except ApiError as exc:
             fail(exc, as_json)
         emit_json(job) if as_json else _show(job)
@@ -130,14 +131,15 @@ def list_(
 ) -> None:
     """Your jobs, newest first."""
     try:
-        page = client_from_settings().jobs(
-            kind=kind,
-            state=state,
-            session_id=session,
-            project_id=project,
-            limit=limit,
-            cursor=cursor,
-        )
+        with closing(client_from_settings()) as client:
+            page = client.jobs(
+                kind=kind,
+                state=state,
+                session_id=session,
+                project_id=project,
+                limit=limit,
+                cursor=cursor,
+            )
     except ApiError as exc:
         fail(exc, as_json)
     if as_json:
@@ -161,7 +163,8 @@ def list_(
 def show(job_id: str, as_json: JsonFlag = False) -> None:
     """One job."""
     try:
-        job = client_from_settings().job(job_id)
+        with closing(client_from_settings()) as client:
+            job = client.job(job_id)
     except ApiError as exc:
         fail(exc, as_json)
     emit_json(job) if as_json else _show(job)
@@ -171,7 +174,8 @@ def show(job_id: str, as_json: JsonFlag = False) -> None:
 def cancel(job_id: str, as_json: JsonFlag = False) -> None:
     """Cancel a queued or running job."""
     try:
-        job = client_from_settings().cancel(job_id)
+        with closing(client_from_settings()) as client:
+            job = client.cancel(job_id)
     except ApiError as exc:
         fail(exc, as_json)
     emit_json(job) if as_json else console.print(f"job {job_id}: {job['state']}")
@@ -184,9 +188,9 @@ def wait(
     as_json: JsonFlag = False,
 ) -> None:
     """Wait for a job to end, with a progress bar; exit 0 only if it succeeded."""
-    client = client_from_settings()
     try:
-        job = wait_with_bar(client, client.job(job_id), timeout, as_json)
+        with closing(client_from_settings()) as client:
+            job = wait_with_bar(client, client.job(job_id), timeout, as_json)
     except ApiError as exc:
         fail(exc, as_json)
     emit_json(job) if as_json else _show(job)

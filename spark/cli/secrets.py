@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import os
+from contextlib import closing
 from pathlib import Path
 from typing import Annotated
 
@@ -49,8 +50,8 @@ def secret_set(
         "key_password": _password(KEY_PASSWORD_ENV, "Key password"),
     }
     try:
-        client = client_from_settings()
-        stored = client.put_secret(client.find_project(project)["id"], name, body)
+        with closing(client_from_settings()) as client:
+            stored = client.put_secret(client.find_project(project)["id"], name, body)
     except ApiError as exc:
         fail(exc, as_json)
     if as_json:
@@ -65,8 +66,8 @@ def secrets_list(
 ) -> None:
     """List the project's secrets: names and update times, never values."""
     try:
-        client = client_from_settings()
-        listed = client.secrets(client.find_project(project)["id"])
+        with closing(client_from_settings()) as client:
+            listed = client.secrets(client.find_project(project)["id"])
     except ApiError as exc:
         fail(exc, as_json)
     if as_json:
@@ -85,8 +86,8 @@ def secret_delete(
 ) -> None:
     """Delete one of the project's secrets."""
     try:
-        client = client_from_settings()
-        client.delete_secret(client.find_project(project)["id"], name)
+        with closing(client_from_settings()) as client:
+            client.delete_secret(client.find_project(project)["id"], name)
     except ApiError as exc:
         fail(exc, as_json)
     if as_json:
