@@ -118,7 +118,18 @@ def test_read_file_and_rollback_agree_with_the_http_routes(
                 {"project_id": project_id, "path": path, "from_version": 1, "to_version": 2},
             )
         )
-        return {"read": read, "back": back, "diff": diff}
+        uri = f"spark://projects/{project_id}/files/{path}"
+        newest = await session.read_resource(uri)
+        first = await session.read_resource(f"{uri}?version=1")
+        templates = await session.list_resource_templates()
+        return {
+            "read": read,
+            "back": back,
+            "diff": diff,
+            "resource": newest.contents[0].text,
+            "resource_v1": first.contents[0].text,
+            "templates": [t.uri_template for t in templates.resource_templates],
+        }
 
     got = run(mcp_url(api_server), bearer(api_key), work)
     raw = httpx.get(file_url, headers={**bearer(api_key), "Accept": "application/octet-stream"})
@@ -129,6 +140,20 @@ def test_read_file_and_rollback_agree_with_the_http_routes(
     assert got["back"]["version"] == newest["version"] == 3
     assert got["back"]["sha256"] == newest["sha256"] == raw.headers["etag"].strip('"')
     assert got["diff"]["diff"].startswith(f"--- a/{path}@1")
+    # the file as a resource: the newest version (the rollback's), and version 1 by query
+    assert (
+        got["resource"].encode()
+        == httpx.get(
+            file_url, headers={**bearer(api_key), "Accept": "application/octet-stream"}
+        ).content
+    )
+    v1 = httpx.get(
+        file_url,
+        params={"version": 1},
+        headers={**bearer(api_key), "Accept": "application/octet-stream"},
+    )
+    assert got["resource_v1"].encode() == v1.content == got["resource"].encode()
+    assert "spark://projects/{project_id}/files/{+path}{?version}" in got["templates"]
 
 
 @pytest.fixture(scope="module")
