@@ -252,8 +252,13 @@ def check_health(
     # (a dependency failure), and everything else still works.
     storage = _storage(settings, blobs)
     checks["storage"] = storage.status
-    # Builds waiting for a target nobody builds still wait in their queue: degraded.
-    builds = _builds(db, farm)
+    # Builds waiting for a target nobody builds still wait in their queue: degraded. With
+    # the database down nobody can say which wait, and asking would only wait out another
+    # connection timeout before a probe that has its answer already.
+    if checks["database"] == "down":
+        builds = BuildsCheck("down", error="the database is down")
+    else:
+        builds = _builds(db, farm)
     checks["builds"] = builds.status
     if any(checks[name] == "down" for name in REQUIRED):
         status: Literal["healthy", "degraded", "unhealthy"] = "unhealthy"
