@@ -37,8 +37,8 @@ OPENERS = frozenset(
 #: without arguments, as the executor's `db.read()` is
 BARE_OPENERS = frozenset({"read"})
 #: receiver.method calls named like an opener that open no transaction: the MCP transport's
-#: session manager runs for the app's lifespan (spark/web/mcp/server.py)
-NOT_DATABASE = frozenset({"manager.run"})
+#: session managers run for the app's lifespan (spark/web/mcp/server.py, transport.py)
+NOT_DATABASE = frozenset({"manager.run", "streaming.run", "plain.run"})
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +122,13 @@ def transaction_opens(package: Path) -> list[str]:
             if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
                 continue
             receiver = node.func.value
-            named = receiver.attr if isinstance(receiver, ast.Attribute) else None
+            named = (
+                receiver.attr
+                if isinstance(receiver, ast.Attribute)
+                else receiver.id
+                if isinstance(receiver, ast.Name)
+                else None
+            )
             if f"{named}.{node.func.attr}" in NOT_DATABASE:
                 continue
             bare = not node.args and not node.keywords and node.func.attr in BARE_OPENERS

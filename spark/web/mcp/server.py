@@ -32,6 +32,7 @@ from spark.web.mcp import file_tools, job_tools
 from spark.web.mcp.answers import refused
 from spark.web.mcp.catalog import ArgumentsInvalid, Call, ToolSpec, kind_specs
 from spark.web.mcp.loopback import Loopback
+from spark.web.mcp.transport import SplitTransport
 
 log = logging.getLogger(__name__)
 
@@ -47,14 +48,17 @@ _INSTRUCTIONS = (
 
 @dataclass(frozen=True)
 class McpEndpoint:
-    """The mounted server: its route, and the lifespan its session manager needs."""
+    """The mounted server: its route, and the lifespan its session managers need."""
 
     route: Route
-    manager: StreamableHTTPSessionManager
+    transport: SplitTransport | StreamableHTTPSessionManager
 
     def running(self) -> AbstractAsyncContextManager[None]:
         """Enter in the app's lifespan: the transport serves only while it runs."""
-        return self.manager.run()
+        if isinstance(self.transport, SplitTransport):
+            return self.transport.running()
+        manager = self.transport
+        return manager.run()
 
 
 def catalog() -> dict[str, ToolSpec]:
@@ -128,14 +132,26 @@ def build(settings: Settings) -> McpEndpoint:
         on_list_resource_templates=handlers.list_templates,
         on_read_resource=handlers.read_resource,
     )
-    manager = StreamableHTTPSessionManager(
-        app=server,
-        stateless=settings.mcp_stateless,
-        json_response=False,
-        security_settings=_host_check(settings),
+
+    def manager(json_response: bool) -> StreamableHTTPSessionManager:
+        return StreamableHTTPSessionManager(
+            app=server,
+            stateless=settings.mcp_stateless,
+            json_response=json_response,
+            security_settings=_host_check(settings),
+        )
+
+    methods = ["GET", "POST", "DELETE"]
+    if not settings.mcp_stateless:
+        # One manager holds the sessions; every answer is an event stream.
+        streaming = manager(json_response=False)
+        return McpEndpoint(
+            Route(PATH, StreamableHTTPASGIApp(streaming), methods=methods), streaming
+        )
+    split = SplitTransport(
+        streaming=manager(json_response=False), plain=manager(json_response=True)
     )
-    route = Route(PATH, endpoint=StreamableHTTPASGIApp(manager), methods=["GET", "POST", "DELETE"])
-    return McpEndpoint(route, manager)
+    return McpEndpoint(Route(PATH, split, methods=methods), split)
 
 
 def _host_check(settings: Settings) -> TransportSecuritySettings:
