@@ -52,6 +52,9 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         request_id = request_id_of(scope["headers"])
+        # Also on the request's state: work the request hands to tasks of other contexts (an
+        # MCP tool call, run in the MCP server's task group) reads it there.
+        scope.setdefault("state", {})["request_id"] = request_id
         header = (HEADER, request_id.encode())
         tokens = (logs.REQUEST_ID.set(request_id), logs.JOB_ID.set(None), logs.USER.set(None))
 

@@ -17,10 +17,12 @@ import pytest
 from mcp.client.session import ClientSession
 from PIL import Image
 
+from spark.db.executor import Database
 from spark.kinds import available
 from spark.web.mcp.catalog import KIND_CALL_FIELDS
 from spark.web.mcp.server import catalog
 from tests.acceptance.test_previews import SCENE
+from tests.support.jobs import stored
 from tests.support.mcp_client import bearer, run, structured
 from tests.support.services import free_port
 from tests.support.unity_editor import EditorStandIn
@@ -196,3 +198,26 @@ def test_get_preview_returns_the_frame_as_an_image_of_the_asked_size(
     frame = Image.open(io.BytesIO(base64.b64decode(image.data)))
     assert frame.size == (width, height)
     assert result.structured_content["width"] == width
+
+
+def test_a_tool_calls_route_carries_the_mcp_requests_id(
+    api_server: ApiProcess, api_key: str, db: Database
+) -> None:
+    """The job a tool submits keeps the request id SPARK gave the MCP request, so the
+    worker's lines for it name the same id as the API's."""
+    body = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {"name": "generate_script", "arguments": {"prompt": "a coin that spins"}},
+    }
+    headers = {
+        **bearer(api_key),
+        "Accept": "application/json, text/event-stream",
+        "MCP-Protocol-Version": "2025-11-25",
+    }
+    resp = httpx.post(mcp_url(api_server), json=body, headers=headers)
+    assert resp.status_code == 200, resp.text
+    assert resp.headers["content-type"].startswith("application/json")
+    job = resp.json()["result"]["structuredContent"]
+    assert stored(db, job["id"]).request_id == resp.headers["x-request-id"]

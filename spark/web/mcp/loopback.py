@@ -19,8 +19,9 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message
 
-#: the caller's headers a loopback request carries (credentials, request id, client hints)
-_FORWARDED = ("authorization", "x-api-key", "x-request-id", "user-agent")
+#: the caller's headers a loopback request carries (credentials, client hints); its request
+#: id goes as the MCP request's own, the caller's or the one SPARK gave it
+_FORWARDED = ("authorization", "x-api-key", "user-agent")
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,9 @@ class Loopback:
             for name in _FORWARDED
             if (value := request.headers.get(name)) is not None
         )
+        request_id = scope.get("state", {}).get("request_id") or request.headers.get("x-request-id")
+        if request_id:
+            forwarded += ((b"x-request-id", str(request_id).encode()),)
         return cls(scope["app"], base, forwarded)
 
     async def call(
