@@ -119,19 +119,14 @@ class KindSpec:
     def permissions_for(self, params: Mapping[str, Any]) -> frozenset[Permission]:
         """What submitting a job of the kind with params needs: the kind's permission, and
         spark:build as well when its `verify` runs steps on the farm."""
-        steps = _verifies(params)
+        steps = Verify.asked_in(params) is not None
         return frozenset({self.permission, Permission.BUILD} if steps else {self.permission})
 
     def quotas_for(self, params: Mapping[str, Any]) -> frozenset[Quota]:
         """The quotas a submission of the kind with params is checked against: the kind's,
         and a build slot when its `verify` runs steps on the farm."""
-        return self.quotas | {Quota.CONCURRENT_BUILDS} if _verifies(params) else self.quotas
-
-
-def _verifies(params: Mapping[str, Any]) -> bool:
-    """Whether params ask for at least one verify step."""
-    verify = params.get("verify")
-    return isinstance(verify, Mapping) and Verify.model_validate(verify).any
+        verifies = Verify.asked_in(params) is not None
+        return self.quotas | {Quota.CONCURRENT_BUILDS} if verifies else self.quotas
 
 
 def _farm_kind(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Self
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     BaseModel,
@@ -58,6 +59,15 @@ class Verify(BaseModel):
     def any(self) -> bool:
         """Whether any step was asked for (all off: nothing to verify)."""
         return self.compile or self.tests is not None or self.build is not None
+
+    @classmethod
+    def asked_in(cls, params: Mapping[str, Any]) -> Verify | None:
+        """The `verify` a job's stored params ask for, when it names at least one step."""
+        raw = params.get("verify")
+        if not isinstance(raw, Mapping):
+            return None
+        plan = cls.model_validate(raw)
+        return plan if plan.any else None
 
 
 class Verifiable(Params):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from spark.config import load_settings
 from spark.contracts.build_params import BuildTarget, UnityBuildParams
 from spark.db import projects as project_queries
 from spark.db.executor import Database
+from spark.domain.files import StoredFile
 from spark.domain.projects import Project
 from spark.domain.secrets import AndroidSigning
 from spark.engines.unity import builds
@@ -26,17 +27,22 @@ def unity_build(ctx: JobContext) -> Mapping[str, Any]:
     params = UnityBuildParams.model_validate(ctx.job.params)
     tools = ctx.need_tools()
     project = farm_project(ctx, "build")
-    project_id = project.id
-    # Handed over as a function: the engine reads the files once it holds the workspace.
     request = builds.BuildRequest(
         ctx.job.id,
         ctx.attempt,
         project,
         params,
-        files=lambda: files.each_current_file(tools.db, project_id),
-        signing=_android_signing(tools.db, params, project_id),
+        files=current_files(ctx, project),
+        signing=_android_signing(tools.db, params, project.id),
     )
     return builds.run_build(request, tools.builds, ctx.report)
+
+
+def current_files(ctx: JobContext, project: Project) -> Callable[[], Iterator[StoredFile]]:
+    """SPARK's newest version of each of the project's files, read when the engine calls:
+    once it holds the workspace they are laid over."""
+    db = ctx.need_tools().db
+    return lambda: files.each_current_file(db, project.id)
 
 
 def farm_project(ctx: JobContext, what: str) -> Project:

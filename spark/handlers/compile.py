@@ -10,9 +10,8 @@ from spark.config import load_settings
 from spark.contracts.compile_params import CompileCheckParams
 from spark.domain.targets import BuildTarget, default_targets
 from spark.engines.unity import compile as compile_engine
-from spark.handlers.builds import farm_project
+from spark.handlers.builds import current_files, farm_project
 from spark.jobs.runner import JobContext
-from spark.projects import files
 
 
 def compile_check(ctx: JobContext) -> Mapping[str, Any]:
@@ -21,13 +20,12 @@ def compile_check(ctx: JobContext) -> Mapping[str, Any]:
     params = CompileCheckParams.model_validate(ctx.job.params)
     tools = ctx.need_tools()
     project = farm_project(ctx, "compile check")
-    project_id = project.id
     request = compile_engine.CompileRequest(
         ctx.job.id,
         ctx.attempt,
         project,
         params.ref,
-        files=lambda: files.each_current_file(tools.db, project_id),
+        files=current_files(ctx, project),
         target=_compile_target(),
     )
     return compile_engine.run_compile_check(request, tools.builds, ctx.report)

@@ -9,9 +9,8 @@ from spark.contracts.test_params import RunTestsParams
 from spark.domain.events import EventType
 from spark.engines.unity import tests_run
 from spark.engines.unity.test_reporter import FinishedTest
-from spark.handlers.builds import farm_project
+from spark.handlers.builds import current_files, farm_project
 from spark.jobs.runner import JobContext
-from spark.projects import files
 
 
 def run_tests(ctx: JobContext) -> Mapping[str, Any]:
@@ -20,7 +19,6 @@ def run_tests(ctx: JobContext) -> Mapping[str, Any]:
     params = RunTestsParams.model_validate(ctx.job.params)
     tools = ctx.need_tools()
     project = farm_project(ctx, "test run")
-    project_id = project.id
 
     def on_test(test: FinishedTest) -> None:
         # Straight to the event stream: the stored progress is written at most every
@@ -34,6 +32,6 @@ def run_tests(ctx: JobContext) -> Mapping[str, Any]:
         ctx.attempt,
         project,
         params,
-        files=lambda: files.each_current_file(tools.db, project_id),
+        files=current_files(ctx, project),
     )
     return tests_run.run_tests(request, tools.builds, ctx.report, on_test)

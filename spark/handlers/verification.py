@@ -40,11 +40,7 @@ _WRITTEN_PERCENT = 50
 
 def plan_of(job: Job) -> Verify | None:
     """The job's `verify`, when it asks for at least one step."""
-    raw = job.params.get("verify")
-    if not isinstance(raw, Mapping):
-        return None
-    plan = Verify.model_validate(raw)
-    return plan if plan.any else None
+    return Verify.asked_in(job.params)
 
 
 def steps_of(plan: Verify) -> list[tuple[str, JobKind, dict[str, Any]]]:

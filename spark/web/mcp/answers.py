@@ -40,6 +40,12 @@ def from_answer(answer: Answer) -> types.CallToolResult:
 
 def refusal(answer: Answer) -> types.CallToolResult:
     """A route's non-2xx answer as a tool error."""
+    return refused(*error_of(answer))
+
+
+def error_of(answer: Answer) -> tuple[str, str, Any]:
+    """(code, message, details) of a route's non-2xx answer; Retry-After, where the API says
+    when to retry, as details.retry_after_s."""
     try:
         error = answer.json()["error"]
         code, message, details = error["code"], error["message"], error.get("details")
@@ -48,4 +54,4 @@ def refusal(answer: Answer) -> types.CallToolResult:
     retry = answer.headers.get("retry-after")
     if retry is not None:
         details = {**(details or {}), "retry_after_s": int(retry) if retry.isdigit() else retry}
-    return refused(code, message, details)
+    return code, message, details

@@ -14,7 +14,7 @@ from mcp.shared.exceptions import MCPError
 from pydantic import BaseModel, ConfigDict, Field
 
 from spark.contracts.files import FileOut, FilePage, FileVersionOut, VersionPage
-from spark.web.mcp.answers import from_answer, refusal, structured
+from spark.web.mcp.answers import error_of, from_answer, refusal, structured
 from spark.web.mcp.catalog import Call, ToolSpec
 from spark.web.mcp.job_tools import READ
 from spark.web.mcp.loopback import Answer, Loopback
@@ -243,9 +243,8 @@ def _uuid(text: str, uri: str) -> uuid.UUID:
 def _check(answer: Answer, uri: str) -> None:
     if answer.ok:
         return
-    result = refusal(answer)
-    text = result.content[0].text if isinstance(result.content[0], types.TextContent) else ""
-    raise MCPError(INVALID_PARAMS, f"{uri}: {text}")
+    code, message, _ = error_of(answer)
+    raise MCPError(INVALID_PARAMS, f"{uri}: {code}: {message}")
 
 
 def _contents(uri: str, body: bytes) -> types.TextResourceContents | types.BlobResourceContents:

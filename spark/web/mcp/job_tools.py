@@ -173,15 +173,14 @@ async def get_build_log(call: Call) -> types.CallToolResult:
     answer = await call.loopback.call("GET", f"/v1/jobs/{args.job_id}/log", query=query)
     if not answer.ok:
         return refusal(answer)
-    return structured(
-        {
-            "job_id": str(args.job_id),
-            "text": answer.body.decode("utf-8", errors="replace"),
-            "next_offset": int(answer.headers.get("x-next-offset", "0")),
-            "total_lines": int(answer.headers.get("x-total-lines", "0")),
-            "complete": answer.headers.get("x-log-complete") == "true",
-        }
+    page = LogOut(
+        job_id=str(args.job_id),
+        text=answer.body.decode("utf-8", errors="replace"),
+        next_offset=int(answer.headers.get("x-next-offset", "0")),
+        total_lines=int(answer.headers.get("x-total-lines", "0")),
+        complete=answer.headers.get("x-log-complete") == "true",
     )
+    return structured(page.model_dump())
 
 
 async def get_preview(call: Call) -> types.CallToolResult:
