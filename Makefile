@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 
 .PHONY: run test test-lane-1 test-lane-2 test-lane-3 lint typecheck unit integration acceptance fuzz chaos \
-	cluster bench clean mcp-inspector
+	cluster browser bench clean mcp-inspector chromium
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "SPARK needs Python 3.11+"'
@@ -35,6 +35,11 @@ $(UNITY_MCP_SERVER): tests/support/unity-mcp-server.txt | $(BIN)/python
 mcp-inspector: $(VENV)/.installed-dev
 	-$(BIN)/python -m tests.support.inspector
 
+# Debian's Chromium for the browser tier, installed with apt when root and missing, before the
+# tests start; where it cannot be had the tier fails saying so.
+chromium: $(VENV)/.installed-dev
+	-$(BIN)/python -m tests.support.browser
+
 run: $(VENV)/.installed
 	$(BIN)/spark up
 
@@ -46,6 +51,7 @@ INTEGRATION := $(BIN)/pytest tests/integration -q
 FUZZ := $(BIN)/pytest tests/fuzz -q
 CHAOS := $(BIN)/pytest tests/chaos -q
 CLUSTER := $(BIN)/pytest tests/cluster -q
+BROWSER := $(BIN)/pytest tests/browser -q
 #: the acceptance tier in three parts by file name, so the three lanes of `make test` take
 #: about as long (each part's files summed about 5 to 7 minutes in one run)
 ACCEPTANCE_FILES := $(sort $(wildcard tests/acceptance/test_*.py))
@@ -64,7 +70,7 @@ ACCEPTANCE_3 := $(BIN)/pytest -q $(ACCEPTANCE_REST)
 # tier and acceptance files f to m; the fast tiers, fuzz and acceptance files n to s; the
 # multi-host tier (it needs root) and the other acceptance files. Each step's output is printed
 # when it ends; a failed step ends its lane, and the other lanes run on.
-test: $(VENV)/.installed-dev $(UNITY_MCP_SERVER) mcp-inspector
+test: $(VENV)/.installed-dev $(UNITY_MCP_SERVER) mcp-inspector chromium
 	@$(MAKE) --no-print-directory -j3 -k --output-sync=line test-lane-1 test-lane-2 test-lane-3
 
 test-lane-1:
@@ -82,6 +88,7 @@ test-lane-2:
 
 test-lane-3:
 	$(CLUSTER)
+	$(BROWSER)
 	$(ACCEPTANCE_3)
 
 lint: $(VENV)/.installed-dev
@@ -113,6 +120,11 @@ chaos: $(VENV)/.installed-dev
 # host seeing only its own files (root and iproute2; without them every test fails saying so).
 cluster: $(VENV)/.installed-dev
 	$(CLUSTER)
+
+# the web console in Debian's Chromium, headless, driven by Playwright (screenshots of each
+# panel under test-output/browser/)
+browser: $(VENV)/.installed-dev $(UNITY_MCP_SERVER) chromium
+	$(BROWSER)
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/spark bench

@@ -6,6 +6,7 @@ import json
 import threading
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, cast
 
@@ -27,13 +28,14 @@ from sqlalchemy import (
 )
 
 from spark.db.executor import Database, Executor, Transaction, compiled
-from spark.db.models import DeadLetterRow, EventOutboxRow, EventRow
+from spark.db.models import DeadLetterRow, EventOutboxRow, EventRow, JobRow
 from spark.db.types import utcnow
 from spark.domain.events import Event, EventType, family_in_subject
 from spark.domain.jobs import JobKind
 
 EVENTS = cast(Table, EventRow.__table__)
 OUTBOX = cast(Table, EventOutboxRow.__table__)
+JOBS = cast(Table, JobRow.__table__)
 
 _known_partitions: set[date] = set()
 _partition_lock = threading.Lock()
@@ -151,19 +153,48 @@ def events_after(
         ts, event_id = after
         query = query.where(or_(EVENTS.c.ts > ts, and_(EVENTS.c.ts == ts, EVENTS.c.id > event_id)))
     query = query.order_by(EVENTS.c.ts, EVENTS.c.id).limit(limit)
-    return [
-        Event(
-            EventType(r.type),
-            r.job_id,
-            JobKind(r.job_kind),
-            family_in_subject(r.subject),
-            r.session_id,
-            r.data,
-            r.id,
-            r.ts,
-        )
-        for r in q.all(query)
-    ]
+    return [_event(r) for r in q.all(query)]
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """Which of a user's events a stream carries: all, or one kind, session or project's."""
+
+    kind: str | None = None
+    session_id: str | None = None
+    project_id: uuid.UUID | None = None
+
+
+def owner_events_since(
+    q: Executor, owner: str, since: datetime, only: EventFilter, limit: int
+) -> list[Event]:
+    """The owner's jobs' stored events from since on, oldest first."""
+    query = (
+        select(EVENTS)
+        .join(JOBS, JOBS.c.id == EVENTS.c.job_id)
+        .where(JOBS.c.owner == owner, EVENTS.c.ts >= since)
+    )
+    if only.kind is not None:
+        query = query.where(EVENTS.c.job_kind == only.kind)
+    if only.session_id is not None:
+        query = query.where(EVENTS.c.session_id == only.session_id)
+    if only.project_id is not None:
+        query = query.where(JOBS.c.project_id == only.project_id)
+    query = query.order_by(EVENTS.c.ts, EVENTS.c.id).limit(limit)
+    return [_event(r) for r in q.all(query)]
+
+
+def _event(r: Any) -> Event:
+    return Event(
+        EventType(r.type),
+        r.job_id,
+        JobKind(r.job_kind),
+        family_in_subject(r.subject),
+        r.session_id,
+        r.data,
+        r.id,
+        r.ts,
+    )
 
 
 _POSITION = compiled(

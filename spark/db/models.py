@@ -132,7 +132,11 @@ class EventRow(Base):
     """
 
     __tablename__ = "spark_events"
-    __table_args__ = (Index("ix_spark_events_job", "job_id", "ts"),)
+    __table_args__ = (
+        Index("ix_spark_events_job", "job_id", "ts"),
+        # a user's live stream reads all their jobs' recent events by time
+        Index("ix_spark_events_ts", "ts", "id"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     ts: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)

@@ -27,3 +27,11 @@ def position_of(db: Database, job_id: uuid.UUID, event_id: uuid.UUID) -> Positio
     """Where the job's event event_id stands, for resuming after it; None if it has none."""
     with db.read() as tx:
         return event_queries.event_position(tx, job_id, event_id)
+
+
+def owner_since(
+    db: Database, owner: str, since: datetime, only: event_queries.EventFilter, limit: int
+) -> list[Event]:
+    """Up to limit of the owner's jobs' events from since on, oldest first."""
+    with db.read() as tx:
+        return event_queries.owner_events_since(tx, owner, since, only, limit)

@@ -47,6 +47,7 @@ ROUTES: Mapping[tuple[str, str], RouteRule] = {
     ("GET", "/v1/jobs/{job_id:uuid}"): _READ,
     ("POST", "/v1/jobs/{job_id:uuid}/cancel"): RouteRule(Open.AUTHENTICATED, Family.WRITE),
     ("GET", "/v1/jobs/{job_id:uuid}/events"): _READ,
+    ("GET", "/v1/events"): _READ,
     ("GET", "/v1/jobs/{job_id:uuid}/artifacts"): _READ,
     ("GET", "/v1/jobs/{job_id:uuid}/artifacts/{name}"): _READ,
     ("GET", "/v1/jobs/{job_id:uuid}/log"): _READ,
@@ -75,6 +76,10 @@ ROUTES: Mapping[tuple[str, str], RouteRule] = {
     ("GET", "/metrics"): RouteRule(Open.PUBLIC),
     ("GET", "/openapi.json"): RouteRule(Open.PUBLIC),
     ("GET", "/docs"): RouteRule(Open.PUBLIC),
+    # the console's files hold no data: everything it shows comes through the API's routes,
+    # with the key the person signed in with
+    ("GET", "/console"): RouteRule(Open.PUBLIC),
+    ("GET", "/console/{path:path}"): RouteRule(Open.PUBLIC),
     # MCP: any credential may talk to the server; each tool call is one request to a route
     # above, checked and metered by that route's own rule (spark/web/mcp/loopback.py)
     ("POST", "/mcp"): RouteRule(Open.AUTHENTICATED),

@@ -25,8 +25,10 @@ from spark.web.request_id import RequestIdMiddleware
 from spark.web.routes import (
     artifacts,
     audit,
+    console,
     events,
     farm,
+    feed,
     files,
     health,
     jobs,
@@ -54,6 +56,7 @@ def routes() -> list[BaseRoute]:
     return [
         *jobs.routes,
         *events.routes,
+        *feed.routes,
         *artifacts.routes,
         *logs.routes,
         *presets.routes,
@@ -96,8 +99,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         await svc.close()
 
     app = Api(
-        # /mcp is the MCP SDK's transport, not a REST route: outside the OpenAPI document
-        routes=[*routes(), mcp.route],
+        # /mcp is the MCP SDK's transport and /console a web page, not REST routes: both
+        # outside the OpenAPI document
+        routes=[*routes(), mcp.route, *console.routes],
         # Metrics outermost, so every refusal is counted too; headers are bounded before
         # anything reads them, a body only once the caller is known to be allowed to send one.
         middleware=[

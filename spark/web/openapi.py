@@ -139,6 +139,11 @@ OPERATIONS: Mapping[tuple[str, str], Operation] = {
         "A job's events: JSON, or live with Accept: text/event-stream",
         _ok("the events", _JSON, "text/event-stream"),
     ),
+    ("GET", "/v1/events"): Operation(
+        "Every event of your jobs: live from now with Accept: text/event-stream, else JSON"
+        " from `since` (default the last hour)",
+        _ok("the events", _JSON, "text/event-stream"),
+    ),
     ("GET", "/v1/jobs/{job_id:uuid}/log"): Operation(
         "A job's log as text from offset_lines; compact=true keeps errors and warnings;"
         " X-Next-Offset and X-Log-Complete tell a follower where to resume and stop",

@@ -7,6 +7,7 @@ import asyncio
 import subprocess
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,10 @@ def purge_stream(url: str) -> None:
         finally:
             await nc.close()
 
-    asyncio.run(purge())
+    # in a thread of its own: the browser tier's Playwright keeps an event loop running in
+    # the tests' thread, where asyncio.run refuses to start another
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, purge()).result()
 
 
 class NatsServer:
