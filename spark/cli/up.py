@@ -157,6 +157,7 @@ def _print_example(url: str, token: str) -> None:
         "" if url == "http://127.0.0.1:8000" else f" SPARK_API_URL={url}"
     )
     console.print(f"\n[bold green]SPARK is up[/bold green] at {url}  (docs: {url}/docs)")
+    console.print(f"Console: {url}/console  (sign in with the key below)", highlight=False)
     console.print(f"API key: [bold]{token}[/bold]\n")
     console.print("Submit a job with curl:", highlight=False)
     console.print(

@@ -89,6 +89,14 @@ def test_up_prints_url_key_and_examples(up: Up) -> None:
     assert key.group(1) in up.line_after("with curl") and key.group(1) in up.line_after("CLI")
 
 
+def test_up_prints_the_console_url_beside_the_api_url_and_serves_it(up: Up) -> None:
+    """The console's URL is printed next to the API's, and answers with the console's page."""
+    text = "".join(up.lines)
+    assert f"Console: {up.url}/console" in text
+    page = httpx.get(f"{up.url}/console", timeout=10)
+    assert page.status_code == 200 and "SPARK console" in page.text
+
+
 def test_the_printed_curl_completes_a_job_within_two_seconds(up: Up) -> None:
     """Pasting the curl line submits a generate_script job that succeeds within 2 s with valid C#."""
     curl = up.line_after("with curl")
