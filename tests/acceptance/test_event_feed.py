@@ -24,6 +24,7 @@ from spark.db.events import store_events
 from spark.db.executor import Database
 from spark.domain.events import Event, EventFamily, EventType
 from spark.domain.jobs import JobKind
+from spark.security.apikeys import revoke_key
 from tests.support.jobs import TERMINAL, auth, wait_state
 from tests.support.workers import ApiProcess, WorkerProcess
 
@@ -84,8 +85,13 @@ class Feed:
             e["job_id"] == job_id and e["type"] in {"completed", "failed"} for e in items
         )
 
+    def wait_ended(self, timeout: float) -> None:
+        """Wait until the server ended the stream."""
+        self._thread.join(timeout)
+        assert not self._thread.is_alive(), "the stream is still open"
+
     def close(self) -> None:
-        if self._conn.sock is not None:
+        if self._conn.sock is not None and self._thread.is_alive():
             self._conn.sock.shutdown(socket.SHUT_RDWR)
         self._thread.join(10)
         self._conn.close()
@@ -193,3 +199,19 @@ def event(job_id: str, ts: datetime) -> Event:
         {"percent": 50, "message": "replayed"},
         ts=ts,
     )
+
+
+def test_a_feed_ends_once_its_key_is_revoked_and_the_next_one_is_refused(
+    api_server: ApiProcess, api_key: str, db: Database
+) -> None:
+    feed = Feed(api_server.url, api_key)
+    try:
+        assert revoke_key(db, api_key.split("_")[1])
+        feed.wait_ended(timeout=30)
+    finally:
+        feed.close()
+    again = httpx.get(
+        f"{api_server.url}/v1/events", headers={**auth(api_key), "Accept": "text/event-stream"}
+    )
+    assert again.status_code == 401
+    assert again.json()["error"]["message"] == "the API key is unknown or revoked"

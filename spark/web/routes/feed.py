@@ -5,12 +5,17 @@ job (a browser allows six connections to one host). The live stream reads stored
 time; an event can be stored a little after a later one of another job (each worker's sink
 and the consumer write on their own), so each poll reads back OVERLAP_S and skips the ids
 it already sent: such an event is late, never lost, and never sent twice.
+
+A stream outlives the check its request passed, so it checks the credential again every
+RECHECK_S and ends once the key is revoked or the token expired: the client's reconnect then
+gets the 401 that says why.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -26,11 +31,12 @@ from spark.contracts.jobs import SessionId
 from spark.db.events import EventFilter
 from spark.domain.events import Event
 from spark.domain.jobs import JobKind
+from spark.errors import Unauthenticated
 from spark.events import history
 from spark.services import Services
 from spark.web.bodies import parse
 from spark.web.routing import ApiRoute
-from spark.web.services import principal_of, services
+from spark.web.services import presented_token, principal_of, services
 
 #: how often a live stream looks for new events
 POLL_S = 0.25
@@ -38,6 +44,8 @@ POLL_S = 0.25
 OVERLAP_S = 5.0
 #: at most this many events per poll, and per JSON answer
 BATCH = 2000
+#: how often a live stream checks that its credential still holds
+RECHECK_S = 5.0
 
 
 def _blank_to_none(value: Any) -> Any:
@@ -88,13 +96,30 @@ async def _poll(svc: Services, owner: str, only: EventFilter, sent: _Sent) -> li
     return [event for event in batch if sent.add(event)]
 
 
-async def _live(svc: Services, owner: str, only: EventFilter) -> AsyncIterator[dict[str, str]]:
+async def _holds(svc: Services, token: str) -> bool:
+    """Whether token is still a valid credential (the verifier's cache bounds the delay)."""
+    try:
+        if svc.authenticator.verify_cached(token) is None:
+            await run_in_threadpool(svc.authenticator.verify, token)
+    except Unauthenticated:
+        return False
+    return True
+
+
+async def _live(
+    svc: Services, owner: str, token: str, only: EventFilter
+) -> AsyncIterator[dict[str, str]]:
     sent = _Sent()
     # what was stored before the stream opened is history: only what follows is sent
     await _poll(svc, owner, only, sent)
+    checked = time.monotonic()
     while True:
         for event in await _poll(svc, owner, only, sent):
             yield {"id": str(event.id), "event": event.type.value, "data": _json(event)}
+        if time.monotonic() - checked > RECHECK_S:
+            if not await _holds(svc, token):
+                return
+            checked = time.monotonic()
         await asyncio.sleep(POLL_S)
 
 
@@ -109,7 +134,8 @@ async def user_events(request: Request) -> Response:
     only = EventFilter(query.kind.value if query.kind else None, query.session_id, query.project_id)
     svc = services(request)
     if "text/event-stream" in request.headers.get("accept", ""):
-        return EventSourceResponse(_live(svc, owner, only), ping=15)
+        stream = _live(svc, owner, presented_token(request), only)
+        return EventSourceResponse(stream, ping=15)
     since = query.since or datetime.now(UTC) - timedelta(hours=1)
     events = await run_in_threadpool(history.owner_since, svc.db, owner, since, only, query.limit)
     body = json.dumps({"items": [e.envelope() for e in events]})
