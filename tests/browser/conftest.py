@@ -36,6 +36,11 @@ from tests.support.workers import ApiProcess, WorkerProcess
 
 #: screenshots and traces land here, a folder per test
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output" / "browser"
+VIOLATIONS_SCRIPT = """
+window.__sparkViolations = [];
+document.addEventListener("securitypolicyviolation", (e) =>
+  window.__sparkViolations.push(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`));
+"""
 HTTP_STATUS = re.compile(r"Failed to load resource: the server responded with a status of (\d+)")
 
 
@@ -181,6 +186,8 @@ def console(
     output = OUTPUT / re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
     output.mkdir(parents=True, exist_ok=True)
     context = browser.new_context(viewport={"width": 1400, "height": 900})
+    # every CSP violation, recorded by the page itself as well as in its console
+    context.add_init_script(VIOLATIONS_SCRIPT)
     page = context.new_page()
     page.set_default_timeout(30_000)
     watch = Watch()
@@ -194,6 +201,8 @@ def console(
 
     page.on("dialog", on_dialog)
     yield Console(page, console_stack.api.url, output, watch)
+    if not page.is_closed() and page.url.startswith(console_stack.api.url):
+        watch.errors.extend(page.evaluate("window.__sparkViolations || []"))
     context.close()
     assert not watch.dialogs, watch.dialogs
     assert not watch.errors, "\n".join(watch.errors)
