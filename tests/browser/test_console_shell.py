@@ -26,3 +26,25 @@ def test_console_pages_carry_a_strict_content_security_policy(
     csp = resp.headers["content-security-policy"]
     assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
     assert resp.headers["referrer-policy"] == "no-referrer"
+
+
+def test_the_policy_refuses_markup_from_a_string_and_the_page_reports_it(
+    console: Console,
+) -> None:
+    """Trusted Types are enforced: had a panel assigned a user's text to innerHTML, it would
+    have thrown and been reported, never rendered."""
+    console.open()
+    page = console.page
+    page.get_by_label("API key or token").wait_for()
+    outcome = page.evaluate(
+        "() => { try { document.body.innerHTML = '<img src=x>'; return 'rendered'; }"
+        " catch (e) { return e.name; } }"
+    )
+    assert outcome == "TypeError"
+    assert page.locator("img").count() == 0
+    violations = page.evaluate("window.__sparkViolations")
+    assert any("require-trusted-types-for" in v for v in violations), violations
+    # this test caused the refusal and its console error on purpose
+    page.evaluate("window.__sparkViolations = []")
+    assert any("TrustedHTML" in e for e in console.watch.errors), console.watch.errors
+    console.watch.errors.clear()
