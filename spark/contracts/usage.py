@@ -37,6 +37,14 @@ class UsageBuilds(BaseModel):
     active: int
 
 
+class UsageResets(BaseModel):
+    """When the limits start over (UTC, ISO 8601): the daily ones at the next midnight, the
+    monthly ones when the next month starts."""
+
+    day: str
+    month: str
+
+
 class TokenHourOut(BaseModel):
     """One UTC hour of the caller's tokens on one model (null: no model was named)."""
 
@@ -57,4 +65,5 @@ class UsageOut(BaseModel):
     day: UsageDay
     month: UsageMonth
     builds: UsageBuilds
+    resets: UsageResets
     history: list[TokenHourOut] | None = None

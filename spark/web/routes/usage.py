@@ -16,6 +16,7 @@ from spark.contracts.usage import (
     UsageMonth,
     UsageOut,
     UsageQuery,
+    UsageResets,
 )
 from spark.db import rollups
 from spark.domain.principals import Principal
@@ -39,6 +40,14 @@ def _history(rows: Sequence[rollups.TokenHour]) -> list[TokenHourOut]:
     ]
 
 
+def resets_after(now: datetime) -> UsageResets:
+    """The next UTC midnight (daily limits) and the next month's first instant (monthly)."""
+    midnight = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    # day 1 plus 32 days always lands in the next month, whatever this month's length
+    next_month = (midnight.replace(day=1) + timedelta(days=32)).replace(day=1)
+    return UsageResets(day=(midnight + timedelta(days=1)).isoformat(), month=next_month.isoformat())
+
+
 async def usage(request: Request) -> Response:
     """Tier, limits, requests today, tokens and jobs this month, builds now; with
     history_days, the rolled-up token history too."""
@@ -57,6 +66,7 @@ async def usage(request: Request) -> Response:
         day=UsageDay(date=now.date().isoformat(), requests=requests_today),
         month=UsageMonth(period=period, tokens=used.tokens, jobs=used.jobs),
         builds=UsageBuilds(active=used.active_builds),
+        resets=resets_after(now),
     )
     if query.history_days:
         body.history = _history(used.history)
