@@ -50,6 +50,9 @@ PUBLIC = {
     "/openapi.json",
     "/docs",
     "/.well-known/oauth-protected-resource/mcp",
+    # the console's files: its data comes through the API, with the key signed in with
+    "/console",
+    "/console/{path:path}",
 }
 #: every tier's limits out of reach: these tests are about credentials, not refusals
 UNLIMITED = {
@@ -163,7 +166,7 @@ def test_every_non_public_route_refuses_every_bad_credential_with_401(
     assert checked >= 10 * len(credentials)
 
 
-def test_the_public_routes_are_exactly_health_metrics_the_docs_and_mcp_metadata(
+def test_the_public_routes_are_exactly_health_metrics_the_docs_mcp_metadata_and_the_console(
     jwt_client: TestClient,
 ) -> None:
     """The route table, the app and CONTRACT §4 agree; public routes answer without credentials."""
