@@ -22,7 +22,11 @@ export default {
     const controller = new AbortController();
     const { signal } = controller;
     const stops = [];
-    const current = h("section", { class: "build-current", "aria-label": "Build" });
+    const current = h(
+      "section",
+      { class: "build-current", "aria-label": "Build" },
+      h("p", { class: "muted" }, "A build started here is followed here: its progress, its log and then its artifacts."),
+    );
     const recent = h("section", { "aria-labelledby": "recent-builds" });
     const farm = h("section", { "aria-labelledby": "farm" });
     const projects = await loadProjects(signal);
