@@ -180,9 +180,13 @@ class Console:
 
 @pytest.fixture
 def console(
-    browser: Browser, console_stack: ConsoleStack, request: pytest.FixtureRequest
+    browser: Browser, console_stack: ConsoleStack, db: Database, request: pytest.FixtureRequest
 ) -> Iterator[Console]:
-    """A fresh browser context on the console; its page checked at the end of the test."""
+    """A fresh browser context on the console; its page checked at the end of the test.
+
+    It depends on db so the page closes before the test's rows are emptied: a request still
+    running then would otherwise meet a 404 for data the test made.
+    """
     output = OUTPUT / re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
     output.mkdir(parents=True, exist_ok=True)
     context = browser.new_context(viewport={"width": 1400, "height": 900})
