@@ -26,7 +26,7 @@ from spark.config import Settings
 from spark.db.executor import Database
 from spark.domain.principals import DEFAULT_PERMISSIONS, Tier
 from spark.security.apikeys import create_key
-from tests.support.browser import CHROMIUM, LAUNCH_ARGS, missing_reason
+from tests.support.browser import CHROMIUM, LAUNCH_ARGS, install, missing_reason
 from tests.support.builds import builds_only_worker
 from tests.support.fake_llm import DOOR_SCRIPT, FakeLLM, Reply
 from tests.support.services import free_port
@@ -113,6 +113,8 @@ def project_id(api: httpx.Client, console_stack: ConsoleStack) -> str:
 
 @pytest.fixture(scope="session")
 def playwright() -> Iterator[Playwright]:
+    if missing_reason() is not None:
+        install()  # apt, when root; `make test` has done it already out of any timeout
     reason = missing_reason()
     if reason is not None:
         pytest.fail(f"the browser tier cannot run: {reason}", pytrace=False)
