@@ -21,6 +21,7 @@ from spark.jobs import lifecycle, reads
 from spark.jobs.submit import NewJob, accept, request_hash
 from spark.kinds import KindSpec, job_permissions, spec_of
 from spark.web.bodies import parse, read_json
+from spark.web.compression import json_response
 from spark.web.cursors import after_stamp, decode_after_stamp
 from spark.web.routing import ApiRoute
 from spark.web.services import principal_of, require_any, services
@@ -164,7 +165,7 @@ async def list_jobs(request: Request) -> Response:
         items=[JobOut.from_job(j) for j in page],
         next_cursor=after_stamp(page[-1].created_at, page[-1].id) if more else None,
     )
-    return Response(body.model_dump_json(), media_type="application/json")
+    return json_response(request, body.model_dump_json())
 
 
 async def cancel_job(request: Request) -> Response:
