@@ -99,3 +99,40 @@ def test_a_build_job_page_follows_its_log_and_downloads_its_artifact(
         button.click()
     assert caught.value.path().stat().st_size > 0, caught.value.suggested_filename
     console.shot("job")
+
+
+def test_a_failed_job_shows_its_error_and_a_queued_one_is_canceled_from_its_page(
+    api: httpx.Client, key: str, project_id: str, console: Console
+) -> None:
+    # the LLM stand-in writes class Door, so a Gate is refused as invalid code
+    gate = {"prompt": "a gate that opens for the player", "class_name": "Gate"}
+    failed = api.post("/v1/jobs", json={"kind": "generate_script", "params": gate}).json()
+    # no builder on this farm builds for iOS: the build waits in its queue
+    ios = {"kind": "unity_build", "project_id": project_id, "params": {"target": "iOS"}}
+    queued = api.post("/v1/jobs", json=ios).json()
+    page = console.page
+    console.sign_in(key)
+    console.go("Activity")
+
+    jobs = page.get_by_role("table", name="Jobs")
+    failed_row = jobs.get_by_role("row").filter(
+        has=page.get_by_role("link", name=f"generate_script {failed['id'][:8]}")
+    )
+    expect(failed_row.locator(".state")).to_have_text("failed", timeout=60_000)
+    expect(failed_row).to_contain_text("invalid_code")
+    failed_row.get_by_role("link", name=f"generate_script {failed['id'][:8]}").click()
+    error = page.get_by_role("region", name="Error")
+    expect(error).to_contain_text("invalid_code")
+    expect(error.locator(".details")).to_contain_text("diagnostics")
+
+    page.get_by_role("link", name="← Activity").click()
+    page.get_by_role("link", name=f"unity_build {queued['id'][:8]}").click()
+    page.get_by_role("heading", name=re.compile(r"^unity_build")).wait_for()
+    page.get_by_role("button", name="Cancel").click()
+    page.get_by_role("dialog").get_by_role("button", name="Confirm").click()
+    expect(page.locator(".job-head [data-state]")).to_have_attribute("data-state", "canceled")
+    expect(page.get_by_role("button", name="Cancel")).to_have_count(0)
+    expect(
+        page.get_by_role("list", name="Events").locator("li[data-type='canceled']")
+    ).to_have_count(1)
+    console.shot("job")

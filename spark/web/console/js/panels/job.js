@@ -273,7 +273,11 @@ export default {
     );
 
     drawHead();
-    if (LOGGED.has(job.kind)) logPre = followLog(job.id, { projectId: job.project_id, signal });
+    if (LOGGED.has(job.kind)) {
+      // a job canceled before it ran has no log: say so rather than show an empty box
+      const onDone = (lines) => lines || logPre.append(h("span", { class: "muted" }, "No log lines."));
+      logPre = followLog(job.id, { projectId: job.project_id, signal, onDone });
+    }
     replace(
       ctx.main,
       h("p", {}, h("a", { href: consoleUrl("activity") }, "← Activity")),
