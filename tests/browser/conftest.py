@@ -207,9 +207,14 @@ def console(
 
     page.on("dialog", on_dialog)
     yield Console(page, console_stack.api.url, output, watch)
+    stored: dict[str, Any] = {}
     if not page.is_closed() and page.url.startswith(console_stack.api.url):
         watch.errors.extend(page.evaluate("window.__sparkViolations || []"))
+        stored = page.evaluate("({cookie: document.cookie, local: localStorage.length})")
     context.close()
+    # every key is spk_…: none may ride in a URL, a cookie or localStorage, in any test
+    assert not [url for url in watch.urls if "spk_" in url], "a key in a request URL"
+    assert stored.get("cookie", "") == "" and stored.get("local", 0) == 0, stored
     assert not watch.dialogs, watch.dialogs
     assert not watch.errors, "\n".join(watch.errors)
     unexpected = [s for s in watch.statuses if s not in watch.expected_statuses]
