@@ -41,6 +41,7 @@ window.__sparkViolations = [];
 document.addEventListener("securitypolicyviolation", (e) =>
   window.__sparkViolations.push(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`));
 """
+FULL_KEY = re.compile(r"spk_[0-9a-f]+_\S")
 HTTP_STATUS = re.compile(r"Failed to load resource: the server responded with a status of (\d+)")
 
 
@@ -78,6 +79,9 @@ def console_stack(
     yield ConsoleStack(api, worker, builder, llm, unity_mcp, editor, project_dir)
     for proc in (api, builder, worker):
         proc.stop()
+    # whatever the tier's tests did, no process wrote a key into its log
+    for proc in (api, builder, worker):
+        assert not FULL_KEY.search(proc.log()), f"a key in {proc.log_path}"
     editor.stop()
     unity_mcp.cleanup()
     llm.stop()
