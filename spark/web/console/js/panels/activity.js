@@ -3,8 +3,9 @@
 
 import { getJson, submit } from "../api.js";
 import { h, replace } from "../dom.js";
+import { JobTable } from "../jobtable.js";
 import { consoleUrl } from "../router.js";
-import { errorBox, field, jobLink, progressBar, select, stateBadge, when } from "../ui.js";
+import { errorBox, field, jobLink, select } from "../ui.js";
 
 export const KINDS = [
   "generate_script",
@@ -41,86 +42,6 @@ function matches(job, filters) {
     (!filters.project_id || job.project_id === filters.project_id) &&
     (!filters.session_id || job.session_id === filters.session_id)
   );
-}
-
-/** The list of jobs: rows by job id, updated in place. */
-class JobTable {
-  constructor(projectName) {
-    this.projectName = projectName;
-    this.rows = new Map(); // id -> {job, tr}
-    this.body = h("tbody");
-    this.table = h(
-      "table",
-      { class: "jobs", "aria-label": "Jobs" },
-      h(
-        "thead",
-        {},
-        h("tr", {}, ["Job", "State", "Progress", "Project", "Session", "Created"].map((t) => h("th", { scope: "col" }, t))),
-      ),
-      this.body,
-    );
-  }
-
-  row(job) {
-    return h(
-      "tr",
-      { dataset: { jobId: job.id, state: job.state } },
-      h("td", {}, jobLink(job)),
-      h("td", {}, stateBadge(job.state)),
-      h(
-        "td",
-        {},
-        progressBar(job.progress, job.state),
-        job.error ? h("div", { class: "row-error" }, h("strong", {}, job.error.code), " ", job.error.message) : null,
-      ),
-      h("td", {}, job.project_id ? this.projectName(job.project_id) : h("span", { class: "muted" }, "none")),
-      h("td", {}, job.session_id),
-      h("td", {}, when(job.created_at)),
-    );
-  }
-
-  has(id) {
-    return this.rows.has(id);
-  }
-
-  clear() {
-    this.rows.clear();
-    this.body.replaceChildren();
-  }
-
-  /** Add jobs at the end (a page of the list, already newest first). */
-  append(jobs) {
-    for (const job of jobs) {
-      if (this.rows.has(job.id)) continue;
-      const tr = this.row(job);
-      this.rows.set(job.id, { job, tr });
-      this.body.append(tr);
-    }
-  }
-
-  /** Put a job the list does not hold where its creation time belongs. */
-  insert(job) {
-    if (this.rows.has(job.id)) return this.update(job);
-    const tr = this.row(job);
-    const later = [...this.rows.values()].find((r) => r.job.created_at < job.created_at);
-    this.rows.set(job.id, { job, tr });
-    if (later) later.tr.before(tr);
-    else this.body.append(tr);
-  }
-
-  update(job) {
-    const entry = this.rows.get(job.id);
-    if (!entry) return;
-    const tr = this.row(job);
-    entry.tr.replaceWith(tr);
-    this.rows.set(job.id, { job, tr });
-  }
-
-  oldest() {
-    let last = null;
-    for (const { job } of this.rows.values()) if (!last || job.created_at < last.created_at) last = job;
-    return last;
-  }
 }
 
 /**
@@ -167,45 +88,61 @@ class Refresher {
   }
 }
 
+/** The inputs of the generate form, by the name of what they hold. */
+function scriptInputs(projects) {
+  return {
+    prompt: h("textarea", { name: "prompt", required: true, minlength: "10", rows: "3" }),
+    className: h("input", { name: "class_name", required: true, pattern: "[A-Z][A-Za-z0-9_]*", spellcheck: "false" }),
+    namespace: h("input", { name: "namespace", pattern: "[A-Za-z][A-Za-z0-9_.]*", spellcheck: "false", placeholder: "none" }),
+    project: select([["", "No project"], ...projects.map((p) => [p.id, p.name])], "", { name: "project" }),
+    write: h("input", { type: "checkbox", name: "write_to_project" }),
+  };
+}
+
+/** The job's params as the form holds them; an empty namespace is left out, not sent as "". */
+function scriptParams({ prompt, className, namespace, write }) {
+  const params = { prompt: prompt.value, class_name: className.value.trim(), write_to_project: write.checked };
+  if (namespace.value.trim()) params.namespace = namespace.value.trim();
+  return params;
+}
+
+/** Submit the form's job; the status line links to it or says why it was refused. */
+async function sendScript(inputs, status, button, onSubmitted) {
+  button.disabled = true;
+  replace(status);
+  try {
+    const project = inputs.project.value;
+    const job = await submit("generate_script", scriptParams(inputs), project ? { project_id: project } : {});
+    replace(status, "Submitted ", jobLink(job));
+    onSubmitted(job);
+  } catch (error) {
+    replace(status, errorBox(error));
+  } finally {
+    button.disabled = false;
+  }
+}
+
 /** The form that submits a generate_script job. */
 function submitForm(projects, onSubmitted) {
-  const prompt = h("textarea", { name: "prompt", required: true, minlength: "10", rows: "3" });
-  const className = h("input", { name: "class_name", required: true, pattern: "[A-Z][A-Za-z0-9_]*", spellcheck: "false" });
-  const namespace = h("input", { name: "namespace", pattern: "[A-Za-z][A-Za-z0-9_.]*", spellcheck: "false", placeholder: "none" });
-  const project = select([["", "No project"], ...projects.map((p) => [p.id, p.name])], "", { name: "project" });
-  const write = h("input", { type: "checkbox", name: "write_to_project" });
+  const inputs = scriptInputs(projects);
   const status = h("div", { class: "submit-status", role: "status" });
   const button = h("button", { type: "submit", class: "primary" }, "Submit");
-
-  async function send(event) {
+  const send = (event) => {
     event.preventDefault();
-    button.disabled = true;
-    replace(status);
-    try {
-      const params = { prompt: prompt.value, class_name: className.value.trim(), write_to_project: write.checked };
-      if (namespace.value.trim()) params.namespace = namespace.value.trim();
-      const job = await submit("generate_script", params, project.value ? { project_id: project.value } : {});
-      replace(status, "Submitted ", jobLink(job));
-      onSubmitted(job);
-    } catch (error) {
-      replace(status, errorBox(error));
-    } finally {
-      button.disabled = false;
-    }
-  }
-
+    sendScript(inputs, status, button, onSubmitted);
+  };
   return h(
     "form",
     { class: "card submit-script", "aria-label": "Generate a script", on: { submit: send } },
     h("h2", {}, "Generate a script"),
-    field("Prompt", prompt, "What the script should do (at least 10 characters)."),
+    field("Prompt", inputs.prompt, "What the script should do (at least 10 characters)."),
     h(
       "div",
       { class: "toolbar" },
-      field("Class name", className),
-      field("Namespace", namespace),
-      field("Project", project),
-      h("label", { class: "check" }, write, " Write to project"),
+      field("Class name", inputs.className),
+      field("Namespace", inputs.namespace),
+      field("Project", inputs.project),
+      h("label", { class: "check" }, inputs.write, " Write to project"),
       button,
     ),
     status,
@@ -236,111 +173,129 @@ function filterBar(filters, projects, onChange) {
   );
 }
 
+/** A project's name linked to its files; one the user cannot list shows the start of its id. */
+function projectLinker(projects) {
+  const names = new Map(projects.map((p) => [p.id, p.name]));
+  return (id) => h("a", { href: consoleUrl("files", [], { project: id }) }, names.get(id) ?? id.slice(0, 8));
+}
+
+/** The jobs under the current filters: pages of the list, and the jobs the feed says moved. */
+class JobList {
+  constructor(filters, projects, signal) {
+    this.filters = filters;
+    this.signal = signal;
+    this.table = new JobTable(projectLinker(projects));
+    this.problem = h("div", { class: "list-problem" });
+    this.empty = h("p", { class: "muted", hidden: true }, "No jobs match.");
+    this.more = h("button", { type: "button", hidden: true, on: { click: () => this.loadPage(true) } }, "Load more");
+    this.cursor = null;
+    this.generation = 0; // a reload supersedes the answers of earlier ones
+    this.refresher = new Refresher((id) => this.readOne(id), (ids) => this.readMany(ids));
+  }
+
+  /** The elements the panel shows, in order. */
+  parts() {
+    return [this.problem, this.table.table, this.empty, h("div", { class: "toolbar" }, this.more)];
+  }
+
+  /** Read the first page again (or the next one); `preloaded` is a first page already asked for. */
+  async loadPage(next = false, preloaded = null) {
+    const mine = next ? this.generation : ++this.generation;
+    this.more.disabled = true;
+    try {
+      const query = { ...this.filters, limit: PAGE, cursor: next ? this.cursor : null };
+      const page = await (preloaded ?? getJson("/v1/jobs", query, this.signal));
+      if (mine !== this.generation) return;
+      replace(this.problem);
+      if (!next) this.table.clear();
+      this.table.append(page.items);
+      this.cursor = page.next_cursor;
+      this.more.hidden = !this.cursor;
+      this.empty.hidden = this.table.rows.size > 0;
+    } catch (error) {
+      if (!this.signal.aborted) replace(this.problem, errorBox(error));
+    } finally {
+      this.more.disabled = false;
+    }
+  }
+
+  /** Show a job the feed or the form told us of, if the list should hold it. */
+  place(job) {
+    if (this.table.has(job.id)) this.table.update(job);
+    else if (matches(job, this.filters)) {
+      // older than the last loaded row while more pages remain: "Load more" will bring it
+      const oldest = this.table.oldest();
+      if (this.cursor && oldest && job.created_at < oldest.created_at) return;
+      this.table.insert(job);
+      this.empty.hidden = true;
+    }
+  }
+
+  async readOne(id) {
+    try {
+      this.place(await getJson(`/v1/jobs/${id}`, null, this.signal));
+    } catch (error) {
+      // a job gone from view (or a dropped request) just stays as last read
+      if (!this.signal.aborted && error.status !== 404) console.info("re-reading job", id, error.message);
+    }
+  }
+
+  async readMany(ids) {
+    let found = new Set();
+    try {
+      const page = await getJson("/v1/jobs", { ...this.filters, limit: PAGE }, this.signal);
+      for (const job of page.items) this.place(job);
+      found = new Set(page.items.map((j) => j.id));
+    } catch {
+      // fall through: each job is read on its own below
+    }
+    await Promise.all(ids.filter((id) => !found.has(id) && this.table.has(id)).map((id) => this.readOne(id)));
+  }
+
+  /** A feed event: its job is re-read when the list holds it or, by its kind, might. */
+  heard(event) {
+    if (!event.job_id) return;
+    const kind = this.filters.kind;
+    if (this.table.has(event.job_id) || !kind || event.job_kind === kind) this.refresher.want(event.job_id);
+  }
+
+  applyFilters(next) {
+    this.filters = next;
+    const query = { kind: next.kind, state: next.state, project: next.project_id, session: next.session_id };
+    // replace, not push: back leaves Activity rather than stepping through each filter
+    history.replaceState(null, "", consoleUrl("activity", [], query));
+    this.loadPage();
+  }
+
+  stop() {
+    this.refresher.stop();
+  }
+}
+
 export default {
   title: "Activity",
   async render(ctx, route) {
     const controller = new AbortController();
     const { signal } = controller;
-    let filters = filtersOf(route.query);
+    const filters = filtersOf(route.query);
     // the first page and the projects are asked for together: the list is what the user waits for
     const firstPage = getJson("/v1/jobs", { ...filters, limit: PAGE }, signal);
     firstPage.catch(() => {}); // its failure is shown by loadPage, not reported as unhandled
     const projects = (await getJson("/v1/projects", { limit: 100 }, signal)).items;
-    const names = new Map(projects.map((p) => [p.id, p.name]));
-    const projectName = (id) =>
-      h("a", { href: consoleUrl("files", [], { project: id }) }, names.get(id) ?? id.slice(0, 8));
-
-    const table = new JobTable(projectName);
-    const problem = h("div", { class: "list-problem" });
-    const empty = h("p", { class: "muted", hidden: true }, "No jobs match.");
-    const more = h("button", { type: "button", hidden: true, on: { click: () => loadPage(true) } }, "Load more");
-    let cursor = null;
-    let generation = 0; // a reload supersedes the answers of earlier ones
-
-    async function loadPage(next = false, preloaded = null) {
-      const mine = next ? generation : ++generation;
-      more.disabled = true;
-      try {
-        const page = await (preloaded ?? getJson("/v1/jobs", { ...filters, limit: PAGE, cursor: next ? cursor : null }, signal));
-        if (mine !== generation) return;
-        replace(problem);
-        if (!next) table.clear();
-        table.append(page.items);
-        cursor = page.next_cursor;
-        more.hidden = !cursor;
-        empty.hidden = table.rows.size > 0;
-      } catch (error) {
-        if (!signal.aborted) replace(problem, errorBox(error));
-      } finally {
-        more.disabled = false;
-      }
-    }
-
-    /** Show a job the feed or the form told us of, if the list should hold it. */
-    function place(job) {
-      if (table.has(job.id)) table.update(job);
-      else if (matches(job, filters)) {
-        // older than the last loaded row while more pages remain: "Load more" will bring it
-        const oldest = table.oldest();
-        if (cursor && oldest && job.created_at < oldest.created_at) return;
-        table.insert(job);
-        empty.hidden = true;
-      }
-    }
-
-    async function readOne(id) {
-      try {
-        place(await getJson(`/v1/jobs/${id}`, null, signal));
-      } catch (error) {
-        // a job gone from view (or a dropped request) just stays as last read
-        if (!signal.aborted && error.status !== 404) console.info("re-reading job", id, error.message);
-      }
-    }
-
-    async function readMany(ids) {
-      let found = new Set();
-      try {
-        const page = await getJson("/v1/jobs", { ...filters, limit: PAGE }, signal);
-        for (const job of page.items) place(job);
-        found = new Set(page.items.map((j) => j.id));
-      } catch {
-        // fall through: each job is read on its own below
-      }
-      await Promise.all(ids.filter((id) => !found.has(id) && table.has(id)).map(readOne));
-    }
-
-    const refresher = new Refresher(readOne, readMany);
-    const unsubscribe = ctx.feed.subscribe(
-      (event) => {
-        if (!event.job_id) return;
-        if (table.has(event.job_id) || !filters.kind || event.job_kind === filters.kind) refresher.want(event.job_id);
-      },
-      () => loadPage(),
-    );
-
-    function applyFilters(next) {
-      filters = next;
-      const query = { kind: next.kind, state: next.state, project: next.project_id, session: next.session_id };
-      // replace, not push: back leaves Activity rather than stepping through each filter
-      history.replaceState(null, "", consoleUrl("activity", [], query));
-      loadPage();
-    }
-
+    const list = new JobList(filters, projects, signal);
+    const unsubscribe = ctx.feed.subscribe((event) => list.heard(event), () => list.loadPage());
     replace(
       ctx.main,
       h("h1", {}, "Activity"),
-      submitForm(projects, place),
-      filterBar(filters, projects, applyFilters),
-      problem,
-      table.table,
-      empty,
-      h("div", { class: "toolbar" }, more),
+      submitForm(projects, (job) => list.place(job)),
+      filterBar(filters, projects, (next) => list.applyFilters(next)),
+      list.parts(),
     );
-    await loadPage(false, firstPage);
+    await list.loadPage(false, firstPage);
 
     return () => {
       controller.abort();
-      refresher.stop();
+      list.stop();
       unsubscribe();
     };
   },

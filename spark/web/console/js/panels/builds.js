@@ -22,11 +22,7 @@ export default {
     const controller = new AbortController();
     const { signal } = controller;
     const stops = [];
-    const current = h(
-      "section",
-      { class: "build-current", "aria-label": "Build" },
-      h("p", { class: "muted" }, "A build started here is followed here: its progress, its log and then its artifacts."),
-    );
+    const current = buildArea();
     const recent = h("section", { "aria-labelledby": "recent-builds" });
     const farm = h("section", { "aria-labelledby": "farm" });
     const projects = await loadProjects(signal);
@@ -60,101 +56,151 @@ export default {
   },
 };
 
+/** Where the build started (or named in the URL) is followed; until then, what it will show. */
+function buildArea() {
+  return h(
+    "section",
+    { class: "build-current", "aria-label": "Build" },
+    h("p", { class: "muted" }, "A build started here is followed here: its progress, its log and then its artifacts."),
+  );
+}
+
+/** The inputs of the build form, by the name of what they hold. */
+function buildInputs(projects, chosenProject) {
+  return {
+    project: select(projects.map((p) => [p.id, p.name]), chosenProject ?? projects[0].id),
+    target: select(TARGETS.map((t) => [t]), "WebGL"),
+    development: h("input", { type: "checkbox" }),
+    compression: select([["gzip"], ["brotli"], ["none"]], "gzip"),
+    androidFormat: select([["apk", "apk (install)"], ["aab", "aab (Google Play)"]], "apk"),
+    ref: h("input", { type: "text", placeholder: "default branch", spellcheck: "false" }),
+  };
+}
+
+/** The build's params as the form holds them; an empty ref is left out (the default branch). */
+function buildParams({ target, development, compression, androidFormat, ref }) {
+  const options = { compression: compression.value };
+  if (target.value === "Android") options.android_format = androidFormat.value;
+  const params = { target: target.value, development: development.checked, options };
+  if (ref.value.trim()) params.ref = ref.value.trim();
+  return params;
+}
+
+/** Submit the form's build and follow it, or say in `status` why it was refused. */
+async function startBuild(inputs, status, button, onStarted) {
+  button.disabled = true;
+  replace(status);
+  const params = buildParams(inputs);
+  try {
+    const job = await submit("unity_build", params, { project_id: inputs.project.value });
+    // the URL names the build, so a reload or a shared link follows the same one
+    history.replaceState(null, "", consoleUrl("builds", [], { job: job.id }));
+    onStarted(job.id);
+  } catch (error) {
+    replace(status, errorBox(error));
+  } finally {
+    button.disabled = false;
+  }
+}
+
 /** The form that submits unity_build; onStarted(jobId) follows the new build. */
 function buildForm(projects, chosenProject, onStarted) {
   if (!projects.length) return h("section", {}, h("h2", {}, "Start a build"), noProjects());
-  const project = select(projects.map((p) => [p.id, p.name]), chosenProject ?? projects[0].id);
-  const target = select(TARGETS.map((t) => [t]), "WebGL");
-  const development = h("input", { type: "checkbox" });
-  const compression = select([["gzip"], ["brotli"], ["none"]], "gzip");
-  const androidFormat = select([["apk", "apk (install)"], ["aab", "aab (Google Play)"]], "apk");
-  const ref = h("input", { type: "text", placeholder: "default branch", spellcheck: "false" });
+  const inputs = buildInputs(projects, chosenProject);
   // the Android format only means something for Android builds
-  const androidField = field("Android format", androidFormat);
-  const showAndroid = () => (androidField.hidden = target.value !== "Android");
-  target.addEventListener("change", showAndroid);
+  const androidField = field("Android format", inputs.androidFormat);
+  const showAndroid = () => (androidField.hidden = inputs.target.value !== "Android");
+  inputs.target.addEventListener("change", showAndroid);
   showAndroid();
   const status = h("div", { "aria-live": "polite" });
   const button = h("button", { type: "submit", class: "primary" }, "Start build");
-  const onSubmit = async (event) => {
+  const onSubmit = (event) => {
     event.preventDefault();
-    button.disabled = true;
-    replace(status);
-    const options = { compression: compression.value };
-    if (target.value === "Android") options.android_format = androidFormat.value;
-    const params = { target: target.value, development: development.checked, options };
-    if (ref.value.trim()) params.ref = ref.value.trim();
-    try {
-      const job = await submit("unity_build", params, { project_id: project.value });
-      // the URL names the build, so a reload or a shared link follows the same one
-      history.replaceState(null, "", consoleUrl("builds", [], { job: job.id }));
-      onStarted(job.id);
-    } catch (error) {
-      replace(status, errorBox(error));
-    } finally {
-      button.disabled = false;
-    }
+    startBuild(inputs, status, button, onStarted);
   };
   return h(
     "form",
     { class: "card build-form", on: { submit: onSubmit } },
     h("h2", {}, "Start a build"),
-    field("Project", project),
-    field("Target", target),
-    h("div", { class: "field checkbox" }, h("label", {}, development, " Development build")),
-    field("Compression", compression),
+    field("Project", inputs.project),
+    field("Target", inputs.target),
+    h("div", { class: "field checkbox" }, h("label", {}, inputs.development, " Development build")),
+    field("Compression", inputs.compression),
     androidField,
-    field("Git ref", ref, "optional: a branch, tag or commit"),
+    field("Git ref", inputs.ref, "optional: a branch, tag or commit"),
     button,
     status,
   );
 }
 
+/** One build shown live in `into`: state, progress, log, then (once) its artifacts. */
+class BuildView {
+  constructor(into, jobId, signal, onEnd) {
+    this.into = into;
+    this.jobId = jobId;
+    this.signal = signal;
+    this.onEnd = onEnd;
+    // the log stops with the panel, or earlier when another build is followed
+    this.logs = new AbortController();
+    signal.addEventListener("abort", () => this.logs.abort());
+    this.badge = h("span", { class: "build-state" });
+    this.bar = h("div", { class: "build-progress" });
+    this.artifacts = h("div", { class: "artifacts" });
+    this.logSlot = h("div", { class: "muted" }, "Reading the log…");
+    this.ended = false;
+    const link = h("a", { href: consoleUrl("jobs", [jobId]) }, jobId.slice(0, 8));
+    const heading = h("h2", {}, "Build ", link, " ", this.badge);
+    replace(into, heading, this.bar, h("h3", {}, "Log"), this.logSlot, this.artifacts);
+  }
+
+  show(job) {
+    replace(this.badge, stateBadge(job.state));
+    replace(this.bar, progressBar(job.progress, job.state), job.error ? errorBox(job.error) : null);
+  }
+
+  end(job) {
+    if (this.ended) return;
+    this.ended = true;
+    this.show(job);
+    showArtifacts(this.artifacts, job, this.signal);
+    this.onEnd();
+  }
+
+  /** An event of the build before it ended: cheaper than reading the job again. */
+  heard(event) {
+    if (this.ended) return;
+    if (event.type === "started") replace(this.badge, stateBadge("running"));
+    if (event.type === "progress") replace(this.bar, progressBar(event.data, "running"));
+  }
+
+  /** The first read: the log starts, and a build that already ended shows as ended. */
+  read(stopWatching) {
+    getJson(`/v1/jobs/${this.jobId}`, {}, this.signal)
+      .then((job) => {
+        this.logSlot.replaceWith(followLog(this.jobId, { projectId: job.project_id, signal: this.logs.signal }));
+        if (TERMINAL.has(job.state)) this.end(job);
+        else if (!this.ended) this.show(job);
+      })
+      .catch((error) => {
+        // not a build of this user's (or not a job at all): nothing to follow
+        stopWatching();
+        if (!this.signal.aborted) replace(this.into, errorBox(error));
+      });
+  }
+}
+
 /** Show one build live in `into`: state, progress, log, then artifacts. Returns stop(). */
 function followBuild(ctx, into, jobId, signal, onEnd) {
-  const logs = new AbortController();
-  signal.addEventListener("abort", () => logs.abort());
-  const badge = h("span", { class: "build-state" });
-  const bar = h("div", { class: "build-progress" });
-  const artifacts = h("div", { class: "artifacts" });
-  const heading = h("h2", {}, "Build ", h("a", { href: consoleUrl("jobs", [jobId]) }, jobId.slice(0, 8)), " ", badge);
-  const show = (job) => {
-    replace(badge, stateBadge(job.state));
-    replace(bar, progressBar(job.progress, job.state), job.error ? errorBox(job.error) : null);
-  };
-  const logSlot = h("div", { class: "muted" }, "Reading the log…");
-  replace(into, heading, bar, h("h3", {}, "Log"), logSlot, artifacts);
-  let ended = false;
-  const end = (job) => {
-    if (ended) return;
-    ended = true;
-    show(job);
-    showArtifacts(artifacts, job, signal);
-    onEnd();
-  };
+  const view = new BuildView(into, jobId, signal, onEnd);
   // watched from the start, so no event between the submission and the first read is lost
   const stopWatching = watchJob(ctx.feed, jobId, {
-    onEvent: (event) => {
-      if (ended) return;
-      if (event.type === "started") replace(badge, stateBadge("running"));
-      if (event.type === "progress") replace(bar, progressBar(event.data, "running"));
-    },
-    onEnd: end,
+    onEvent: (event) => view.heard(event),
+    onEnd: (job) => view.end(job),
   });
-  getJson(`/v1/jobs/${jobId}`, {}, signal)
-    .then((job) => {
-      logSlot.replaceWith(followLog(jobId, { projectId: job.project_id, signal: logs.signal }));
-      if (TERMINAL.has(job.state)) end(job);
-      else if (!ended) show(job);
-    })
-    .catch((error) => {
-      // not a build of this user's (or not a job at all): nothing to follow
-      stopWatching();
-      if (!signal.aborted) replace(into, errorBox(error));
-    });
+  view.read(stopWatching);
   return () => {
     stopWatching();
-    logs.abort();
+    view.logs.abort();
   };
 }
 
