@@ -134,43 +134,64 @@ function svg(tag, attrs = {}, ...children) {
 /** A bar per day (SVG), with the same numbers as a table for screen readers and copying. */
 function tokenChart(usage) {
   const days = tokensPerDay(usage.history, usage.day.date);
-  const max = Math.max(1, ...days.map((d) => d.tokens));
   const total = days.reduce((sum, d) => sum + d.tokens, 0);
+  return [
+    chartSvg(days, usage.day.date, total),
+    h("p", { class: "muted" }, "From the hourly rollups: an hour shows once it is rolled up, so the last hour may not be counted yet; this month's total above is exact."),
+    h("details", {}, h("summary", {}, "As a table"), total ? tokenTable(days) : h("p", { class: "muted" }, "No tokens used in these days.")),
+  ];
+}
+
+/** The chart's geometry: each day's slot width and the bars' full height, in viewBox units. */
+function chartFrame() {
   const { width, height, top, bottom, left, right } = CHART;
-  const slot = (width - left - right) / DAYS;
-  const plot = height - top - bottom;
-  const bars = days.map((d, i) => {
-    const barHeight = d.tokens ? Math.max(1, (d.tokens / max) * plot) : 0;
-    const x = left + i * slot + slot * 0.15;
-    const today = d.date === usage.day.date;
-    return svg(
-      "rect",
-      { class: today ? "bar today" : "bar", x, y: top + plot - barHeight, width: slot * 0.7, height: barHeight, "data-date": d.date, "data-tokens": d.tokens },
-      svg("title", {}, `${d.date}: ${d.tokens.toLocaleString()} tokens, ${d.jobs} jobs`),
-    );
-  });
-  // a date under every fifth day and today, so the axis stays readable
-  const labels = days
-    .map((d, i) => [d, i])
-    .filter(([, i]) => i % 5 === 0 || i === DAYS - 1)
-    .map(([d, i]) => svg("text", { x: left + i * slot + slot / 2, y: height - 6, class: "axis", "text-anchor": "middle" }, d.date.slice(5)));
-  const chart = svg(
+  return { slot: (width - left - right) / DAYS, plot: height - top - bottom };
+}
+
+function chartSvg(days, today, total) {
+  const max = Math.max(1, ...days.map((d) => d.tokens));
+  const { width, height, top, left, right } = CHART;
+  const { plot } = chartFrame();
+  return svg(
     "svg",
     { class: "chart", viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": `Tokens per day over the last ${DAYS} days: ${total.toLocaleString()} in all, at most ${max.toLocaleString()} in one day` },
     svg("line", { x1: left, x2: width - right, y1: top + plot, y2: top + plot, class: "baseline" }),
     svg("text", { x: left, y: top - 4, class: "axis" }, `${max.toLocaleString()} tokens`),
-    ...bars,
-    ...labels,
+    ...days.map((d, i) => dayBar(d, i, max, d.date === today)),
+    ...axisLabels(days),
   );
-  const table = h(
+}
+
+function dayBar(d, i, max, today) {
+  const { top, left } = CHART;
+  const { slot, plot } = chartFrame();
+  // a day with any tokens stays visible however small next to the busiest day
+  const barHeight = d.tokens ? Math.max(1, (d.tokens / max) * plot) : 0;
+  const x = left + i * slot + slot * 0.15;
+  return svg(
+    "rect",
+    { class: today ? "bar today" : "bar", x, y: top + plot - barHeight, width: slot * 0.7, height: barHeight, "data-date": d.date, "data-tokens": d.tokens },
+    svg("title", {}, `${d.date}: ${d.tokens.toLocaleString()} tokens, ${d.jobs} jobs`),
+  );
+}
+
+/** A date under every fifth day and today, so the axis stays readable. */
+function axisLabels(days) {
+  const { height, left } = CHART;
+  const { slot } = chartFrame();
+  return days
+    .map((d, i) => [d, i])
+    .filter(([, i]) => i % 5 === 0 || i === DAYS - 1)
+    .map(([d, i]) => svg("text", { x: left + i * slot + slot / 2, y: height - 6, class: "axis", "text-anchor": "middle" }, d.date.slice(5)));
+}
+
+/** The days with any use, newest first. */
+function tokenTable(days) {
+  const rows = [...days].reverse().filter((d) => d.tokens || d.jobs);
+  return h(
     "table",
     { "aria-label": "Tokens per day" },
     h("thead", {}, h("tr", {}, h("th", {}, "Day (UTC)"), h("th", {}, "Tokens"), h("th", {}, "Jobs"))),
-    h("tbody", {}, [...days].reverse().filter((d) => d.tokens || d.jobs).map((d) => h("tr", {}, h("td", {}, d.date), h("td", {}, d.tokens.toLocaleString()), h("td", {}, String(d.jobs))))),
+    h("tbody", {}, rows.map((d) => h("tr", {}, h("td", {}, d.date), h("td", {}, d.tokens.toLocaleString()), h("td", {}, String(d.jobs))))),
   );
-  return [
-    chart,
-    h("p", { class: "muted" }, "From the hourly rollups: an hour shows once it is rolled up, so the last hour may not be counted yet; this month's total above is exact."),
-    h("details", {}, h("summary", {}, "As a table"), total ? table : h("p", { class: "muted" }, "No tokens used in these days.")),
-  ];
 }
