@@ -20,6 +20,16 @@ class ConfigurationMissing(RuntimeError):
     """A setting a process cannot run without is unset."""
 
 
+class ModelPrice(BaseModel):
+    """A model's price per million tokens, in and out (SPARK_PRICES), in the operator's
+    currency."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    per_million_in: float = Field(ge=0, alias="in")
+    per_million_out: float = Field(ge=0, alias="out")
+
+
 class Settings(BaseSettings):
     """Configuration for every SPARK process; nothing else reads os.environ."""
 
@@ -159,6 +169,10 @@ class Settings(BaseSettings):
                 raise ValueError(f"unknown tier {tier!r} (free, pro, enterprise)")
             TierLimits.model_validate({**DEFAULT_TIER_LIMITS[tier].model_dump(), **overrides})
         return value
+
+    #: what each model's tokens cost, per million: {"<model>": {"in": 2.5, "out": 10.0}}
+    #: (SPARK_PRICES as JSON); a model missing here costs 0 and is reported as unpriced
+    prices: dict[str, ModelPrice] = Field(default_factory=dict)
 
     flower_basic_auth: SecretStr | None = None
 
