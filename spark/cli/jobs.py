@@ -78,6 +78,10 @@ def _show(job: Any) -> None:
     result = job.get("result") or {}
     if "code" in result:
         console.print(f"  {result.get('path')} ({result.get('provider')}/{result.get('model')})")
+        for diagnostic in result.get("diagnostics") or []:
+            severity = diagnostic.get("severity") or "error"
+            line = f"  {severity} (line {diagnostic.get('line')}): {diagnostic.get('message')}"
+            console.print(line, style="yellow", markup=False, highlight=False, soft_wrap=True)
         console.print(result["code"], markup=False, highlight=False, soft_wrap=True)
 
 

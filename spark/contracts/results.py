@@ -23,14 +23,17 @@ class Tokens(BaseModel):
 
 
 class Diagnostic(BaseModel):
-    """A problem in the code: found by SPARK's syntax check, or by the project's editor
-    compiling it (`source: editor`; the editor names the file, not the column)."""
+    """A problem in the code: found by SPARK's syntax check, by the project's editor
+    compiling it (`source: editor`; the editor names the file, not the column), or said by
+    the generator itself (`source: generator`, a warning: the offline generator has no
+    behaviour for the request and wrote an empty class, which is not written to a project)."""
 
     line: int
     column: int | None
     message: str
     file: str | None = None
-    source: Literal["syntax", "editor"] | None = None
+    source: Literal["syntax", "editor", "generator"] | None = None
+    severity: Literal["error", "warning"] | None = None
 
 
 class EditorDiagnostic(BaseModel):

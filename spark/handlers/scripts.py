@@ -20,6 +20,10 @@ def generate_script(ctx: JobContext) -> Mapping[str, Any]:
     result = scripts.generate_script(params, ctx.report, tools.generator)
     if not params.write_to_project:
         return result
+    if scripts.from_generator(result):
+        # The code is not what was asked for: written, it would replace the path's file.
+        unwritten = {**result["diagnostics"][0], "message": f"{result['path']} was not written"}
+        return {**result, "diagnostics": [*result["diagnostics"], unwritten]}
     if ctx.job.project_id is None:  # the API refuses such a submission
         message = "write_to_project needs the project to write into"
         spent = {key: result[key] for key in ("provider", "model", "tokens")}

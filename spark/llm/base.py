@@ -41,6 +41,9 @@ class Generation:
     provider: str
     model: str
     tokens: TokenUsage
+    #: what the caller should know about the code, shown as its diagnostics (a request the
+    #: offline generator has no behaviour for)
+    notes: tuple[str, ...] = ()
 
 
 class ScriptGenerator(Protocol):

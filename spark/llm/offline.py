@@ -6,20 +6,17 @@ import html
 import re
 import time
 from collections.abc import Iterable, Sequence
-from functools import cache
 
 from spark.llm.base import Generation, GenerationProgress, ScriptRequest, TokenUsage
-from spark.llm.offline_templates import (
-    FAMILIES,
+from spark.llm.behaviours.catalogue import BEHAVIOURS, match, words_of
+from spark.llm.behaviours.parts import (
     MESSAGE_SIGNATURES,
-    TARGET_FAMILIES,
+    Behaviour,
     Context,
     Contribution,
-    Family,
     FieldSpec,
     MessagePart,
     MethodSpec,
-    idle,
 )
 
 _INDENT = "    "
@@ -27,16 +24,19 @@ _CHUNKS = 10
 _SUMMARY_CHARS = 120
 #: Stands in for the system prompt a hosted model would also be sent.
 _PROMPT_OVERHEAD_TOKENS = 20
-_WORD = re.compile(r"[a-z0-9]+")
-# Endings that keep a word in its stem's family: "jumps", "spinning", "collectible".
-# fmt: off
-_SUFFIXES = frozenset({
-    "", "s", "es", "d", "ed", "r", "rs", "er", "ers", "y", "ly", "ing", "ning", "ping",
-    "ner", "ners", "ment", "ion", "ions", "able", "ables", "ible", "ibles",
-})
-# fmt: on
-# Endings that replace a stem's final "e": "moving", "rotation".
-_E_DROP_SUFFIXES = frozenset({"ing", "ion", "ions", "able"})
+_THREE_D = re.compile(r"\b(3d|fps|first person|third person)\b")
+#: The diagnostic of a request no behaviour fits: what was written instead, and the way out.
+NO_MATCH = (
+    "no offline behaviour matched: SPARK's offline generator writes {count} common behaviours "
+    "(player controllers, doors and triggers, patrols, health bars, timers, flickering lights "
+    "…) and none fits this request, so {class_name} is an empty class; configure "
+    "SPARK_LLM_BASE_URL for a model that writes any script"
+)
+
+_EMPTY_NOTE = (
+    "// SPARK's offline generator has no behaviour for this request, so this class is empty.",
+    "// Configure SPARK_LLM_BASE_URL for a model that writes it.",
+)
 
 
 class OfflineGenerator:
@@ -44,7 +44,8 @@ class OfflineGenerator:
 
     The same request always gives the same code: `reasoning` is accepted but ignored.
     Token counts are estimates (words, not tokenizer tokens): the prompt's word count plus a
-    fixed overhead, and the generated code's word count.
+    fixed overhead, and the generated code's word count. A request no behaviour fits gets
+    an empty class and a note saying so, never a script that does something else.
     """
 
     provider = "offline"
@@ -56,9 +57,12 @@ class OfflineGenerator:
 
     def generate(self, request: ScriptRequest, on_progress: GenerationProgress) -> Generation:
         """Write the script, reporting progress after each of ~10 chunks; on_progress may raise."""
+        behaviours = match(request.prompt)
         message = f"writing {request.class_name}.cs"
+        if not behaviours:
+            message = f"writing an empty {request.class_name}.cs: no offline behaviour matched"
         on_progress(0.0, message)
-        code = render_script(request)
+        code = render(request, behaviours)
         # Pace the output like a streaming model so callers see progress and can cancel.
         for chunk in range(1, _CHUNKS + 1):
             if self._latency_s > 0:
@@ -68,34 +72,43 @@ class OfflineGenerator:
             prompt=len(request.prompt.split()) + _PROMPT_OVERHEAD_TOKENS,
             completion=len(code.split()),
         )
-        return Generation(code=code, provider=self.provider, model=self.model, tokens=tokens)
+        notes = () if behaviours else (no_match_note(request.class_name),)
+        return Generation(code, self.provider, self.model, tokens, notes=notes)
+
+
+def no_match_note(class_name: str) -> str:
+    """What the result says when no behaviour fits a request."""
+    return NO_MATCH.format(count=len(BEHAVIOURS), class_name=class_name)
 
 
 def render_script(request: ScriptRequest) -> str:
-    """The complete C# source for a request."""
-    words = _WORD.findall(request.prompt.lower())
-    families = detect_families(words)
-    behaviour = is_behaviour(request.base_class)
+    """The complete C# source for a request (an empty class when no behaviour fits)."""
+    return render(request, match(request.prompt))
+
+
+def render(request: ScriptRequest, behaviours: Sequence[Behaviour]) -> str:
+    """The complete C# source of a class doing each of behaviours, in one class."""
     ctx = Context(
-        behaviour=behaviour,
-        three_d="3d" in words,
-        families=frozenset(family.name for family in families),
+        behaviour=is_behaviour(request.base_class),
+        three_d=_THREE_D.search(" ".join(words_of(request.prompt))) is not None,
+        families=frozenset(b.name for b in behaviours),
+        enter_actions=tuple(line for b in behaviours for line in b.on_enter),
+        exit_actions=tuple(line for b in behaviours for line in b.on_exit),
     )
-    builds = [family.build for family in families] or [idle]
-    merged = _merge([build(ctx) for build in builds])
-    lines = _class_lines(request, merged)
+    merged = _merge([_contribution(b, ctx) for b in behaviours])
+    lines = _class_lines(request, merged, empty=not behaviours)
     namespace = (request.namespace or "").strip()
     if namespace:
         lines = [f"namespace {namespace}", "{", *_indent(lines), "}"]
     return "\n".join([*_usings(request.base_class, merged), "", *lines]) + "\n"
 
 
-def detect_families(words: Sequence[str]) -> tuple[Family, ...]:
-    """The template families a prompt's lowercase words ask for, in writing order."""
-    names = {family.name for family in FAMILIES if _mentions(words, family.stems)}
-    if not names & TARGET_FAMILIES:
-        names |= {family.name for family in FAMILIES if _mentions(words, family.weak_stems)}
-    return tuple(family for family in FAMILIES if family.name in names)
+def _contribution(behaviour: Behaviour, ctx: Context) -> Contribution:
+    """What a behaviour adds: on an asset, a scene behaviour keeps its Inspector settings."""
+    built = behaviour.build(ctx)
+    if ctx.behaviour or not behaviour.scene_only:
+        return built
+    return Contribution(fields=tuple(f for f in built.fields if f.serialized), usings=built.usings)
 
 
 def is_behaviour(base_class: str) -> bool:
@@ -105,23 +118,8 @@ def is_behaviour(base_class: str) -> bool:
     return name.endswith("Behaviour") and name != "StateMachineBehaviour"
 
 
-def _mentions(words: Iterable[str], stems: tuple[str, ...]) -> bool:
-    """Whether any word is a form of any stem."""
-    return not _forms(stems).isdisjoint(words)
-
-
-@cache
-def _forms(stems: tuple[str, ...]) -> frozenset[str]:
-    """Every form of the stems: a stem plus a common English ending, "moving" for "move",
-    "enemies" for "enemy". Made once per family, so a prompt costs set lookups only."""
-    forms = {stem + suffix for stem in stems for suffix in _SUFFIXES}
-    forms |= {stem[:-1] + end for stem in stems if stem.endswith("e") for end in _E_DROP_SUFFIXES}
-    forms |= {stem[:-1] + "ies" for stem in stems if stem.endswith("y")}
-    return frozenset(forms)
-
-
 def _merge(contributions: Sequence[Contribution]) -> Contribution:
-    """One contribution holding every family's members once, with Unity messages merged."""
+    """One contribution holding every behaviour's members once, with Unity messages merged."""
     fields: dict[str, FieldSpec] = {}
     methods: dict[str, MethodSpec] = {}
     events: dict[str, None] = {}
@@ -140,37 +138,36 @@ def _merge(contributions: Sequence[Contribution]) -> Contribution:
         events=tuple(events),
         messages=tuple(MessagePart(name, tuple(body)) for name, body in bodies.items() if body),
         methods=tuple(methods.values()),
-        required_component=next(
-            (part.required_component for part in contributions if part.required_component), None
+        required_components=tuple(
+            dict.fromkeys(c for part in contributions for c in part.required_components)
         ),
-        uses_coroutine=any(part.uses_coroutine for part in contributions),
+        usings=tuple(dict.fromkeys(u for part in contributions for u in part.usings)),
     )
 
 
 def _usings(base_class: str, merged: Contribution) -> list[str]:
     """The using directives the script needs, in the usual sorted order."""
-    usings = []
-    if merged.uses_coroutine:
-        usings.append("using System.Collections;")
+    usings = [*merged.usings, "using UnityEngine;"]
     if base_class.strip() == "NetworkBehaviour":
         usings.append("using Unity.Netcode;")  # NetworkBehaviour lives in Netcode for GameObjects
-    usings.append("using UnityEngine;")
-    return usings
+    return sorted(set(usings), key=lambda using: using.rstrip(";"))
 
 
-def _class_lines(request: ScriptRequest, merged: Contribution) -> list[str]:
-    """The class declaration with its doc comment, attributes and members."""
+def _class_lines(request: ScriptRequest, merged: Contribution, empty: bool) -> list[str]:
+    """The class declaration with its doc comment, attributes and members; an empty class
+    says in its body, when comments are wanted, that nothing was written for the request."""
     name, base = request.class_name.strip(), request.base_class.strip()
     lines: list[str] = []
     if request.include_comments:
         quoted = _summary_text(request.prompt)
         lines += ["/// <summary>", f'/// Generated for the prompt "{quoted}".', "/// </summary>"]
-    if merged.required_component:
-        lines.append(f"[RequireComponent(typeof({merged.required_component}))]")
+    lines += [f"[RequireComponent(typeof({c}))]" for c in merged.required_components]
     if base.rsplit(".", 1)[-1] == "ScriptableObject":
         lines.append(f'[CreateAssetMenu(fileName = "{name}", menuName = "SPARK/{name}")]')
     lines += [f"public class {name} : {base}", "{"]
     lines += _indent(_members(merged, request.include_comments))
+    if empty and request.include_comments:
+        lines += _indent(_EMPTY_NOTE)
     lines.append("}")
     return lines
 

@@ -26,7 +26,7 @@ PROMPTS: dict[str, tuple[str, ...]] = {
     "a smooth camera that follows the player": ("offset", "smoothSpeed"),
     "a 3D player that walks, jumps and shoots": ("moveSpeed", "jumpForce", "fireRate"),
     "a 2D hero with health who jumps and collects coins": ("jumpForce", "maxHealth", "scoreValue"),
-    "enemies that spin and take damage": ("spawnInterval", "rotationSpeed", "TakeDamage"),
+    "enemies that spin and take damage": ("rotationSpeed", "TakeDamage"),
     "a floating cloud": ("speed", "amplitude"),
 }
 BASES = ("MonoBehaviour", "NetworkBehaviour", "ScriptableObject")
@@ -159,8 +159,8 @@ def test_collectible_checks_the_player_tag_on_trigger() -> None:
     assert 'other.CompareTag("Player")' in code
 
 
-def test_prompt_without_a_feature_gets_an_idle_bob() -> None:
-    """A prompt that names no feature still gets a working behaviour."""
+def test_a_floating_object_bobs() -> None:
+    """A prompt asking for something that floats gets a gentle bob."""
     code = _generate("a floating cloud").code
     assert "void Start()" in code and "void Update()" in code
     assert "Mathf.Sin" in code and "Debug.Log" not in code

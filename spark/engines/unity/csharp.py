@@ -33,6 +33,20 @@ _RESERVED_CLASS_NAMES = frozenset({
     "LayerMask", "Mathf", "MonoBehaviour", "Move", "Object", "Physics", "Physics2D",
     "Quaternion", "Random", "Rigidbody", "Rigidbody2D", "Rotate", "ScriptableObject",
     "Space", "Spawn", "Start", "Time", "Transform", "Update", "Vector2", "Vector3",
+    # the offline generator's other Unity types and members
+    "AddItem", "AddScore", "AddTo", "Application", "AudioClip", "AudioSource",
+    "CheckpointReached", "Close", "Collected", "Collision", "Collision2D", "DeleteSave",
+    "Died", "EndDialogue", "EndLevel", "Evaluate", "GetCooldown", "GetDesiredPosition",
+    "GetItems", "GetJumpImpulse", "GetRotationStep", "GetScore", "GetVelocity",
+    "HasCheckpoint", "HasItem", "HashSet", "HeldKeys", "IEnumerator", "IReadOnlyList",
+    "InventoryChanged", "IsChasing", "IsGrounded", "KeyCode", "LastCheckpoint", "Light",
+    "List", "LoadGame", "LoadNextLevel", "NextLine", "Open", "PlaySound", "PlayerPrefs",
+    "QueryTriggerInteraction", "QuitGame", "QuitToMenu", "ReachCheckpoint", "RemoveItem",
+    "ResetHealth", "RespawnAtCheckpoint", "RestartLevel", "Resume", "SaveGame",
+    "SceneManager", "SendMessageOptions", "SerializeField", "SetPaused", "Shake",
+    "ShowLine", "Slider", "SpawnLoop", "StartDialogue", "StartGame", "TakeDamage", "Text",
+    "TimerEnded", "Tooltip", "Unlock", "Unlocked", "UnityEvent", "UpdateHealthBar",
+    "UpdateScoreText", "UpdateTimerText", "WaitForSeconds",
 })
 # fmt: on
 

@@ -106,10 +106,27 @@ def generate_script(
     if len(generation.code.encode()) > MAX_CODE_BYTES:
         message = "the generated script is over 200 KB"
         raise JobFailure("code_too_large", message, result=spent(generation))
+    notes = [_note(note) for note in generation.notes]
+    if notes:
+        report(_GEN_END, notes[0]["message"])
     return {
         "path": path,
         "code": generation.code,
         "class_name": class_name,
         **spent(generation),
-        "diagnostics": [],
+        "diagnostics": notes,
     }
+
+
+def _note(message: str) -> dict[str, Any]:
+    """A generator's note about the code as a diagnostic of the whole file."""
+    return {"line": 1, "column": None, "message": message, "severity": "warning", **GENERATOR}
+
+
+#: marks the diagnostics the generator itself gave: the code is not what was asked for
+GENERATOR = {"source": "generator"}
+
+
+def from_generator(result: dict[str, Any]) -> bool:
+    """Whether the generator said its code is not what the request asked for."""
+    return any(d.get("source") == GENERATOR["source"] for d in result["diagnostics"])

@@ -1,0 +1,1 @@
+"""The behaviours SPARK's offline generator writes, by family, and the matcher that picks them."""
