@@ -230,6 +230,9 @@ class Settings(BaseSettings):
     # The offline generator can pace its output like a streaming model, so progress,
     # cancellation and the CLI's progress bar have something to show in demos.
     offline_latency_s: float = Field(default=0.0, ge=0, le=600)
+    #: how many answers an `assist` job asks its LLM for before it stops planning: a model
+    #: that keeps calling tools ends with what it did so far instead of running up tokens
+    assist_max_steps: int = Field(default=8, ge=1, le=64)
 
     # The event consumer: processes sharing a durable name share the stream.
     consumer_durable: str = "spark-events-store"

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from spark.contracts import results
 from spark.contracts.asset_params import ExportPackageParams, GenerateAssetParams
+from spark.contracts.assist import AssistParams, AssistResult
 from spark.contracts.build_params import UnityBuildParams
 from spark.contracts.compile_params import CompileCheckParams
 from spark.contracts.params import GenerateScriptParams, Params, Verify
@@ -91,6 +92,9 @@ class KindSpec:
     #: the job runs on the farm for the target its params name: its message goes to that
     #: target's queue (`builds.<Target>`), which only builders declaring the target consume
     per_target: bool = False
+    #: the API stores what the submitting credential may do in the params' `caller`, and
+    #: the job acts for its owner only within that (an assist's tool calls)
+    records_caller: bool = False
 
     @property
     def task_name(self) -> str:
@@ -245,6 +249,21 @@ _DECLARED = (
         family=EventFamily.RUNTIME,
         limits=TimeLimits(soft_s=600, hard_s=660),
         handler="spark.handlers.packages:export_package",
+    ),
+    KindSpec(
+        kind=JobKind.ASSIST,
+        queue=Queue.GENERATION,
+        params=AssistParams,
+        result=AssistResult,
+        permission=Permission.GENERATE,
+        family=EventFamily.RUNTIME,
+        # The limits hold each of its runs (an LLM answer, a refused call answered); the tool
+        # calls run as child jobs under their own limits while the turn holds no worker.
+        limits=TimeLimits(soft_s=300, hard_s=330),
+        handler="spark.handlers.assist:assist",
+        quotas=frozenset({Quota.LLM_TOKENS}),
+        retry=RetryPolicy(dependency_wait_s=120),
+        records_caller=True,
     ),
 )
 

@@ -22,6 +22,7 @@ class JobKind(enum.StrEnum):
     COMPILE_CHECK = "compile_check"
     EXPORT_PACKAGE = "export_package"
     RUN_TESTS = "run_tests"
+    ASSIST = "assist"
 
 
 class Queue(enum.StrEnum):

@@ -66,6 +66,8 @@ class Next:
     #: the parent's progress while it waits; the child's id is appended to the message
     percent: int
     message: str
+    #: the project the child works on (None: the parent's)
+    project_id: uuid.UUID | None = None
 
 
 #: what follows a child's end: (parent, what it carries, the child that ended) → the next
@@ -96,7 +98,7 @@ def _start(p: Parenting, parent: Job, attempt: int, step: Next) -> Job | None:
             params=step.params,
             subject=parent.subject,
             session_id=parent.session_id,
-            project_id=parent.project_id,
+            project_id=step.project_id or parent.project_id,
             parent_id=parent.id,
             priority=parent.priority,
             request_id=parent.request_id,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from spark.config import Settings
 from spark.db.executor import Database
 from spark.engines.unity.bridge import Editor, EditorBridge
 from spark.engines.unity.builds import BuildEnvironment
@@ -29,3 +30,5 @@ class Tools:
     default_editor: Editor | None = None
     #: where a job may call for a user: a project's editor URL is checked at each use
     destinations: Destinations = field(default_factory=Destinations)
+    #: the settings the worker was made with (an assist's step cap, the tiers' limits)
+    settings: Settings | None = None

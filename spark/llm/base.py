@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 #: (fraction 0.0-1.0 of the generation done, a short human message)
 GenerationProgress = Callable[[float, str], None]
@@ -51,4 +51,34 @@ class ScriptGenerator(Protocol):
 
     def generate(self, request: ScriptRequest, on_progress: GenerationProgress) -> Generation:
         """Write the script; on_progress may raise to stop the generation early."""
+        ...
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """A function the model asked to call: its call id, the tool's name, its JSON arguments."""
+
+    id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True)
+class ChatTurn:
+    """One answer of a model offered tools: text, or tool calls (then usually no text)."""
+
+    text: str | None
+    calls: tuple[ToolCall, ...]
+    provider: str
+    model: str
+    tokens: TokenUsage
+
+
+@runtime_checkable
+class ToolChat(Protocol):
+    """A model that plans: it answers a conversation with text or calls of the given tools
+    (OpenAI-compatible `messages` and `tools`)."""
+
+    def chat(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> ChatTurn:
+        """The model's next answer to messages."""
         ...

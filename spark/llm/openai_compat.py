@@ -13,7 +13,14 @@ from openai import OpenAI
 
 from spark.errors import DependencyUnavailable, JobFailure
 from spark.llm import prompting
-from spark.llm.base import Generation, GenerationProgress, ScriptRequest, TokenUsage
+from spark.llm.base import (
+    ChatTurn,
+    Generation,
+    GenerationProgress,
+    ScriptRequest,
+    TokenUsage,
+    ToolCall,
+)
 from spark.resilience.breaker import BreakerOpen, CircuitBreaker
 from spark.resilience.retry import call_with_retry
 
@@ -78,13 +85,49 @@ class OpenAICompatibleGenerator:
         code = _code_of(response)
         if code is None:
             raise JobFailure("no_code", "the model answered without a C# file")
-        usage = getattr(response, "usage", None)
-        tokens = TokenUsage(
-            prompt=int(getattr(usage, "prompt_tokens", 0) or 0),
-            completion=int(getattr(usage, "completion_tokens", 0) or 0),
-        )
+        tokens = _usage(response)
         on_progress(1.0, f"{route.model} answered")
         return Generation(code, self.provider, str(response.model or route.model), tokens)
+
+    def chat(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> ChatTurn:
+        """The model's next answer to a conversation offered tools (the deterministic route):
+        text, or the tool calls it makes."""
+        route = self._routes["deterministic"]
+        try:
+            response = call_with_retry(
+                lambda: self._call(lambda: self._plan(route, messages, tools)),
+                is_transient,
+                "LLM call",
+            )
+        except BreakerOpen:
+            raise
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            raise DependencyUnavailable(f"the LLM is unavailable ({exc})", retry_after=5) from exc
+        choice = response.choices[0] if response.choices else None
+        message = choice.message if choice is not None else None
+        calls = tuple(
+            ToolCall(str(call.id), str(call.function.name), str(call.function.arguments or ""))
+            for call in (getattr(message, "tool_calls", None) or [])
+        )
+        text = getattr(message, "content", None)
+        return ChatTurn(
+            text, calls, self.provider, str(response.model or route.model), _usage(response)
+        )
+
+    def _plan(
+        self, route: ModelRoute, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
+    ) -> Any:
+        completions: Any = self._client.chat.completions
+        return completions.create(
+            model=route.model, messages=messages, temperature=route.temperature, tools=tools
+        )
+
+    def _call(self, call: Any) -> Any:
+        if self._breaker is None:
+            return call()
+        return self._breaker.call(call, is_transient)
 
     def _guarded(self, route: ModelRoute, messages: list[dict[str, Any]]) -> Any:
         if self._breaker is None:
@@ -120,6 +163,14 @@ def list_models(base_url: str, api_key: str | None, timeout_s: float) -> list[st
         return [model.id for model in client.models.list().data]
     finally:
         client.close()
+
+
+def _usage(response: Any) -> TokenUsage:
+    usage = getattr(response, "usage", None)
+    return TokenUsage(
+        prompt=int(getattr(usage, "prompt_tokens", 0) or 0),
+        completion=int(getattr(usage, "completion_tokens", 0) or 0),
+    )
 
 
 def _messages(request: ScriptRequest) -> list[dict[str, Any]]:

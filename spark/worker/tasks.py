@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import logging
 import uuid
+from collections.abc import Mapping
 from typing import Any, cast
 
 from celery import Celery
@@ -15,13 +16,16 @@ from spark.broker.app import PUSH_FILE_TASK
 from spark.broker.dispatch import CeleryDispatcher
 from spark.db import events as event_queries
 from spark.db.types import utcnow
+from spark.domain.jobs import Job, JobKind
 from spark.errors import ServiceUnavailable
 from spark.events import relay as events_relay
 from spark.handlers import writing
+from spark.handlers.assist import Assistant
 from spark.handlers.verification import Verifier
 from spark.jobs import children, maintenance, retention
+from spark.jobs.ending import Ending
 from spark.jobs.lifecycle import worker_identity
-from spark.jobs.runner import Handler, JobDeferred, RunPolicy, run_job
+from spark.jobs.runner import FollowUp, Handler, JobDeferred, RunPolicy, run_job
 from spark.kinds import KindSpec, available
 from spark.projects import webhooks
 from spark.worker.state import resources
@@ -48,11 +52,36 @@ def _verifier(dispatcher: CeleryDispatcher) -> Verifier:
     return Verifier(children.Parenting(res.db, res.events, dispatcher), res.tools)
 
 
+def _assistant(dispatcher: CeleryDispatcher) -> Assistant:
+    res = resources()
+    return Assistant(children.Parenting(res.db, res.events, dispatcher), res.tools, res.settings)
+
+
+def _decide(dispatcher: CeleryDispatcher) -> children.Decide:
+    """What follows a child's end, by its parent's kind: an assist turn's next call, or a
+    verify's next step."""
+    assistant, verifier = _assistant(dispatcher), _verifier(dispatcher)
+
+    def decide(parent: Job, carried: Mapping[str, Any], child: Job) -> children.Next | Ending:
+        if parent.kind is JobKind.ASSIST:
+            return assistant.decide(parent, carried, child)
+        return verifier.decide(parent, carried, child)
+
+    return decide
+
+
+def _follow_up(spec: KindSpec, dispatcher: CeleryDispatcher) -> FollowUp | None:
+    if spec.kind is JobKind.ASSIST:  # its tool calls run as child jobs after its own run
+        return _assistant(dispatcher).follow_up
+    # A kind whose params take `verify` proves its writes by child jobs after its handler.
+    if "verify" in spec.params.model_fields:
+        return _verifier(dispatcher).follow_up
+    return None
+
+
 def _policy(spec: KindSpec, dispatcher: CeleryDispatcher) -> RunPolicy:
     res = resources()
     retry = spec.retry
-    # A kind whose params take `verify` proves its writes by child jobs after its handler.
-    verifies = "verify" in spec.params.model_fields
     return RunPolicy(
         worker=worker_identity(),
         lease_s=res.settings.lease_s,
@@ -64,7 +93,7 @@ def _policy(spec: KindSpec, dispatcher: CeleryDispatcher) -> RunPolicy:
         wait_limit_s=retry.dependency_wait_s or spec.limits.soft_s,
         end_patience_s=res.settings.end_patience_s,
         tools=res.tools,
-        follow_up=_verifier(dispatcher).follow_up if verifies else None,
+        follow_up=_follow_up(spec, dispatcher),
     )
 
 
@@ -192,13 +221,13 @@ def _register_continuations(app: Celery, dispatcher: CeleryDispatcher) -> None:
     """The tasks that move a parent on once its child job ended (spark/jobs/children.py)."""
 
     def continue_parent(parent_id: str) -> str | None:
-        verifier = _verifier(dispatcher)
-        ended = children.continue_parent(verifier.parenting, uuid.UUID(parent_id), verifier.decide)
+        parenting = _verifier(dispatcher).parenting
+        ended = children.continue_parent(parenting, uuid.UUID(parent_id), _decide(dispatcher))
         return None if ended is None else ended.state.value
 
     def continue_parents() -> int:
-        verifier = _verifier(dispatcher)
-        return children.continue_ready(verifier.parenting, verifier.decide)
+        parenting = _verifier(dispatcher).parenting
+        return children.continue_ready(parenting, _decide(dispatcher))
 
     # acks late: a continuation killed halfway comes back; continuing again is safe
     app.task(name=children.CONTINUE_TASK, ignore_result=True, acks_late=True)(continue_parent)

@@ -17,9 +17,9 @@ import pytest
 from mcp.client.session import ClientSession
 from PIL import Image
 
+from spark.contracts.tools import KIND_CALL_FIELDS
 from spark.db.executor import Database
 from spark.kinds import available
-from spark.web.mcp.catalog import KIND_CALL_FIELDS
 from spark.web.mcp.server import catalog
 from tests.acceptance.test_previews import SCENE
 from tests.support.jobs import stored

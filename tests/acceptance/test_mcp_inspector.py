@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
+from spark.contracts.tools import KIND_CALL_FIELDS
 from spark.kinds import available
-from spark.web.mcp.catalog import KIND_CALL_FIELDS
 from tests.acceptance.test_mcp import FIXED, SCRIPT, mcp_url, new_project
 from tests.support.inspector import (
     AUTH_REQUIRED,

@@ -47,9 +47,13 @@ DOOR_JOB = {
 
 @dataclass
 class Reply:
-    """One scripted answer: code by tool call (default), fenced text, or an HTTP error."""
+    """One scripted answer: code by tool call (default), fenced text, or an HTTP error; or,
+    for a model offered SPARK's tools, the calls it makes (`calls`: (name, arguments) each) or
+    its plain `text`."""
 
     code: str = ""
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    text: str | None = None
     as_text: bool = False
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
@@ -182,6 +186,36 @@ def models() -> dict[str, Any]:
 
 def completion(request: dict[str, Any], reply: Reply) -> dict[str, Any]:
     """A chat.completion object answering request with reply."""
+    message, finish = _message(request, reply)
+    usage = {
+        "prompt_tokens": reply.prompt_tokens,
+        "completion_tokens": reply.completion_tokens,
+        "total_tokens": reply.prompt_tokens + reply.completion_tokens,
+    }
+    return {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": request.get("model", "fake-model"),
+        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+        "usage": usage,
+    }
+
+
+def _message(request: dict[str, Any], reply: Reply) -> tuple[dict[str, Any], str]:
+    """The assistant message and finish reason of reply: scripted tool calls or text first."""
+    if reply.calls:
+        calls = [
+            {
+                "id": f"call_{len(request.get('messages', []))}_{i}",
+                "type": "function",
+                "function": {"name": name, "arguments": json.dumps(arguments)},
+            }
+            for i, (name, arguments) in enumerate(reply.calls)
+        ]
+        return {"role": "assistant", "content": None, "tool_calls": calls}, "tool_calls"
+    if reply.text is not None:
+        return {"role": "assistant", "content": reply.text}, "stop"
     if reply.as_text or "tools" not in request:
         message: dict[str, Any] = {
             "role": "assistant",
@@ -204,19 +238,7 @@ def completion(request: dict[str, Any], reply: Reply) -> dict[str, Any]:
             ],
         }
         finish = "tool_calls"
-    usage = {
-        "prompt_tokens": reply.prompt_tokens,
-        "completion_tokens": reply.completion_tokens,
-        "total_tokens": reply.prompt_tokens + reply.completion_tokens,
-    }
-    return {
-        "id": "chatcmpl-1",
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": request.get("model", "fake-model"),
-        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-        "usage": usage,
-    }
+    return message, finish
 
 
 def main() -> None:

@@ -30,6 +30,7 @@ CONTRACT_KINDS = {
     "compile_check": ("builds", "build"),
     "export_package": ("patches", "runtime"),
     "run_tests": ("builds", "build"),
+    "assist": ("generation", "runtime"),
 }
 #: declared with every fact but their handler: submissions are refused with a 422 saying so
 NOT_YET_SERVED: set[str] = set()

@@ -9,9 +9,10 @@ from functools import cache
 from typing import Any
 
 import mcp_types as types
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, ValidationError
 
-from spark.contracts.jobs import JobOut, SessionId
+from spark.contracts.jobs import JobOut
+from spark.contracts.tools import kind_tool_schema
 from spark.kinds import KindSpec, available
 from spark.web.mcp.loopback import Loopback
 
@@ -70,44 +71,16 @@ class ArgumentsInvalid(Exception):
         super().__init__(f"{self.field}: {first['msg']}")
 
 
-class KindCall(BaseModel):
-    """What a job tool takes besides the kind's params."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    project_id: str | None = Field(default=None, description="the project the job works on")
-    session_id: SessionId = Field(default="default", description="groups the job's events")
-    priority: int = Field(default=5, ge=0, le=9, description="0 (lowest) to 9 (most urgent)")
-    wait: bool = Field(
-        default=False,
-        description="follow the job, with progress notifications, and return it once it ends "
-        "(up to the server's SPARK_MCP_WAIT_S); false returns it queued",
-    )
-
-
-#: a job tool's own arguments, kept apart from the kind's params when it is submitted
-KIND_CALL_FIELDS = frozenset(KindCall.model_fields)
-
-
 def kind_tool(
     spec: KindSpec, perform: Callable[[Call], Awaitable[types.CallToolResult]]
 ) -> ToolSpec:
-    """The tool that submits a job of spec's kind: its params plus project_id, session_id,
-    priority and wait, validated with the kind's own params model."""
-    clash = KIND_CALL_FIELDS & set(spec.params.model_fields)
-    if clash:  # a kind's params may never shadow the tool's own arguments
-        raise ValueError(f"{spec.kind.value} params clash with the tool's {sorted(clash)}")
-    fields: dict[str, Any] = {
-        name: (info.annotation, info) for name, info in KindCall.model_fields.items()
-    }
-    args = create_model(f"{_camel(spec.kind.value)}Tool", __base__=spec.params, **fields)
-    needs = " Needs project_id." if spec.needs_project else ""
-    doc = " ".join((spec.params.__doc__ or spec.kind.value).split())
+    """The tool that submits a job of spec's kind (spark/contracts/tools.py: its params plus
+    project_id, session_id, priority and wait, validated with the kind's own params model)."""
+    schema = kind_tool_schema(spec)
     return ToolSpec(
-        name=spec.kind.value,
-        description=f"Submit a {spec.kind.value} job: {doc}{needs} Needs the "
-        f"{spec.permission.value} permission. Returns the job (its result once ended with wait).",
-        args=args,
+        name=schema.name,
+        description=schema.description,
+        args=schema.args,
         output=JobOut,
         annotations=types.ToolAnnotations(
             title=spec.kind.value,
@@ -118,18 +91,6 @@ def kind_tool(
         ),
         perform=perform,
     )
-
-
-def _camel(name: str) -> str:
-    return "".join(part.title() for part in name.split("_"))
-
-
-def split_kind_args(args: BaseModel) -> tuple[dict[str, Any], dict[str, Any], bool]:
-    """(the submission's own fields, the kind's params as the caller gave them, wait)."""
-    given = args.model_dump(mode="json", by_alias=True, exclude_unset=True)
-    own = {k: v for k, v in given.items() if k in KIND_CALL_FIELDS and k != "wait"}
-    params = {k: v for k, v in given.items() if k not in KIND_CALL_FIELDS}
-    return own, params, bool(getattr(args, "wait", False))
 
 
 @cache

@@ -17,11 +17,12 @@ from pydantic import BaseModel, ConfigDict
 
 from spark.contracts.jobs import JobOut, JobPage
 from spark.contracts.projects import ProjectPage
+from spark.contracts.tools import split_kind_args
 from spark.contracts.usage import UsageOut
 from spark.domain.events import TERMINAL_TYPES
 from spark.kinds import KindSpec
 from spark.web.mcp.answers import from_answer, refusal, refused, structured
-from spark.web.mcp.catalog import Call, ToolSpec, kind_tool, split_kind_args
+from spark.web.mcp.catalog import Call, ToolSpec, kind_tool
 from spark.web.mcp.loopback import Answer
 from spark.web.routes import jobs as job_routes
 from spark.web.routes import logs as log_routes

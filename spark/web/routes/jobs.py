@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from spark import logs, metrics
+from spark.contracts.assist import Caller
 from spark.contracts.jobs import JobOut, JobPage, JobSubmission, SessionId
 from spark.contracts.params import Params
 from spark.db import jobs as job_queries
@@ -90,6 +91,9 @@ async def submit_job(request: Request) -> Response:
     if not principal.can(needed):
         raise Forbidden(f"submitting {submission.kind.value} jobs needs {needed.value}")
     params = _check_params(submission, spec)
+    if spec.records_caller:
+        # Never what the request says: what this credential may do, for the job to act within.
+        params = {**params, "caller": Caller.of(principal).model_dump(mode="json")}
     for extra in sorted(spec.permissions_for(params) - {needed}):
         if not principal.can(extra):
             raise Forbidden(f"verify runs steps on the build farm: it needs {extra.value}")
