@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterable, Sequence
 
 from spark.llm.base import Generation, GenerationProgress, ScriptRequest, TokenUsage
-from spark.llm.behaviours.catalogue import BEHAVIOURS, match, words_of
+from spark.llm.behaviours.catalogue import BEHAVIOURS, is_npc, match, words_of
 from spark.llm.behaviours.parts import (
     MESSAGE_SIGNATURES,
     Behaviour,
@@ -88,10 +88,12 @@ def render_script(request: ScriptRequest) -> str:
 
 def render(request: ScriptRequest, behaviours: Sequence[Behaviour]) -> str:
     """The complete C# source of a class doing each of behaviours, in one class."""
+    words = words_of(request.prompt)
     ctx = Context(
         behaviour=is_behaviour(request.base_class),
-        three_d=_THREE_D.search(" ".join(words_of(request.prompt))) is not None,
+        three_d=_THREE_D.search(" ".join(words)) is not None,
         families=frozenset(b.name for b in behaviours),
+        npc=is_npc(words),
         enter_actions=tuple(line for b in behaviours for line in b.on_enter),
         exit_actions=tuple(line for b in behaviours for line in b.on_exit),
     )

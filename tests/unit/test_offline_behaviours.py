@@ -115,6 +115,9 @@ REQUESTS: dict[str, set[str]] = {
     "sunset and sunrise lighting over time": {"day_night"},
     "a floating crystal that bobs up and down": {"bob"},
     "a 3D player that runs, jumps and shoots": {"movement", "jump", "shoot"},
+    "a car that drives with the arrow keys": {"movement"},
+    "a slime that bounces toward the player": {"chase"},
+    "an enemy AI that shoots at the player": {"shoot"},
 }
 
 #: Requests the offline generator has no behaviour for.
@@ -126,6 +129,10 @@ UNRELATED = [
     "procedural terrain generation with erosion",
     "inverse kinematics for a robot arm",
     "a localization system for twelve languages",
+    "a wall the player can climb",
+    "object pooling for bullets",
+    "an explosion that damages nearby enemies",
+    "a tooltip that shows item stats",
 ]
 
 
@@ -229,6 +236,13 @@ def test_a_locked_door_opens_only_once_unlocked() -> None:
     assert "if (!unlocked)" in _method(code, "public void Open()")
 
 
+def test_an_enemy_shoots_at_the_player_in_range_not_on_the_fire_button() -> None:
+    code = _code("an enemy AI that shoots at the player")
+    assert "Input." not in code
+    assert 'FindGameObjectWithTag("Player")' in code and "<= fireRange" in code
+    assert "Mathf.Atan2(aimAt.y, aimAt.x)" in _method(code, "public void Fire()")
+
+
 def test_a_patrol_that_also_chases_stops_patrolling_while_chasing() -> None:
     code = _code("a sentry that patrols and chases the player on sight")
     assert "&& !IsChasing()" in code
@@ -273,15 +287,14 @@ def _repeated_locals(code: str) -> list[str]:
 
 
 @pytest.mark.parametrize("base_class", ["MonoBehaviour", "ScriptableObject"])
-@pytest.mark.parametrize("three_d", [False, True])
+@pytest.mark.parametrize("prompt", ["thing", "3d thing", "enemy thing", "3d enemy thing"])
 def test_every_pair_of_behaviours_composes_into_one_clean_class(
-    three_d: bool, base_class: str
+    prompt: str, base_class: str
 ) -> None:
     """Any two behaviours share a class: it parses, no member or local is declared twice,
     a member both declare is the same member, and every method called is declared."""
     for first, second in itertools.combinations(BEHAVIOURS, 2):
         pair = tuple(b for b in BEHAVIOURS if b in (first, second))
-        prompt = "3d thing" if three_d else "thing"
         code = render(ScriptRequest(prompt, "Thing", base_class=base_class), pair)
         names = (first.name, second.name)
         assert check_syntax(code) == (), names
@@ -289,7 +302,8 @@ def test_every_pair_of_behaviours_composes_into_one_clean_class(
         assert len(members) == len(set(members)), (names, members)
         assert _undeclared_calls(code) == set(), names
         assert _repeated_locals(code) == [], names
-        ctx = Context(base_class == "MonoBehaviour", three_d, frozenset(names))
+        scene, three_d, npc = base_class == "MonoBehaviour", "3d" in prompt, "enemy" in prompt
+        ctx = Context(scene, three_d, frozenset(names), npc=npc)
         mine = {f.name: f for f in first.build(ctx).fields}
         theirs = {f.name: f for f in second.build(ctx).fields}
         for name in mine.keys() & theirs.keys():

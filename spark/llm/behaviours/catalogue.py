@@ -35,14 +35,35 @@ _E_DROP_SUFFIXES = frozenset({"ing", "ion", "ions", "able"})
 #: Idioms whose words would otherwise ask for something else ("time runs out" is no run).
 _IDIOMS = {"runs out": "expires", "run out": "expire", "ran out": "expired"}
 
-#: What a player controller may also do while "player" still asks for its movement.
+#: Words naming what no behaviour here writes: a request with one gets no behaviour at all,
+#: rather than the part of it that happens to match ("an explosion that damages enemies" is
+#: no health script, "object pooling for bullets" no projectile).
+# fmt: off
+_OUTSIDE = frozenset({
+    "shader", "multiplayer", "lobby", "matchmaking", "netcode", "pool", "pooling",
+    "explosion", "explode", "explodes", "grenade", "bomb", "minimap", "ragdoll",
+    "pathfinding", "navmesh", "procedural", "tooltip", "crosshair", "particle", "particles",
+    "localization", "localisation", "leaderboard", "achievement", "achievements", "climb",
+    "climbs", "climbing", "ladder", "swim", "swims", "swimming", "grapple", "grappling",
+})
+#: Words for characters the player does not steer.
+_NPCS = frozenset({
+    "enemy", "enemies", "npc", "npcs", "boss", "turret", "turrets", "ai", "zombie",
+    "zombies", "monster", "monsters", "bot", "bots", "guard", "guards", "sentry", "mob",
+    "creature", "slime", "goblin", "villager", "shopkeeper", "opponent",
+})
+# fmt: on
+
+#: What a player controller may also do while "controller" still asks for its movement.
 _PLAYER_PARTS = frozenset({"jump", "shoot", "health"})
 
 # fmt: off
 _BEHAVIOURS: tuple[Behaviour, ...] = (
     Behaviour("movement", "a player controller that walks and runs", motion.movement,
-              cues=("move", "walk", "run", "sprint", "strafe", "wasd"),
+              cues=("move", "walk", "run", "sprint", "strafe", "wasd", "drive", "steer"),
+              phrases=("arrow key", "player movement"),
               weak=("player", "controller", "character", "hero", "avatar", "speed"),
+              player_only=True,
               # "walks up to it", "moving platform": these move the object themselves, or
               # react to the player walking rather than walk it.
               dropped_by=("platform", "patrol", "chase", "projectile", "bob", "camera_follow",
@@ -70,7 +91,8 @@ _BEHAVIOURS: tuple[Behaviour, ...] = (
               phrases=("walk between", "move between", "go between", "walk back and forth")),
     Behaviour("chase", "chasing the player in range", motion.chase,
               cues=("chase", "pursue", "hunt", "stalk"),
-              phrases=("follow player", "run after", "come after", "go after", "run toward"),
+              phrases=("follow player", "run after", "come after", "go after", "toward player",
+                       "towards player", "move toward", "head toward", "go toward"),
               dropped_by=("camera_follow",)),
     Behaviour("platform", "a moving platform", motion.platform, cues=("elevator",),
               phrases=("moving platform", "move platform", "platform move", "platform go",
@@ -80,7 +102,8 @@ _BEHAVIOURS: tuple[Behaviour, ...] = (
               weak=("fire",), weak_unless=("flicker",), scene_only=False),
     Behaviour("projectile", "a projectile that flies and damages what it hits",
               combat.projectile,
-              cues=("projectile", "bullet", "missile", "arrow", "fireball", "rocket", "laser"),
+              cues=("projectile", "bullet", "missile", "fireball", "rocket", "laser"),
+              phrases=("arrow fly", "arrow hit"),
               dropped_by=("shoot",)),
     Behaviour("spawn", "a spawner", combat.spawn, cues=("spawn", "spawner", "wave"),
               scene_only=False),
@@ -114,7 +137,9 @@ _BEHAVIOURS: tuple[Behaviour, ...] = (
               phrases=("point counter", "count point", "earn point", "show point"),
               dropped_by=("collect",)),
     Behaviour("inventory", "an inventory of items", world.inventory,
-              cues=("inventory", "item", "backpack", "bag", "satchel")),
+              cues=("inventory", "backpack", "satchel"),
+              phrases=("item slot", "carry item", "add item", "store item", "hold item",
+                       "item list", "pick item")),
     Behaviour("dialogue", "dialogue lines shown on a UI panel", world.dialogue,
               cues=("dialogue", "dialog", "conversation", "npc", "talk", "speak", "speech",
                     "subtitle"),
@@ -189,6 +214,9 @@ _BY_NAME = {behaviour.name: behaviour for behaviour in BEHAVIOURS}
 def match(prompt: str) -> tuple[Behaviour, ...]:
     """The behaviours a plain request asks for, in writing order; () when none fits."""
     words = words_of(prompt)
+    if not _OUTSIDE.isdisjoint(words):
+        return ()
+    npc = is_npc(words)
     phrase_words = [word for word in words if word not in _FILLERS]
     strong = {
         b.name
@@ -198,7 +226,10 @@ def match(prompt: str) -> tuple[Behaviour, ...]:
     weak = {
         b.name
         for b in BEHAVIOURS
-        if b.name not in strong and _mentions(words, b.weak) and not strong & set(b.weak_unless)
+        if b.name not in strong
+        and _mentions(words, b.weak)
+        and not strong & set(b.weak_unless)
+        and not (npc and b.player_only)
     }
     chosen = strong | weak
     chosen -= {name for name in chosen if chosen & set(_BY_NAME[name].dropped_by)}
@@ -209,6 +240,11 @@ def match(prompt: str) -> tuple[Behaviour, ...]:
                 chosen.add(implied)
                 pending.append(implied)
     return tuple(b for b in BEHAVIOURS if b.name in chosen)
+
+
+def is_npc(words: Iterable[str]) -> bool:
+    """Whether a request's words are about a character the player does not steer."""
+    return not _NPCS.isdisjoint(words)
 
 
 def words_of(prompt: str) -> list[str]:

@@ -117,19 +117,65 @@ def shoot(ctx: Context) -> Contribution:
         rate,
         state("float", "nextFireTime"),
     )
-    update = block('Input.GetButton("Fire1") && Time.time >= nextFireTime', ("Fire();",))
     fire_body = (
         *block("projectilePrefab == null", ("return;",)),
         "",
         f"nextFireTime = Time.time + {_COOLDOWN};",
         "Transform origin = firePoint != null ? firePoint : transform;",
-        "Instantiate(projectilePrefab, origin.position, origin.rotation);",
+        "Instantiate(projectilePrefab, origin.position, {rotation});",
         *sound(ctx),
     )
+    fire = MethodSpec("Fire", "public void Fire()", _fire_body(fire_body, "origin.rotation"))
+    if ctx.npc:
+        return _shoot_at_player(ctx, fields, fire_body)
+    update = block('Input.GetButton("Fire1") && Time.time >= nextFireTime', ("Fire();",))
+    return Contribution(fields=fields, messages=(MessagePart("Update", update),), methods=(fire,))
+
+
+def _fire_body(body: tuple[str, ...], rotation: str) -> tuple[str, ...]:
+    return tuple(line.replace("{rotation}", rotation) for line in body)
+
+
+def _shoot_at_player(
+    ctx: Context, fields: tuple[FieldSpec, ...], fire_body: tuple[str, ...]
+) -> Contribution:
+    """An enemy's or turret's shooting: at the player, whenever they are in range."""
+    if ctx.three_d:
+        aim = "Quaternion.LookRotation(shootTarget.position - origin.position)"
+    else:
+        # 2D projectiles fly along their right axis: turn it towards the target.
+        aim = "Quaternion.Euler(0f, 0f, Mathf.Atan2(aimAt.y, aimAt.x) * Mathf.Rad2Deg)"
+    body = list(_fire_body(fire_body, "aim"))
+    at = body.index("Transform origin = firePoint != null ? firePoint : transform;") + 1
+    if not ctx.three_d:
+        body.insert(at, "Vector3 aimAt = shootTarget.position - origin.position;")
+        at += 1
+    body.insert(at, f"Quaternion aim = {aim};")
+    start = (
+        'GameObject shootFound = GameObject.FindGameObjectWithTag("Player");',
+        *block("shootFound != null", ("shootTarget = shootFound.transform;",)),
+    )
+    in_range = (
+        "shootTarget != null && Time.time >= nextFireTime"
+        " && Vector3.Distance(transform.position, shootTarget.position) <= fireRange"
+    )
     return Contribution(
-        fields=fields,
-        messages=(MessagePart("Update", update),),
-        methods=(MethodSpec("Fire", "public void Fire()", fire_body),),
+        fields=(
+            *fields,
+            float_field("fireRange", "10f", "How close the player must be to be shot at."),
+            state("Transform", "shootTarget"),
+        ),
+        messages=(
+            MessagePart("Start", start),
+            MessagePart("Update", block(in_range, ("Fire();",))),
+        ),
+        methods=(
+            MethodSpec(
+                "Fire",
+                "public void Fire()",
+                (*block("shootTarget == null", ("return;",)), "", *body),
+            ),
+        ),
     )
 
 

@@ -57,6 +57,8 @@ class Context:
     behaviour: bool
     three_d: bool
     families: frozenset[str] = field(default_factory=frozenset)
+    #: the request is about an enemy, turret or other character the player does not steer
+    npc: bool = False
     enter_actions: tuple[str, ...] = ()
     exit_actions: tuple[str, ...] = ()
 
@@ -75,7 +77,9 @@ class Behaviour:
     out when one in dropped_by is present (a shooter's bullets are its prefab, not its own
     script), and brings the ones in implies. on_enter / on_exit are lines the trigger runs
     when the player enters or leaves it. scene_only: on an asset (a ScriptableObject) only
-    its Inspector settings are kept, since it has no scene to act in.
+    its Inspector settings are kept, since it has no scene to act in. player_only: its weak
+    cues do not count in a request about an enemy or other character the player does not
+    steer ("an enemy character" asks for no player controller).
     """
 
     name: str
@@ -90,6 +94,7 @@ class Behaviour:
     on_enter: tuple[str, ...] = ()
     on_exit: tuple[str, ...] = ()
     scene_only: bool = True
+    player_only: bool = False
 
 
 #: Unity messages in the order they are written, with their signatures.
