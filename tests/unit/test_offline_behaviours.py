@@ -248,6 +248,15 @@ def test_a_patrol_that_also_chases_stops_patrolling_while_chasing() -> None:
     assert "&& !IsChasing()" in code
 
 
+def test_a_checkpoint_that_saves_keeps_the_checkpoint_reached_across_sessions() -> None:
+    """Reaching it saves it; a new session starts from the saved one; no F5/F9 keys."""
+    code = _code("a checkpoint that saves progress")
+    assert "SaveGame();" in _method(code, "public void ReachCheckpoint()")
+    assert 'PlayerPrefs.SetFloat(saveKey + ".x", LastCheckpoint.x);' in code
+    assert "HasCheckpoint = true;" in _method(code, "public bool LoadGame()")
+    assert "LoadGame();" in _method(code, "private void Start()") and "F5" not in code
+
+
 def test_health_with_a_bar_redraws_the_bar_on_every_change() -> None:
     code = _code("a hero with hit points and a health bar on the HUD")
     assert "using UnityEngine.UI;" in code

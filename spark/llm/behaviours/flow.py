@@ -122,33 +122,31 @@ def menu(ctx: Context) -> Contribution:
 
 
 def save(ctx: Context) -> Contribution:
-    """Save and load: position (and score, when kept) in PlayerPrefs; F5 saves, F9 loads."""
+    """Save and load in PlayerPrefs: the position (F5 saves, F9 loads) and the score when
+    kept; beside a checkpoint, the checkpoint reached, restored when the scene starts."""
     key = FieldSpec("string", "saveKey", '"save"', "Prefix of the PlayerPrefs entries.")
-    scored = ctx.has("score")
+    scored, checkpoint = ctx.has("score"), ctx.has("checkpoint")
+    where = "LastCheckpoint" if checkpoint else "transform.position"
     write = (
-        'PlayerPrefs.SetFloat(saveKey + ".x", transform.position.x);',
-        'PlayerPrefs.SetFloat(saveKey + ".y", transform.position.y);',
-        'PlayerPrefs.SetFloat(saveKey + ".z", transform.position.z);',
+        *(f'PlayerPrefs.SetFloat(saveKey + ".{axis}", {where}.{axis});' for axis in "xyz"),
         *(('PlayerPrefs.SetInt(saveKey + ".score", score);',) if scored else ()),
         "PlayerPrefs.Save();",
     )
+    restored = "HasCheckpoint = true;" if checkpoint else None
     read = (
         *block('!PlayerPrefs.HasKey(saveKey + ".x")', ("return false;",)),
         "",
-        "transform.position = new Vector3(",
+        f"{where} = new Vector3(",
         '    PlayerPrefs.GetFloat(saveKey + ".x"),',
         '    PlayerPrefs.GetFloat(saveKey + ".y"),',
         '    PlayerPrefs.GetFloat(saveKey + ".z"));',
+        *((restored,) if restored else ()),
         *(
             ('score = PlayerPrefs.GetInt(saveKey + ".score");', "UpdateScoreText();")
             if scored
             else ()
         ),
         "return true;",
-    )
-    update = (
-        *block("Input.GetKeyDown(KeyCode.F5)", ("SaveGame();",)),
-        *block("Input.GetKeyDown(KeyCode.F9)", ("LoadGame();",)),
     )
     methods = (
         MethodSpec("SaveGame", "public void SaveGame()", write),
@@ -159,4 +157,13 @@ def save(ctx: Context) -> Contribution:
             tuple(f'PlayerPrefs.DeleteKey(saveKey + ".{k}");' for k in ("x", "y", "z", "score")),
         ),
     )
-    return Contribution(fields=(key,), messages=(MessagePart("Update", update),), methods=methods)
+    if checkpoint:
+        # The checkpoint saves as it is reached; a new session starts from the one saved.
+        message = MessagePart("Start", ("LoadGame();",))
+    else:
+        keys = (
+            *block("Input.GetKeyDown(KeyCode.F5)", ("SaveGame();",)),
+            *block("Input.GetKeyDown(KeyCode.F9)", ("LoadGame();",)),
+        )
+        message = MessagePart("Update", keys)
+    return Contribution(fields=(key,), messages=(message,), methods=methods)
