@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from spark.llm.base import ChatTurn, TokenUsage, ToolCall
+from spark.llm.behaviours.catalogue import match
 
 PROVIDER = "offline"
 #: the frame size a planned preview asks for
@@ -89,7 +90,8 @@ def _call_for(
         return ("unity_build", {"target": target}) if target else None
     if _PREVIEW.search(clause):
         return "render_preview", preview_args(clause, scenes)
-    if _SCRIPT.search(clause):
+    # A behaviour the offline generator knows ("a lantern that flickers") is a script too.
+    if _SCRIPT.search(clause) or match(clause):
         return "generate_script", script_args(clause, has_project)
     return None
 

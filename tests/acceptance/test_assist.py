@@ -95,10 +95,13 @@ def put(db: Database, project_id: str, path: str, content: str, user: str = "ali
 
 
 def ask(
-    client: TestClient, key: str, db: Database, text: str, project_id: str, session: str
+    client: TestClient, key: str, db: Database, text: str, project_id: str | None, session: str
 ) -> dict[str, Any]:
-    body = {"kind": "assist", "params": {"text": text}, "project_id": project_id}
-    resp = client.post("/v1/jobs", json={**body, "session_id": session}, headers=auth(key))
+    """Submit an assist turn and wait for its end; the job as GET /v1/jobs/{id} shows it."""
+    body: dict[str, Any] = {"kind": "assist", "params": {"text": text}, "session_id": session}
+    if project_id is not None:
+        body["project_id"] = project_id
+    resp = client.post("/v1/jobs", json=body, headers=auth(key))
     assert resp.status_code == 202, resp.text
     job_id = str(resp.json()["id"])
     wait_state(db, job_id, TERMINAL, timeout=90)

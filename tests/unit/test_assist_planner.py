@@ -65,6 +65,11 @@ def test_a_combined_request_plans_each_part_in_the_order_written() -> None:
     ]
 
 
+def test_a_behaviour_the_generator_knows_is_a_script_even_without_a_verb() -> None:
+    [(name, args)] = plan("a lantern that flickers like a candle").calls
+    assert (name, args["class_name"]) == ("generate_script", "Lantern")
+
+
 def test_a_description_joined_by_and_stays_one_script() -> None:
     [(_, args)] = plan("make a door that opens and closes slowly").calls
     assert args["class_name"] == "Door"
