@@ -248,3 +248,25 @@ def test_calls_beyond_the_users_rights_are_refused_before_any_job_exists(
     enemy = files.read(db, uuid.UUID(theirs), "Assets/Scripts/Enemy.cs")
     assert enemy is not None and enemy.version.version == 1
     assert audit_actions(db) == audit_before
+
+
+def test_a_later_turn_gives_the_model_the_sessions_earlier_turns_in_order(
+    stack: Stack, client: TestClient, api_key: str, db: Database
+) -> None:
+    script(stack.llm, [Reply(text="Hello, what shall we make?"), Reply(text="A coin it is.")])
+    session = f"s-{uuid.uuid4().hex[:8]}"
+    first = ask(client, api_key, db, "hello", None, session)
+    second = ask(client, api_key, db, "something small, please", None, session)
+    assert (first["state"], second["state"]) == ("succeeded", "succeeded")
+    conversation = [
+        (m["role"], m["content"]) for m in assist_requests(stack.llm)[-1]["messages"][1:]
+    ]
+    assert conversation == [
+        ("user", "hello"),
+        ("assistant", "Hello, what shall we make?"),
+        ("user", "something small, please"),
+    ]
+    # another session, or none, starts without them
+    elsewhere = ask(client, api_key, db, "hello again", None, "default")
+    assert elsewhere["state"] == "succeeded"
+    assert [m["role"] for m in assist_requests(stack.llm)[-1]["messages"]] == ["system", "user"]
