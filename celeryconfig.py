@@ -27,6 +27,7 @@ MAINTENANCE_TASKS = {
     "spark.maintenance.waiting_builds": Queue.MAINTENANCE.value,
     "spark.maintenance.continue_parent": Queue.MAINTENANCE.value,
     "spark.maintenance.continue_parents": Queue.MAINTENANCE.value,
+    "spark.maintenance.end_idle_sessions": Queue.MAINTENANCE.value,
 }
 
 
@@ -44,6 +45,10 @@ def transport_options() -> dict[str, Any]:
         "priority_steps": list(range(10)),
         "sep": ":",
     }
+
+
+def _idle_sweep_s(settings: Settings) -> float:
+    return min(60.0, max(0.5, settings.session_idle_s / 10))
 
 
 def build(settings: Settings) -> dict[str, Any]:
@@ -125,6 +130,13 @@ def build(settings: Settings) -> dict[str, Any]:
                 "task": "spark.maintenance.waiting_builds",
                 "schedule": settings.farm_heartbeat_s,
                 "options": {"expires": settings.farm_heartbeat_s * 5},
+            },
+            # Sessions idle for SPARK_SESSION_IDLE_S end (spark/jobs/sessions.py): looked for
+            # ten times per idle period, at most once a minute, so one ends late by 10% at most.
+            "end-idle-sessions": {
+                "task": "spark.maintenance.end_idle_sessions",
+                "schedule": _idle_sweep_s(settings),
+                "options": {"expires": _idle_sweep_s(settings) * 5},
             },
             "reap-abandoned-jobs": {
                 "task": "spark.maintenance.reap",

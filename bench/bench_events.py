@@ -187,7 +187,8 @@ def spark_publish(
 
 def _db_row(e: Event) -> tuple[Any, ...]:
     data = Jsonb(dict(e.data))
-    return (e.id, e.ts, e.type.value, e.job_id, e.job_kind.value, e.session_id, e.subject, data)
+    kind = None if e.job_kind is None else e.job_kind.value
+    return (e.id, e.ts, e.type.value, e.job_id, kind, e.session_id, e.subject, data)
 
 
 def raw_insert(db: BenchServers, events: list[Event], meter: Meter) -> Phase:

@@ -112,6 +112,23 @@ class SparkClient:
             if not cursor:
                 raise ApiError(404, "not_found", f"no project named {name_or_id!r}")
 
+    def create_session(self, body: Mapping[str, Any]) -> Any:
+        """POST /v1/sessions."""
+        return self._call("POST", "/v1/sessions", json=dict(body))
+
+    def session(self, session_id: str) -> Any:
+        """GET /v1/sessions/{id}: the session, its messages, jobs and usage."""
+        return self._call("GET", f"/v1/sessions/{session_id}")
+
+    def sessions(self, **filters: Any) -> Any:
+        """GET /v1/sessions (one page)."""
+        params = {k: v for k, v in filters.items() if v is not None}
+        return self._call("GET", "/v1/sessions", params=params)
+
+    def end_session(self, session_id: str) -> Any:
+        """POST /v1/sessions/{id}/end."""
+        return self._call("POST", f"/v1/sessions/{session_id}/end")
+
     def put_secret(self, project_id: str, name: str, body: Mapping[str, Any]) -> Any:
         """PUT /v1/projects/{id}/secrets/{name}: its name and update time, never its value."""
         return self._call("PUT", f"/v1/projects/{project_id}/secrets/{name}", json=dict(body))

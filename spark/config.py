@@ -213,6 +213,9 @@ class Settings(BaseSettings):
     #: spark/faults.py) stops there until its marker file under var_dir is removed
     fault_pause_at: str | None = None
 
+    #: an open session with no new job for this long is ended by `spark beat`'s sweep
+    session_idle_s: float = Field(default=1800.0, gt=0)
+
     # Retention (run hourly by `spark beat`, after the hourly rollups): days each data set is
     # kept. Finished jobs go with their logs, artifacts and webhook deliveries; usage records
     # and jobs only once their hour is rolled up; events by whole monthly partitions.
@@ -258,6 +261,8 @@ class TierLimits(BaseModel):
     requests_per_day: int = Field(ge=0)
     tokens_per_month: int = Field(ge=0)
     concurrent_builds: int = Field(ge=0)
+    #: sessions open at once (POST /v1/sessions); ending one frees its slot
+    concurrent_sessions: int = Field(ge=0)
     #: POST /v1/jobs
     submissions_per_minute: int = Field(ge=0)
     #: other writes (cancel, projects)
@@ -271,6 +276,7 @@ DEFAULT_TIER_LIMITS: dict[str, TierLimits] = {
         requests_per_day=100,
         tokens_per_month=100_000,
         concurrent_builds=1,
+        concurrent_sessions=1,
         submissions_per_minute=60,
         writes_per_minute=120,
         reads_per_minute=600,
@@ -279,6 +285,7 @@ DEFAULT_TIER_LIMITS: dict[str, TierLimits] = {
         requests_per_day=20_000,
         tokens_per_month=5_000_000,
         concurrent_builds=4,
+        concurrent_sessions=10,
         submissions_per_minute=600,
         writes_per_minute=1_200,
         reads_per_minute=6_000,
@@ -287,6 +294,7 @@ DEFAULT_TIER_LIMITS: dict[str, TierLimits] = {
         requests_per_day=1_000_000,
         tokens_per_month=100_000_000,
         concurrent_builds=16,
+        concurrent_sessions=100,
         submissions_per_minute=6_000,
         writes_per_minute=12_000,
         reads_per_minute=60_000,

@@ -95,6 +95,12 @@ class JobNotCancelable(Conflict):
     code = "job_not_cancelable"
 
 
+class SessionEnded(Conflict):
+    """The session has ended: it takes no more jobs and cannot be ended again."""
+
+    code = "session_ended"
+
+
 class VersionConflict(Conflict):
     """The file is no longer at the version the request was based on."""
 

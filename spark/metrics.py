@@ -39,6 +39,8 @@ class _Metrics:
     events_failed: Counter
     events_dead_lettered: Counter
     event_outbox_depth: Gauge
+    session_connects: Counter
+    sessions_active: Gauge
     http_requests: Counter
     http_request_duration: Histogram
     celery_tasks: Counter
@@ -93,6 +95,11 @@ def _make() -> _Metrics:
         # livemax: the relay's latest reading, forgetting processes that have exited.
         event_outbox_depth=Gauge(
             "spark_event_outbox_depth", "Events waiting in the outbox.", multiprocess_mode="livemax"
+        ),
+        session_connects=Counter("spark_session_connects", "Sessions opened (POST /v1/sessions)."),
+        # livemax: the idle sweep's latest count of open sessions, from the database
+        sessions_active=Gauge(
+            "spark_sessions_active", "Sessions open now.", multiprocess_mode="livemax"
         ),
         http_requests=Counter(
             "spark_http_requests", "HTTP requests served.", ["route", "method", "status"]
@@ -186,6 +193,16 @@ def events_dead_lettered(n: int = 1) -> None:
 def set_event_outbox_depth(n: int) -> None:
     """Record how many events wait in the outbox."""
     _metrics().event_outbox_depth.set(n)
+
+
+def session_connected() -> None:
+    """Count one session opened."""
+    _metrics().session_connects.inc()
+
+
+def set_sessions_active(n: int) -> None:
+    """Record how many sessions are open now (all users)."""
+    _metrics().sessions_active.set(n)
 
 
 def set_replica_lag(seconds: float) -> None:

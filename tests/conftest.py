@@ -35,6 +35,7 @@ TABLES = (
     "jobs",
     "api_keys",
     "spark_events",
+    "spark_sessions",
     "event_outbox",
     "event_dead_letters",
     "projects",

@@ -17,6 +17,7 @@ from spark.cli import (
     patches,
     secrets,
     serve,
+    sessions,
     unity_tests,
     up,
 )
@@ -34,6 +35,7 @@ events.register(app)
 audit.register(app)
 farm.register(app)
 app.add_typer(keys.app, name="keys", help="Create, list and revoke API keys.")
+app.add_typer(sessions.session_app, name="session", help="Open, show, end and list sessions.")
 app.add_typer(jobs.jobs_app, name="jobs", help="List, show, cancel, wait for jobs; read logs.")
 secrets.register(builds.projects_app)
 app.add_typer(

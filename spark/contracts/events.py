@@ -23,8 +23,9 @@ class EventEnvelope(BaseModel):
 
     id: uuid.UUID
     type: EventType
-    job_id: uuid.UUID
-    job_kind: JobKind
+    #: None on a session's started and ended events, which are about no job
+    job_id: uuid.UUID | None
+    job_kind: JobKind | None
     session_id: SessionId
     ts: AwareDatetime
     data: dict[str, Any]

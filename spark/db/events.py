@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 
 from spark.db.executor import Database, Executor, Transaction, compiled
-from spark.db.models import DeadLetterRow, EventOutboxRow, EventRow, JobRow
+from spark.db.models import DeadLetterRow, EventOutboxRow, EventRow, JobRow, SessionRow
 from spark.db.types import utcnow
 from spark.domain.events import Event, EventType, family_in_subject
 from spark.domain.jobs import JobKind
@@ -36,6 +36,7 @@ from spark.domain.jobs import JobKind
 EVENTS = cast(Table, EventRow.__table__)
 OUTBOX = cast(Table, EventOutboxRow.__table__)
 JOBS = cast(Table, JobRow.__table__)
+SESSIONS = cast(Table, SessionRow.__table__)
 
 _known_partitions: set[date] = set()
 _partition_lock = threading.Lock()
@@ -140,7 +141,8 @@ def _copy(tx: Transaction, events: Sequence[Event]) -> int:
 
 
 def _copy_row(e: Event) -> tuple[Any, ...]:
-    row = (e.id, e.ts, e.type.value, e.job_id, e.job_kind.value, e.session_id, e.subject)
+    kind = None if e.job_kind is None else e.job_kind.value
+    row = (e.id, e.ts, e.type.value, e.job_id, kind, e.session_id, e.subject)
     return (*row, Jsonb(e.data, dumps=to_json))
 
 
@@ -168,18 +170,22 @@ class EventFilter:
 def owner_events_since(
     q: Executor, owner: str, since: datetime, only: EventFilter, limit: int
 ) -> list[Event]:
-    """The owner's jobs' stored events from since on, oldest first."""
+    """The owner's stored events from since on, oldest first: their jobs' events, and their
+    sessions' events that are about no job (a session's started and ended)."""
+    own_session = and_(EVENTS.c.job_id.is_(None), SESSIONS.c.id == EVENTS.c.session_id)
     query = (
         select(EVENTS)
-        .join(JOBS, JOBS.c.id == EVENTS.c.job_id)
-        .where(JOBS.c.owner == owner, EVENTS.c.ts >= since)
+        .outerjoin(JOBS, JOBS.c.id == EVENTS.c.job_id)
+        .outerjoin(SESSIONS, own_session)
+        .where(or_(JOBS.c.owner == owner, SESSIONS.c.owner == owner), EVENTS.c.ts >= since)
     )
     if only.kind is not None:
         query = query.where(EVENTS.c.job_kind == only.kind)
     if only.session_id is not None:
         query = query.where(EVENTS.c.session_id == only.session_id)
     if only.project_id is not None:
-        query = query.where(JOBS.c.project_id == only.project_id)
+        project = only.project_id
+        query = query.where(or_(JOBS.c.project_id == project, SESSIONS.c.project_id == project))
     query = query.order_by(EVENTS.c.ts, EVENTS.c.id).limit(limit)
     return [_event(r) for r in q.all(query)]
 
@@ -188,7 +194,7 @@ def _event(r: Any) -> Event:
     return Event(
         EventType(r.type),
         r.job_id,
-        JobKind(r.job_kind),
+        None if r.job_kind is None else JobKind(r.job_kind),
         family_in_subject(r.subject),
         r.session_id,
         r.data,

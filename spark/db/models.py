@@ -141,8 +141,9 @@ class EventRow(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     ts: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
     type: Mapped[str] = mapped_column(String(16))
-    job_id: Mapped[uuid.UUID] = mapped_column(Uuid)
-    job_kind: Mapped[str] = mapped_column(String(32))
+    #: NULL on a session's started and ended events, which are about no job
+    job_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    job_kind: Mapped[str | None] = mapped_column(String(32), nullable=True)
     session_id: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str] = mapped_column(String(255))
     data: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
@@ -189,6 +190,35 @@ class ProjectRow(Base):
     unity_mcp_url: Mapped[str | None] = mapped_column(Text, nullable=True)
     unity_instance: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SessionRow(Base):
+    """A user's session: a conversation whose turns and tool calls are jobs (session_id)."""
+
+    __tablename__ = "spark_sessions"
+    __table_args__ = (
+        Index("ix_spark_sessions_owner_created", "owner", "created_at", "id"),
+        # the quota counts a user's open sessions; the idle sweep reads the open ones by age
+        Index(
+            "ix_spark_sessions_open_active",
+            "last_active_at",
+            postgresql_where=text("state = 'open'"),
+        ),
+    )
+
+    #: "ses_" and 24 hex digits, minted by SPARK
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(128))
+    title: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    #: the project its jobs work on by default; not a foreign key, so a session outlives it
+    project_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    #: open | ended
+    state: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_active_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: user | idle
+    ended_reason: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
 class ProjectSecretRow(Base):

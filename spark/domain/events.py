@@ -1,4 +1,5 @@
-"""Events as the domain sees them: what happened to a job, and where it is announced."""
+"""Events as the domain sees them: what happened to a job or a session, and where it is
+announced."""
 
 from __future__ import annotations
 
@@ -19,10 +20,12 @@ class EventFamily(enum.StrEnum):
     RUNTIME = "runtime"
     PREVIEW = "preview"
     BUILD = "build"
+    #: a session's own events (started, message, ended): about no job, or the turn's job
+    SESSION = "session"
 
 
 class EventType(enum.StrEnum):
-    """What happened to the job."""
+    """What happened to the job (or, for the session family, to the session)."""
 
     STARTED = "started"
     PROGRESS = "progress"
@@ -31,6 +34,8 @@ class EventType(enum.StrEnum):
     FAILED = "failed"
     TIMEOUT = "timeout"
     CANCELED = "canceled"
+    MESSAGE = "message"
+    ENDED = "ended"
 
 
 TERMINAL_TYPES = frozenset(
@@ -44,11 +49,14 @@ def _now() -> datetime:
 
 @dataclass(frozen=True)
 class Event:
-    """One event: {id, type, job_id, job_kind, session_id, ts, data}, sent on its family's tree."""
+    """One event: {id, type, job_id, job_kind, session_id, ts, data}, sent on its family's tree.
+
+    A session's started and ended events are about no job: their job_id and job_kind are None.
+    """
 
     type: EventType
-    job_id: uuid.UUID
-    job_kind: JobKind
+    job_id: uuid.UUID | None
+    job_kind: JobKind | None
     family: EventFamily
     session_id: str
     data: Mapping[str, Any]
@@ -57,7 +65,9 @@ class Event:
 
     @property
     def subject(self) -> str:
-        """spark.<family>.unity.<type>.<session>."""
+        """spark.<family>.unity.<type>.<session>; a session's: spark.session.<type>.<session>."""
+        if self.family is EventFamily.SESSION:
+            return f"spark.session.{self.type.value}.{self.session_id}"
         return f"spark.{self.family.value}.unity.{self.type.value}.{self.session_id}"
 
     def envelope(self) -> dict[str, Any]:
@@ -65,8 +75,8 @@ class Event:
         return {
             "id": str(self.id),
             "type": self.type.value,
-            "job_id": str(self.job_id),
-            "job_kind": self.job_kind.value,
+            "job_id": None if self.job_id is None else str(self.job_id),
+            "job_kind": None if self.job_kind is None else self.job_kind.value,
             "session_id": self.session_id,
             "ts": self.ts.isoformat(),
             "data": dict(self.data),
@@ -83,5 +93,5 @@ def encode_envelope(envelope: Mapping[str, Any]) -> bytes:
 
 
 def family_in_subject(subject: str) -> EventFamily:
-    """The family a stored event's subject names (spark.<family>.unity.…)."""
+    """The family a stored event's subject names (spark.<family>.…)."""
     return EventFamily(subject.split(".", 2)[1])

@@ -1,4 +1,5 @@
-"""Making a job's events (CONTRACT §7): the stream, and the envelope for each thing that happens."""
+"""Making job and session events (CONTRACT §7): the stream, and the envelope for each thing
+that happens."""
 
 from __future__ import annotations
 
@@ -10,12 +11,15 @@ from pydantic import Json, TypeAdapter, ValidationError
 from spark.contracts.events import EventEnvelope, InvalidEvent
 from spark.domain.events import Event, EventFamily, EventType
 from spark.domain.jobs import Job, JobState
+from spark.domain.sessions import Session
 from spark.kinds import spec_of
 from spark.security.scrub import scrub
 
 STREAM = "SPARK"
 STREAM_SUBJECTS = ["spark.>"]
 DLQ_SUBJECT = "spark.dlq"
+#: types only a session's events have (a session's message event names the turn's job)
+_SESSION_ONLY = frozenset({EventType.MESSAGE, EventType.ENDED})
 
 
 def terminal_type(job: Job) -> EventType:
@@ -53,10 +57,17 @@ def decode_event(payload: bytes, subject: str | None = None) -> Event:
         envelope = EventEnvelope.model_validate_json(payload)
     except ValidationError as exc:
         raise InvalidEvent(str(exc.errors(include_url=False)[:3])) from None
-    event = envelope.to_event(spec_of(envelope.job_kind).family)
+    event = envelope.to_event(_family(envelope))
     if subject is not None and event.subject != subject:
         raise InvalidEvent(_wrong_subject(subject, event))
     return event
+
+
+def _family(envelope: EventEnvelope) -> EventFamily:
+    # A session's events carry the session family in their type; a job's, in its kind.
+    if envelope.job_kind is None or envelope.type in _SESSION_ONLY:
+        return EventFamily.SESSION
+    return spec_of(envelope.job_kind).family
 
 
 #: a whole batch of payloads validated in one call: each item is still parsed on its own
@@ -77,7 +88,7 @@ def decode_events(
     events: list[Event] = []
     invalid: list[tuple[int, str]] = []
     for index, (envelope, (_, subject)) in enumerate(zip(envelopes, messages, strict=True)):
-        event = envelope.to_event(spec_of(envelope.job_kind).family)
+        event = envelope.to_event(_family(envelope))
         if event.subject == subject:
             events.append(event)
         else:
@@ -100,3 +111,20 @@ def _decode_each(
 
 def _wrong_subject(subject: str, event: Event) -> str:
     return f"subject {subject} does not match the envelope ({event.subject})"
+
+
+def session_event(
+    session: Session,
+    type_: EventType,
+    data: Mapping[str, Any] | None = None,
+    job: Job | None = None,
+) -> Event:
+    """An event about session (about job too, for a turn's message); data scrubbed here."""
+    return Event(
+        type_,
+        None if job is None else job.id,
+        None if job is None else job.kind,
+        EventFamily.SESSION,
+        session.id,
+        scrub(dict(data or {})),
+    )

@@ -26,7 +26,7 @@ from spark.db.types import utcnow
 from spark.domain.farm import FarmReader, waiting_message
 from spark.domain.jobs import Job, JobKind, JobState, Progress
 from spark.errors import IdempotencyConflict, NotFound
-from spark.jobs import reads
+from spark.jobs import reads, sessions
 from spark.kinds import Quota, queue_of, spec_of
 from spark.projects import files
 from spark.security import quotas
@@ -91,6 +91,7 @@ async def accept(
     transaction of its own or a look at the farm), its message left to the sender's thread."""
     plain = new.idempotency_key is None and new.project_id is None and new.parent_id is None
     if plain and not _slot_checked(new) and not spec_of(new.kind).per_target:
+        await sessions.admit_job(adb, new.owner, new.session_id)
         job = queued_job(new)
         await _insert_now(adb, new, job)
         done = Submitted(job, created=True)
@@ -174,6 +175,7 @@ def store(db: Database, new: NewJob, farm: FarmReader | None = None) -> Submitte
         _check_base_version(db, new.project_id, new.params)
     if new.parent_id is not None:
         _check_parent(db, new.owner, new.parent_id)
+    sessions.admit_job_now(db, new.owner, new.session_id)
     job = queued_job(new, _waiting(new, farm))
     submission = _submission(new, job)
     slot = _slot_checked(new)

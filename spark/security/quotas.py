@@ -1,4 +1,5 @@
-"""Quotas checked when a job is submitted: LLM tokens per month and concurrent builds.
+"""Quotas checked when a job is submitted (LLM tokens per month, concurrent builds) and when
+a session opens (concurrent sessions).
 
 Which kinds each quota applies to is the kind registry's (`spark/kinds.py`); submission
 (`spark/jobs/submit.py`) calls these checks. The build slot is checked inside the
@@ -12,6 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from spark.config import TierLimits
+from spark.db import sessions as session_queries
 from spark.db import usage as usage_queries
 from spark.db.executor import Executor, Transaction
 from spark.errors import QuotaExceeded
@@ -19,6 +21,8 @@ from spark.kinds import Quota, kinds_with
 
 #: a build's end cannot be predicted: callers are told to look again after this long
 BUILD_RETRY_AFTER_S = 30
+#: nor a session's: one ends when its user ends it, or once it has been idle
+SESSION_RETRY_AFTER_S = 60
 
 
 def month_of(now: datetime) -> str:
@@ -63,6 +67,17 @@ def hold_build_slot(tx: Transaction, owner: str, limits: TierLimits) -> None:
     running = active_builds(tx, owner)
     if running >= limits.concurrent_builds:
         raise exceeded("concurrent builds", limits.concurrent_builds, running, BUILD_RETRY_AFTER_S)
+
+
+def hold_session_slot(tx: Transaction, owner: str, limits: TierLimits) -> None:
+    """Refuse a new session while the owner's open sessions fill the tier; call in the
+    transaction that inserts it, whose lock makes every API process count one at a time."""
+    usage_queries.lock_owner(tx, owner)
+    open_now = session_queries.count_open(tx, owner)
+    if open_now >= limits.concurrent_sessions:
+        raise exceeded(
+            "concurrent sessions", limits.concurrent_sessions, open_now, SESSION_RETRY_AFTER_S
+        )
 
 
 def active_builds(q: Executor, owner: str) -> int:

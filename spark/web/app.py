@@ -36,6 +36,7 @@ from spark.web.routes import (
     presets,
     projects,
     secrets,
+    sessions,
     usage,
 )
 from spark.web.routing import ApiRoute
@@ -62,6 +63,7 @@ def routes() -> list[BaseRoute]:
         *presets.routes,
         *projects.routes,
         *secrets.routes,
+        *sessions.routes,
         *files.routes,
         *usage.routes,
         *audit.routes,

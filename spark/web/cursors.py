@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from spark.contracts.files import check_file_path
+from spark.domain.sessions import may_be_session
 from spark.errors import ValidationFailed
 
 #: a path is at most 512 characters of up to 4 UTF-8 bytes each; base64 makes 4 of 3
@@ -95,5 +96,28 @@ def decode_after_stamp(cursor: str) -> tuple[datetime, uuid.UUID]:
             if at.tzinfo is None:
                 raise _invalid()
             return at, row_id
+        case _:
+            raise _invalid()
+
+
+def after_session(at: datetime, session_id: str) -> str:
+    """A cursor pointing just past the session (at, session_id) of a newest-first listing."""
+    return _encode([at.isoformat(), session_id])
+
+
+def decode_after_session(cursor: str) -> tuple[datetime, str]:
+    """The (at, session id) a session listing's cursor points past; 422 unless it is exactly
+    one of ours."""
+    if len(cursor) > _MAX_STAMP_CURSOR:
+        raise _invalid()
+    match _decode(cursor):
+        case [str() as stamp, str() as session_id] if may_be_session(session_id):
+            try:
+                at = datetime.fromisoformat(stamp)
+            except ValueError:
+                raise _invalid() from None
+            if at.tzinfo is None:
+                raise _invalid()
+            return at, session_id
         case _:
             raise _invalid()

@@ -37,6 +37,7 @@ from spark.contracts.projects import (
     ProjectPage,
 )
 from spark.contracts.secrets import AndroidSigningIn, SecretList, SecretOut
+from spark.contracts.sessions import SessionDetailOut, SessionIn, SessionOut, SessionPage
 from spark.contracts.usage import UsageOut
 from spark.kinds import KindSpec, available
 from spark.security.permissions import Open, rule_for
@@ -67,6 +68,10 @@ _MODELS: list[type[BaseModel]] = [
     AndroidSigningIn,
     SecretOut,
     SecretList,
+    SessionIn,
+    SessionOut,
+    SessionPage,
+    SessionDetailOut,
 ]
 _REF = "#/components/schemas/{model}"
 
@@ -171,6 +176,25 @@ OPERATIONS: Mapping[tuple[str, str], Operation] = {
         "Register a project; the response is the only one that shows webhook secrets",
         {"201": _json("CreatedProjectOut", "created")},
         body="ProjectIn",
+        statuses=frozenset({409}),
+    ),
+    ("POST", "/v1/sessions"): Operation(
+        "Open a session; 429 quota_exceeded while your open sessions fill your tier's"
+        " concurrent sessions",
+        {"201": _json("SessionOut", "opened")},
+        body="SessionIn",
+        statuses=frozenset({404}),
+    ),
+    ("GET", "/v1/sessions"): Operation(
+        "List your sessions, newest first", {"200": _json("SessionPage", "a page")}
+    ),
+    ("GET", "/v1/sessions/{session_id}"): Operation(
+        "A session: its messages, a page of its jobs (newest first) and what they used",
+        {"200": _json("SessionDetailOut", "the session")},
+    ),
+    ("POST", "/v1/sessions/{session_id}/end"): Operation(
+        "End a session; 409 session_ended if it already has",
+        {"200": _json("SessionOut", "ended")},
         statuses=frozenset({409}),
     ),
     ("GET", "/v1/projects"): Operation(

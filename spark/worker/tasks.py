@@ -22,7 +22,7 @@ from spark.events import relay as events_relay
 from spark.handlers import writing
 from spark.handlers.assist import Assistant
 from spark.handlers.verification import Verifier
-from spark.jobs import children, maintenance, retention
+from spark.jobs import children, maintenance, retention, sessions
 from spark.jobs.ending import Ending
 from spark.jobs.lifecycle import worker_identity
 from spark.jobs.runner import FollowUp, Handler, JobDeferred, RunPolicy, run_job
@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 
 #: the maintenance task that delivers due build webhooks
 WEBHOOKS_TASK = "spark.maintenance.webhooks"
+#: the sweep that ends sessions idle for SPARK_SESSION_IDLE_S
+IDLE_SESSIONS_TASK = "spark.maintenance.end_idle_sessions"
 
 
 def load_handler(spec: KindSpec) -> Handler:
@@ -175,6 +177,13 @@ def _retention() -> dict[str, int]:
     return report.deleted
 
 
+def _end_idle_sessions() -> int:
+    res = resources()
+    ended = sessions.end_idle(res.db, res.events, res.settings.session_idle_s)
+    res.events.flush()
+    return ended
+
+
 def _relay_events() -> int:
     res = resources()
     return events_relay.relay_events(res.db, res.settings.require("nats_url"))
@@ -212,6 +221,7 @@ def register_tasks(app: Celery) -> None:
     app.task(name="spark.maintenance.relay_events", ignore_result=True)(_relay_events)
     app.task(name="spark.maintenance.retention", ignore_result=True)(_retention)
     app.task(name="spark.maintenance.partitions", ignore_result=True)(_prepare_partitions)
+    app.task(name=IDLE_SESSIONS_TASK, ignore_result=True)(_end_idle_sessions)
     app.task(name=WEBHOOKS_TASK, ignore_result=True)(_deliver_webhooks)
     app.task(name=PUSH_FILE_TASK, ignore_result=True)(_push_file)
     _register_continuations(app, dispatcher)

@@ -1,4 +1,5 @@
-"""GET /v1/events: every event of the caller's jobs, as JSON or live as Server-Sent Events.
+"""GET /v1/events: every event of the caller's jobs and sessions, as JSON or live as
+Server-Sent Events.
 
 One stream follows all of a user's jobs, where a client would otherwise hold a stream per
 job (a browser allows six connections to one host). The live stream reads stored events by
