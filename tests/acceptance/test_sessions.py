@@ -375,3 +375,29 @@ def test_spark_session_new_show_list_end_as_text_and_json(
         cli_app, ["session", "show", second, "--json"], env={**env, "SPARK_API_KEY": other_key}
     )
     assert theirs.exit_code == 2 and json.loads(theirs.stdout)["error"]["status"] == 404
+
+
+def test_a_sessions_messages_are_its_turns_words_and_answers_oldest_first(
+    client: TestClient, api_key: str, db: Database, worker: WorkerProcess
+) -> None:
+    session_id = _open(client, api_key)["id"]
+    said = ["sing me a song about the sea", "what is the weather like on Mars"]
+    ids = []
+    for words in said:
+        body = {"kind": "assist", "params": {"text": words}, "session_id": session_id}
+        resp = client.post("/v1/jobs", json=body, headers=auth(api_key))
+        assert resp.status_code == 202, resp.text
+        ids.append(resp.json()["id"])
+        wait_state(db, ids[-1], TERMINAL, timeout=60)
+    answers = [
+        client.get(f"/v1/jobs/{job_id}", headers=auth(api_key)).json()["result"]["text"]
+        for job_id in ids
+    ]
+    shown = client.get(f"/v1/sessions/{session_id}", headers=auth(api_key)).json()
+    assert shown["messages"] == [
+        {"role": "user", "text": said[0], "job_id": ids[0]},
+        {"role": "assistant", "text": answers[0], "job_id": ids[0]},
+        {"role": "user", "text": said[1], "job_id": ids[1]},
+        {"role": "assistant", "text": answers[1], "job_id": ids[1]},
+    ]
+    assert [j["id"] for j in shown["jobs"]["items"]] == ids[::-1]
