@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,10 +19,13 @@ from typer.testing import CliRunner
 from spark.cli import app as cli_app
 from spark.config import ModelPrice, Settings
 from spark.db.executor import Database
+from spark.domain.events import Event
 from spark.domain.principals import DEFAULT_PERMISSIONS, Tier
+from spark.jobs import sessions
 from spark.llm.prices import cost_of
 from spark.security.apikeys import create_key
 from spark.web.app import create_app
+from tests.acceptance.test_metrics import delta, scrape_api, value
 from tests.support.endings import wait_for
 from tests.support.jobs import TERMINAL, TURRET, auth, wait_state
 from tests.support.services import free_port
@@ -401,3 +404,48 @@ def test_a_sessions_messages_are_its_turns_words_and_answers_oldest_first(
         {"role": "assistant", "text": answers[1], "job_id": ids[1]},
     ]
     assert [j["id"] for j in shown["jobs"]["items"]] == ids[::-1]
+
+
+class _Kept:
+    """An event sink that keeps what it is handed (the sweep's events are staged anyway)."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    def publish(self, event: Event) -> None:
+        self.events.append(event)
+
+    def committed(self, events: Sequence[Event]) -> None:
+        self.events.extend(events)
+
+    def flush(self, timeout_s: float = 2.0) -> bool:
+        return True
+
+    def close(self) -> None:
+        pass
+
+
+def test_sessions_opened_are_counted_and_the_sweep_sets_how_many_are_open(
+    client: TestClient, api_key: str, other_key: str, db: Database
+) -> None:
+    before = scrape_api(client)
+    for key in (api_key, api_key, other_key):
+        _open(client, key)
+    refused = create_key(db, "capped", Tier.FREE, DEFAULT_PERMISSIONS).token
+    _open(client, refused)
+    assert client.post("/v1/sessions", json={}, headers=auth(refused)).status_code == 429
+    after = scrape_api(client)
+    assert delta(before, after, "spark_session_connects_total") == 4
+
+    kept = _Kept()
+    assert sessions.end_idle(db, kept, idle_s=3600) == 0
+    assert value(scrape_api(client), "spark_sessions_active") == 4
+    _backdate(db, [s["id"] for s in _listed(client, other_key)], 7200)
+    assert sessions.end_idle(db, kept, idle_s=3600) == 1
+    assert value(scrape_api(client), "spark_sessions_active") == 3
+    assert [(e.type.value, e.data["reason"]) for e in kept.events] == [("ended", "idle")]
+
+
+def _listed(client: TestClient, key: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = client.get("/v1/sessions", headers=auth(key)).json()["items"]
+    return items
