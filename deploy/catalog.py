@@ -17,6 +17,9 @@ BUILD_KINDS = 'kind=~"unity_build|export_package"'
 PREVIEWS = 'kind="render_preview"'
 HITS = 'result="hit"'
 SERVER_ERRORS = 'status=~"5.."'
+#: the alert SparkLlmCostPerDayHigh fires when a day's LLM calls cost more than this, in the
+#: currency of SPARK_PRICES; change it here and run `python -m deploy.build`
+COST_PER_DAY_LIMIT = 50
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,8 @@ def error_ratio(selector: str = "", by: str = "", window: str = "5m") -> str:
     finished = "spark_jobs_finished_total"
     return f"{_rate(finished, errors, by, window)} / {_rate(finished, selector, by, window)}"
 
+
+COST_PER_DAY = "sum(increase(spark_llm_cost_total[1d]))"
 
 PREVIEW_HIT_RATIO = (
     f"{_rate('spark_preview_cache_lookups_total', HITS, window='30m')}"
@@ -133,6 +138,10 @@ QUEUES = Dashboard(
             "ops",
         ),
         Panel(
+            "Messages waiting in the broker by queue",
+            (("{{queue}}", "max by (queue) (spark_broker_queue_depth)"),),
+        ),
+        Panel(
             "Backlog growth (submitted - finished)",
             (
                 (
@@ -167,6 +176,37 @@ LLM = Dashboard(
             (("{{breaker}}", "max by (breaker) (spark_breaker_open)"),),
             "bool",
         ),
+        Panel(
+            "Tokens per second by model",
+            (
+                (
+                    "{{model}} {{direction}}",
+                    _rate("spark_llm_tokens_total", by="model, direction"),
+                ),
+            ),
+            "short",
+        ),
+        Panel(
+            "Cost per hour by model",
+            (("{{model}}", "sum by (model) (increase(spark_llm_cost_total[1h]))"),),
+        ),
+        Panel("Cost over the last 24 h", (("cost", COST_PER_DAY),), "short", "stat"),
+        Panel(
+            "Calls per second by name and status",
+            (
+                (
+                    "{{name}} {{status}}",
+                    _rate("spark_function_call_duration_seconds_count", by="name, status"),
+                ),
+            ),
+            "ops",
+        ),
+        Panel(
+            "p95 call duration by name",
+            (("{{name}}", _p95("spark_function_call_duration_seconds_bucket", by="name")),),
+            "s",
+        ),
+        Panel("Sessions open now", (("sessions", "max(spark_sessions_active)"),), "short", "stat"),
     ),
 )
 
@@ -316,6 +356,13 @@ ALERTS = (
         "30m",
         "warning",
         "Fewer than half of preview renders are served from the cache.",
+    ),
+    Alert(
+        "SparkLlmCostPerDayHigh",
+        f"{COST_PER_DAY} > {COST_PER_DAY_LIMIT}",
+        "15m",
+        "warning",
+        f"LLM calls cost more than {COST_PER_DAY_LIMIT} over the last 24 hours.",
     ),
     Alert(
         "SparkReplicaLagHigh",

@@ -202,6 +202,10 @@ class SparkClient:
         """GET /v1/usage: the caller's user, tier, limits and usage."""
         return self._call("GET", "/v1/usage")
 
+    def admin_usage(self, month: str | None = None) -> Any:
+        """GET /v1/admin/usage: every user's tokens and cost in month (YYYY-MM); spark:admin."""
+        return self._call("GET", "/v1/admin/usage", params={"month": month} if month else {})
+
     def submit(self, body: Mapping[str, Any], idempotency_key: str | None = None) -> Any:
         """POST /v1/jobs."""
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}

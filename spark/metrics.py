@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 JOB_DURATION_BUCKETS = (0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0)
+#: the design notes' buckets for a call's duration (LLM or tool), seconds
+CALL_DURATION_BUCKETS = (0.1, 0.5, 1.0, 2.0, 5.0, 10.0)
 QUEUE_WAIT_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0)
 
 TaskOutcome = Literal["succeeded", "failed", "retried", "revoked"]
@@ -51,6 +53,10 @@ class _Metrics:
     rollup_hours: Counter
     breaker_open: Gauge
     preview_cache_lookups: Counter
+    call_duration: Histogram
+    llm_tokens: Counter
+    llm_cost: Counter
+    broker_queue_depth: Gauge
 
 
 _made: list[_Metrics] = []
@@ -141,6 +147,28 @@ def _make() -> _Metrics:
         preview_cache_lookups=Counter(
             "spark_preview_cache_lookups", "Preview cache lookups by result.", ["result"]
         ),
+        call_duration=Histogram(
+            "spark_function_call_duration_seconds",
+            "How long each LLM or tool call took, by name and status.",
+            ["name", "status"],
+            buckets=CALL_DURATION_BUCKETS,
+        ),
+        llm_tokens=Counter(
+            "spark_llm_tokens",
+            "LLM tokens spent, by model and direction (in|out).",
+            ["model", "direction"],
+        ),
+        llm_cost=Counter(
+            "spark_llm_cost", "What LLM calls cost (SPARK_PRICES' currency), by model.", ["model"]
+        ),
+        # livemostrecent: the latest reading by any live process (the relay runs in whichever
+        # pool process takes it), not an old one a process took before the queue drained
+        broker_queue_depth=Gauge(
+            "spark_broker_queue_depth",
+            "Job messages waiting in the broker, by queue.",
+            ["queue"],
+            multiprocess_mode="livemostrecent",
+        ),
     )
 
 
@@ -205,6 +233,13 @@ def set_sessions_active(n: int) -> None:
     _metrics().sessions_active.set(n)
 
 
+def set_broker_queue_depths(depths: dict[str, int]) -> None:
+    """Record how many messages wait in each broker queue."""
+    gauge = _metrics().broker_queue_depth
+    for queue, n in depths.items():
+        gauge.labels(queue).set(n)
+
+
 def set_replica_lag(seconds: float) -> None:
     """Record how far the read replica's replay is behind the primary."""
     _metrics().replica_lag.set(seconds)
@@ -226,6 +261,20 @@ def breaker_state(breaker: str, is_open: bool) -> None:
 def preview_cache_lookup(hit: bool) -> None:
     """Count one preview cache lookup: a hit reuses a frame, a miss renders one."""
     _metrics().preview_cache_lookups.labels("hit" if hit else "miss").inc()
+
+
+def call_made(
+    name: str, status: str, seconds: float, model: str | None, tokens: tuple[int, int], cost: float
+) -> None:
+    """Observe one LLM or tool call's duration; an LLM call (model set) adds its tokens
+    (in, out) and cost to the model's counters."""
+    m = _metrics()
+    m.call_duration.labels(name, status).observe(max(seconds, 0.0))
+    if model is None:
+        return
+    m.llm_tokens.labels(model, "in").inc(tokens[0])
+    m.llm_tokens.labels(model, "out").inc(tokens[1])
+    m.llm_cost.labels(model).inc(cost)
 
 
 def http_request(route: str, method: str, status: int, seconds: float) -> None:

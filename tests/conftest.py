@@ -51,6 +51,8 @@ TABLES = (
     "rollup_tokens_hourly",
     "rollup_builds_hourly",
     "rollup_marks",
+    "spark_function_calls",
+    "rollup_calls_hourly",
 )
 
 

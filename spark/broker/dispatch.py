@@ -113,6 +113,19 @@ class CeleryDispatcher:
         pipe.hdel(self._unacked, *tags)
         pipe.execute()
 
+    def queue_depths(self, queues: Sequence[str]) -> dict[str, int]:
+        """How many messages wait in each queue, over its priority lists, in one round trip."""
+        options = dict(self._app.conf.broker_transport_options or {})
+        sep, steps = str(options.get("sep", ":")), list(options.get("priority_steps", [0]))
+        # Kombu keeps one list per priority step: the queue's own name for 0, name+sep+step else.
+        lists = {q: [q if p == 0 else f"{q}{sep}{p}" for p in steps] for q in queues}
+        pipe = self._redis().pipeline(transaction=False)
+        for names in lists.values():
+            for name in names:
+                pipe.llen(name)
+        lengths = iter(cast("list[int]", pipe.execute()))
+        return {q: sum(next(lengths) for _ in names) for q, names in lists.items()}
+
     def send(
         self,
         job_id: uuid.UUID,

@@ -20,6 +20,7 @@ from spark.cli import (
     sessions,
     unity_tests,
     up,
+    usage,
 )
 
 app = typer.Typer(help="SPARK: jobs for AI-assisted Unity development.", no_args_is_help=True)
@@ -34,6 +35,7 @@ flower.register(app)
 events.register(app)
 audit.register(app)
 farm.register(app)
+usage.register(app)
 app.add_typer(keys.app, name="keys", help="Create, list and revoke API keys.")
 app.add_typer(sessions.session_app, name="session", help="Open, show, end and list sessions.")
 app.add_typer(jobs.jobs_app, name="jobs", help="List, show, cancel, wait for jobs; read logs.")

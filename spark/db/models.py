@@ -306,6 +306,34 @@ class UsageCounterRow(Base):
     jobs: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class CallRow(Base):
+    """One LLM or tool call: who made it, in which session and job, what it cost."""
+
+    __tablename__ = "spark_function_calls"
+    __table_args__ = (
+        Index("ix_spark_function_calls_owner_ts", "owner", "ts"),
+        Index("ix_spark_function_calls_ts", "ts"),
+        Index("ix_spark_function_calls_job_id", "job_id"),
+        Index("ix_spark_function_calls_session_id", "session_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    ts: Mapped[datetime] = mapped_column(UTCDateTime)
+    owner: Mapped[str] = mapped_column(String(128))
+    session_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    job_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    #: llm | tool
+    kind: Mapped[str] = mapped_column(String(8))
+    name: Mapped[str] = mapped_column(String(64))
+    model: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    status: Mapped[str] = mapped_column(String(16))
+    duration_s: Mapped[float] = mapped_column(Float)
+    tokens_in: Mapped[int] = mapped_column(Integer)
+    tokens_out: Mapped[int] = mapped_column(Integer)
+    #: priced when recorded (SPARK_PRICES then), so a later price change leaves it as it was
+    cost: Mapped[float] = mapped_column(Float)
+
+
 class AuditRow(Base):
     """A security-relevant action: keys created or revoked, permission denied, quota exceeded."""
 
@@ -402,6 +430,21 @@ class TokensHourRow(Base):
     jobs: Mapped[int] = mapped_column(Integer)
     tokens_in: Mapped[int] = mapped_column(BigInteger)
     tokens_out: Mapped[int] = mapped_column(BigInteger)
+
+
+class CallsHourRow(Base):
+    """LLM and tool calls recorded in one UTC hour, by user and model ('' for none)."""
+
+    __tablename__ = "rollup_calls_hourly"
+    __table_args__ = (Index("ix_rollup_calls_hourly_hour", "hour"),)
+
+    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    owner: Mapped[str] = mapped_column(String(128), primary_key=True)
+    model: Mapped[str] = mapped_column(String(255), primary_key=True)
+    calls: Mapped[int] = mapped_column(Integer)
+    tokens_in: Mapped[int] = mapped_column(BigInteger)
+    tokens_out: Mapped[int] = mapped_column(BigInteger)
+    cost: Mapped[float] = mapped_column(Float)
 
 
 class BuildsHourRow(Base):

@@ -30,6 +30,7 @@ from sqlalchemy import (
 from spark.db.executor import Database, Executor, compiled
 from spark.db.models import (
     AuditRow,
+    CallRow,
     DeadLetterRow,
     JobRow,
     UsageRecordRow,
@@ -86,6 +87,8 @@ _OLD_DELIVERIES = _batch_delete(
     _DELIVERIES.c.id, _DELIVERIES.c.created_at < _BEFORE, _DELIVERIES.c.created_at
 )
 _OLD_USAGE = _batch_delete(_USAGE.c.job_id, _USAGE.c.created_at < _BEFORE, _USAGE.c.created_at)
+_CALLS = _table(CallRow)
+_OLD_CALLS = _batch_delete(_CALLS.c.id, _CALLS.c.ts < _BEFORE, _CALLS.c.ts)
 _OLD_AUDIT = _batch_delete(_AUDIT.c.id, _AUDIT.c.at < _BEFORE, _AUDIT.c.at)
 _OLD_DEAD = _batch_delete(_DEAD.c.id, _DEAD.c.created_at < _BEFORE, _DEAD.c.created_at)
 
@@ -107,6 +110,11 @@ def delete_deliveries(q: Executor, before: datetime, limit: int) -> int:
 def delete_usage_records(q: Executor, before: datetime, limit: int) -> int:
     """Up to limit usage records made before `before` (the rollups keep their sums)."""
     return len(_deleted(q, _OLD_USAGE, before, limit))
+
+
+def delete_calls(q: Executor, before: datetime, limit: int) -> int:
+    """Up to limit call records made before `before` (the rollups keep their sums)."""
+    return len(_deleted(q, _OLD_CALLS, before, limit))
 
 
 def delete_audit(q: Executor, before: datetime, limit: int) -> int:

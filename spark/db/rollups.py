@@ -1,5 +1,6 @@
 """Hourly rollups: jobs by kind and state, LLM tokens by user and model, builds by target
-and result — what the raw rows said, kept after retention prunes them.
+and result, calls' tokens and cost by user and model — what the raw rows said, kept after
+retention prunes them.
 
 Rolling up an hour replaces that hour's rows, so rolling it up again (a late commit, a
 second beat) gives the same rows, never doubled ones.
@@ -12,12 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import BindParameter, Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.sql import ColumnElement
 
 from spark.db.executor import Executor, Transaction, compiled
 from spark.db.models import (
     BuildsHourRow,
+    CallRow,
+    CallsHourRow,
     JobRow,
     JobsHourRow,
     RollupMarkRow,
@@ -46,6 +49,8 @@ class TokenHour:
     jobs: int
     tokens_in: int
     tokens_out: int
+    #: what the user's calls on the model cost in the hour (the calls rollup)
+    cost: float = 0.0
 
 
 def hour_floor(ts: datetime) -> datetime:
@@ -71,6 +76,7 @@ _OLDEST = compiled(
     select(
         select(func.min(JobRow.finished_at)).scalar_subquery(),
         select(func.min(UsageRecordRow.created_at)).scalar_subquery(),
+        select(func.min(CallRow.ts)).scalar_subquery(),
     )
 )
 _NEW_MARK = compiled(insert(_MARKS).values(name=_MARK, rolled_until=bindparam("end")))
@@ -94,12 +100,13 @@ def first_hour(q: Executor) -> datetime | None:
 def roll_up(tx: Transaction, start: datetime, end: datetime) -> None:
     """Replace the rollups of the hours in [start, end) with what the raw rows say, and move
     the mark to end if it is behind."""
-    for model in (JobsHourRow, TokensHourRow, BuildsHourRow):
+    for model in (JobsHourRow, TokensHourRow, BuildsHourRow, CallsHourRow):
         table = cast(Table, model.__table__)
         tx.run(delete(table).where(table.c.hour >= start, table.c.hour < end))
     _roll_jobs(tx, start, end)
     _roll_tokens(tx, start, end)
     _roll_builds(tx, start, end)
+    _roll_calls(tx, start, end)
     current = mark(tx)
     if current is None:
         tx.run(_NEW_MARK, {"end": end})
@@ -169,15 +176,57 @@ def _roll_builds(tx: Transaction, start: datetime, end: datetime) -> None:
     )
 
 
-_TOKENS = cast(Table, TokensHourRow.__table__)
-_TOKEN_HISTORY = compiled(
-    select(_TOKENS)
-    .where(_TOKENS.c.owner == bindparam("owner"), _TOKENS.c.hour >= bindparam("since"))
-    .order_by(_TOKENS.c.hour, _TOKENS.c.model)
-)
+def _roll_calls(tx: Transaction, start: datetime, end: datetime) -> None:
+    hour = _hour(CallRow.ts).label("hour")
+    model = func.coalesce(CallRow.model, "").label("model")
+    query = (
+        select(
+            hour,
+            CallRow.owner,
+            model,
+            func.count(),
+            func.sum(CallRow.tokens_in),
+            func.sum(CallRow.tokens_out),
+            func.sum(CallRow.cost),
+        )
+        .where(CallRow.ts >= start, CallRow.ts < end)
+        .group_by(hour, CallRow.owner, model)
+    )
+    columns = ["hour", "owner", "model", "calls", "tokens_in", "tokens_out", "cost"]
+    tx.run(insert(CallsHourRow).from_select(columns, query))
+
+
+def _token_history() -> Any:
+    tokens, costs = cast(Table, TokensHourRow.__table__), cast(Table, CallsHourRow.__table__)
+    owner: BindParameter[str] = bindparam("owner")
+    since: BindParameter[datetime] = bindparam("since")
+    t = select(tokens).where(tokens.c.owner == owner, tokens.c.hour >= since).subquery()
+    c = select(costs).where(costs.c.owner == owner, costs.c.hour >= since).subquery()
+    # Full join: a job's tokens count in the hour it ended, its calls' cost in the hours
+    # they were made, so an hour may have one without the other.
+    both = t.join(c, (t.c.hour == c.c.hour) & (t.c.model == c.c.model), full=True)
+    hour = func.coalesce(t.c.hour, c.c.hour).label("hour")
+    model = func.coalesce(t.c.model, c.c.model).label("model")
+    return compiled(
+        select(
+            hour,
+            model,
+            func.coalesce(t.c.jobs, 0).label("jobs"),
+            func.coalesce(t.c.tokens_in, 0).label("tokens_in"),
+            func.coalesce(t.c.tokens_out, 0).label("tokens_out"),
+            func.coalesce(c.c.cost, 0.0).label("cost"),
+        )
+        .select_from(both)
+        .order_by(hour, model)
+    )
+
+
+_TOKEN_HISTORY = _token_history()
 
 
 def token_history(q: Executor, owner: str, since: datetime) -> Sequence[TokenHour]:
-    """The owner's rolled-up tokens per hour and model since `since`, oldest first."""
+    """The owner's rolled-up tokens and cost per hour and model since `since`, oldest first."""
     rows = q.all(_TOKEN_HISTORY, {"owner": owner, "since": since})
-    return [TokenHour(r.hour, r.model, r.jobs, r.tokens_in, r.tokens_out) for r in rows]
+    return [
+        TokenHour(r.hour, r.model, r.jobs, r.tokens_in, r.tokens_out, float(r.cost)) for r in rows
+    ]

@@ -10,6 +10,7 @@ from spark.contracts.params import GenerateScriptParams
 from spark.engines.unity import scripts
 from spark.errors import JobFailure
 from spark.handlers.writing import write_files
+from spark.jobs.calls import RecordingGenerator
 from spark.jobs.runner import JobContext
 
 
@@ -17,7 +18,9 @@ def generate_script(ctx: JobContext) -> Mapping[str, Any]:
     """Write the script the prompt asks for, checked for syntax and declarations."""
     params = GenerateScriptParams.model_validate(ctx.job.params)
     tools = ctx.need_tools()
-    result = scripts.generate_script(params, ctx.report, tools.generator)
+    # Each call the generator makes (a repair round too) is on record as it ends.
+    generator = RecordingGenerator(tools.generator, ctx)
+    result = scripts.generate_script(params, ctx.report, generator)
     if not params.write_to_project:
         return result
     if scripts.from_generator(result):

@@ -125,6 +125,8 @@ def _prune(
         deleted["webhook_deliveries"] = _batches(db, queries.delete_deliveries, jobs_before, batch)
         usage_before = min(days(policy.usage_days), counted)
         deleted["usage_records"] = _batches(db, queries.delete_usage_records, usage_before, batch)
+        # Call records are usage too: kept as long, their sums outliving them in the rollup.
+        deleted["calls"] = _batches(db, queries.delete_calls, usage_before, batch)
     deleted["audit"] = _batches(db, queries.delete_audit, days(policy.audit_days), batch)
     return deleted
 

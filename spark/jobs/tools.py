@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from spark.config import Settings
+from spark.config import ModelPrice, Settings
 from spark.db.executor import Database
 from spark.engines.unity.bridge import Editor, EditorBridge
 from spark.engines.unity.builds import BuildEnvironment
@@ -30,5 +31,7 @@ class Tools:
     default_editor: Editor | None = None
     #: where a job may call for a user: a project's editor URL is checked at each use
     destinations: Destinations = field(default_factory=Destinations)
+    #: what each model's tokens cost (SPARK_PRICES): every recorded call is priced by it
+    prices: Mapping[str, ModelPrice] = field(default_factory=dict)
     #: the settings the worker was made with (an assist's step cap, the tiers' limits)
     settings: Settings | None = None

@@ -76,6 +76,7 @@ ROUTES: Mapping[tuple[str, str], RouteRule] = {
     ("GET", "/v1/usage"): _READ,
     ("GET", "/v1/farm"): _READ,
     ("GET", "/v1/audit"): RouteRule(Permission.ADMIN, Family.READ),
+    ("GET", "/v1/admin/usage"): RouteRule(Permission.ADMIN, Family.READ),
     ("GET", "/v1/health"): RouteRule(Open.PUBLIC),
     ("GET", "/metrics"): RouteRule(Open.PUBLIC),
     ("GET", "/openapi.json"): RouteRule(Open.PUBLIC),

@@ -38,7 +38,7 @@ from spark.contracts.projects import (
 )
 from spark.contracts.secrets import AndroidSigningIn, SecretList, SecretOut
 from spark.contracts.sessions import SessionDetailOut, SessionIn, SessionOut, SessionPage
-from spark.contracts.usage import UsageOut
+from spark.contracts.usage import AdminUsageOut, UsageOut
 from spark.kinds import KindSpec, available
 from spark.security.permissions import Open, rule_for
 from spark.web.routing import ApiRoute
@@ -64,6 +64,7 @@ _MODELS: list[type[BaseModel]] = [
     AuditPage,
     AuditEntryOut,
     UsageOut,
+    AdminUsageOut,
     FarmOut,
     AndroidSigningIn,
     SecretOut,
@@ -268,9 +269,14 @@ OPERATIONS: Mapping[tuple[str, str], Operation] = {
         statuses=frozenset({409}),
     ),
     ("GET", "/v1/usage"): Operation(
-        "Your tier, its limits, requests today, tokens and jobs this month, builds; with"
-        " `history_days`, your tokens per hour and model from the hourly rollups",
+        "Your tier, its limits, requests today, tokens, jobs and cost this month, builds; with"
+        " `history_days`, your tokens and cost per hour and model from the hourly rollups",
         {"200": _json("UsageOut", "your usage")},
+    ),
+    ("GET", "/v1/admin/usage"): Operation(
+        "Every user's LLM and tool calls, tokens in and out and cost in `month` (YYYY-MM,"
+        " default this one), most tokens first (spark:admin)",
+        {"200": _json("AdminUsageOut", "usage by user")},
     ),
     ("GET", "/v1/audit"): Operation(
         "The audit log, newest first (spark:admin): keys created and revoked, refusals;"

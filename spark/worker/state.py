@@ -85,6 +85,7 @@ def _create(settings: Settings) -> WorkerResources:
             default_editor=default_editor(settings),
             destinations=Destinations(allow_private=settings.allow_private_destinations),
             previews=make_preview_cache(settings),
+            prices=settings.prices,
             settings=settings,
         ),
     )

@@ -11,12 +11,12 @@ from typing import Any, cast
 from celery import Celery
 from celery.exceptions import SoftTimeLimitExceeded
 
-from spark import logs
+from spark import logs, metrics
 from spark.broker.app import PUSH_FILE_TASK
 from spark.broker.dispatch import CeleryDispatcher
 from spark.db import events as event_queries
 from spark.db.types import utcnow
-from spark.domain.jobs import Job, JobKind
+from spark.domain.jobs import Job, JobKind, Queue
 from spark.errors import ServiceUnavailable
 from spark.events import relay as events_relay
 from spark.handlers import writing
@@ -26,7 +26,7 @@ from spark.jobs import children, maintenance, retention, sessions
 from spark.jobs.ending import Ending
 from spark.jobs.lifecycle import worker_identity
 from spark.jobs.runner import FollowUp, Handler, JobDeferred, RunPolicy, run_job
-from spark.kinds import KindSpec, available
+from spark.kinds import KindSpec, available, target_queues
 from spark.projects import webhooks
 from spark.worker.state import resources
 
@@ -201,6 +201,10 @@ def _push_file(project_id: str, path: str, version: int) -> None:
         log.warning("pushing %s version %d to its editor: %s", path, version, editor)
 
 
+#: every broker queue a job may wait in: the shared ones and each build target's
+_QUEUES = [*(queue.value for queue in Queue), *target_queues()]
+
+
 def register_tasks(app: Celery) -> None:
     """Add a task per kind this server runs, and the maintenance tasks, to app."""
     dispatcher = CeleryDispatcher(app)
@@ -209,7 +213,10 @@ def register_tasks(app: Celery) -> None:
 
     def relay() -> int:
         res = resources()
-        return maintenance.relay(res.db, dispatcher, res.settings.relay_min_age_s)
+        sent = maintenance.relay(res.db, dispatcher, res.settings.relay_min_age_s)
+        # The relay's every pass is also the queue-depth gauge's reading: one round trip.
+        metrics.set_broker_queue_depths(dispatcher.queue_depths(_QUEUES))
+        return sent
 
     def rescue() -> int:
         res = resources()

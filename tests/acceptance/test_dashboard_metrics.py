@@ -39,6 +39,7 @@ EVENT_DRIVEN = {
     "spark_job_messages_resent_total": "the rescue task sends a lost message again",
     "spark_db_replica_lag_seconds": "a read replica is configured",
     "spark_retention_deleted_total": "the hourly retention run removes something",
+    "spark_broker_queue_depth": "the beat's relay pass reads the broker's queues",
 }
 
 

@@ -22,7 +22,7 @@ from spark.config import Settings
 from spark.db import events as event_queries
 from spark.db import migrate
 from spark.db.executor import Database
-from spark.db.models import AuditRow, DeadLetterRow, EventRow, JobRow, UsageRecordRow
+from spark.db.models import AuditRow, CallRow, DeadLetterRow, EventRow, JobRow, UsageRecordRow
 from spark.db.types import utcnow
 from spark.jobs.retention import JobFiles, RetentionPolicy, RetentionReport, run_retention
 from spark.storage.artifacts import Artifacts
@@ -39,7 +39,7 @@ RECENT = NOW - timedelta(minutes=10)
 POLICY = RetentionPolicy(events_days=0, jobs_days=0, usage_days=0, audit_days=1, batch=7)
 TABLES = "jobs, usage_records, audit_log, spark_events, rollup_jobs_hourly, " + (
     "rollup_tokens_hourly, rollup_builds_hourly, rollup_marks, job_outbox, webhook_deliveries, "
-    "event_dead_letters"
+    "event_dead_letters, spark_function_calls, rollup_calls_hourly"
 )
 
 
@@ -103,6 +103,13 @@ def _seed(db: Database, root: Path, redis_url: str) -> Seeded:
          "tokens_out": 7 * n + 1, "duration_ms": 100, "created_at": j["finished_at"]}
         for n, j in enumerate(jobs[:30] + recent)
     ]  # fmt: skip
+    calls = [
+        {"id": uuid.uuid4(), "ts": j["finished_at"], "owner": j["owner"], "session_id": None,
+         "job_id": j["id"], "kind": "llm" if n % 4 else "tool", "name": "generate",
+         "model": None if n % 4 == 0 else f"model-{n % 2}", "status": "ok", "duration_s": 0.5,
+         "tokens_in": 10 * n, "tokens_out": 7 * n + 1, "cost": n / 8}
+        for n, j in enumerate(jobs[:30] + recent)
+    ]  # fmt: skip
     audit = [
         {"id": uuid.uuid4(), "at": at, "action": "key.created", "actor": "alice"}
         for at in [OLD + timedelta(hours=h) for h in range(5)] + [RECENT]
@@ -124,6 +131,7 @@ def _seed(db: Database, root: Path, redis_url: str) -> Seeded:
         event_queries.ensure_partitions(tx, {event_queries.month_start(e["ts"]) for e in events})
         tx.run(insert(JobRow).values(jobs + unfinished + recent))
         tx.run(insert(UsageRecordRow).values(usage))
+        tx.run(insert(CallRow).values(calls))
         tx.run(insert(AuditRow).values(audit))
         tx.run(insert(EventRow).values(events))
         tx.run(insert(DeadLetterRow).values(dead))
@@ -154,6 +162,11 @@ SELECT date_trunc('hour', finished_at, 'UTC'), params->>'target', state, count(*
 FROM jobs WHERE kind = 'unity_build' AND finished_at IS NOT NULL AND finished_at < :hour
 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
 """
+EXPECTED_CALLS = """
+SELECT date_trunc('hour', ts, 'UTC'), owner, coalesce(model, ''), count(*),
+  sum(tokens_in), sum(tokens_out), sum(cost)
+FROM spark_function_calls WHERE ts < :hour GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+"""
 ROLLUPS = {
     EXPECTED_JOBS: "SELECT hour, kind, state, jobs, duration_p50_s, duration_p95_s, wait_p50_s,"
     " wait_p95_s FROM rollup_jobs_hourly ORDER BY 1, 2, 3",
@@ -161,6 +174,8 @@ ROLLUPS = {
     " FROM rollup_tokens_hourly ORDER BY 1, 2, 3",
     EXPECTED_BUILDS: "SELECT hour, target, result, builds, duration_p95_s"
     " FROM rollup_builds_hourly ORDER BY 1, 2, 3",
+    EXPECTED_CALLS: "SELECT hour, owner, model, calls, tokens_in, tokens_out, cost"
+    " FROM rollup_calls_hourly ORDER BY 1, 2, 3",
 }
 
 
@@ -201,8 +216,9 @@ def _concurrently(db: Database, files: JobFiles) -> list[RetentionReport]:
 def test_two_concurrent_runs_prune_old_rows_once_and_keep_rollups_equal_to_group_by(
     rdb: Database, tmp_path: Path, spark_redis: str
 ) -> None:
-    """Old jobs (with files), usage, audit and event partitions go once; recent rows, jobs
-    still queued or running and the current month stay; rollups equal a GROUP BY."""
+    """Old jobs (with files), usage and call records, audit and event partitions go once;
+    recent rows, jobs still queued or running and the current month stay; rollups equal a
+    GROUP BY."""
     seeded = _seed(rdb, tmp_path, spark_redis)
     expected = {sql: _rows(rdb, sql) for sql in ROLLUPS}
     assert all(expected.values())
@@ -216,7 +232,7 @@ def test_two_concurrent_runs_prune_old_rows_once_and_keep_rollups_equal_to_group
             deleted[dataset] = deleted.get(dataset, 0) + n
     assert deleted == {
         "event_partitions": len(old_months), "event_dead_letters": 4, "jobs": 42, "webhook_deliveries": 0, "usage_records": 30,
-        "audit": 5,
+        "calls": 30, "audit": 5,
     }  # fmt: skip
     for sql, rollup in ROLLUPS.items():
         assert _rows(rdb, rollup) == expected[sql]
@@ -224,6 +240,7 @@ def test_two_concurrent_runs_prune_old_rows_once_and_keep_rollups_equal_to_group
         str(i) for (i,) in _rows(rdb, "SELECT id FROM jobs")
     }
     assert _count(rdb, "SELECT count(*) FROM usage_records") == 1
+    assert _count(rdb, "SELECT count(*) FROM spark_function_calls") == 1
     assert _count(rdb, "SELECT count(*) FROM audit_log") == 1
     assert _count(rdb, "SELECT count(*) FROM spark_events") == 1
     assert _count(rdb, "SELECT count(*) FROM event_dead_letters") == 0

@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 from spark.config import Settings
 from spark.db import usage as usage_queries
 from spark.db.executor import Database
-from spark.db.models import TokensHourRow
+from spark.db.models import CallsHourRow, TokensHourRow
 from spark.db.types import utcnow
 from spark.domain.jobs import Job, JobKind, JobState
 from spark.events.sink import EventSink
@@ -73,8 +73,8 @@ def test_a_record_keeps_model_tokens_and_duration(db: Database) -> None:
 def test_usage_history_lists_only_the_callers_rolled_up_hours(
     settings: Settings, db: Database, api_key: str
 ) -> None:
-    """?history_days=N adds the caller's hourly tokens by model from the rollups, none of
-    another user's and none older than N days; without it the response is unchanged."""
+    """?history_days=N adds the caller's hourly tokens and cost by model from the rollups,
+    none of another user's and none older than N days; without it the response is unchanged."""
     hour = utcnow().replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
     rows = [
         {"hour": hour, "owner": "alice", "model": "m1", "jobs": 2, "tokens_in": 30, "tokens_out": 9},
@@ -83,8 +83,17 @@ def test_usage_history_lists_only_the_callers_rolled_up_hours(
         {"hour": hour - timedelta(days=5), "owner": "alice", "model": "m1", "jobs": 1,
          "tokens_in": 1, "tokens_out": 1},
     ]  # fmt: skip
+    costs = [
+        {"hour": hour, "owner": "alice", "model": "m1", "calls": 3, "tokens_in": 30,
+         "tokens_out": 9, "cost": 0.5},
+        {"hour": hour - timedelta(hours=1), "owner": "alice", "model": "m2", "calls": 1,
+         "tokens_in": 4, "tokens_out": 2, "cost": 0.25},
+        {"hour": hour, "owner": "mallory", "model": "m1", "calls": 1, "tokens_in": 7,
+         "tokens_out": 7, "cost": 2.0},
+    ]  # fmt: skip
     with db.transaction() as tx:
         tx.run(insert(TokensHourRow).values(rows))
+        tx.run(insert(CallsHourRow).values(costs))
     with TestClient(create_app(settings)) as client:
         plain = client.get("/v1/usage", headers=auth(api_key)).json()
         resp = client.get("/v1/usage?history_days=2", headers=auth(api_key))
@@ -93,8 +102,13 @@ def test_usage_history_lists_only_the_callers_rolled_up_hours(
     body = resp.json()
     assert "history" not in plain
     assert {k: v for k, v in body.items() if k != "history"}.keys() == plain.keys()
+    # A job's tokens count in the hour it ended; its calls' cost in the hours they were made.
+    earlier = (hour - timedelta(hours=1)).isoformat()
     assert body["history"] == [
-        {"hour": hour.isoformat(), "model": None, "jobs": 1, "tokens_in": 5, "tokens_out": 1},
-        {"hour": hour.isoformat(), "model": "m1", "jobs": 2, "tokens_in": 30, "tokens_out": 9},
-    ]
+        {"hour": earlier, "model": "m2", "jobs": 0, "tokens_in": 0, "tokens_out": 0, "cost": 0.25},
+        {"hour": hour.isoformat(), "model": None, "jobs": 1, "tokens_in": 5, "tokens_out": 1,
+         "cost": 0.0},
+        {"hour": hour.isoformat(), "model": "m1", "jobs": 2, "tokens_in": 30, "tokens_out": 9,
+         "cost": 0.5},
+    ]  # fmt: skip
     assert bad.status_code == 422

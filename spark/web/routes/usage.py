@@ -1,4 +1,5 @@
-"""GET /v1/usage: the caller's tier, its limits, and what was used this day and month."""
+"""GET /v1/usage: the caller's tier, its limits, and what was used this day and month;
+GET /v1/admin/usage: every user's tokens and cost in a month (spark:admin, by the route table)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from spark.contracts.usage import (
+    AdminUsageOut,
+    AdminUsageQuery,
     TokenHourOut,
     UsageBuilds,
     UsageDay,
@@ -17,10 +20,11 @@ from spark.contracts.usage import (
     UsageOut,
     UsageQuery,
     UsageResets,
+    UserUsageOut,
 )
 from spark.db import rollups
 from spark.domain.principals import Principal
-from spark.jobs.usage import user_usage
+from spark.jobs.usage import usage_by_user, user_usage
 from spark.security import quotas
 from spark.web.bodies import parse
 from spark.web.routing import ApiRoute
@@ -35,6 +39,7 @@ def _history(rows: Sequence[rollups.TokenHour]) -> list[TokenHourOut]:
             jobs=r.jobs,
             tokens_in=r.tokens_in,
             tokens_out=r.tokens_out,
+            cost=r.cost,
         )
         for r in rows
     ]
@@ -64,7 +69,7 @@ async def usage(request: Request) -> Response:
         tier=principal.tier.value,
         limits=svc.tiers[principal.tier.value].model_dump(),
         day=UsageDay(date=now.date().isoformat(), requests=requests_today),
-        month=UsageMonth(period=period, tokens=used.tokens, jobs=used.jobs),
+        month=UsageMonth(period=period, tokens=used.tokens, jobs=used.jobs, cost=used.cost),
         builds=UsageBuilds(active=used.active_builds),
         resets=resets_after(now),
     )
@@ -74,4 +79,34 @@ async def usage(request: Request) -> Response:
     return Response(body.model_dump_json(exclude_unset=True), media_type="application/json")
 
 
-routes = [ApiRoute("/v1/usage", usage, method="GET", query=UsageQuery)]
+async def usage_by_users(request: Request) -> Response:
+    """Every user's calls, tokens in and out and cost in `month` (default: this one), most
+    tokens first, with the month's totals."""
+    query = parse(AdminUsageQuery, dict(request.query_params))
+    period = query.month or quotas.month_of(datetime.now(UTC))
+    found = await run_in_threadpool(usage_by_user, services(request).db, period)
+    users = [
+        UserUsageOut(
+            user=t.owner,
+            calls=t.calls,
+            tokens_in=t.tokens_in,
+            tokens_out=t.tokens_out,
+            tokens=t.tokens_in + t.tokens_out,
+            cost=t.cost,
+        )
+        for t in found
+    ]
+    body = AdminUsageOut(
+        period=period,
+        users=users,
+        tokens_in=sum(u.tokens_in for u in users),
+        tokens_out=sum(u.tokens_out for u in users),
+        cost=sum(u.cost for u in users),
+    )
+    return Response(body.model_dump_json(), media_type="application/json")
+
+
+routes = [
+    ApiRoute("/v1/usage", usage, method="GET", query=UsageQuery),
+    ApiRoute("/v1/admin/usage", usage_by_users, method="GET", query=AdminUsageQuery),
+]
