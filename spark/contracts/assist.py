@@ -43,6 +43,14 @@ class AssistParams(Params):
     caller: SkipJsonSchema[Caller | None] = None
 
 
+class MessageIn(BaseModel):
+    """POST /v1/sessions/{id}/messages: what the user says; the session's next turn."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=10_000)
+
+
 CallStatus = Literal["succeeded", "failed", "canceled", "timed_out", "refused", "read"]
 
 

@@ -73,6 +73,8 @@ ROUTES: Mapping[tuple[str, str], RouteRule] = {
     ("GET", "/v1/sessions"): _READ,
     ("GET", "/v1/sessions/{session_id}"): _READ,
     ("POST", "/v1/sessions/{session_id}/end"): RouteRule(Open.AUTHENTICATED, Family.WRITE),
+    # a message queues an assist job: a submission, rate-limited as POST /v1/jobs is
+    ("POST", "/v1/sessions/{session_id}/messages"): RouteRule(Open.AUTHENTICATED, Family.SUBMIT),
     ("GET", "/v1/usage"): _READ,
     ("GET", "/v1/farm"): _READ,
     ("GET", "/v1/audit"): RouteRule(Permission.ADMIN, Family.READ),

@@ -17,6 +17,7 @@ from starlette.convertors import UUIDConvertor
 from starlette.routing import BaseRoute
 
 from spark import __version__
+from spark.contracts.assist import MessageIn
 from spark.contracts.audit import AuditEntryOut, AuditPage
 from spark.contracts.farm import FarmOut
 from spark.contracts.files import (
@@ -73,6 +74,7 @@ _MODELS: list[type[BaseModel]] = [
     SessionOut,
     SessionPage,
     SessionDetailOut,
+    MessageIn,
 ]
 _REF = "#/components/schemas/{model}"
 
@@ -197,6 +199,13 @@ OPERATIONS: Mapping[tuple[str, str], Operation] = {
         "End a session; 409 session_ended if it already has",
         {"200": _json("SessionOut", "ended")},
         statuses=frozenset({409}),
+    ),
+    ("POST", "/v1/sessions/{session_id}/messages"): Operation(
+        "Say something in a session: queues its next turn, an assist job on the session's"
+        " project (202 + Location); 409 session_ended once the session has ended",
+        {"202": _json("JobOut", "the turn, queued")},
+        body="MessageIn",
+        statuses=frozenset({404, 409}),
     ),
     ("GET", "/v1/projects"): Operation(
         "List your projects", {"200": _json("ProjectPage", "a page")}

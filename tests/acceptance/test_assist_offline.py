@@ -12,12 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from starlette.testclient import TestClient
 
 from spark.config import Settings
 from spark.db.executor import Database
 from spark.projects import files
 from tests.acceptance.test_assist import SCENE, ask, children, new_project, put
+from tests.support.endings import wait_for
 from tests.support.jobs import TERMINAL, auth, wait_state
 from tests.support.services import free_port
 from tests.support.unity_editor import EditorStandIn
@@ -127,3 +129,56 @@ def test_a_request_it_cannot_plan_runs_nothing_and_says_so(
     assert result["calls"] == []
     assert "did not understand" in result["text"]
     assert children(client, api_key, job["id"]) == []
+
+
+def session_events(db: Database, session_id: str) -> list[tuple[str, str | None]]:
+    with db.transaction() as tx:
+        rows = tx.all(
+            text(
+                "SELECT type, CAST(job_id AS text) AS job_id FROM spark_events"
+                " WHERE session_id = :s AND subject LIKE 'spark.session.%' ORDER BY ts"
+            ),
+            {"s": session_id},
+        )
+    return [(row.type, row.job_id) for row in rows]
+
+
+def test_a_sessions_message_queues_its_turn_on_the_sessions_project_and_is_announced(
+    stack: Stack, client: TestClient, api_key: str, other_key: str, db: Database
+) -> None:
+    project_id = new_project(client, api_key)
+    opened = client.post("/v1/sessions", json={"project_id": project_id}, headers=auth(api_key))
+    assert opened.status_code == 201, opened.text
+    session_id = opened.json()["id"]
+    url = f"/v1/sessions/{session_id}/messages"
+    said = "make a player controller that jumps"
+    resp = client.post(url, json={"text": said}, headers=auth(api_key))
+    assert resp.status_code == 202, resp.text
+    turn = resp.json()
+    assert resp.headers["location"] == f"/v1/jobs/{turn['id']}"
+    assert (turn["kind"], turn["session_id"], turn["project_id"]) == (
+        "assist",
+        session_id,
+        project_id,
+    )
+    # what the key may do is stored with the turn, for its calls to be checked against
+    caller = {"tier": "pro", "permissions": ["spark:build", "spark:generate", "spark:read"]}
+    assert turn["params"] == {"text": said, "caller": caller}
+    ended = wait_state(db, turn["id"], TERMINAL, timeout=60)
+    assert ended.state.value == "succeeded", ended.error
+    [script] = children(client, api_key, turn["id"])
+    assert files.read(db, uuid.UUID(project_id), "Assets/Scripts/PlayerController.cs") is not None
+    shown = client.get(f"/v1/sessions/{session_id}", headers=auth(api_key)).json()
+    assert [(m["role"], m["job_id"]) for m in shown["messages"]] == [
+        ("user", turn["id"]),
+        ("assistant", turn["id"]),
+    ]
+    assert shown["messages"][0]["text"] == said
+    assert {j["id"] for j in shown["jobs"]["items"]} == {turn["id"], script["id"]}
+    wait_for(lambda: ("message", turn["id"]) in session_events(db, session_id), "the message")
+    # another user's session is as unknown as none; an ended one takes no more messages
+    assert client.post(url, json={"text": "hi"}, headers=auth(other_key)).status_code == 404
+    assert client.post(url, json={"text": ""}, headers=auth(api_key)).status_code == 422
+    assert client.post(f"/v1/sessions/{session_id}/end", headers=auth(api_key)).status_code == 200
+    late = client.post(url, json={"text": "one more thing"}, headers=auth(api_key))
+    assert (late.status_code, late.json()["error"]["code"]) == (409, "session_ended")

@@ -9,6 +9,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from spark import logs, metrics
+from spark.contracts.assist import AssistParams, Caller, MessageIn
 from spark.contracts.jobs import JobOut, JobPage
 from spark.contracts.sessions import (
     SessionDetailOut,
@@ -19,9 +21,12 @@ from spark.contracts.sessions import (
     messages_of,
 )
 from spark.db.jobs import Cursor
+from spark.domain.jobs import JobKind
 from spark.domain.sessions import SessionState, may_be_session
-from spark.errors import NotFound
+from spark.errors import Forbidden, NotFound
 from spark.jobs import sessions
+from spark.jobs.submit import NewJob, accept
+from spark.kinds import spec_of
 from spark.web.bodies import parse, read_json
 from spark.web.cursors import (
     after_session,
@@ -150,9 +155,42 @@ async def end_session(request: Request) -> Response:
     return _json(SessionOut.from_session(ended))
 
 
+async def post_message(request: Request) -> Response:
+    """POST /v1/sessions/{id}/messages: queue the session's next turn, an assist job on the
+    session's project, and announce the message (202 with the job)."""
+    principal = principal_of(request)
+    session_id = _session_id(request)
+    svc = services(request)
+    body = parse(MessageIn, await read_json(request))
+    needed = spec_of(JobKind.ASSIST).permission
+    if not principal.can(needed):
+        raise Forbidden(f"a session's messages are assist jobs: they need {needed.value}")
+    session = await run_in_threadpool(sessions.owned, svc.db, session_id, principal.user)
+    # What this credential may do is stored with the turn, which acts only within it.
+    params = AssistParams(text=body.text, caller=Caller.of(principal))
+    new = NewJob(
+        owner=principal.user,
+        subject=principal.subject,
+        kind=JobKind.ASSIST,
+        params=params.model_dump(mode="json", by_alias=True),
+        session_id=session.id,
+        project_id=session.project_id,
+        limits=svc.tiers[principal.tier.value],
+        request_id=logs.REQUEST_ID.get(),
+    )
+    done = await accept(svc.adb, svc.sender, new, svc.farm)
+    logs.JOB_ID.set(str(done.job.id))
+    metrics.job_submitted(JobKind.ASSIST.value)
+    data = {"role": "user"}
+    await run_in_threadpool(sessions.announce_message, svc.db, svc.events, session, done.job, data)
+    headers = {"Location": f"/v1/jobs/{done.job.id}"}
+    return _json(JobOut.from_job(done.job), 202, headers)
+
+
 routes = [
     ApiRoute("/v1/sessions", create_session, method="POST"),
     ApiRoute("/v1/sessions", list_sessions, method="GET", query=ListQuery),
     ApiRoute("/v1/sessions/{session_id}", get_session, method="GET", query=DetailQuery),
     ApiRoute("/v1/sessions/{session_id}/end", end_session, method="POST"),
+    ApiRoute("/v1/sessions/{session_id}/messages", post_message, method="POST"),
 ]
