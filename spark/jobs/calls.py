@@ -6,7 +6,8 @@ The one way to record a call is `record(db, call, prices)`; a handler records th
 table. A call is recorded in its own transaction at once, so a job that fails, is canceled
 or is taken over later still leaves the calls its attempt made (they were made, and paid
 for). `RecordingGenerator` wraps a script generator so each of its calls (`generate`, and
-`repair` for a repair round) is recorded with its real duration, tokens, status and model.
+`repair` for a repair round) is recorded with its real duration, tokens, status and model;
+`RecordingChat` does the same for a planning model's answers (`assist`).
 
     from spark.jobs import calls
     calls.record_for(ctx, kind="tool", name="render_preview", status="ok", duration_s=0.4)
@@ -14,6 +15,9 @@ for). `RecordingGenerator` wraps a script generator so each of its calls (`gener
         ctx, kind="llm", name="assist", status="ok", duration_s=1.2,
         model="gpt-4o-mini", tokens_in=812, tokens_out=64,
     )
+    # outside a handler's run (a continuation), with the job at hand:
+    calls.record(db, calls.of_job(job, "tool", "unity_build", "refused", 0.0), prices)
+    chat = calls.RecordingChat(chat, db, prices, job)  # each answer an `assist` call
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from spark import metrics
 from spark.config import ModelPrice
@@ -33,7 +37,14 @@ from spark.db.types import utcnow
 from spark.domain.jobs import Job
 from spark.jobs.lifecycle import JobCanceled, JobLost
 from spark.jobs.runner import JobContext
-from spark.llm.base import Generation, GenerationProgress, ScriptGenerator, ScriptRequest
+from spark.llm.base import (
+    ChatTurn,
+    Generation,
+    GenerationProgress,
+    ScriptGenerator,
+    ScriptRequest,
+    ToolChat,
+)
 from spark.llm.prices import cost_of
 from spark.resilience.breaker import BreakerOpen
 
@@ -164,3 +175,37 @@ class RecordingGenerator:
         tools = self._ctx.need_tools()
         call = of_job(self._ctx.job, "llm", name, status, seconds, model, tokens)
         record(tools.db, call, tools.prices)
+
+
+class RecordingChat:
+    """A ToolChat that records each answer of the one it wraps as an `assist` LLM call of
+    job (a failed answer as an error, then raised as it was)."""
+
+    def __init__(
+        self, inner: ToolChat, db: Database, prices: Mapping[str, ModelPrice], job: Job
+    ) -> None:
+        self._inner = inner
+        self._db = db
+        self._prices = prices
+        self._job = job
+
+    def chat(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> ChatTurn:
+        """The wrapped model's answer, on record."""
+        started = time.monotonic()
+        try:
+            answer = self._inner.chat(messages, tools)
+        except BaseException as exc:
+            try:
+                failed = of_job(self._job, "llm", "assist", status_of(exc), _since(started))
+                record(self._db, failed, self._prices)
+            except Exception:
+                log.exception("the failed assist call could not be recorded")
+            raise
+        tokens = (answer.tokens.prompt, answer.tokens.completion)
+        done = of_job(self._job, "llm", "assist", "ok", _since(started), answer.model, tokens)
+        record(self._db, done, self._prices)
+        return answer
+
+
+def _since(started: float) -> float:
+    return time.monotonic() - started

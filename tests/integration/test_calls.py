@@ -1,6 +1,7 @@
 """Call records on Postgres: each call priced by the table as it is recorded, a month's
 totals the same whether read from raw rows or from the hourly rollup after retention, and a
-generator's every call (a repair, a failure) on record with its status, model and tokens."""
+generator's every call (a repair, a failure) and a planning model's every answer on record
+with its status, model and tokens."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -23,7 +25,14 @@ from spark.jobs import calls
 from spark.jobs.retention import roll_up_complete_hours
 from spark.jobs.runner import JobContext
 from spark.jobs.tools import Tools
-from spark.llm.base import Generation, GenerationProgress, ScriptRequest, TokenUsage
+from spark.llm.base import (
+    ChatTurn,
+    Generation,
+    GenerationProgress,
+    ScriptRequest,
+    TokenUsage,
+    ToolCall,
+)
 from spark.llm.prices import cost_of
 
 PRICES = {
@@ -169,3 +178,45 @@ def test_a_generators_calls_are_recorded_each_with_its_name_status_model_and_tok
         cost_of(PRICES, "fake-coder", 900, 120), cost_of(PRICES, "fake-coder", 1400, 130), 0.0
     ]  # fmt: skip
     assert all(r.duration_s >= 0 and r.owner == "carol" for r in rows)
+
+
+class ScriptedChat:
+    """A planning model answering from a list: a ChatTurn, or an exception to raise."""
+
+    def __init__(self, answers: list[ChatTurn | Exception]) -> None:
+        self.answers = answers
+
+    def chat(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> ChatTurn:
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+def test_a_planning_models_answers_are_recorded_as_assist_calls(db: Database) -> None:
+    """Two answers and a failure: three `assist` rows of the job, in its session, the answers
+    with the model's tokens and cost, the failure an error that is still raised."""
+    job = a_job("dave", "s-9")
+    call = ToolCall("call_1", "generate_script", "{}")
+    inner = ScriptedChat(
+        [
+            ChatTurn(None, (call,), "openai-compatible", "fake-planner", TokenUsage(3000, 40)),
+            ChatTurn("done", (), "openai-compatible", "fake-planner", TokenUsage(3300, 25)),
+            RuntimeError("connection reset"),
+        ]
+    )
+    chat = calls.RecordingChat(inner, db, PRICES, job)
+    assert chat.chat([], []).calls == (call,)
+    assert chat.chat([], []).text == "done"
+    with pytest.raises(RuntimeError):
+        chat.chat([], [])
+    rows = queries.calls_of_job(db, job.id)
+    assert [(r.name, r.status, r.model, r.tokens_in, r.tokens_out) for r in rows] == [
+        ("assist", "ok", "fake-planner", 3000, 40),
+        ("assist", "ok", "fake-planner", 3300, 25),
+        ("assist", "error", None, 0, 0),
+    ]
+    assert [r.cost for r in rows[:2]] == [
+        cost_of(PRICES, "fake-planner", 3000, 40), cost_of(PRICES, "fake-planner", 3300, 25)
+    ]  # fmt: skip
+    assert {(r.owner, r.session_id, r.kind) for r in rows} == {("dave", "s-9", "llm")}
