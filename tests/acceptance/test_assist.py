@@ -16,13 +16,14 @@ import pytest
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
-from spark.config import Settings
+from spark.config import ModelPrice, Settings
 from spark.db.executor import Database
 from spark.db.models import AuditRow, JobRow
 from spark.domain.files import Author
 from spark.domain.principals import Permission, Tier
 from spark.projects import files
 from spark.security.apikeys import create_key
+from spark.web.app import create_app
 from tests.support.fake_llm import FakeLLM, Reply
 from tests.support.jobs import TERMINAL, auth, wait_state
 from tests.support.services import free_port
@@ -123,9 +124,19 @@ def assist_requests(llm: FakeLLM) -> list[dict[str, Any]]:
     ]
 
 
+@pytest.fixture
+def priced_client(settings: Settings) -> Iterator[TestClient]:
+    """The API in-process, pricing the stand-in's model as the worker does."""
+    prices = {name: ModelPrice.model_validate(price) for name, price in PRICES.items()}
+    app = create_app(settings.model_copy(update={"prices": prices}))
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
+
+
 def test_a_player_controller_shown_in_the_main_scene_runs_both_calls_then_answers(
-    stack: Stack, client: TestClient, api_key: str, db: Database
+    stack: Stack, priced_client: TestClient, api_key: str, db: Database
 ) -> None:
+    client = priced_client
     project_id = new_project(client, api_key, stack.server.url)
     put(db, project_id, SCENE, "%YAML 1.1\n")
     calls = [
@@ -144,13 +155,20 @@ def test_a_player_controller_shown_in_the_main_scene_runs_both_calls_then_answer
         stack.llm,
         [
             Reply(calls=calls, prompt_tokens=300, completion_tokens=40),
-            Reply(code=PLAYER),  # the generate_script child's own call
+            Reply(code=PLAYER),  # the generate_script child's own call: 120 in, 80 out
             Reply(text=done, prompt_tokens=500, completion_tokens=30),
         ],
     )
-    session = f"s-{uuid.uuid4().hex[:8]}"
+    opened = client.post("/v1/sessions", json={"project_id": project_id}, headers=auth(api_key))
+    assert opened.status_code == 201, opened.text
+    session = opened.json()["id"]
     text = "make a player controller and show it in the main scene"
-    job = ask(client, api_key, db, text, project_id, session)
+    said = client.post(
+        f"/v1/sessions/{session}/messages", json={"text": text}, headers=auth(api_key)
+    )
+    assert said.status_code == 202, said.text
+    wait_state(db, said.json()["id"], TERMINAL, timeout=90)
+    job = client.get(f"/v1/jobs/{said.json()['id']}", headers=auth(api_key)).json()
     assert job["state"] == "succeeded", job["error"]
     result = job["result"]
     made = children(client, api_key, job["id"])
@@ -177,8 +195,16 @@ def test_a_player_controller_shown_in_the_main_scene_runs_both_calls_then_answer
     answered = [m for m in turn_calls[1]["messages"] if m["role"] == "tool"]
     first_ids = next(m["tool_calls"] for m in turn_calls[1]["messages"] if m.get("tool_calls"))
     assert [m["tool_call_id"] for m in answered] == [c["id"] for c in first_ids]
-    listed = client.get("/v1/jobs", params={"session_id": session}, headers=auth(api_key))
-    assert {j["id"] for j in listed.json()["items"]} == {job["id"], *(c["id"] for c in made)}
+    # the session shows the conversation, the turn and both calls' jobs, and what they cost
+    shown = client.get(f"/v1/sessions/{session}", headers=auth(api_key)).json()
+    assert [(m["role"], m["text"]) for m in shown["messages"]] == [
+        ("user", text),
+        ("assistant", done),
+    ]
+    assert {j["id"] for j in shown["jobs"]["items"]} == {job["id"], *(c["id"] for c in made)}
+    usage = shown["usage"]
+    assert (usage["tokens_in"], usage["tokens_out"]) == (800 + 120, 70 + 80)
+    assert usage["cost"] == pytest.approx((920 * 2.5 + 150 * 10.0) / 1_000_000)
 
 
 def count_jobs(db: Database, owner: str) -> int:
