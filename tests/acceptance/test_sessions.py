@@ -7,7 +7,6 @@ import asyncio
 import json
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -29,7 +28,7 @@ from tests.acceptance.test_metrics import delta, scrape_api, value
 from tests.support.endings import wait_for
 from tests.support.jobs import TERMINAL, TURRET, auth, wait_state
 from tests.support.services import free_port
-from tests.support.workers import ApiProcess, BeatProcess, WorkerProcess
+from tests.support.workers import ApiProcess, WorkerProcess
 
 PRICES = {"spark-offline-1": ModelPrice.model_validate({"in": 2.0, "out": 8.0})}
 
@@ -42,14 +41,14 @@ def priced_client(settings: Settings) -> Iterator[TestClient]:
         yield c
 
 
-def _open(client: TestClient, key: str, **body: Any) -> dict[str, Any]:
+def open_session(client: TestClient, key: str, **body: Any) -> dict[str, Any]:
     resp = client.post("/v1/sessions", json=body, headers=auth(key))
     assert resp.status_code == 201, resp.text
     opened: dict[str, Any] = resp.json()
     return opened
 
 
-def _stored_session_events(db: Database, session_id: str) -> list[tuple[str, Any]]:
+def stored_session_events(db: Database, session_id: str) -> list[tuple[str, Any]]:
     with db.transaction() as tx:
         rows = tx.all(
             text(
@@ -62,7 +61,7 @@ def _stored_session_events(db: Database, session_id: str) -> list[tuple[str, Any
 
 
 def test_a_session_opens_lists_reads_and_ends_once(client: TestClient, api_key: str) -> None:
-    opened = _open(client, api_key, title="Jumping player")
+    opened = open_session(client, api_key, title="Jumping player")
     session_id = opened["id"]
     assert session_id.startswith("ses_") and len(session_id) == 28
     assert opened["state"] == "open" and opened["title"] == "Jumping player"
@@ -74,7 +73,7 @@ def test_a_session_opens_lists_reads_and_ends_once(client: TestClient, api_key: 
     assert shown["jobs"] == {"items": [], "next_cursor": None}
     assert shown["usage"]["jobs"] == 0 and shown["usage"]["tokens"] == 0
 
-    second = _open(client, api_key)
+    second = open_session(client, api_key)
     listed = client.get("/v1/sessions", headers=auth(api_key)).json()
     assert [s["id"] for s in listed["items"]] == [second["id"], session_id]
 
@@ -89,7 +88,7 @@ def test_a_session_opens_lists_reads_and_ends_once(client: TestClient, api_key: 
 
 
 def test_sessions_page_newest_first_with_a_cursor(client: TestClient, api_key: str) -> None:
-    ids = [_open(client, api_key)["id"] for _ in range(5)]
+    ids = [open_session(client, api_key)["id"] for _ in range(5)]
     seen: list[str] = []
     cursor = ""
     while True:
@@ -106,7 +105,7 @@ def test_sessions_page_newest_first_with_a_cursor(client: TestClient, api_key: s
 def test_another_users_session_is_not_found_anywhere(
     client: TestClient, api_key: str, other_key: str, db: Database
 ) -> None:
-    theirs = _open(client, other_key)["id"]
+    theirs = open_session(client, other_key)["id"]
     assert client.get(f"/v1/sessions/{theirs}", headers=auth(api_key)).status_code == 404
     assert client.post(f"/v1/sessions/{theirs}/end", headers=auth(api_key)).status_code == 404
     listed = client.get("/v1/sessions", headers=auth(api_key)).json()
@@ -130,14 +129,14 @@ def test_a_project_that_is_not_the_callers_is_refused(
     refused = client.post("/v1/sessions", json={"project_id": project_id}, headers=auth(api_key))
     assert refused.status_code == 404
     assert refused.json()["error"]["details"]["field"] == "project_id"
-    mine = _open(client, other_key, project_id=project_id)
+    mine = open_session(client, other_key, project_id=project_id)
     assert mine["project_id"] == project_id
 
 
 def test_jobs_into_an_ended_session_are_refused_and_free_labels_stay_free(
     client: TestClient, api_key: str, db: Database
 ) -> None:
-    session_id = _open(client, api_key)["id"]
+    session_id = open_session(client, api_key)["id"]
     before = client.get(f"/v1/sessions/{session_id}", headers=auth(api_key)).json()
     accepted = client.post(
         "/v1/jobs", json={**TURRET, "session_id": session_id}, headers=auth(api_key)
@@ -172,7 +171,7 @@ def test_jobs_into_an_ended_session_are_refused_and_free_labels_stay_free(
 def test_a_sessions_jobs_and_usage_come_from_its_jobs_usage_records(
     priced_client: TestClient, api_key: str, db: Database, worker: WorkerProcess
 ) -> None:
-    session_id = _open(priced_client, api_key)["id"]
+    session_id = open_session(priced_client, api_key)["id"]
     ids = []
     for _ in range(3):
         resp = priced_client.post(
@@ -211,10 +210,10 @@ def test_a_sessions_jobs_and_usage_come_from_its_jobs_usage_records(
 def test_a_sessions_events_are_stored_once_and_reach_its_owners_feed_only(
     client: TestClient, api_key: str, other_key: str, db: Database
 ) -> None:
-    session_id = _open(client, api_key, title="mail me at ann@example.com")["id"]
+    session_id = open_session(client, api_key, title="mail me at ann@example.com")["id"]
     client.post(f"/v1/sessions/{session_id}/end", headers=auth(api_key))
-    wait_for(lambda: len(_stored_session_events(db, session_id)) >= 2, "both events stored")
-    assert _stored_session_events(db, session_id) == [("started", None), ("ended", None)]
+    wait_for(lambda: len(stored_session_events(db, session_id)) >= 2, "both events stored")
+    assert stored_session_events(db, session_id) == [("started", None), ("ended", None)]
 
     feed = client.get("/v1/events", headers=auth(api_key)).json()["items"]
     mine = [e for e in feed if e["session_id"] == session_id]
@@ -226,7 +225,7 @@ def test_a_sessions_events_are_stored_once_and_reach_its_owners_feed_only(
     assert all(e["session_id"] != session_id for e in others)
 
 
-def _backdate(db: Database, session_ids: list[str], seconds: int) -> None:
+def backdate(db: Database, session_ids: list[str], seconds: int) -> None:
     with db.transaction() as tx:
         tx.run(
             text(
@@ -237,45 +236,11 @@ def _backdate(db: Database, session_ids: list[str], seconds: int) -> None:
         )
 
 
-def test_idle_sessions_end_on_beat_and_a_job_keeps_one_open(
-    settings: Settings, client: TestClient, api_key: str, db: Database, tmp_path: Path
-) -> None:
-    """Both sessions last did something two minutes ago (SPARK_SESSION_IDLE_S is 60); a job
-    submitted into one makes it active again, and the beat's sweep ends only the other."""
-    idle, busy = _open(client, api_key)["id"], _open(client, api_key)["id"]
-    _backdate(db, [idle, busy], 120)
-    resp = client.post("/v1/jobs", json={**TURRET, "session_id": busy}, headers=auth(api_key))
-    assert resp.status_code == 202
-    env = {"SPARK_SESSION_IDLE_S": "60"}
-    sweeper = WorkerProcess(settings, tmp_path, queues="maintenance", concurrency=1, **env)
-    beat = BeatProcess(settings, tmp_path, **env)
-    sweeper.start()
-    beat.start()
-    try:
-
-        def state_of(session_id: str) -> dict[str, Any]:
-            shown: dict[str, Any] = client.get(
-                f"/v1/sessions/{session_id}", headers=auth(api_key)
-            ).json()
-            return shown
-
-        wait_for(lambda: state_of(idle)["state"] == "ended", "the idle session ended", 30)
-    finally:
-        beat.stop()
-        sweeper.stop()
-    ended = state_of(idle)
-    assert ended["ended_reason"] == "idle" and ended["ended_at"] is not None
-    assert state_of(busy)["state"] == "open"
-    wait_for(lambda: len(_stored_session_events(db, idle)) >= 2, "the idle end stored")
-    stored = _stored_session_events(db, idle)
-    assert [t for t, _ in stored] == ["started", "ended"]
-
-
 def test_ending_a_session_frees_its_slot_for_a_free_tier_user(
     client: TestClient, db: Database
 ) -> None:
     key = create_key(db, "frugal", Tier.FREE, DEFAULT_PERMISSIONS).token
-    first = _open(client, key)["id"]
+    first = open_session(client, key)["id"]
     refused = client.post("/v1/sessions", json={}, headers=auth(key))
     assert refused.status_code == 429
     error = refused.json()["error"]
@@ -284,7 +249,7 @@ def test_ending_a_session_frees_its_slot_for_a_free_tier_user(
     assert (error["details"]["limit"], error["details"]["used"]) == (1, 1)
     assert int(refused.headers["Retry-After"]) > 0
     client.post(f"/v1/sessions/{first}/end", headers=auth(key))
-    _open(client, key)
+    open_session(client, key)
 
 
 @pytest.fixture(scope="module")
@@ -383,7 +348,7 @@ def test_spark_session_new_show_list_end_as_text_and_json(
 def test_a_sessions_messages_are_its_turns_words_and_answers_oldest_first(
     client: TestClient, api_key: str, db: Database, worker: WorkerProcess
 ) -> None:
-    session_id = _open(client, api_key)["id"]
+    session_id = open_session(client, api_key)["id"]
     said = ["sing me a song about the sea", "what is the weather like on Mars"]
     ids = []
     for words in said:
@@ -430,9 +395,9 @@ def test_sessions_opened_are_counted_and_the_sweep_sets_how_many_are_open(
 ) -> None:
     before = scrape_api(client)
     for key in (api_key, api_key, other_key):
-        _open(client, key)
+        open_session(client, key)
     refused = create_key(db, "capped", Tier.FREE, DEFAULT_PERMISSIONS).token
-    _open(client, refused)
+    open_session(client, refused)
     assert client.post("/v1/sessions", json={}, headers=auth(refused)).status_code == 429
     after = scrape_api(client)
     assert delta(before, after, "spark_session_connects_total") == 4
@@ -440,7 +405,7 @@ def test_sessions_opened_are_counted_and_the_sweep_sets_how_many_are_open(
     kept = _Kept()
     assert sessions.end_idle(db, kept, idle_s=3600) == 0
     assert value(scrape_api(client), "spark_sessions_active") == 4
-    _backdate(db, [s["id"] for s in _listed(client, other_key)], 7200)
+    backdate(db, [s["id"] for s in _listed(client, other_key)], 7200)
     assert sessions.end_idle(db, kept, idle_s=3600) == 1
     assert value(scrape_api(client), "spark_sessions_active") == 3
     assert [(e.type.value, e.data["reason"]) for e in kept.events] == [("ended", "idle")]
