@@ -9,10 +9,12 @@ const PANELS = {
   presets: () => import("./panels/presets.js"),
   builds: () => import("./panels/builds.js"),
   usage: () => import("./panels/usage.js"),
+  sessions: () => import("./panels/sessions.js"),
 };
 
 export const NAV = [
   ["activity", "Activity"],
+  ["sessions", "Sessions"],
   ["preview", "Preview"],
   ["files", "Files and undo"],
   ["presets", "Presets"],
