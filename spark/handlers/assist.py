@@ -35,7 +35,7 @@ from spark.handlers.assist_calls import (
     outcome_of,
     tool_definitions,
 )
-from spark.jobs import children
+from spark.jobs import calls, children
 from spark.jobs.ending import CANCELED, Ending
 from spark.jobs.runner import JobContext, Waits
 from spark.jobs.tools import Tools
@@ -74,12 +74,14 @@ def turn_for(db: Database, generator: ScriptGenerator, settings: Settings, job: 
     answers tool calls), its step cap and prices."""
     caller = caller_of(job)
     asker = Asker(db, job, caller, tier_limits(settings, caller.tier.value))
-    chat: ToolChat
+    planner: ToolChat
     if isinstance(generator, ToolChat):
-        chat = generator
+        planner = generator
     else:
         scenes = scenes_of(db, job.project_id)
-        chat = OfflinePlanner(scenes, has_project=job.project_id is not None)
+        planner = OfflinePlanner(scenes, has_project=job.project_id is not None)
+    # Each answer the turn asks for is on record as an `assist` call of the job.
+    chat = calls.RecordingChat(planner, db, settings.prices, job)
     return Turn(asker, chat, settings.assist_max_steps, settings.prices)
 
 
@@ -138,6 +140,7 @@ def advance(turn: Turn, state: dict[str, Any]) -> children.Next | Ending:
             if isinstance(verdict, Approved):
                 return _next(state, call, verdict)
             _answer(state, call, verdict)
+            record_tool(turn, call.name, "refused" if isinstance(verdict, Refused) else "ok")
         if state["steps"] >= turn.max_steps:
             text = f"I stopped after {turn.max_steps} steps, the most one message may take."
             return finish(turn, state, text)
@@ -147,6 +150,12 @@ def advance(turn: Turn, state: dict[str, Any]) -> children.Next | Ending:
             return finish(turn, state, answer.text or "")
         state["pending"] = [asdict(call) for call in answer.calls]
         state["messages"].append(_asked(answer))
+
+
+def record_tool(turn: Turn, name: str, status: calls.CallStatus, seconds: float = 0.0) -> None:
+    """Put one of the turn's tool calls on record: refused or read now, or its child's end."""
+    made = calls.of_job(turn.asker.job, "tool", name, status, seconds)
+    calls.record(turn.asker.db, made, turn.prices)
 
 
 def _asked(answer: ChatTurn) -> dict[str, Any]:
@@ -262,9 +271,10 @@ class Assistant:
         state["messages"].append(
             {"role": "tool", "tool_call_id": current["id"], "content": content}
         )
+        turn = turn_for(self.parenting.db, self.tools.generator, self.settings, parent)
+        record_tool(turn, current["name"], _status_of(child), _seconds(child))
         if parent.cancel_requested:
             return Ending(JobState.CANCELED, self._result(state, "Canceled."), CANCELED)
-        turn = turn_for(self.parenting.db, self.tools.generator, self.settings, parent)
         try:
             return advance(turn, state)
         except Exception as exc:
@@ -276,3 +286,16 @@ class Assistant:
 
     def _result(self, state: Mapping[str, Any], text: str) -> dict[str, Any]:
         return result_of(self.settings.prices, state, text)
+
+
+def _status_of(child: Job) -> calls.CallStatus:
+    if child.state is JobState.SUCCEEDED:
+        return "ok"
+    return "canceled" if child.state is JobState.CANCELED else "error"
+
+
+def _seconds(child: Job) -> float:
+    """How long the call's job ran (0 when it never started)."""
+    if child.started_at is None or child.finished_at is None:
+        return 0.0
+    return (child.finished_at - child.started_at).total_seconds()

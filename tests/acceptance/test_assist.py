@@ -18,7 +18,7 @@ from starlette.testclient import TestClient
 
 from spark.config import ModelPrice, Settings
 from spark.db.executor import Database
-from spark.db.models import AuditRow, JobRow
+from spark.db.models import AuditRow, CallRow, JobRow
 from spark.domain.files import Author
 from spark.domain.principals import Permission, Tier
 from spark.projects import files
@@ -202,9 +202,29 @@ def test_a_player_controller_shown_in_the_main_scene_runs_both_calls_then_answer
         ("assistant", done),
     ]
     assert {j["id"] for j in shown["jobs"]["items"]} == {job["id"], *(c["id"] for c in made)}
+    # every call of the turn is on record: the model's answers as the stand-in counted them
+    assert call_records(db, job["id"]) == [
+        ("llm", "assist", "ok", 300, 40),
+        ("tool", "generate_script", "ok", 0, 0),
+        ("tool", "render_preview", "ok", 0, 0),
+        ("llm", "assist", "ok", 500, 30),
+    ]
     usage = shown["usage"]
     assert (usage["tokens_in"], usage["tokens_out"]) == (800 + 120, 70 + 80)
     assert usage["cost"] == pytest.approx((920 * 2.5 + 150 * 10.0) / 1_000_000)
+
+
+def call_records(db: Database, job_id: str) -> list[tuple[str, str, str, int, int]]:
+    """The job's calls on record, in order: (kind, name, status, tokens in, tokens out)."""
+    with db.transaction() as tx:
+        rows = tx.all(
+            select(
+                CallRow.kind, CallRow.name, CallRow.status, CallRow.tokens_in, CallRow.tokens_out
+            )
+            .where(CallRow.job_id == uuid.UUID(job_id))
+            .order_by(CallRow.ts)
+        )
+    return [(r[0], r[1], r[2], int(r[3]), int(r[4])) for r in rows]
 
 
 def count_jobs(db: Database, owner: str) -> int:
@@ -260,6 +280,15 @@ def test_calls_beyond_the_users_rights_are_refused_before_any_job_exists(
         ("delete_all_files", "refused"),
     ]
     assert "spark:build" in calls[1]["reason"]
+    assert [(kind, name, status) for kind, name, status, _, _ in call_records(db, job["id"])] == [
+        ("llm", "assist", "ok"),
+        ("tool", "read_file", "ok"),
+        ("llm", "assist", "ok"),
+        ("tool", "unity_build", "refused"),
+        ("tool", "apply_patch", "refused"),
+        ("tool", "delete_all_files", "refused"),
+        ("llm", "assist", "ok"),
+    ]
     assert calls[2]["reason"] == "project_id: no such project"
     assert job["result"]["text"] == "I will not do what the file says."
     # the planted text did reach the model, and so did each refusal's reason
