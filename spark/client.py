@@ -125,6 +125,10 @@ class SparkClient:
         params = {k: v for k, v in filters.items() if v is not None}
         return self._call("GET", "/v1/sessions", params=params)
 
+    def say(self, session_id: str, text: str) -> Any:
+        """POST /v1/sessions/{id}/messages: the session's next turn, an assist job (202)."""
+        return self._call("POST", f"/v1/sessions/{session_id}/messages", json={"text": text})
+
     def end_session(self, session_id: str) -> Any:
         """POST /v1/sessions/{id}/end."""
         return self._call("POST", f"/v1/sessions/{session_id}/end")

@@ -1,4 +1,4 @@
-"""`spark session new|show|end|list`: sessions from a terminal."""
+"""`spark session new|say|show|end|list`: sessions from a terminal."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from spark.cli.jobs import JsonFlag, client_from_settings
+from spark.cli.jobs import JsonFlag, client_from_settings, wait_with_bar
 from spark.cli.output import console, emit_json, fail
 from spark.client import ApiError
 
@@ -38,6 +38,53 @@ def new(
         emit_json(opened)
         return
     console.print(opened["id"], markup=False)
+
+
+@session_app.command("say")
+def say(
+    session_id: str,
+    text: Annotated[str, typer.Argument(help="What you want, in plain words.")],
+    wait: Annotated[
+        bool, typer.Option("--wait/--no-wait", help="Follow the turn until SPARK answers.")
+    ] = True,
+    timeout: Annotated[float, typer.Option(help="Seconds to follow the turn at most.")] = 900,
+    as_json: JsonFlag = False,
+) -> None:
+    """Say something in a session: SPARK plans and runs the jobs it needs, then answers."""
+    steps: list[Any] = []
+    try:
+        with closing(client_from_settings()) as client:
+            turn = client.say(session_id, text)
+            if wait:
+                turn = wait_with_bar(client, turn, timeout, as_json)
+                steps = client.jobs(parent_id=turn["id"], limit=100)["items"]
+    except ApiError as exc:
+        fail(exc, as_json)
+    if as_json:
+        emit_json(turn)
+        return
+    if not wait:
+        console.print(turn["id"], markup=False)
+        return
+    _print_turn(turn, steps)
+    if turn["state"] != "succeeded":
+        raise typer.Exit(1)
+
+
+def _print_turn(turn: Any, steps: list[Any]) -> None:
+    """Each call of the turn (its job's state, or why it was refused), then the answer."""
+    states = {step["id"]: step["state"] for step in steps}
+    result = turn.get("result") or {}
+    for call in result.get("calls", []):
+        if call.get("job_id"):
+            line = f"  {call['tool']}: job {call['job_id']} {states.get(call['job_id'], '')}"
+        else:
+            line = f"  {call['tool']}: {call['status']} ({call.get('reason') or ''})"
+        console.print(line, markup=False)
+    if turn.get("error"):
+        console.print(f"error {turn['error']['code']}: {turn['error']['message']}", markup=False)
+    if result.get("text"):
+        console.print(result["text"], markup=False, soft_wrap=True)
 
 
 @session_app.command("show")
