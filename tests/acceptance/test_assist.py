@@ -325,3 +325,20 @@ def test_a_later_turn_gives_the_model_the_sessions_earlier_turns_in_order(
     elsewhere = ask(client, api_key, db, "hello again", None, "default")
     assert elsewhere["state"] == "succeeded"
     assert [m["role"] for m in assist_requests(stack.llm)[-1]["messages"]] == ["system", "user"]
+
+
+def test_a_model_that_keeps_calling_tools_is_stopped_at_the_step_cap(
+    stack: Stack, client: TestClient, api_key: str, db: Database
+) -> None:
+    project_id = new_project(client, api_key)
+    put(db, project_id, PLANTED, "notes")
+    stack.llm.replies = [Reply(calls=[("read_file", {"path": PLANTED})], prompt_tokens=10)]
+    stack.llm.seen.clear()
+    job = ask(client, api_key, db, "read my notes forever", project_id, "capped")
+    assert job["state"] == "succeeded", job["error"]
+    result = job["result"]
+    # SPARK_ASSIST_MAX_STEPS (8): eight answers asked for, each read answered, then it stops
+    assert len(assist_requests(stack.llm)) == result["steps"] == 8
+    assert [c["tool"] for c in result["calls"]] == ["read_file"] * 8
+    assert result["text"] == "I stopped after 8 steps, the most one message may take."
+    assert result["tokens"]["prompt"] == 80
