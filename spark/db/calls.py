@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import BindParameter, Table, bindparam, func, insert, literal, select, union_all
+from sqlalchemy import BindParameter, Table, bindparam, func, literal, select, union_all
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from spark.db.executor import Executor, Sql, compiled
 from spark.db.models import CallRow, CallsHourRow, RollupMarkRow
@@ -48,12 +49,17 @@ class CallTotals:
 CALLS = cast(Table, CallRow.__table__)
 _HOURS = cast(Table, CallsHourRow.__table__)
 _MARKS = cast(Table, RollupMarkRow.__table__)
-_INSERT = compiled(insert(CALLS).values({c.name: bindparam(c.name) for c in CALLS.c}))
+_INSERT = compiled(
+    pg_insert(CALLS)
+    .values({c.name: bindparam(c.name) for c in CALLS.c})
+    .on_conflict_do_nothing(index_elements=["id"])
+    .returning(CALLS.c.id)
+)
 
 
-def insert_call(q: Executor, call: StoredCall) -> None:
-    """Append one call record."""
-    q.run(_INSERT, {c.name: getattr(call, c.name) for c in CALLS.c})
+def insert_call(q: Executor, call: StoredCall) -> bool:
+    """Append one call record; False when a record with its id is there already."""
+    return q.one(_INSERT, {c.name: getattr(call, c.name) for c in CALLS.c}) is not None
 
 
 _OF_JOB = compiled(select(CALLS).where(CALLS.c.job_id == bindparam("job_id")).order_by(CALLS.c.ts))

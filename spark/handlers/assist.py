@@ -17,7 +17,7 @@ import json
 import logging
 import uuid
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from spark.config import ModelPrice, Settings, tier_limits
@@ -50,6 +50,8 @@ log = logging.getLogger(__name__)
 HANDOVER = "_handover"
 #: how many earlier turns of the session the model is given
 HISTORY_TURNS = 10
+#: names the record of a tool call's end after its child job
+CHILD_CALLS = uuid.UUID("6f0d3c52-7a43-4c1e-9d7e-2b8f5c1a9e40")
 
 SYSTEM = (
     "You are SPARK's assistant for Unity game development. Do what the user asks by calling "
@@ -152,10 +154,18 @@ def advance(turn: Turn, state: dict[str, Any]) -> children.Next | Ending:
         state["messages"].append(_asked(answer))
 
 
-def record_tool(turn: Turn, name: str, status: calls.CallStatus, seconds: float = 0.0) -> None:
-    """Put one of the turn's tool calls on record: refused or read now, or its child's end."""
+def record_tool(
+    turn: Turn,
+    name: str,
+    status: calls.CallStatus,
+    seconds: float = 0.0,
+    child: uuid.UUID | None = None,
+) -> None:
+    """Put one of the turn's tool calls on record: refused or read now, or its child's end
+    (keyed by the child, so a step two continuers decide is on record once)."""
     made = calls.of_job(turn.asker.job, "tool", name, status, seconds)
-    calls.record(turn.asker.db, made, turn.prices)
+    key = uuid.uuid5(CHILD_CALLS, str(child)) if child is not None else None
+    calls.record(turn.asker.db, replace(made, key=key), turn.prices)
 
 
 def _asked(answer: ChatTurn) -> dict[str, Any]:
@@ -272,7 +282,7 @@ class Assistant:
             {"role": "tool", "tool_call_id": current["id"], "content": content}
         )
         turn = turn_for(self.parenting.db, self.tools.generator, self.settings, parent)
-        record_tool(turn, current["name"], _status_of(child), _seconds(child))
+        record_tool(turn, current["name"], _status_of(child), _seconds(child), child.id)
         if parent.cancel_requested:
             return Ending(JobState.CANCELED, self._result(state, "Canceled."), CANCELED)
         try:

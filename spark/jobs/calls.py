@@ -70,6 +70,9 @@ class CallRecord:
     model: str | None = None
     tokens_in: int = 0
     tokens_out: int = 0
+    #: the record's id when the call names itself: the end of a turn's tool call, which two
+    #: continuers racing on one step can both report, is stored (and counted) once
+    key: uuid.UUID | None = None
 
 
 def record(db: Database, call: CallRecord, prices: Mapping[str, ModelPrice]) -> float:
@@ -78,7 +81,7 @@ def record(db: Database, call: CallRecord, prices: Mapping[str, ModelPrice]) -> 
     returns its cost."""
     cost = cost_of(prices, call.model, call.tokens_in, call.tokens_out)
     stored = queries.StoredCall(
-        id=uuid.uuid4(),
+        id=call.key or uuid.uuid4(),
         ts=utcnow(),
         owner=call.owner,
         session_id=call.session_id,
@@ -93,7 +96,8 @@ def record(db: Database, call: CallRecord, prices: Mapping[str, ModelPrice]) -> 
         cost=cost,
     )
     with db.transaction() as tx:
-        queries.insert_call(tx, stored)
+        if not queries.insert_call(tx, stored):
+            return cost  # recorded already
     tokens = (stored.tokens_in, stored.tokens_out)
     metrics.call_made(stored.name, stored.status, stored.duration_s, stored.model, tokens, cost)
     return cost

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from spark.config import ModelPrice
 from spark.db import calls as queries
@@ -93,6 +94,26 @@ def stored_at(ts: datetime, owner: str, tokens: tuple[int, int], cost: float) ->
         uuid.uuid4(), ts, owner, None, None, "llm", "generate", "fake-coder", "ok", 0.5,
         tokens[0], tokens[1], cost,
     )  # fmt: skip
+
+
+def test_a_call_that_names_itself_is_stored_and_counted_once(db: Database) -> None:
+    """A tool call's end reported twice (two continuers deciding one step) is one record,
+    and moves the call metrics once."""
+    job = a_job()
+    key = uuid.uuid4()
+    call = replace(calls.of_job(job, "tool", "render_preview", "ok", 0.4), key=key)
+    before = _duration_count("render_preview", "ok")
+    calls.record(db, call, PRICES)
+    calls.record(db, call, PRICES)
+    assert [c.id for c in queries.calls_of_job(db, job.id)] == [key]
+    assert _duration_count("render_preview", "ok") == before + 1
+
+
+def _duration_count(name: str, status: str) -> float:
+    value = REGISTRY.get_sample_value(
+        "spark_function_call_duration_seconds_count", {"name": name, "status": status}
+    )
+    return value or 0.0
 
 
 def test_month_totals_are_the_same_from_raw_rows_and_from_the_rollup_after_pruning(
