@@ -111,9 +111,10 @@ async def list_sessions(request: Request) -> Response:
 async def get_session(request: Request) -> Response:
     """GET /v1/sessions/{id}: the caller's session with its messages, jobs and usage."""
     principal = principal_of(request)
-    session_id = _session_id(request)
+    # the request's own faults first (a forged cursor is a 422 whatever the session)
     query = parse(DetailQuery, dict(request.query_params))
     after = Cursor(*decode_after_stamp(query.cursor)) if query.cursor else None
+    session_id = _session_id(request)
     svc = services(request)
     seen = await run_in_threadpool(
         sessions.view,
