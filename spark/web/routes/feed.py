@@ -108,11 +108,8 @@ async def _holds(svc: Services, token: str) -> bool:
 
 
 async def _live(
-    svc: Services, owner: str, token: str, only: EventFilter
+    svc: Services, owner: str, token: str, only: EventFilter, sent: _Sent
 ) -> AsyncIterator[dict[str, str]]:
-    sent = _Sent()
-    # what was stored before the stream opened is history: only what follows is sent
-    await _poll(svc, owner, only, sent)
     checked = time.monotonic()
     while True:
         for event in await _poll(svc, owner, only, sent):
@@ -135,7 +132,12 @@ async def user_events(request: Request) -> Response:
     only = EventFilter(query.kind.value if query.kind else None, query.session_id, query.project_id)
     svc = services(request)
     if "text/event-stream" in request.headers.get("accept", ""):
-        stream = _live(svc, owner, presented_token(request), only)
+        # What was stored before the stream opens is history, read before the response
+        # starts: whatever is stored once the client has the headers is sent. (Read after
+        # them, an event stored in between would count as history, and be lost.)
+        sent = _Sent()
+        await _poll(svc, owner, only, sent)
+        stream = _live(svc, owner, presented_token(request), only, sent)
         return EventSourceResponse(stream, ping=15)
     since = query.since or datetime.now(UTC) - timedelta(hours=1)
     events = await run_in_threadpool(history.owner_since, svc.db, owner, since, only, query.limit)
