@@ -67,9 +67,9 @@ ACCEPTANCE_3 := $(BIN)/pytest -q $(ACCEPTANCE_REST)
 # ports, so runs never meet: `make test` runs three lanes at once. The suite mostly waits on
 # processes it started (workers, Unity stand-ins, servers), so a third lane shortens it on two
 # cores (about 14 minutes, where two lanes took 17 and one after the other over 25): the chaos
-# tier and acceptance files f to m; the fast tiers, fuzz and acceptance files n to s; the
-# multi-host tier (it needs root) and the other acceptance files. Each step's output is printed
-# when it ends; a failed step ends its lane, and the other lanes run on.
+# tier and acceptance files f to m; the fast tiers and acceptance files n to s; the multi-host
+# tier (it needs root), the browser tier, the other acceptance files and fuzz. Each step's
+# output is printed when it ends; a failed step ends its lane, and the other lanes run on.
 test: $(VENV)/.installed-dev $(UNITY_MCP_SERVER) mcp-inspector chromium
 	@$(MAKE) --no-print-directory -j3 -k --output-sync=line test-lane-1 test-lane-2 test-lane-3
 
@@ -83,13 +83,13 @@ test-lane-2:
 	$(MYPY)
 	$(UNIT)
 	$(INTEGRATION)
-	$(FUZZ)
 	$(ACCEPTANCE_2)
 
 test-lane-3:
 	$(CLUSTER)
 	$(BROWSER)
 	$(ACCEPTANCE_3)
+	$(FUZZ)
 
 lint: $(VENV)/.installed-dev
 	$(RUFF)
