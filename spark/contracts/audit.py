@@ -6,13 +6,10 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from spark.contracts.queries import BLANK_IS_NONE
 from spark.domain.audit import AuditEntry
-
-
-def _blank_to_none(value: Any) -> Any:
-    return None if value == "" else value
 
 
 def _utc(value: datetime) -> datetime:
@@ -28,17 +25,15 @@ class AuditQuery(BaseModel):
     #: no control characters, nor U+FFFD: a query value that was not UTF-8 arrives as that
     user: Annotated[
         str | None,
-        BeforeValidator(_blank_to_none),
+        BLANK_IS_NONE,
         Field(max_length=128, pattern="^[^\x00-\x1f\x7f\ufffd]+$"),
     ] = None
     #: e.g. key.created, permission.denied
-    action: Annotated[
-        str | None, BeforeValidator(_blank_to_none), Field(pattern="^[a-z][a-z_.]{0,63}$")
-    ] = None
+    action: Annotated[str | None, BLANK_IS_NONE, Field(pattern="^[a-z][a-z_.]{0,63}$")] = None
     #: entries at or after this time (ISO 8601; a date or a time without zone is UTC)
-    since: Annotated[datetime | None, BeforeValidator(_blank_to_none), AfterValidator(_utc)] = None
+    since: Annotated[datetime | None, BLANK_IS_NONE, AfterValidator(_utc)] = None
     limit: int = Field(default=50, ge=1, le=500)
-    cursor: Annotated[str | None, BeforeValidator(_blank_to_none)] = None
+    cursor: Annotated[str | None, BLANK_IS_NONE] = None
 
 
 class AuditEntryOut(BaseModel):

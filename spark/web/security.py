@@ -6,7 +6,6 @@ in spark/security/permissions.py. Its refusals use the same error mapping as the
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -19,7 +18,7 @@ from spark.security.permissions import Family, Open, RouteRule, rule_for
 from spark.web.errors import error_response, record_refusal
 from spark.web.mcp.metadata import challenge
 from spark.web.metrics import matched_route
-from spark.web.services import Services, presented_token, services
+from spark.web.services import Services, presented_token, principal_for, services
 
 
 class SecurityMiddleware:
@@ -101,8 +100,4 @@ def _per_minute(tier: TierLimits, family: Family) -> int:
 
 
 async def _authenticate(request: Request, svc: Services) -> Principal:
-    token = presented_token(request)
-    principal = svc.authenticator.verify_cached(token)
-    if principal is None:
-        principal = await run_in_threadpool(svc.authenticator.verify, token)
-    return principal
+    return await principal_for(svc, presented_token(request))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from spark.domain.principals import Permission, Principal
@@ -36,6 +37,14 @@ def presented_token(request: Request) -> str:
     raise Unauthenticated(
         "no credentials: send 'Authorization: Bearer <api key or JWT>' or 'X-API-Key'"
     )
+
+
+async def principal_for(svc: Services, token: str) -> Principal:
+    """Who token is (from the verifier's cache when it can); Unauthenticated otherwise."""
+    principal = svc.authenticator.verify_cached(token)
+    if principal is None:
+        principal = await run_in_threadpool(svc.authenticator.verify, token)
+    return principal
 
 
 def principal_of(request: Request) -> Principal:

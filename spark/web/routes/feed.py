@@ -20,15 +20,16 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from spark.contracts.jobs import SessionId
+from spark.contracts.queries import BLANK_IS_NONE
 from spark.db.events import EventFilter
 from spark.domain.events import Event
 from spark.domain.jobs import JobKind
@@ -37,7 +38,7 @@ from spark.events import history
 from spark.services import Services
 from spark.web.bodies import parse
 from spark.web.routing import ApiRoute
-from spark.web.services import presented_token, principal_of, services
+from spark.web.services import presented_token, principal_for, principal_of, services
 
 #: how often a live stream looks for new events
 POLL_S = 0.25
@@ -49,20 +50,16 @@ BATCH = 2000
 RECHECK_S = 5.0
 
 
-def _blank_to_none(value: Any) -> Any:
-    return None if value == "" else value
-
-
 class FeedQuery(BaseModel):
     """Query parameters of GET /v1/events."""
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Annotated[JobKind | None, BeforeValidator(_blank_to_none)] = None
-    session_id: Annotated[SessionId | None, BeforeValidator(_blank_to_none)] = None
-    project_id: Annotated[uuid.UUID | None, BeforeValidator(_blank_to_none)] = None
+    kind: Annotated[JobKind | None, BLANK_IS_NONE] = None
+    session_id: Annotated[SessionId | None, BLANK_IS_NONE] = None
+    project_id: Annotated[uuid.UUID | None, BLANK_IS_NONE] = None
     #: JSON only: events from this time on (default: the last hour)
-    since: Annotated[AwareDatetime | None, BeforeValidator(_blank_to_none)] = None
+    since: Annotated[AwareDatetime | None, BLANK_IS_NONE] = None
     #: JSON only: at most this many, oldest first
     limit: int = Field(default=500, ge=1, le=BATCH)
 
@@ -100,8 +97,7 @@ async def _poll(svc: Services, owner: str, only: EventFilter, sent: _Sent) -> li
 async def _holds(svc: Services, token: str) -> bool:
     """Whether token is still a valid credential (the verifier's cache bounds the delay)."""
     try:
-        if svc.authenticator.verify_cached(token) is None:
-            await run_in_threadpool(svc.authenticator.verify, token)
+        await principal_for(svc, token)
     except Unauthenticated:
         return False
     return True

@@ -14,7 +14,7 @@ from functools import partial
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -32,6 +32,7 @@ from spark.contracts.files import (
     check_file_path,
     export_chunks,
 )
+from spark.contracts.queries import BLANK_IS_NONE
 from spark.db.types import utcnow
 from spark.domain.files import Author, FileHead, FileVersion, StoredFile
 from spark.domain.projects import Project
@@ -52,10 +53,6 @@ _FILE = _PROJECT + "/files/{path:path}"
 Version = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 
-def _blank_to_none(value: Any) -> Any:
-    return None if value == "" else value
-
-
 class ListQuery(BaseModel):
     """Query parameters of GET …/files."""
 
@@ -63,7 +60,7 @@ class ListQuery(BaseModel):
 
     prefix: str = Field(default="", max_length=512)
     limit: int = Field(default=50, ge=1, le=200)
-    cursor: Annotated[str | None, BeforeValidator(_blank_to_none)] = None
+    cursor: Annotated[str | None, BLANK_IS_NONE] = None
 
 
 class HistoryQuery(BaseModel):
@@ -72,7 +69,7 @@ class HistoryQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     limit: int = Field(default=20, ge=1, le=100)
-    cursor: Annotated[str | None, BeforeValidator(_blank_to_none)] = None
+    cursor: Annotated[str | None, BLANK_IS_NONE] = None
 
 
 class FileQuery(BaseModel):
@@ -80,7 +77,7 @@ class FileQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    version: Annotated[Version | None, BeforeValidator(_blank_to_none)] = None
+    version: Annotated[Version | None, BLANK_IS_NONE] = None
 
 
 class DeleteQuery(BaseModel):
@@ -89,7 +86,7 @@ class DeleteQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     #: the version the caller read: 409 version_conflict when the file has moved past it
-    base_version: Annotated[Version | None, BeforeValidator(_blank_to_none)] = None
+    base_version: Annotated[Version | None, BLANK_IS_NONE] = None
     message: str = Field(default="", max_length=500)
 
 

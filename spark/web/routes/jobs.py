@@ -6,7 +6,7 @@ import logging
 import uuid
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -15,6 +15,7 @@ from spark import logs, metrics
 from spark.contracts.assist import Caller
 from spark.contracts.jobs import JobOut, JobPage, JobSubmission, SessionId
 from spark.contracts.params import Params
+from spark.contracts.queries import BLANK_IS_NONE
 from spark.db import jobs as job_queries
 from spark.domain.jobs import Job, JobKind, JobState
 from spark.errors import Forbidden, NotFound, ValidationFailed
@@ -136,22 +137,18 @@ async def get_job(request: Request) -> Response:
     return _job_response(job)
 
 
-def _blank_to_none(value: Any) -> Any:
-    return None if value == "" else value
-
-
 class ListQuery(BaseModel):
     """Query parameters of GET /v1/jobs."""
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Annotated[JobKind | None, BeforeValidator(_blank_to_none)] = None
-    state: Annotated[JobState | None, BeforeValidator(_blank_to_none)] = None
-    session_id: Annotated[SessionId | None, BeforeValidator(_blank_to_none)] = None
-    project_id: Annotated[uuid.UUID | None, BeforeValidator(_blank_to_none)] = None
-    parent_id: Annotated[uuid.UUID | None, BeforeValidator(_blank_to_none)] = None
+    kind: Annotated[JobKind | None, BLANK_IS_NONE] = None
+    state: Annotated[JobState | None, BLANK_IS_NONE] = None
+    session_id: Annotated[SessionId | None, BLANK_IS_NONE] = None
+    project_id: Annotated[uuid.UUID | None, BLANK_IS_NONE] = None
+    parent_id: Annotated[uuid.UUID | None, BLANK_IS_NONE] = None
     limit: int = Field(default=20, ge=1, le=100)
-    cursor: Annotated[str | None, BeforeValidator(_blank_to_none)] = None
+    cursor: Annotated[str | None, BLANK_IS_NONE] = None
 
 
 async def list_jobs(request: Request) -> Response:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import secrets
 import uuid
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -20,6 +20,7 @@ from spark.contracts.projects import (
     ProjectOut,
     ProjectPage,
 )
+from spark.contracts.queries import BLANK_IS_NONE
 from spark.db.types import utcnow
 from spark.domain.projects import Project, Webhook, file_url, local_source
 from spark.errors import NotFound, ValidationFailed
@@ -36,17 +37,13 @@ def _json(body: BaseModel, status: int = 200, headers: dict[str, str] | None = N
     return Response(body.model_dump_json(), status, headers, media_type="application/json")
 
 
-def _blank_to_none(value: Any) -> Any:
-    return None if value == "" else value
-
-
 class PageQuery(BaseModel):
     """Query parameters of GET /v1/projects."""
 
     model_config = ConfigDict(extra="forbid")
 
     limit: int = Field(default=20, ge=1, le=100)
-    cursor: Annotated[str | None, BeforeValidator(_blank_to_none)] = None
+    cursor: Annotated[str | None, BLANK_IS_NONE] = None
 
 
 class DeliveryQuery(BaseModel):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -12,6 +12,7 @@ from starlette.responses import Response
 from spark import logs, metrics
 from spark.contracts.assist import AssistParams, Caller, MessageIn
 from spark.contracts.jobs import JobOut, JobPage
+from spark.contracts.queries import BLANK_IS_NONE
 from spark.contracts.sessions import (
     SessionDetailOut,
     SessionIn,
@@ -42,18 +43,14 @@ def _json(body: BaseModel, status: int = 200, headers: dict[str, str] | None = N
     return Response(body.model_dump_json(), status, headers, media_type="application/json")
 
 
-def _blank_to_none(value: Any) -> Any:
-    return None if value == "" else value
-
-
 class ListQuery(BaseModel):
     """Query parameters of GET /v1/sessions."""
 
     model_config = ConfigDict(extra="forbid")
 
-    state: Annotated[SessionState | None, BeforeValidator(_blank_to_none)] = None
+    state: Annotated[SessionState | None, BLANK_IS_NONE] = None
     limit: int = Field(default=20, ge=1, le=100)
-    cursor: Annotated[str | None, BeforeValidator(_blank_to_none)] = None
+    cursor: Annotated[str | None, BLANK_IS_NONE] = None
 
 
 class DetailQuery(BaseModel):
@@ -62,7 +59,7 @@ class DetailQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     limit: int = Field(default=20, ge=1, le=100)
-    cursor: Annotated[str | None, BeforeValidator(_blank_to_none)] = None
+    cursor: Annotated[str | None, BLANK_IS_NONE] = None
 
 
 def _session_id(request: Request) -> str:
